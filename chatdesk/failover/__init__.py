@@ -1,0 +1,1 @@
+"""Provider health and the router that gets one whole answer across providers."""

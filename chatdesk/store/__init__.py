@@ -1,0 +1,42 @@
+"""Conversation history on SQLite: schema, migrations, repository and search."""
+
+from chatdesk.store.errors import NewerSchemaError, NotFoundError, ReadOnlyError, StoreError
+from chatdesk.store.history import HistoryStore
+from chatdesk.store.models import (
+    Attempt,
+    Conversation,
+    ConversationSummary,
+    HealthRow,
+    SearchHit,
+    StoredMessage,
+    conversation_to_json,
+    hit_to_json,
+    message_to_json,
+    now_iso,
+    summary_to_json,
+    to_iso,
+)
+from chatdesk.store.schema import schema_version
+from chatdesk.store.search import build_fts_query
+
+__all__ = [
+    "Attempt",
+    "Conversation",
+    "ConversationSummary",
+    "HealthRow",
+    "HistoryStore",
+    "NewerSchemaError",
+    "NotFoundError",
+    "ReadOnlyError",
+    "SearchHit",
+    "StoreError",
+    "StoredMessage",
+    "build_fts_query",
+    "conversation_to_json",
+    "hit_to_json",
+    "message_to_json",
+    "now_iso",
+    "schema_version",
+    "summary_to_json",
+    "to_iso",
+]
