@@ -1,0 +1,1 @@
+"""One module per provider wire protocol, over a shared event model and error taxonomy."""

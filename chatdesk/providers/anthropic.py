@@ -1,0 +1,150 @@
+"""The Anthropic Messages API: request translation and SSE stream parsing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+import httpx
+import httpx_sse
+
+from chatdesk.providers import errors
+from chatdesk.providers.base import (
+    ChatRequest,
+    Finished,
+    HttpCall,
+    Message,
+    ModelInfo,
+    Provider,
+    ProviderEvent,
+    TextDelta,
+    Usage,
+    merge_consecutive,
+)
+
+API_VERSION = "2023-06-01"
+# Anthropic requires the first message to be from the user. A history that starts with an
+# assistant turn (an imported greeting, or older turns dropped to fit the context) gets this
+# neutral user turn in front, so the assistant's words are kept as they were said.
+LEADING_USER_TURN = "(start of conversation)"
+
+
+def _missing_key(name: str) -> errors.MissingKey:
+    return errors.MissingKey(
+        f"no API key is set for {name}: add one with `chatdesk keys set {name}` "
+        "or in the settings",
+        provider=name,
+    )
+
+
+class AnthropicProvider(Provider):
+    """Anthropic (`POST /v1/messages`), continuing a trailing assistant message as a prefill.
+
+    Anthropic rejects a prefill that ends in whitespace, so it is sent with its trailing
+    whitespace stripped and the streamed text continues from the *stripped* text (often
+    starting with the space that was removed). Whoever joins prefill and continuation must
+    use `prefill_sent(request)`, not the original prefill, as the text before the stream.
+    """
+
+    protocol: ClassVar[str] = "anthropic"
+    default_base_url: ClassVar[str] = "https://api.anthropic.com"
+    supports_prefill: ClassVar[bool] = True
+
+    def _headers(self, streaming: bool) -> dict[str, str]:
+        if not self.endpoint.api_key:
+            raise _missing_key(self.name)
+        headers = {
+            "x-api-key": self.endpoint.api_key,
+            "anthropic-version": API_VERSION,
+            "content-type": "application/json",
+        }
+        if streaming:
+            headers["accept"] = "text/event-stream"
+        return headers
+
+    @staticmethod
+    def translate(request: ChatRequest) -> tuple[str | None, list[Message]]:
+        """(system prompt, messages) as Anthropic accepts them.
+
+        System turns inside the history join the system prompt; empty turns are dropped;
+        consecutive same-role turns are merged; the first turn is made a user turn; a
+        trailing assistant turn (the prefill) loses its trailing whitespace, and is dropped
+        when nothing is left of it.
+        """
+        system_parts = [request.system] if request.system else []
+        turns: list[Message] = []
+        for message in request.messages:
+            if message.role == "system":
+                if message.content.strip():
+                    system_parts.append(message.content)
+            elif message.content.strip():
+                turns.append(message)
+        turns = merge_consecutive(turns)
+        if turns and turns[0].role == "assistant":
+            turns.insert(0, Message("user", LEADING_USER_TURN))
+        if turns and turns[-1].role == "assistant":
+            turns[-1] = Message("assistant", turns[-1].content.rstrip())
+        system = "\n\n".join(system_parts) if system_parts else None
+        return system, turns
+
+    def prefill_sent(self, request: ChatRequest) -> str | None:
+        """The text the streamed answer continues from, or None when there is no prefill."""
+        _, turns = self.translate(request)
+        if len(turns) > 1 and turns[-1].role == "assistant":
+            return turns[-1].content
+        return None
+
+    def build_chat_call(self, request: ChatRequest) -> HttpCall:
+        system, turns = self.translate(request)
+        body: dict[str, Any] = {"model": request.model, "max_tokens": request.max_tokens}
+        if system:
+            body["system"] = system
+        body["messages"] = [{"role": m.role, "content": m.content} for m in turns]
+        body["stream"] = True
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        return HttpCall("POST", f"{self.base_url}/v1/messages", self._headers(True), body)
+
+    async def parse_stream(self, response: httpx.Response) -> AsyncIterator[ProviderEvent]:
+        input_tokens: int | None = None
+        stop_reason: str | None = None
+        async for sse in httpx_sse.EventSource(response).aiter_sse():
+            if not sse.data.strip():
+                continue
+            payload = json.loads(sse.data)
+            if not isinstance(payload, dict):
+                raise ValueError(f"expected an object, got {sse.data[:80]!r}")
+            kind = payload.get("type") or sse.event
+            if kind == "error" or sse.event == "error":
+                raise errors.classify_stream_error(payload, self.name)
+            if kind == "content_block_delta":
+                delta = payload.get("delta") or {}
+                if delta.get("type") == "text_delta":
+                    yield TextDelta(delta.get("text") or "")
+            elif kind == "message_start":
+                usage = (payload.get("message") or {}).get("usage") or {}
+                input_tokens = usage.get("input_tokens", input_tokens)
+                yield Usage(input_tokens=input_tokens)
+            elif kind == "message_delta":
+                stop_reason = (payload.get("delta") or {}).get("stop_reason") or stop_reason
+                usage = payload.get("usage") or {}
+                if usage:
+                    # Usage events are cumulative snapshots: the last one wins.
+                    input_tokens = usage.get("input_tokens") or input_tokens
+                    yield Usage(input_tokens, usage.get("output_tokens"))
+            elif kind == "message_stop":
+                yield Finished(stop_reason)
+                return
+            # ping, content_block_start/stop, thinking and unknown events carry no text.
+
+    def build_models_call(self) -> HttpCall:
+        # The listing is paged (20 by default); 1000 is the largest page and covers all.
+        return HttpCall("GET", f"{self.base_url}/v1/models?limit=1000", self._headers(False))
+
+    def parse_models(self, payload: Any) -> list[ModelInfo]:
+        return [
+            ModelInfo(str(item["id"]), item.get("display_name"))
+            for item in payload.get("data") or []
+            if isinstance(item, dict) and item.get("id")
+        ]

@@ -1,0 +1,291 @@
+"""What every wire protocol shares: the request, the event model and the streaming loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import httpx
+
+from chatdesk.providers import errors
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One turn of a conversation as every protocol sees it."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """A whole conversation to answer. A trailing assistant message is a prefill to continue."""
+
+    messages: list[Message]
+    model: str
+    system: str | None = None
+    max_tokens: int = 4096
+    temperature: float | None = None
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The terminal event; `reason` is the provider's own word (end_turn, stop, STOP, length…)."""
+
+    reason: str | None = None
+
+
+ProviderEvent = TextDelta | Usage | Finished
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    id: str
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """The three deadlines of the outage policy, in seconds."""
+
+    connect_s: float = 10.0
+    first_token_s: float = 60.0
+    stall_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how a provider entry is reached."""
+
+    name: str
+    base_url: str
+    api_key: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class HttpCall:
+    """One HTTP request as a protocol module builds it."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    json_body: dict[str, Any] | None = None
+
+
+class Provider(ABC):
+    """One provider entry speaking one wire protocol over a shared `httpx.AsyncClient`.
+
+    Subclasses only translate: `build_chat_call` turns a `ChatRequest` into HTTP, and
+    `parse_stream` turns the response into events. This class sends, enforces the
+    deadlines, classifies failures and checks that the stream ended with its terminal
+    event. It never retries: what happens after a failure is the failover layer's call.
+    """
+
+    protocol: ClassVar[str]
+    default_base_url: ClassVar[str]
+    # Whether a trailing assistant message is continued (not answered afresh).
+    supports_prefill: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        client: httpx.AsyncClient,
+        timeouts: Timeouts = Timeouts(),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.endpoint = endpoint
+        self.client = client
+        self.timeouts = timeouts
+        self.clock = clock
+
+    @property
+    def name(self) -> str:
+        return self.endpoint.name
+
+    @property
+    def base_url(self) -> str:
+        return self.endpoint.base_url.rstrip("/")
+
+    # -- what each protocol module provides -------------------------------------------
+
+    @abstractmethod
+    def build_chat_call(self, request: ChatRequest) -> HttpCall:
+        """The streaming HTTP request for this conversation, in this protocol's format."""
+
+    @abstractmethod
+    def parse_stream(self, response: httpx.Response) -> AsyncIterator[ProviderEvent]:
+        """Events from a 200 response; raises `errors.ProviderError` for in-stream errors."""
+
+    @abstractmethod
+    def build_models_call(self) -> HttpCall:
+        """The HTTP request that lists this provider's models."""
+
+    @abstractmethod
+    def parse_models(self, payload: Any) -> list[ModelInfo]:
+        """Models from the decoded JSON of the models listing."""
+
+    # -- the shared machinery ---------------------------------------------------------
+
+    def _httpx_timeout(self) -> httpx.Timeout:
+        # The socket read timeout is only a safety net: first-token and stall deadlines are
+        # enforced on events below, because keep-alive pings would reset a socket timer.
+        t = self.timeouts
+        return httpx.Timeout(
+            connect=t.connect_s, read=max(t.first_token_s, t.stall_s) + 5, write=t.connect_s,
+            pool=t.connect_s,
+        )
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
+        """Stream one answer. Cancelling the consumer closes the connection at once.
+
+        The first-token deadline runs from the moment the request is sent until the first
+        non-empty text, whatever else arrives meanwhile (headers, usage, empty deltas).
+        """
+        call = self.build_chat_call(request)
+        loop = asyncio.get_running_loop()
+        first_deadline = loop.time() + self.timeouts.first_token_s
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                try:
+                    async with asyncio.timeout_at(first_deadline):
+                        response = await stack.enter_async_context(self.client.stream(
+                            call.method, call.url, headers=call.headers, json=call.json_body,
+                            timeout=self._httpx_timeout(),
+                        ))
+                except TimeoutError:
+                    raise self._first_token_timeout() from None
+                if response.status_code != 200:
+                    body = await _read_error_body(response)
+                    raise errors.classify_response(
+                        response.status_code, response.headers, body, self.name
+                    )
+                async for event in self._guarded(self.parse_stream(response), first_deadline):
+                    yield event
+        except errors.ProviderError:
+            raise
+        except httpx.HTTPError as exc:
+            raise errors.classify_transport(exc, self.name) from None
+        except OSError as exc:
+            raise errors.ConnectionFailed(f"connection failed: {exc}", provider=self.name) from None
+
+    def _first_token_timeout(self) -> errors.FirstTokenTimeout:
+        return errors.FirstTokenTimeout(
+            f"no answer within {self.timeouts.first_token_s:g} s", provider=self.name
+        )
+
+    async def _guarded(
+        self, events: AsyncIterator[ProviderEvent], first_deadline: float | None = None
+    ) -> AsyncIterator[ProviderEvent]:
+        """Apply the first-token and stall deadlines and require a terminal event.
+
+        Before the first text the deadline is fixed (`first_deadline`); after it, each
+        event that carries something (not an empty delta) restarts the stall deadline.
+        """
+        loop = asyncio.get_running_loop()
+        if first_deadline is None:
+            first_deadline = loop.time() + self.timeouts.first_token_s
+        deadline = first_deadline
+        iterator = aiter(events)
+        got_text = False
+        finished = False
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        event = await anext(iterator)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    if got_text:
+                        raise errors.StallTimeout(
+                            f"no data for {self.timeouts.stall_s:g} s in the middle of the answer",
+                            provider=self.name,
+                        ) from None
+                    raise self._first_token_timeout() from None
+                except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError,
+                        ValueError) as exc:
+                    raise errors.MalformedStream(
+                        f"the stream could not be read: {exc}", provider=self.name
+                    ) from None
+                if isinstance(event, TextDelta):
+                    if not event.text:
+                        continue
+                    got_text = True
+                if isinstance(event, Finished):
+                    finished = True
+                yield event
+                if finished:
+                    break
+                if got_text:
+                    deadline = loop.time() + self.timeouts.stall_s
+        finally:
+            close = getattr(iterator, "aclose", None)
+            if close is not None:
+                await close()
+        if not finished:
+            raise errors.TruncatedStream(
+                "the stream ended before the answer was complete", provider=self.name
+            )
+
+    async def list_models(self) -> list[ModelInfo]:
+        """The models this provider offers, for pickers."""
+        call = self.build_models_call()
+        try:
+            response = await self.client.request(
+                call.method, call.url, headers=call.headers, timeout=self._httpx_timeout()
+            )
+        except httpx.HTTPError as exc:
+            raise errors.classify_transport(exc, self.name) from None
+        if response.status_code != 200:
+            raise errors.classify_response(
+                response.status_code, response.headers, response.text, self.name
+            )
+        try:
+            return self.parse_models(response.json())
+        except (ValueError, KeyError, TypeError) as exc:
+            raise errors.MalformedStream(
+                f"the model list could not be read: {exc}", provider=self.name
+            ) from None
+
+
+async def _read_error_body(response: httpx.Response) -> str:
+    """The body of an error response, bounded so a hostile server cannot flood memory."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > 64_000:
+            break
+    return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def merge_consecutive(messages: list[Message], separator: str = "\n\n") -> list[Message]:
+    """Join consecutive turns of the same role (for APIs that require alternation)."""
+    merged: list[Message] = []
+    for message in messages:
+        if merged and merged[-1].role == message.role:
+            merged[-1] = Message(message.role, merged[-1].content + separator + message.content)
+        else:
+            merged.append(message)
+    return merged

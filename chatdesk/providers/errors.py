@@ -1,0 +1,271 @@
+"""The one place that turns provider failures into the typed error taxonomy."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import re
+import time
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import httpx
+import httpx_sse
+
+
+class ProviderError(Exception):
+    """A provider could not give an answer. `kind` names the class for people and storage."""
+
+    kind: ClassVar[str] = "error"
+    label: ClassVar[str] = "failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.status = status
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return self.message
+
+    def describe(self) -> str:
+        """A short phrase for people: 'overloaded (529)'."""
+        return f"{self.label} ({self.status})" if self.status else self.label
+
+
+class Overloaded(ProviderError):
+    kind = "overloaded"
+    label = "overloaded"
+
+
+class RateLimited(ProviderError):
+    kind = "rate_limited"
+    label = "rate-limited"
+
+
+class QuotaExceeded(RateLimited):
+    """429 for billing reasons: it will not pass by itself within minutes."""
+
+    kind = "quota_exceeded"
+    label = "out of quota"
+
+
+class ServerError(ProviderError):
+    kind = "server_error"
+    label = "server error"
+
+
+class ProviderTimeout(ProviderError):
+    kind = "timeout"
+    label = "timed out"
+
+
+class ConnectTimeout(ProviderTimeout):
+    kind = "connect_timeout"
+    label = "connect timeout"
+
+
+class FirstTokenTimeout(ProviderTimeout):
+    kind = "first_token_timeout"
+    label = "no first token in time"
+
+
+class StallTimeout(ProviderTimeout):
+    kind = "stall_timeout"
+    label = "stalled"
+
+
+class ConnectionFailed(ProviderError):
+    kind = "connection_failed"
+    label = "connection failed"
+
+
+class AuthError(ProviderError):
+    kind = "auth"
+    label = "key rejected"
+
+
+class BadRequest(ProviderError):
+    kind = "bad_request"
+    label = "bad request"
+
+
+class ContextTooLong(BadRequest):
+    kind = "context_too_long"
+    label = "conversation too long for this model"
+
+
+class NotFound(ProviderError):
+    """The endpoint or model does not exist there (a configuration problem, not an outage)."""
+
+    kind = "not_found"
+    label = "model or endpoint not found"
+
+
+class MalformedStream(ProviderError):
+    kind = "malformed_stream"
+    label = "malformed stream"
+
+
+class TruncatedStream(ProviderError):
+    kind = "truncated_stream"
+    label = "stream cut short"
+
+
+class MissingKey(ProviderError):
+    kind = "no_key"
+    label = "no API key"
+
+
+ALL_ERRORS: tuple[type[ProviderError], ...] = (
+    Overloaded, RateLimited, QuotaExceeded, ServerError, ProviderTimeout, ConnectTimeout,
+    FirstTokenTimeout, StallTimeout, ConnectionFailed, AuthError, BadRequest, ContextTooLong,
+    NotFound, MalformedStream, TruncatedStream, MissingKey,
+)
+BY_KIND: dict[str, type[ProviderError]] = {cls.kind: cls for cls in ALL_ERRORS}
+
+_CONTEXT_PATTERNS = re.compile(
+    r"context[_ ]length|prompt is too long|maximum context|too many tokens|"
+    r"input token count|exceeds the (?:maximum|context)",
+    re.IGNORECASE,
+)
+_AUTH_REASONS = {"API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED", "PERMISSION_DENIED",
+                 "UNAUTHENTICATED"}
+
+
+def _decode(body: str) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def error_details(body: str) -> tuple[str, str, str]:
+    """(message, type, code) from any provider's error body, or from plain text."""
+    payload = _decode(body)
+    if isinstance(payload, dict):
+        err = payload.get("error", payload)
+        if isinstance(err, str):
+            return err, "", ""
+        if isinstance(err, dict):
+            message = str(err.get("message") or "")
+            etype = str(err.get("type") or err.get("status") or "")
+            code = str(err.get("code") or "")
+            for detail in err.get("details") or []:
+                if isinstance(detail, dict) and detail.get("reason"):
+                    code = str(detail["reason"])
+            return message, etype, code
+    text = body.strip()
+    return (text[:300] if text else ""), "", ""
+
+
+def parse_retry_after(headers: Mapping[str, str], body: str = "") -> float | None:
+    """Seconds to wait, from `retry-after`, `retry-after-ms` or Gemini's RetryInfo."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                parsed = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError):  # neither seconds nor an HTTP date: ignore it
+                parsed = None
+            if parsed is not None:
+                return max(0.0, parsed.timestamp() - time.time())
+    payload = _decode(body)
+    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+        for detail in payload["error"].get("details") or []:
+            if isinstance(detail, dict) and "retryDelay" in detail:
+                match = re.fullmatch(r"([\d.]+)s", str(detail["retryDelay"]))
+                if match:
+                    return float(match.group(1))
+    return None
+
+
+def classify_response(
+    status: int, headers: Mapping[str, str], body: str, provider: str | None = None
+) -> ProviderError:
+    """The error for a non-200 HTTP response, from its status and body."""
+    message, etype, code = error_details(body)
+    text = message or f"HTTP {status}"
+    kw: dict[str, Any] = {"provider": provider, "status": status}
+    lowered = f"{etype} {code}".lower()
+    if status in (401, 403) or code in _AUTH_REASONS or "authentication" in lowered:
+        return AuthError(text, **kw)
+    if status == 429:
+        retry = parse_retry_after(headers, body)
+        if "insufficient_quota" in lowered:
+            return QuotaExceeded(text, retry_after=retry, **kw)
+        return RateLimited(text, retry_after=retry, **kw)
+    if status == 529 or "overloaded" in lowered:
+        return Overloaded(text, retry_after=parse_retry_after(headers, body), **kw)
+    if status == 503:
+        return Overloaded(text, retry_after=parse_retry_after(headers, body), **kw)
+    if 300 <= status < 400:
+        # Redirects are not followed (a key must never be sent to another host).
+        where = headers.get("location") or "another address"
+        return BadRequest(
+            f"the provider's address redirects to {where}; check its base URL in the settings",
+            **kw,
+        )
+    if status == 408:
+        return ProviderTimeout(text, **kw)
+    if status == 404:
+        return NotFound(text, **kw)
+    if status == 413 or (400 <= status < 500 and _CONTEXT_PATTERNS.search(f"{text} {code}")):
+        return ContextTooLong(text, **kw)
+    if 400 <= status < 500:
+        return BadRequest(text, **kw)
+    return ServerError(text, **kw)
+
+
+def classify_stream_error(payload: Any, provider: str | None = None) -> ProviderError:
+    """The error for an error event inside a 200 stream (SSE `error` event, NDJSON line…)."""
+    body = json.dumps(payload) if not isinstance(payload, str) else payload
+    message, etype, code = error_details(body)
+    lowered = f"{etype} {code} {message}".lower()
+    text = message or "the provider reported an error mid-answer"
+    if "overloaded" in lowered or "unavailable" in lowered:  # Gemini: UNAVAILABLE
+        return Overloaded(text, provider=provider)
+    if "rate_limit" in lowered or "resource_exhausted" in lowered:
+        return RateLimited(text, provider=provider)
+    if _CONTEXT_PATTERNS.search(lowered):
+        return ContextTooLong(text, provider=provider)
+    return ServerError(text, provider=provider)
+
+
+def classify_transport(exc: httpx.HTTPError, provider: str | None = None) -> ProviderError:
+    """The error for a network-level failure raised by httpx."""
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        return ConnectTimeout(f"could not connect in time ({detail})", provider=provider)
+    if isinstance(exc, httpx.ReadTimeout):
+        return StallTimeout(f"the connection went silent ({detail})", provider=provider)
+    if isinstance(exc, httpx.TimeoutException):
+        return ProviderTimeout(f"timed out ({detail})", provider=provider)
+    if isinstance(exc, httpx.ConnectError):
+        return ConnectionFailed(f"could not connect ({detail})", provider=provider)
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return TruncatedStream(f"the connection was cut ({detail})", provider=provider)
+    if isinstance(exc, httpx_sse.SSEError):  # a 200 that is not an event stream
+        return MalformedStream(f"the answer was not a stream ({detail})", provider=provider)
+    if isinstance(exc, httpx.DecodingError):
+        return MalformedStream(f"the response could not be decoded ({detail})",
+                               provider=provider)
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return BadRequest(f"the provider's URL is not usable ({detail})", provider=provider)
+    return ConnectionFailed(f"network error ({detail})", provider=provider)

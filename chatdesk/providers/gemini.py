@@ -1,0 +1,132 @@
+"""The Gemini API (generateContent): request translation and SSE stream parsing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import httpx
+import httpx_sse
+
+from chatdesk.providers import errors
+from chatdesk.providers.base import (
+    ChatRequest,
+    Finished,
+    HttpCall,
+    Message,
+    ModelInfo,
+    Provider,
+    ProviderEvent,
+    TextDelta,
+    Usage,
+    merge_consecutive,
+)
+
+_ROLES = {"user": "user", "assistant": "model"}
+# Gemini wants the first turn from the user; a history that starts with the model's turn
+# gets this neutral one in front (as the Anthropic module does).
+LEADING_USER_TURN = "(start of conversation)"
+
+
+class GeminiProvider(Provider):
+    """Google Gemini (`streamGenerateContent?alt=sse`); the stream ends at EOF."""
+
+    protocol: ClassVar[str] = "gemini"
+    default_base_url: ClassVar[str] = "https://generativelanguage.googleapis.com"
+    supports_prefill: ClassVar[bool] = False
+
+    def _headers(self, streaming: bool) -> dict[str, str]:
+        if not self.endpoint.api_key:
+            raise errors.MissingKey(
+                f"no API key is set for {self.name}: add one with "
+                f"`chatdesk keys set {self.name}` or set GEMINI_API_KEY",
+                provider=self.name,
+            )
+        headers = {"x-goog-api-key": self.endpoint.api_key, "content-type": "application/json"}
+        if streaming:
+            headers["accept"] = "text/event-stream"
+        return headers
+
+    @staticmethod
+    def translate(request: ChatRequest) -> tuple[str | None, list[Message]]:
+        """(system instruction, turns): system turns join the instruction, empty turns
+        are dropped (Gemini rejects empty text parts), same-role turns are merged and the
+        first turn is made a user turn."""
+        system_parts = [request.system] if request.system else []
+        turns: list[Message] = []
+        for message in request.messages:
+            if message.role == "system":
+                if message.content.strip():
+                    system_parts.append(message.content)
+            elif message.content.strip():
+                turns.append(message)
+        turns = merge_consecutive(turns)
+        if turns and turns[0].role == "assistant":
+            turns.insert(0, Message("user", LEADING_USER_TURN))
+        return ("\n\n".join(system_parts) if system_parts else None), turns
+
+    def build_chat_call(self, request: ChatRequest) -> HttpCall:
+        system, turns = self.translate(request)
+        body: dict[str, Any] = {}
+        if system:
+            body["systemInstruction"] = {"parts": [{"text": system}]}
+        body["contents"] = [
+            {"role": _ROLES[m.role], "parts": [{"text": m.content}]} for m in turns
+        ]
+        config: dict[str, Any] = {"maxOutputTokens": request.max_tokens}
+        if request.temperature is not None:
+            config["temperature"] = request.temperature
+        body["generationConfig"] = config
+        model = quote(request.model.removeprefix("models/"), safe="-._~")
+        url = f"{self.base_url}/v1beta/models/{model}:streamGenerateContent?alt=sse"
+        return HttpCall("POST", url, self._headers(True), body)
+
+    async def parse_stream(self, response: httpx.Response) -> AsyncIterator[ProviderEvent]:
+        finish_reason: str | None = None
+        last_usage: Usage | None = None
+        async for sse in httpx_sse.EventSource(response).aiter_sse():
+            if not sse.data.strip():
+                continue
+            payload = json.loads(sse.data)
+            if not isinstance(payload, dict):
+                raise ValueError(f"expected an object, got {sse.data[:80]!r}")
+            if payload.get("error") or sse.event == "error":
+                raise errors.classify_stream_error(payload, self.name)
+            candidates = payload.get("candidates") or []
+            block = (payload.get("promptFeedback") or {}).get("blockReason")
+            if block and not candidates:
+                raise errors.BadRequest(f"the prompt was blocked: {block}", provider=self.name)
+            if candidates and isinstance(candidates[0], dict):
+                candidate = candidates[0]
+                for part in (candidate.get("content") or {}).get("parts") or []:
+                    if isinstance(part, dict) and not part.get("thought") and part.get("text"):
+                        yield TextDelta(str(part["text"]))
+                finish_reason = candidate.get("finishReason") or finish_reason
+            meta = payload.get("usageMetadata")
+            if isinstance(meta, dict):
+                usage = Usage(meta.get("promptTokenCount"), meta.get("candidatesTokenCount"))
+                if usage != last_usage:  # every chunk repeats it; report changes only
+                    last_usage = usage
+                    yield usage
+        if finish_reason is not None:
+            yield Finished(finish_reason)
+
+    def build_models_call(self) -> HttpCall:
+        # The listing is paged (50 by default); 1000 is the largest page.
+        return HttpCall(
+            "GET", f"{self.base_url}/v1beta/models?pageSize=1000", self._headers(False)
+        )
+
+    def parse_models(self, payload: Any) -> list[ModelInfo]:
+        models = []
+        for item in payload.get("models") or []:
+            if not isinstance(item, dict) or not item.get("name"):
+                continue
+            methods = item.get("supportedGenerationMethods")
+            if methods is not None and "generateContent" not in methods:
+                continue
+            name = str(item["name"]).removeprefix("models/")
+            models.append(ModelInfo(name, item.get("displayName")))
+        return models

@@ -1,0 +1,131 @@
+"""The Ollama chat API (`/api/chat`): request translation and NDJSON stream parsing."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from chatdesk.providers import errors
+from chatdesk.providers.base import (
+    ChatRequest,
+    Finished,
+    HttpCall,
+    ModelInfo,
+    Provider,
+    ProviderEvent,
+    TextDelta,
+    Usage,
+)
+
+DEFAULT_PORT = 11434
+
+
+def base_url_from_env(environ: Mapping[str, str] = os.environ) -> str:
+    """The Ollama address as `OLLAMA_HOST` gives it (`host`, `host:port`, `http://…`).
+
+    A bind-all address (`0.0.0.0`, `::`) is where the server listens, not an address to
+    call, so it becomes the loopback address.
+    """
+    raw = environ.get("OLLAMA_HOST", "").strip()
+    if not raw:
+        return OllamaProvider.default_base_url
+    # As Ollama itself reads it: a bare host gets port 11434, a URL its scheme's port.
+    parts = urlsplit(raw if "://" in raw else f"http://{raw}")
+    default_port = DEFAULT_PORT if "://" not in raw else (443 if parts.scheme == "https" else 80)
+    host = parts.hostname or "127.0.0.1"
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port or default_port
+    except ValueError:  # a port that is not a number
+        port = default_port
+    return f"{parts.scheme}://{host}:{port}{parts.path.rstrip('/')}"
+
+
+async def _lines(response: httpx.Response) -> AsyncIterator[tuple[str, bool]]:
+    """(line, complete) pairs, split on "\\n" only.
+
+    `Response.aiter_lines` also splits on U+0085, U+2028 and other separators that JSON
+    strings may hold unescaped, which would cut a line of model text in two. The last
+    pair has complete=False when the stream ended in the middle of a line.
+    """
+    pending: list[str] = []
+    async for text in response.aiter_text():
+        *complete, rest = text.split("\n")
+        if complete:
+            complete[0] = "".join(pending) + complete[0]
+            pending = []
+            for line in complete:
+                yield line, True
+        if rest:
+            pending.append(rest)
+    if pending:
+        yield "".join(pending), False
+
+
+class OllamaProvider(Provider):
+    """A local (or proxied) Ollama server. No key is needed; one is sent when configured.
+
+    supports_prefill is False: Ollama continues a trailing assistant message only for
+    models whose template allows it, so the router treats every answer as a fresh one.
+    """
+
+    protocol: ClassVar[str] = "ollama"
+    default_base_url: ClassVar[str] = f"http://localhost:{DEFAULT_PORT}"
+    supports_prefill: ClassVar[bool] = False
+
+    def _headers(self, streaming: bool) -> dict[str, str]:
+        headers = {"content-type": "application/json"}
+        if streaming:
+            headers["accept"] = "application/x-ndjson"
+        if self.endpoint.api_key:  # Ollama behind a proxy, or ollama.com
+            headers["authorization"] = f"Bearer {self.endpoint.api_key}"
+        return headers
+
+    def build_chat_call(self, request: ChatRequest) -> HttpCall:
+        messages = [{"role": "system", "content": request.system}] if request.system else []
+        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        options: dict[str, Any] = {"num_predict": request.max_tokens}
+        if request.temperature is not None:
+            options["temperature"] = request.temperature
+        body = {"model": request.model, "messages": messages, "stream": True, "options": options}
+        return HttpCall("POST", f"{self.base_url}/api/chat", self._headers(True), body)
+
+    async def parse_stream(self, response: httpx.Response) -> AsyncIterator[ProviderEvent]:
+        async for line, complete in _lines(response):
+            if not line.strip():
+                continue
+            try:
+                payload = json.loads(line)
+            except ValueError:
+                if complete:
+                    raise
+                return  # the connection was cut mid-line: a truncated stream, not garbage
+            if not isinstance(payload, dict):
+                raise ValueError(f"expected an object, got {line[:80]!r}")
+            if payload.get("error"):
+                raise errors.classify_stream_error(payload, self.name)
+            text = (payload.get("message") or {}).get("content")
+            if text:
+                yield TextDelta(str(text))
+            if payload.get("done"):
+                yield Usage(payload.get("prompt_eval_count"), payload.get("eval_count"))
+                yield Finished(payload.get("done_reason"))
+                return
+
+    def build_models_call(self) -> HttpCall:
+        return HttpCall("GET", f"{self.base_url}/api/tags", self._headers(False))
+
+    def parse_models(self, payload: Any) -> list[ModelInfo]:
+        return [
+            ModelInfo(str(item["name"]))
+            for item in payload.get("models") or []
+            if isinstance(item, dict) and item.get("name")
+        ]
