@@ -1,0 +1,154 @@
+"""The store's connection: opening, closing, transactions and error translation."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import asdict
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import sqlite_utils
+
+from chatdesk.store import errors, schema
+from chatdesk.store.errors import NotFoundError, StoreError
+
+
+class StoreConnection:
+    """One SQLite connection to a history file, with the write discipline every method uses."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        *,
+        readonly: bool,
+        backup_path: Path | None = None,
+    ) -> None:
+        self._conn: sqlite3.Connection | None = conn
+        self._depth = 0
+        self._db: sqlite_utils.Database | None = None
+        self.path = path
+        self.readonly = readonly
+        self.backup_path = backup_path  # the copy made before a migration, if one was
+
+    @classmethod
+    def open(cls, path: Path | str) -> Self:
+        """Open for reading and writing, creating or migrating the file as needed."""
+        path = Path(path)
+        conn, backup = schema.connect_writable(path)
+        return cls(conn, path, readonly=False, backup_path=backup)
+
+    @classmethod
+    def open_readonly(cls, path: Path | str) -> Self:
+        """Open with SQLite `mode=ro`: nothing in or beside the file is changed."""
+        path = Path(path)
+        return cls(schema.connect_readonly(path), path, readonly=True)
+
+    def close(self) -> None:
+        if self._conn is None:
+            return
+        if not self.readonly:
+            with suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA optimize")
+        self._conn.close()
+        self._conn = None
+        self._db = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "read-only" if self.readonly else "read-write"
+        return f"<{type(self).__name__} {self.path} {mode}{'' if self._conn else ' closed'}>"
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """A sqlite-utils view of the same connection, for importers and inspection."""
+        if self._db is None:
+            self._db = sqlite_utils.Database(
+                self._connection(), recursive_triggers=False, execute_plugins=False
+            )
+        return self._db
+
+    # -- transactions and error handling -------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"{self.path.name} is already closed; open it again.")
+        return self._conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Self]:
+        """Batch writes into one transaction: committed at the end, rolled back on error."""
+        with self._write():
+            yield self
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        if self.readonly:
+            raise errors.read_only(self.path.name)
+        conn = self._connection()
+        if self._depth:
+            self._depth += 1
+            try:
+                yield conn
+            except sqlite3.Error as exc:
+                raise errors.translate(exc, self.path.name, writing=True) from exc
+            finally:
+                self._depth -= 1
+            return
+        try:
+            # IMMEDIATE takes the write lock up front, so a busy file waits (busy_timeout)
+            # instead of failing with SQLITE_BUSY when a read would upgrade to a write.
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise errors.translate(exc, self.path.name, writing=True) from exc
+        self._depth = 1
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise errors.translate(exc, self.path.name, writing=True) from exc
+            raise
+        finally:
+            self._depth = 0
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        try:
+            return self._connection().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise errors.translate(exc, self.path.name, writing=False) from exc
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    def _update(self, sql: str, params: Sequence[Any], missing: str) -> None:
+        with self._write() as conn:
+            if conn.execute(sql, params).rowcount == 0:
+                raise NotFoundError(missing)
+
+
+def insert_row(conn: sqlite3.Connection, table: str, row: Any) -> int:
+    """INSERT a row dataclass (all fields but `id`, booleans as 0/1); returns the new id."""
+    values = {k: int(v) if isinstance(v, bool) else v for k, v in asdict(row).items()}
+    del values["id"]
+    columns = ", ".join(values)
+    marks = ", ".join("?" * len(values))
+    cur = conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(values.values()))
+    return int(cur.lastrowid or 0)

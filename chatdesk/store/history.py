@@ -1,0 +1,427 @@
+"""HistoryStore: the repository of conversations, messages, attempts and provider health."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from chatdesk.store import errors
+from chatdesk.store.connection import StoreConnection, insert_row
+from chatdesk.store.errors import NotFoundError
+from chatdesk.store.models import (
+    ATTEMPT_OUTCOMES,
+    HEALTH_STATES,
+    MESSAGE_STATUSES,
+    ROLES,
+    Attempt,
+    Conversation,
+    ConversationSummary,
+    HealthRow,
+    SearchHit,
+    StoredMessage,
+    check,
+    derive_title,
+    now_iso,
+    to_iso,
+)
+from chatdesk.store.search import search_messages
+
+_SUMMARY_SQL = """
+SELECT c.id, c.uid, c.title, c.created_at, c.updated_at, c.pinned, c.preferred_provider,
+       c.deleted_at,
+       (SELECT count(*) FROM messages AS m
+        WHERE m.conversation_id = c.id AND m.is_alternate = 0) AS message_count
+FROM conversations AS c
+{where}
+ORDER BY c.pinned DESC, c.updated_at DESC, c.id DESC
+LIMIT ? OFFSET ?
+"""
+
+
+class HistoryStore(StoreConnection):
+    """One open history file. Use one object per thread; several may share a file.
+
+    Every write method commits at once (a person's text is durable before anything is
+    sent) unless it runs inside `transaction()`, which commits once at the end.
+    """
+
+    # -- conversations ------------------------------------------------------------------
+
+    def create_conversation(
+        self,
+        title: str | None = None,
+        system_prompt: str | None = None,
+        preferred_provider: str | None = None,
+        *,
+        source: str | None = None,
+        source_id: str | None = None,
+        created_at: str | None = None,
+        uid: str | None = None,
+    ) -> Conversation:
+        """A new conversation; `source`/`source_id`/`created_at` are for importers."""
+        created = created_at or now_iso()
+        conv = Conversation(
+            id=0,
+            uid=uid or uuid.uuid4().hex,
+            title=(title or "").strip() or None,
+            system_prompt=system_prompt,
+            preferred_provider=preferred_provider,
+            pinned=False,
+            created_at=created,
+            updated_at=created,
+            source=source,
+            source_id=source_id,
+        )
+        with self._write() as conn:
+            return replace(conv, id=insert_row(conn, "conversations", conv))
+
+    def get_conversation(self, id: int, *, include_deleted: bool = False) -> Conversation | None:
+        sql = "SELECT * FROM conversations WHERE id = ?"
+        if not include_deleted:
+            sql += " AND deleted_at IS NULL"
+        row = self._one(sql, (id,))
+        return Conversation.from_row(row) if row else None
+
+    def find_conversation_by_source(self, source: str, source_id: str) -> Conversation | None:
+        """An imported conversation (deleted ones too, so a re-import does not revive it)."""
+        row = self._one(
+            "SELECT * FROM conversations WHERE source = ? AND source_id = ?", (source, source_id)
+        )
+        return Conversation.from_row(row) if row else None
+
+    def latest_conversation(self) -> Conversation | None:
+        row = self._one(
+            "SELECT * FROM conversations WHERE deleted_at IS NULL"
+            " ORDER BY updated_at DESC, id DESC LIMIT 1"
+        )
+        return Conversation.from_row(row) if row else None
+
+    def list_conversations(
+        self, limit: int = 100, offset: int = 0, include_deleted: bool = False
+    ) -> list[ConversationSummary]:
+        """Pinned first, then most recently updated first."""
+        where = "" if include_deleted else "WHERE c.deleted_at IS NULL"
+        rows = self._rows(_SUMMARY_SQL.format(where=where), (limit, offset))
+        return [ConversationSummary.from_row(row) for row in rows]
+
+    def count_conversations(self, include_deleted: bool = False) -> int:
+        where = "" if include_deleted else " WHERE deleted_at IS NULL"
+        row = self._one("SELECT count(*) FROM conversations" + where)
+        return int(row[0]) if row else 0
+
+    def rename_conversation(self, id: int, title: str | None) -> None:
+        self._update(
+            "UPDATE conversations SET title = ? WHERE id = ?",
+            ((title or "").strip() or None, id),
+            f"There is no conversation {id}.",
+        )
+
+    def set_pinned(self, id: int, pinned: bool) -> None:
+        self._update(
+            "UPDATE conversations SET pinned = ? WHERE id = ?",
+            (int(bool(pinned)), id),
+            f"There is no conversation {id}.",
+        )
+
+    def set_system_prompt(self, id: int, prompt: str | None) -> None:
+        self._update(
+            "UPDATE conversations SET system_prompt = ? WHERE id = ?",
+            (prompt or None, id),
+            f"There is no conversation {id}.",
+        )
+
+    def set_preferred_provider(self, id: int, name: str | None) -> None:
+        self._update(
+            "UPDATE conversations SET preferred_provider = ? WHERE id = ?",
+            (name, id),
+            f"There is no conversation {id}.",
+        )
+
+    def delete_conversation(self, id: int) -> None:
+        """Soft delete: hidden from lists and search until restored or purged."""
+        self._update(
+            "UPDATE conversations SET deleted_at = coalesce(deleted_at, ?) WHERE id = ?",
+            (now_iso(), id),
+            f"There is no conversation {id}.",
+        )
+
+    def restore_conversation(self, id: int) -> None:
+        self._update(
+            "UPDATE conversations SET deleted_at = NULL WHERE id = ?",
+            (id,),
+            f"There is no conversation {id}.",
+        )
+
+    def purge_deleted(self, older_than_s: float = 0) -> int:
+        """Really delete conversations soft-deleted at least `older_than_s` ago; returns count."""
+        cutoff = to_iso(datetime.now(UTC) - timedelta(seconds=older_than_s))
+        with self._write() as conn:
+            cur = conn.execute(
+                "DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?",
+                (cutoff,),
+            )
+        return cur.rowcount
+
+    # -- messages -----------------------------------------------------------------------
+
+    def add_message(
+        self,
+        conversation_id: int,
+        role: str,
+        content: str,
+        *,
+        status: str = "complete",
+        provider: str | None = None,
+        model: str | None = None,
+        created_at: str | None = None,
+        parent_id: int | None = None,
+        source_id: str | None = None,
+        is_alternate: bool = False,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        finish_reason: str | None = None,
+        uid: str | None = None,
+    ) -> StoredMessage:
+        """Store a message and commit (unless in `transaction()`); the extras are for importers.
+
+        The first user message names an untitled conversation.
+        """
+        check(role, ROLES, "role")
+        check(status, MESSAGE_STATUSES, "status")
+        created = created_at or now_iso()
+        msg = StoredMessage(
+            id=0,
+            uid=uid or uuid.uuid4().hex,
+            conversation_id=conversation_id,
+            role=role,
+            content=content,
+            status=status,
+            created_at=created,
+            updated_at=created,
+            provider=provider,
+            model=model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            finish_reason=finish_reason,
+            parent_id=parent_id,
+            source_id=source_id,
+            is_alternate=bool(is_alternate),
+        )
+        with self._write() as conn:
+            conv = conn.execute(
+                "SELECT title FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
+            if conv is None:
+                raise NotFoundError(f"There is no conversation {conversation_id}.")
+            msg_id = insert_row(conn, "messages", msg)
+            title = conv["title"]
+            if not title and role == "user" and not is_alternate:
+                earlier = conn.execute(
+                    "SELECT 1 FROM messages WHERE conversation_id = ? AND role = 'user'"
+                    " AND id != ? LIMIT 1",
+                    (conversation_id, msg_id),
+                ).fetchone()
+                if earlier is None:
+                    title = derive_title(content)
+            conn.execute(
+                "UPDATE conversations SET title = ?, updated_at = max(updated_at, ?) WHERE id = ?",
+                (title, created, conversation_id),
+            )
+        return replace(msg, id=msg_id)
+
+    def messages(
+        self, conversation_id: int, include_alternates: bool = False
+    ) -> list[StoredMessage]:
+        """The conversation's messages in order (created_at, then id)."""
+        sql = "SELECT * FROM messages WHERE conversation_id = ?"
+        if not include_alternates:
+            sql += " AND is_alternate = 0"
+        rows = self._rows(sql + " ORDER BY created_at, id", (conversation_id,))
+        return [StoredMessage.from_row(row) for row in rows]
+
+    def get_message(self, id: int) -> StoredMessage | None:
+        row = self._one("SELECT * FROM messages WHERE id = ?", (id,))
+        return StoredMessage.from_row(row) if row else None
+
+    def set_message_status(self, id: int, status: str) -> None:
+        check(status, MESSAGE_STATUSES, "status")
+        self._update(
+            "UPDATE messages SET status = ?, updated_at = ? WHERE id = ?",
+            (status, now_iso(), id),
+            f"There is no message {id}.",
+        )
+
+    def update_message_content(self, id: int, content: str) -> None:
+        """Save the text streamed so far: one UPDATE (the FTS trigger follows it)."""
+        self._update(
+            "UPDATE messages SET content = ?, updated_at = ? WHERE id = ?",
+            (content, now_iso(), id),
+            f"There is no message {id}.",
+        )
+
+    def finish_message(
+        self,
+        id: int,
+        *,
+        content: str,
+        status: str,
+        provider: str | None,
+        model: str | None,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        finish_reason: str | None = None,
+    ) -> StoredMessage:
+        """Record an answer's final text and outcome; the conversation counts as updated."""
+        check(status, MESSAGE_STATUSES, "status")
+        now = now_iso()
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE messages SET content = ?, status = ?, provider = ?, model = ?,"
+                " input_tokens = ?, output_tokens = ?, finish_reason = ?, updated_at = ?"
+                " WHERE id = ?",
+                (
+                    content,
+                    status,
+                    provider,
+                    model,
+                    input_tokens,
+                    output_tokens,
+                    finish_reason,
+                    now,
+                    id,
+                ),
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"There is no message {id}.")
+            conn.execute(
+                "UPDATE conversations SET updated_at = max(updated_at, ?)"
+                " WHERE id = (SELECT conversation_id FROM messages WHERE id = ?)",
+                (now, id),
+            )
+            row = conn.execute("SELECT * FROM messages WHERE id = ?", (id,)).fetchone()
+        return StoredMessage.from_row(row)
+
+    def delete_message(self, id: int) -> None:
+        """Really delete one message (its attempts go with it)."""
+        self._update("DELETE FROM messages WHERE id = ?", (id,), f"There is no message {id}.")
+
+    def pending_messages(self) -> list[StoredMessage]:
+        """User messages waiting to be sent, oldest first (deleted conversations left out)."""
+        rows = self._rows(
+            "SELECT m.* FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id"
+            " WHERE m.status = 'pending' AND m.role = 'user' AND c.deleted_at IS NULL"
+            " ORDER BY m.created_at, m.id"
+        )
+        return [StoredMessage.from_row(row) for row in rows]
+
+    def claim_pending(self, message_id: int) -> bool:
+        """Mark a pending message as being sent; True for exactly one caller across processes."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE messages SET status = 'complete', updated_at = ?"
+                " WHERE id = ? AND status = 'pending'",
+                (now_iso(), message_id),
+            )
+        return cur.rowcount == 1
+
+    # -- attempts -----------------------------------------------------------------------
+
+    def start_attempt(
+        self, message_id: int, provider: str, model: str | None, continued_from: int | None = None
+    ) -> int:
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO attempts (message_id, provider, model, started_at, outcome,"
+                " continued_from) VALUES (?, ?, ?, ?, 'running', ?)",
+                (message_id, provider, model, now_iso(), continued_from),
+            )
+        return int(cur.lastrowid or 0)
+
+    def update_attempt_text(self, attempt_id: int, text: str) -> None:
+        self._update(
+            "UPDATE attempts SET streamed_text = ? WHERE id = ?",
+            (text, attempt_id),
+            f"There is no attempt {attempt_id}.",
+        )
+
+    def finish_attempt(
+        self,
+        attempt_id: int,
+        *,
+        outcome: str,
+        error_class: str | None = None,
+        error_message: str | None = None,
+        http_status: int | None = None,
+        streamed_text: str | None = None,
+    ) -> None:
+        """Close an attempt; `streamed_text=None` keeps the text saved so far."""
+        check(outcome, ATTEMPT_OUTCOMES - {"running"}, "outcome")
+        self._update(
+            "UPDATE attempts SET outcome = ?, ended_at = ?, error_class = ?, error_message = ?,"
+            " http_status = ?, streamed_text = coalesce(?, streamed_text) WHERE id = ?",
+            (
+                outcome,
+                now_iso(),
+                error_class,
+                error_message,
+                http_status,
+                streamed_text,
+                attempt_id,
+            ),
+            f"There is no attempt {attempt_id}.",
+        )
+
+    def attempts(self, message_id: int) -> list[Attempt]:
+        rows = self._rows(
+            "SELECT * FROM attempts WHERE message_id = ? ORDER BY started_at, id", (message_id,)
+        )
+        return [Attempt.from_row(row) for row in rows]
+
+    def get_attempt(self, attempt_id: int) -> Attempt | None:
+        row = self._one("SELECT * FROM attempts WHERE id = ?", (attempt_id,))
+        return Attempt.from_row(row) if row else None
+
+    # -- search -------------------------------------------------------------------------
+
+    def search(
+        self, query: str, limit: int = 20, *, start: str = "[", end: str = "]"
+    ) -> list[SearchHit]:
+        """Full-text search, best first; matches in snippets are wrapped in start/end."""
+        try:
+            return search_messages(self._connection(), query, limit, start=start, end=end)
+        except sqlite3.Error as exc:
+            raise errors.translate(exc, self.path.name, writing=False) from exc
+
+    # -- provider health ----------------------------------------------------------------
+
+    def get_health(self, name: str) -> HealthRow | None:
+        row = self._one("SELECT * FROM provider_health WHERE name = ?", (name,))
+        return HealthRow.from_row(row) if row else None
+
+    def all_health(self) -> dict[str, HealthRow]:
+        rows = self._rows("SELECT * FROM provider_health ORDER BY name")
+        return {row["name"]: HealthRow.from_row(row) for row in rows}
+
+    def put_health(self, row: HealthRow) -> None:
+        """Insert or replace one provider's row; a missing updated_at is set to now."""
+        check(row.state, HEALTH_STATES, "state")
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO provider_health (name, state, failures, down_until, last_error,"
+                " last_error_class, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET state = excluded.state,"
+                " failures = excluded.failures, down_until = excluded.down_until,"
+                " last_error = excluded.last_error, last_error_class = excluded.last_error_class,"
+                " updated_at = excluded.updated_at",
+                (
+                    row.name,
+                    row.state,
+                    row.failures,
+                    row.down_until,
+                    row.last_error,
+                    row.last_error_class,
+                    row.updated_at or now_iso(),
+                ),
+            )

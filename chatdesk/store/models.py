@@ -1,0 +1,217 @@
+"""The store's row dataclasses, allowed values, times, and the SPEC `--json` shapes."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+ROLES = frozenset({"system", "user", "assistant", "tool"})
+MESSAGE_STATUSES = frozenset({"complete", "partial", "pending", "failed"})
+ATTEMPT_OUTCOMES = frozenset({"running", "ok", "failed", "cancelled"})
+HEALTH_STATES = frozenset({"up", "down", "half-open", "no-key"})
+
+TITLE_LENGTH = 60
+_BOOLEAN_COLUMNS = frozenset({"pinned", "is_alternate"})
+_T = TypeVar("_T")
+
+
+def now_iso() -> str:
+    """The current time as stored: ISO 8601 UTC with milliseconds."""
+    return to_iso(datetime.now(UTC))
+
+
+def to_iso(when: datetime | float) -> str:
+    """A datetime (naive = UTC) or a unix time in the stored format."""
+    if not isinstance(when, datetime):
+        when = datetime.fromtimestamp(when, UTC)
+    elif when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def derive_title(text: str, limit: int = TITLE_LENGTH) -> str | None:
+    """A title from a first message: one line, at most ~`limit` characters, cut at a word."""
+    line = " ".join(text.split())
+    if not line:
+        return None
+    if len(line) <= limit:
+        return line
+    cut = line[:limit]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-") + "…"
+
+
+def _from_row(cls: type[_T], row: sqlite3.Row) -> _T:
+    """Build a row dataclass from a row whose columns carry the field names."""
+    values = {f.name: row[f.name] for f in fields(cls)}  # type: ignore[arg-type]
+    for name in _BOOLEAN_COLUMNS & values.keys():
+        values[name] = bool(values[name])
+    return cls(**values)
+
+
+def check(value: str, allowed: frozenset[str], what: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{what} must be one of {', '.join(sorted(allowed))}, not {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: int
+    uid: str
+    title: str | None
+    system_prompt: str | None
+    preferred_provider: str | None
+    pinned: bool
+    created_at: str
+    updated_at: str
+    source: str | None = None
+    source_id: str | None = None
+    deleted_at: str | None = None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Conversation:
+        return _from_row(cls, row)
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    """One line of the conversation list; `message_count` counts main-line messages."""
+
+    id: int
+    uid: str
+    title: str | None
+    created_at: str
+    updated_at: str
+    pinned: bool
+    preferred_provider: str | None
+    message_count: int
+    deleted_at: str | None = None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> ConversationSummary:
+        return _from_row(cls, row)
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    uid: str
+    conversation_id: int
+    role: str
+    content: str
+    status: str
+    created_at: str
+    updated_at: str
+    provider: str | None = None
+    model: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    finish_reason: str | None = None
+    parent_id: int | None = None
+    source_id: str | None = None
+    is_alternate: bool = False
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> StoredMessage:
+        return _from_row(cls, row)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try of one provider at one assistant message."""
+
+    id: int
+    message_id: int
+    provider: str
+    model: str | None
+    started_at: str
+    ended_at: str | None
+    outcome: str
+    error_class: str | None
+    error_message: str | None
+    http_status: int | None
+    streamed_text: str
+    continued_from: int | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Attempt:
+        return _from_row(cls, row)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A search result. `rank` is FTS5 bm25: lower (more negative) is a better match."""
+
+    conversation_id: int
+    message_id: int
+    role: str
+    snippet: str
+    created_at: str
+    conversation_title: str | None
+    rank: float
+
+
+@dataclass
+class HealthRow:
+    """One row of provider_health; `down_until` is a unix time."""
+
+    name: str
+    state: str
+    failures: int = 0
+    down_until: float | None = None
+    last_error: str | None = None
+    last_error_class: str | None = None
+    updated_at: str | None = None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> HealthRow:
+        return _from_row(cls, row)
+
+
+def message_to_json(message: StoredMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "role": message.role,
+        "content": message.content,
+        "provider": message.provider,
+        "model": message.model,
+        "status": message.status,
+        "created_at": message.created_at,
+    }
+
+
+def conversation_to_json(conv: Conversation, messages: list[StoredMessage]) -> dict[str, Any]:
+    """The `history show ID --json` shape."""
+    return {
+        "id": conv.id,
+        "title": conv.title,
+        "created_at": conv.created_at,
+        "messages": [message_to_json(m) for m in messages],
+    }
+
+
+def summary_to_json(summary: ConversationSummary) -> dict[str, Any]:
+    """One element of the `history list --json` array."""
+    return {
+        "id": summary.id,
+        "title": summary.title,
+        "created_at": summary.created_at,
+        "updated_at": summary.updated_at,
+        "message_count": summary.message_count,
+    }
+
+
+def hit_to_json(hit: SearchHit) -> dict[str, Any]:
+    """One element of the `search QUERY --json` array."""
+    return {
+        "conversation_id": hit.conversation_id,
+        "message_id": hit.message_id,
+        "role": hit.role,
+        "snippet": hit.snippet,
+        "created_at": hit.created_at,
+    }

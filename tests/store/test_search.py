@@ -1,0 +1,167 @@
+"""Full-text search: safe queries, ranking, snippets, unicode, and FTS kept in sync."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from chatdesk.store import HistoryStore, build_fts_query, hit_to_json
+
+HOSTILE = [
+    '"', '""', 'AND', 'OR', 'NOT', '*', '**', '(', ')', '()', 'NEAR', 'NEAR(a b)', '-x',
+    'a OR', 'NOT b', 'a AND', '"unterminated phrase', 'foo"bar', 'content:secret', '^start',
+    '+', '{a b}', ':', "'", '*foo', 'foo*', '"a b"*', 'a - b', 'x:y:z', '\x00', '   ', '',
+    'AND OR NOT', '"" AND ""', 'a* OR b*', 'col : "x"', '\\', '%', '_', '🙂',
+]  # fmt: skip
+
+
+def fts_rowids(db_path: Path, match: str) -> list[int]:
+    """Ask the FTS index directly (a stale index entry shows up here as a wrong rowid)."""
+    with closing(sqlite3.connect(db_path)) as conn:
+        rows = conn.execute(
+            "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid", (match,)
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def fts_vocabulary(db_path: Path) -> dict[str, int]:
+    """Every term in the index with the number of rows holding it."""
+    conn = sqlite3.connect(db_path)
+    try:
+        conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, messages_fts, row)")
+        return dict(conn.execute("SELECT term, doc FROM temp.vocab").fetchall())
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("hello world", '"hello" "world"'),
+        ("prog*", '"prog"*'),
+        ('"quick brown" fox', '"quick brown" "fox"'),
+        ('"quick bro"*', '"quick bro"*'),
+        ('say "hi', '"say" """hi"'),
+        ("AND NEAR", '"AND" "NEAR"'),
+        ("-x", '"-x"'),
+        ("( * ) - _", None),
+        ("", None),
+    ],
+)
+def test_build_fts_query(raw: str, expected: str | None) -> None:
+    assert build_fts_query(raw) == expected
+
+
+def test_hostile_queries_never_raise(store: HistoryStore) -> None:
+    conv = store.create_conversation()
+    store.add_message(conv.id, "user", "a b x y z foo bar start secret content and or not near")
+    for raw in HOSTILE:
+        hits = store.search(raw)
+        assert isinstance(hits, list), raw
+    assert store.search("") == [] and store.search("   ") == [] and store.search("(") == []
+
+
+def test_operators_are_searched_as_words(store: HistoryStore) -> None:
+    conv = store.create_conversation()
+    with_and = store.add_message(conv.id, "user", "salt and pepper")
+    store.add_message(conv.id, "user", "salt or pepper")
+    assert [h.message_id for h in store.search("AND")] == [with_and.id]
+    assert [h.message_id for h in store.search("salt AND pepper")] == [with_and.id]
+
+
+def test_ranking_snippet_and_fields(store: HistoryStore) -> None:
+    conv = store.create_conversation("Fruit talk")
+    weak = store.add_message(
+        conv.id,
+        "user",
+        "I once read a long and winding essay that mentioned a banana only in passing, "
+        "between many other words about trains, weather, cities and the sea.",
+    )
+    strong = store.add_message(conv.id, "assistant", "Banana bread needs a ripe banana.")
+    store.add_message(conv.id, "user", "Nothing to see here")
+
+    hits = store.search("banana")
+    assert [h.message_id for h in hits] == [strong.id, weak.id]
+    assert hits[0].rank <= hits[1].rank
+    best = hits[0]
+    assert (best.conversation_id, best.role, best.conversation_title) == (
+        conv.id,
+        "assistant",
+        "Fruit talk",
+    )
+    assert "[Banana]" in best.snippet and "[banana]" in best.snippet
+    assert "[banana]" in hits[1].snippet and len(hits[1].snippet.split()) <= 14
+    assert best.created_at == strong.created_at
+    assert hit_to_json(best) == {
+        "conversation_id": conv.id,
+        "message_id": strong.id,
+        "role": "assistant",
+        "snippet": best.snippet,
+        "created_at": strong.created_at,
+    }
+    custom = store.search("banana", start="<b>", end="</b>")
+    assert "<b>Banana</b>" in custom[0].snippet
+    assert len(store.search("banana", limit=1)) == 1
+
+
+def test_prefix_and_phrase(store: HistoryStore) -> None:
+    conv = store.create_conversation()
+    a = store.add_message(conv.id, "user", "the quick brown fox programming")
+    b = store.add_message(conv.id, "user", "brown and quick, a programmer")
+    assert {h.message_id for h in store.search("program*")} == {a.id, b.id}
+    assert store.search("program") == []
+    assert [h.message_id for h in store.search('"quick brown"')] == [a.id]
+    assert {h.message_id for h in store.search("quick brown")} == {a.id, b.id}
+
+
+def test_unicode_and_diacritics(store: HistoryStore) -> None:
+    conv = store.create_conversation()
+    fr = store.add_message(conv.id, "user", "Une crème brûlée au Café de Flore")
+    ru = store.add_message(conv.id, "user", "Привет, как дела?")
+    jp = store.add_message(conv.id, "user", "これは 日本語 です")
+    assert [h.message_id for h in store.search("creme brulee")] == [fr.id]
+    assert [h.message_id for h in store.search("CAFÉ")] == [fr.id]
+    assert [h.message_id for h in store.search("cafe")] == [fr.id]
+    assert [h.message_id for h in store.search("ПРИВЕТ")] == [ru.id]
+    assert [h.message_id for h in store.search("日本語")] == [jp.id]
+    assert "[crème]" in store.search("creme")[0].snippet
+
+
+def test_triggers_follow_update_and_delete(store: HistoryStore, db_path: Path) -> None:
+    conv = store.create_conversation()
+    msg = store.add_message(conv.id, "user", "apple orchard")
+    other = store.add_message(conv.id, "user", "apple pie")
+    store.update_message_content(msg.id, "cherry orchard")
+    assert fts_rowids(db_path, "apple") == [other.id]
+    assert fts_rowids(db_path, "cherry") == [msg.id]
+    store.set_message_status(msg.id, "failed")  # not a content change: index untouched
+    assert fts_rowids(db_path, "cherry") == [msg.id]
+    store.delete_message(other.id)
+    assert fts_rowids(db_path, "apple") == []
+    assert store.search("apple") == []
+    store.delete_conversation(conv.id)
+    store.purge_deleted()
+    assert fts_rowids(db_path, "cherry") == []
+    assert fts_vocabulary(db_path) == {}
+
+
+def test_streaming_flushes_keep_fts_exact(store: HistoryStore, db_path: Path) -> None:
+    conv = store.create_conversation()
+    ans = store.add_message(conv.id, "assistant", "", status="partial")
+    words = [f"word{i}" for i in range(60)]
+    for n in range(1, len(words) + 1):
+        store.update_message_content(ans.id, " ".join(words[:n]))
+    store.finish_message(
+        ans.id, content="finalized " + " ".join(words[10:]), status="complete",
+        provider="ollama", model="llama",
+    )  # fmt: skip
+    vocab = fts_vocabulary(db_path)
+    assert set(vocab) == {"finalized", *words[10:]}  # nothing left from earlier flushes
+    assert set(vocab.values()) == {1}
+    assert [h.message_id for h in store.search("word59")] == [ans.id]
+    assert store.search("word3") == []
+    with closing(sqlite3.connect(db_path)) as conn:
+        conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')")
