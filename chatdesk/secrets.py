@@ -114,11 +114,11 @@ class KeyStore:
 
     def lookup(self, provider: ProviderSettings) -> KeyLookup:
         """The key of provider: the keyring, then api_key_env, then the type's usual variables."""
-        if self.needs_key(provider):
-            key = self._from_keyring(provider.name)
-            if key:
-                register_secret(key)
-                return KeyLookup(key, "keyring")
+        # Even keyless servers may sit behind a proxy that wants one, so look anyway.
+        key = self._from_keyring(provider.name)
+        if key:
+            register_secret(key)
+            return KeyLookup(key, "keyring")
         for var in key_env_vars(provider):
             key = self._environ.get(var, "").strip()
             if key:

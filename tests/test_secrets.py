@@ -152,12 +152,14 @@ def test_openrouter_never_gets_the_openai_key() -> None:
     assert store.lookup(router) == KeyLookup(None, "none")
 
 
-def test_ollama_needs_no_key() -> None:
+def test_ollama_needs_no_key_but_uses_one_it_was_given() -> None:
     backend = MemoryKeyring()
-    backend.set_password("chatdesk", "ollama", "should-not-be-read")
     store = KeyStore(environ={"OPENAI_API_KEY": "x" * 20}, backend=backend)
     assert not store.needs_key(OLLAMA) and store.needs_key(OPENAI)
     assert store.lookup(OLLAMA) == KeyLookup(None, "not-needed")
+    # An Ollama behind an authenticating proxy: a stored key is sent.
+    backend.set_password("chatdesk", "ollama", "proxy-key-0001")
+    assert store.lookup(OLLAMA) == KeyLookup("proxy-key-0001", "keyring")
 
 
 def test_fail_backend_means_no_secure_store_but_variables_work() -> None:

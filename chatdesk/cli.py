@@ -1,0 +1,355 @@
+"""The command line: argument parsing and printing over the core; never imports Qt."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from chatdesk import __version__
+from chatdesk import events as ev
+from chatdesk.context import AppContext, ConfigError
+from chatdesk.store import StoreError, conversation_to_json, hit_to_json, summary_to_json
+
+log = logging.getLogger("chatdesk")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A mistake in how the command was called (exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other error
+        raise UsageError(f"{message} (see: chatdesk {self.prog.partition(' ')[2]} --help)"
+                         .replace("chatdesk  ", "chatdesk "))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="chatdesk", description="A chat client for many AI providers that keeps "
+                "working when one of them goes down.")
+    p.add_argument("--version", action="version", version=f"chatdesk {__version__}")
+    p.add_argument("--data-dir", metavar="DIR", help="keep history, settings and logs in DIR")
+    p.add_argument("--portable", action="store_true",
+                   help="keep everything in chatdesk-data/ beside the executable")
+    p.add_argument("--self-test", action="store_true",
+                   help="start the app, wait for the first paint, print the startup time, exit")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    ask = sub.add_parser("ask", help="send a message and stream the answer")
+    ask.add_argument("prompt", nargs="*", help="the message (default: read stdin)")
+    where = ask.add_mutually_exclusive_group()
+    where.add_argument("-c", "--conversation", type=int, metavar="ID",
+                       help="continue conversation ID")
+    where.add_argument("--continue", dest="continue_latest", action="store_true",
+                       help="continue the latest conversation")
+    ask.add_argument("--provider", action="append", metavar="NAME",
+                     help="provider to use (repeat to give a failover order for this message)")
+    ask.add_argument("--model", help="model for the first provider")
+    ask.add_argument("--system", help="system prompt for this conversation")
+
+    sub.add_parser("retry", help="send every pending message now")
+
+    history = sub.add_parser("history", help="list or show conversations")
+    hsub = history.add_subparsers(dest="history_command", metavar="list|show",
+                                  parser_class=_Parser, required=True)
+    hlist = hsub.add_parser("list", help="conversations, newest first")
+    hlist.add_argument("--json", action="store_true")
+    hlist.add_argument("--limit", type=int, default=50)
+    hshow = hsub.add_parser("show", help="one conversation with every message")
+    hshow.add_argument("id", type=int)
+    hshow.add_argument("--json", action="store_true")
+
+    search = sub.add_parser("search", help="full-text search of all history")
+    search.add_argument("query", nargs="+")
+    search.add_argument("--json", action="store_true")
+    search.add_argument("--limit", type=int, default=20)
+
+    providers = sub.add_parser("providers", help="providers in failover order, with health")
+    providers.add_argument("--json", action="store_true")
+
+    keys = sub.add_parser("keys", help="store or remove API keys in the OS keyring")
+    ksub = keys.add_subparsers(dest="keys_command", metavar="set|delete|status",
+                               parser_class=_Parser, required=True)
+    kset = ksub.add_parser("set", help="store the key of provider NAME (read from stdin)")
+    kset.add_argument("name")
+    kdel = ksub.add_parser("delete", help="remove the key of provider NAME")
+    kdel.add_argument("name")
+    ksub.add_parser("status", help="where each provider's key comes from (never the key)")
+
+    browse = sub.add_parser("browse", help="open a history file read-only in the app")
+    browse.add_argument("file")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        return _fail(exc, EXIT_USAGE)
+    if args.command is None or args.command == "browse":
+        return _run_app(args)
+    try:
+        ctx = AppContext.create(args.data_dir, args.portable)
+    except ConfigError as exc:
+        return _fail(exc, EXIT_USAGE)
+    try:
+        handler: Callable[[argparse.Namespace, AppContext], int] = COMMANDS[args.command]
+        return handler(args, ctx)
+    except (UsageError, ConfigError) as exc:
+        return _fail(exc, EXIT_USAGE)
+    except StoreError as exc:
+        return _fail(exc, EXIT_FAILED)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # the last guard: one line for people, the traceback in the log
+        log.exception("unexpected error")
+        return _fail(f"unexpected error: {type(exc).__name__}: {exc} "
+                     f"(details in {ctx.paths.log_dir})", EXIT_FAILED)
+    finally:
+        ctx.close()
+
+
+def _fail(error: object, code: int) -> int:
+    print(f"chatdesk: {error}", file=sys.stderr)
+    return code
+
+
+def _run_app(args: argparse.Namespace) -> int:
+    try:
+        from chatdesk.app import run_app  # Qt is loaded only here
+    except ImportError as exc:
+        return _fail(f"the desktop app cannot start: {exc}. The command line still works "
+                     "(see: chatdesk --help)", EXIT_FAILED)
+    return run_app(args)
+
+
+def _print_json(data: Any, out: TextIO | None = None) -> None:
+    json.dump(data, out or sys.stdout, ensure_ascii=False, indent=2)
+    (out or sys.stdout).write("\n")
+
+
+# -- ask / retry ----------------------------------------------------------------------
+
+def cmd_ask(args: argparse.Namespace, ctx: AppContext) -> int:
+    text = " ".join(args.prompt).strip()
+    if not text and not sys.stdin.isatty():
+        text = sys.stdin.read().strip()
+    if not text:
+        raise UsageError("nothing to send: give a PROMPT or pipe text on stdin")
+    ctx.require_settings()
+    conversation_id = args.conversation
+    if args.continue_latest:
+        latest = ctx.store.latest_conversation()
+        if latest is None:
+            raise UsageError("--continue: there is no conversation yet")
+        conversation_id = latest.id
+    if conversation_id is not None and ctx.store.get_conversation(conversation_id) is None:
+        raise UsageError(f"no conversation with id {conversation_id}")
+    service = ctx.chat_service()
+    try:
+        service.candidates(args.provider, args.model)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    stream = service.send(text, conversation_id, providers=args.provider, model=args.model,
+                          system=args.system)
+    return asyncio.run(_print_answers(stream, service))
+
+
+async def _print_answers(stream: Any, service: Any) -> int:
+    printer = _AnswerPrinter()
+    try:
+        async for event in stream:
+            printer.show(event)
+    finally:
+        await service.aclose()
+    return printer.exit_code
+
+
+class _AnswerPrinter:
+    """Answer text to stdout as it arrives; what happened, one line each, to stderr."""
+
+    def __init__(self) -> None:
+        self.exit_code = EXIT_OK
+        self.at_line_start = True
+
+    def _out(self, text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        self.at_line_start = text.endswith("\n")
+
+    def _end_line(self) -> None:
+        if not self.at_line_start:
+            self._out("\n")
+
+    def show(self, event: ev.ChatEvent) -> None:
+        err = sys.stderr
+        if isinstance(event, ev.TextChunk):
+            self._out(event.text)
+        elif isinstance(event, ev.AttemptFailed):
+            log.warning("%s", event.summary())
+        elif isinstance(event, ev.Switched):
+            self._end_line()
+            how = "continuing" if event.continuing else "answering afresh"
+            print(f"{event.why} — {how} on {event.to_provider}", file=err)
+        elif isinstance(event, ev.AnswerFinished):
+            self._end_line()
+            print(f"answered by {event.provider} · {event.model} "
+                  f"(conversation {event.conversation_id})", file=err)
+        elif isinstance(event, ev.AnswerPending):
+            self._end_line()
+            print(f"chatdesk: {event.reason}. Your message is saved as pending in "
+                  f"conversation {event.conversation_id}; `chatdesk retry` sends it.", file=err)
+            self.exit_code = EXIT_FAILED
+        elif isinstance(event, ev.AnswerStopped):
+            self._end_line()
+            print(f"chatdesk: {event.reason}", file=err)
+            self.exit_code = EXIT_FAILED
+
+
+def cmd_retry(args: argparse.Namespace, ctx: AppContext) -> int:
+    ctx.require_settings()
+    pending = ctx.store.pending_messages()
+    if not pending:
+        print("No pending messages.", file=sys.stderr)
+        return EXIT_OK
+    service = ctx.chat_service()
+    return asyncio.run(_retry(service, len(pending)))
+
+
+async def _retry(service: Any, count: int) -> int:
+    printer = _AnswerPrinter()
+    sent = failed = 0
+    try:
+        async for event in service.retry_pending():
+            if isinstance(event, ev.MessageSaved):
+                print(f"sending pending message {event.message_id} "
+                      f"(conversation {event.conversation_id})", file=sys.stderr)
+            printer.show(event)
+            if isinstance(event, ev.AnswerFinished):
+                sent += 1
+            elif isinstance(event, ev.AnswerPending | ev.AnswerStopped):
+                failed += 1
+    finally:
+        await service.aclose()
+    print(f"{sent} sent, {failed} still pending", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+# -- history / search -----------------------------------------------------------------
+
+def cmd_history(args: argparse.Namespace, ctx: AppContext) -> int:
+    store = ctx.store
+    if args.history_command == "list":
+        summaries = store.list_conversations(limit=max(1, args.limit))
+        if args.json:
+            _print_json([summary_to_json(s) for s in summaries])
+            return EXIT_OK
+        if not summaries:
+            print("No conversations yet. Start one with: chatdesk ask \"hello\"", file=sys.stderr)
+        for s in summaries:
+            title = (s.title or "(untitled)").replace("\n", " ")
+            print(f"{s.id:>6}  {s.updated_at[:16].replace('T', ' ')}  "
+                  f"{s.message_count:>4} msg  {'* ' if s.pinned else ''}{title}")
+        return EXIT_OK
+    conversation = store.get_conversation(args.id)
+    if conversation is None:
+        return _fail(f"no conversation with id {args.id}", EXIT_FAILED)
+    messages = store.messages(conversation.id)
+    if args.json:
+        _print_json(conversation_to_json(conversation, messages))
+        return EXIT_OK
+    print(f"# {conversation.title or '(untitled)'}  (conversation {conversation.id}, "
+          f"{conversation.created_at[:16].replace('T', ' ')})")
+    for m in messages:
+        who = "you" if m.role == "user" else m.role
+        if m.role == "assistant":
+            who = f"{m.provider or 'assistant'} · {m.model or '?'}"
+        status = "" if m.status == "complete" else f" [{m.status}]"
+        print(f"\n── {who}{status}  {m.created_at[11:16]}\n{m.content}")
+    return EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace, ctx: AppContext) -> int:
+    hits = ctx.store.search(" ".join(args.query), limit=max(1, args.limit))
+    if args.json:
+        _print_json([hit_to_json(h) for h in hits])
+        return EXIT_OK
+    if not hits:
+        print("No matches.", file=sys.stderr)
+    for h in hits:
+        snippet = h.snippet.replace("\n", " ")
+        print(f"{h.conversation_id:>6}:{h.message_id:<7} {h.role:<9} {snippet}")
+    return EXIT_OK
+
+
+# -- providers / keys -----------------------------------------------------------------
+
+def cmd_providers(args: argparse.Namespace, ctx: AppContext) -> int:
+    rows = ctx.provider_rows()
+    if args.json:
+        _print_json(rows)
+        return EXIT_OK
+    for r in rows:
+        error = f"  last error: {r['last_error']}" if r["last_error"] else ""
+        print(f"{r['name']:<14} {r['type']:<9} {r['state']:<9} {r['model']:<24} "
+              f"{r['base_url']}{error}")
+    return EXIT_OK
+
+
+def cmd_keys(args: argparse.Namespace, ctx: AppContext) -> int:
+    from chatdesk.secrets import KeyStoreError
+
+    if args.keys_command == "status":
+        for row in ctx.key_status():
+            print(f"{row[0]:<14} {row[1]}")
+        return EXIT_OK
+    provider = ctx.settings.providers.get(args.name)
+    if provider is None:
+        known = ", ".join(ctx.settings.providers) or "none"
+        raise UsageError(f"no provider named {args.name!r} in settings.toml (configured: {known})")
+    try:
+        if args.keys_command == "delete":
+            if ctx.keys.delete(args.name):
+                print(f"Removed the API key of {args.name} from the system keyring.",
+                      file=sys.stderr)
+            else:
+                print(f"The system keyring held no key for {args.name}.", file=sys.stderr)
+            return EXIT_OK
+        key = _read_key(args.name)
+        ctx.keys.set(args.name, key, provider)
+    except KeyStoreError as exc:
+        return _fail(exc, EXIT_USAGE)
+    ctx.health().reset(args.name)
+    print(f"Saved the API key of {args.name} in the system keyring.", file=sys.stderr)
+    return EXIT_OK
+
+
+def _read_key(name: str) -> str:
+    if sys.stdin.isatty():
+        key = getpass.getpass(f"API key for {name} (input hidden): ")
+    else:
+        key = sys.stdin.readline()
+    key = key.strip()
+    if not key:
+        raise UsageError("no key given: type it at the prompt or pipe it on stdin")
+    return key
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, AppContext], int]] = {
+    "ask": cmd_ask,
+    "retry": cmd_retry,
+    "history": cmd_history,
+    "search": cmd_search,
+    "providers": cmd_providers,
+    "keys": cmd_keys,
+}

@@ -1,0 +1,121 @@
+"""AppContext: the data dir, settings, keys and history of one run, shared by CLI and app."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatdesk.paths import DataDirError, DataPaths, ensure_data_dir, resolve_data_dir
+from chatdesk.secrets import KeyStore, RedactingFilter
+from chatdesk.settings import Settings, SettingsError, load_settings_or_defaults
+from chatdesk.store import HistoryStore
+
+
+class ConfigError(Exception):
+    """The data dir or settings cannot be used as they are (exit 2)."""
+
+
+@dataclass
+class AppContext:
+    """Everything one chatdesk process works on, opened lazily."""
+
+    paths: DataPaths
+    settings: Settings
+    settings_error: SettingsError | None
+    keys: KeyStore = field(default_factory=KeyStore)
+    _store: HistoryStore | None = None
+
+    @classmethod
+    def create(cls, data_dir: str | None = None, portable: bool = False,
+               warn: bool = True) -> AppContext:
+        try:
+            root = ensure_data_dir(resolve_data_dir(data_dir, portable))
+        except DataDirError as exc:
+            raise ConfigError(str(exc)) from None
+        paths = DataPaths(root)
+        _setup_logging(paths)
+        settings, error = load_settings_or_defaults(paths.settings_file)
+        if error is not None and warn:
+            print(f"chatdesk: {error} (using default settings)", file=sys.stderr)
+        return cls(paths, settings, error)
+
+    def require_settings(self) -> None:
+        """Commands that talk to providers refuse to guess when settings.toml is broken."""
+        if self.settings_error is not None:
+            raise ConfigError(f"{self.settings_error}; fix it before sending messages")
+
+    @property
+    def store(self) -> HistoryStore:
+        if self._store is None:
+            self._store = HistoryStore.open(self.paths.history_db)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def health(self) -> Any:
+        from chatdesk.failover.health import HealthBook
+
+        return HealthBook(self.store, self.settings.failover.cooldown_s)
+
+    def chat_service(self) -> Any:
+        from chatdesk.chat import ChatService
+
+        return ChatService(self.store, self.settings, self.keys)
+
+    def provider_rows(self) -> list[dict[str, Any]]:
+        """SPEC's `providers --json` rows, in failover order."""
+        health = self.health()
+        rows = []
+        for p in self.settings.ordered_providers():
+            state = health.get(p.name)
+            name_state = state.state
+            if self.keys.needs_key(p) and self.keys.lookup(p).key is None:
+                name_state = "no-key"
+            rows.append({
+                "name": p.name, "type": p.type, "model": p.model,
+                "base_url": p.effective_base_url(), "state": name_state,
+                "last_error": state.last_error,
+            })
+        return rows
+
+    def key_status(self) -> list[tuple[str, str]]:
+        """(provider, where its key comes from) — never the key itself."""
+        rows = []
+        secure = self.keys.secure_store_available()
+        for p in self.settings.ordered_providers():
+            lookup = self.keys.lookup(p)
+            if lookup.source == "not-needed":
+                where = "no key needed"
+            elif lookup.key is None:
+                where = "no key" + ("" if secure else " (no system keyring: use a variable)")
+            else:
+                where = lookup.source
+            rows.append((p.name, where))
+        return rows
+
+
+def _setup_logging(paths: DataPaths) -> None:
+    """A rotating log file in the data dir, with keys redacted. Once per process."""
+    root = logging.getLogger("chatdesk")
+    if getattr(root, "_chatdesk_configured", False):
+        return
+    root._chatdesk_configured = True  # type: ignore[attr-defined]
+    root.setLevel(logging.DEBUG if os.environ.get("CHATDESK_DEBUG") else logging.INFO)
+    root.propagate = False
+    try:
+        paths.log_dir.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+            paths.log_dir / "chatdesk.log", maxBytes=1_000_000, backupCount=3, encoding="utf-8"
+        )
+    except OSError:
+        handler = logging.NullHandler()  # logging must never stop the app
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)

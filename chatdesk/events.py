@@ -1,0 +1,107 @@
+"""Events of one answer's life, shown by the CLI and turned into Qt signals by the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MessageSaved:
+    """The user's message is durable in the store, before anything was sent."""
+
+    conversation_id: int
+    message_id: int
+
+
+@dataclass(frozen=True)
+class AttemptStarted:
+    provider: str
+    model: str
+    attempt_id: int
+    answer_id: int
+    continuing: bool = False  # this attempt continues another provider's partial answer
+
+
+@dataclass(frozen=True)
+class FirstToken:
+    provider: str
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class TextChunk:
+    """New answer text, in order, exactly once across failovers (no repeated text)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Restarted:
+    """The backup answers afresh: text shown so far is replaced by the new answer."""
+
+    provider: str
+
+
+@dataclass(frozen=True)
+class AttemptFailed:
+    provider: str
+    model: str
+    error_class: str
+    message: str
+    status: int | None
+    streamed_text: str
+    retry_after: float | None = None
+
+    def summary(self) -> str:
+        """'anthropic failed after 12 words: overloaded (529)'."""
+        words = len(self.streamed_text.split())
+        where = f" after {words} word{'s' if words != 1 else ''}" if words else ""
+        detail = f"{self.error_class.replace('_', ' ')}"
+        if self.status:
+            detail += f" ({self.status})"
+        return f"{self.provider} failed{where}: {detail}"
+
+
+@dataclass(frozen=True)
+class Switched:
+    from_provider: str
+    to_provider: str
+    why: str
+    continuing: bool
+
+
+@dataclass(frozen=True)
+class AnswerFinished:
+    conversation_id: int
+    message_id: int
+    provider: str
+    model: str
+    content: str
+    finish_reason: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+
+
+@dataclass(frozen=True)
+class AnswerPending:
+    """No provider could answer: the user's message waits, marked pending."""
+
+    conversation_id: int
+    message_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class AnswerStopped:
+    """A stop that ends the answer with no failover: cancelled, or a request no one can take."""
+
+    conversation_id: int
+    message_id: int | None
+    reason: str
+    cancelled: bool = False
+
+
+ChatEvent = (
+    MessageSaved | AttemptStarted | FirstToken | TextChunk | Restarted | AttemptFailed
+    | Switched | AnswerFinished | AnswerPending | AnswerStopped
+)

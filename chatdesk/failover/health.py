@@ -1,0 +1,112 @@
+"""Per-provider health: up → down (cooling) → half-open → up, shared through the data dir."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from chatdesk.failover import policy
+from chatdesk.providers import errors
+from chatdesk.store import HealthRow, HistoryStore
+
+UP, DOWN, HALF_OPEN, NO_KEY = "up", "down", "half-open", "no-key"
+# A rejected key is not retried on every message, but is tried again after this long
+# (the user may have fixed the variable); `keys set` clears it at once.
+NO_KEY_RETRY_S = 300.0
+
+
+@dataclass(frozen=True)
+class ProviderHealth:
+    """What the CLI and the status bar show for one provider."""
+
+    name: str
+    state: str
+    failures: int
+    seconds_left: float  # of the cooldown; 0 when not cooling down
+    last_error: str | None
+    last_error_class: str | None
+
+
+class HealthBook:
+    """Reads and writes provider health in the history database, so every chatdesk process
+    on the same data dir sees the same state (a CLI run skips a provider the app saw fail)."""
+
+    def __init__(self, store: HistoryStore, cooldown_s: float,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.cooldown_s = cooldown_s
+        self.clock = clock
+
+    def _row(self, name: str) -> HealthRow | None:
+        return self.store.get_health(name)
+
+    def get(self, name: str) -> ProviderHealth:
+        row = self._row(name)
+        if row is None:
+            return ProviderHealth(name, UP, 0, 0.0, None, None)
+        now = self.clock()
+        left = max(0.0, (row.down_until or 0.0) - now)
+        if row.state == NO_KEY:
+            state = NO_KEY if left > 0 else HALF_OPEN
+        elif left > 0:
+            state = DOWN
+        elif row.failures > 0:
+            state = HALF_OPEN
+        else:
+            state = UP
+        return ProviderHealth(name, state, row.failures, left, row.last_error,
+                              row.last_error_class)
+
+    def available(self, name: str) -> bool:
+        """Whether a message may be sent to this provider now (not cooling down)."""
+        return self.get(name).state in (UP, HALF_OPEN)
+
+    def record_success(self, name: str) -> None:
+        row = self._row(name)
+        if row is not None and row.state == UP and row.failures == 0 and row.down_until is None:
+            return  # nothing to write on the common path
+        self._put(name, UP, 0, None, row.last_error if row else None,
+                  row.last_error_class if row else None)
+
+    def record_failure(self, name: str, error: errors.ProviderError) -> policy.Decision:
+        """Apply the policy's decision for this failure to the provider's state."""
+        decision = policy.decide(error)
+        row = self._row(name)
+        failures = (row.failures if row else 0) + 1
+        now = self.clock()
+        if decision.no_key:
+            self._put(name, NO_KEY, failures, now + NO_KEY_RETRY_S, error.message, error.kind)
+        elif decision.cool_down:
+            seconds = policy.cooldown_seconds(self.cooldown_s, failures, error)
+            self._put(name, DOWN, failures, now + seconds, error.message, error.kind)
+        else:
+            self._put(name, row.state if row else UP, row.failures if row else 0,
+                      row.down_until if row else None, error.message, error.kind)
+        return decision
+
+    def mark_down(self, name: str, reason: str, seconds: float) -> None:
+        """An early warning (a status page reporting an outage) before any message fails."""
+        row = self._row(name)
+        failures = row.failures if row else 0
+        until = self.clock() + seconds
+        if row is not None and row.down_until is not None and row.down_until > until:
+            until = row.down_until
+        self._put(name, DOWN, max(failures, 1), until, reason, "status_page")
+
+    def reset(self, name: str) -> None:
+        """Forget past failures (a new key was set, or the user asked)."""
+        self._put(name, UP, 0, None, None, None)
+
+    def _put(self, name: str, state: str, failures: int, down_until: float | None,
+             last_error: str | None, last_error_class: str | None) -> None:
+        self.store.put_health(HealthRow(
+            name=name, state=state, failures=failures, down_until=down_until,
+            last_error=last_error, last_error_class=last_error_class,
+            updated_at=_iso(self.clock()),
+        ))
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")

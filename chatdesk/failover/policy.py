@@ -1,0 +1,52 @@
+"""The one place that decides what a provider failure means: fail over, cool down, or stop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from chatdesk.providers import errors
+
+MAX_COOLDOWN_S = 600.0
+
+
+class Action(Enum):
+    FAIL_OVER = "fail_over"  # try the next provider
+    STOP = "stop"  # no provider would do better: tell the user
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    cool_down: bool  # skip this provider for a while (an outage, not a problem of this request)
+    no_key: bool  # the key is missing or rejected: mark the provider `no-key`
+    advice: str  # what the user can do, or "" when failing over says enough
+
+
+def decide(error: errors.ProviderError) -> Decision:
+    """The outage policy of SPEC, for one failure."""
+    if isinstance(error, errors.AuthError | errors.MissingKey):
+        name = error.provider or "this provider"
+        return Decision(
+            Action.FAIL_OVER, cool_down=False, no_key=True,
+            advice=f"Check the API key of {name}: chatdesk keys set {name}",
+        )
+    if isinstance(error, errors.ContextTooLong):
+        # Not an outage: a provider with a larger context may still take it.
+        return Decision(Action.FAIL_OVER, cool_down=False, no_key=False,
+                        advice="The conversation is too long for this model.")
+    if isinstance(error, errors.BadRequest):
+        return Decision(Action.STOP, cool_down=False, no_key=False,
+                        advice="The provider refused this request; sending it elsewhere "
+                               "would not help.")
+    return Decision(Action.FAIL_OVER, cool_down=True, no_key=False, advice="")
+
+
+def cooldown_seconds(base_s: float, failures: int, error: errors.ProviderError | None) -> float:
+    """How long to skip a provider after its `failures`-th failure in a row."""
+    seconds = min(base_s * 2 ** max(0, failures - 1), MAX_COOLDOWN_S)
+    if isinstance(error, errors.QuotaExceeded):
+        seconds = MAX_COOLDOWN_S  # billing problems do not pass within minutes
+    if error is not None and error.retry_after is not None:
+        seconds = max(seconds, error.retry_after)
+    return seconds

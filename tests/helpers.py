@@ -1,0 +1,40 @@
+"""Shared test helpers: a data dir whose settings point at loopback fake providers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from tests.fakes.server import FakeProvider
+
+MODELS = {"anthropic": "claude-test", "openai": "gpt-test", "gemini": "gemini-test",
+          "ollama": "llama-test"}
+
+
+def write_settings(data_dir: Path, fakes: Iterable[tuple[str, FakeProvider]],
+                   **failover: float) -> Path:
+    """settings.toml with one provider entry per (name, fake), in that failover order.
+    Each entry reads its key from CHATDESK_TEST_KEY_<NAME>."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    entries = list(fakes)
+    lines = ["[failover]", f"order = {[name for name, _ in entries]!r}".replace("'", '"')]
+    for key, value in failover.items():
+        lines.append(f"{key} = {value}")
+    for name, fake in entries:
+        lines += [
+            "", f"[providers.{name}]", f'type = "{fake.provider_type}"',
+            f'model = "{MODELS[fake.provider_type]}"', f'base_url = "{fake.base_url}"',
+            f'api_key_env = "{key_var(name)}"',
+        ]
+    path = data_dir / "settings.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def key_var(name: str) -> str:
+    return "CHATDESK_TEST_KEY_" + name.upper().replace("-", "_")
+
+
+def key_env(fakes: Iterable[tuple[str, FakeProvider]]) -> dict[str, str]:
+    """The variables that give each fake its right key."""
+    return {key_var(name): fake.api_key for name, fake in fakes if fake.api_key}
