@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     providers = sub.add_parser("providers", help="providers in failover order, with health")
     providers.add_argument("--json", action="store_true")
+    providers.add_argument("--check-status", action="store_true",
+                           help="first read each provider's status page; an outage it reports "
+                                "marks the provider down")
 
     keys = sub.add_parser("keys", help="store or remove API keys in the OS keyring")
     ksub = keys.add_subparsers(dest="keys_command", metavar="set|delete|status",
@@ -295,6 +298,8 @@ def cmd_search(args: argparse.Namespace, ctx: AppContext) -> int:
 # -- providers / keys -----------------------------------------------------------------
 
 def cmd_providers(args: argparse.Namespace, ctx: AppContext) -> int:
+    if args.check_status:
+        asyncio.run(_check_status_pages(ctx))
     rows = ctx.provider_rows()
     if args.json:
         _print_json(rows)
@@ -304,6 +309,20 @@ def cmd_providers(args: argparse.Namespace, ctx: AppContext) -> int:
         print(f"{r['name']:<14} {r['type']:<9} {r['state']:<9} {r['model']:<24} "
               f"{r['base_url']}{error}")
     return EXIT_OK
+
+
+async def _check_status_pages(ctx: AppContext) -> None:
+    from chatdesk.failover.status_page import StatusPageError, StatusWatcher
+    from chatdesk.providers.registry import new_http_client
+
+    async with new_http_client() as client:
+        watcher = StatusWatcher(ctx.health(), ctx.settings.ordered_providers(), client)
+        for name, result in (await watcher.check_once()).items():
+            if isinstance(result, StatusPageError):
+                print(f"{name}: {result}", file=sys.stderr)
+            else:
+                print(f"{name}: status page says {result.description} ({result.indicator})",
+                      file=sys.stderr)
 
 
 def cmd_keys(args: argparse.Namespace, ctx: AppContext) -> int:

@@ -102,8 +102,11 @@ class Router:
         for candidate in candidates:
             name = candidate.name
             state = self.health.get(name)
-            if state.state not in ("up", "half-open"):
-                reasons.append(f"{name} {state.state} ({_left(state.seconds_left)} left)")
+            if state.state == "no-key":
+                reasons.append(f"{name}: key rejected (fix it with: chatdesk keys set {name})")
+                continue
+            if state.state == "down":
+                reasons.append(f"{name} cooling down ({_left(state.seconds_left)} left)")
                 continue
             try:
                 provider = self.build_provider(candidate.settings)
