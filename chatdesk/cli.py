@@ -184,6 +184,8 @@ class _AnswerPrinter:
     def __init__(self) -> None:
         self.exit_code = EXIT_OK
         self.at_line_start = True
+        self.restarted = False  # the text printed so far was dropped by the backup
+        self.advice = ""  # what the user can do about the last failure
 
     def _out(self, text: str) -> None:
         sys.stdout.write(text)
@@ -200,10 +202,22 @@ class _AnswerPrinter:
             self._out(event.text)
         elif isinstance(event, ev.AttemptFailed):
             log.warning("%s", event.summary())
+            if event.error_class in ("auth", "no_key"):
+                self.advice = f" (fix the key with: chatdesk keys set {event.provider})"
+        elif isinstance(event, ev.Restarted):
+            self.restarted = True
         elif isinstance(event, ev.Switched):
-            self._end_line()
-            how = "continuing" if event.continuing else "answering afresh"
-            print(f"{event.why} — {how} on {event.to_provider}", file=err)
+            if event.continuing:
+                # stdout must stay the one whole answer: break the line on stderr only.
+                if not self.at_line_start and err.isatty():
+                    err.write("\n")
+                how = "continuing on"
+            else:
+                self._end_line()
+                how = "answering afresh on" if self.restarted else "switching to"
+            self.restarted = False
+            print(f"{event.why} — {how} {event.to_provider}{self.advice}", file=err)
+            self.advice = ""
         elif isinstance(event, ev.AnswerFinished):
             self._end_line()
             print(f"answered by {event.provider} · {event.model} "

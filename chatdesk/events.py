@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chatdesk.providers.errors import BY_KIND
+
 
 @dataclass(frozen=True)
 class MessageSaved:
@@ -53,10 +55,12 @@ class AttemptFailed:
     retry_after: float | None = None
 
     def summary(self) -> str:
-        """'anthropic failed after 12 words: overloaded (529)'."""
+        """'anthropic failed after 12 words: overloaded (529)', in the error class's words
+        for people ('key rejected', not 'auth')."""
         words = len(self.streamed_text.split())
         where = f" after {words} word{'s' if words != 1 else ''}" if words else ""
-        detail = f"{self.error_class.replace('_', ' ')}"
+        known = BY_KIND.get(self.error_class)
+        detail = known.label if known else self.error_class.replace("_", " ")
         if self.status:
             detail += f" ({self.status})"
         return f"{self.provider} failed{where}: {detail}"

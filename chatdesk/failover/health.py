@@ -79,8 +79,15 @@ class HealthBook:
         if decision.no_key:
             self._put(name, NO_KEY, failures, now + NO_KEY_RETRY_S, error.message, error.kind)
         elif decision.cool_down:
-            seconds = policy.cooldown_seconds(self.cooldown_s, failures, error)
-            self._put(name, DOWN, failures, now + seconds, error.message, error.kind)
+            cooling = row is not None and row.state == DOWN and (row.down_until or 0.0) > now
+            if cooling:
+                # An answer already in flight when the provider went down: the same outage,
+                # not one more failure in a row (N parallel answers must not double N times).
+                failures -= 1
+            until = now + policy.cooldown_seconds(self.cooldown_s, failures, error)
+            if cooling and row is not None and row.down_until is not None:
+                until = max(until, row.down_until)
+            self._put(name, DOWN, failures, until, error.message, error.kind)
         else:
             self._put(name, row.state if row else UP, row.failures if row else 0,
                       row.down_until if row else None, error.message, error.kind)

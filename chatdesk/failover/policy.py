@@ -31,6 +31,11 @@ def decide(error: errors.ProviderError) -> Decision:
             Action.FAIL_OVER, cool_down=False, no_key=True,
             advice=f"Check the API key of {name}: chatdesk keys set {name}",
         )
+    if isinstance(error, errors.NotFound):
+        # A wrong model or URL: not an outage, and cooling down would hide the provider from
+        # other conversations that use a model it does have.
+        return Decision(Action.FAIL_OVER, cool_down=False, no_key=False,
+                        advice="Check the model and base URL of this provider in settings.")
     if isinstance(error, errors.ContextTooLong):
         # Not an outage: a provider with a larger context may still take it.
         return Decision(Action.FAIL_OVER, cool_down=False, no_key=False,

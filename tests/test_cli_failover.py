@@ -1,0 +1,210 @@
+"""`chatdesk ask` and `chatdesk retry` when providers fail: what stdout, stderr, the exit code
+and the history say."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chatdesk.cli import main
+from tests.fakes.server import ErrorResponse, FakeProvider, Synth
+from tests.helpers import MODELS, key_env, write_settings
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[dict[str, FakeProvider]]:
+    with FakeProvider("anthropic") as a, FakeProvider("anthropic") as b, \
+            FakeProvider("openai") as o:
+        yield {"anthropic": a, "backup": b, "openai": o}
+
+
+@pytest.fixture
+def fakes(pool: dict[str, FakeProvider]) -> Iterator[dict[str, FakeProvider]]:
+    for fake in pool.values():
+        fake.clear()
+        fake.default_response = None
+    yield pool
+    for fake in pool.values():
+        fake.clear()
+        fake.default_response = None
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "data"
+    monkeypatch.setenv("CHATDESK_DATA_DIR", str(directory))
+    return directory
+
+
+def configure(data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+              pairs: list[tuple[str, FakeProvider]], **failover: float) -> None:
+    write_settings(data_dir, pairs, connect_timeout_s=0.3, first_token_timeout_s=0.5,
+                   stall_timeout_s=0.5, **failover)
+    for var, value in key_env(pairs).items():
+        monkeypatch.setenv(var, value)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def history(capsys: pytest.CaptureFixture[str], conversation: int = 1) -> list[dict]:
+    code, out, _ = run(capsys, "history", "show", str(conversation), "--json")
+    assert code == 0
+    return json.loads(out)["messages"]
+
+
+def test_midstream_failover_says_what_happened_on_stderr(
+    fakes: dict[str, FakeProvider], data_dir: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a, b = fakes["anthropic"], fakes["backup"]
+    configure(data_dir, monkeypatch, [("anthropic", a), ("backup", b)])
+    a.script(Synth(["Tides rise", " "], error="Overloaded"))
+    b.script(Synth([" twice", " a day."]))
+
+    code, out, err = run(capsys, "ask", "When do tides rise?")
+
+    assert code == 0
+    assert out == "Tides rise twice a day.\n"
+    assert err.splitlines() == [
+        "anthropic failed after 2 words: overloaded — continuing on backup",
+        f"answered by backup · {MODELS['anthropic']} (conversation 1)",
+    ]
+    messages = history(capsys)
+    assert [(m["role"], m["content"], m["status"], m["provider"]) for m in messages] == [
+        ("user", "When do tides rise?", "complete", None),
+        ("assistant", "Tides rise twice a day.", "complete", "backup")]
+
+
+def test_failover_before_any_text_names_status_and_backup(
+    fakes: dict[str, FakeProvider], data_dir: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a, o = fakes["anthropic"], fakes["openai"]
+    configure(data_dir, monkeypatch, [("anthropic", a), ("openai", o)])
+    a.script(ErrorResponse(529))
+
+    code, out, err = run(capsys, "ask", "hello")
+
+    assert code == 0 and out == "Hello! How can I help you today?\n"
+    assert err.splitlines() == [
+        "anthropic failed: overloaded (529) — switching to openai",
+        f"answered by openai · {MODELS['openai']} (conversation 1)",
+    ]
+
+
+def test_restart_on_a_backup_that_cannot_continue_says_so(
+    fakes: dict[str, FakeProvider], data_dir: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a, o = fakes["anthropic"], fakes["openai"]
+    configure(data_dir, monkeypatch, [("anthropic", a), ("openai", o)])
+    a.script(Synth(["Half an"], finish=False))
+
+    code, out, err = run(capsys, "ask", "hello")
+
+    assert code == 0
+    assert out.splitlines()[-1] == "Hello! How can I help you today?"
+    assert err.splitlines()[0] == (
+        "anthropic failed after 2 words: stream cut short — answering afresh on openai")
+    assert history(capsys)[-1]["content"] == "Hello! How can I help you today?"
+
+
+def test_all_down_then_retry_delivers_the_pending_message_once(
+    fakes: dict[str, FakeProvider], data_dir: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a, o = fakes["anthropic"], fakes["openai"]
+    configure(data_dir, monkeypatch, [("anthropic", a), ("openai", o)], cooldown_s=0)
+    a.script(ErrorResponse(529))
+    o.script(ErrorResponse(503))
+
+    code, out, err = run(capsys, "ask", "are you there?")
+
+    assert code == 1 and out == ""
+    lines = err.splitlines()
+    assert lines[0] == "anthropic failed: overloaded (529) — switching to openai"
+    assert len(lines) == 2 and lines[1].startswith("chatdesk: every provider failed")
+    assert "pending" in lines[1] and "chatdesk retry" in lines[1]
+    assert "Traceback" not in err
+    assert history(capsys)[0]["status"] == "pending"
+
+    # The provider recovers (cooldown_s = 0): retry sends the message, once.
+    code, out, err = run(capsys, "retry")
+    assert code == 0, err
+    assert out == "Hello! How can I help you today?\n"
+    assert "1 sent, 0 still pending" in err
+    assert len(a.requests) == 2 and len(o.requests) == 1
+    messages = history(capsys)
+    assert [(m["role"], m["status"]) for m in messages] == [
+        ("user", "complete"), ("assistant", "failed"), ("assistant", "complete")]
+    assert messages[-1]["provider"] == "anthropic"
+
+    code, out, err = run(capsys, "retry")
+    assert (code, out, err) == (0, "", "No pending messages.\n")
+    assert len(a.requests) == 2
+
+
+def test_plain_bad_request_stops_with_one_line(
+    fakes: dict[str, FakeProvider], data_dir: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a, b = fakes["anthropic"], fakes["backup"]
+    configure(data_dir, monkeypatch, [("anthropic", a), ("backup", b)])
+    a.script(ErrorResponse(400, "error_400_alternation.json"))
+
+    code, out, err = run(capsys, "ask", "hello")
+
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("chatdesk: anthropic: messages: roles")
+    assert "would not help" in err
+    assert b.requests == []
+
+
+def test_rejected_key_is_said_plainly_and_the_backup_answers(
+    fakes: dict[str, FakeProvider], data_dir: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a, o = fakes["anthropic"], fakes["openai"]
+    configure(data_dir, monkeypatch, [("anthropic", a), ("openai", o)])
+    monkeypatch.setenv("CHATDESK_TEST_KEY_ANTHROPIC", "wrong")
+
+    code, out, err = run(capsys, "ask", "hello")
+
+    assert code == 0 and out == "Hello! How can I help you today?\n"
+    assert err.splitlines()[0] == ("anthropic failed: key rejected (401) — switching to openai "
+                                   "(fix the key with: chatdesk keys set anthropic)")
+    code, out, _ = run(capsys, "providers", "--json")
+    assert {r["name"]: r["state"] for r in json.loads(out)} == {
+        "anthropic": "no-key", "openai": "up"}
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_the_failover_line_gets_its_own_line_without_touching_stdout(
+    fakes: dict[str, FakeProvider], data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a, b = fakes["anthropic"], fakes["backup"]
+    configure(data_dir, monkeypatch, [("anthropic", a), ("backup", b)])
+    a.script(Synth(["Tides rise"], error="Overloaded"))
+    b.script(Synth([" twice", " a day."]))
+    out, err = io.StringIO(), _Terminal()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+
+    assert main(["ask", "When?"]) == 0
+
+    assert out.getvalue() == "Tides rise twice a day.\n"
+    assert err.getvalue().startswith(
+        "\nanthropic failed after 2 words: overloaded — continuing on backup\n")
