@@ -292,8 +292,23 @@ def cmd_history(args: argparse.Namespace, ctx: AppContext) -> int:
         if m.role == "assistant":
             who = f"{m.provider or 'assistant'} · {m.model or '?'}"
         status = "" if m.status == "complete" else f" [{m.status}]"
-        print(f"\n── {who}{status}  {m.created_at[11:16]}\n{m.content}")
+        print(f"\n── {who}{status}  {m.created_at[11:16]}")
+        if m.role == "assistant":
+            for attempt in store.attempts(m.id):
+                if attempt.outcome != "ok":
+                    print(f"   ({_attempt_line(attempt)})")
+        print(m.content)
     return EXIT_OK
+
+
+def _attempt_line(attempt: Any) -> str:
+    """'anthropic failed after 5 words: overloaded' for an attempt that did not finish."""
+    if attempt.outcome == "cancelled":
+        return f"{attempt.provider}: stopped by you"
+    failed = ev.AttemptFailed(attempt.provider, attempt.model, attempt.error_class or "error",
+                              attempt.error_message or "", attempt.http_status,
+                              attempt.streamed_text or "")
+    return failed.summary()
 
 
 def cmd_search(args: argparse.Namespace, ctx: AppContext) -> int:
@@ -320,7 +335,10 @@ def cmd_providers(args: argparse.Namespace, ctx: AppContext) -> int:
         return EXIT_OK
     for r in rows:
         error = f"  last error: {r['last_error']}" if r["last_error"] else ""
-        print(f"{r['name']:<14} {r['type']:<9} {r['state']:<9} {r['model']:<24} "
+        state = r["state"]
+        if r["cooldown_left_s"]:
+            state += f" ({r['cooldown_left_s']} s)"
+        print(f"{r['name']:<14} {r['type']:<9} {state:<14} {r['model']:<24} "
               f"{r['base_url']}{error}")
     return EXIT_OK
 

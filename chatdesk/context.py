@@ -82,6 +82,7 @@ class AppContext:
                 "name": p.name, "type": p.type, "model": p.model,
                 "base_url": p.effective_base_url(), "state": name_state,
                 "last_error": state.last_error,
+                "cooldown_left_s": round(state.seconds_left) if name_state == "down" else 0,
             })
         return rows
 

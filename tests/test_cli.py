@@ -106,7 +106,8 @@ def test_providers_json_lists_order_and_health(
     rows = json.loads(out)
     assert code == 0
     assert [r["name"] for r in rows] == ["main", "backup"]
-    assert set(rows[0]) == {"name", "type", "model", "base_url", "state", "last_error"}
+    assert set(rows[0]) == {"name", "type", "model", "base_url", "state", "last_error",
+                            "cooldown_left_s"}
     assert rows[0]["state"] == "up" and rows[1]["state"] == "no-key"
     assert fakes[0][1].api_key not in out
 
