@@ -137,17 +137,25 @@ class ChatService:
             yield event
 
     async def retry_pending(self) -> AsyncIterator[ev.ChatEvent]:
-        """Send every pending message once; a message another process took is skipped."""
+        """Send every pending message once; a message another process took is skipped.
+
+        A message stays `pending` (claimed) until its answer is saved, so a crash mid-way
+        leaves it to be sent again once the claim lapses, never lost."""
         for message in self.store.pending_messages():
             if not self.store.claim_pending(message.id):
                 continue
-            conversation = self.store.get_conversation(message.conversation_id)
-            if conversation is None:
-                continue
-            yield ev.MessageSaved(conversation.id, message.id)
-            candidates = self.candidates(preferred=conversation.preferred_provider)
-            async for event in self._answer(conversation.id, message, candidates):
-                yield event
+            try:
+                conversation = self.store.get_conversation(message.conversation_id)
+                if conversation is None:
+                    continue
+                yield ev.MessageSaved(conversation.id, message.id)
+                candidates = self.candidates(preferred=conversation.preferred_provider)
+                async for event in self._answer(conversation.id, message, candidates):
+                    yield event
+            finally:
+                current = self.store.get_message(message.id)
+                if current is not None and current.status == "pending":
+                    self.store.release_claim(message.id)
 
     async def _answer(self, conversation_id: int, user_message: StoredMessage,
                       candidates: list[Candidate]) -> AsyncIterator[ev.ChatEvent]:
@@ -156,12 +164,13 @@ class ChatService:
                     self.history(conversation_id, user_message.id),
                     conversation.system_prompt if conversation else None)
         async for event in self.router.answer(turn, candidates):
-            if isinstance(event, ev.AnswerFinished):
-                self._settle_earlier_pending(conversation_id, user_message.id)
+            if isinstance(event, ev.AnswerFinished | ev.AnswerStopped):
+                # Answered (or refused for good): this message and earlier pending ones of
+                # the conversation, which the provider saw, are no longer waiting.
+                self._settle_pending(conversation_id, user_message.id)
             yield event
 
-    def _settle_earlier_pending(self, conversation_id: int, upto_message_id: int) -> None:
-        # Earlier pending messages of this conversation were part of what was just answered.
+    def _settle_pending(self, conversation_id: int, upto_message_id: int) -> None:
         for message in self.store.messages(conversation_id):
-            if message.id < upto_message_id and message.status == "pending":
-                self.store.claim_pending(message.id)
+            if message.id <= upto_message_id and message.status == "pending":
+                self.store.set_message_status(message.id, "complete")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+
 import sqlite3
+import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -248,7 +250,7 @@ class HistoryStore(StoreConnection):
     def set_message_status(self, id: int, status: str) -> None:
         check(status, MESSAGE_STATUSES, "status")
         self._update(
-            "UPDATE messages SET status = ?, updated_at = ? WHERE id = ?",
+            "UPDATE messages SET status = ?, claimed_until = NULL, updated_at = ? WHERE id = ?",
             (status, now_iso(), id),
             f"There is no message {id}.",
         )
@@ -312,19 +314,32 @@ class HistoryStore(StoreConnection):
         rows = self._rows(
             "SELECT m.* FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id"
             " WHERE m.status = 'pending' AND m.role = 'user' AND c.deleted_at IS NULL"
-            " ORDER BY m.created_at, m.id"
+            " AND (m.claimed_until IS NULL OR m.claimed_until < ?)"
+            " ORDER BY m.created_at, m.id",
+            (time.time(),),
         )
         return [StoredMessage.from_row(row) for row in rows]
 
-    def claim_pending(self, message_id: int) -> bool:
-        """Mark a pending message as being sent; True for exactly one caller across processes."""
+    def claim_pending(self, message_id: int, lease_s: float = 900.0) -> bool:
+        """Take a pending message to send it; True for exactly one caller across processes.
+
+        The message stays `pending` until its answer is saved (set_message_status clears the
+        claim); if the sender dies, the claim lapses after `lease_s` and it is sent again.
+        """
+        now = time.time()
         with self._write() as conn:
             cur = conn.execute(
-                "UPDATE messages SET status = 'complete', updated_at = ?"
-                " WHERE id = ? AND status = 'pending'",
-                (now_iso(), message_id),
+                "UPDATE messages SET claimed_until = ?"
+                " WHERE id = ? AND status = 'pending'"
+                " AND (claimed_until IS NULL OR claimed_until < ?)",
+                (now + lease_s, message_id, now),
             )
         return cur.rowcount == 1
+
+    def release_claim(self, message_id: int) -> None:
+        """Give a claimed message back (the sender stopped without an answer)."""
+        self._update("UPDATE messages SET claimed_until = NULL WHERE id = ?", (message_id,),
+                     f"There is no message {message_id}.")
 
     # -- attempts -----------------------------------------------------------------------
 

@@ -54,7 +54,8 @@ CREATE TABLE messages (
     output_tokens INTEGER,
     finish_reason TEXT,
     source_id TEXT,
-    is_alternate INTEGER NOT NULL DEFAULT 0
+    is_alternate INTEGER NOT NULL DEFAULT 0,
+    claimed_until REAL
 );
 CREATE INDEX messages_conversation ON messages(conversation_id, created_at, id);
 CREATE INDEX messages_parent ON messages(parent_id);

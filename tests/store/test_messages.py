@@ -89,7 +89,25 @@ def test_pending_and_claim_exactly_once(store: HistoryStore, db_path: Path) -> N
         assert other.claim_pending(second.id) is True
         assert store.claim_pending(second.id) is False
     assert store.pending_messages() == []
-    assert store.get_message(first.id).status == "complete"  # type: ignore[union-attr]
+    # Claimed, not answered yet: still pending, so a crash loses nothing.
+    assert store.get_message(first.id).status == "pending"  # type: ignore[union-attr]
+    store.set_message_status(first.id, "complete")
+    store.release_claim(second.id)
+    assert [m.id for m in store.pending_messages()] == [second.id]
+
+
+def test_a_claim_lapses_when_its_sender_died(store: HistoryStore,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    conv = store.create_conversation()
+    message = store.add_message(conv.id, "user", "hello?", status="pending")
+    assert store.claim_pending(message.id, lease_s=60)
+    assert store.pending_messages() == []
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert [m.id for m in store.pending_messages()] == [message.id]
+    assert store.claim_pending(message.id)
 
 
 def test_attempts_round_trip(store: HistoryStore) -> None:
