@@ -20,14 +20,13 @@ from chatdesk.providers.base import (
     ProviderEvent,
     TextDelta,
     Usage,
-    merge_consecutive,
+    split_system,
 )
 
 API_VERSION = "2023-06-01"
 # Anthropic requires the first message to be from the user. A history that starts with an
 # assistant turn (an imported greeting, or older turns dropped to fit the context) gets this
 # neutral user turn in front, so the assistant's words are kept as they were said.
-LEADING_USER_TURN = "(start of conversation)"
 
 
 def _missing_key(name: str) -> errors.MissingKey:
@@ -72,20 +71,9 @@ class AnthropicProvider(Provider):
         trailing assistant turn (the prefill) loses its trailing whitespace, and is dropped
         when nothing is left of it.
         """
-        system_parts = [request.system] if request.system else []
-        turns: list[Message] = []
-        for message in request.messages:
-            if message.role == "system":
-                if message.content.strip():
-                    system_parts.append(message.content)
-            elif message.content.strip():
-                turns.append(message)
-        turns = merge_consecutive(turns)
-        if turns and turns[0].role == "assistant":
-            turns.insert(0, Message("user", LEADING_USER_TURN))
+        system, turns = split_system(request)
         if turns and turns[-1].role == "assistant":
             turns[-1] = Message("assistant", turns[-1].content.rstrip())
-        system = "\n\n".join(system_parts) if system_parts else None
         return system, turns
 
     def prefill_sent(self, request: ChatRequest) -> str | None:

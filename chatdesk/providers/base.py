@@ -280,6 +280,28 @@ async def _read_error_body(response: httpx.Response) -> str:
     return b"".join(chunks).decode("utf-8", errors="replace")
 
 
+# Anthropic and Gemini want the first turn to be the user's.
+LEADING_USER_TURN = "(start of conversation)"
+
+
+def split_system(request: ChatRequest) -> tuple[str | None, list[Message]]:
+    """(system prompt, turns) for APIs that take the system prompt apart: system turns in
+    the history join it, empty turns are dropped (such APIs reject empty text), same-role
+    turns are merged and the first turn is made a user turn."""
+    system_parts = [request.system] if request.system else []
+    turns: list[Message] = []
+    for message in request.messages:
+        if message.role == "system":
+            if message.content.strip():
+                system_parts.append(message.content)
+        elif message.content.strip():
+            turns.append(message)
+    turns = merge_consecutive(turns)
+    if turns and turns[0].role == "assistant":
+        turns.insert(0, Message("user", LEADING_USER_TURN))
+    return ("\n\n".join(system_parts) if system_parts else None), turns
+
+
 def merge_consecutive(messages: list[Message], separator: str = "\n\n") -> list[Message]:
     """Join consecutive turns of the same role (for APIs that require alternation)."""
     merged: list[Message] = []

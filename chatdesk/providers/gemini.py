@@ -21,13 +21,12 @@ from chatdesk.providers.base import (
     ProviderEvent,
     TextDelta,
     Usage,
-    merge_consecutive,
+    split_system,
 )
 
 _ROLES = {"user": "user", "assistant": "model"}
 # Gemini wants the first turn from the user; a history that starts with the model's turn
 # gets this neutral one in front (as the Anthropic module does).
-LEADING_USER_TURN = "(start of conversation)"
 
 
 class GeminiProvider(Provider):
@@ -54,18 +53,7 @@ class GeminiProvider(Provider):
         """(system instruction, turns): system turns join the instruction, empty turns
         are dropped (Gemini rejects empty text parts), same-role turns are merged and the
         first turn is made a user turn."""
-        system_parts = [request.system] if request.system else []
-        turns: list[Message] = []
-        for message in request.messages:
-            if message.role == "system":
-                if message.content.strip():
-                    system_parts.append(message.content)
-            elif message.content.strip():
-                turns.append(message)
-        turns = merge_consecutive(turns)
-        if turns and turns[0].role == "assistant":
-            turns.insert(0, Message("user", LEADING_USER_TURN))
-        return ("\n\n".join(system_parts) if system_parts else None), turns
+        return split_system(request)
 
     def build_chat_call(self, request: ChatRequest) -> HttpCall:
         system, turns = self.translate(request)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -21,32 +19,6 @@ from chatdesk.providers.base import (
     TextDelta,
     Usage,
 )
-
-DEFAULT_PORT = 11434
-
-
-def base_url_from_env(environ: Mapping[str, str] = os.environ) -> str:
-    """The Ollama address as `OLLAMA_HOST` gives it (`host`, `host:port`, `http://…`).
-
-    A bind-all address (`0.0.0.0`, `::`) is where the server listens, not an address to
-    call, so it becomes the loopback address.
-    """
-    raw = environ.get("OLLAMA_HOST", "").strip()
-    if not raw:
-        return OllamaProvider.default_base_url
-    # As Ollama itself reads it: a bare host gets port 11434, a URL its scheme's port.
-    parts = urlsplit(raw if "://" in raw else f"http://{raw}")
-    default_port = DEFAULT_PORT if "://" not in raw else (443 if parts.scheme == "https" else 80)
-    host = parts.hostname or "127.0.0.1"
-    if host in ("0.0.0.0", "::"):
-        host = "127.0.0.1"
-    elif ":" in host:
-        host = f"[{host}]"
-    try:
-        port = parts.port or default_port
-    except ValueError:  # a port that is not a number
-        port = default_port
-    return f"{parts.scheme}://{host}:{port}{parts.path.rstrip('/')}"
 
 
 async def _lines(response: httpx.Response) -> AsyncIterator[tuple[str, bool]]:
@@ -78,7 +50,7 @@ class OllamaProvider(Provider):
     """
 
     protocol: ClassVar[str] = "ollama"
-    default_base_url: ClassVar[str] = f"http://localhost:{DEFAULT_PORT}"
+    default_base_url: ClassVar[str] = "http://localhost:11434"
     supports_prefill: ClassVar[bool] = False
 
     def _headers(self, streaming: bool) -> dict[str, str]:

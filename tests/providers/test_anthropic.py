@@ -7,8 +7,15 @@ import json
 import pytest
 
 from chatdesk.providers import errors
-from chatdesk.providers.anthropic import LEADING_USER_TURN, AnthropicProvider
-from chatdesk.providers.base import ChatRequest, Endpoint, Finished, Message, Usage
+from chatdesk.providers.anthropic import AnthropicProvider
+from chatdesk.providers.base import (
+    LEADING_USER_TURN,
+    ChatRequest,
+    Endpoint,
+    Finished,
+    Message,
+    Usage,
+)
 from tests.providers.wire import (
     Server,
     check_every_cut,

@@ -7,8 +7,15 @@ import json
 import pytest
 
 from chatdesk.providers import errors
-from chatdesk.providers.base import ChatRequest, Endpoint, Finished, Message, Usage
-from chatdesk.providers.gemini import LEADING_USER_TURN, GeminiProvider
+from chatdesk.providers.base import (
+    LEADING_USER_TURN,
+    ChatRequest,
+    Endpoint,
+    Finished,
+    Message,
+    Usage,
+)
+from chatdesk.providers.gemini import GeminiProvider
 from tests.providers.wire import (
     Server,
     check_every_cut,

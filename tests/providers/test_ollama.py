@@ -8,7 +8,7 @@ import pytest
 
 from chatdesk.providers import errors
 from chatdesk.providers.base import ChatRequest, Endpoint, Finished, Message, Usage
-from chatdesk.providers.ollama import OllamaProvider, base_url_from_env
+from chatdesk.providers.ollama import OllamaProvider
 from tests.providers.wire import (
     Server,
     check_every_cut,
@@ -157,14 +157,3 @@ async def test_list_models() -> None:
         models = await p.list_models()
     assert [m.id for m in models] == ["llama3.2:latest", "qwen3:8b"]
     assert str(server.requests[0].url) == "http://localhost:11434/api/tags"
-
-
-@pytest.mark.parametrize(("value", "expected"), [
-    ("", "http://localhost:11434"),
-    ("0.0.0.0", "http://127.0.0.1:11434"),
-    ("gpu-box:8080", "http://gpu-box:8080"),
-    ("https://ollama.example/", "https://ollama.example:443"),
-    ("[::1]:9000", "http://[::1]:9000"),
-])
-def test_base_url_from_ollama_host(value: str, expected: str) -> None:
-    assert base_url_from_env({"OLLAMA_HOST": value}) == expected
