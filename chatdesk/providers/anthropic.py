@@ -19,6 +19,7 @@ from chatdesk.providers.base import (
     Provider,
     ProviderEvent,
     TextDelta,
+    ThinkingDelta,
     Usage,
     split_system,
 )
@@ -110,6 +111,8 @@ class AnthropicProvider(Provider):
                 delta = payload.get("delta") or {}
                 if delta.get("type") == "text_delta":
                     yield TextDelta(delta.get("text") or "")
+                elif delta.get("type") == "thinking_delta":
+                    yield ThinkingDelta(delta.get("thinking") or "")
             elif kind == "message_start":
                 usage = (payload.get("message") or {}).get("usage") or {}
                 input_tokens = usage.get("input_tokens", input_tokens)
@@ -124,7 +127,7 @@ class AnthropicProvider(Provider):
             elif kind == "message_stop":
                 yield Finished(stop_reason)
                 return
-            # ping, content_block_start/stop, thinking and unknown events carry no text.
+            # ping, content_block_start/stop, signatures and unknown events carry no text.
 
     def build_models_call(self) -> HttpCall:
         # The listing is paged (20 by default); 1000 is the largest page and covers all.

@@ -43,6 +43,14 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class ThinkingDelta:
+    """Reasoning the model shows before its answer: not part of the answer, but proof that
+    the model is working, so it counts against the stall deadline, not the first-token one."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Usage:
     input_tokens: int | None = None
     output_tokens: int | None = None
@@ -55,7 +63,7 @@ class Finished:
     reason: str | None = None
 
 
-ProviderEvent = TextDelta | Usage | Finished
+ProviderEvent = TextDelta | ThinkingDelta | Usage | Finished
 
 
 @dataclass(frozen=True)
@@ -227,7 +235,7 @@ class Provider(ABC):
                     raise errors.MalformedStream(
                         f"the stream could not be read: {exc}", provider=self.name
                     ) from None
-                if isinstance(event, TextDelta):
+                if isinstance(event, TextDelta | ThinkingDelta):
                     if not event.text:
                         continue
                     got_text = True

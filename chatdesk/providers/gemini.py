@@ -20,6 +20,7 @@ from chatdesk.providers.base import (
     Provider,
     ProviderEvent,
     TextDelta,
+    ThinkingDelta,
     Usage,
     split_system,
 )
@@ -89,8 +90,9 @@ class GeminiProvider(Provider):
             if candidates and isinstance(candidates[0], dict):
                 candidate = candidates[0]
                 for part in (candidate.get("content") or {}).get("parts") or []:
-                    if isinstance(part, dict) and not part.get("thought") and part.get("text"):
-                        yield TextDelta(str(part["text"]))
+                    if isinstance(part, dict) and part.get("text"):
+                        text = str(part["text"])
+                        yield ThinkingDelta(text) if part.get("thought") else TextDelta(text)
                 finish_reason = candidate.get("finishReason") or finish_reason
             meta = payload.get("usageMetadata")
             if isinstance(meta, dict):

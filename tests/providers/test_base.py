@@ -22,6 +22,7 @@ from chatdesk.providers.base import (
     Provider,
     ProviderEvent,
     TextDelta,
+    ThinkingDelta,
     Timeouts,
     merge_consecutive,
 )
@@ -47,6 +48,8 @@ class LineProvider(Provider):
                 yield Finished("end")
             elif line == "BAD":
                 raise ValueError("not a valid line")
+            elif line.startswith("THINK "):
+                yield ThinkingDelta(line[6:])
             else:
                 yield TextDelta(line)
 
@@ -121,6 +124,14 @@ async def test_keep_alives_do_not_extend_the_first_token_deadline() -> None:
     assert isinstance(error, errors.FirstTokenTimeout)
     assert events == []
     assert time.monotonic() - start < 1.0
+
+
+async def test_visible_thinking_counts_as_a_live_answer() -> None:
+    # Thinking steadily for 0.6 s (3 × the first-token limit) before the text is no timeout.
+    backend = Backend([(0.1, b"THINK step\n")] * 6 + [(0.1, b"answer\nEND\n")])
+    events, error = await collect(backend.provider())
+    assert error is None
+    assert [e.text for e in events if isinstance(e, TextDelta)] == ["answer"]
 
 
 async def test_stall_timeout_after_text() -> None:
