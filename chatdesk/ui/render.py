@@ -1,0 +1,227 @@
+"""Markdown → safe HTML for QTextDocument: no raw HTML, no images, highlighted code, copy links."""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
+from pygments.lexers import get_lexer_by_name
+from pygments.styles import get_style_by_name
+from pygments.token import Token as PygToken
+from pygments.util import ClassNotFound
+
+SAFE_SCHEMES = ("http://", "https://", "mailto:")
+COPY_SCHEME = "copy"
+
+
+@dataclass(frozen=True)
+class _Palette:
+    """Colours of one look (light or dark) that QTextDocument needs inline."""
+
+    pygments_style: str
+    code_bg: str
+    code_fg: str
+    inline_code_bg: str
+    border: str
+    muted: str
+    link: str
+
+
+_LIGHT_STYLE = "default"
+_DARK_STYLE = "github-dark"
+
+
+def _palette(dark: bool) -> _Palette:
+    name = _DARK_STYLE if dark else _LIGHT_STYLE
+    style = get_style_by_name(name)
+    fg = style.style_for_token(PygToken.Text).get("color") or ("e6edf3" if dark else "1f2328")
+    if dark:
+        return _Palette(name, style.background_color or "#161b22", f"#{fg}", "#343942",
+                        "#4b5260", "#9aa4b0", "#6cb6ff")
+    return _Palette(name, "#f4f6f8", f"#{fg}", "#eceff2", "#c9d1d9", "#5a6570", "#0969da")
+
+
+_PALETTES = {False: _palette(False), True: _palette(True)}
+# Qt's default heading sizes (h1 = xx-large) are too loud inside a chat message.
+_HEADING_SIZES = {"h1": "x-large", "h2": "large", "h3": "medium", "h4": "medium",
+                  "h5": "small", "h6": "small"}
+
+
+@functools.cache
+def _formatter(dark: bool) -> HtmlFormatter:
+    return HtmlFormatter(style=_PALETTES[dark].pygments_style, noclasses=True, nowrap=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _lexer(name: str) -> Lexer | None:
+    try:
+        return get_lexer_by_name(name, stripnl=False, ensurenl=False)
+    except (ClassNotFound, ValueError):
+        return None
+
+
+_LANG_CLEAN = re.compile(r"^(?:language-)?\{?\.?([A-Za-z0-9_+#.-]+)")
+
+
+def _language(info: str) -> str:
+    """'python title="x"' → 'python'; '{.rust}' → 'rust'; '' → ''."""
+    m = _LANG_CLEAN.match(info.strip())
+    return m.group(1).lower() if m else ""
+
+
+@functools.lru_cache(maxsize=512)
+def _highlight(code: str, language: str, dark: bool) -> str:
+    """The code as HTML spans (already escaped); plain escaped text when no lexer fits."""
+    lexer = _lexer(language) if language else None
+    if lexer is not None:
+        try:
+            return highlight(code, lexer, _formatter(dark))
+        except Exception:  # a lexer bug must never lose the answer: show it plain
+            pass
+    return html.escape(code, quote=False)
+
+
+def _is_safe_href(href: str) -> bool:
+    return href.strip().lower().startswith(SAFE_SCHEMES)
+
+
+def _code_source(token: Token) -> str:
+    return token.content[:-1] if token.content.endswith("\n") else token.content
+
+
+# --- render rules (markdown-it calls them as methods of its renderer) -----------------------
+
+def _render_code(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                 env: EnvType) -> str:
+    token = tokens[idx]
+    dark = bool(env.get("dark"))
+    pal = _PALETTES[dark]
+    n = env.setdefault("code_index", 0)
+    env["code_index"] = n + 1
+    language = _language(token.info) if token.type == "fence" else ""
+    body = _highlight(_code_source(token), language, dark).rstrip("\n")
+    label = f"{html.escape(language)} · " if language else ""
+    return (
+        f'<table width="100%" cellspacing="0" cellpadding="8" '
+        f'style="margin-top:6px; margin-bottom:0px; border-collapse:collapse">'
+        f'<tr><td bgcolor="{pal.code_bg}">'
+        f'<pre style="margin:0px; white-space:pre-wrap; color:{pal.code_fg}">{body}</pre>'
+        f"</td></tr></table>\n"
+        f'<p align="right" style="margin-top:2px; margin-bottom:8px; font-size:small; '
+        f'color:{pal.muted}">{label}<a href="{COPY_SCHEME}:{n}" style="color:{pal.link}">Copy</a>'
+        f"</p>\n"
+    )
+
+
+def _render_code_inline(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                        env: EnvType) -> str:
+    pal = _PALETTES[bool(env.get("dark"))]
+    text = html.escape(tokens[idx].content, quote=False)
+    return f'<code style="background-color:{pal.inline_code_bg}">{text}</code>'
+
+
+def _render_link_open(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                      env: EnvType) -> str:
+    token = tokens[idx]
+    href = str(token.attrGet("href") or "")
+    if not _is_safe_href(href):
+        env["dropped_link"] = True  # link_close must drop its tag too; links never nest
+        return ""
+    env["dropped_link"] = False
+    # Inline colour: QTextDocument takes the link colour of the palette at parse time.
+    token.attrSet("style", f"color:{_PALETTES[bool(env.get('dark'))].link}")
+    return self.renderToken(tokens, idx, options, env)
+
+
+def _render_link_close(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                       env: EnvType) -> str:
+    if env.pop("dropped_link", False):
+        return ""
+    return self.renderToken(tokens, idx, options, env)
+
+
+def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                  env: EnvType) -> str:
+    token = tokens[idx]
+    alt = self.renderInlineAsText(token.children or [], options, env).strip()
+    src = str(token.attrGet("src") or "")
+    shown_alt = html.escape(f"[image: {alt}]" if alt else "[image]", quote=False)
+    if not src:
+        return shown_alt
+    if _is_safe_href(src):
+        color = _PALETTES[bool(env.get("dark"))].link
+        shown = html.escape(src, quote=False)
+        link = f'<a href="{html.escape(src)}" style="color:{color}">{shown}</a>'
+    else:  # e.g. a data: URL, possibly huge
+        link = html.escape(src if len(src) <= 80 else src[:77] + "...", quote=False)
+    return f"{shown_alt} ({link})"
+
+
+def _render_heading_open(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                         env: EnvType) -> str:
+    token = tokens[idx]
+    size = _HEADING_SIZES.get(token.tag, "medium")
+    return f'<{token.tag} style="font-size:{size}; margin-top:10px; margin-bottom:4px">'
+
+
+def _render_table_open(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                       env: EnvType) -> str:
+    pal = _PALETTES[bool(env.get("dark"))]
+    return ('<table border="1" cellspacing="0" cellpadding="4" style="border-collapse:collapse;'
+            f' border-style:solid; border-color:{pal.border}; margin-top:6px;'
+            ' margin-bottom:6px">\n')
+
+
+def _render_blockquote_open(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                            env: EnvType) -> str:
+    pal = _PALETTES[bool(env.get("dark"))]
+    return f'<blockquote style="color:{pal.muted}">\n'
+
+
+@functools.cache
+def _markdown() -> MarkdownIt:
+    # html=False: raw HTML from a model shows as text. Linkify needs linkify-it-py; bare URLs
+    # stay text (models mostly write [text](url) or <url>, which are links).
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False,
+                                   "breaks": True})
+    md.enable(["table", "strikethrough"])
+    rules = {
+        "fence": _render_code, "code_block": _render_code, "code_inline": _render_code_inline,
+        "link_open": _render_link_open, "link_close": _render_link_close,
+        "image": _render_image, "heading_open": _render_heading_open,
+        "table_open": _render_table_open, "blockquote_open": _render_blockquote_open,
+    }
+    for name, rule in rules.items():
+        md.add_render_rule(name, rule)
+    return md
+
+
+@functools.lru_cache(maxsize=256)
+def render_markdown(text: str, dark: bool = False) -> str:
+    """HTML for QTextDocument. Code block N is followed by a link to `copy:N`."""
+    env: dict[str, Any] = {"dark": dark}
+    return _markdown().render(text, env)
+
+
+def code_blocks(text: str) -> list[str]:
+    """The raw source of every fenced or indented code block, indexed like the copy links."""
+    return [_code_source(t) for t in _markdown().parse(text)
+            if t.type in ("fence", "code_block")]
+
+
+def copy_index(href: str) -> int | None:
+    """N for a `copy:N` link, else None (the transcript sends other links to the browser)."""
+    scheme, _, rest = href.partition(":")
+    if scheme == COPY_SCHEME and rest.isdigit():
+        return int(rest)
+    return None

@@ -1,0 +1,217 @@
+"""The settings dialog: providers and keys, failover timeouts, appearance; saves on OK only."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from chatdesk.secrets import KeyStoreError
+from chatdesk.settings import (
+    FailoverSettings,
+    ProviderSettings,
+    Settings,
+    SettingsError,
+    UiSettings,
+    save_settings,
+)
+from chatdesk.ui.settings_providers import ENV_RE, ProvidersPage, make_note, stacked
+
+THEME_LABELS = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
+# (field, objectName, label, minimum, maximum, help)
+TIMEOUT_FIELDS = (
+    ("connect_timeout_s", "connectTimeout", "Connect timeout:", 0.5, 300.0,
+     "How long to wait for the connection to a provider (TCP and TLS)."),
+    ("first_token_timeout_s", "firstTokenTimeout", "First-token timeout:", 1.0, 900.0,
+     "How long to wait from sending a message to the first words of the answer."),
+    ("stall_timeout_s", "stallTimeout", "Stall timeout:", 1.0, 900.0,
+     "How long an answer may go silent in the middle before the next provider takes over."),
+    ("cooldown_s", "cooldown", "Cooldown:", 0.0, 3600.0,
+     "How long a failed provider is skipped; it doubles while it keeps failing (at most "
+     "10 minutes)."),
+)
+
+
+class SettingsDialog(QDialog):
+    """Edits a copy of ctx.settings; Save writes settings.toml and the keys, Cancel drops all.
+
+    `saved` fires after a successful save, when ctx.settings holds the new settings.
+    """
+
+    saved = Signal()
+
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("settingsDialog")
+        self.setWindowTitle("Settings")
+        self.ctx = ctx
+        settings: Settings = ctx.settings
+        self.tabs = QTabWidget(objectName="settingsTabs")
+        self.providers_page = ProvidersPage(ctx, settings.ordered_providers(), self)
+        self.tabs.addTab(self.providers_page, "Providers")
+        self.tabs.addTab(self._failover_page(settings.failover), "Failover")
+        self.tabs.addTab(self._appearance_page(settings.ui), "Appearance")
+
+        self.file_error = make_note("settingsFileError", error=True)
+        if ctx.settings_error is not None:
+            self.file_error.setText(
+                f"{ctx.settings_error} Fix that line in settings.toml first; until then these "
+                "settings cannot be saved from here.")
+        self.file_error.setVisible(ctx.settings_error is not None)
+        self.error = make_note("settingsError", error=True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel,
+            objectName="settingsButtons")
+        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_button.setObjectName("settingsSave")
+        self.save_button.setEnabled(ctx.settings_error is None)
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setObjectName(
+            "settingsCancel")
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.file_error)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+        self.resize(820, 540)
+
+    # --- pages --------------------------------------------------------------------------
+    def _failover_page(self, failover: FailoverSettings) -> QWidget:
+        page = QWidget(objectName="failoverPage")
+        form = QFormLayout(page)
+        form.setVerticalSpacing(12)
+        intro = make_note("failoverIntro")
+        intro.setText("When a provider fails or is too slow, chatdesk asks the next one in the "
+                      "order of the Providers page.")
+        form.addRow(intro)
+        self.timeouts: dict[str, QDoubleSpinBox] = {}
+        for key, name, label, low, high, help_text in TIMEOUT_FIELDS:
+            spin = QDoubleSpinBox(objectName=name)
+            spin.setRange(low, high)
+            spin.setDecimals(1)
+            spin.setSingleStep(1.0)
+            spin.setSuffix(" s")
+            spin.setValue(float(getattr(failover, key)))
+            spin.setToolTip(help_text)
+            spin.setMinimumWidth(110)
+            self.timeouts[key] = spin
+            hint = make_note(f"{name}Help", muted=True)
+            hint.setText(help_text)
+            row = QHBoxLayout()
+            row.addWidget(spin)
+            row.addStretch(1)
+            form.addRow(label, stacked(row, hint))
+        return page
+
+    def _appearance_page(self, ui: UiSettings) -> QWidget:
+        page = QWidget(objectName="appearancePage")
+        form = QFormLayout(page)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        self.theme = QComboBox(objectName="themeCombo")
+        for value, label in THEME_LABELS:
+            self.theme.addItem(label, value)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(ui.theme)))
+        form.addRow("Theme:", self.theme)
+        return page
+
+    # --- saving -------------------------------------------------------------------------
+    def collect(self) -> Settings:
+        """The settings as the dialog shows them now."""
+        page = self.providers_page
+        order = page.order()
+        providers = {n: dataclasses.replace(page.providers[n]) for n in order}
+        old = self.ctx.settings.failover
+        failover = dataclasses.replace(old, order=order, **{
+            key: spin.value() for key, spin in self.timeouts.items()})
+        return Settings(failover, providers, UiSettings(theme=str(self.theme.currentData())))
+
+    def problems(self, settings: Settings) -> str | None:
+        """The first thing that stops saving, as a sentence (and shows that provider)."""
+        for p in settings.providers.values():
+            problem = _provider_problem(p)
+            if problem:
+                self.tabs.setCurrentWidget(self.providers_page)
+                self.providers_page.select(p.name)
+                return problem
+        return None
+
+    def save(self) -> bool:
+        """Validate, store keys, write settings.toml; on success close. False keeps it open."""
+        if self.ctx.settings_error is not None:
+            self.error.setText("settings.toml has an error (see above); fix it, then reopen "
+                               "the settings.")
+            return False
+        settings = self.collect()
+        problem = self.problems(settings)
+        if problem is None:
+            problem = self._save_keys(settings)
+        if problem is None:
+            try:
+                save_settings(settings, self.ctx.paths.settings_file)
+            except SettingsError as exc:
+                problem = str(exc)
+        if problem is not None:
+            self.error.setText(problem)
+            return False
+        theme_changed = settings.ui.theme != self.ctx.settings.ui.theme
+        self.ctx.settings = settings
+        self.ctx.settings_error = None
+        app = QApplication.instance()
+        if theme_changed and isinstance(app, QApplication):
+            from chatdesk.ui.theme import apply_theme
+
+            apply_theme(app, settings.ui.theme)
+        self.error.clear()
+        self.saved.emit()
+        self.accept()
+        return True
+
+    def _save_keys(self, settings: Settings) -> str | None:
+        page = self.providers_page
+        keys = self.ctx.keys
+        try:
+            for name, key in page.typed_keys.items():
+                if name in settings.providers:
+                    keys.set(name, key, provider=settings.providers[name])
+            for name in page.forget_keys - set(page.typed_keys):
+                if name in settings.providers:
+                    keys.delete(name, provider=settings.providers[name])
+        except KeyStoreError as exc:
+            return str(exc)
+        if keys.secure_store_available():
+            for name in page.removed - set(settings.providers):
+                try:  # a removed provider's key should not linger in the keyring
+                    keys.delete(name)
+                except KeyStoreError:
+                    pass
+        return None
+
+    def done(self, result: int) -> None:
+        self.providers_page.shutdown()
+        super().done(result)
+
+
+def _provider_problem(p: ProviderSettings) -> str | None:
+    if not p.model.strip():
+        return f"{p.name} has no model; type one or use Fetch models."
+    if p.base_url and not p.base_url.startswith(("http://", "https://")):
+        return f"The base URL of {p.name} must start with http:// or https://."
+    if p.api_key_env and not ENV_RE.match(p.api_key_env):
+        return (f"The key variable of {p.name} must be a variable name of letters, digits "
+                "and '_', e.g. MY_API_KEY.")
+    return None

@@ -1,0 +1,470 @@
+"""The Providers page of the settings dialog: failover order, one provider's fields, its key."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import re
+from collections.abc import Coroutine
+from typing import Any
+
+import httpx
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from chatdesk.providers.base import Timeouts
+from chatdesk.providers.registry import new_http_client
+from chatdesk.secrets import key_env_vars
+from chatdesk.settings import DEFAULT_BASE_URLS, DEFAULT_MODELS, PROVIDER_TYPES, ProviderSettings
+from chatdesk.ui.provider_probe import (
+    TEST_PROMPT,
+    error_sentence,
+    key_hint,
+    list_model_ids,
+    spawn,
+    test_provider,
+)
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NAME_ROLE = Qt.ItemDataRole.UserRole
+
+
+class ProvidersPage(QWidget):
+    """Edits a copy of the providers; the dialog reads order(), providers and the key edits."""
+
+    def __init__(self, ctx: Any, providers: list[ProviderSettings],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("providersPage")
+        self.ctx = ctx
+        self.providers: dict[str, ProviderSettings] = {
+            p.name: dataclasses.replace(p) for p in providers}
+        self.typed_keys: dict[str, str] = {}
+        self.forget_keys: set[str] = set()
+        self.removed: set[str] = set()
+        self.secure = bool(ctx.keys.secure_store_available())
+        self._loading = False
+        self._tasks: set[asyncio.Future[None]] = set()
+        self._client: httpx.AsyncClient | None = None
+        self._notes: dict[tuple[str, str], str] = {}  # (provider, "fetch"|"test") -> sentence
+        self._models: dict[str, list[str]] = {}
+        self._build()
+        for p in providers:
+            self._add_item(p.name)
+        if self.list.count():
+            self.list.setCurrentRow(0)
+        self._show_current()
+
+    # --- layout -------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.list = QListWidget(objectName="providerList")
+        self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.list.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.list.setToolTip("Failover order: the first provider is asked first. Drag to reorder.")
+        self.list.setSpacing(2)
+        self.list.currentItemChanged.connect(lambda *_: self._show_current())
+        self.up = QToolButton(objectName="providerUp", text="Up")
+        self.down = QToolButton(objectName="providerDown", text="Down")
+        self.remove = QToolButton(objectName="providerRemove", text="Remove")
+        self.up.clicked.connect(lambda: self.move_current(-1))
+        self.down.clicked.connect(lambda: self.move_current(1))
+        self.remove.clicked.connect(self.remove_current)
+        moves = QHBoxLayout()
+        for button in (self.up, self.down, self.remove):
+            moves.addWidget(button)
+        moves.addStretch(1)
+        self.new_name = QLineEdit(objectName="newProviderName", placeholderText="name, e.g. groq")
+        self.new_type = QComboBox(objectName="newProviderType")
+        self.new_type.addItems(list(PROVIDER_TYPES))
+        self.add = QPushButton("Add", objectName="providerAdd")
+        self.add.clicked.connect(self._on_add)
+        self.new_name.returnPressed.connect(self._on_add)
+        adding = QHBoxLayout()
+        adding.addWidget(self.new_name, 1)
+        adding.addWidget(self.new_type)
+        adding.addWidget(self.add)
+        self.page_error = make_note("providersError", error=True)
+        left = QVBoxLayout()
+        left.addWidget(QLabel("Failover order (first is asked first):"))
+        left.addWidget(self.list, 1)
+        left.addLayout(moves)
+        left.addWidget(QLabel("Add a provider:"))
+        left.addLayout(adding)
+        left.addWidget(self.page_error)
+
+        self.editor = QWidget(objectName="providerEditor")
+        form = QFormLayout(self.editor)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.name_label = QLabel(objectName="providerName")
+        self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.type = QComboBox(objectName="providerType")
+        self.type.addItems(list(PROVIDER_TYPES))
+        self.type.setToolTip("openai covers every OpenAI-compatible service (OpenRouter, Groq, "
+                             "LM Studio, llama.cpp…).")
+        self.base_url = QLineEdit(objectName="providerBaseUrl")
+        self.model = QComboBox(objectName="providerModel", editable=True)
+        self.model.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.fetch = QPushButton("Fetch models", objectName="fetchModels")
+        self.fetch_note = make_note("fetchModelsStatus")
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model, 1)
+        model_row.addWidget(self.fetch)
+        self.key = QLineEdit(objectName="providerKey")
+        self.key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.key_show = QToolButton(objectName="providerKeyShow", text="Show", checkable=True)
+        self.key_forget = QToolButton(objectName="providerKeyForget", text="Forget")
+        self.key_forget.setToolTip("Remove the key stored in the system keyring (on Save).")
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.key, 1)
+        key_row.addWidget(self.key_show)
+        key_row.addWidget(self.key_forget)
+        self.key_note = make_note("providerKeyNote")
+        self.key_env = QLineEdit(objectName="providerKeyEnv")
+        self.test = QPushButton("Test", objectName="providerTest")
+        self.test.setToolTip(f"Sends one tiny request (“{TEST_PROMPT}”) with these settings.")
+        self.test_note = make_note("providerTestResult")
+        form.addRow("Name:", self.name_label)
+        form.addRow("Type:", self.type)
+        form.addRow("Base URL:", self.base_url)
+        form.addRow("Model:", stacked(model_row, self.fetch_note))
+        form.addRow("API key:", stacked(key_row, self.key_note))
+        form.addRow("Key variable:", self.key_env)
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test)
+        test_row.addStretch(1)
+        form.addRow("", stacked(test_row, self.test_note))
+
+        grid = QGridLayout(self)
+        grid.addLayout(left, 0, 0)
+        grid.addWidget(self.editor, 0, 1)
+        grid.setColumnStretch(0, 2)
+        grid.setColumnStretch(1, 3)
+
+        self.type.currentTextChanged.connect(self._on_type)
+        self.base_url.textEdited.connect(self._on_base_url)
+        self.model.editTextChanged.connect(self._on_model)
+        self.key.textEdited.connect(self._on_key)
+        self.key_env.textEdited.connect(self._on_key_env)
+        self.key_show.toggled.connect(self._on_show_key)
+        self.key_forget.clicked.connect(self._on_forget)
+        self.fetch.clicked.connect(self.fetch_models)
+        self.test.clicked.connect(self.run_test)
+
+    # --- the list -----------------------------------------------------------------------
+    def order(self) -> list[str]:
+        return [self.list.item(i).data(NAME_ROLE) for i in range(self.list.count())]
+
+    def current(self) -> ProviderSettings | None:
+        item = self.list.currentItem()
+        return self.providers.get(item.data(NAME_ROLE)) if item is not None else None
+
+    def select(self, name: str) -> None:
+        for i in range(self.list.count()):
+            if self.list.item(i).data(NAME_ROLE) == name:
+                self.list.setCurrentRow(i)
+
+    def _add_item(self, name: str) -> None:
+        item = QListWidgetItem(name)
+        item.setData(NAME_ROLE, name)
+        item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsDropEnabled)  # drop between, not onto
+        self.list.addItem(item)
+
+    def move_current(self, delta: int) -> None:
+        row = self.list.currentRow()
+        target = row + delta
+        if row < 0 or not 0 <= target < self.list.count():
+            return
+        item = self.list.takeItem(row)
+        self.list.insertItem(target, item)
+        self.list.setCurrentRow(target)
+
+    def add_provider(self, name: str, type_name: str) -> str | None:
+        """Add and select a provider; returns the problem as a sentence, or None."""
+        name = name.strip()
+        if not NAME_RE.match(name):
+            return ("Give the provider a name of letters, digits, '-', '_' or '.', "
+                    "starting with a letter or digit.")
+        if name in self.providers:
+            return f"There is already a provider named {name}; choose another name."
+        if type_name not in PROVIDER_TYPES:
+            return "Choose a type: anthropic, openai, gemini or ollama."
+        self.providers[name] = ProviderSettings(name, type_name, DEFAULT_MODELS[type_name])
+        self.removed.discard(name)
+        self._add_item(name)
+        self.list.setCurrentRow(self.list.count() - 1)
+        return None
+
+    def _on_add(self) -> None:
+        problem = self.add_provider(self.new_name.text(), self.new_type.currentText())
+        self.page_error.setText(problem or "")
+        if problem is None:
+            self.new_name.clear()
+
+    def remove_current(self) -> None:
+        row = self.list.currentRow()
+        if row < 0:
+            return
+        name = self.list.takeItem(row).data(NAME_ROLE)
+        self.providers.pop(name, None)
+        self.typed_keys.pop(name, None)
+        self.removed.add(name)
+        if self.list.count():
+            self.list.setCurrentRow(min(row, self.list.count() - 1))
+        self._show_current()
+
+    # --- the editor ---------------------------------------------------------------------
+    def _show_current(self) -> None:
+        p = self.current()
+        self.editor.setEnabled(p is not None)
+        self.up.setEnabled(p is not None and self.list.currentRow() > 0)
+        self.down.setEnabled(p is not None and self.list.currentRow() < self.list.count() - 1)
+        self.remove.setEnabled(p is not None)
+        self._loading = True
+        try:
+            if p is None:
+                for field in (self.base_url, self.key, self.key_env):
+                    field.clear()
+                self.name_label.clear()
+                self.model.clear()
+                return
+            self.name_label.setText(p.name)
+            self.type.setCurrentText(p.type)
+            self.base_url.setText(p.base_url or "")
+            self.model.clear()
+            self.model.addItems(self._models.get(p.name, []))
+            self.model.setEditText(p.model)
+            self.key.setText(self.typed_keys.get(p.name, ""))
+            self.key_env.setText(p.api_key_env or "")
+            self.fetch_note.setText(self._notes.get((p.name, "fetch"), ""))
+            self.test_note.setText(self._notes.get((p.name, "test"), ""))
+            self._refresh_hints(p)
+        finally:
+            self._loading = False
+
+    def _refresh_hints(self, p: ProviderSettings) -> None:
+        self.base_url.setPlaceholderText(DEFAULT_BASE_URLS[p.type])
+        env_vars = key_env_vars(p)
+        self.key_env.setPlaceholderText(env_vars[0] if env_vars else "e.g. MY_PROVIDER_API_KEY")
+        hint = key_hint(p, self.ctx.keys.lookup(p).source, self.ctx.keys.needs_key(p),
+                        self.secure, p.name in self.forget_keys)
+        self.key_forget.setVisible(hint.stored)
+        self.key.setEnabled(self.secure)
+        self.key_show.setEnabled(self.secure)
+        self.key.setPlaceholderText(hint.placeholder)
+        self.key_note.setText(hint.note)
+
+    def _edit(self) -> ProviderSettings | None:
+        return None if self._loading else self.current()
+
+    def _on_type(self, type_name: str) -> None:
+        p = self._edit()
+        if p is None or type_name not in PROVIDER_TYPES or type_name == p.type:
+            return
+        if not p.model or p.model == DEFAULT_MODELS.get(p.type):
+            p.model = DEFAULT_MODELS[type_name]
+        p.type = type_name
+        self._models.pop(p.name, None)
+        self._show_current()
+
+    def _on_base_url(self, text: str) -> None:
+        p = self._edit()
+        if p is not None:
+            p.base_url = text.strip() or None
+            self._refresh_hints(p)
+
+    def _on_model(self, text: str) -> None:
+        p = self._edit()
+        if p is not None:
+            p.model = text.strip()
+
+    def _on_key(self, text: str) -> None:
+        p = self._edit()
+        if p is None:
+            return
+        if text.strip():
+            self.typed_keys[p.name] = text.strip()
+        else:
+            self.typed_keys.pop(p.name, None)
+
+    def _on_key_env(self, text: str) -> None:
+        p = self._edit()
+        if p is not None:
+            p.api_key_env = text.strip() or None
+            self._refresh_hints(p)
+
+    def _on_show_key(self, shown: bool) -> None:
+        self.key.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
+        self.key_show.setText("Hide" if shown else "Show")
+
+    def _on_forget(self) -> None:
+        p = self.current()
+        if p is not None:
+            self.forget_keys.add(p.name)
+            self._refresh_hints(p)
+
+    # --- talking to the provider ----------------------------------------------------------
+    def key_for(self, p: ProviderSettings) -> str | None:
+        if p.name in self.typed_keys:
+            return self.typed_keys[p.name]
+        if p.name in self.forget_keys:  # the keyring entry is going: only variables count
+            return next((os.environ[v].strip() for v in key_env_vars(p)
+                         if os.environ.get(v, "").strip()), None)
+        return self.ctx.keys.lookup(p).key
+
+    def _client_for_requests(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = new_http_client()
+        return self._client
+
+    def _start(self, p: ProviderSettings, what: str, button: QPushButton,
+               job: Coroutine[Any, Any, str]) -> None:
+        label = self.fetch_note if what == "fetch" else self.test_note
+        name = p.name
+
+        async def run() -> None:
+            try:
+                note = await job
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # every failure becomes a sentence, never a traceback
+                note = error_sentence(exc, p)
+            finally:
+                button.setEnabled(True)
+            self._notes[(name, what)] = note
+            current = self.current()
+            if current is not None and current.name == name:
+                label.setText(note)
+
+        button.setEnabled(False)
+        label.setText("Fetching models…" if what == "fetch" else "Testing…")
+        task = spawn(run())
+        if task is None:
+            job.close()
+            button.setEnabled(True)
+            label.setText("This needs chatdesk's event loop; open the settings from the app.")
+            return
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _missing_key(self, p: ProviderSettings) -> str | None:
+        if self.key_for(p) or not self.ctx.keys.needs_key(p):
+            return None
+        var = (key_env_vars(p) or [None])[0]
+        where = "type it above" if self.secure else f"set {var or 'its key variable'}"
+        return f"No API key for {p.name}: {where} and try again."
+
+    def fetch_models(self) -> None:
+        p = self.current()
+        if p is None:
+            return
+        missing = self._missing_key(p)
+        if missing:
+            self.fetch_note.setText(missing)
+            return
+        self._start(dataclasses.replace(p), "fetch", self.fetch, self._fetch(p))
+
+    async def _fetch(self, p: ProviderSettings) -> str:
+        p = dataclasses.replace(p)
+        models = await list_model_ids(p, self.key_for(p), self._client_for_requests(),
+                                      self._timeouts())
+        self._models[p.name] = models
+        current = self.current()
+        if current is not None and current.name == p.name:
+            self._loading = True
+            text = self.model.currentText()
+            self.model.clear()
+            self.model.addItems(models)
+            self.model.setEditText(text)
+            self._loading = False
+        if not models:
+            return "The provider lists no models; type the model name."
+        return f"{len(models)} models available; pick one from the list."
+
+    def run_test(self) -> None:
+        p = self.current()
+        if p is None:
+            return
+        if not p.model:
+            self.test_note.setText("Type or pick a model first.")
+            return
+        missing = self._missing_key(p)
+        if missing:
+            self.test_note.setText(missing)
+            return
+        self._start(dataclasses.replace(p), "test", self.test, self._test(p))
+
+    async def _test(self, p: ProviderSettings) -> str:
+        p = dataclasses.replace(p)
+        return await test_provider(p, self.key_for(p), self._client_for_requests(),
+                                   self._timeouts())
+
+    def _timeouts(self) -> Timeouts:
+        f = self.ctx.settings.failover
+        # A test should not keep the user waiting a whole first-token timeout.
+        return Timeouts(connect_s=f.connect_timeout_s, first_token_s=min(f.first_token_timeout_s,
+                        30.0), stall_s=min(f.stall_timeout_s, 30.0))
+
+    def busy(self) -> bool:
+        return any(not t.done() for t in self._tasks)
+
+    def shutdown(self) -> None:
+        """Cancel running requests and close the connection pool (the dialog is closing)."""
+        for task in list(self._tasks):
+            task.cancel()
+        client, self._client = self._client, None
+        if client is not None:
+            spawn(client.aclose())  # without a loop the pool goes with the process
+
+
+class Note(QLabel):
+    """A wrapped, selectable sentence that takes no room while it is empty."""
+
+    def __init__(self, name: str, error: bool = False, muted: bool = False) -> None:
+        super().__init__(objectName=name, wordWrap=True)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        if error:
+            self.setStyleSheet("color: #e5534b;")  # readable on light and dark
+        elif muted:
+            self.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.setVisible(False)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        super().setText(text)
+        self.setVisible(bool(text))
+
+
+def make_note(name: str, error: bool = False, muted: bool = False) -> Note:
+    return Note(name, error, muted)
+
+
+def stacked(*parts: QWidget | QLayout) -> QWidget:
+    """Widgets and layouts one under another, tight, for a form field with a note below."""
+    box = QWidget()
+    column = QVBoxLayout(box)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(3)
+    for part in parts:
+        if isinstance(part, QLayout):
+            column.addLayout(part)
+        else:
+            column.addWidget(part)
+    return box

@@ -1,0 +1,195 @@
+"""render_markdown: safe HTML for QTextDocument, highlighted code, copy links that match."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from PySide6.QtGui import QTextDocument
+
+from chatdesk.ui.render import code_blocks, copy_index, render_markdown
+from tests.ui.conftest import qt_warning_marks
+
+pytestmark = qt_warning_marks()
+
+HREF = re.compile(r'href="([^"]*)"')
+
+ANSWER = """\
+# Plan
+
+Some **bold**, *italic*, ~~old~~ and `inline <code>` text.
+
+1. first
+2. second
+   - nested
+
+> a quote
+
+| name | value |
+|------|------:|
+| a    | 1     |
+
+```python
+def add(a, b):
+    return a + b  # <sum>
+```
+
+- in a list:
+
+  ```js
+  const x = 1 < 2;
+  ```
+
+> ```
+> quoted block
+> ```
+
+    indented block
+
+See [the docs](https://example.com/docs?a=1&b=2) or <mailto:me@example.com>.
+"""
+
+
+@pytest.mark.parametrize("raw", [
+    "<script>alert(1)</script>",
+    '<img src="http://evil.example/track.png">',
+    "<img src=http://evil.example/x.png>",
+    "<style>body { display: none }</style>",
+    '<a href="javascript:alert(1)">x</a>',
+    '<b onmouseover="alert(1)">hover</b>',
+    "<iframe src=https://evil.example></iframe>",
+])
+def test_raw_html_is_shown_as_text(raw: str) -> None:
+    out = render_markdown(f"before\n\n{raw}\n\nafter {raw}")
+    assert "<script" not in out and "<img" not in out and "<style" not in out
+    assert "<iframe" not in out and "onmouseover=\"" not in out and "<b " not in out
+    assert "javascript:" not in "".join(HREF.findall(out))
+    assert "&lt;" in out
+
+
+def test_images_are_never_loaded() -> None:
+    out = render_markdown("![a cat](http://example.com/cat.png) and ![](https://x.org/y.png)\n\n"
+                          "![tiny](data:image/png;base64,iVBORw0KGgo=)")
+    assert "<img" not in out
+    assert "a cat" in out
+    assert 'href="http://example.com/cat.png"' in out
+    assert "data:image" not in "".join(HREF.findall(out))
+
+
+@pytest.mark.parametrize("href", [
+    "javascript:alert(1)", "JaVaScRiPt:alert(1)", "vbscript:msgbox", "file:///etc/passwd",
+    "data:text/html,<script>alert(1)</script>", "ftp://example.com/f", "copy:0",
+    "relative/page.html", "#anchor",
+])
+def test_only_http_https_and_mailto_links_survive(href: str) -> None:
+    out = render_markdown(f"[click me]({href}) and <{href}>")
+    assert HREF.findall(out) == []
+    assert "click me" in out
+
+
+def test_safe_links_keep_their_href() -> None:
+    out = render_markdown(ANSWER)
+    hrefs = HREF.findall(out)
+    assert "https://example.com/docs?a=1&amp;b=2" in hrefs
+    assert "mailto:me@example.com" in hrefs
+    assert all(h.startswith(("http://", "https://", "mailto:", "copy:")) for h in hrefs)
+
+
+def test_structure_tables_lists_headings_quotes() -> None:
+    out = render_markdown(ANSWER)
+    for tag in ("<h1", "<strong>", "<em>", "<s>", "<ol>", "<ul>", "<li>", "<blockquote",
+                "<table", "<th>", 'style="text-align:right"', "<td"):
+        assert tag in out, tag
+    assert "&lt;code&gt;" in out  # inline code is escaped
+
+
+def test_code_is_highlighted_with_inline_styles() -> None:
+    out = render_markdown(ANSWER)
+    assert 'class="' not in out  # QTextDocument needs inline styles, not CSS classes
+    python = out[out.index("add"):out.index('href="copy:0"')]
+    assert '<span style="color' in python
+    assert "&lt;sum&gt;" in python
+    assert out.count("<pre") == 4
+    assert "<div" not in out  # Pygments' own wrapper is stripped
+
+
+def test_unknown_language_falls_back_to_plain_escaped_text() -> None:
+    out = render_markdown("```no-such-language-x\n<b>bold?</b>\n```")
+    assert "&lt;b&gt;bold?&lt;/b&gt;" in out
+    assert "<span" not in out[out.index("<pre"):out.index("</pre>")]
+
+
+def test_light_and_dark_use_different_colours() -> None:
+    light, dark = render_markdown(ANSWER), render_markdown(ANSWER, dark=True)
+    assert light != dark
+    assert render_markdown(ANSWER, dark=True) == dark  # stable (and cached)
+
+
+def test_copy_links_and_code_blocks_agree() -> None:
+    blocks = code_blocks(ANSWER)
+    assert blocks == [
+        "def add(a, b):\n    return a + b  # <sum>",
+        "const x = 1 < 2;",
+        "quoted block",
+        "indented block",
+    ]
+    out = render_markdown(ANSWER)
+    copies = [h for h in HREF.findall(out) if h.startswith("copy:")]
+    assert copies == [f"copy:{n}" for n in range(len(blocks))]
+    # each copy link comes right after its own block
+    start = 0
+    for n, block in enumerate(blocks):
+        link = out.index(f'href="copy:{n}"')
+        first_line = block.splitlines()[0].split()[0].replace("<", "&lt;")
+        assert start < out.index(first_line, start) < link
+        start = link
+
+
+def test_unclosed_fence_while_streaming() -> None:
+    partial = "Here:\n\n```python\nprint('hi')\n"
+    assert code_blocks(partial) == ["print('hi')"]
+    assert 'href="copy:0"' in render_markdown(partial)
+
+
+def test_copy_index() -> None:
+    assert copy_index("copy:3") == 3
+    assert copy_index("copy:x") is None
+    assert copy_index("https://example.com") is None
+
+
+def test_renders_in_qtextdocument_without_warnings_or_images(qtbot, qtlog) -> None:
+    doc = QTextDocument()
+    doc.setHtml(render_markdown(ANSWER + "\n\n![pic](http://example.com/p.png)\n"))
+    text = doc.toPlainText()
+    assert "def add(a, b):" in text and "quoted block" in text and "second" in text
+    assert "<script" not in text
+    anchors, images = [], 0
+    block = doc.begin()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            fmt = it.fragment().charFormat()
+            images += fmt.isImageFormat()
+            if fmt.isAnchor():
+                anchors.append(fmt.anchorHref())
+            it += 1
+        block = block.next()
+    assert images == 0
+    assert "copy:0" in anchors and "copy:3" in anchors
+    assert "http://example.com/p.png" in anchors
+    warnings = [r.message for r in qtlog.records]
+    assert warnings == []
+
+
+def test_a_typical_answer_renders_fast() -> None:
+    prose = ("Here is **why** this works, with `code` and a [link](https://example.com).\n\n"
+             "- one point\n- another point\n\n```python\nfor i in range(3):\n    print(i)\n```\n\n")
+    text = (prose * 12)[:2048]
+    render_markdown(text + "warm-up")
+    runs = 30
+    started = time.perf_counter()
+    for i in range(runs):
+        render_markdown(f"{text}{i}")  # distinct texts: no whole-answer cache hits
+    per_answer_ms = (time.perf_counter() - started) / runs * 1000
+    assert per_answer_ms < 25, per_answer_ms  # ~1-2 ms here; generous for slow CI
