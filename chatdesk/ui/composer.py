@@ -1,0 +1,288 @@
+"""Where the user writes: the composer (Enter sends) and the provider/model picker above it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from chatdesk.ui.resources import icon
+
+MAX_LINES = 10
+
+
+class ComposerEdit(QPlainTextEdit):
+    """Enter sends, Shift+Enter starts a new line, Esc stops (or cancels an edit), Up on an
+    empty box edits the last message. It grows with its text up to MAX_LINES lines."""
+
+    submit = Signal()
+    escape = Signal()
+    editLast = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("composerEdit")
+        self.setPlaceholderText("Write a message… (Enter sends, Shift+Enter for a new line)")
+        self.setTabChangesFocus(True)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.document().contentsChanged.connect(self._fit)
+        self._fit()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key, mods = event.key(), event.modifiers()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if mods & Qt.KeyboardModifier.ShiftModifier:
+                self.insertPlainText("\n")
+            else:
+                self.submit.emit()
+            return
+        if key == Qt.Key.Key_Escape:
+            self.escape.emit()
+            return
+        if key == Qt.Key.Key_Up and not self.toPlainText():
+            self.editLast.emit()
+            return
+        super().keyPressEvent(event)
+
+    def _fit(self) -> None:
+        lines = max(1, min(MAX_LINES, int(self.document().size().height())))
+        line = self.fontMetrics().lineSpacing()
+        margins = self.contentsMargins()
+        frame = int(self.document().documentMargin() * 2) + margins.top() + margins.bottom()
+        self.setFixedHeight(lines * line + frame + 4)
+
+    def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        self._fit()
+
+
+class Composer(QFrame):
+    """The message box with Send / Stop; it only emits what the user wants."""
+
+    sendRequested = Signal(str)
+    stopRequested = Signal()
+    editCancelled = Signal()
+    editLastRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("composer")
+        self.busy = False
+        self.editing_id: int | None = None  # the message being edited, if any
+
+        self.edit = ComposerEdit(self)
+        self.edit.submit.connect(self._submit)
+        self.edit.escape.connect(self._escape)
+        self.edit.editLast.connect(self.editLastRequested)
+
+        self.send_button = QPushButton(icon("send"), "Send")
+        self.send_button.setObjectName("sendButton")
+        self.send_button.setToolTip("Send (Enter)")
+        self.send_button.clicked.connect(self._submit)
+        self.stop_button = QPushButton(icon("stop"), "Stop")
+        self.stop_button.setObjectName("stopButton")
+        self.stop_button.setToolTip("Stop the answer (Esc)")
+        self.stop_button.clicked.connect(self.stopRequested)
+        self.stop_button.hide()
+
+        self.edit_bar = QWidget(self)
+        self.edit_bar.setObjectName("editBar")
+        self.edit_label = QLabel("Editing your last message: sending replaces it and its answer.")
+        cancel = QPushButton("Cancel")
+        cancel.setObjectName("cancelEditButton")
+        cancel.clicked.connect(self.cancel_edit)
+        bar = QHBoxLayout(self.edit_bar)
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(self.edit_label, 1)
+        bar.addWidget(cancel)
+        self.edit_bar.hide()
+
+        row = QHBoxLayout()
+        row.setSpacing(8)
+        row.addWidget(self.edit, 1)
+        row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        row.addWidget(self.stop_button, 0, Qt.AlignmentFlag.AlignBottom)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 6, 12, 10)
+        layout.setSpacing(4)
+        layout.addWidget(self.edit_bar)
+        layout.addLayout(row)
+        self.setFocusProxy(self.edit)
+
+    @property
+    def editing(self) -> bool:
+        return self.editing_id is not None
+
+    def text(self) -> str:
+        return self.edit.toPlainText()
+
+    def set_text(self, text: str) -> None:
+        self.edit.setPlainText(text)
+        cursor = self.edit.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        self.edit.setTextCursor(cursor)
+
+    def clear(self) -> None:
+        self.edit.clear()
+
+    def focus(self) -> None:
+        self.edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.send_button.setVisible(not busy)
+        self.stop_button.setVisible(busy)
+
+    def begin_edit(self, message_id: int, text: str) -> None:
+        self.editing_id = message_id
+        self.set_text(text)
+        self.edit_bar.show()
+        self.focus()
+
+    def end_edit(self) -> None:
+        self.editing_id = None
+        self.edit_bar.hide()
+
+    def cancel_edit(self) -> None:
+        if self.editing:
+            self.end_edit()
+            self.clear()
+            self.editCancelled.emit()
+        self.focus()
+
+    def _submit(self) -> None:
+        text = self.text().strip()
+        if text and not self.busy:
+            self.sendRequested.emit(text)
+
+    def _escape(self) -> None:
+        if self.busy:
+            self.stopRequested.emit()
+        elif self.editing:
+            self.cancel_edit()
+
+
+class _ModelCombo(QComboBox):
+    """An editable combo that asks for its list the first time it opens."""
+
+    aboutToShow = Signal()
+
+    def showPopup(self) -> None:  # noqa: N802 - Qt's name
+        self.aboutToShow.emit()
+        super().showPopup()
+
+
+class ProviderPicker(QWidget):
+    """'Provider [anthropic ▾]  Model [claude-… ▾]' above the transcript."""
+
+    providerChosen = Signal(str)  # by the user, not by set_current
+    modelsWanted = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("providerPicker")
+        self._defaults: dict[str, str] = {}
+        self._models: dict[str, list[str]] = {}
+        self._asked: set[str] = set()
+        self._quiet = False
+
+        self.provider_combo = QComboBox()
+        self.provider_combo.setObjectName("providerCombo")
+        self.provider_combo.setToolTip("Who answers first in this conversation; the others are "
+                                       "tried in order if it fails")
+        self.provider_combo.currentIndexChanged.connect(self._provider_changed)
+        self.model_combo = _ModelCombo()
+        self.model_combo.setObjectName("modelCombo")
+        self.model_combo.setEditable(True)
+        self.model_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.model_combo.setMinimumContentsLength(18)
+        self.model_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_combo.setToolTip("The model to ask (type any model name)")
+        self.model_combo.aboutToShow.connect(self._want_models)
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 6, 12, 2)
+        layout.setSpacing(6)
+        for text, widget in (("Provider", self.provider_combo), ("Model", self.model_combo)):
+            label = QLabel(text)
+            label.setBuddy(widget)
+            layout.addWidget(label)
+            layout.addWidget(widget)
+        layout.addStretch(1)
+
+    def set_providers(self, providers: list[tuple[str, str]]) -> None:
+        """(name, configured model) in failover order."""
+        self._quiet = True
+        try:
+            self._defaults = dict(providers)
+            self.provider_combo.clear()
+            for name, model in providers:
+                self.provider_combo.addItem(name, name)
+                self.provider_combo.setItemData(self.provider_combo.count() - 1,
+                                                f"{name} · {model}", Qt.ItemDataRole.ToolTipRole)
+        finally:
+            self._quiet = False
+
+    def set_current(self, provider: str | None, model: str | None = None) -> None:
+        """Show a conversation's provider and model without emitting providerChosen."""
+        self._quiet = True
+        try:
+            index = self.provider_combo.findData(provider) if provider else -1
+            self.provider_combo.setCurrentIndex(index if index >= 0 else 0)
+            self._fill_models(model)
+        finally:
+            self._quiet = False
+
+    def current_provider(self) -> str | None:
+        data = self.provider_combo.currentData()
+        return str(data) if data else None
+
+    def current_model(self) -> str | None:
+        text = self.model_combo.currentText().strip()
+        return text or None
+
+    def set_models(self, provider: str, models: list[str]) -> None:
+        self._models[provider] = list(models)
+        if provider == self.current_provider():
+            self._fill_models(self.current_model())
+
+    def models_failed(self, provider: str) -> None:
+        """Listing failed: ask again the next time the list opens."""
+        self._asked.discard(provider)
+
+    def _fill_models(self, model: str | None) -> None:
+        name = self.current_provider()
+        default = self._defaults.get(name or "", "")
+        chosen = model or default
+        names = list(dict.fromkeys([default, *self._models.get(name or "", [])]))
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        self.model_combo.addItems([n for n in names if n])
+        self.model_combo.setEditText(chosen)
+        self.model_combo.blockSignals(False)
+
+    def _provider_changed(self, _index: int) -> None:
+        if self._quiet:
+            return
+        self._fill_models(None)
+        name = self.current_provider()
+        if name:
+            self.providerChosen.emit(name)
+            self._want_models()
+
+    def _want_models(self) -> None:
+        name = self.current_provider()
+        if name and name not in self._asked:
+            self._asked.add(name)
+            self.modelsWanted.emit(name)

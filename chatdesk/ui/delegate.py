@@ -1,0 +1,299 @@
+"""Paints transcript rows: a cached QTextDocument per message, made the first time it is seen."""
+
+from __future__ import annotations
+
+import html
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QPointF, QRect, QRectF, QSize
+from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
+    QColor,
+    QFont,
+    QFontMetrics,
+    QPainter,
+    QPalette,
+    QTextDocument,
+)
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from chatdesk.ui.conversation_model import parse_time
+from chatdesk.ui.render import render_markdown
+from chatdesk.ui.transcript_model import MessageRole, MessageRow, Notice, display_name
+
+MAX_TEXT_WIDTH = 860  # px; long lines are hard to read on a wide window
+CACHE_SIZE = 600  # documents kept; older ones are rebuilt when scrolled back to
+OUTER_X, OUTER_Y, PAD = 16, 5, 10
+LINK_GAP = 14
+_LINK_LABELS = {"copy": "Copy", "edit": "Edit", "regenerate": "Regenerate"}
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class SafeDocument(QTextDocument):
+    """A QTextDocument that never loads anything: no remote or local images, no stylesheets."""
+
+    def loadResource(self, type: int, name: Any) -> Any:  # noqa: A002 - Qt's name
+        return None
+
+
+@dataclass
+class _Entry:
+    row: MessageRow  # the very row object: SQLite may reuse a deleted message's id
+    version: int
+    doc: SafeDocument
+
+
+class MessageDelegate(QStyledItemDelegate):
+    """Rows are sized from an estimate until first painted, so a conversation of thousands of
+    messages opens without rendering them; a painted row's real height replaces the estimate
+    (sizeHintChanged). Documents are cached by message id and version and re-laid out, not
+    re-rendered, when the width changes."""
+
+    def __init__(self, parent: QWidget | None = None,
+                 render: Callable[[str, bool], str] = render_markdown) -> None:
+        super().__init__(parent)
+        self._render = render
+        self._cache: OrderedDict[int, _Entry] = OrderedDict()
+        self.dark = False
+        self.width = 600
+        self.renders = 0  # documents built so far (tests check laziness with it)
+        self._metrics: tuple[int, float] | None = None
+
+    # -- geometry -------------------------------------------------------------------------
+
+    def set_width(self, width: int) -> None:
+        self.width = max(200, width)
+
+    def set_dark(self, dark: bool) -> None:
+        if dark != self.dark:
+            self.dark = dark
+            self.clear()
+
+    def clear(self) -> None:
+        self._cache.clear()
+        self._metrics = None
+
+    def text_width(self) -> int:
+        return max(120, min(MAX_TEXT_WIDTH, self.width - 2 * OUTER_X) - 2 * PAD)
+
+    def bubble_rect(self, item_rect: QRect) -> QRect:
+        """Where the row's box is drawn inside its item rectangle (centred, capped width)."""
+        inner = self.text_width() + 2 * PAD
+        left = item_rect.left() + max(OUTER_X, (item_rect.width() - inner) // 2)
+        return QRect(left, item_rect.top() + OUTER_Y, inner, item_rect.height() - 2 * OUTER_Y)
+
+    def doc_origin(self, item_rect: QRect) -> QPoint:
+        box = self.bubble_rect(item_rect)
+        return QPoint(box.left() + PAD, box.top() + PAD)
+
+    # -- documents ------------------------------------------------------------------------
+
+    def has_document(self, row: MessageRow) -> bool:
+        entry = self._cache.get(row.id)
+        return entry is not None and entry.row is row and entry.version == row.version
+
+    def cached_count(self) -> int:
+        return len(self._cache)
+
+    def document(self, index: _Index) -> SafeDocument:
+        return self.document_for(_row(index), index.model())
+
+    def document_for(self, row: MessageRow, model: Any = None) -> SafeDocument:
+        entry = self._cache.get(row.id)
+        if entry is None or entry.row is not row or entry.version != row.version:
+            entry = _Entry(row, row.version, self._build(row, model))
+            self._cache[row.id] = entry
+            self._cache.move_to_end(row.id)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(row.id)
+        width = self.text_width()
+        if entry.doc.textWidth() != width:
+            entry.doc.setTextWidth(width)
+        return entry.doc
+
+    def _build(self, row: MessageRow, model: Any) -> SafeDocument:
+        self.renders += 1
+        doc = SafeDocument()
+        doc.setDocumentMargin(0)
+        doc.setUndoRedoEnabled(False)
+        notices = model.notices(row) if model is not None and hasattr(model, "notices") else []
+        doc.setHtml(self.row_html(row, notices))
+        doc.setTextWidth(self.text_width())
+        return doc
+
+    def row_html(self, row: MessageRow, notices: list[Notice]) -> str:
+        muted = "#9aa4b0" if self.dark else "#5a6570"
+        parts = [f"<p style='margin-top:0px; margin-bottom:4px; color:{muted};"
+                 f" font-size:small'>{self.header_text(row)}</p>"]
+        if notices:
+            parts.append(self.notices_html(notices))
+        if row.content:
+            parts.append(self._render(row.content, self.dark))
+        elif row.live:
+            parts.append(f"<p style='color:{muted}'>…</p>")
+        return "".join(parts)
+
+    def notices_html(self, notices: list[Notice]) -> str:
+        """Failover notices as one tinted box; an expanded one shows the failed attempt."""
+        fg, bg = ("#e3b341", "#3a3220") if self.dark else ("#7d5200", "#fff5d6")
+        muted = "#b8ad94" if self.dark else "#6b5a33"
+        lines = []
+        for notice in notices:
+            arrow = "▾" if notice.expanded else "▸"
+            lines.append(f"<a href='toggle:{notice.attempt_id}' style='color:{fg};"
+                         f" text-decoration:none'>{arrow} {html.escape(notice.text)}</a>")
+            if notice.expanded:
+                shown = notice.detail or "(it had not written anything yet)"
+                lines.append(f"<span style='color:{muted}'>What it wrote before failing:</span>"
+                             f"<pre style='margin:0px; color:{muted};"
+                             f" white-space:pre-wrap'>{html.escape(shown)}</pre>")
+        return (f"<table width='100%' cellspacing='0' cellpadding='6' style='margin-bottom:6px'>"
+                f"<tr><td bgcolor='{bg}' style='font-size:small'>{'<br>'.join(lines)}</td>"
+                f"</tr></table>")
+
+    def header_text(self, row: MessageRow) -> str:
+        when = ""
+        if row.created_at:
+            try:
+                when = parse_time(row.created_at).strftime("%H:%M")
+            except ValueError:
+                when = ""
+        if row.role == "user":
+            bits = ["<b>You</b>"]
+            if row.status == "pending":
+                bits.append("<span style='color:#d29922'>Pending — it is sent by itself when "
+                            "a provider is back</span>")
+            elif row.status == "sending":
+                bits.append("sending now…")
+        elif row.provider is None and not row.live:
+            bits = ["<b>Not answered</b>"]
+        else:
+            who = html.escape(display_name(row.provider))
+            model = f" · {html.escape(row.model)}" if row.model else ""
+            bits = [f"<b>{who}</b>{model}"]
+            if row.live:
+                bits.append("answering…")
+            elif row.status == "partial":
+                bits.append("<span style='color:#d29922'>stopped — partial answer</span>")
+            elif row.status == "failed" and row.provider is not None:
+                bits.append("<span style='color:#da3633'>failed</span>")
+        if when:
+            bits.append(when)
+        return " · ".join(bits)
+
+    # -- sizing ---------------------------------------------------------------------------
+
+    def estimate_height(self, row: MessageRow) -> int:
+        """A cheap guess from the text length, used until the row is painted."""
+        width = self.text_width()
+        if row.estimate is not None and row.estimate[:2] == (width, row.version):
+            return row.estimate[2]
+        if self._metrics is None:
+            metrics = QFontMetrics(QFont())
+            self._metrics = (metrics.lineSpacing(), max(1.0, metrics.averageCharWidth() * 1.05))
+        line, char = self._metrics
+        per_line = max(10, int(width / char))
+        lines = 0
+        for part in row.content.split("\n"):
+            lines += 1 + len(part) // per_line
+        height = 2 * PAD + 2 * OUTER_Y + int(line * 1.4) + lines * line
+        row.estimate = (width, row.version, height)
+        return height
+
+    def row_height(self, row: MessageRow, model: Any = None) -> int:
+        if self.has_document(row):
+            doc = self.document_for(row, model)
+            return int(doc.size().height()) + 2 * PAD + 2 * OUTER_Y
+        return self.estimate_height(row)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
+        row = _row(index)  # the view asks for every row on each layout: keep this lean
+        if row is None:
+            return QSize(0, 0)
+        height = self.row_height(row, index.model())
+        row.given_height = height
+        return QSize(self.width, height)
+
+    # -- painting -------------------------------------------------------------------------
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        row = _row(index)
+        if row is None:
+            return
+        model = index.model()
+        doc = self.document_for(row, model)
+        box = self.bubble_rect(option.rect)
+        palette = option.palette
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        fill: QColor | None = None
+        if row.role == "user":
+            fill = palette.color(QPalette.ColorRole.AlternateBase)
+        if option.state & QStyle.StateFlag.State_Selected:
+            fill = QColor(palette.color(QPalette.ColorRole.Highlight))
+            fill.setAlpha(48)
+        if fill is not None:
+            painter.setPen(QColor(0, 0, 0, 0))
+            painter.setBrush(fill)
+            painter.drawRoundedRect(QRectF(box), 8, 8)
+        origin = self.doc_origin(option.rect)
+        painter.translate(origin)
+        ctx = QAbstractTextDocumentLayout.PaintContext()
+        ctx.palette = palette
+        ctx.palette.setColor(QPalette.ColorRole.Text, palette.color(QPalette.ColorRole.Text))
+        ctx.clip = QRectF(0, 0, doc.textWidth(), doc.size().height())
+        doc.documentLayout().draw(painter, ctx)
+        painter.restore()
+        if option.state & QStyle.StateFlag.State_MouseOver and hasattr(model, "actions"):
+            self._paint_links(painter, option, model.actions(index.row()))
+        real = int(doc.size().height()) + 2 * PAD + 2 * OUTER_Y
+        if row.given_height != real:
+            row.given_height = real
+            self.sizeHintChanged.emit(index)
+
+    def link_rects(self, item_rect: QRect, actions: list[str],
+                   font: QFont | None = None) -> list[tuple[str, QRect]]:
+        """Where the hover links (Copy, Edit, Regenerate) sit: the row's top right corner."""
+        metrics = QFontMetrics(font or QFont())
+        box = self.bubble_rect(item_rect)
+        right = box.right() - PAD
+        rects: list[tuple[str, QRect]] = []
+        for name in reversed(actions):
+            label = _LINK_LABELS[name]
+            w = metrics.horizontalAdvance(label)
+            rects.append((name, QRect(right - w, box.top() + PAD - 1, w, metrics.height())))
+            right -= w + LINK_GAP
+        return list(reversed(rects))
+
+    def _paint_links(self, painter: QPainter, option: QStyleOptionViewItem,
+                     actions: list[str]) -> None:
+        if not actions:
+            return
+        painter.save()
+        painter.setFont(option.font)
+        painter.setPen(option.palette.color(QPalette.ColorRole.Link))
+        for name, rect in self.link_rects(option.rect, actions, option.font):
+            painter.drawText(rect, 0, _LINK_LABELS[name])
+        painter.restore()
+
+    def anchor_at(self, index: _Index, item_rect: QRect, pos: QPoint) -> str | None:
+        """The href under a point of the view's viewport, if any."""
+        row = _row(index)
+        if row is None:
+            return None
+        doc = self.document_for(row, index.model())
+        local = pos - self.doc_origin(item_rect)
+        return doc.documentLayout().anchorAt(QPointF(local)) or None
+
+
+def _row(index: _Index) -> MessageRow | None:
+    model = index.model()
+    if hasattr(model, "row") and 0 <= index.row() < model.rowCount():
+        return model.row(index.row())  # type: ignore[no-any-return]
+    value = index.data(MessageRole)
+    return value if isinstance(value, MessageRow) else None

@@ -1,0 +1,359 @@
+"""The sidebar: New chat, search over the whole history, and the date-grouped conversation list."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QKeyEvent, QPalette, QTextDocument
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QLineEdit,
+    QListView,
+    QMenu,
+    QPushButton,
+    QStackedWidget,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from chatdesk.store import HistoryStore, SearchHit, StoreError
+from chatdesk.ui.conversation_model import (
+    ConversationIdRole,
+    ConversationListModel,
+    IsHeaderRole,
+    PinnedRole,
+)
+
+SEARCH_DEBOUNCE_MS = 150
+SEARCH_LIMIT = 50
+MessageIdRole = Qt.ItemDataRole.UserRole + 10
+HtmlRole = Qt.ItemDataRole.UserRole + 11
+_MARK_START, _MARK_END = "\x02", "\x03"  # FTS snippet markers, swapped for <b> after escaping
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class SearchResultsModel(QAbstractListModel):
+    """Search hits, best first: the conversation's title and a snippet with the match bold."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hits: list[SearchHit] = []
+
+    def set_hits(self, hits: list[SearchHit]) -> None:
+        self.beginResetModel()
+        self.hits = list(hits)
+        self.endResetModel()
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.hits)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self.hits):
+            return None
+        hit = self.hits[index.row()]
+        snippet = " ".join(hit.snippet.split())
+        if role == Qt.ItemDataRole.DisplayRole:
+            plain = snippet.replace(_MARK_START, "").replace(_MARK_END, "")
+            return f"{hit.conversation_title or 'New chat'}: {plain}"
+        if role == HtmlRole:
+            marked = (html.escape(snippet).replace(_MARK_START, "<b>")
+                      .replace(_MARK_END, "</b>"))
+            who = "You" if hit.role == "user" else hit.role.capitalize()
+            title = html.escape(hit.conversation_title or "New chat")
+            muted = QApplication.palette().color(QPalette.ColorRole.PlaceholderText).name()
+            return (f"<div style='font-weight:600'>{title}</div>"
+                    f"<div><span style='color:{muted}'>{who}, {hit.created_at[:10]}:</span>"
+                    f" {marked}</div>")
+        if role == ConversationIdRole:
+            return hit.conversation_id
+        if role == MessageIdRole:
+            return hit.message_id
+        return None
+
+
+class _HtmlDelegate(QStyledItemDelegate):
+    """Paints an item's HtmlRole as rich text (search hits); elides nothing, wraps words."""
+
+    PADDING = 6
+
+    def _document(self, option: QStyleOptionViewItem, index: _Index) -> QTextDocument:
+        doc = QTextDocument()
+        doc.setDocumentMargin(0)
+        doc.setDefaultFont(option.font)
+        color = option.palette.color(QPalette.ColorRole.Text)
+        if option.state & QStyle.StateFlag.State_Selected:
+            color = option.palette.color(QPalette.ColorRole.HighlightedText)
+        doc.setDefaultStyleSheet(f"body {{ color: {color.name()}; }}")
+        doc.setHtml(f"<body>{index.data(HtmlRole) or ''}</body>")
+        doc.setTextWidth(max(40, option.rect.width() - 2 * self.PADDING))
+        return doc
+
+    def paint(self, painter: Any, option: QStyleOptionViewItem, index: _Index) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""
+        style = opt.widget.style() if opt.widget else None
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        doc = self._document(option, index)
+        painter.save()
+        painter.translate(option.rect.left() + self.PADDING, option.rect.top() + self.PADDING)
+        doc.drawContents(painter, QRectF(0, 0, doc.textWidth(), doc.size().height()))
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
+        opt = QStyleOptionViewItem(option)
+        if opt.widget is not None:
+            opt.rect.setWidth(opt.widget.viewport().width())
+        doc = self._document(opt, index)
+        return QSize(int(doc.textWidth()), int(doc.size().height()) + 2 * self.PADDING)
+
+
+class _SearchField(QLineEdit):
+    """Down moves into the results, Enter opens the first (or chosen) result, Esc clears."""
+
+    downPressed = Signal()
+    enterPressed = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key == Qt.Key.Key_Down:
+            self.downPressed.emit()
+            return
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.enterPressed.emit()
+            return
+        if key == Qt.Key.Key_Escape and self.text():
+            self.clear()
+            return
+        super().keyPressEvent(event)
+
+
+class Sidebar(QWidget):
+    """Emits what the user chose; all store writes here are the list's own (rename, pin…)."""
+
+    conversationSelected = Signal(int)
+    newChatRequested = Signal()
+    searchHitActivated = Signal(int, int)  # conversation id, message id
+    conversationDeleted = Signal(int, str)  # id, title: the window offers Undo
+    problem = Signal(str)  # a sentence to show in the status bar
+
+    def __init__(self, store: HistoryStore, *, readonly: bool = False,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sidebar")
+        self.store = store
+        self.readonly = readonly
+        self._quiet = False
+
+        self.new_button = QPushButton("New chat")
+        self.new_button.setObjectName("newChatButton")
+        self.new_button.setToolTip("Start a new conversation (Ctrl+N)")
+        self.new_button.clicked.connect(self.newChatRequested)
+        self.new_button.setVisible(not readonly)
+
+        self.search = _SearchField()
+        self.search.setObjectName("searchField")
+        self.search.setPlaceholderText("Search all chats")
+        self.search.setToolTip("Search every message (Ctrl+K)")
+        self.search.setClearButtonEnabled(True)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DEBOUNCE_MS)
+        self._search_timer.timeout.connect(self.run_search)
+        self.search.textChanged.connect(self._search_changed)
+        self.search.downPressed.connect(self._focus_results)
+        self.search.enterPressed.connect(self._activate_first_result)
+
+        self.model = ConversationListModel(store, readonly=readonly)
+        self.list = QListView()
+        self.list.setObjectName("conversationList")
+        self.list.setModel(self.model)
+        self.list.setUniformItemSizes(False)
+        self.list.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._show_menu)
+        self.list.selectionModel().currentChanged.connect(self._current_changed)
+        self.list.setFrameShape(QListView.Shape.NoFrame)
+
+        self.results_model = SearchResultsModel()
+        self.results = QListView()
+        self.results.setObjectName("searchResults")
+        self.results.setModel(self.results_model)
+        self.results.setItemDelegate(_HtmlDelegate(self.results))
+        self.results.setWordWrap(True)
+        self.results.setFrameShape(QListView.Shape.NoFrame)
+        self.results.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.results.clicked.connect(self._hit_chosen)
+        self.results.activated.connect(self._hit_chosen)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.list)
+        self.stack.addWidget(self.results)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 0, 0)
+        layout.setSpacing(6)
+        layout.addWidget(self.new_button)
+        layout.addWidget(self.search)
+        layout.addWidget(self.stack, 1)
+
+        self.delete_action = QAction("Delete", self.list)
+        self.delete_action.setShortcut(Qt.Key.Key_Delete)
+        self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.delete_action.triggered.connect(self._delete_current)
+        if not readonly:
+            self.list.addAction(self.delete_action)
+        self.model.reload()
+
+    # -- conversations ----------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Re-read the list (after a send, rename, delete…), keeping the selection."""
+        current = self.current_conversation_id()
+        self.model.reload()
+        if self.model.error:
+            self.problem.emit(self.model.error)
+        self.select_conversation(current)
+
+    def current_conversation_id(self) -> int | None:
+        index = self.list.currentIndex()
+        value = index.data(ConversationIdRole) if index.isValid() else None
+        return int(value) if value is not None else None
+
+    def select_conversation(self, conversation_id: int | None) -> None:
+        """Show a conversation as selected without emitting conversationSelected."""
+        self._quiet = True
+        try:
+            row = -1 if conversation_id is None else self.model.row_of(conversation_id, True)
+            if row < 0:
+                self.list.selectionModel().clearSelection()
+                self.list.setCurrentIndex(QModelIndex())
+            else:
+                index = self.model.index(row)
+                self.list.setCurrentIndex(index)
+                self.list.scrollTo(index)
+        finally:
+            self._quiet = False
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self._quiet or not current.isValid():
+            return
+        conversation_id = current.data(ConversationIdRole)
+        if conversation_id is not None:
+            self.conversationSelected.emit(int(conversation_id))
+
+    def context_actions(self, index: QModelIndex) -> list[QAction]:
+        """The context-menu actions of one row (none in read-only mode or on headers)."""
+        if self.readonly or not index.isValid() or index.data(IsHeaderRole):
+            return []
+        conversation_id = int(index.data(ConversationIdRole))
+        pinned = bool(index.data(PinnedRole))
+        kept = QPersistentModelIndex(index)
+        rename = QAction("Rename", self)
+        rename.triggered.connect(lambda: self.list.edit(self.model.index(kept.row())))
+        pin = QAction("Unpin" if pinned else "Pin", self)
+        pin.triggered.connect(lambda: self.set_pinned(conversation_id, not pinned))
+        delete = QAction("Delete", self)
+        delete.triggered.connect(lambda: self.delete_conversation(conversation_id))
+        return [rename, pin, delete]
+
+    def _show_menu(self, pos: QPoint) -> None:
+        actions = self.context_actions(self.list.indexAt(pos))
+        if not actions:
+            return
+        menu = QMenu(self)
+        for action in actions:
+            menu.addAction(action)
+        menu.exec(self.list.viewport().mapToGlobal(pos))
+
+    def set_pinned(self, conversation_id: int, pinned: bool) -> None:
+        try:
+            self.store.set_pinned(conversation_id, pinned)
+        except StoreError as exc:
+            self.problem.emit(str(exc))
+            return
+        self.reload()
+
+    def delete_conversation(self, conversation_id: int) -> None:
+        """Soft delete; the window offers Undo (restore) for a few seconds."""
+        conversation = self.store.get_conversation(conversation_id)
+        title = (conversation.title if conversation else None) or "New chat"
+        try:
+            self.store.delete_conversation(conversation_id)
+        except StoreError as exc:
+            self.problem.emit(str(exc))
+            return
+        self.reload()
+        self.conversationDeleted.emit(conversation_id, title)
+
+    def _delete_current(self) -> None:
+        conversation_id = self.current_conversation_id()
+        if conversation_id is not None and not self.readonly:
+            self.delete_conversation(conversation_id)
+
+    # -- search ---------------------------------------------------------------------------
+
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def _search_changed(self, text: str) -> None:
+        if text.strip():
+            self._search_timer.start()
+        else:
+            self._search_timer.stop()
+            self.results_model.set_hits([])
+            self.stack.setCurrentWidget(self.list)
+
+    def run_search(self) -> None:
+        """Search now (the field calls this ~150 ms after the last keystroke)."""
+        query = self.search.text().strip()
+        if not query:
+            return
+        if query[-1].isalnum():
+            query += "*"  # results as you type: the word being typed is a prefix
+        try:
+            hits = self.store.search(query, SEARCH_LIMIT, start=_MARK_START, end=_MARK_END)
+        except StoreError as exc:
+            self.problem.emit(str(exc))
+            hits = []
+        self.results_model.set_hits(hits)
+        self.stack.setCurrentWidget(self.results)
+
+    def _hit_chosen(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.searchHitActivated.emit(int(index.data(ConversationIdRole)),
+                                         int(index.data(MessageIdRole)))
+
+    def _focus_results(self) -> None:
+        if self.results_model.rowCount():
+            self.results.setFocus()
+            self.results.setCurrentIndex(self.results_model.index(0))
+
+    def _activate_first_result(self) -> None:
+        if self._search_timer.isActive():
+            self._search_timer.stop()
+            self.run_search()
+        index = self.results.currentIndex()
+        if not index.isValid() and self.results_model.rowCount():
+            index = self.results_model.index(0)
+        self._hit_chosen(index)

@@ -1,0 +1,426 @@
+"""The transcript view: shows a conversation, follows the live answer, handles clicks in it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import (
+    QAction,
+    QContextMenuEvent,
+    QDesktopServices,
+    QGuiApplication,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QResizeEvent,
+)
+from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QToolTip, QWidget
+
+from chatdesk import events as ev
+from chatdesk.store import HistoryStore, StoredMessage, StoreError
+from chatdesk.ui.delegate import MessageDelegate
+from chatdesk.ui.render import code_blocks, copy_index
+from chatdesk.ui.transcript_model import MessageRow, TranscriptModel
+
+log = logging.getLogger("chatdesk.ui.transcript")
+
+OPENABLE_SCHEMES = frozenset({"http", "https", "mailto"})
+PRERENDER_ROWS = 24  # rows around the bottom (or a search hit) measured before showing
+JUMP_SETTLE_MS = 1500  # keep re-centring a jumped-to message while rows above get measured
+GROW_ROWS = 80  # rows added to the window when scrolling near one of its ends
+MAX_WINDOW = 480  # rows the view may see at once; the far end is trimmed beyond that
+
+
+def open_link(href: str) -> bool:
+    """Open a web or mail link in the system's handler; anything else is refused."""
+    url = QUrl(href)
+    if url.scheme().lower() not in OPENABLE_SCHEMES or not url.isValid():
+        return False
+    return bool(QDesktopServices.openUrl(url))
+
+
+class TranscriptView(QListView):
+    """Messages of one conversation (model/view, rendered lazily by MessageDelegate)."""
+
+    actionRequested = Signal(str, int)  # "edit" | "regenerate", message id
+    status = Signal(str)  # a short sentence for the status bar
+
+    def __init__(self, store: HistoryStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("transcript")
+        self.store = store
+        self.tmodel = TranscriptModel(self._attempts)
+        self.delegate = MessageDelegate(self)
+        self.setModel(self.tmodel)
+        self.setItemDelegate(self.delegate)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setUniformItemSizes(False)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setMouseTracking(True)
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_Hover, True)
+        self.setFrameShape(QListView.Shape.NoFrame)
+        self.verticalScrollBar().setSingleStep(24)
+        self._stick = True  # follow the bottom while it grows
+        self._jump_id: int | None = None
+        self._jump_timer = QTimer(self)
+        self._jump_timer.setSingleShot(True)
+        self._jump_timer.timeout.connect(self._end_jump)
+        self._pressed: tuple[str, int, str] | None = None
+        self.placeholder = ""  # shown centred while there is no message
+        self._adjusting = False  # moving the scroll bar ourselves
+        self._grow_pending = False
+        self._anchor: QPersistentModelIndex | None = None  # the row at the top of the view
+        self._anchor_y = 0
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(self._scrolled)
+        bar.rangeChanged.connect(self._range_changed)
+        copy = QAction("Copy message", self)
+        copy.setShortcut(QKeySequence.StandardKey.Copy)
+        copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        copy.triggered.connect(self.copy_current)
+        self.addAction(copy)
+
+    # -- showing --------------------------------------------------------------------------
+
+    @property
+    def conversation_id(self) -> int | None:
+        return self.tmodel.conversation_id
+
+    def show_conversation(self, conversation_id: int | None,
+                          messages: list[StoredMessage]) -> None:
+        self._end_jump()
+        self._anchor = None
+        self.delegate.set_width(self.viewport().width())
+        self.tmodel.load(conversation_id, messages)
+        count = self.tmodel.rowCount()
+        self.prerender(range(max(0, count - PRERENDER_ROWS), count))
+        self._stick = True
+        self.scrollToBottom()
+
+    def scroll_to_end(self) -> None:
+        """Show the newest messages and follow the bottom again (e.g. after sending)."""
+        self._end_jump()
+        if not self.tmodel.at_end:
+            self.tmodel.show_end()
+            count = self.tmodel.rowCount()
+            self.prerender(range(max(0, count - PRERENDER_ROWS), count))
+        self._stick = True
+        self.scrollToBottom()
+
+    def set_dark(self, dark: bool) -> None:
+        self.delegate.set_dark(dark)
+        for row in self.tmodel.all_rows:
+            row.version += 1
+        self.scheduleDelayedItemsLayout()
+        self.viewport().update()
+
+    def prerender(self, rows: range) -> None:
+        """Measure some view rows now so they show at their real size at once."""
+        for i in rows:
+            self.delegate.document_for(self.tmodel.row(i), self.tmodel)
+
+    def jump_to(self, message_id: int) -> bool:
+        """Select a message and bring it to the middle of the view."""
+        pos = self.tmodel.position_of(message_id)
+        if pos < 0:
+            return False
+        if self.tmodel.row_of(message_id) < 0:
+            self.tmodel.show_around(pos)
+        row = self.tmodel.row_of(message_id)
+        count = self.tmodel.rowCount()
+        self.prerender(range(max(0, row - PRERENDER_ROWS // 2),
+                             min(count, row + PRERENDER_ROWS // 2)))
+        index = self.tmodel.index(row)
+        self.setCurrentIndex(index)
+        self._stick = False
+        self._jump_id = message_id
+        self.executeDelayedItemsLayout()
+        self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        self._jump_timer.start(JUMP_SETTLE_MS)
+        return True
+
+    def _end_jump(self) -> None:
+        self._jump_id = None
+        self._jump_timer.stop()
+
+    def _scrolled(self, value: int) -> None:
+        if self._adjusting:
+            return
+        bar = self.verticalScrollBar()
+        if self._jump_id is None:
+            self._stick = value >= bar.maximum() - 4
+        self._remember_anchor()
+        page = self.viewport().height()
+        m = self.tmodel
+        near_top = value < page and m.lo > 0
+        near_bottom = value > bar.maximum() - page and not m.at_end
+        if (near_top or near_bottom) and not self._grow_pending:
+            self._grow_pending = True
+            QTimer.singleShot(0, self._grow)
+
+    def _grow(self) -> None:
+        """Show more rows at the end of the window the user scrolled to."""
+        self._grow_pending = False
+        bar, m, page = self.verticalScrollBar(), self.tmodel, self.viewport().height()
+        with self._anchored():
+            if bar.value() < page and m.lo > 0:
+                m.grow_up(GROW_ROWS)
+                m.trim_bottom(m.rowCount() - MAX_WINDOW)
+            elif bar.value() > bar.maximum() - page and not m.at_end:
+                m.grow_down(GROW_ROWS)
+                m.trim_top(m.rowCount() - MAX_WINDOW)
+
+    def _remember_anchor(self) -> None:
+        index = self.indexAt(QPoint(self.viewport().width() // 2, 1))
+        self._anchor = QPersistentModelIndex(index) if index.isValid() else None
+        self._anchor_y = self.visualRect(index).top() if index.isValid() else 0
+
+    def _restore_anchor(self) -> None:
+        """Keep the row that was at the top where it was while rows above it change."""
+        anchor = self._anchor
+        if anchor is None or not anchor.isValid():
+            return
+        delta = self.visualRect(self.tmodel.index(anchor.row())).top() - self._anchor_y
+        if delta:
+            self._adjusting = True
+            try:
+                bar = self.verticalScrollBar()
+                bar.setValue(bar.value() + delta)
+            finally:
+                self._adjusting = False
+
+    @contextmanager
+    def _anchored(self) -> Iterator[None]:
+        self._remember_anchor()
+        self._adjusting = True
+        try:
+            yield
+            self.executeDelayedItemsLayout()
+        finally:
+            self._adjusting = False
+        self._restore_anchor()
+        self._remember_anchor()
+
+    def _range_changed(self, _low: int, high: int) -> None:
+        if self._adjusting:
+            return
+        if self._jump_id is not None:
+            row = self.tmodel.row_of(self._jump_id)
+            if row >= 0:
+                self.scrollTo(self.tmodel.index(row),
+                              QAbstractItemView.ScrollHint.PositionAtCenter)
+        elif self._stick:
+            self.verticalScrollBar().setValue(high)
+        else:
+            self._restore_anchor()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        super().paintEvent(event)
+        if self.placeholder and not self.tmodel.all_rows:
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            area = self.viewport().rect().adjusted(40, 40, -40, -40)
+            painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                             self.placeholder)
+            painter.end()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        self.delegate.set_width(self.viewport().width())
+        super().resizeEvent(event)
+
+    def wheelEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        self._end_jump()
+        super().wheelEvent(event)
+
+    # -- live events ------------------------------------------------------------------------
+
+    def apply_event(self, event: Any) -> None:
+        """Show one event of an answer in this conversation."""
+        m = self.tmodel
+        if isinstance(event, ev.TextChunk):
+            m.append_text(event.text)
+        elif isinstance(event, ev.AttemptStarted):
+            m.begin_answer(event)
+        elif isinstance(event, ev.Restarted):
+            m.restart_text()
+        elif isinstance(event, ev.AttemptFailed):
+            m.add_failure(event)
+        elif isinstance(event, ev.Switched):
+            m.note_switch(event)
+        elif isinstance(event, ev.MessageSaved):
+            self.refresh_message(event.message_id)
+            m.mark_sending(event.message_id)  # a pending message being sent again
+        elif isinstance(event, ev.AnswerFinished):
+            m.end_live()
+            self.refresh_message(event.message_id)
+            self._refresh_pending()
+        elif isinstance(event, ev.AnswerPending):
+            live = m.live_row
+            m.end_live()
+            if live is not None:
+                self.refresh_message(live.id)
+            self.refresh_message(event.message_id)
+        elif isinstance(event, ev.AnswerStopped):
+            live = m.live_row
+            m.end_live()
+            for message_id in {event.message_id, live.id if live else None} - {None}:
+                self.refresh_message(int(message_id))  # type: ignore[arg-type]
+            self._refresh_pending()
+
+    def _refresh_pending(self) -> None:
+        """An answer settles the user messages that waited before it."""
+        for row in self.tmodel.all_rows:
+            if row.role == "user" and row.status in ("pending", "sending"):
+                self.refresh_message(row.id)
+
+    def refresh_message(self, message_id: int) -> None:
+        try:
+            message = self.store.get_message(message_id)
+        except StoreError as exc:
+            self.status.emit(str(exc))
+            return
+        if message is not None and message.conversation_id == self.conversation_id:
+            self.tmodel.upsert(message)
+
+    def _attempts(self, message_id: int) -> list[Any]:
+        try:
+            return self.store.attempts(message_id)
+        except StoreError:
+            return []
+
+    # -- clicks ---------------------------------------------------------------------------
+
+    def _target_at(self, pos: QPoint) -> tuple[str, int, str] | None:
+        """('action', row, name) for a hover link, ('link', row, href) for an anchor."""
+        index = self.indexAt(pos)
+        if not index.isValid():
+            return None
+        rect = self.visualRect(index)
+        actions = self.tmodel.actions(index.row())
+        for name, area in self.delegate.link_rects(rect, actions, self.font()):
+            if area.adjusted(-3, -3, 3, 3).contains(pos):
+                return ("action", index.row(), name)
+        href = self.delegate.anchor_at(index, rect, pos)
+        return ("link", index.row(), href) if href else None
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        self._pressed = self._target_at(event.position().toPoint())
+        super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        target = self._target_at(event.position().toPoint())
+        super().mouseReleaseEvent(event)
+        pressed, self._pressed = self._pressed, None
+        if event.button() == Qt.MouseButton.LeftButton and target and target == pressed:
+            self.activate(target)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        super().mouseMoveEvent(event)
+        over = self._target_at(event.position().toPoint()) is not None
+        shape = Qt.CursorShape.PointingHandCursor if over else Qt.CursorShape.ArrowCursor
+        if self.viewport().cursor().shape() != shape:
+            self.viewport().setCursor(shape)
+
+    def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.ToolTip:
+            pos = event.pos()  # type: ignore[attr-defined]
+            target = self._target_at(pos)
+            if target and target[0] == "link" and ":" in target[2]:
+                scheme = target[2].split(":", 1)[0].lower()
+                if scheme in OPENABLE_SCHEMES:
+                    QToolTip.showText(event.globalPos(), target[2], self)  # type: ignore
+                    return True
+            QToolTip.hideText()
+            event.ignore()
+            return True
+        return super().viewportEvent(event)
+
+    def activate(self, target: tuple[str, int, str]) -> None:
+        kind, row_index, value = target
+        if row_index >= self.tmodel.rowCount():
+            return
+        row = self.tmodel.row(row_index)
+        if kind == "action":
+            if value == "copy":
+                self.copy_row(row)
+            else:
+                self.actionRequested.emit(value, row.id)
+            return
+        block = copy_index(value)
+        if block is not None:
+            blocks = code_blocks(row.content)
+            if block < len(blocks):
+                QGuiApplication.clipboard().setText(blocks[block])
+                self.status.emit("Code copied to the clipboard.")
+            return
+        if value.startswith("toggle:"):
+            try:
+                self.tmodel.toggle_notice(row_index, int(value.split(":", 1)[1]))
+            except ValueError:
+                pass
+            return
+        if not open_link(value):
+            self.status.emit("Only web and mail links are opened; this one was not.")
+
+    # -- copying and the context menu -----------------------------------------------------
+
+    def copy_row(self, row: MessageRow) -> None:
+        QGuiApplication.clipboard().setText(row.content)
+        self.status.emit("Message copied to the clipboard.")
+
+    def copy_current(self) -> None:
+        index = self.currentIndex()
+        if index.isValid():
+            self.copy_row(self.tmodel.row(index.row()))
+
+    def menu_actions(self, index: QModelIndex) -> list[QAction]:
+        if not index.isValid():
+            return []
+        row = self.tmodel.row(index.row())
+        actions: list[QAction] = []
+        copy = QAction("Copy message", self)
+        copy.triggered.connect(lambda: self.copy_row(row))
+        actions.append(copy)
+        for n, source in enumerate(code_blocks(row.content)):
+            action = QAction(f"Copy code block {n + 1}", self)
+            action.triggered.connect(
+                lambda _=False, s=source: QGuiApplication.clipboard().setText(s))
+            actions.append(action)
+        names = self.tmodel.actions(index.row())
+        labels = {"edit": "Edit and resend", "regenerate": "Regenerate answer"}
+        for name in ("edit", "regenerate"):
+            if name in names:
+                action = QAction(labels[name], self)
+                action.triggered.connect(
+                    lambda _=False, n=name, i=row.id: self.actionRequested.emit(n, i))
+                actions.append(action)
+        return actions
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 - Qt's name
+        index = self.indexAt(event.pos())
+        actions = self.menu_actions(index)
+        if not actions:
+            return
+        self.setCurrentIndex(index)
+        menu = QMenu(self)
+        for action in actions:
+            menu.addAction(action)
+        menu.exec(event.globalPos())

@@ -1,0 +1,416 @@
+"""The transcript's list model: one row per message, the live answer, and failover notices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+
+from chatdesk import events as ev
+from chatdesk.store import Attempt, StoredMessage
+
+MessageRole = Qt.ItemDataRole.UserRole + 1
+MessageIdRole = Qt.ItemDataRole.UserRole + 2
+LIVE_REFRESH_MS = 50  # the live row is re-rendered at most this often
+WINDOW = 160  # rows the view sees after opening a conversation or jumping into it
+_Index = QModelIndex | QPersistentModelIndex
+
+_BRANDS = {"anthropic": "Anthropic", "openai": "OpenAI", "gemini": "Gemini", "ollama": "Ollama",
+           "openrouter": "OpenRouter", "mistral": "Mistral", "groq": "Groq",
+           "deepseek": "DeepSeek", "azure": "Azure"}
+
+
+def display_name(provider: str | None) -> str:
+    """'openai' → 'OpenAI', 'anthropic-2' → 'Anthropic-2'; other names as the user wrote them."""
+    if not provider:
+        return "assistant"
+    head, sep, tail = provider.partition("-")
+    return _BRANDS.get(head, head) + sep + tail
+
+
+def failure_text(provider: str, error_class: str | None, status: int | None,
+                 streamed_text: str) -> str:
+    """'Anthropic overloaded (529) after 12 words'."""
+    text = f"{display_name(provider)} {(error_class or 'error').replace('_', ' ')}"
+    if status:
+        text += f" ({status})"
+    words = len(streamed_text.split())
+    if words:
+        text += f" after {words} word{'s' if words != 1 else ''}"
+    return text
+
+
+@dataclass
+class Notice:
+    """One failed attempt shown inline; clicking it shows what that provider had written."""
+
+    attempt_id: int
+    text: str
+    detail: str
+    expanded: bool = False
+
+
+def notices_from_attempts(attempts: list[Attempt]) -> list[Notice]:
+    """A notice per failed attempt, saying what happened next."""
+    notices: list[Notice] = []
+    for i, attempt in enumerate(attempts):
+        if attempt.outcome != "failed":
+            continue
+        nxt = attempts[i + 1] if i + 1 < len(attempts) else None
+        text = failure_text(attempt.provider, attempt.error_class, attempt.http_status,
+                            attempt.streamed_text)
+        if nxt is None:
+            text += " — no other provider could answer"
+        else:
+            who = f"{display_name(nxt.provider)} {nxt.model or ''}".strip()
+            continued = nxt.continued_from == attempt.id
+            if nxt.outcome == "running":
+                text += f" — switching to {who}…"
+            elif nxt.outcome == "ok":
+                text += f" — {who} continued the answer" if continued else f" — answered by {who}"
+            else:
+                text += f" — switched to {who}"
+        notices.append(Notice(attempt.id, text, attempt.streamed_text))
+    return notices
+
+
+@dataclass
+class MessageRow:
+    """What the delegate paints for one message. `version` changes whenever it must re-render."""
+
+    id: int
+    role: str
+    content: str
+    status: str
+    provider: str | None = None
+    model: str | None = None
+    created_at: str = ""
+    notices: list[Notice] | None = None  # None: not read from the store yet (lazy)
+    live: bool = False
+    version: int = 0
+    estimate: tuple[int, int, int] | None = field(default=None, repr=False)  # (w, ver, h)
+    given_height: int = field(default=-1, repr=False)  # what the view was last told
+
+    @classmethod
+    def from_stored(cls, m: StoredMessage) -> MessageRow:
+        notices: list[Notice] | None = None if m.role == "assistant" else []
+        return cls(m.id, m.role, m.content, m.status, m.provider, m.model, m.created_at,
+                   notices)
+
+
+class TranscriptModel(QAbstractListModel):
+    """Messages of one conversation, seen by the view through a window of rows.
+
+    All rows are kept (`all_rows`, cheap dataclasses), but the view only sees
+    `all_rows[lo:hi]`: QListView lays out every row it sees whenever one row's height
+    changes, so a window of a few hundred rows keeps that cheap in a conversation of any
+    length. The view grows the window at either end as the user scrolls. Stored rows read
+    their attempts only when first shown; while an answer streams, only its row changes, and
+    at most every LIVE_REFRESH_MS.
+    """
+
+    def __init__(self, attempts_loader: Callable[[int], list[Attempt]] | None = None) -> None:
+        super().__init__()
+        self.all_rows: list[MessageRow] = []
+        self.lo = self.hi = 0
+        self.conversation_id: int | None = None
+        self.readonly = False
+        self.busy = False  # an answer is running somewhere: no Edit / Regenerate
+        self._attempts_loader = attempts_loader
+        self._live_row: MessageRow | None = None
+        self._live_attempt: int | None = None
+        self._refresh = QTimer(self)
+        self._refresh.setSingleShot(True)
+        self._refresh.setInterval(LIVE_REFRESH_MS)
+        self._refresh.timeout.connect(self._refresh_live)
+
+    # -- loading and the window -------------------------------------------------------------
+
+    def load(self, conversation_id: int | None, messages: list[StoredMessage]) -> None:
+        self.beginResetModel()
+        self.conversation_id = conversation_id
+        self.all_rows = [MessageRow.from_stored(m) for m in messages if m.role != "system"]
+        self.hi = len(self.all_rows)
+        self.lo = max(0, self.hi - WINDOW)
+        self._live_row, self._live_attempt = None, None
+        self._refresh.stop()
+        self.endResetModel()
+
+    @property
+    def rows(self) -> list[MessageRow]:
+        """The rows the view sees, in order (a copy)."""
+        return self.all_rows[self.lo:self.hi]
+
+    def row(self, i: int) -> MessageRow:
+        return self.all_rows[self.lo + i]
+
+    @property
+    def at_end(self) -> bool:
+        return self.hi >= len(self.all_rows)
+
+    def position_of(self, message_id: int) -> int:
+        for i in range(len(self.all_rows) - 1, -1, -1):
+            if self.all_rows[i].id == message_id:
+                return i
+        return -1
+
+    def row_of(self, message_id: int) -> int:
+        """The view row of a message, -1 if it is not in the window."""
+        pos = self.position_of(message_id)
+        return pos - self.lo if self.lo <= pos < self.hi else -1
+
+    def show_around(self, pos: int) -> None:
+        """Move the window so that it holds all_rows[pos]."""
+        self.beginResetModel()
+        self.lo = max(0, min(pos - WINDOW // 2, len(self.all_rows) - WINDOW))
+        self.hi = min(len(self.all_rows), self.lo + WINDOW)
+        self.endResetModel()
+
+    def show_end(self) -> None:
+        if not self.at_end:
+            self.show_around(len(self.all_rows) - 1)
+
+    def grow_up(self, n: int) -> int:
+        k = min(n, self.lo)
+        if k > 0:
+            self.beginInsertRows(QModelIndex(), 0, k - 1)
+            self.lo -= k
+            self.endInsertRows()
+        return k
+
+    def grow_down(self, n: int) -> int:
+        k = min(n, len(self.all_rows) - self.hi)
+        if k > 0:
+            size = self.hi - self.lo
+            self.beginInsertRows(QModelIndex(), size, size + k - 1)
+            self.hi += k
+            self.endInsertRows()
+        return k
+
+    def trim_top(self, n: int) -> None:
+        k = min(n, self.hi - self.lo)
+        if k > 0:
+            self.beginRemoveRows(QModelIndex(), 0, k - 1)
+            self.lo += k
+            self.endRemoveRows()
+
+    def trim_bottom(self, n: int) -> None:
+        k = min(n, self.hi - self.lo)
+        if k > 0:
+            size = self.hi - self.lo
+            self.beginRemoveRows(QModelIndex(), size - k, size - 1)
+            self.hi -= k
+            self.endRemoveRows()
+
+    def _append(self, row: MessageRow) -> None:
+        """A new last message: in the window too if the window shows the end."""
+        if self.at_end:
+            size = self.hi - self.lo
+            self.beginInsertRows(QModelIndex(), size, size)
+            self.all_rows.append(row)
+            self.hi += 1
+            self.endInsertRows()
+        else:
+            self.all_rows.append(row)
+
+    # -- rows -------------------------------------------------------------------------------
+
+    def notices(self, row: MessageRow) -> list[Notice]:
+        if row.notices is None:
+            loader = self._attempts_loader
+            row.notices = notices_from_attempts(loader(row.id)) if loader else []
+        return row.notices
+
+    def upsert(self, message: StoredMessage, live: bool = False) -> None:
+        """Add a stored message at the end, or refresh its row from the store."""
+        fresh = MessageRow.from_stored(message)
+        fresh.live = live
+        pos = self.position_of(message.id)
+        if pos < 0:
+            self._append(fresh)
+        else:
+            fresh.version = self.all_rows[pos].version + 1
+            self.all_rows[pos] = fresh
+            self._changed_at(pos)
+        if live:
+            self._live_row = fresh
+        elif self._live_row is not None and self._live_row.id == message.id:
+            self._live_row = None
+
+    def remove_from(self, message_id: int) -> None:
+        """Drop a message and every row after it (edit-and-resend, regenerate)."""
+        pos = self.position_of(message_id)
+        if pos < 0:
+            return
+        if pos <= self.lo:
+            self.beginResetModel()
+            del self.all_rows[pos:]
+            self.hi = len(self.all_rows)
+            self.lo = max(0, self.hi - WINDOW)
+            self.endResetModel()
+            return
+        if pos < self.hi:
+            self.beginRemoveRows(QModelIndex(), pos - self.lo, self.hi - self.lo - 1)
+            del self.all_rows[pos:]
+            self.hi = pos
+            self.endRemoveRows()
+        else:
+            del self.all_rows[pos:]
+
+    def mark_sending(self, message_id: int) -> None:
+        """Show a pending user message as being sent now (a UI-only status)."""
+        pos = self.position_of(message_id)
+        if pos >= 0 and self.all_rows[pos].status == "pending":
+            self.all_rows[pos].status = "sending"
+            self._changed_at(pos)
+
+    def rows_from(self, message_id: int) -> list[MessageRow]:
+        pos = self.position_of(message_id)
+        return self.all_rows[pos:] if pos >= 0 else []
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.touch_last_rows()
+
+    def touch_last_rows(self) -> None:
+        """The last user/assistant rows offer Edit/Regenerate: repaint them."""
+        if self.hi > self.lo and self.at_end:
+            first = self.index(max(0, self.hi - self.lo - 2))
+            self.dataChanged.emit(first, self.index(self.hi - self.lo - 1), [])
+
+    def actions(self, row_index: int) -> list[str]:
+        """The hover links of a view row: copy, plus edit / regenerate on the last exchange."""
+        row = self.row(row_index)
+        names = ["copy"] if row.content else []
+        if self.readonly or self.busy or row.live:
+            return names
+        if row is self.last_user_row():
+            names.append("edit")
+        if row.role == "assistant" and row is self.all_rows[-1] \
+                and self.last_user_row() is not None:
+            names.append("regenerate")
+        return names
+
+    def last_user_row(self) -> MessageRow | None:
+        return next((r for r in reversed(self.all_rows) if r.role == "user"), None)
+
+    # -- the live answer ------------------------------------------------------------------
+
+    @property
+    def live_row(self) -> MessageRow | None:
+        return self._live_row
+
+    def mark_live(self, answer_id: int, text: str) -> None:
+        """After reopening a conversation mid-answer: that row is live and shows `text`."""
+        pos = self.position_of(answer_id)
+        if pos < 0:
+            return
+        row = self.all_rows[pos]
+        row.live, row.content = True, text
+        self._live_row = row
+        self._changed_at(pos)
+
+    def begin_answer(self, event: ev.AttemptStarted) -> None:
+        self._live_attempt = event.attempt_id
+        pos = self.position_of(event.answer_id)
+        if pos < 0:
+            row = MessageRow(event.answer_id, "assistant", "", "partial", event.provider,
+                             event.model, notices=[], live=True)
+            self._append(row)
+        else:
+            row = self.all_rows[pos]
+            row.provider, row.model, row.live = event.provider, event.model, True
+            self._changed_at(pos)
+        self._live_row = row
+
+    def append_text(self, text: str) -> None:
+        row = self._live_row
+        if row is None:
+            return
+        row.content += text
+        if not self._refresh.isActive():
+            self._refresh.start()
+
+    def restart_text(self) -> None:
+        if self._live_row is not None:
+            self._live_row.content = ""
+            self._refresh_live()
+
+    def add_failure(self, event: ev.AttemptFailed) -> None:
+        row = self._live_row
+        if row is None:
+            return
+        notices = self.notices(row)
+        text = failure_text(event.provider, event.error_class, event.status,
+                            event.streamed_text) + " — trying the next provider…"
+        notices.append(Notice(self._live_attempt or -len(notices) - 1, text,
+                              event.streamed_text))
+        self._refresh_live()
+
+    def note_switch(self, event: ev.Switched) -> None:
+        row = self._live_row
+        if row is None or not row.notices:
+            return
+        last = row.notices[-1]
+        head = last.text.split(" — ")[0]
+        how = ", continuing the answer" if event.continuing else ""
+        last.text = f"{head} — switching to {display_name(event.to_provider)}{how}…"
+        self._refresh_live()
+
+    def end_live(self) -> None:
+        self._refresh.stop()
+        if self._live_row is not None:
+            self._live_row.live = False
+            self._refresh_live()
+        self._live_row, self._live_attempt = None, None
+
+    def _refresh_live(self) -> None:
+        self._refresh.stop()
+        row = self._live_row
+        if row is not None:
+            pos = self.position_of(row.id)
+            if pos >= 0:
+                self._changed_at(pos)
+
+    # -- notices --------------------------------------------------------------------------
+
+    def toggle_notice(self, row_index: int, attempt_id: int) -> bool:
+        row = self.row(row_index)
+        for notice in self.notices(row):
+            if notice.attempt_id == attempt_id:
+                notice.expanded = not notice.expanded
+                self._changed_at(self.lo + row_index)
+                return notice.expanded
+        return False
+
+    def _changed_at(self, pos: int) -> None:
+        """all_rows[pos] must be drawn again; only a row in the window tells the view."""
+        self.all_rows[pos].version += 1
+        if self.lo <= pos < self.hi:
+            index = self.index(pos - self.lo)
+            self.dataChanged.emit(index, index, [])
+
+    # -- Qt model API ---------------------------------------------------------------------
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self.hi - self.lo
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        i = index.row()
+        if not index.isValid() or i >= self.hi - self.lo:
+            return None
+        row = self.all_rows[self.lo + i]
+        if role == MessageRole:
+            return row
+        if role == MessageIdRole:
+            return row.id
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return row.content
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable

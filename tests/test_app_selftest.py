@@ -1,0 +1,137 @@
+"""`chatdesk --self-test` in a real process: the packaged app's smoke test, per SPEC."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chatdesk.store import HistoryStore
+
+ROOT = Path(__file__).resolve().parents[1]
+OFFSCREEN_NOISE = ("This plugin does not support",)
+
+
+def run_chatdesk(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    env.pop("CHATDESK_DATA_DIR", None)
+    return subprocess.run([sys.executable, "-m", "chatdesk", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def qt_warnings(data_dir: Path) -> list[str]:
+    log = data_dir / "logs" / "chatdesk.log"
+    lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    return [line for line in lines if " chatdesk.qt:" in line
+            and (" WARNING " in line or " ERROR " in line or " CRITICAL " in line)
+            and not any(noise in line for noise in OFFSCREEN_NOISE)]
+
+
+def test_self_test_starts_the_app_and_reports_the_startup_time(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    with HistoryStore.open(data / "history.db") as store:
+        conv = store.create_conversation("Existing history")
+        store.add_message(conv.id, "user", "hello")
+        store.add_message(conv.id, "assistant", "# Hi\n\n```python\nprint(1)\n```",
+                          provider="anthropic", model="m")
+    result = run_chatdesk("--data-dir", str(data), "--self-test")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    match = re.fullmatch(r"self-test ok startup_ms=(\d+)", lines[0])
+    assert match, result.stdout
+    assert 0 < int(match.group(1)) < 20000
+    assert qt_warnings(data) == []
+
+
+def test_self_test_on_an_empty_data_dir(tmp_path: Path) -> None:
+    result = run_chatdesk("--data-dir", str(tmp_path / "fresh"), "--self-test")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("self-test ok startup_ms=")
+    assert (tmp_path / "fresh" / "history.db").is_file()
+
+
+def test_self_test_fails_with_a_reason_on_an_unreadable_history(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "history.db").write_bytes(b"this is not a database at all" * 100)
+    result = run_chatdesk("--data-dir", str(data), "--self-test")
+    assert result.returncode != 0
+    assert "self-test ok" not in result.stdout
+    assert result.stderr.startswith("chatdesk: ") and "Traceback" not in result.stderr
+    assert "history.db" in result.stderr
+
+
+def test_browse_self_test_opens_a_file_without_changing_it(tmp_path: Path) -> None:
+    path = tmp_path / "copy.db"
+    with HistoryStore.open(path) as store:
+        conv = store.create_conversation("Browsed")
+        store.add_message(conv.id, "user", "read me")
+    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    content = path.read_bytes()
+    result = run_chatdesk("--data-dir", str(tmp_path / "data"), "--self-test", "browse",
+                          str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("self-test ok startup_ms=")
+    after = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir() if p.name != "data"}
+    assert after == before and path.read_bytes() == content
+
+
+@pytest.mark.parametrize("missing", ["nope.db"])
+def test_browse_of_a_missing_file_is_a_usage_error(tmp_path: Path, missing: str) -> None:
+    result = run_chatdesk("--data-dir", str(tmp_path / "data"), "--self-test", "browse",
+                          str(tmp_path / missing))
+    assert result.returncode == 2
+    assert missing in result.stderr and "Traceback" not in result.stderr
+
+
+def test_qt_messages_go_to_the_chatdesk_qt_logger() -> None:
+    import logging
+
+    from PySide6.QtCore import qInstallMessageHandler, qWarning
+
+    from chatdesk.app import install_qt_message_handler
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("chatdesk.qt")
+    logger.addHandler(handler)
+    previous = install_qt_message_handler()
+    try:
+        qWarning("something odd happened")
+    finally:
+        qInstallMessageHandler(previous)
+        logger.removeHandler(handler)
+    assert [(r.levelno, r.getMessage()) for r in records] == [
+        (logging.WARNING, "something odd happened")]
+
+
+def test_the_app_quits_cleanly_when_interrupted(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    data = tmp_path / "data"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    process = subprocess.Popen([sys.executable, "-m", "chatdesk", "--data-dir", str(data)],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not (data / "history.db").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)  # the window is up
+        assert process.poll() is None, process.communicate()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+    assert (data / "window.ini").is_file()  # the window saved its state on the way out

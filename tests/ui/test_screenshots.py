@@ -1,0 +1,185 @@
+"""Screenshots of the main states, saved as PNGs (tmp dir and /tmp/chatdesk-shots/) to look at."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from chatdesk.store import HistoryStore
+from chatdesk.ui.main_window import MainWindow
+from chatdesk.ui.theme import apply_theme
+from tests.fakes.server import ErrorResponse, FakeProvider, Stream, Synth
+from tests.ui.conftest import qt_warning_marks
+
+pytestmark = qt_warning_marks()
+SHOTS = Path("/tmp/chatdesk-shots")
+
+MARKDOWN_ANSWER = """\
+## Reading a CSV file
+
+Three steps:
+
+1. Open the file with `open()`.
+2. Wrap it in a **csv.reader**.
+3. Loop over the rows — see the [csv docs](https://docs.python.org/3/library/csv.html).
+
+| Column | Type | Note |
+|---|---|---|
+| name | str | required |
+| age | int | may be empty |
+
+```python
+import csv
+
+with open("people.csv", newline="") as f:
+    for row in csv.reader(f):
+        print(row)
+```
+
+> Tip: pass `newline=""` or blank lines appear on Windows.
+"""
+
+
+@pytest.fixture
+def shoot(tmp_path: Path, qtbot: Any) -> Iterator[Any]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    def save(window: MainWindow, name: str) -> Path:
+        qtbot.wait(120)  # let delayed layouts and lazy renders settle
+        path = tmp_path / f"{name}.png"
+        assert window.grab().save(str(path)), f"could not save {path}"
+        shutil.copy(path, SHOTS / path.name)
+        assert path.stat().st_size > 5000  # a real picture, not an empty image
+        return path
+
+    yield save
+
+
+def seed_markdown(store: HistoryStore) -> int:
+    older = store.create_conversation("Trip to Lisbon")
+    store.add_message(older.id, "user", "Plan three days in Lisbon")
+    store.add_message(older.id, "assistant", "Day 1: Alfama…", provider="openai",
+                      model="gpt-4o")
+    conv = store.create_conversation()
+    store.add_message(conv.id, "user", "How do I read a CSV file in Python?")
+    store.add_message(conv.id, "assistant", MARKDOWN_ANSWER, provider="anthropic",
+                      model="claude-sonnet-4-5")
+    return conv.id
+
+
+def test_empty_window(make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+                      shoot: Any) -> None:
+    window = make_window(make_ctx([("anthropic", fake_anthropic)]))
+    shoot(window, "01-empty")
+
+
+def test_markdown_conversation(qtbot: Any, make_ctx: Any, make_window: Any,
+                               fake_anthropic: FakeProvider, shoot: Any) -> None:
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    conv = seed_markdown(ctx.store)
+    window = make_window(ctx)
+    window.open_conversation(conv)
+    view = window.transcript
+    view.scrollToTop()
+    qtbot.wait(50)
+    # Hover the answer: its Copy / Regenerate links appear at its top right.
+    rect = view.visualRect(view.tmodel.index(1))
+    qtbot.mouseMove(view.viewport(), rect.center())
+    shoot(window, "02-markdown")
+
+
+def test_search_results(qtbot: Any, make_ctx: Any, make_window: Any,
+                        fake_anthropic: FakeProvider, shoot: Any) -> None:
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    seed_markdown(ctx.store)
+    window = make_window(ctx)
+    qtbot.keyClicks(window.sidebar.search, "csv")
+    qtbot.waitUntil(lambda: window.sidebar.results_model.rowCount() > 0, timeout=3000)
+    shoot(window, "08-search")
+
+
+def test_streaming(qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+                   shoot: Any) -> None:
+    words = "Tides are caused mainly by the Moon's gravity pulling on the oceans, "
+    fake_anthropic.script(Synth([w + " " for w in (words * 3).split()], delay_s=0.05))
+    window = make_window(make_ctx([("anthropic", fake_anthropic)]))
+    window.composer.set_text("Why are there tides?")
+    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(window.transcript.tmodel.rows) == 2
+                    and len(window.transcript.tmodel.rows[1].content) > 60, timeout=5000)
+    window.composer.set_text("And what about")
+    shoot(window, "03-streaming")
+    qtbot.waitUntil(lambda: not window.bridge.busy, timeout=10000)
+
+
+def test_failover_notice(qtbot: Any, make_ctx: Any, make_window: Any,
+                         fake_anthropic: FakeProvider, fake_openai: FakeProvider,
+                         shoot: Any) -> None:
+    fake_anthropic.script(Stream("stream_error_overloaded_midstream.sse"))
+    window = make_window(make_ctx([("anthropic", fake_anthropic), ("openai", fake_openai)]))
+    window.composer.set_text("What causes tides?")
+    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not window.bridge.busy, timeout=10000)
+    model = window.transcript.tmodel
+    answer = model.rows[-1]
+    notice = model.notices(answer)[0]
+    model.toggle_notice(len(model.rows) - 1, notice.attempt_id)
+    shoot(window, "04-failover")
+
+
+def test_pending(qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+                 fake_openai: FakeProvider, shoot: Any) -> None:
+    fake_anthropic.default_response = ErrorResponse(529)
+    fake_openai.default_response = ErrorResponse(503)
+    window = make_window(make_ctx([("anthropic", fake_anthropic), ("openai", fake_openai)]))
+    window.composer.set_text("Summarise the meeting notes")
+    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not window.bridge.busy, timeout=10000)
+    window.refresh_health()
+    shoot(window, "05-pending")
+
+
+def test_read_only_browse(make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+                          data_dir: Path, shoot: Any) -> None:
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    conv = seed_markdown(ctx.store)
+    path = ctx.paths.history_db
+    store = HistoryStore.open_readonly(path)
+    try:
+        window = make_window(store=store, browse_path=path)
+        window.open_conversation(conv)
+        shoot(window, "06-browse")
+    finally:
+        store.close()
+
+
+def test_dark_theme(make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+                    shoot: Any) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply_theme(app, "dark")
+    try:
+        ctx = make_ctx([("anthropic", fake_anthropic)])
+        conv = seed_markdown(ctx.store)
+        window = make_window(ctx)
+        window.open_conversation(conv)
+        window.transcript.scrollToTop()
+        shoot(window, "07-dark")
+    finally:
+        apply_theme(app, "light")
+
+
+def test_undo_banner(make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+                     shoot: Any) -> None:
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    conv = seed_markdown(ctx.store)
+    window = make_window(ctx)
+    window.sidebar.delete_conversation(conv)
+    assert window.undo_banner.isVisibleTo(window)
+    shoot(window, "09-undo")

@@ -1,0 +1,221 @@
+"""The transcript model/view: lazy rendering, live updates of one row, notices, safe documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QPoint, Qt, QUrl
+from PySide6.QtGui import QTextDocument
+
+from chatdesk import events as ev
+from chatdesk.store import Attempt, HistoryStore
+from chatdesk.ui.delegate import SafeDocument
+from chatdesk.ui.transcript import GROW_ROWS, MAX_WINDOW, TranscriptView, open_link
+from chatdesk.ui.transcript_model import (
+    LIVE_REFRESH_MS,
+    WINDOW,
+    TranscriptModel,
+    display_name,
+    notices_from_attempts,
+)
+from tests.ui.conftest import qt_warning_marks
+
+pytestmark = qt_warning_marks()
+
+
+@pytest.fixture
+def store(tmp_path: Any) -> Any:
+    with HistoryStore.open(tmp_path / "history.db") as s:
+        yield s
+
+
+def big_conversation(store: HistoryStore, n: int) -> int:
+    conv = store.create_conversation("Long")
+    with store.transaction():
+        for i in range(n):
+            role = "user" if i % 2 == 0 else "assistant"
+            text = f"Message {i}: " + ("some **markdown** text " * (1 + i % 7))
+            if i % 50 == 1:
+                text += f"\n\n```python\nprint('block {i}')\n```\n"
+            store.add_message(conv.id, role, text, provider="anthropic" if role != "user"
+                              else None, model="m" if role != "user" else None)
+    return conv.id
+
+
+def make_view(qtbot: Any, store: HistoryStore, size: tuple[int, int] = (700, 500)) -> Any:
+    view = TranscriptView(store)
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+def test_a_5000_message_conversation_opens_without_rendering_it_all(
+        qtbot: Any, store: HistoryStore) -> None:
+    conv = big_conversation(store, 5000)
+    view = make_view(qtbot, store)
+    view.show_conversation(conv, store.messages(conv))
+    qtbot.wait(50)
+    model = view.tmodel
+    assert len(model.all_rows) == 5000
+    assert model.rowCount() == WINDOW and model.at_end  # the view sees the newest rows
+    assert model.row(WINDOW - 1).content.startswith("Message 4999:")
+    # Only rows near the bottom were rendered, not thousands.
+    assert 0 < view.delegate.renders < 100
+    assert view.delegate.cached_count() < 100
+    last = model.index(model.rowCount() - 1)
+    assert view.viewport().rect().intersects(view.visualRect(last))  # opens at the end
+
+
+def test_scrolling_up_grows_the_window_and_keeps_the_place(
+        qtbot: Any, store: HistoryStore) -> None:
+    conv = big_conversation(store, 2000)
+    view = make_view(qtbot, store)
+    view.show_conversation(conv, store.messages(conv))
+    model = view.tmodel
+    lo_before = model.lo
+    view.verticalScrollBar().setValue(5)
+    qtbot.wait(20)
+    top = view.indexAt(QPoint(view.viewport().width() // 2, 1))
+    top_id, top_y = model.row(top.row()).id, view.visualRect(top).top()
+    qtbot.waitUntil(lambda: model.lo < lo_before, timeout=2000)
+    qtbot.wait(50)
+    assert model.lo == lo_before - GROW_ROWS
+    row = model.row_of(top_id)
+    assert row >= GROW_ROWS  # rows were added above it…
+    assert abs(view.visualRect(model.index(row)).top() - top_y) <= 2  # …and it did not move
+    # Scrolling on and on never lets the window grow past its cap.
+    for _ in range(12):
+        view.verticalScrollBar().setValue(5)
+        qtbot.wait(30)
+    assert model.rowCount() <= MAX_WINDOW and model.lo < lo_before - 4 * GROW_ROWS
+    # Sending shows the end again.
+    view.scroll_to_end()
+    assert model.at_end and view.verticalScrollBar().value() == view.verticalScrollBar().maximum()
+
+
+def test_jumping_far_up_renders_only_around_the_target(qtbot: Any, store: HistoryStore) -> None:
+    conv = big_conversation(store, 3000)
+    view = make_view(qtbot, store)
+    view.show_conversation(conv, store.messages(conv))
+    target = view.tmodel.all_rows[1200]
+    assert view.tmodel.row_of(target.id) == -1  # far outside the window
+    assert view.jump_to(target.id)
+    qtbot.wait(100)
+    row = view.tmodel.row_of(target.id)
+    index = view.tmodel.index(row)
+    assert view.currentIndex().row() == row
+    assert view.viewport().rect().intersects(view.visualRect(index))
+    assert view.delegate.renders < 150
+
+
+def test_width_changes_relayout_cached_documents(qtbot: Any, store: HistoryStore) -> None:
+    conv = store.create_conversation()
+    store.add_message(conv.id, "user", "word " * 400)
+    view = make_view(qtbot, store, (900, 500))
+    view.show_conversation(conv.id, store.messages(conv.id))
+    qtbot.wait(30)
+    row = view.tmodel.rows[0]
+    wide = view.delegate.row_height(row, view.tmodel)
+    renders = view.delegate.renders
+    view.resize(450, 500)
+    qtbot.wait(30)
+    narrow = view.delegate.row_height(row, view.tmodel)
+    assert narrow > wide
+    assert view.delegate.renders == renders  # re-laid out, not re-rendered
+    assert view.delegate.document_for(row).textWidth() == view.delegate.text_width()
+
+
+def test_streaming_updates_only_the_live_row_and_at_most_every_50_ms(
+        qtbot: Any, store: HistoryStore) -> None:
+    conv = store.create_conversation()
+    for i in range(10):
+        store.add_message(conv.id, "user" if i % 2 == 0 else "assistant", f"m{i}")
+    view = make_view(qtbot, store)
+    view.show_conversation(conv.id, store.messages(conv.id))
+    model: TranscriptModel = view.tmodel
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda a, b, *_: changed.append((a.row(), b.row())))
+    model.begin_answer(ev.AttemptStarted("anthropic", "m", 1, 999))
+    assert model.rowCount() == 11 and model.live_row is not None
+    changed.clear()
+    for i in range(200):
+        model.append_text(f"t{i} ")
+    assert changed == []  # nothing re-rendered synchronously per chunk
+    qtbot.wait(LIVE_REFRESH_MS * 3)
+    assert changed and set(changed) == {(10, 10)}
+    assert len(changed) <= 2
+    assert model.rows[10].content.startswith("t0 t1") and "t199" in model.rows[10].content
+    model.restart_text()
+    assert model.rows[10].content == ""
+
+
+def test_failover_notices_from_attempts() -> None:
+    def attempt(i: int, provider: str, outcome: str, **kw: Any) -> Attempt:
+        base = dict(id=i, message_id=1, provider=provider, model=kw.pop("model", "m"),
+                    started_at="", ended_at=None, outcome=outcome, error_class=None,
+                    error_message=None, http_status=None, streamed_text="",
+                    continued_from=None)
+        base.update(kw)
+        return Attempt(**base)
+
+    notices = notices_from_attempts([
+        attempt(1, "anthropic", "failed", error_class="overloaded", http_status=529),
+        attempt(2, "openai", "ok", model="gpt-4o"),
+    ])
+    assert [n.text for n in notices] == ["Anthropic overloaded (529) — answered by OpenAI gpt-4o"]
+    notices = notices_from_attempts([
+        attempt(1, "anthropic", "failed", error_class="stall_timeout",
+                streamed_text="The tides are"),
+        attempt(2, "anthropic-2", "ok", continued_from=1),
+    ])
+    assert notices[0].text == ("Anthropic stall timeout after 3 words — Anthropic-2 m "
+                               "continued the answer")
+    assert notices[0].detail == "The tides are"
+    notices = notices_from_attempts([attempt(1, "mine", "failed", error_class="server_error")])
+    assert notices[0].text == "mine server error — no other provider could answer"
+    assert display_name("openrouter") == "OpenRouter" and display_name(None) == "assistant"
+
+
+def test_documents_never_load_resources(qtbot: Any) -> None:
+    doc = SafeDocument()
+    doc.setHtml("<p>x<img src='https://example.com/t.png'></p>")
+    assert doc.loadResource(QTextDocument.ResourceType.ImageResource,
+                            QUrl("https://example.com/t.png")) is None
+
+
+def test_open_link_refuses_everything_but_web_and_mail(monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtGui import QDesktopServices
+
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl",
+                        staticmethod(lambda url: opened.append(url.toString()) or True))
+    assert open_link("https://example.com/a")
+    assert open_link("mailto:someone@example.com")
+    for bad in ("file:///etc/passwd", "javascript:alert(1)", "copy:0", "toggle:3",
+                "data:text/html,hi", "ftp://example.com/x"):
+        assert not open_link(bad)
+    assert opened == ["https://example.com/a", "mailto:someone@example.com"]
+
+
+def test_hover_links_and_context_menu_actions(qtbot: Any, store: HistoryStore) -> None:
+    conv = store.create_conversation()
+    store.add_message(conv.id, "user", "question")
+    store.add_message(conv.id, "assistant", "answer\n\n```\ncode\n```", provider="p", model="m")
+    view = make_view(qtbot, store)
+    view.show_conversation(conv.id, store.messages(conv.id))
+    assert view.tmodel.actions(0) == ["copy", "edit"]
+    assert view.tmodel.actions(1) == ["copy", "regenerate"]
+    view.tmodel.set_busy(True)
+    assert view.tmodel.actions(1) == ["copy"]
+    view.tmodel.set_busy(False)
+    labels = [a.text() for a in view.menu_actions(view.tmodel.index(1))]
+    assert labels == ["Copy message", "Copy code block 1", "Regenerate answer"]
+    requested: list[tuple[str, int]] = []
+    view.actionRequested.connect(lambda name, mid: requested.append((name, mid)))
+    rect = view.visualRect(view.tmodel.index(1))
+    (name, area), *_ = view.delegate.link_rects(rect, ["regenerate"], view.font())
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=area.center())
+    assert requested == [("regenerate", view.tmodel.rows[1].id)]
