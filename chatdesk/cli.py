@@ -86,6 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
     kdel.add_argument("name")
     ksub.add_parser("status", help="where each provider's key comes from (never the key)")
 
+    imp = sub.add_parser("import", help="import a ChatGPT, Claude or chatdesk export")
+    imp.add_argument("kind", choices=["chatgpt", "claude", "chatdesk"],
+                     help="whose export PATH is")
+    imp.add_argument("path", metavar="PATH", help="the export's .zip, folder or .json file")
+    exp = sub.add_parser("export", help="export conversations as Markdown, JSON or HTML")
+    exp.add_argument("ids", nargs="*", type=int, metavar="ID", help="the conversations to export")
+    exp.add_argument("--all", action="store_true", help="export every conversation")
+    exp.add_argument("--format", required=True, choices=["md", "json", "html"])
+    exp.add_argument("--output", "-o", required=True, metavar="PATH",
+                     help="a file (json, html, one md) or a folder (several md); - for stdout")
+
     browse = sub.add_parser("browse", help="open a history file read-only in the app")
     browse.add_argument("file")
     return p
@@ -396,6 +407,88 @@ def _read_key(name: str) -> str:
     return key
 
 
+# -- import / export ------------------------------------------------------------------
+
+_IMPORTED_FROM = {"chatgpt": "ChatGPT", "claude": "Claude", "chatdesk": "a chatdesk export"}
+
+
+def cmd_import(args: argparse.Namespace, ctx: AppContext) -> int:
+    from chatdesk.transfer.common import ImportCancelled, ImportFormatError, write_conversations
+    from chatdesk.transfer.progress import ProgressBar
+
+    bar = ProgressBar("Importing")
+    try:
+        with bar:
+            if args.kind == "chatdesk":
+                from chatdesk.transfer.native import import_native
+
+                report = import_native(ctx.store, args.path, bar)
+            else:
+                if args.kind == "chatgpt":
+                    from chatdesk.transfer.chatgpt import read_chatgpt as read
+                else:
+                    from chatdesk.transfer.claude import read_claude as read
+                report = write_conversations(ctx.store, read(args.path), args.kind, bar)
+    except ImportFormatError as exc:
+        return _fail(exc, EXIT_FAILED)
+    except (ImportCancelled, KeyboardInterrupt):
+        return _fail("import cancelled; nothing was imported", 130)
+    added, updated = report.conversations_added, report.conversations_updated
+    already = max(0, bar.done - added - updated - report.skipped_empty)
+    print(f"Imported {added:,} conversation{'' if added == 1 else 's'} "
+          f"({report.messages_added:,} messages) from {_IMPORTED_FROM[args.kind]}; "
+          + (f"{updated:,} updated with new messages; " if updated else "")
+          + f"{report.skipped_empty:,} empty skipped; {already:,} already there", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, ctx: AppContext) -> int:
+    from chatdesk.transfer import html, markdown, native
+    from chatdesk.transfer.progress import ProgressBar
+
+    if args.all == bool(args.ids):
+        raise UsageError("give the IDs of the conversations to export, or --all (not both)")
+    try:
+        ids = native.select_conversations(ctx.store, None if args.all else args.ids)
+    except native.ExportError as exc:
+        return _fail(exc, EXIT_FAILED)
+    if args.format == "md" and len(ids) > 1 and (
+            args.output == "-" or args.output.lower().endswith(".md")):
+        raise UsageError("several conversations are exported as one .md file each: give "
+                         "--output a folder")
+    exporter = {"md": markdown.export_markdown, "json": native.export_native,
+                "html": html.export_html}[args.format]
+    try:
+        with ProgressBar("Exporting") as bar:
+            summary = exporter(ctx.store, ids, args.output, bar)
+    except native.ExportError as exc:
+        return _fail(exc, EXIT_FAILED)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        return _fail(f"could not write {args.output}: {_os_reason(exc)}", EXIT_FAILED)
+    where = f" to {summary.path}" if summary.path is not None else ""
+    n = summary.conversations
+    print(f"Exported {n:,} conversation{'' if n == 1 else 's'} ({summary.messages:,} messages)"
+          f"{where}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _os_reason(exc: OSError) -> str:
+    import errno
+
+    return {
+        errno.ENOSPC: "the disk is full; free some space and try again",
+        errno.ENOENT: "its folder does not exist; create it or choose another place",
+        errno.EACCES: "you are not allowed to write there; choose another place",
+        errno.EPERM: "you are not allowed to write there; choose another place",
+        errno.EROFS: "the disk is read-only; choose another place",
+        errno.EEXIST: "a file of that name is in the way; choose another place",
+        errno.ENOTDIR: "part of the path is a file, not a folder; choose another place",
+        errno.EISDIR: "it is a folder; give a file name",
+    }.get(exc.errno or 0, str(exc.strerror or exc))
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, AppContext], int]] = {
     "ask": cmd_ask,
     "retry": cmd_retry,
@@ -403,4 +496,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, AppContext], int]] = {
     "search": cmd_search,
     "providers": cmd_providers,
     "keys": cmd_keys,
+    "import": cmd_import,
+    "export": cmd_export,
 }

@@ -1,0 +1,159 @@
+"""Reading ChatGPT's data export (conversations.json / conversations-NNN.json, a mapping tree)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from chatdesk.transfer.common import (
+    ImportedConversation,
+    RawNode,
+    fence,
+    first_user_title,
+    flatten,
+    iso_from_unix,
+    quoted,
+)
+from chatdesk.transfer.export_stream import ExportReader
+
+# Context the model was given, not part of the conversation the person saw.
+_SKIPPED_TYPES = frozenset(
+    {"user_editable_context", "model_editable_context", "reasoning_recap", "app_pairing_content"}
+)
+_ROLES = {"user": "user", "assistant": "assistant", "tool": "tool", "system": "system"}
+
+
+def read_chatgpt(path: Path) -> ExportReader:
+    """The conversations of a ChatGPT export (.zip, folder, or a conversations*.json), streamed.
+
+    Raises `ImportFormatError` (one line) when the export cannot be read, either here or
+    while iterating. Empty conversations are yielded with no messages.
+    """
+    return ExportReader(Path(path), "ChatGPT", _conversation, _foreign)
+
+
+def _foreign(item: dict[str, Any]) -> str | None:
+    if "mapping" not in item and "chat_messages" in item:
+        return "this is a Claude export, not a ChatGPT one — use `chatdesk import claude`"
+    return None
+
+
+def _conversation(item: dict[str, Any], assets: dict[str, str]) -> ImportedConversation:
+    mapping = item.get("mapping")
+    if not isinstance(mapping, dict):
+        mapping = {}
+    created = iso_from_unix(item.get("create_time"))
+    default_model = _text(item.get("default_model_slug")) or None
+    nodes: dict[str, RawNode] = {}
+    for key, node in mapping.items():
+        if not isinstance(node, dict):
+            continue
+        parent = node.get("parent")
+        msg = node.get("message")
+        raw = RawNode(str(key), parent if isinstance(parent, str) else None, None, "", None)
+        if isinstance(msg, dict):
+            _fill(raw, msg, assets, default_model)
+        nodes[raw.key] = raw
+    leaf = item.get("current_node")
+    messages = flatten(nodes, leaf if isinstance(leaf, str) else None, created)
+    title = _text(item.get("title")).strip() or first_user_title(messages)
+    source_id = _text(item.get("conversation_id") or item.get("id"))
+    if not source_id:  # never seen in real exports; a stable id keeps re-imports idempotent
+        source_id = f"untitled-{item.get('create_time')}-{title}"
+    return ImportedConversation(
+        source_id=source_id,
+        title=title,
+        created_at=created or (messages[0].created_at if messages else None),
+        updated_at=iso_from_unix(item.get("update_time")),
+        messages=messages,
+    )
+
+
+def _fill(raw: RawNode, msg: dict[str, Any], assets: dict[str, str], default: str | None) -> None:
+    """Set role, content, time and model of a node from its message (role None = hidden)."""
+    raw.created_at = iso_from_unix(msg.get("create_time"))
+    metadata = msg.get("metadata") or {}
+    if metadata.get("is_visually_hidden_from_conversation"):
+        return
+    author = msg.get("author") or {}
+    role = _ROLES.get(author.get("role"))
+    content = msg.get("content") or {}
+    if role is None or not isinstance(content, dict):
+        return
+    kind = content.get("content_type") or "text"
+    if kind in _SKIPPED_TYPES:
+        return
+    raw.content = _render(kind, content, assets)
+    raw.role = role
+    if role == "assistant":
+        raw.provider = "openai"
+        raw.model = _text(metadata.get("model_slug")) or default
+
+
+def _render(kind: str, content: dict[str, Any], assets: dict[str, str]) -> str:
+    """Markdown for one content type; unknown types keep whatever text they carry."""
+    if kind == "text":
+        return "\n".join(p for p in content.get("parts") or () if isinstance(p, str))
+    if kind == "multimodal_text":
+        return "\n\n".join(
+            filter(None, (_part(p, assets) for p in content.get("parts") or ()))
+        )
+    if kind == "code":
+        language = _text(content.get("language"))
+        text = _text(content.get("text"))
+        return fence(text, None if language in ("", "unknown") else language) if text else ""
+    if kind == "execution_output":
+        text = _text(content.get("text"))
+        return fence(text) if text.strip() else ""
+    if kind == "tether_browsing_display":
+        return _text(content.get("result")).strip() or _text(content.get("summary"))
+    if kind == "tether_quote":
+        text = _text(content.get("text"))
+        source = _link(content.get("title") or content.get("domain"), content.get("url"))
+        return quoted(text, "Quote") + (f"\n\n— {source}" if source else "") if text else ""
+    if kind == "system_error":
+        text = _text(content.get("text"))
+        return f"**Error ({_text(content.get('name')) or 'system'}):** {text}" if text else ""
+    if kind == "thoughts":
+        steps = []
+        for thought in content.get("thoughts") or ():
+            if isinstance(thought, dict):
+                summary = _text(thought.get("summary")).strip()
+                body = _text(thought.get("content")).strip()
+                steps.append(f"**{summary}**\n\n{body}" if summary and body else summary or body)
+        text = "\n\n".join(s for s in steps if s)
+        return quoted(text, "Thinking:") if text else ""
+    if kind == "sonic_webpage":
+        link = _link(content.get("title"), content.get("url"))
+        return "\n\n".join(filter(None, (link, _text(content.get("text")))))
+    parts = [p for p in content.get("parts") or () if isinstance(p, str)]
+    parts += [_text(content.get(k)) for k in ("text", "result") if isinstance(content.get(k), str)]
+    return "\n\n".join(p for p in parts if p.strip())
+
+
+def _part(part: Any, assets: dict[str, str]) -> str:
+    if isinstance(part, str):
+        return part
+    if not isinstance(part, dict):
+        return ""
+    kind = part.get("content_type")
+    if kind == "image_asset_pointer":
+        pointer = _text(part.get("asset_pointer"))
+        asset = pointer.split("://", 1)[-1]
+        name = assets.get(asset, asset) or "image"
+        prompt = ((part.get("metadata") or {}).get("dalle") or {}).get("prompt")
+        return f"[image: {name}]" + (f" (prompt: {prompt})" if isinstance(prompt, str) else "")
+    if kind in ("audio_asset_pointer", "real_time_user_audio_video_asset_pointer"):
+        return ""  # the words are in the audio_transcription part beside it
+    return _text(part.get("text"))
+
+
+def _link(title: Any, url: Any) -> str:
+    title, url = _text(title), _text(url)
+    if url:
+        return f"[{title or url}]({url})"
+    return title
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""

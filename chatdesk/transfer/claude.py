@@ -1,0 +1,147 @@
+"""Reading Claude's data export (conversations.json: conversations with chat_messages)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from chatdesk.transfer.common import (
+    ImportedConversation,
+    RawNode,
+    fence,
+    first_user_title,
+    flatten,
+    iso_from_text,
+    quoted,
+)
+from chatdesk.transfer.export_stream import ExportReader
+
+_ROLES = {"human": "user", "user": "user", "assistant": "assistant", "system": "system"}
+# claude.ai marks a message with no parent (the first one) with this id.
+_ROOT = "00000000-0000-4000-8000-000000000000"
+
+
+def read_claude(path: Path) -> ExportReader:
+    """The conversations of a Claude export (.zip, folder, or conversations.json), streamed.
+
+    Raises `ImportFormatError` (one line) when the export cannot be read, either here or
+    while iterating. Empty conversations are yielded with no messages.
+    """
+    return ExportReader(Path(path), "Claude", _conversation, _foreign)
+
+
+def _foreign(item: dict[str, Any]) -> str | None:
+    if "chat_messages" not in item and "mapping" in item:
+        return "this is a ChatGPT export, not a Claude one — use `chatdesk import chatgpt`"
+    return None
+
+
+def _conversation(item: dict[str, Any], assets: dict[str, str]) -> ImportedConversation:
+    created = iso_from_text(item.get("created_at"))
+    model = _text(item.get("model")) or None  # the official export has none: unknown
+    raw_messages = [m for m in item.get("chat_messages") or () if isinstance(m, dict)]
+    keys = [_text(m.get("uuid")) or f"#{i}" for i, m in enumerate(raw_messages)]
+    known = set(keys)
+    # Newer exports link each message to its parent (edits and retries make branches);
+    # older ones are a plain list, each message answering the one before it.
+    linked = any(m.get("parent_message_uuid") for m in raw_messages)
+    nodes: dict[str, RawNode] = {}
+    for i, (key, msg) in enumerate(zip(keys, raw_messages, strict=True)):
+        if linked:
+            parent = _text(msg.get("parent_message_uuid"))
+            parent = parent if parent in known and parent != _ROOT else None
+        else:
+            parent = keys[i - 1] if i else None
+        role = _ROLES.get(_text(msg.get("sender")))
+        node = RawNode(key, parent, role, "", iso_from_text(msg.get("created_at")))
+        if role is not None:
+            node.content = _content(msg)
+        if role == "assistant":
+            node.provider, node.model = "anthropic", model
+        nodes[key] = node
+    leaf = _text(item.get("current_leaf_message_uuid")) or None
+    messages = flatten(nodes, leaf, created)
+    title = _text(item.get("name")).strip() or first_user_title(messages)
+    source_id = _text(item.get("uuid")) or f"untitled-{item.get('created_at')}-{title}"
+    return ImportedConversation(
+        source_id=source_id,
+        title=title,
+        created_at=created or (messages[0].created_at if messages else None),
+        updated_at=iso_from_text(item.get("updated_at")),
+        messages=messages,
+    )
+
+
+def _content(msg: dict[str, Any]) -> str:
+    """The message as Markdown: its blocks (or its plain text), then attachments and files."""
+    blocks = [b for b in msg.get("content") or () if isinstance(b, dict)]
+    pieces = [_block(b) for b in blocks]
+    if not any(p.strip() for p in pieces):
+        pieces = [_text(msg.get("text"))]
+    for attachment in msg.get("attachments") or ():
+        if isinstance(attachment, dict):
+            pieces.append(_attachment(attachment))
+    names: list[str] = []
+    for key in ("files", "files_v2"):
+        for file in msg.get(key) or ():
+            name = _text(file.get("file_name")) if isinstance(file, dict) else ""
+            if name and name not in names:
+                names.append(name)
+    pieces += [f"[file: {name}]" for name in names]
+    return "\n\n".join(p for p in pieces if p.strip())
+
+
+def _block(block: dict[str, Any]) -> str:
+    kind = block.get("type")
+    if kind == "text":
+        return _text(block.get("text"))
+    if kind == "thinking":
+        text = _text(block.get("thinking")).strip()
+        if not text:  # some exports keep only the summaries of the thinking
+            summaries = block.get("summaries") or ()
+            text = "\n\n".join(_text(s.get("summary")) for s in summaries if isinstance(s, dict))
+        return quoted(text, "Thinking:") if text.strip() else ""
+    if kind == "tool_use":
+        args = block.get("input")
+        body = json.dumps(args, indent=2, ensure_ascii=False) if args is not None else "{}"
+        return f"**Tool call: {_text(block.get('name')) or 'tool'}**\n\n" + fence(body, "json")
+    if kind == "tool_result":
+        heading = "Tool error" if block.get("is_error") else "Tool result"
+        body = _tool_output(block.get("content"))
+        name = _text(block.get("name"))
+        title = f"**{heading}: {name}**" if name else f"**{heading}**"
+        return f"{title}\n\n{body}" if body.strip() else title
+    return _text(block.get("text"))  # unknown block types: keep any text they have
+
+
+def _tool_output(content: Any) -> str:
+    """A tool result: its text in a fence; search results as a list of links."""
+    if isinstance(content, str):
+        return fence(content) if content.strip() else ""
+    texts: list[str] = []
+    links: list[str] = []
+    for item in content if isinstance(content, list) else ():
+        if not isinstance(item, dict):
+            continue
+        url, title = _text(item.get("url")), _text(item.get("title"))
+        if url:
+            links.append(f"- [{title or url}]({url})")
+        elif isinstance(item.get("text"), str) and item["text"].strip():
+            texts.append(item["text"])
+    out = [fence("\n\n".join(texts))] if texts else []
+    if links:
+        out.append("\n".join(links))
+    return "\n\n".join(out)
+
+
+def _attachment(attachment: dict[str, Any]) -> str:
+    name = _text(attachment.get("file_name")) or "attachment"
+    extracted = _text(attachment.get("extracted_content"))
+    if not extracted.strip():
+        return f"[attachment: {name}]"
+    return f"**Attachment: {name}**\n\n" + fence(extracted)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""

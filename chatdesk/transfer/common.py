@@ -1,0 +1,383 @@
+"""What every importer shares: the imported dataclasses, tree flattening, the bulk writer."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from chatdesk.store.models import ROLES, derive_title, now_iso
+
+BATCH_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class ImportedMessage:
+    """One message of an export, as chatdesk will store it. Times are ISO 8601 UTC."""
+
+    source_id: str
+    role: str  # system | user | assistant | tool
+    content: str
+    created_at: str | None
+    model: str | None
+    parent_source_id: str | None
+    is_alternate: bool
+    provider: str | None
+
+
+@dataclass(frozen=True)
+class ImportedConversation:
+    """One conversation; `messages` lists every parent before its children."""
+
+    source_id: str
+    title: str | None
+    created_at: str | None
+    updated_at: str | None
+    messages: list[ImportedMessage]
+    system_prompt: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    source: str
+    conversations_added: int
+    conversations_updated: int
+    messages_added: int
+    skipped_empty: int
+    files: list[str] = field(default_factory=list)
+
+
+class ImportFormatError(Exception):
+    """The export cannot be read; str() is one line naming the file and the place."""
+
+
+class ImportCancelled(Exception):
+    def __init__(self) -> None:
+        super().__init__("The import was cancelled; nothing was imported.")
+
+
+# -- small helpers the readers share ---------------------------------------------------
+
+
+def iso_from_unix(value: Any) -> str | None:
+    """A unix time (float seconds) in the stored format, or None if there is none."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC).isoformat(timespec="milliseconds")
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def iso_from_text(value: Any) -> str | None:
+    """An ISO 8601 text (`2024-05-01T10:00:00.123456Z`) in the stored format, or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def fence(text: str, language: str | None = None) -> str:
+    """A fenced code block that survives backticks inside the text."""
+    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=2)
+    marks = "`" * (longest + 1)
+    return f"{marks}{language or ''}\n{text.rstrip(chr(10))}\n{marks}"
+
+
+def quoted(text: str, heading: str) -> str:
+    """A Markdown blockquote headed by `heading` (the renderer shows raw HTML as text)."""
+    lines = [f"> **{heading}**", ">"]
+    lines += [f"> {line}" if line.strip() else ">" for line in text.strip().splitlines()]
+    return "\n".join(lines)
+
+
+@dataclass
+class RawNode:
+    """A reader's message before flattening; `role` None means "not shown" (a link only)."""
+
+    key: str
+    parent: str | None
+    role: str | None
+    content: str
+    created_at: str | None
+    model: str | None = None
+    provider: str | None = None
+
+
+def flatten(
+    nodes: dict[str, RawNode], leaf: str | None, start: str | None
+) -> list[ImportedMessage]:
+    """Tree to list: parents first; the path root→`leaf` is the main line, the rest alternates.
+
+    Without a usable `leaf`, the newest leaf ends the main line. Hidden nodes are dropped
+    and their children hang from the nearest shown ancestor. A missing time is the parent's;
+    a time earlier than the parent's is raised to it, so sorting by time keeps the order.
+    """
+    children: dict[str, list[str]] = {}
+    roots: list[str] = []
+    for key, node in nodes.items():
+        if node.parent in nodes and node.parent != key:
+            children.setdefault(node.parent, []).append(key)
+        else:
+            roots.append(key)
+    if leaf not in nodes:  # no usable pointer to the end: take the newest leaf
+        leaves = [(n.created_at or "", i, k) for i, (k, n) in enumerate(nodes.items())
+                  if k not in children]  # fmt: skip
+        leaf = max(leaves)[2] if leaves else None
+    main: set[str] = set()
+    key = leaf
+    while key is not None and key not in main:
+        main.add(key)
+        key = nodes[key].parent if nodes[key].parent in nodes else None
+    out: list[ImportedMessage] = []
+    seen: set[str] = set()
+    stack: list[tuple[str, str | None, str | None]] = [(k, None, start) for k in reversed(roots)]
+    while stack:
+        key, parent_id, parent_time = stack.pop()
+        if key in seen:
+            continue
+        seen.add(key)
+        node = nodes[key]
+        when = node.created_at or parent_time
+        if parent_time and when and when < parent_time:
+            when = parent_time
+        if node.role is not None and node.content.strip():
+            out.append(
+                ImportedMessage(
+                    source_id=key,
+                    role=node.role,
+                    content=node.content,
+                    created_at=when,
+                    model=node.model,
+                    parent_source_id=parent_id,
+                    is_alternate=key not in main,
+                    provider=node.provider,
+                )
+            )
+            parent_id = key
+        stack.extend((c, parent_id, when) for c in reversed(children.get(key, ())))
+    return out
+
+
+_DECORATION = re.compile(
+    r"\[(?:image|file|attachment): [^\]\n]*\]|\*\*Attachment: [^\n]*\*\*\s*(`{3,})[\s\S]*?\1"
+)
+
+
+def first_user_title(messages: list[ImportedMessage]) -> str | None:
+    """A title from the words of the first main-line user message (placeholders left out)."""
+    for m in messages:
+        if m.role == "user" and not m.is_alternate:
+            return derive_title(_DECORATION.sub(" ", m.content)) or derive_title(m.content)
+    return None
+
+
+# -- writing: one transaction, executemany, ids allocated here ---------------------------
+
+_INSERT_CONVERSATION = (
+    "INSERT INTO conversations (id, uid, title, system_prompt, created_at, updated_at,"
+    " source, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_MESSAGE = (
+    "INSERT INTO messages (id, uid, conversation_id, parent_id, role, content, provider,"
+    " model, status, created_at, updated_at, source_id, is_alternate)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'complete', ?, ?, ?, ?)"
+)
+
+
+class _Writer:
+    """Inserts with executemany in batches; ids are allocated here (we hold the write lock)."""
+
+    def __init__(self, conn: sqlite3.Connection, source: str) -> None:
+        self.conn = conn
+        self.source = source
+        self.conversations: list[tuple[Any, ...]] = []
+        self.messages: list[tuple[Any, ...]] = []
+        self.next_conversation = _next_id(conn, "conversations")
+        self.next_message = _next_id(conn, "messages")
+        rows = conn.execute(
+            "SELECT source_id, id, deleted_at FROM conversations WHERE source = ?", (source,)
+        )
+        self.known: dict[str, tuple[int, bool]] = {r[0]: (r[1], r[2] is not None) for r in rows}
+        self.added = self.updated = self.messages_added = 0
+
+    def flush(self) -> None:
+        if self.conversations:
+            self.conn.executemany(_INSERT_CONVERSATION, self.conversations)
+            self.conversations.clear()
+        if self.messages:
+            self.conn.executemany(_INSERT_MESSAGE, self.messages)
+            self.messages.clear()
+
+    def add(self, conv: ImportedConversation) -> None:
+        known = self.known.get(conv.source_id)
+        if known is None:
+            self._add_new(conv)
+        elif not known[1]:  # a conversation the user deleted here is left alone
+            self._add_to(known[0], conv)
+        if len(self.messages) >= BATCH_ROWS:
+            self.flush()
+
+    def _add_new(self, conv: ImportedConversation) -> None:
+        cid = self.next_conversation
+        self.next_conversation += 1
+        first = conv.messages[0].created_at if conv.messages else None
+        created = conv.created_at or first or now_iso()
+        ids: dict[str, int] = {}
+        updated = self._message_rows(cid, conv.messages, ids, created)
+        updated = max(updated, conv.updated_at or "", created)
+        title = (conv.title or "").strip() or first_user_title(conv.messages)
+        self.conversations.append(
+            (cid, _uid(), title, conv.system_prompt, created, updated, self.source, conv.source_id)
+        )
+        self.known[conv.source_id] = (cid, False)
+        self.added += 1
+
+    def _add_to(self, cid: int, conv: ImportedConversation) -> None:
+        """An imported conversation seen again: add what is new, follow the new main line."""
+        self.flush()
+        ids: dict[str, int] = {}
+        alternate: dict[str, bool] = {}
+        for sid, mid, alt in self.conn.execute(
+            "SELECT source_id, id, is_alternate FROM messages"
+            " WHERE conversation_id = ? AND source_id IS NOT NULL",
+            (cid,),
+        ):
+            ids[sid] = mid
+            alternate[sid] = bool(alt)
+        new = [m for m in conv.messages if m.source_id not in ids]
+        flips = [
+            (int(m.is_alternate), ids[m.source_id])
+            for m in conv.messages
+            if m.source_id in ids and alternate[m.source_id] != m.is_alternate
+        ]
+        if not new and not flips:
+            return
+        self.conn.executemany("UPDATE messages SET is_alternate = ? WHERE id = ?", flips)
+        latest = self._message_rows(cid, new, ids, conv.created_at or now_iso())
+        self.flush()
+        self.conn.execute(
+            "UPDATE conversations SET updated_at = max(updated_at, ?) WHERE id = ?", (latest, cid)
+        )
+        self.updated += 1
+
+    def _message_rows(
+        self, cid: int, messages: list[ImportedMessage], ids: dict[str, int], default: str
+    ) -> str:
+        """Queue the rows; returns the latest message time (or `default`)."""
+        latest = ""
+        rows = self.messages
+        mid = self.next_message
+        for m in messages:
+            if m.source_id in ids:
+                continue  # a duplicate id inside one export: keep the first
+            if m.role not in ROLES:
+                raise ValueError(f"role must be one of {', '.join(sorted(ROLES))}, not {m.role!r}")
+            when = m.created_at or default
+            latest = when if when > latest else latest
+            parent = ids.get(m.parent_source_id) if m.parent_source_id else None
+            ids[m.source_id] = mid
+            rows.append(
+                (mid, _uid(), cid, parent, m.role, m.content, m.provider, m.model,
+                 when, when, m.source_id, int(m.is_alternate))
+            )  # fmt: skip
+            mid += 1
+        self.messages_added += mid - self.next_message
+        self.next_message = mid
+        return latest or default
+
+
+def _next_id(conn: sqlite3.Connection, table: str) -> int:
+    return int(conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
+
+
+def _uid() -> str:
+    return uuid.uuid4().hex
+
+
+@contextmanager
+def _bulk_fts(conn: sqlite3.Connection, first_id: int) -> Iterator[None]:
+    """Index the new messages in one INSERT … SELECT instead of a trigger call per row.
+
+    Ten times faster for a big export. The trigger is dropped and re-created inside the
+    import's transaction, so a failed import (rolled back) leaves it exactly as it was.
+    """
+    row = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'messages_fts_insert'"
+    ).fetchone()
+    if row is None:
+        yield
+        return
+    conn.execute("DROP TRIGGER messages_fts_insert")
+    yield
+    conn.execute(
+        "INSERT INTO messages_fts(rowid, content) SELECT id, content FROM messages WHERE id >= ?",
+        (first_id,),
+    )
+    conn.execute(row[0])
+
+
+def write_conversations(
+    store: Any,
+    conversations: Iterable[ImportedConversation],
+    source: str,
+    progress: Callable[[int, int | None], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> ImportReport:
+    """Store an export's conversations in ONE transaction: all of it, or (on error) nothing.
+
+    Importing the same export again adds nothing; a newer export of the same account adds
+    only the messages that are new (and follows its main line). `progress(done, total)`
+    counts conversations (total is None unless `conversations` has a length); `cancel()`
+    returning True stops with `ImportCancelled` and nothing written.
+    """
+    total = len(conversations) if hasattr(conversations, "__len__") else None
+    skipped = done = 0
+    last_report = time.monotonic()
+    try:
+        with store.transaction():
+            conn = store.db.conn
+            cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+            conn.execute("PRAGMA cache_size = -131072")  # 128 MiB while the import runs
+            try:
+                writer = _Writer(conn, source)
+                with _bulk_fts(conn, writer.next_message):
+                    for conv in conversations:
+                        if cancel is not None and cancel():
+                            raise ImportCancelled()
+                        done += 1
+                        if conv.messages:
+                            writer.add(conv)
+                        else:
+                            skipped += 1
+                        if progress is not None and time.monotonic() - last_report > 0.1:
+                            last_report = time.monotonic()
+                            progress(done, total)
+                    writer.flush()
+            finally:
+                conn.execute(f"PRAGMA cache_size = {int(cache)}")
+    finally:
+        close = getattr(conversations, "close", None)
+        if callable(close):
+            close()
+    if progress is not None:
+        progress(done, total if total is not None else done)
+    return ImportReport(
+        source=source,
+        conversations_added=writer.added,
+        conversations_updated=writer.updated,
+        messages_added=writer.messages_added,
+        skipped_empty=skipped,
+        files=list(getattr(conversations, "files", [])),
+    )

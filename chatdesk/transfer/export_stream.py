@@ -1,0 +1,190 @@
+"""Finding the conversations*.json files of an export (.zip, folder, file) and streaming them."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import ijson
+
+from chatdesk.transfer.common import ImportedConversation, ImportFormatError
+
+try:
+    _ijson = ijson.get_backend("yajl2_c")
+except ImportError:  # no compiled backend on this platform: the default one is slower but fine
+    _ijson = ijson
+
+_EXPORT_FILE = re.compile(r"conversations(?:-(\d+))?\.json", re.IGNORECASE)
+_BOM = b"\xef\xbb\xbf"
+
+
+class _Counted:
+    """A binary reader that counts bytes (for error positions) and drops a UTF-8 BOM."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.pos = 0
+        self.eof = False
+        self.first: bytes = b""
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        if size != 0 and not data:
+            self.eof = True
+        if self.pos == 0 and data:
+            if data.startswith(_BOM):
+                data = data[len(_BOM) :]
+                self.pos = len(_BOM)
+            self.first = self.first or data.lstrip()[:1]
+        self.pos += len(data)
+        return data
+
+
+class ExportReader(Iterator[ImportedConversation]):
+    """Streams the conversations of every `conversations*.json` in an export, one at a time.
+
+    `files` lists the files read so far; `close()` releases the zip (done at the end).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        product: str,
+        convert: Callable[[dict[str, Any], dict[str, str]], ImportedConversation],
+        foreign: Callable[[dict[str, Any]], str | None],
+    ) -> None:
+        self.path = Path(path)
+        self.product = product
+        self.files: list[str] = []
+        self.assets: dict[str, str] = {}  # an attachment's id -> its file name in the export
+        self._convert = convert
+        self._foreign = foreign
+        self._zip: zipfile.ZipFile | None = None
+        self._members = self._locate()
+        self._items = self._run()
+
+    def __next__(self) -> ImportedConversation:
+        return next(self._items)
+
+    def close(self) -> None:
+        self._items.close()
+        if self._zip is not None:
+            self._zip.close()
+            self._zip = None
+
+    def _fail(self, where: str) -> ImportFormatError:
+        return ImportFormatError(f"{self.path.name}: {where}")
+
+    def _locate(self) -> list[tuple[str, Callable[[], BinaryIO]]]:
+        path = self.path
+        if not path.exists():
+            raise self._fail(f"there is no such file or folder — check the path ({path})")
+        if path.is_dir():
+            files = {str(p.relative_to(path)): p for p in path.rglob("*") if p.is_file()}
+            names = list(files)
+
+            def opener(name: str) -> Callable[[], BinaryIO]:
+                return lambda: files[name].open("rb")
+
+        elif zipfile.is_zipfile(path):
+            try:
+                zf = self._zip = zipfile.ZipFile(path)
+            except (zipfile.BadZipFile, OSError) as exc:
+                raise self._fail(f"the zip cannot be read ({exc}) — download it again") from exc
+            names = [n for n in zf.namelist() if not n.endswith("/")]
+
+            def opener(name: str) -> Callable[[], BinaryIO]:
+                return lambda: zf.open(name)
+
+        else:
+            with path.open("rb") as f:
+                if f.read(4) == b"PK\x03\x04":
+                    raise self._fail(
+                        "the zip file is incomplete or damaged — download the export again"
+                    )
+            return [(path.name, lambda: path.open("rb"))]
+        chosen = []
+        for name in names:
+            base = name.replace("\\", "/").rsplit("/", 1)[-1]
+            if base.startswith("file") and "." in base:
+                self.assets.setdefault(_asset_id(base), base)
+            match = _EXPORT_FILE.fullmatch(base)
+            if match and "__MACOSX" not in name:
+                chosen.append(((int(match.group(1) or -1), name), name))
+        if not chosen:
+            raise self._fail(
+                f"there is no conversations.json in it — is this the {self.product} data export?"
+            )
+        return [(name, opener(name)) for _, name in sorted(chosen)]
+
+    def _run(self) -> Iterator[ImportedConversation]:
+        try:
+            for name, open_member in self._members:
+                label = name if name == self.path.name else f"{name} in {self.path.name}"
+                self.files.append(name)
+                yield from self._read_file(label, open_member)
+        finally:
+            if self._zip is not None:
+                self._zip.close()
+                self._zip = None
+
+    def _read_file(
+        self, label: str, open_member: Callable[[], BinaryIO]
+    ) -> Iterator[ImportedConversation]:
+        index = 0
+        try:
+            with open_member() as raw:
+                src = _Counted(raw)
+                try:
+                    for index, item in enumerate(_ijson.items(src, "item", use_float=True), 1):
+                        if not isinstance(item, dict):
+                            raise ImportFormatError(
+                                f"{label}: item {index} is not a conversation — "
+                                f"this is not a {self.product} export; nothing was imported"
+                            )
+                        if index == 1 and (other := self._foreign(item)):
+                            raise ImportFormatError(f"{label}: {other}; nothing was imported")
+                        yield self._convert(item, self.assets)
+                except ijson.JSONError as exc:
+                    if not src.first:
+                        raise ImportFormatError(
+                            f"{label}: the file is empty; nothing was imported"
+                        ) from exc
+                    if src.eof:
+                        raise ImportFormatError(
+                            f"{label}: the file ends in the middle (byte {src.pos:,}) — the "
+                            "export is truncated; download it again. Nothing was imported"
+                        ) from exc
+                    raise ImportFormatError(
+                        f"{label}: the JSON is damaged near byte {src.pos:,} (after "
+                        f"conversation {index:,}) — download the export again. "
+                        "Nothing was imported"
+                    ) from exc
+                if src.first not in (b"[", b""):
+                    raise ImportFormatError(
+                        f"{label}: it does not hold a list of conversations — this is not a "
+                        f"{self.product} export; nothing was imported"
+                    )
+                if src.first == b"":
+                    raise ImportFormatError(f"{label}: the file is empty; nothing was imported")
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise ImportFormatError(
+                f"{label}: the zip is damaged ({exc}) — download the export again. "
+                "Nothing was imported"
+            ) from exc
+        except OSError as exc:
+            raise ImportFormatError(
+                f"{label}: could not be read ({exc.strerror or exc}); nothing was imported"
+            ) from exc
+
+
+def _asset_id(name: str) -> str:
+    """`file-AbC123-photo.png` -> `file-AbC123`; `file_00ab-uuid.png` -> `file_00ab`."""
+    stem = name.rsplit(".", 1)[0]
+    if stem.startswith("file-"):
+        return "file-" + stem[5:].split("-", 1)[0]
+    return stem.split("-", 1)[0]

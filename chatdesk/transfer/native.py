@@ -1,0 +1,370 @@
+"""chatdesk's own JSON export: the shared export plumbing, the streamed writer and its importer."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, TextIO
+
+import ijson
+
+from chatdesk.store import Attempt, Conversation, HistoryStore, StoredMessage, now_iso
+from chatdesk.store.models import ATTEMPT_OUTCOMES, MESSAGE_STATUSES, ROLES
+from chatdesk.transfer.common import ImportCancelled, ImportFormatError, ImportReport
+
+FORMAT = "chatdesk"
+VERSION = 1
+SOURCE = "chatdesk"
+
+# progress(done, total): conversations done so far; total is None while it is not known.
+Progress = Callable[[int, int | None], None]
+
+
+class ExportError(Exception):
+    """The export cannot be made as asked (e.g. an unknown id); the message is one sentence."""
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    conversations: int
+    messages: int
+    path: Path | None  # None when written to stdout
+
+
+# -- shared by every export format -------------------------------------------------------
+
+def select_conversations(store: HistoryStore, ids: Sequence[int] | None) -> list[int]:
+    """The ids to export: `ids` as given (each must exist), or every conversation (None)."""
+    if ids is None:
+        total = store.count_conversations()
+        return sorted(s.id for s in store.list_conversations(limit=max(total, 1)))
+    missing = [i for i in ids if store.get_conversation(i) is None]
+    if missing:
+        listed = ", ".join(str(i) for i in missing)
+        raise ExportError(f"no conversation with id {listed} (see: chatdesk history list)")
+    return list(dict.fromkeys(ids))
+
+
+def load(store: HistoryStore, id: int) -> tuple[Conversation, list[StoredMessage]]:
+    """One conversation and all its messages (alternates too), in order."""
+    conv = store.get_conversation(id)
+    if conv is None:
+        raise ExportError(f"conversation {id} was deleted while exporting; try again")
+    return conv, store.messages(id, include_alternates=True)
+
+
+def output_path(output: str, default_name: str) -> Path | None:
+    """Where a one-file export goes: None for stdout ('-'), a folder gets `default_name`."""
+    if output == "-":
+        return None
+    path = Path(output).expanduser()
+    return path / default_name if path.is_dir() else path
+
+
+@contextmanager
+def open_output(path: Path | None) -> Iterator[TextIO]:
+    """Write to a temporary file beside `path` and rename it at the end, so a failure
+    (disk full, Ctrl+C) never leaves half a file under the real name."""
+    if path is None:
+        yield sys.stdout
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as out:
+            yield out
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# -- export ----------------------------------------------------------------------------
+
+def _attempt_json(attempt: Attempt, index_of: dict[int, int]) -> dict[str, Any]:
+    return {
+        "provider": attempt.provider, "model": attempt.model,
+        "started_at": attempt.started_at, "ended_at": attempt.ended_at,
+        "outcome": attempt.outcome, "error_class": attempt.error_class,
+        "error_message": attempt.error_message, "http_status": attempt.http_status,
+        "streamed_text": attempt.streamed_text,
+        # an index into this message's attempts (ids are not kept across import)
+        "continued_from": index_of.get(attempt.continued_from or -1),
+    }
+
+
+def _message_json(store: HistoryStore, m: StoredMessage, uid_of: dict[int, str]) -> dict:
+    attempts = store.attempts(m.id)
+    index_of = {a.id: i for i, a in enumerate(attempts)}
+    parent_uid = None
+    if m.parent_id is not None:
+        parent = uid_of.get(m.parent_id) or getattr(store.get_message(m.parent_id), "uid", None)
+        parent_uid = parent
+    return {
+        "id": m.id, "uid": m.uid, "role": m.role, "content": m.content,
+        "provider": m.provider, "model": m.model, "status": m.status,
+        "created_at": m.created_at, "updated_at": m.updated_at,
+        "input_tokens": m.input_tokens, "output_tokens": m.output_tokens,
+        "finish_reason": m.finish_reason, "parent_uid": parent_uid,
+        "is_alternate": m.is_alternate, "source_id": m.source_id,
+        "attempts": [_attempt_json(a, index_of) for a in attempts],
+    }
+
+
+def conversation_json(store: HistoryStore, conv: Conversation,
+                      messages: list[StoredMessage]) -> dict[str, Any]:
+    """One conversation as exported: SPEC's `history show --json` shape plus every field."""
+    uid_of = {m.id: m.uid for m in messages}
+    return {
+        "id": conv.id, "uid": conv.uid, "title": conv.title,
+        "created_at": conv.created_at, "updated_at": conv.updated_at,
+        "system_prompt": conv.system_prompt, "preferred_provider": conv.preferred_provider,
+        "pinned": conv.pinned, "source": conv.source, "source_id": conv.source_id,
+        "messages": [_message_json(store, m, uid_of) for m in messages],
+    }
+
+
+def write_native(store: HistoryStore, ids: Sequence[int], out: TextIO,
+                 progress: Progress | None = None) -> tuple[int, int]:
+    """Stream the export to `out`, one conversation at a time; returns (conversations, messages)."""
+    out.write(f'{{\n  "format": "{FORMAT}",\n  "version": {VERSION},\n'
+              f'  "exported_at": {json.dumps(now_iso())},\n  "conversations": [')
+    count = 0
+    for n, id in enumerate(ids):
+        conv, messages = load(store, id)
+        text = json.dumps(conversation_json(store, conv, messages), ensure_ascii=False, indent=2)
+        out.write(("\n    " if n == 0 else ",\n    ") + text.replace("\n", "\n    "))
+        count += len(messages)
+        if progress:
+            progress(n + 1, len(ids))
+    out.write("\n  ]\n}\n" if ids else "]\n}\n")
+    return len(ids), count
+
+
+def export_native(store: HistoryStore, ids: Sequence[int], output: str,
+                  progress: Progress | None = None) -> ExportSummary:
+    path = output_path(output, "chatdesk-export.json")
+    with open_output(path) as out:
+        conversations, messages = write_native(store, ids, out, progress)
+    return ExportSummary(conversations, messages, path)
+
+
+# -- reading ---------------------------------------------------------------------------
+
+def _fail(path: Path, why: str) -> ImportFormatError:
+    return ImportFormatError(f"{path.name} is not a whole chatdesk export ({why}); "
+                             "nothing was imported")
+
+
+def _check_conversation(path: Path, n: int, conv: Any) -> dict[str, Any]:
+    where = f"conversation {n + 1}"
+    if not isinstance(conv, dict) or not isinstance(conv.get("uid"), str) or not conv["uid"]:
+        raise _fail(path, f"{where} has no uid")
+    if not isinstance(conv.get("created_at"), str) or not isinstance(conv.get("messages"), list):
+        raise _fail(path, f"{where} lacks created_at or messages")
+    for k, m in enumerate(conv["messages"]):
+        here = f"{where}, message {k + 1}"
+        if not isinstance(m, dict) or not isinstance(m.get("uid"), str) or not m["uid"]:
+            raise _fail(path, f"{here} has no uid")
+        if m.get("role") not in ROLES or m.get("status") not in MESSAGE_STATUSES:
+            raise _fail(path, f"{here} has an unknown role or status")
+        if not isinstance(m.get("content"), str) or not isinstance(m.get("created_at"), str):
+            raise _fail(path, f"{here} lacks its content or created_at")
+        for a in m.get("attempts") or []:
+            if (not isinstance(a, dict) or not isinstance(a.get("provider"), str)
+                    or a.get("outcome") not in ATTEMPT_OUTCOMES
+                    or not isinstance(a.get("started_at"), str)):
+                raise _fail(path, f"{here} has a malformed attempt")
+    return conv
+
+
+def _conversations(path: Path, stream: BinaryIO) -> Iterator[dict[str, Any]]:
+    header: dict[str, Any] = {}
+    builder: ijson.ObjectBuilder | None = None
+    n = 0
+    for prefix, event, value in ijson.parse(stream, use_float=True):
+        if builder is not None:
+            builder.event(event, value)
+            if prefix == "conversations.item" and event == "end_map":
+                yield _check_conversation(path, n, builder.value)
+                builder, n = None, n + 1
+        elif prefix == "" and event == "start_array":
+            raise _fail(path, "it holds a list, as ChatGPT and Claude exports do: import those "
+                        "with `chatdesk import chatgpt` or `chatdesk import claude`")
+        elif prefix == "" and event not in ("start_map", "map_key", "end_map"):
+            raise _fail(path, "it is not a JSON object")
+        elif prefix in ("format", "version"):
+            header[prefix] = value
+        elif prefix == "conversations.item":
+            if event != "start_map":
+                raise _fail(path, f"conversation {n + 1} is not an object")
+            builder = ijson.ObjectBuilder()
+            builder.event(event, value)
+    if header.get("format") != FORMAT:
+        raise _fail(path, "its format is not 'chatdesk'")
+    if header.get("version") != VERSION:
+        raise ImportFormatError(f"{path.name} is a chatdesk export of version "
+                                f"{header.get('version')}; this chatdesk reads version "
+                                f"{VERSION}. Update chatdesk to import it.")
+
+
+def read_native(path: Path | str) -> Iterator[dict[str, Any]]:
+    """Each conversation of a chatdesk JSON export, checked, streamed from the file.
+
+    Raises ImportFormatError (one line) for a file that is not a whole chatdesk export; the
+    format and version are checked at the end, so import everything in one transaction.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as stream:
+            if not stream.read(1):
+                raise _fail(path, "the file is empty")
+            stream.seek(0)
+            yield from _conversations(path, stream)
+    except ijson.JSONError as exc:
+        detail = (str(exc).splitlines() or ["parse error"])[0].strip().rstrip(".")
+        cut = "premature eof" in detail.lower() or "incomplete json" in detail.lower()
+        raise _fail(path, "the file ends in the middle: it was cut off while being copied or "
+                    "written" if cut else f"the JSON is damaged: {detail}") from None
+    except OSError as exc:
+        raise ImportFormatError(f"Could not read {path}: {exc.strerror or exc}; "
+                                "nothing was imported") from None
+
+
+# -- import ----------------------------------------------------------------------------
+
+class _Writer:
+    """Inserts exported rows as they were (ids kept when free, uids, times, attempts)."""
+
+    def __init__(self, store: HistoryStore) -> None:
+        self.db = store.db
+
+    def _one(self, sql: str, params: Sequence[Any]) -> Any:
+        row = self.db.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def _free(self, table: str, id: Any) -> int | None:
+        if not isinstance(id, int) or id <= 0:
+            return None
+        taken = self._one(f"SELECT 1 FROM {table} WHERE id = ?", (id,))
+        return None if taken else id
+
+    def _insert(self, table: str, row: dict[str, Any]) -> int:
+        cols = ", ".join(row)
+        marks = ", ".join("?" * len(row))
+        cur = self.db.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})",
+                              tuple(row.values()))
+        return int(cur.lastrowid or 0)
+
+    def find(self, conv: dict[str, Any]) -> tuple[int | None, bool]:
+        """(existing conversation id, whether it is the same one by uid)."""
+        found = self._one("SELECT id FROM conversations WHERE uid = ?", (conv["uid"],))
+        if found is not None:
+            return found, True
+        if conv.get("source") and conv.get("source_id"):
+            found = self._one("SELECT id FROM conversations WHERE source = ? AND source_id = ?",
+                              (conv["source"], conv["source_id"]))
+        return found, False
+
+    def add_conversation(self, conv: dict[str, Any]) -> int:
+        return self._insert("conversations", {
+            "id": self._free("conversations", conv.get("id")), "uid": conv["uid"],
+            "title": conv.get("title"), "system_prompt": conv.get("system_prompt"),
+            "preferred_provider": conv.get("preferred_provider"),
+            "pinned": int(bool(conv.get("pinned"))), "created_at": conv["created_at"],
+            "updated_at": conv.get("updated_at") or conv["created_at"],
+            "source": conv.get("source"), "source_id": conv.get("source_id"),
+        })
+
+    def add_messages(self, conv_id: int, messages: list[dict[str, Any]]) -> int:
+        """Insert the messages this conversation does not have yet (by uid); returns count."""
+        rows = self.db.execute("SELECT uid, id FROM messages WHERE conversation_id = ?",
+                               (conv_id,)).fetchall()
+        id_of: dict[str, int] = {r[0]: r[1] for r in rows}
+        links: list[tuple[int, str]] = []
+        added = 0
+        for m in messages:
+            if m["uid"] in id_of:
+                continue
+            uid = m["uid"]
+            if self._one("SELECT 1 FROM messages WHERE uid = ?", (uid,)):
+                uid = uuid.uuid4().hex  # the same uid in another conversation: keep both
+            msg_id = self._insert("messages", {
+                "id": self._free("messages", m.get("id")), "uid": uid,
+                "conversation_id": conv_id, "role": m["role"], "content": m["content"],
+                "provider": m.get("provider"), "model": m.get("model"), "status": m["status"],
+                "created_at": m["created_at"], "updated_at": m.get("updated_at") or m["created_at"],
+                "input_tokens": m.get("input_tokens"), "output_tokens": m.get("output_tokens"),
+                "finish_reason": m.get("finish_reason"), "source_id": m.get("source_id"),
+                "is_alternate": int(bool(m.get("is_alternate"))),
+            })
+            id_of[m["uid"]] = msg_id
+            added += 1
+            if m.get("parent_uid"):
+                links.append((msg_id, m["parent_uid"]))
+            self._add_attempts(msg_id, m.get("attempts") or [])
+        for msg_id, parent_uid in links:
+            parent = id_of.get(parent_uid) or self._one(
+                "SELECT id FROM messages WHERE uid = ?", (parent_uid,))
+            if parent is not None:
+                self.db.execute("UPDATE messages SET parent_id = ? WHERE id = ?", (parent, msg_id))
+        return added
+
+    def _add_attempts(self, msg_id: int, attempts: list[dict[str, Any]]) -> None:
+        ids = []
+        for a in attempts:
+            ids.append(self._insert("attempts", {
+                "message_id": msg_id, "provider": a["provider"], "model": a.get("model"),
+                "started_at": a["started_at"], "ended_at": a.get("ended_at"),
+                "outcome": a["outcome"], "error_class": a.get("error_class"),
+                "error_message": a.get("error_message"), "http_status": a.get("http_status"),
+                "streamed_text": a.get("streamed_text") or "",
+            }))
+        for attempt_id, a in zip(ids, attempts, strict=True):
+            index = a.get("continued_from")
+            if isinstance(index, int) and 0 <= index < len(ids):
+                self.db.execute("UPDATE attempts SET continued_from = ? WHERE id = ?",
+                                (ids[index], attempt_id))
+
+    def touch(self, conv_id: int, updated_at: str | None) -> None:
+        if updated_at:
+            self.db.execute("UPDATE conversations SET updated_at = max(updated_at, ?)"
+                            " WHERE id = ?", (updated_at, conv_id))
+
+
+def import_native(store: HistoryStore, path: Path | str, progress: Progress | None = None,
+                  cancel: Callable[[], bool] | None = None) -> ImportReport:
+    """Import a chatdesk JSON export in one transaction; importing it again adds nothing.
+
+    Conversations are matched by uid (a known one gets only the messages it lacks) and by
+    (source, source_id), so a ChatGPT conversation imported on two machines is kept once.
+    """
+    added = updated = messages = done = 0
+    with store.transaction():
+        writer = _Writer(store)
+        for conv in read_native(path):
+            if cancel is not None and cancel():
+                raise ImportCancelled()
+            done += 1
+            if progress is not None:
+                progress(done, None)
+            found, same = writer.find(conv)
+            if found is None:
+                conv_id = writer.add_conversation(conv)
+                messages += writer.add_messages(conv_id, conv["messages"])
+                added += 1
+            elif same:
+                new = writer.add_messages(found, conv["messages"])
+                if new:
+                    writer.touch(found, conv.get("updated_at"))
+                    messages += new
+                    updated += 1
+    if progress is not None:
+        progress(done, done)
+    return ImportReport(source=SOURCE, conversations_added=added, conversations_updated=updated,
+                        messages_added=messages, skipped_empty=0, files=[Path(path).name])

@@ -1,0 +1,216 @@
+"""Importing Claude's data export: blocks, attachments, branches, zips, errors, idempotence."""
+
+from __future__ import annotations
+
+import copy
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chatdesk.store import HistoryStore
+from chatdesk.transfer.claude import read_claude
+from chatdesk.transfer.common import (
+    ImportCancelled,
+    ImportedConversation,
+    ImportFormatError,
+    write_conversations,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "claude"
+TOOLS = "1c0ffee0-0000-4a11-9c1d-000000000001"
+HAIKU = "2b2b2b2b-0000-4a11-9c1d-000000000002"
+PEACE = "3c3c3c3c-0000-4a11-9c1d-000000000003"
+EMPTY = "4d4d4d4d-0000-4a11-9c1d-000000000004"
+
+
+def fixture_items() -> list[dict[str, Any]]:
+    return json.loads((FIXTURES / "conversations.json").read_text(encoding="utf-8"))
+
+
+def export_zip(path: Path, items: list[dict[str, Any]] | None = None) -> Path:
+    """The zip as Claude sends it: conversations.json beside users.json and projects.json."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        data = fixture_items() if items is None else items
+        zf.writestr("conversations.json", json.dumps(data, ensure_ascii=False))
+        for name in ("users.json", "projects.json"):
+            zf.write(FIXTURES / name, name)
+    return path
+
+
+def by_id(path: Path) -> dict[str, ImportedConversation]:
+    return {c.source_id: c for c in read_claude(path)}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[HistoryStore]:
+    with HistoryStore.open(tmp_path / "history.db") as s:
+        yield s
+
+
+def counts(store: HistoryStore) -> tuple[int, int]:
+    conn = store.db.conn
+    return (conn.execute("SELECT count(*) FROM conversations").fetchone()[0],
+            conn.execute("SELECT count(*) FROM messages").fetchone()[0])  # fmt: skip
+
+
+def test_blocks_attachments_and_files(tmp_path: Path) -> None:
+    conv = by_id(export_zip(tmp_path / "export.zip"))[TOOLS]
+    assert conv.title == "Notes summary and the weather in Zürich"
+    assert conv.created_at == "2025-03-04T10:11:12.345+00:00"
+    assert conv.updated_at == "2025-03-04T10:13:40.120+00:00"
+    question, answer, ask, reply = conv.messages
+    assert (question.role, answer.role) == ("user", "assistant")
+    assert (answer.provider, answer.model, question.provider) == ("anthropic", None, None)
+    # the attachment's text in a fence that survives the backticks inside it
+    assert question.content.startswith(
+        "Summarise the attached notes and look up the weather in Zürich.\n\n"
+        "**Attachment: notes.txt**\n\n````\nMeeting notes\n"
+    )
+    assert "- example: ```rm -rf build```\n- owner: Ana\n````" in question.content
+    assert "[attachment: budget.xlsx]" in question.content  # nothing extracted: a placeholder
+    assert question.content.count("[file: whiteboard.png]") == 1  # files and files_v2 merged
+    # thinking is kept, as a blockquote, before the tool call, its result and the answer
+    assert answer.content.startswith(
+        "> **Thinking:**\n>\n> The notes have three points.\n>\n> I should check the weather"
+    )
+    assert '**Tool call: web_search**\n\n```json\n{\n  "query": "Zürich weather now"\n}\n```' in (
+        answer.content
+    )
+    assert "**Tool result: web_search**\n\n- [Zürich weather - MeteoSwiss](https://www" in (
+        answer.content
+    )
+    assert answer.content.endswith("It is 4 °C and cloudy in Zürich right now.")
+    # the content blocks win over the flattened `text`: the answer is there once
+    assert answer.content.count("It is 4 °C and cloudy") == 1
+    assert ask.content == "Run the converter on my file."
+    assert "**Tool error: repl**\n\n```\nFileNotFoundError: data.csv\n```" in reply.content
+    assert [m.parent_source_id for m in conv.messages] == [None] + [
+        m.source_id for m in conv.messages[:-1]
+    ]
+
+
+def test_branches_follow_the_current_leaf(tmp_path: Path) -> None:
+    conv = by_id(FIXTURES / "conversations.json")[HAIKU]
+    main = [m.content for m in conv.messages if not m.is_alternate]
+    assert main == [
+        "Write a haiku about autumn.",
+        "Crisp leaves drift and fall\nmaple fire on quiet paths\nthe year exhales slow",
+        "Now one about winter, in Japanese: 冬",
+        "雪しずか 町の灯りに 息白し (retried)",
+    ]
+    alternates = {m.content: m for m in conv.messages if m.is_alternate}
+    assert set(alternates) == {
+        "Now one about winter.", "Snow hushes the town", "雪の朝 (first try)",
+    }  # fmt: skip
+    ids = {m.content: m.source_id for m in conv.messages}
+    assert alternates["Now one about winter."].parent_source_id == ids[main[1]]
+    assert alternates["雪の朝 (first try)"].parent_source_id == ids[main[2]]
+    assert len(conv.messages) == 7  # the empty assistant message is left out
+
+
+def test_without_a_current_leaf_the_newest_branch_is_the_main_line(tmp_path: Path) -> None:
+    items = fixture_items()
+    del items[1]["current_leaf_message_uuid"]
+    items[1]["chat_messages"].pop()  # the empty message was the newest leaf
+    (tmp_path / "conversations.json").write_text(json.dumps(items), encoding="utf-8")
+    conv = by_id(tmp_path / "conversations.json")[HAIKU]
+    assert [m.content for m in conv.messages if not m.is_alternate][-1] == (
+        "雪しずか 町の灯りに 息白し (retried)"
+    )
+
+
+def test_older_exports_are_a_plain_list(tmp_path: Path) -> None:
+    conv = by_id(FIXTURES)[PEACE]  # no content blocks, no parent ids, no name
+    assert conv.title == 'Translate "peace" into Hebrew and Arabic 🕊️'
+    assert [m.content for m in conv.messages] == [
+        'Translate "peace" into Hebrew and Arabic 🕊️',
+        "Hebrew: שָׁלוֹם (shalom)\nArabic: سلام (salaam)",
+        "And in Chinese?",
+        "和平 (hépíng)",
+    ]
+    assert not any(m.is_alternate for m in conv.messages)
+    assert conv.messages[2].created_at == conv.messages[1].created_at  # null: the parent's
+    assert conv.messages[1].parent_source_id == conv.messages[0].source_id
+
+
+def test_import_into_the_store(tmp_path: Path, store: HistoryStore) -> None:
+    reader = read_claude(export_zip(tmp_path / "export.zip"))
+    report = write_conversations(store, reader, "claude")
+    assert (report.conversations_added, report.skipped_empty) == (3, 1)
+    assert report.messages_added == 4 + 7 + 4
+    assert report.files == ["conversations.json"]
+    assert store.find_conversation_by_source("claude", EMPTY) is None
+    haiku = store.find_conversation_by_source("claude", HAIKU)
+    assert haiku is not None and haiku.title == "Haiku about autumn"
+    main = store.messages(haiku.id)
+    assert [m.role for m in main] == ["user", "assistant", "user", "assistant"]
+    assert main[-1].content.endswith("(retried)") and main[-1].provider == "anthropic"
+    assert main[-1].parent_id == main[-2].id
+    assert len(store.messages(haiku.id, include_alternates=True)) == 7
+    assert store.search("MeteoSwiss") and store.search("和平")
+
+
+def test_reimport_adds_nothing_and_an_update_adds_only_what_is_new(
+    tmp_path: Path, store: HistoryStore
+) -> None:
+    write_conversations(store, read_claude(export_zip(tmp_path / "a.zip")), "claude")
+    before = counts(store)
+    again = write_conversations(store, read_claude(export_zip(tmp_path / "a.zip")), "claude")
+    assert (again.conversations_added, again.conversations_updated, again.messages_added) == (
+        0, 0, 0,
+    )  # fmt: skip
+    assert counts(store) == before
+    items = copy.deepcopy(fixture_items())
+    peace = items[2]
+    peace["chat_messages"].append({
+        "uuid": "3c3c3c3c-0005-4a11-9c1d-000000000005", "text": "Thank you!",
+        "sender": "human", "created_at": "2024-07-01T09:00:00.000000Z",
+        "updated_at": "2024-07-01T09:00:00.000000Z", "attachments": [], "files": [],
+    })  # fmt: skip
+    peace["updated_at"] = "2024-07-01T09:00:00.000000Z"
+    newer = read_claude(export_zip(tmp_path / "b.zip", items))
+    report = write_conversations(store, newer, "claude")
+    assert (report.conversations_added, report.conversations_updated) == (0, 1)
+    assert report.messages_added == 1 and counts(store) == (before[0], before[1] + 1)
+    conv = store.find_conversation_by_source("claude", PEACE)
+    assert conv is not None and conv.updated_at == "2024-07-01T09:00:00.000+00:00"
+    last, before_last = store.messages(conv.id)[-1], store.messages(conv.id)[-2]
+    assert last.content == "Thank you!" and last.parent_id == before_last.id
+
+
+def test_a_truncated_export_imports_nothing(tmp_path: Path, store: HistoryStore) -> None:
+    data = (FIXTURES / "conversations.json").read_bytes()
+    cut = data.index(PEACE.encode())
+    (tmp_path / "conversations.json").write_bytes(data[:cut])
+    with pytest.raises(ImportFormatError) as caught:
+        write_conversations(store, read_claude(tmp_path / "conversations.json"), "claude")
+    assert str(caught.value) == (
+        f"conversations.json: the file ends in the middle (byte {cut:,}) — the export is "
+        "truncated; download it again. Nothing was imported"
+    )
+    assert counts(store) == (0, 0)
+
+
+def test_cancel_leaves_nothing(tmp_path: Path, store: HistoryStore) -> None:
+    calls = iter([False, False, True])
+    with pytest.raises(ImportCancelled):
+        write_conversations(store, read_claude(FIXTURES), "claude", cancel=lambda: next(calls))
+    assert counts(store) == (0, 0)
+
+
+def test_a_chatgpt_export_is_recognised() -> None:
+    chatgpt = Path(__file__).parent / "fixtures" / "chatgpt" / "conversations.json"
+    with pytest.raises(ImportFormatError, match="this is a ChatGPT export.*import chatgpt"):
+        list(read_claude(chatgpt))
+
+
+def test_a_zip_without_conversations(tmp_path: Path) -> None:
+    path = tmp_path / "data-2025-05-05.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.write(FIXTURES / "users.json", "users.json")
+    with pytest.raises(ImportFormatError, match="is this the Claude data export"):
+        read_claude(path)
