@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import json
 import logging
@@ -11,7 +10,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from chatdesk import __version__
+import chatdesk
 from chatdesk import events as ev
 from chatdesk.context import AppContext, ConfigError
 from chatdesk.store import StoreError, conversation_to_json, hit_to_json, summary_to_json
@@ -31,10 +30,18 @@ class _Parser(argparse.ArgumentParser):
                          .replace("chatdesk  ", "chatdesk "))
 
 
+class _VersionAction(argparse.Action):
+    """--version, reading the version only when asked (it costs start-up time)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        print(f"chatdesk {chatdesk.__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="chatdesk", description="A chat client for many AI providers that keeps "
                 "working when one of them goes down.")
-    p.add_argument("--version", action="version", version=f"chatdesk {__version__}")
+    p.add_argument("--version", action=_VersionAction, nargs=0, help="print the version and exit")
     p.add_argument("--data-dir", metavar="DIR", help="keep history, settings and logs in DIR")
     p.add_argument("--portable", action="store_true",
                    help="keep everything in chatdesk-data/ beside the executable")
@@ -133,6 +140,12 @@ def main(argv: list[str] | None = None) -> int:
         ctx.close()
 
 
+def _run_async(coroutine: Any) -> Any:
+    import asyncio  # loaded only by the commands that talk to providers
+
+    return asyncio.run(coroutine)
+
+
 def _fail(error: object, code: int) -> int:
     print(f"chatdesk: {error}", file=sys.stderr)
     return code
@@ -176,7 +189,7 @@ def cmd_ask(args: argparse.Namespace, ctx: AppContext) -> int:
         raise UsageError(str(exc)) from None
     stream = service.send(text, conversation_id, providers=args.provider, model=args.model,
                           system=args.system)
-    return asyncio.run(_print_answers(stream, service))
+    return _run_async(_print_answers(stream, service))
 
 
 async def _print_answers(stream: Any, service: Any) -> int:
@@ -251,7 +264,7 @@ def cmd_retry(args: argparse.Namespace, ctx: AppContext) -> int:
         print("No pending messages.", file=sys.stderr)
         return EXIT_OK
     service = ctx.chat_service()
-    return asyncio.run(_retry(service, len(pending)))
+    return _run_async(_retry(service, len(pending)))
 
 
 async def _retry(service: Any, count: int) -> int:
@@ -339,7 +352,7 @@ def cmd_search(args: argparse.Namespace, ctx: AppContext) -> int:
 
 def cmd_providers(args: argparse.Namespace, ctx: AppContext) -> int:
     if args.check_status:
-        asyncio.run(_check_status_pages(ctx))
+        _run_async(_check_status_pages(ctx))
     rows = ctx.provider_rows()
     if args.json:
         _print_json(rows)

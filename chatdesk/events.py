@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatdesk.providers.errors import BY_KIND
-
 
 @dataclass(frozen=True)
 class MessageSaved:
@@ -59,6 +57,8 @@ class AttemptFailed:
         for people ('key rejected', not 'auth')."""
         words = len(self.streamed_text.split())
         where = f" after {words} word{'s' if words != 1 else ''}" if words else ""
+        from chatdesk.providers.errors import BY_KIND  # keeps httpx out of CLI start-up
+
         known = BY_KIND.get(self.error_class)
         detail = known.label if known else self.error_class.replace("_", " ")
         if self.status:

@@ -8,9 +8,10 @@ from contextlib import contextmanager, suppress
 from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
 
 from chatdesk.store import errors, schema
 from chatdesk.store.errors import NotFoundError, StoreError
@@ -29,7 +30,7 @@ class StoreConnection:
     ) -> None:
         self._conn: sqlite3.Connection | None = conn
         self._depth = 0
-        self._db: sqlite_utils.Database | None = None
+        self._db: sqlite_utils.Database | None = None  # noqa: F821 (imported lazily)
         self.path = path
         self.readonly = readonly
         self.backup_path = backup_path  # the copy made before a migration, if one was
@@ -52,6 +53,8 @@ class StoreConnection:
             return
         if not self.readonly:
             with suppress(sqlite3.Error):
+                # A bounded analysis: unbounded, it rescans a million-row table on every close.
+                self._conn.execute("PRAGMA analysis_limit = 400")
                 self._conn.execute("PRAGMA optimize")
         self._conn.close()
         self._conn = None
@@ -74,6 +77,8 @@ class StoreConnection:
 
     @property
     def db(self) -> sqlite_utils.Database:
+        import sqlite_utils  # only importers and tools need it; the CLI's hot paths do not
+
         """A sqlite-utils view of the same connection, for importers and inspection."""
         if self._db is None:
             self._db = sqlite_utils.Database(

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlite_utils
-
 from chatdesk.store import errors
 from chatdesk.store.errors import StoreError
 
@@ -176,8 +174,8 @@ def _check_is_chatdesk(conn: sqlite3.Connection, name: str) -> int:
     conn.execute("BEGIN")  # one snapshot: another process may be creating the tables right now
     try:
         version = user_version(conn)
-        db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
-        tables = set(db.table_names())
+        tables = {row[0] for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
     finally:
         conn.execute("COMMIT")
     if version > schema_version():
