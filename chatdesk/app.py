@@ -53,6 +53,10 @@ def _qt_message(mode: QtMsgType, context: QMessageLogContext, message: str) -> N
     qt_log.log(_QT_LEVELS.get(mode, logging.WARNING), "%s%s", message, where)
 
 
+# The reverse-DNS id of the .desktop and metainfo files the installers ship.
+APP_ID = "io.github.chatdesk.Chatdesk"
+
+
 def install_qt_message_handler() -> Any:
     """Send Qt's own messages (warnings above all) to the `chatdesk.qt` logger."""
     return qInstallMessageHandler(_qt_message)
@@ -126,7 +130,7 @@ def run_app(args: argparse.Namespace) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("chatdesk")
     app.setOrganizationName("chatdesk")
-    app.setDesktopFileName("chatdesk")
+    app.setDesktopFileName(APP_ID)  # Wayland matches the window to the installed .desktop file
     app.setQuitOnLastWindowClosed(False)  # we quit after the answer running has been stored
     try:
         return int(qasync.run(_main(app, args)))
@@ -136,6 +140,9 @@ def run_app(args: argparse.Namespace) -> int:
         if "stopped before Future completed" in str(exc):
             return EXIT_OK
         raise
+    finally:
+        # Qt may still log while tearing down, after Python's handler can no longer run.
+        qInstallMessageHandler(None)
 
 
 async def _main(app: QApplication, args: argparse.Namespace) -> int:
