@@ -152,6 +152,11 @@ def _fail(error: object, code: int) -> int:
 
 
 def _run_app(args: argparse.Namespace) -> int:
+    from chatdesk.display import display_problem
+
+    problem = display_problem()
+    if problem:
+        return _fail(problem, EXIT_FAILED)
     try:
         from chatdesk.app import run_app  # Qt is loaded only here
     except ImportError as exc:
