@@ -21,6 +21,7 @@ from chatdesk.ui.sending import SendingMixin
 from chatdesk.ui.sidebar import Sidebar
 from chatdesk.ui.theme import is_dark, theme_watcher
 from chatdesk.ui.transcript import TranscriptView
+from chatdesk.ui.transfer_actions import TransferActions
 
 log = logging.getLogger("chatdesk.ui")
 
@@ -127,6 +128,8 @@ class MainWindow(SendingMixin, QMainWindow):
         return action
 
     def _build_actions(self) -> None:
+        self.transfers = TransferActions(self)
+        self.transfers.add_menu(self.menuBar())
         menu = self.menuBar().addMenu("&Chat")
         self.search_action = self._action("Search", self.sidebar.focus_search, "Ctrl+K", "search")
         if not self.readonly:
@@ -271,6 +274,11 @@ class MainWindow(SendingMixin, QMainWindow):
             return
         self.health_bar.update_health(rows)
 
+    def maybe_retry_pending(self) -> bool:
+        if self.transfers.importing:  # the import holds the write lock until it ends
+            return False
+        return super().maybe_retry_pending()
+
     def _provider_chosen(self, name: str) -> None:
         if self.conversation_id is None:
             self._new_chat_provider = name
@@ -352,6 +360,7 @@ class MainWindow(SendingMixin, QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.save_state()
+        self.transfers.shutdown()
         for timer in self._timers:
             timer.stop()
         if self.bridge is not None:

@@ -1,0 +1,80 @@
+"""Import and export as whole jobs, and the sentences that report them (CLI and app alike)."""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from chatdesk.store import HistoryStore
+from chatdesk.transfer.common import ImportReport
+from chatdesk.transfer.native import ExportSummary
+
+Progress = Callable[[int, int | None], None]
+
+# The names used in the summary ("… from ChatGPT; …").
+SOURCES = {"chatgpt": "ChatGPT", "claude": "Claude", "chatdesk": "a chatdesk export"}
+
+_NOT_ALLOWED = "you are not allowed to write there; choose another place"
+_WRITE_PROBLEMS = {
+    errno.ENOSPC: "the disk is full; free some space and try again",
+    errno.ENOENT: "its folder does not exist; create it or choose another place",
+    errno.EACCES: _NOT_ALLOWED,
+    errno.EPERM: _NOT_ALLOWED,
+    errno.EROFS: "the disk is read-only; choose another place",
+    errno.EEXIST: "a file of that name is in the way; choose another place",
+    errno.ENOTDIR: "part of the path is a file, not a folder; choose another place",
+    errno.EISDIR: "it is a folder; give a file name",
+}
+
+
+def run_import(store: HistoryStore, kind: str, path: Path | str,
+               progress: Progress | None = None,
+               cancel: Callable[[], bool] | None = None) -> ImportReport:
+    """Import an export of `kind` (chatgpt, claude, chatdesk) in one transaction."""
+    if kind == "chatdesk":
+        from chatdesk.transfer.native import import_native
+
+        return import_native(store, Path(path), progress, cancel)
+    from chatdesk.transfer.common import write_conversations
+
+    if kind == "chatgpt":
+        from chatdesk.transfer.chatgpt import read_chatgpt as read
+    elif kind == "claude":
+        from chatdesk.transfer.claude import read_claude as read
+    else:
+        raise ValueError(f"unknown export kind {kind!r}")
+    return write_conversations(store, read(Path(path)), kind, progress, cancel)
+
+
+def run_export(store: HistoryStore, ids: Sequence[int], fmt: str, output: str,
+               progress: Progress | None = None) -> ExportSummary:
+    """Export conversations `ids` as md, json or html to `output` ("-" for stdout)."""
+    from chatdesk.transfer import html, markdown, native
+
+    exporter = {"md": markdown.export_markdown, "json": native.export_native,
+                "html": html.export_html}[fmt]
+    return exporter(store, list(ids), output, progress)
+
+
+def import_summary(report: ImportReport, kind: str, read: int) -> str:
+    """'Imported 3 conversations (12 messages) from ChatGPT; 0 empty skipped; 0 already
+    there', where `read` is how many conversations the export held."""
+    added, updated = report.conversations_added, report.conversations_updated
+    already = max(0, read - added - updated - report.skipped_empty)
+    return (f"Imported {added:,} conversation{'' if added == 1 else 's'} "
+            f"({report.messages_added:,} messages) from {SOURCES[kind]}; "
+            + (f"{updated:,} updated with new messages; " if updated else "")
+            + f"{report.skipped_empty:,} empty skipped; {already:,} already there")
+
+
+def export_summary(summary: ExportSummary) -> str:
+    n = summary.conversations
+    where = f" to {summary.path}" if summary.path is not None else ""
+    return (f"Exported {n:,} conversation{'' if n == 1 else 's'} "
+            f"({summary.messages:,} messages){where}")
+
+
+def write_problem(exc: OSError) -> str:
+    """Why a file could not be written, and what to do, in words."""
+    return _WRITE_PROBLEMS.get(exc.errno or 0, str(exc.strerror or exc))
