@@ -21,7 +21,6 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from chatdesk.ui.conversation_model import parse_time
-from chatdesk.ui.render import render_markdown
 from chatdesk.ui.transcript_model import MessageRole, MessageRow, Notice, display_name
 
 MAX_TEXT_WIDTH = 860  # px; long lines are hard to read on a wide window
@@ -30,6 +29,13 @@ OUTER_X, OUTER_Y, PAD = 16, 5, 10
 LINK_GAP = 14
 _LINK_LABELS = {"copy": "Copy", "edit": "Edit", "regenerate": "Regenerate"}
 _Index = QModelIndex | QPersistentModelIndex
+
+
+def render_markdown(text: str, dark: bool) -> str:
+    # Imported at the first message shown: markdown-it and pygments take ~35 ms of start-up.
+    from chatdesk.ui.render import render_markdown as render
+
+    return render(text, dark)
 
 
 class SafeDocument(QTextDocument):

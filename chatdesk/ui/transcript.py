@@ -34,7 +34,6 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QToolTip, QWi
 from chatdesk import events as ev
 from chatdesk.store import HistoryStore, StoredMessage, StoreError
 from chatdesk.ui.delegate import MessageDelegate
-from chatdesk.ui.render import code_blocks, copy_index
 from chatdesk.ui.transcript_model import MessageRow, TranscriptModel
 
 log = logging.getLogger("chatdesk.ui.transcript")
@@ -364,6 +363,8 @@ class TranscriptView(QListView):
             else:
                 self.actionRequested.emit(value, row.id)
             return
+        from chatdesk.ui.render import code_blocks, copy_index  # loaded after start-up
+
         block = copy_index(value)
         if block is not None:
             blocks = code_blocks(row.content)
@@ -399,6 +400,8 @@ class TranscriptView(QListView):
         copy = QAction("Copy message", self)
         copy.triggered.connect(lambda: self.copy_row(row))
         actions.append(copy)
+        from chatdesk.ui.render import code_blocks
+
         for n, source in enumerate(code_blocks(row.content)):
             action = QAction(f"Copy code block {n + 1}", self)
             action.triggered.connect(

@@ -1,0 +1,186 @@
+"""Start-up of `chatdesk --self-test` on a large history against a bare PySide6 window.
+
+Both are timed as whole processes (wall clock, median of N after one warm-up each, runs
+interleaved) and by their own first-paint figure (`startup_ms`, counted from just before
+Qt is imported). Then the same on a 50,000-conversation history, whose start-up must stay
+flat (the sidebar reads one page), with the peak RSS of each self-test process.
+
+Run from the repository root:  python benchmarks/app_startup.py [--rounds N]
+Exit status 0 when every goal is met (PASS), 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+GOAL_RATIO = 1.5  # app's median wall time / the bare window's
+GOAL_FLAT = 1.15  # 50,000 conversations' median wall time / the small history's
+GOAL_RSS_MB = 300.0
+SELF_TEST_OK = re.compile(r"self-test ok startup_ms=(\d+)")
+
+# The baseline: what any PySide6 Widgets app pays before its first paint. It counts
+# startup_ms from just before importing Qt, as chatdesk.app does.
+BARE = """
+import time
+_started = time.perf_counter()
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow
+
+class FirstPaint(QObject):
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint and not hasattr(self, "at"):
+            self.at = time.perf_counter()
+            QTimer.singleShot(0, app.quit)
+        return False
+
+app = QApplication(["bare"])
+watcher = FirstPaint()
+app.installEventFilter(watcher)
+window = QMainWindow()
+window.setWindowTitle("bare")
+window.resize(1100, 720)
+window.show()
+app.exec()
+print(f"self-test ok startup_ms={round((watcher.at - _started) * 1000)}", flush=True)
+"""
+
+
+# For information: the same window showing one line of text. The first text drawn loads
+# the font database (~30 ms), which the empty window above never does and any real app does.
+BARE_TEXT = BARE.replace('window.resize(1100, 720)', 'window.resize(1100, 720)\n'
+                         'from PySide6.QtWidgets import QLabel\n'
+                         'window.setCentralWidget(QLabel("one line of text"))')
+
+
+@dataclass
+class Runs:
+    """The measured runs of one command."""
+
+    label: str
+    cmd: list[str]
+    wall_s: list[float] = field(default_factory=list)
+    startup_ms: list[int] = field(default_factory=list)
+    rss_mb: list[float] = field(default_factory=list)
+
+    def median_wall_ms(self) -> float:
+        return statistics.median(self.wall_s) * 1000
+
+    def median_startup_ms(self) -> float:
+        return statistics.median(self.startup_ms)
+
+
+def run_once(cmd: list[str], env: dict[str, str], out_dir: Path) -> tuple[float, int, float]:
+    """(wall seconds, startup_ms printed, peak RSS in MB) of one whole process."""
+    out_path, err_path = out_dir / "stdout.txt", out_dir / "stderr.txt"
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=out_dir)
+        # wait4 gives this child's own rusage (ru_maxrss), not the max over all children.
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    text = out_path.read_text(errors="replace")
+    match = SELF_TEST_OK.search(text)
+    if proc.returncode != 0 or match is None:
+        raise SystemExit(f"{' '.join(cmd[:5])} failed (exit {proc.returncode}):\n{text}"
+                         f"{err_path.read_text(errors='replace')}")
+    return wall, int(match.group(1)), usage.ru_maxrss / 1024  # Linux: kilobytes
+
+
+def make(data_dir: Path, conversations: int, messages: int) -> str:
+    """Generate a history in a child process: the high-water mark of this process's memory
+    would otherwise be inherited by every child it starts (Linux keeps ru_maxrss across
+    fork and exec), and the generator's is larger than the app's."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "make_history.py"),
+                           str(data_dir), "--conversations", str(conversations),
+                           "--messages", str(messages)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"make_history.py failed:\n{done.stdout}{done.stderr}")
+    return done.stdout.strip()
+
+
+def measure(all_runs: list[Runs], rounds: int, env: dict[str, str], out_dir: Path) -> None:
+    for round_no in range(rounds + 1):  # round 0 is the warm-up
+        for runs in all_runs:
+            wall, startup, rss = run_once(runs.cmd, env, out_dir)
+            if round_no:
+                runs.wall_s.append(wall)
+                runs.startup_ms.append(startup)
+                runs.rss_mb.append(rss)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rounds", type=int, default=5, help="measured runs of each (default 5)")
+    p.add_argument("--conversations", type=int, default=2000)
+    p.add_argument("--messages", type=int, default=20, help="per conversation")
+    p.add_argument("--big-conversations", type=int, default=50_000)
+    p.add_argument("--big-messages", type=int, default=20, help="per conversation")
+    args = p.parse_args()
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
+               # no desktop keyring here; a real one could block on D-Bus
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    for var in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "CHATDESK_DATA_DIR"):
+        env.pop(var, None)
+    with tempfile.TemporaryDirectory(prefix="chatdesk-startup-") as tmp:
+        base = Path(tmp)
+        print(make(base / "small", args.conversations, args.messages))
+        print(make(base / "big", args.big_conversations, args.big_messages))
+        small_n = args.conversations * args.messages
+        app = [sys.executable, "-m", "chatdesk", "--data-dir"]
+        bare = Runs("bare PySide6 window", [sys.executable, "-c", BARE])
+        bare_text = Runs("bare window + a QLabel", [sys.executable, "-c", BARE_TEXT])
+        app_small = Runs(f"chatdesk, {small_n:,} messages",
+                         [*app, str(base / "small"), "--self-test"])
+        app_big = Runs(f"chatdesk, {args.big_conversations:,} convs",
+                       [*app, str(base / "big"), "--self-test"])
+        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        measure([bare, bare_text, app_small, app_big], args.rounds, env, base)
+
+    print(f"\n{args.rounds} runs each after 1 warm-up, interleaved; offscreen Qt")
+    print(f"{'':28} {'wall median':>12} {'min':>7} {'max':>7} {'startup_ms':>11} "
+          f"{'peak RSS':>9}")
+    for r in (bare, bare_text, app_small, app_big):
+        print(f"{r.label:28} {r.median_wall_ms():>9.0f} ms {min(r.wall_s) * 1000:>7.0f} "
+              f"{max(r.wall_s) * 1000:>7.0f} {r.median_startup_ms():>8.0f} ms "
+              f"{max(r.rss_mb):>6.0f} MB")
+    ratio = app_small.median_wall_ms() / bare.median_wall_ms()
+    ratio_own = app_small.median_startup_ms() / bare.median_startup_ms()
+    ratio_text = app_small.median_wall_ms() / bare_text.median_wall_ms()
+    ratio_big = app_big.median_wall_ms() / bare.median_wall_ms()
+    flat = app_big.median_wall_ms() / app_small.median_wall_ms()
+    rss = max(app_small.rss_mb + app_big.rss_mb)
+    checks = [
+        (f"wall-clock ratio, {small_n:,} messages / bare", ratio, GOAL_RATIO),
+        (f"wall-clock ratio, {args.big_conversations:,} conversations / bare", ratio_big,
+         GOAL_RATIO),
+        (f"{args.big_conversations:,} / {args.conversations:,} conversations (flat)", flat,
+         GOAL_FLAT),
+    ]
+    print()
+    for label, value, goal in checks:
+        print(f"{label:52} {value:5.2f}x  (goal <= {goal}x)")
+    print(f"{'own startup_ms ratio, ' + f'{small_n:,} messages / bare':52} "
+          f"{ratio_own:5.2f}x  (for information)")
+    print(f"{'wall-clock ratio, ' + f'{small_n:,} messages / QLabel window':52} "
+          f"{ratio_text:5.2f}x  (for information)")
+    print(f"{'peak RSS of the self-test processes':52} {rss:5.0f} MB (goal < {GOAL_RSS_MB:.0f})")
+    ok = all(value <= goal for _, value, goal in checks) and rss < GOAL_RSS_MB
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
