@@ -7,10 +7,10 @@ import json
 import re
 import time
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
-import httpx_sse
+if TYPE_CHECKING:
+    import httpx
 
 
 class ProviderError(Exception):
@@ -250,6 +250,10 @@ def classify_stream_error(payload: Any, provider: str | None = None) -> Provider
 
 def classify_transport(exc: httpx.HTTPError, provider: str | None = None) -> ProviderError:
     """The error for a network-level failure raised by httpx."""
+    # Imported here so that the app and the CLI can show history without loading httpx.
+    import httpx
+    import httpx_sse
+
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
         return ConnectTimeout(f"could not connect in time ({detail})", provider=provider)

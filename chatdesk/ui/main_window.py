@@ -26,6 +26,7 @@ from chatdesk.ui.transfer_actions import TransferActions
 log = logging.getLogger("chatdesk.ui")
 
 UNDO_MS = 8000
+KEY_CHECK_DELAY_MS = 100  # after the first paint, in practice
 HEALTH_REFRESH_MS = 5000
 PENDING_RETRY_MS = 30000
 STATUS_MS = 6000
@@ -98,7 +99,7 @@ class MainWindow(SendingMixin, QMainWindow):
         if not self.readonly:
             self.health_bar = HealthBar()
             self.statusBar().addPermanentWidget(self.health_bar)
-            self.reload_settings()
+            self.reload_settings(keys_now=False)
         if ctx is not None and ctx.settings_error is not None:
             self.notice_banner.show_text(
                 f"{str(ctx.settings_error).rstrip('.')}. Using default settings until it is "
@@ -238,24 +239,36 @@ class MainWindow(SendingMixin, QMainWindow):
         self.open_conversation(conversation_id)
     # -- providers, models, health, settings ----------------------------------------------
 
-    def reload_settings(self) -> None:
-        """Read ctx.settings again (after the settings dialog): picker, keys, health, service."""
+    def reload_settings(self, keys_now: bool = True) -> None:
+        """Read ctx.settings again (after the settings dialog): picker, keys, health, service.
+
+        At start-up the keys are looked up just after the window shows (`keys_now=False`):
+        loading the keyring's backends takes longer than everything else before the paint."""
         if self.ctx is None:
             return
         providers = self.ctx.settings.ordered_providers()
+        if keys_now:
+            self._check_keys()
+        else:
+            QTimer.singleShot(KEY_CHECK_DELAY_MS, self._check_keys)
+        if self.picker is not None:
+            self.picker.set_providers([(p.name, p.model) for p in providers])
+            conversation = self.store.get_conversation(self.conversation_id) \
+                if self.conversation_id else None
+            self.picker.set_current(conversation.preferred_provider if conversation else None)
+        self.refresh_health()
+
+    def _check_keys(self) -> None:
+        if self.ctx is None:
+            return
         missing = set()
-        for p in providers:
+        for p in self.ctx.settings.ordered_providers():
             try:
                 if self.ctx.keys.needs_key(p) and self.ctx.keys.lookup(p).key is None:
                     missing.add(p.name)
             except Exception:  # a broken keyring must not stop the window
                 log.exception("looking up the key of %s failed", p.name)
         self._missing_keys = missing
-        if self.picker is not None:
-            self.picker.set_providers([(p.name, p.model) for p in providers])
-            conversation = self.store.get_conversation(self.conversation_id) \
-                if self.conversation_id else None
-            self.picker.set_current(conversation.preferred_provider if conversation else None)
         self.refresh_health()
 
     def refresh_health(self) -> None:
