@@ -1,0 +1,133 @@
+"""`chatdesk ask` and `chatdesk retry`: the answer on stdout, what happened on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+from chatdesk import events as ev
+from chatdesk.cli import EXIT_FAILED, EXIT_OK, UsageError, _run_async
+from chatdesk.context import AppContext
+
+log = logging.getLogger("chatdesk")
+
+
+def run_ask(args: argparse.Namespace, ctx: AppContext) -> int:
+    text = " ".join(args.prompt).strip()
+    if not text and not sys.stdin.isatty():
+        text = sys.stdin.read().strip()
+    if not text:
+        raise UsageError("nothing to send: give a PROMPT or pipe text on stdin")
+    ctx.require_settings()
+    conversation_id = args.conversation
+    if args.continue_latest:
+        latest = ctx.store.latest_conversation()
+        if latest is None:
+            raise UsageError("--continue: there is no conversation yet")
+        conversation_id = latest.id
+    if conversation_id is not None and ctx.store.get_conversation(conversation_id) is None:
+        raise UsageError(f"no conversation with id {conversation_id}")
+    service = ctx.chat_service()
+    try:
+        service.candidates(args.provider, args.model)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    stream = service.send(text, conversation_id, providers=args.provider, model=args.model,
+                          system=args.system)
+    return _run_async(_print_answers(stream, service))
+
+
+async def _print_answers(stream: Any, service: Any) -> int:
+    printer = _AnswerPrinter()
+    try:
+        async for event in stream:
+            printer.show(event)
+    finally:
+        await service.aclose()
+    return printer.exit_code
+
+
+class _AnswerPrinter:
+    """Answer text to stdout as it arrives; what happened, one line each, to stderr."""
+
+    def __init__(self) -> None:
+        self.exit_code = EXIT_OK
+        self.at_line_start = True
+        self.restarted = False  # the text printed so far was dropped by the backup
+        self.advice = ""  # what the user can do about the last failure
+
+    def _out(self, text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        self.at_line_start = text.endswith("\n")
+
+    def _end_line(self) -> None:
+        if not self.at_line_start:
+            self._out("\n")
+
+    def show(self, event: ev.ChatEvent) -> None:
+        err = sys.stderr
+        if isinstance(event, ev.TextChunk):
+            self._out(event.text)
+        elif isinstance(event, ev.AttemptFailed):
+            log.warning("%s", event.summary())
+            if event.error_class in ("auth", "no_key"):
+                self.advice = f" (fix the key with: chatdesk keys set {event.provider})"
+        elif isinstance(event, ev.Restarted):
+            self.restarted = True
+        elif isinstance(event, ev.Switched):
+            if event.continuing:
+                # stdout must stay the one whole answer: break the line on stderr only.
+                if not self.at_line_start and err.isatty():
+                    err.write("\n")
+                how = "continuing on"
+            else:
+                self._end_line()
+                how = "answering afresh on" if self.restarted else "switching to"
+            self.restarted = False
+            print(f"{event.why} — {how} {event.to_provider}{self.advice}", file=err)
+            self.advice = ""
+        elif isinstance(event, ev.AnswerFinished):
+            self._end_line()
+            print(f"answered by {event.provider} · {event.model} "
+                  f"(conversation {event.conversation_id})", file=err)
+        elif isinstance(event, ev.AnswerPending):
+            self._end_line()
+            print(f"chatdesk: {event.reason}. Your message is saved as pending in "
+                  f"conversation {event.conversation_id}; `chatdesk retry` sends it.", file=err)
+            self.exit_code = EXIT_FAILED
+        elif isinstance(event, ev.AnswerStopped):
+            self._end_line()
+            print(f"chatdesk: {event.reason}", file=err)
+            self.exit_code = EXIT_FAILED
+
+
+def run_retry(args: argparse.Namespace, ctx: AppContext) -> int:
+    ctx.require_settings()
+    pending = ctx.store.pending_messages()
+    if not pending:
+        print("No pending messages.", file=sys.stderr)
+        return EXIT_OK
+    service = ctx.chat_service()
+    return _run_async(_retry(service, len(pending)))
+
+
+async def _retry(service: Any, count: int) -> int:
+    printer = _AnswerPrinter()
+    sent = failed = 0
+    try:
+        async for event in service.retry_pending():
+            if isinstance(event, ev.MessageSaved):
+                print(f"sending pending message {event.message_id} "
+                      f"(conversation {event.conversation_id})", file=sys.stderr)
+            printer.show(event)
+            if isinstance(event, ev.AnswerFinished):
+                sent += 1
+            elif isinstance(event, ev.AnswerPending | ev.AnswerStopped):
+                failed += 1
+    finally:
+        await service.aclose()
+    print(f"{sent} sent, {failed} still pending", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
