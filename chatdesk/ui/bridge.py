@@ -56,6 +56,7 @@ class ChatBridge(QObject):
         self._service: Any = None
         self._task: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()
+        self._status_task: asyncio.Task[None] | None = None
         self._retired: list[Any] = []  # services replaced while an answer was running
         self._closing: set[asyncio.Task[None]] = set()
         self.conversation_id: int | None = None  # of the answer running now
@@ -80,8 +81,14 @@ class ChatBridge(QObject):
         old, self._service = self._service, None
         if old is not None:
             self._retired.append(old)
+        watching = self._status_task is not None and not self._status_task.done()
+        if watching:  # the watcher uses the old service's client and provider list
+            self._status_task.cancel()
+            self._status_task = None
         if not self.busy:
             self._close_retired()
+        if watching:
+            self.watch_status_pages()
 
     def _close_retired(self) -> None:
         while self._retired:
@@ -131,6 +138,20 @@ class ChatBridge(QObject):
     def fetch_models(self, provider_name: str) -> None:
         """Ask one provider for its models; answers on modelsLoaded / modelsFailed."""
         self._spawn(self._fetch_models(provider_name))
+
+    def watch_status_pages(self) -> None:
+        """Read the providers' status pages now and then (in the background); a reported
+        major outage marks a provider down before any message fails there."""
+        if self._status_task is None or self._status_task.done():
+            self._status_task = self._spawn(self._watch_status_pages())
+
+    async def _watch_status_pages(self) -> None:
+        from chatdesk.failover.status_page import StatusWatcher
+
+        service = self.service
+        watcher = StatusWatcher(service.health, service.settings.ordered_providers(),
+                                service.client)
+        await watcher.run()
 
     async def wait_idle(self) -> None:
         """Until the running answer (if any) has ended."""

@@ -27,6 +27,7 @@ log = logging.getLogger("chatdesk.ui")
 
 UNDO_MS = 8000
 KEY_CHECK_DELAY_MS = 100  # after the first paint, in practice
+STATUS_CHECK_DELAY_MS = 2000  # status pages are a background nicety, not start-up work
 HEALTH_REFRESH_MS = 5000
 PENDING_RETRY_MS = 30000
 STATUS_MS = 6000
@@ -116,6 +117,8 @@ class MainWindow(SendingMixin, QMainWindow):
             self._every(HEALTH_REFRESH_MS, self.refresh_health)
             self._every(PENDING_RETRY_MS, self.maybe_retry_pending)
             QTimer.singleShot(3000, self.maybe_retry_pending)
+            if self.bridge is not None:
+                QTimer.singleShot(STATUS_CHECK_DELAY_MS, self.bridge.watch_status_pages)
         self.restore_state()
 
     # -- building -----------------------------------------------------------------------
