@@ -117,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None or args.command == "browse":
         return _run_app(args)
     try:
-        ctx = AppContext.create(args.data_dir, args.portable)
+        # ask and retry refuse a broken settings.toml with one line; others warn and go on.
+        ctx = AppContext.create(args.data_dir, args.portable,
+                                warn=args.command not in ("ask", "retry"))
     except ConfigError as exc:
         return _fail(exc, EXIT_USAGE)
     try:

@@ -40,13 +40,15 @@ class AppContext:
         _setup_logging(paths)
         settings, error = load_settings_or_defaults(paths.settings_file)
         if error is not None and warn:
-            print(f"chatdesk: {error} (using default settings)", file=sys.stderr)
+            print(f"chatdesk: {str(error).rstrip('.')} (using default settings)",
+                  file=sys.stderr)
         return cls(paths, settings, error)
 
     def require_settings(self) -> None:
         """Commands that talk to providers refuse to guess when settings.toml is broken."""
         if self.settings_error is not None:
-            raise ConfigError(f"{self.settings_error}; fix it before sending messages")
+            problem = str(self.settings_error).rstrip(".")
+            raise ConfigError(f"{problem} (nothing is sent until settings.toml is fixed)")
 
     @property
     def store(self) -> HistoryStore:

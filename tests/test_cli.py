@@ -149,7 +149,7 @@ def test_broken_settings_still_open_history(
     assert code == 0 and json.loads(out) == []
     assert "settings.toml line" in err
     code, _, err = run(capsys, "ask", "hi")
-    assert code == 2 and "settings.toml line" in err
+    assert code == 2 and "settings.toml line" in err and err.count("\n") == 1
 
 
 def test_keys_set_without_keyring_says_what_to_do(
