@@ -1,5 +1,12 @@
 """chatdesk: a desktop chat client for many AI providers that survives their outages."""
 
+import time
+
+# When chatdesk's own code began to run (after the interpreter's start): --self-test counts
+# startup_ms from here, so the figure covers parsing the command line, loading Qt and the
+# history, and the first paint.
+STARTED = time.perf_counter()
+
 
 def __getattr__(name: str) -> str:
     # Read lazily: importlib.metadata costs ~25 ms at every start of the command line.

@@ -1,5 +1,5 @@
 """`python -m chatdesk` runs the command line (which opens the app when given no command)."""
 
-from chatdesk.cli import main
+from chatdesk.cli import run
 
-raise SystemExit(main())
+run()

@@ -1,42 +1,40 @@
-"""The desktop app: QApplication on a qasync loop, the main window, browse mode and --self-test."""
+"""The desktop app: the main window painted first, then qasync and the chat engine; --self-test."""
 
 from __future__ import annotations
 
+import argparse
+import logging
+import os
+import signal
+import sys
 import time
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, NoReturn
 
-# --self-test reports startup_ms from here: this module is imported right after the command
-# line is parsed and before Qt is loaded, so the figure includes loading Qt, opening the
-# history and the first paint (but not the Python interpreter's own start).
-_STARTED = time.perf_counter()
-
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import logging  # noqa: E402
-import signal  # noqa: E402
-import sys  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-from types import TracebackType  # noqa: E402
-from typing import Any  # noqa: E402
-
-import qasync  # noqa: E402
-from PySide6.QtCore import (  # noqa: E402
+from PySide6.QtCore import (
     QEvent,
+    QEventLoop,
     QMessageLogContext,
     QObject,
     QTimer,
     QtMsgType,
     qInstallMessageHandler,
 )
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget
 
-from chatdesk.context import AppContext, ConfigError  # noqa: E402
-from chatdesk.store import HistoryStore, StoreError  # noqa: E402
+from chatdesk import STARTED
+from chatdesk.context import AppContext, ConfigError
+from chatdesk.store import HistoryStore, StoreError
 
 log = logging.getLogger("chatdesk.app")
 qt_log = logging.getLogger("chatdesk.qt")
 
 SELF_TEST_TIMEOUT_S = 20.0
+FIRST_PAINT_WAIT_S = 1.0  # a hidden or minimised start paints later: load the engine anyway
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _QT_LEVELS = {
     QtMsgType.QtDebugMsg: logging.DEBUG,
@@ -109,21 +107,28 @@ def _open(args: argparse.Namespace) -> _Opened:
 
 
 class _FirstPaint(QObject):
-    """Resolves a future on the first paint event of any widget of one window."""
+    """Notes the time of the first paint event of any widget of one window."""
 
-    def __init__(self, window: QWidget, future: asyncio.Future[float]) -> None:
+    def __init__(self, window: QWidget, painted: Callable[[], None]) -> None:
         super().__init__()
-        self.window, self.future = window, future
+        self.window, self.painted = window, painted
+        self.at: float | None = None
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        if event.type() == QEvent.Type.Paint and not self.future.done() \
+        if self.at is None and event.type() == QEvent.Type.Paint \
                 and isinstance(obj, QWidget) and obj.window() is self.window:
-            self.future.set_result(time.perf_counter())
+            self.at = time.perf_counter()
+            self.painted()
         return False
 
 
 def run_app(args: argparse.Namespace) -> int:
-    """Open the desktop app (or run --self-test); returns the process exit code."""
+    """Open the desktop app (or run --self-test); returns the process exit code.
+
+    The window is built and painted first, on Qt's own loop; the chat engine (asyncio under
+    qasync, the ChatBridge) loads after that, so people see their history as early as
+    possible. --self-test goes through both and reports when the first paint happened.
+    """
     install_qt_message_handler()
     sys.excepthook = _excepthook
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "chatdesk"])
@@ -132,8 +137,27 @@ def run_app(args: argparse.Namespace) -> int:
     app.setOrganizationName("chatdesk")
     app.setDesktopFileName(APP_ID)  # Wayland matches the window to the installed .desktop file
     app.setQuitOnLastWindowClosed(False)  # we quit after the answer running has been stored
+    self_test = bool(getattr(args, "self_test", False))
     try:
-        return int(qasync.run(_main(app, args)))
+        opened, window = _show_window(app, args, self_test)
+    except StartError as exc:
+        print(f"chatdesk: {exc}", file=sys.stderr)
+        if not self_test:
+            from PySide6.QtWidgets import QMessageBox
+
+            QMessageBox.critical(None, "chatdesk", str(exc))
+        return exc.code
+    try:
+        painted_at = _wait_for_first_paint(app, window, SELF_TEST_TIMEOUT_S if self_test
+                                           else FIRST_PAINT_WAIT_S)
+        if self_test and painted_at is None:
+            print(f"chatdesk: self-test failed: the main window was not painted within "
+                  f"{SELF_TEST_TIMEOUT_S:.0f} s", file=sys.stderr)
+            _close(opened, window)
+            return EXIT_FAILED
+        import qasync  # the chat engine's event loop: loaded once the window is on screen
+
+        return int(qasync.run(_run(app, window, opened, self_test, painted_at)))
     except KeyboardInterrupt:
         return 130
     except RuntimeError as exc:  # the OS ended Qt's loop (log-out, a system quit)
@@ -145,90 +169,111 @@ def run_app(args: argparse.Namespace) -> int:
         qInstallMessageHandler(None)
 
 
-async def _main(app: QApplication, args: argparse.Namespace) -> int:
-    from chatdesk.ui.bridge import install_asyncgen_hooks
+def _show_window(app: QApplication, args: argparse.Namespace,
+                 self_test: bool) -> tuple[_Opened, Any]:
     from chatdesk.ui.resources import app_icon
     from chatdesk.ui.theme import apply_theme
 
-    install_asyncgen_hooks(asyncio.get_running_loop())
-
-    self_test = bool(getattr(args, "self_test", False))
     app.setWindowIcon(app_icon())
-    try:
-        opened = _open(args)
-    except StartError as exc:
-        print(f"chatdesk: {exc}", file=sys.stderr)
-        if not self_test:
-            QMessageBox.critical(None, "chatdesk", str(exc))
-        return exc.code
+    opened = _open(args)
     ctx = opened.ctx
     apply_theme(app, ctx.settings.ui.theme if ctx is not None else "system")
     try:
-        window, bridge = _build_window(opened, background=not self_test)
+        window = _build_window(opened, background=not self_test)
     except StoreError as exc:
-        print(f"chatdesk: {exc}", file=sys.stderr)
         opened.store.close()
-        return EXIT_FAILED
+        raise StartError(str(exc)) from None
+    window.show()
+    window.raise_()
+    return opened, window
 
+
+def _wait_for_first_paint(app: QApplication, window: QWidget, timeout_s: float) -> float | None:
+    """Run Qt's loop until the window has painted (or timeout_s); the perf_counter of the paint."""
+    loop = QEventLoop()
+    watcher = _FirstPaint(window, loop.quit)
+    app.installEventFilter(watcher)
+    QTimer.singleShot(round(timeout_s * 1000), loop.quit)
+    if watcher.at is None and window.isVisible():
+        loop.exec()
+    app.removeEventFilter(watcher)
+    return watcher.at
+
+
+async def _run(app: QApplication, window: Any, opened: _Opened, self_test: bool,
+               painted_at: float | None) -> int:
+    import asyncio
+
+    from chatdesk.ui.bridge import ChatBridge, install_asyncgen_hooks
+
+    install_asyncgen_hooks(asyncio.get_running_loop())
+    bridge = None
+    if not window.readonly and opened.ctx is not None:
+        bridge = ChatBridge(opened.ctx.chat_service)
+        window.attach_bridge(bridge)
     loop = asyncio.get_running_loop()
     quit_now: asyncio.Future[int] = loop.create_future()
     app.lastWindowClosed.connect(lambda: quit_now.done() or quit_now.set_result(EXIT_OK))
     _quit_on_sigint(window)
-    code = EXIT_OK
     if self_test:
-        code = await _self_test(app, window)
+        code = _self_test_result(window, painted_at)
         window.close()
+    elif not window.isVisible():  # closed before the engine was up
+        code = EXIT_OK
     else:
-        window.show()
-        window.raise_()
         code = await quit_now
     if bridge is not None:
         await bridge.shutdown()
-    window.deleteLater()
-    if ctx is not None:
-        ctx.close()
-    if opened.browse_path is not None:
-        opened.store.close()
+    _close(opened, window)
     return code
 
 
-def _build_window(opened: _Opened, background: bool) -> tuple[Any, Any]:
-    from chatdesk.ui.bridge import ChatBridge
+def _close(opened: _Opened, window: Any) -> None:
+    if window.isVisible():
+        window.close()
+    window.deleteLater()
+    if opened.ctx is not None:
+        opened.ctx.close()
+    if opened.browse_path is not None:
+        opened.store.close()
+
+
+def _build_window(opened: _Opened, background: bool) -> Any:
     from chatdesk.ui.main_window import MainWindow
 
     ctx = opened.ctx
     state_file = ctx.paths.root / "window.ini" if ctx is not None else None
-    bridge = None
-    if opened.browse_path is None and ctx is not None:
-        bridge = ChatBridge(ctx.chat_service)
-    window = MainWindow(opened.store, ctx=ctx, bridge=bridge, browse_path=opened.browse_path,
+    window = MainWindow(opened.store, ctx=ctx, browse_path=opened.browse_path,
                         state_file=state_file, background=background)
     if ctx is not None and ctx.settings_error is not None:
         log.warning("%s", ctx.settings_error)
-    return window, bridge
+    return window
 
 
-async def _self_test(app: QApplication, window: Any) -> int:
-    loop = asyncio.get_running_loop()
-    painted: asyncio.Future[float] = loop.create_future()
-    watcher = _FirstPaint(window, painted)
-    app.installEventFilter(watcher)
-    window.show()
-    try:
-        at = await asyncio.wait_for(painted, SELF_TEST_TIMEOUT_S)
-    except TimeoutError:
-        print(f"chatdesk: self-test failed: the main window was not painted within "
-              f"{SELF_TEST_TIMEOUT_S:.0f} s", file=sys.stderr)
-        return EXIT_FAILED
-    finally:
-        app.removeEventFilter(watcher)
+def _self_test_result(window: Any, painted_at: float | None) -> int:
     problem = window.sidebar.model.error
     if problem:
         print(f"chatdesk: self-test failed: the history could not be listed: {problem}",
               file=sys.stderr)
         return EXIT_FAILED
-    print(f"self-test ok startup_ms={round((at - _STARTED) * 1000)}", flush=True)
+    assert painted_at is not None
+    print(f"self-test ok startup_ms={round((painted_at - STARTED) * 1000)}", flush=True)
     return EXIT_OK
+
+
+def end_process(code: int) -> NoReturn:
+    """End the process after run_app: by then the history is closed, window.ini synced and the
+    answer running stored. Qt's application object is destroyed properly (on X11 that hands
+    the clipboard to the clipboard manager), the logs and standard streams are flushed, and
+    Python's own teardown of thousands of Qt wrappers, which adds ~50 ms, is skipped."""
+    app = QApplication.instance()
+    if app is not None:
+        app.shutdown()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 def _quit_on_sigint(window: Any) -> None:

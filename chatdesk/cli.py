@@ -8,10 +8,9 @@ import json
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import chatdesk
-from chatdesk import events as ev
 from chatdesk.context import AppContext, ConfigError
 from chatdesk.store import StoreError, conversation_to_json, hit_to_json, summary_to_json
 
@@ -109,13 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None) -> NoReturn:
+    """The `chatdesk` command: main(), ending the process at once after the app has closed."""
+    raise SystemExit(main(argv, end_after_app=True))
+
+
+def main(argv: list[str] | None = None, *, end_after_app: bool = False) -> int:
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:
         return _fail(exc, EXIT_USAGE)
     if args.command is None or args.command == "browse":
-        return _run_app(args)
+        return _run_app(args, end_after_app)
     try:
         # ask and retry refuse a broken settings.toml with one line; others warn and go on.
         ctx = AppContext.create(args.data_dir, args.portable,
@@ -153,7 +157,7 @@ def _fail(error: object, code: int) -> int:
     return code
 
 
-def _run_app(args: argparse.Namespace) -> int:
+def _run_app(args: argparse.Namespace, end_after_app: bool = False) -> int:
     from chatdesk.display import display_problem
 
     problem = display_problem()
@@ -164,7 +168,12 @@ def _run_app(args: argparse.Namespace) -> int:
     except ImportError as exc:
         return _fail(f"the desktop app cannot start: {exc}. The command line still works "
                      "(see: chatdesk --help)", EXIT_FAILED)
-    return run_app(args)
+    code = run_app(args)
+    if end_after_app:
+        from chatdesk.app import end_process
+
+        end_process(code)
+    return code
 
 
 def _print_json(data: Any, out: TextIO | None = None) -> None:
@@ -227,6 +236,8 @@ def cmd_history(args: argparse.Namespace, ctx: AppContext) -> int:
 
 def _attempt_line(attempt: Any) -> str:
     """'anthropic failed after 5 words: overloaded' for an attempt that did not finish."""
+    from chatdesk import events as ev
+
     if attempt.outcome == "cancelled":
         return f"{attempt.provider}: stopped by you"
     failed = ev.AttemptFailed(attempt.provider, attempt.model, attempt.error_class or "error",

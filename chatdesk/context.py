@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from chatdesk.paths import DataDirError, DataPaths, ensure_data_dir, resolve_data_dir
 from chatdesk.secrets import KeyStore, RedactingFilter
 from chatdesk.settings import Settings, SettingsError, load_settings_or_defaults
 from chatdesk.store import HistoryStore
+
+
+LOG_MAX_BYTES = 1_000_000
+LOG_BACKUPS = 3
 
 
 class ConfigError(Exception):
@@ -105,20 +109,36 @@ class AppContext:
 
 
 def _setup_logging(paths: DataPaths) -> None:
-    """A rotating log file in the data dir, with keys redacted. Once per process."""
+    """A log file in the data dir, with keys redacted. Once per process."""
     root = logging.getLogger("chatdesk")
     if getattr(root, "_chatdesk_configured", False):
         return
     root._chatdesk_configured = True  # type: ignore[attr-defined]
     root.setLevel(logging.DEBUG if os.environ.get("CHATDESK_DEBUG") else logging.INFO)
     root.propagate = False
+    log_file = paths.log_dir / "chatdesk.log"
     try:
         paths.log_dir.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
-            paths.log_dir / "chatdesk.log", maxBytes=1_000_000, backupCount=3, encoding="utf-8"
-        )
+        rotate_log(log_file)
+        handler: logging.Handler = logging.FileHandler(log_file, encoding="utf-8", delay=True)
     except OSError:
         handler = logging.NullHandler()  # logging must never stop the app
     handler.addFilter(RedactingFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
+
+
+def rotate_log(path: Path, max_bytes: int = LOG_MAX_BYTES, backups: int = LOG_BACKUPS) -> None:
+    """Once a log is over max_bytes, it becomes NAME.1 (NAME.1 becomes NAME.2…) as a process
+    starts. Rotating only at start keeps logging.handlers (~10 ms of imports) out of start-up;
+    chatdesk logs little, so one run does not grow a log by much."""
+    try:
+        if path.stat().st_size < max_bytes:
+            return
+        for n in range(backups - 1, 0, -1):
+            older = path.with_name(f"{path.name}.{n}")
+            if older.exists():
+                os.replace(older, path.with_name(f"{path.name}.{n + 1}"))
+        os.replace(path, path.with_name(f"{path.name}.1"))
+    except OSError:  # gone, or held open by another process (Windows): rotate another time
+        return

@@ -8,8 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 APP_NAME = "chatdesk"
 DATA_DIR_ENV = "CHATDESK_DATA_DIR"
 PORTABLE_DIR_NAME = "chatdesk-data"
@@ -35,6 +33,8 @@ def resolve_data_dir(
     from_env = environ.get(DATA_DIR_ENV, "").strip()
     if from_env:
         return Path(from_env).expanduser().absolute()
+    import platformdirs  # only when no folder was given: it costs start-up time
+
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 

@@ -6,7 +6,6 @@ import math
 import os
 import re
 import tempfile
-import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -204,6 +203,8 @@ def load_settings_or_defaults(path: Path) -> tuple[Settings, SettingsError | Non
 
 def parse_settings(text: str, path: Path | str = "settings.toml") -> Settings:
     """Validate settings.toml text; path only names the file in errors."""
+    import tomllib  # only when there is a file: its patterns cost start-up time
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

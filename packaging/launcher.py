@@ -49,7 +49,7 @@ def run() -> int:
     from chatdesk.cli import main
 
     argv = with_portable_default(sys.argv[1:], bundle_dir())
-    return main(argv)
+    return main(argv, end_after_app=True)
 
 
 if __name__ == "__main__":

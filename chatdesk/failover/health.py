@@ -6,10 +6,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from chatdesk.failover import policy
-from chatdesk.providers import errors
 from chatdesk.store import HealthRow, HistoryStore
+
+if TYPE_CHECKING:
+    from chatdesk.failover import policy
+    from chatdesk.providers import errors
 
 UP, DOWN, HALF_OPEN, NO_KEY = "up", "down", "half-open", "no-key"
 # A rejected key is not retried on every message, but is tried again after this long
@@ -72,6 +75,8 @@ class HealthBook:
 
     def record_failure(self, name: str, error: errors.ProviderError) -> policy.Decision:
         """Apply the policy's decision for this failure to the provider's state."""
+        from chatdesk.failover import policy  # the window reads health long before any failure
+
         decision = policy.decide(error)
         row = self._row(name)
         failures = (row.failures if row else 0) + 1

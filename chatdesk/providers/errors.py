@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
 import time
@@ -180,6 +179,8 @@ def parse_retry_after(headers: Mapping[str, str], body: str = "") -> float | Non
         try:
             return max(0.0, float(value))
         except ValueError:
+            import email.utils  # rarely needed; costs ~9 ms at import
+
             try:
                 parsed = email.utils.parsedate_to_datetime(value)
             except (TypeError, ValueError):  # neither seconds nor an HTTP date: ignore it

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -41,6 +40,12 @@ LIMIT ? OFFSET ?
 """
 
 
+def _new_uid() -> str:
+    import uuid  # loaded on first write: it is not needed to show the history
+
+    return uuid.uuid4().hex
+
+
 class HistoryStore(StoreConnection):
     """One open history file. Use one object per thread; several may share a file.
 
@@ -65,7 +70,7 @@ class HistoryStore(StoreConnection):
         created = created_at or now_iso()
         conv = Conversation(
             id=0,
-            uid=uid or uuid.uuid4().hex,
+            uid=uid or _new_uid(),
             title=(title or "").strip() or None,
             system_prompt=system_prompt,
             preferred_provider=preferred_provider,
@@ -194,7 +199,7 @@ class HistoryStore(StoreConnection):
         created = created_at or now_iso()
         msg = StoredMessage(
             id=0,
-            uid=uid or uuid.uuid4().hex,
+            uid=uid or _new_uid(),
             conversation_id=conversation_id,
             role=role,
             content=content,

@@ -5,10 +5,12 @@ from __future__ import annotations
 import errno
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from chatdesk.store import HistoryStore
-from chatdesk.transfer.common import ImportReport
-from chatdesk.transfer.native import ExportSummary
+if TYPE_CHECKING:
+    from chatdesk.store import HistoryStore
+    from chatdesk.transfer.common import ImportReport
+    from chatdesk.transfer.native import ExportSummary
 
 Progress = Callable[[int, int | None], None]
 

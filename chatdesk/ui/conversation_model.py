@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from chatdesk.store import ConversationSummary, HistoryStore, StoreError
 
-PAGE_SIZE = 200
+PAGE_SIZE = 60  # about two screens; the view fetches more as it scrolls
 ConversationIdRole = Qt.ItemDataRole.UserRole + 1
 IsHeaderRole = Qt.ItemDataRole.UserRole + 2
 PinnedRole = Qt.ItemDataRole.UserRole + 3

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QSplitter, QVBoxLayout,
 from chatdesk.failover.health import HealthBook
 from chatdesk.store import HistoryStore, StoreError
 from chatdesk.ui.banner import Banner
-from chatdesk.ui.bridge import ChatBridge
 from chatdesk.ui.composer import Composer, ProviderPicker
 from chatdesk.ui.health_bar import HealthBar
 from chatdesk.ui.resources import icon
@@ -22,6 +21,9 @@ from chatdesk.ui.sidebar import Sidebar
 from chatdesk.ui.theme import is_dark, theme_watcher
 from chatdesk.ui.transcript import TranscriptView
 from chatdesk.ui.transfer_actions import TransferActions
+
+if TYPE_CHECKING:
+    from chatdesk.ui.bridge import ChatBridge
 
 log = logging.getLogger("chatdesk.ui")
 
@@ -34,8 +36,10 @@ STATUS_MS = 6000
 
 
 class MainWindow(SendingMixin, QMainWindow):
-    """One window over one history. Browse mode (bridge None) reads only: no composer, no
-    provider picker, no rename/delete/pin, and nothing that could reach the network."""
+    """One window over one history. Browse mode (a browse_path, or no ctx) reads only: no
+    composer, no provider picker, no rename/delete/pin, and nothing that could reach the
+    network. The app shows the window first and attaches the ChatBridge just after its first
+    paint (attach_bridge): until then a send keeps the text and does nothing."""
 
     conversationChanged = Signal(object)  # id or None
 
@@ -45,8 +49,10 @@ class MainWindow(SendingMixin, QMainWindow):
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle("chatdesk")
-        self.store, self.ctx, self.bridge = store, ctx, bridge
-        self.readonly = bridge is None
+        self.store, self.ctx = store, ctx
+        self.bridge: ChatBridge | None = None
+        self.readonly = browse_path is not None or ctx is None
+        self._background = background
         self.conversation_id: int | None = None
         self._new_chat_provider: str | None = None
         self._awaiting_new = False
@@ -117,9 +123,9 @@ class MainWindow(SendingMixin, QMainWindow):
             self._every(HEALTH_REFRESH_MS, self.refresh_health)
             self._every(PENDING_RETRY_MS, self.maybe_retry_pending)
             QTimer.singleShot(3000, self.maybe_retry_pending)
-            if self.bridge is not None:
-                QTimer.singleShot(STATUS_CHECK_DELAY_MS, self.bridge.watch_status_pages)
         self.restore_state()
+        if bridge is not None:
+            self.attach_bridge(bridge)
 
     # -- building -----------------------------------------------------------------------
 
@@ -176,14 +182,20 @@ class MainWindow(SendingMixin, QMainWindow):
         if self.picker is not None:
             self.picker.providerChosen.connect(self._provider_chosen)
             self.picker.modelsWanted.connect(self._models_wanted)
-        if self.bridge is not None:
-            b = self.bridge
-            b.event.connect(self._on_event)
-            b.busyChanged.connect(self._busy_changed)
-            b.runFinished.connect(self._run_finished)
-            b.failed.connect(lambda text: self.notice_banner.show_text(text))
-            b.modelsLoaded.connect(self._models_loaded)
-            b.modelsFailed.connect(self._models_failed)
+
+    def attach_bridge(self, bridge: ChatBridge) -> None:
+        """Connect the chat engine: sending, models, pending retries, status pages."""
+        if self.readonly or self.bridge is not None:
+            raise RuntimeError("a read-only window, or one that has its bridge already")
+        self.bridge = b = bridge
+        b.event.connect(self._on_event)
+        b.busyChanged.connect(self._busy_changed)
+        b.runFinished.connect(self._run_finished)
+        b.failed.connect(lambda text: self.notice_banner.show_text(text))
+        b.modelsLoaded.connect(self._models_loaded)
+        b.modelsFailed.connect(self._models_failed)
+        if self._background:
+            QTimer.singleShot(STATUS_CHECK_DELAY_MS, b.watch_status_pages)
 
     def _every(self, ms: int, slot: Any) -> None:
         timer = QTimer(self)

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer
 
-from chatdesk import events as ev
 from chatdesk.failover.health import HealthBook
 from chatdesk.store import StoreError
 
@@ -96,6 +95,8 @@ class SendingMixin:
             self.regenerate()
 
     def _on_event(self: MainWindow, event: Any) -> None:
+        from chatdesk import events as ev  # loaded with the chat engine, after start-up
+
         b = self.bridge
         assert b is not None
         if isinstance(event, ev.MessageSaved) and self._awaiting_new \

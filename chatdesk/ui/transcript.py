@@ -31,7 +31,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QToolTip, QWidget
 
-from chatdesk import events as ev
 from chatdesk.store import HistoryStore, StoredMessage, StoreError
 from chatdesk.ui.delegate import MessageDelegate
 from chatdesk.ui.transcript_model import MessageRow, TranscriptModel
@@ -253,6 +252,8 @@ class TranscriptView(QListView):
 
     def apply_event(self, event: Any) -> None:
         """Show one event of an answer in this conversation."""
+        from chatdesk import events as ev  # loaded with the chat engine, after start-up
+
         m = self.tmodel
         if isinstance(event, ev.TextChunk):
             m.append_text(event.text)

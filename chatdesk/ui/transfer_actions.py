@@ -11,20 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (
-    QDialog,
-    QFileDialog,
-    QMenu,
-    QMenuBar,
-    QMessageBox,
-    QProgressDialog,
-)
+from PySide6.QtWidgets import QMenu, QMenuBar
 
 from chatdesk.store import HistoryStore, StoreError
 from chatdesk.transfer import jobs
-from chatdesk.ui.export_dialog import FILTERS, ExportDialog, standard_dir
 
+# The dialogs are loaded when first used: each Qt class costs start-up time (its enums).
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMessageBox, QProgressDialog
+
+    from chatdesk.ui.export_dialog import ExportDialog
     from chatdesk.transfer.common import ImportReport
     from chatdesk.transfer.native import ExportSummary
     from chatdesk.ui.main_window import MainWindow
@@ -185,6 +181,10 @@ class TransferActions(QObject):
     # -- import ---------------------------------------------------------------------------
 
     def choose_import(self, kind: str, folder: bool = False) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        from chatdesk.ui.export_dialog import FILTERS, standard_dir
+
         start = self._last_dir or standard_dir("Download")
         title = f"Import from {jobs.SOURCES[kind]}"
         if folder:
@@ -241,6 +241,8 @@ class TransferActions(QObject):
         else:
             what = f"all {count:,} conversation{'' if count == 1 else 's'}"
             stem = "chatdesk-export"
+        from chatdesk.ui.export_dialog import ExportDialog, standard_dir
+
         dialog = ExportDialog(self.window, what=what, count=count, stem=stem,
                               folder=self._last_dir or standard_dir("Documents"))
         ids = [conversation.id] if conversation is not None else None
@@ -251,6 +253,8 @@ class TransferActions(QObject):
     def _export_chosen(self, dialog: ExportDialog, ids: list[int] | None, result: int) -> None:
         self.export_dialog = None
         dialog.deleteLater()
+        from PySide6.QtWidgets import QDialog
+
         if result != QDialog.DialogCode.Accepted or self._closing:
             return
         destination = dialog.destination()
@@ -283,6 +287,8 @@ class TransferActions(QObject):
     # -- the running job ------------------------------------------------------------------
 
     def _start(self, what: str, job: TransferJob, label: str, kind: str) -> bool:
+        from PySide6.QtWidgets import QProgressDialog
+
         self.job, self._job_kind, self._label = job, kind, label
         progress = QProgressDialog(label, "Cancel", 0, 0, self.window)
         progress.setWindowTitle("Import" if what == "import" else "Export")
@@ -351,6 +357,8 @@ class TransferActions(QObject):
 
     def _tell(self, title: str, text: str, error: bool = False, outcome: str = "") -> None:
         """A non-blocking message box; `finished` says how it ended."""
+        from PySide6.QtWidgets import QMessageBox
+
         self.last_message = text
         box = QMessageBox(QMessageBox.Icon.Warning if error else QMessageBox.Icon.Information,
                           title, text, QMessageBox.StandardButton.Ok, self.window)

@@ -96,9 +96,10 @@ def make_window(qtbot: Any, qloop: qasync.QEventLoop, data_dir: Path,
 
     def make(ctx: AppContext | None = None, *, store: HistoryStore | None = None,
              browse_path: Path | None = None, show: bool = True,
-             size: tuple[int, int] | None = None) -> MainWindow:
-        bridge = ChatBridge(ctx.chat_service) if ctx is not None and browse_path is None \
-            else None
+             size: tuple[int, int] | None = None, attach: bool = True) -> MainWindow:
+        """attach=False leaves the ChatBridge off, as the app does until the first paint."""
+        bridge = ChatBridge(ctx.chat_service) \
+            if ctx is not None and browse_path is None and attach else None
         window = MainWindow(store or ctx.store, ctx=ctx, bridge=bridge,  # type: ignore[union-attr]
                             browse_path=browse_path, state_file=data_dir / "window.ini",
                             background=False)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QLineEdit, QListView
 from chatdesk.store import HistoryStore, ReadOnlyError, to_iso
 from chatdesk.ui.composer import Composer
 from chatdesk.ui.conversation_model import ConversationListModel
+from chatdesk.ui.bridge import ChatBridge
 from chatdesk.ui.main_window import MainWindow
 from tests.fakes.server import ErrorResponse, FakeProvider, Stream, Synth
 from tests.ui.conftest import qt_warning_marks
@@ -66,6 +67,27 @@ def test_type_and_send_streams_the_answer_and_saves_it(
     # The sidebar lists the new conversation, selected; the composer has the focus again.
     assert window.sidebar.current_conversation_id() == conv
     assert QApplication.focusWidget() is window.composer.edit
+
+
+def test_a_send_before_the_engine_is_attached_keeps_the_text(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider) -> None:
+    # The app paints the window before it loads the chat engine: a send in that moment
+    # must neither lose the text nor reach the network.
+    fake_anthropic.script(Synth(["Hi."]))
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    window = make_window(ctx, attach=False)
+    assert window.bridge is None and not window.readonly and window.composer is not None
+    send(qtbot, window, "early words")
+    assert window.composer.text() == "early words"
+    assert fake_anthropic.requests == [] and ctx.store.list_conversations() == []
+
+    window.attach_bridge(ChatBridge(ctx.chat_service))
+    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
+    wait_idle(qtbot, window)
+    assert [m.content for m in ctx.store.messages(window.conversation_id)] == [
+        "early words", "Hi."]
+    with pytest.raises(RuntimeError):
+        window.attach_bridge(ChatBridge(ctx.chat_service))
 
 
 def test_provider_failing_mid_answer_shows_the_failover_inline(
@@ -264,7 +286,7 @@ def test_the_sidebar_loads_long_histories_in_pages(make_ctx: Any,
     store = make_ctx([("anthropic", fake_anthropic)]).store
     with store.transaction():
         ids = [store.create_conversation(f"c{i}").id for i in range(450)]
-    model = ConversationListModel(store, today=date.today)
+    model = ConversationListModel(store, today=date.today, page_size=200)
     model.reload()
     assert model.loaded_conversations == 200 and model.total_conversations == 450
     assert model.canFetchMore()
