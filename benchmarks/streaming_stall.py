@@ -46,6 +46,7 @@ OFFSCREEN_NOISE = ("propagateSizeHints", "does not support raise")
 TICK_MS = 5
 DELAY_S = 0.005  # between two chunks: 200 per second
 HISTORY_MESSAGES = 40  # the conversation the answer is added to
+SETTLE_S = 0.3  # kept measuring after the answer ends
 
 
 def quiet_qt(mode: object, context: object, message: str) -> None:
@@ -132,6 +133,7 @@ async def stream(window: MainWindow, ticker: Ticker, paints: PaintCount) -> Stre
         raise SystemExit("the window did not send")
     await bridge.wait_idle()
     seconds = time.perf_counter() - start
+    await asyncio.sleep(SETTLE_S)  # the finished answer is drawn once more: count that too
     ticker.stop()
     bridge.textChunk.disconnect(count)
     model = window.transcript.tmodel
@@ -192,6 +194,10 @@ async def run(args: argparse.Namespace, data: Path) -> int:
               f"{statistics.median(gaps):>8.2f} ms {len(gaps):>6}")
     print(f"\ntranscript while streaming: {got.renders} live-row renders (documents built), "
           f"{got.paints} viewport paints")
+    worst = sorted(range(len(during)), key=during.__getitem__, reverse=True)[:3]
+    print("longest gaps: " + ", ".join(f"{during[i] - TICK_MS:.1f} ms at "
+                                       f"{100 * i / len(during):.0f}%" for i in worst)
+          + " of the stream")
     result = stall(during)
     print(f"longest stall while streaming: {result:.1f} ms (goal <= {GOAL_STALL_MS:.0f} ms); "
           f"baseline {stall(base):.1f} ms")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,9 +17,16 @@ from PySide6.QtGui import (
     QFontMetrics,
     QPainter,
     QPalette,
+    QTextCursor,
     QTextDocument,
 )
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
 from chatdesk.ui.conversation_model import parse_time
 from chatdesk.ui.transcript_model import MessageRole, MessageRow, Notice, display_name
@@ -46,6 +54,56 @@ class SafeDocument(QTextDocument):
 
 
 @dataclass
+class _LiveDocument:
+    """The document of an answer being written. Its settled part (render.settled_boundary) is
+    rendered and laid out once, part by part; a refresh replaces only the text after it, so
+    it costs the same however long the answer grows. When the answer ends, the same document
+    gets its final header (finish) rather than being rendered again whole."""
+
+    doc: SafeDocument
+    dark: bool
+    notices: str  # the failover notices it was started with
+    text: str = ""  # the settled text
+    next_code: int = 0  # the number of the next code block (copy:N links count on)
+    tail_at: int = -1  # where the text after the settled part begins in doc
+
+    def update(self, content: str) -> None:
+        from chatdesk.ui.render import render_markdown_part, settled_boundary
+
+        cursor = QTextCursor(self.doc)
+        if self.tail_at >= 0:
+            cursor.setPosition(self.tail_at)
+            cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+            cursor.removeSelectedText()
+        cut = settled_boundary(content, len(self.text))
+        if cut > len(self.text):
+            part, self.next_code = render_markdown_part(content[len(self.text):cut], self.dark,
+                                                        self.next_code)
+            self._append(cursor, part)
+            self.text = content[:cut]
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        self.tail_at = cursor.position()
+        if cut < len(content):
+            self._append(cursor, render_markdown_part(content[cut:], self.dark,
+                                                      self.next_code)[0])
+
+    def finish(self, content: str, header: str) -> None:
+        """The whole answer, under its final header (the first block's text)."""
+        self.update(content)
+        cursor = QTextCursor(self.doc)
+        cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
+        cursor.insertHtml(header)
+
+    @staticmethod
+    def _append(cursor: QTextCursor, html_text: str) -> None:
+        # insertHtml merges the first paragraph it inserts into the block at the cursor: a
+        # paragraph holding only a zero-width space takes that role, so the part's own first
+        # block keeps its format and the part lays out as it does in a whole document.
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertHtml("<p>&#8203;</p>" + html_text)
+
+
+@dataclass
 class _Entry:
     row: MessageRow  # the very row object: SQLite may reuse a deleted message's id
     version: int
@@ -66,6 +124,8 @@ class MessageDelegate(QStyledItemDelegate):
         self.dark = False
         self.width = 600
         self.renders = 0  # documents built so far (tests check laziness with it)
+        self.live_build_ms = 0.0  # what the last update of a live row's document took
+        self._live: dict[int, _LiveDocument] = {}  # by message id; one answer at a time
         self._metrics: tuple[int, float] | None = None
 
     # -- geometry -------------------------------------------------------------------------
@@ -80,6 +140,7 @@ class MessageDelegate(QStyledItemDelegate):
 
     def clear(self) -> None:
         self._cache.clear()
+        self._live.clear()
         self._metrics = None
 
     def text_width(self) -> int:
@@ -124,28 +185,64 @@ class MessageDelegate(QStyledItemDelegate):
 
     def _build(self, row: MessageRow, model: Any) -> SafeDocument:
         self.renders += 1
+        notices = model.notices(row) if model is not None and hasattr(model, "notices") else []
+        if row.live and row.content:
+            started = time.perf_counter()
+            doc = self._live_document(row, notices)
+            self.live_build_ms = (time.perf_counter() - started) * 1000
+            return doc
+        live = self._live.pop(row.id, None)
+        if live is not None and row.content and live.dark == self.dark \
+                and live.notices == self.notices_html(notices) \
+                and row.content.startswith(live.text):
+            live.finish(row.content, self.header_html(row))  # a long answer: no stall at its end
+            return live.doc
+        doc = self._new_document()
+        doc.setHtml(self.row_html(row, notices))
+        return doc
+
+    def _new_document(self) -> SafeDocument:
         doc = SafeDocument()
         doc.setDocumentMargin(0)
         doc.setUndoRedoEnabled(False)
-        notices = model.notices(row) if model is not None and hasattr(model, "notices") else []
-        doc.setHtml(self.row_html(row, notices))
         doc.setTextWidth(self.text_width())
         return doc
 
+    def _live_document(self, row: MessageRow, notices: list[Notice]) -> SafeDocument:
+        notices_html = self.notices_html(notices)
+        live = self._live.get(row.id)
+        if live is None or live.dark != self.dark or live.notices != notices_html \
+                or not row.content.startswith(live.text):
+            doc = self._new_document()  # a new answer, a new notice, or a restart
+            doc.setHtml(self.head_html(row, notices))
+            live = _LiveDocument(doc, self.dark, notices_html)
+            self._live = {row.id: live}
+        live.update(row.content)
+        return live.doc
+
     def row_html(self, row: MessageRow, notices: list[Notice]) -> str:
-        muted = "#9aa4b0" if self.dark else "#5a6570"
-        parts = [f"<p style='margin-top:0px; margin-bottom:4px; color:{muted};"
-                 f" font-size:small'>{self.header_text(row)}</p>"]
-        if notices:
-            parts.append(self.notices_html(notices))
+        """The whole row as HTML: header, failover notices, the message."""
+        html_text = self.head_html(row, notices)
         if row.content:
-            parts.append(self._render(row.content, self.dark))
-        elif row.live:
-            parts.append(f"<p style='color:{muted}'>…</p>")
-        return "".join(parts)
+            return html_text + self._render(row.content, self.dark)
+        if row.live:
+            muted = "#9aa4b0" if self.dark else "#5a6570"
+            return html_text + f"<p style='color:{muted}'>…</p>"
+        return html_text
+
+    def head_html(self, row: MessageRow, notices: list[Notice]) -> str:
+        return (f"<p style='margin-top:0px; margin-bottom:4px'>{self.header_html(row)}</p>"
+                + self.notices_html(notices))
+
+    def header_html(self, row: MessageRow) -> str:
+        """Who wrote the row and when, as the inline HTML of the row's first paragraph."""
+        muted = "#9aa4b0" if self.dark else "#5a6570"
+        return f"<span style='color:{muted}; font-size:small'>{self.header_text(row)}</span>"
 
     def notices_html(self, notices: list[Notice]) -> str:
         """Failover notices as one tinted box; an expanded one shows the failed attempt."""
+        if not notices:
+            return ""
         fg, bg = ("#e3b341", "#3a3220") if self.dark else ("#7d5200", "#fff5d6")
         muted = "#b8ad94" if self.dark else "#6b5a33"
         lines = []
@@ -253,6 +350,10 @@ class MessageDelegate(QStyledItemDelegate):
         ctx.palette = palette
         ctx.palette.setColor(QPalette.ColorRole.Text, palette.color(QPalette.ColorRole.Text))
         ctx.clip = QRectF(0, 0, doc.textWidth(), doc.size().height())
+        view = option.widget
+        if isinstance(view, QAbstractItemView):  # a long answer: draw only what shows
+            shown = QRectF(option.rect.intersected(view.viewport().rect()))
+            ctx.clip = ctx.clip.intersected(shown.translated(-QPointF(origin)))
         doc.documentLayout().draw(painter, ctx)
         painter.restore()
         if option.state & QStyle.StateFlag.State_MouseOver and hasattr(model, "actions"):

@@ -209,8 +209,44 @@ def _markdown() -> MarkdownIt:
 @functools.lru_cache(maxsize=256)
 def render_markdown(text: str, dark: bool = False) -> str:
     """HTML for QTextDocument. Code block N is followed by a link to `copy:N`."""
-    env: dict[str, Any] = {"dark": dark}
-    return _markdown().render(text, env)
+    return render_markdown_part(text, dark)[0]
+
+
+def render_markdown_part(text: str, dark: bool = False, first_code: int = 0) -> tuple[str, int]:
+    """HTML for one part of a longer text whose code blocks before it number first_code, and
+    the number of the next code block. Parts cut at settled_boundary render as the whole."""
+    env: dict[str, Any] = {"dark": dark, "code_index": first_code}
+    return _markdown().render(text, env), int(env["code_index"])
+
+
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+
+
+def settled_boundary(text: str, start: int = 0) -> int:
+    """The last place at or after `start` where `text` can be cut so that both sides render as
+    they would together: the start of a line at the left margin after a blank line, outside
+    any fenced code block. `start` must itself be such a place (or 0). A growing answer is
+    rendered in parts this way, so each refresh renders only what came since the last cut."""
+    best = start
+    fence: str | None = None  # the opening run of ` or ~ while inside a fenced block
+    blank_before = False
+    pos = start
+    while pos < len(text):
+        end = text.find("\n", pos)
+        if end < 0:
+            break  # the last line is still being written
+        line = text[pos:end]
+        if fence is None and blank_before and line[:1] not in ("", " ", "\t"):
+            best = pos
+        match = _FENCE.match(line)
+        if fence is None and match:
+            fence = match.group(1)
+        elif fence is not None and match and match.group(1)[0] == fence[0] \
+                and len(match.group(1)) >= len(fence) and not line[match.end():].strip():
+            fence = None
+        blank_before = not line.strip()
+        pos = end + 1
+    return best
 
 
 def code_blocks(text: str) -> list[str]:

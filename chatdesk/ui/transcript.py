@@ -33,7 +33,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QToolTip, QWi
 
 from chatdesk.store import HistoryStore, StoredMessage, StoreError
 from chatdesk.ui.delegate import MessageDelegate
-from chatdesk.ui.transcript_model import MessageRow, TranscriptModel
+from chatdesk.ui.transcript_model import MessageRow, TranscriptModel, live_refresh_ms
 
 log = logging.getLogger("chatdesk.ui.transcript")
 
@@ -63,6 +63,7 @@ class TranscriptView(QListView):
         self.setObjectName("transcript")
         self.store = store
         self.tmodel = TranscriptModel(self._attempts)
+        self.tmodel.refresh_interval = lambda: live_refresh_ms(self.delegate.live_build_ms)
         self.delegate = MessageDelegate(self)
         self.setModel(self.tmodel)
         self.setItemDelegate(self.delegate)

@@ -16,6 +16,14 @@ if TYPE_CHECKING:
 MessageRole = Qt.ItemDataRole.UserRole + 1
 MessageIdRole = Qt.ItemDataRole.UserRole + 2
 LIVE_REFRESH_MS = 50  # the live row is re-rendered at most this often
+MAX_LIVE_REFRESH_MS = 400
+
+
+def live_refresh_ms(build_ms: float) -> int:
+    """How long to wait before showing more of an answer: 50 ms, longer once the live row
+    costs more to rebuild, so that rebuilding it takes at most about a quarter of the UI
+    thread however long the answer grows."""
+    return int(min(MAX_LIVE_REFRESH_MS, max(LIVE_REFRESH_MS, 4 * build_ms)))
 WINDOW = 160  # rows the view sees after opening a conversation or jumping into it
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -110,7 +118,8 @@ class TranscriptModel(QAbstractListModel):
     changes, so a window of a few hundred rows keeps that cheap in a conversation of any
     length. The view grows the window at either end as the user scrolls. Stored rows read
     their attempts only when first shown; while an answer streams, only its row changes, and
-    at most every LIVE_REFRESH_MS.
+    at most every LIVE_REFRESH_MS (or `refresh_interval()`, which the view ties to what the
+    row costs to draw).
     """
 
     def __init__(self, attempts_loader: Callable[[int], list[Attempt]] | None = None) -> None:
@@ -127,6 +136,7 @@ class TranscriptModel(QAbstractListModel):
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(LIVE_REFRESH_MS)
         self._refresh.timeout.connect(self._refresh_live)
+        self.refresh_interval: Callable[[], int] = lambda: LIVE_REFRESH_MS
 
     # -- loading and the window -------------------------------------------------------------
 
@@ -333,7 +343,7 @@ class TranscriptModel(QAbstractListModel):
             return
         row.content += text
         if not self._refresh.isActive():
-            self._refresh.start()
+            self._refresh.start(self.refresh_interval())
 
     def restart_text(self) -> None:
         if self._live_row is not None:

@@ -8,7 +8,13 @@ import time
 import pytest
 from PySide6.QtGui import QTextDocument
 
-from chatdesk.ui.render import code_blocks, copy_index, render_markdown
+from chatdesk.ui.render import (
+    code_blocks,
+    copy_index,
+    render_markdown,
+    render_markdown_part,
+    settled_boundary,
+)
 from tests.ui.conftest import qt_warning_marks
 
 pytestmark = qt_warning_marks()
@@ -193,3 +199,58 @@ def test_a_typical_answer_renders_fast() -> None:
         render_markdown(f"{text}{i}")  # distinct texts: no whole-answer cache hits
     per_answer_ms = (time.perf_counter() - started) / runs * 1000
     assert per_answer_ms < 25, per_answer_ms  # ~1-2 ms here; generous for slow CI
+
+
+STREAMED = """\
+First paragraph, with `code`.
+
+## A heading
+
+```python
+x = 1
+
+y = 2
+```
+
+- one
+- two
+
+    indented code
+
+  continued
+
+Last words"""
+
+
+def test_settled_boundary_cuts_only_between_blocks_at_the_margin() -> None:
+    cut = settled_boundary(STREAMED)
+    # Not before "Last words": a line still being written (no newline yet) may become a fence.
+    assert STREAMED[cut:].startswith("- one\n")
+    whole = STREAMED + "\n"
+    assert whole[settled_boundary(whole):] == "Last words\n"
+    inside_fence = STREAMED[:STREAMED.index("y = 2")]
+    assert inside_fence[settled_boundary(inside_fence):].startswith("```python")
+    assert settled_boundary("one line, no end") == 0
+    assert settled_boundary("a\n\nb") == 0  # "b" may still be the start of a fence
+    assert settled_boundary("a\n\nb\n") == 3
+    # From a cut onwards only the rest is scanned, and the cut never moves back.
+    first = settled_boundary(STREAMED[:45])  # "## A heading\n" is complete
+    assert first > 0 and settled_boundary(STREAMED, first) == cut
+    assert settled_boundary("x\n\n  indented\n") == 0  # an indented line may continue a list
+    assert settled_boundary("~~~\n\nstill code\n\n~~~\n\nafter\n") == \
+        len("~~~\n\nstill code\n\n~~~\n\n")
+
+
+def test_parts_cut_at_settled_boundaries_render_as_the_whole() -> None:
+    text = ("Intro with a [link](https://example.com).\n\n```python\nprint(1)\n```\n\n"
+            "Middle *text*.\n\n```js\nlet a = 2;\n```\n\nEnd.\n")
+    whole = render_markdown(text)
+    html, cut, code = "", 0, 0
+    for upto in range(1, len(text) + 1):  # as if it streamed one character at a time
+        new_cut = settled_boundary(text[:upto], cut)
+        if new_cut > cut:
+            part, code = render_markdown_part(text[cut:new_cut], False, code)
+            html, cut = html + part, new_cut
+    html += render_markdown_part(text[cut:], False, code)[0]
+    assert html == whole
+    assert HREF.findall(html).count("copy:1") == 1  # code blocks keep counting across parts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,6 +117,23 @@ def test_streaming(qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: 
     window.composer.set_text("And what about")
     shoot(window, "03-streaming")
     qtbot.waitUntil(lambda: not window.bridge.busy, timeout=10000)
+
+
+def test_streaming_markdown(qtbot: Any, make_ctx: Any, make_window: Any,
+                            fake_anthropic: FakeProvider, shoot: Any) -> None:
+    # A markdown answer mid-stream: its settled part is drawn part by part (delegate's live
+    # document), which must look like the finished answer.
+    pieces = re.findall(r"\s*\S+", MARKDOWN_ANSWER)
+    fake_anthropic.script(Synth(pieces, delay_s=0.03))
+    window = make_window(make_ctx([("anthropic", fake_anthropic)]))
+    window.composer.set_text("How do I read a CSV file in Python?")
+    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(window.transcript.tmodel.rows) == 2
+                    and "for row in" in window.transcript.tmodel.rows[1].content,
+                    timeout=10000)
+    shoot(window, "03b-streaming-markdown")
+    qtbot.waitUntil(lambda: not window.bridge.busy, timeout=15000)
+    shoot(window, "03c-streamed-markdown-finished")
 
 
 def test_failover_notice(qtbot: Any, make_ctx: Any, make_window: Any,

@@ -152,6 +152,56 @@ def test_streaming_updates_only_the_live_row_and_at_most_every_50_ms(
     assert model.rows[10].content == ""
 
 
+def test_a_long_answer_is_drawn_part_by_part_and_finished_in_place(
+        qtbot: Any, store: HistoryStore) -> None:
+    conv = store.create_conversation()
+    store.add_message(conv.id, "user", "show me")
+    view = make_view(qtbot, store)
+    view.show_conversation(conv.id, store.messages(conv.id))
+    model: TranscriptModel = view.tmodel
+    model.refresh_interval = lambda: 0  # show each piece at once
+    model.begin_answer(ev.AttemptStarted("anthropic", "m", 1, 999))
+    pieces = [f"Paragraph {i} says something.\n\n" for i in range(40)]
+    shown = [f"Paragraph {i} says something." for i in range(40)]
+    pieces[10], shown[10] = "```python\nprint('one')\n\nprint('two')\n```\n\n", "print('two')"
+    pieces[30], shown[30] = "```sh\necho three\n```\n\n", "echo three"
+    docs = set()
+    for piece, last in zip(pieces, shown, strict=True):
+        model.append_text(piece)
+        qtbot.wait(2)
+        row = model.live_row
+        assert row is not None
+        doc = view.delegate.document_for(row, model)
+        docs.add(id(doc))
+        assert last in doc.toPlainText()
+    assert len(docs) == 1  # one document, changed in place
+    text = doc.toPlainText()
+    assert "answering…" in text and "Paragraph 39" in text and "print('two')" in text
+    links = []
+    block = doc.begin()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            href = it.fragment().charFormat().anchorHref()
+            if href.startswith("copy:") and href not in links:
+                links.append(href)
+            it += 1
+        block = block.next()
+    assert links == ["copy:0", "copy:1"]  # numbered across the parts, as the whole would be
+
+    model.end_live()
+    row = model.rows[-1]
+    final = view.delegate.document_for(row, model)
+    assert final is doc and "answering…" not in final.toPlainText()
+    assert final.toPlainText().count("Paragraph") == 38
+
+    model.begin_answer(ev.AttemptStarted("anthropic", "m", 2, 1000))
+    model.append_text("A second answer.\n\nWith two parts.")
+    qtbot.wait(2)
+    second = view.delegate.document_for(model.live_row, model)
+    assert second is not doc and "Paragraph" not in second.toPlainText()
+
+
 def test_failover_notices_from_attempts() -> None:
     def attempt(i: int, provider: str, outcome: str, **kw: Any) -> Attempt:
         base = dict(id=i, message_id=1, provider=provider, model=kw.pop("model", "m"),
