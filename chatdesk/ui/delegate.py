@@ -9,7 +9,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QPointF, QRect, QRectF, QSize
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+)
 from PySide6.QtGui import (
     QAbstractTextDocumentLayout,
     QColor,
@@ -17,6 +26,7 @@ from PySide6.QtGui import (
     QFontMetrics,
     QPainter,
     QPalette,
+    QTextCharFormat,
     QTextCursor,
     QTextDocument,
 )
@@ -51,6 +61,22 @@ class SafeDocument(QTextDocument):
 
     def loadResource(self, type: int, name: Any) -> Any:  # noqa: A002 - Qt's name
         return None
+
+
+@dataclass(frozen=True)
+class TextSelection:
+    """Text selected in one message: positions in its row's document."""
+
+    message_id: int
+    anchor: int
+    position: int
+
+    def cursor(self, doc: QTextDocument) -> QTextCursor:
+        last = max(0, doc.characterCount() - 1)  # the document may have changed since
+        cursor = QTextCursor(doc)
+        cursor.setPosition(min(self.anchor, last))
+        cursor.setPosition(min(self.position, last), QTextCursor.MoveMode.KeepAnchor)
+        return cursor
 
 
 @dataclass
@@ -125,6 +151,7 @@ class MessageDelegate(QStyledItemDelegate):
         self.width = 600
         self.renders = 0  # documents built so far (tests check laziness with it)
         self.live_build_ms = 0.0  # what the last update of a live row's document took
+        self.selection: TextSelection | None = None  # text selected in one message
         self._live: dict[int, _LiveDocument] = {}  # by message id; one answer at a time
         self._metrics: tuple[int, float] | None = None
 
@@ -350,6 +377,16 @@ class MessageDelegate(QStyledItemDelegate):
         ctx.palette = palette
         ctx.palette.setColor(QPalette.ColorRole.Text, palette.color(QPalette.ColorRole.Text))
         ctx.clip = QRectF(0, 0, doc.textWidth(), doc.size().height())
+        selection = self.selection
+        if selection is not None and selection.message_id == row.id \
+                and selection.anchor != selection.position:
+            selected = QAbstractTextDocumentLayout.Selection()
+            selected.cursor = selection.cursor(doc)
+            look = QTextCharFormat()
+            look.setBackground(palette.brush(QPalette.ColorRole.Highlight))
+            look.setForeground(palette.brush(QPalette.ColorRole.HighlightedText))
+            selected.format = look
+            ctx.selections = [selected]
         view = option.widget
         if isinstance(view, QAbstractItemView):  # a long answer: draw only what shows
             shown = QRectF(option.rect.intersected(view.viewport().rect()))
@@ -387,6 +424,22 @@ class MessageDelegate(QStyledItemDelegate):
         for name, rect in self.link_rects(option.rect, actions, option.font):
             painter.drawText(rect, 0, _LINK_LABELS[name])
         painter.restore()
+
+    def position_at(self, index: _Index, item_rect: QRect, pos: QPoint) -> int:
+        """The text position in a row's document nearest to a point of the view's viewport
+        (the point may lie outside the row: a drag that left it)."""
+        row = _row(index)
+        if row is None:
+            return 0
+        doc = self.document_for(row, index.model())
+        local = QPointF(pos - self.doc_origin(item_rect))
+        height = doc.size().height()
+        if local.y() < 0:
+            return 0
+        if local.y() >= height:
+            return max(0, doc.characterCount() - 1)
+        hit = doc.documentLayout().hitTest(local, Qt.HitTestAccuracy.FuzzyHit)
+        return max(0, hit)
 
     def anchor_at(self, index: _Index, item_rect: QRect, pos: QPoint) -> str | None:
         """The href under a point of the view's viewport, if any."""

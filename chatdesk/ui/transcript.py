@@ -28,11 +28,12 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPalette,
     QResizeEvent,
+    QTextCursor,
 )
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QToolTip, QWidget
 
 from chatdesk.store import HistoryStore, StoredMessage, StoreError
-from chatdesk.ui.delegate import MessageDelegate
+from chatdesk.ui.delegate import MessageDelegate, TextSelection
 from chatdesk.ui.transcript_model import MessageRow, TranscriptModel, live_refresh_ms
 
 log = logging.getLogger("chatdesk.ui.transcript")
@@ -91,7 +92,8 @@ class TranscriptView(QListView):
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._scrolled)
         bar.rangeChanged.connect(self._range_changed)
-        copy = QAction("Copy message", self)
+        self._selecting = False  # a left-button drag is selecting text
+        copy = QAction("Copy", self)
         copy.setShortcut(QKeySequence.StandardKey.Copy)
         copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         copy.triggered.connect(self.copy_current)
@@ -107,6 +109,7 @@ class TranscriptView(QListView):
                           messages: list[StoredMessage]) -> None:
         self._end_jump()
         self._anchor = None
+        self.clear_selection()
         self.delegate.set_width(self.viewport().width())
         self.tmodel.load(conversation_id, messages)
         count = self.tmodel.rowCount()
@@ -323,22 +326,83 @@ class TranscriptView(QListView):
         return ("link", index.row(), href) if href else None
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
-        self._pressed = self._target_at(event.position().toPoint())
+        pos = event.position().toPoint()
+        self._pressed = self._target_at(pos)
+        index = self.indexAt(pos)
+        if event.button() == Qt.MouseButton.LeftButton:  # a right click keeps it for the menu
+            self.clear_selection()
+            if self._pressed is None and index.isValid():
+                at = self.delegate.position_at(index, self.visualRect(index), pos)
+                self._select(TextSelection(self.tmodel.row(index.row()).id, at, at))
+                self._selecting = True
         super().mousePressEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
         target = self._target_at(event.position().toPoint())
         super().mouseReleaseEvent(event)
         pressed, self._pressed = self._pressed, None
+        self._selecting = False
         if event.button() == Qt.MouseButton.LeftButton and target and target == pressed:
             self.activate(target)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        pos = event.position().toPoint()
+        selection = self.delegate.selection
+        if self._selecting and selection is not None \
+                and event.buttons() & Qt.MouseButton.LeftButton:
+            row = self.tmodel.row_of(selection.message_id)
+            if row >= 0:  # the rows do not follow the drag: the selection stays in one message
+                index = self.tmodel.index(row)
+                at = self.delegate.position_at(index, self.visualRect(index), pos)
+                self._select(TextSelection(selection.message_id, selection.anchor, at))
+            return
         super().mouseMoveEvent(event)
-        over = self._target_at(event.position().toPoint()) is not None
-        shape = Qt.CursorShape.PointingHandCursor if over else Qt.CursorShape.ArrowCursor
+        over_link = self._target_at(pos) is not None
+        shape = Qt.CursorShape.PointingHandCursor if over_link else \
+            Qt.CursorShape.IBeamCursor if self.indexAt(pos).isValid() else \
+            Qt.CursorShape.ArrowCursor
         if self.viewport().cursor().shape() != shape:
             self.viewport().setCursor(shape)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        pos = event.position().toPoint()
+        index = self.indexAt(pos)
+        if event.button() != Qt.MouseButton.LeftButton or not index.isValid() \
+                or self._target_at(pos) is not None:
+            super().mouseDoubleClickEvent(event)
+            return
+        row = self.tmodel.row(index.row())
+        cursor = QTextCursor(self.delegate.document(index))
+        cursor.setPosition(self.delegate.position_at(index, self.visualRect(index), pos))
+        cursor.select(QTextCursor.SelectionType.WordUnderCursor)
+        self._select(TextSelection(row.id, cursor.anchor(), cursor.position()))
+        self._selecting = False
+
+    # -- selecting text -------------------------------------------------------------------
+
+    def selected_text(self) -> str:
+        """The text selected in a message, as plain text ("" when there is none)."""
+        selection = self.delegate.selection
+        if selection is None or selection.anchor == selection.position:
+            return ""
+        row = self.tmodel.row_of(selection.message_id)
+        if row < 0:
+            return ""
+        doc = self.delegate.document(self.tmodel.index(row))
+        text = selection.cursor(doc).selection().toPlainText().replace("\u200b", "")
+        # Rendered paragraphs end in a space; the zero-width spaces part a live document.
+        return "\n".join(line.rstrip(" ") for line in text.split("\n"))
+
+    def clear_selection(self) -> None:
+        self._select(None)
+
+    def _select(self, selection: TextSelection | None) -> None:
+        for old_or_new in (self.delegate.selection, selection):
+            if old_or_new is not None:
+                row = self.tmodel.row_of(old_or_new.message_id)
+                if row >= 0:
+                    self.viewport().update(self.visualRect(self.tmodel.index(row)))
+        self.delegate.selection = selection
 
     def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if event.type() == QEvent.Type.ToolTip:
@@ -390,6 +454,12 @@ class TranscriptView(QListView):
         self.status.emit("Message copied to the clipboard.")
 
     def copy_current(self) -> None:
+        """Ctrl+C: the selected text, else the whole current message."""
+        text = self.selected_text()
+        if text:
+            QGuiApplication.clipboard().setText(text)
+            self.status.emit("Selection copied to the clipboard.")
+            return
         index = self.currentIndex()
         if index.isValid():
             self.copy_row(self.tmodel.row(index.row()))
@@ -399,6 +469,11 @@ class TranscriptView(QListView):
             return []
         row = self.tmodel.row(index.row())
         actions: list[QAction] = []
+        selection = self.delegate.selection
+        if selection is not None and selection.message_id == row.id and self.selected_text():
+            copy_selection = QAction("Copy selection", self)
+            copy_selection.triggered.connect(self.copy_current)
+            actions.append(copy_selection)
         copy = QAction("Copy message", self)
         copy.triggered.connect(lambda: self.copy_row(row))
         actions.append(copy)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
 from chatdesk.store import HistoryStore
@@ -93,6 +93,26 @@ def test_markdown_conversation(qtbot: Any, make_ctx: Any, make_window: Any,
     rect = view.visualRect(view.tmodel.index(1))
     qtbot.mouseMove(view.viewport(), rect.center())
     shoot(window, "02-markdown")
+
+
+def test_selected_text(qtbot: Any, make_ctx: Any, make_window: Any,
+                       fake_anthropic: FakeProvider, shoot: Any) -> None:
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    conv = seed_markdown(ctx.store)
+    window = make_window(ctx)
+    window.open_conversation(conv)
+    view = window.transcript
+    view.scrollToTop()
+    qtbot.wait(50)
+    index = view.tmodel.index(1)
+    rect, origin = view.visualRect(index), view.delegate.doc_origin(view.visualRect(index))
+    start = origin + QPoint(60, 52)  # in "Three steps", then down into the list
+    end = QPoint(rect.center().x(), origin.y() + 110)
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(view.viewport(), pos=end)
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=end)
+    assert "Open the file with open()." in view.selected_text()
+    shoot(window, "02b-selection")
 
 
 def test_search_results(qtbot: Any, make_ctx: Any, make_window: Any,

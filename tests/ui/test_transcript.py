@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QPoint, Qt, QUrl
 from PySide6.QtGui import QTextDocument
+from PySide6.QtWidgets import QApplication
 
 from chatdesk import events as ev
 from chatdesk.store import Attempt, HistoryStore
@@ -269,3 +270,47 @@ def test_hover_links_and_context_menu_actions(qtbot: Any, store: HistoryStore) -
     (name, area), *_ = view.delegate.link_rects(rect, ["regenerate"], view.font())
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=area.center())
     assert requested == [("regenerate", view.tmodel.rows[1].id)]
+
+
+def _text_point(view: Any, row: int, block: int, x_fraction: float) -> QPoint:
+    """A point on the text of a row's document: block number, fraction of its width."""
+    index = view.tmodel.index(row)
+    doc = view.delegate.document(index)
+    rect = doc.documentLayout().blockBoundingRect(doc.findBlockByNumber(block))
+    origin = view.delegate.doc_origin(view.visualRect(index))
+    return origin + QPoint(int(rect.left() + rect.width() * x_fraction), int(rect.center().y()))
+
+
+def test_text_in_a_message_can_be_selected_and_copied(qtbot: Any, store: HistoryStore) -> None:
+    conv = store.create_conversation()
+    store.add_message(conv.id, "user", "first words")
+    store.add_message(conv.id, "assistant", "Tides rise and fall twice a day", provider="x",
+                      model="m")
+    view = make_view(qtbot, store)
+    view.show_conversation(conv.id, store.messages(conv.id))
+    qtbot.wait(20)
+    port = view.viewport()
+    start, end = _text_point(view, 1, 1, 0.0), _text_point(view, 1, 1, 0.99)
+    qtbot.mousePress(port, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(port, pos=(start + end) / 2)
+    qtbot.mouseMove(port, pos=end)
+    qtbot.mouseRelease(port, Qt.MouseButton.LeftButton, pos=end)
+    assert view.selected_text() == "Tides rise and fall twice a day"
+    view.setFocus()
+    QApplication.clipboard().clear()
+    qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.clipboard().text() == "Tides rise and fall twice a day"
+    actions = [a.text() for a in view.menu_actions(view.tmodel.index(1))]
+    assert actions[:2] == ["Copy selection", "Copy message"]
+
+    # A double click takes a word; a plain click clears, and Ctrl+C copies the message.
+    word = _text_point(view, 1, 1, 0.03)
+    qtbot.mouseDClick(port, Qt.MouseButton.LeftButton, pos=word)
+    assert view.selected_text() == "Tides"
+    qtbot.mouseClick(port, Qt.MouseButton.LeftButton, pos=_text_point(view, 0, 1, 0.5))
+    assert view.selected_text() == ""
+    qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.clipboard().text() == "first words"
+
+    view.show_conversation(None, [])
+    assert view.delegate.selection is None
