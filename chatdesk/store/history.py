@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -313,11 +314,19 @@ class HistoryStore(StoreConnection):
         """Really delete one message (its attempts go with it)."""
         self._update("DELETE FROM messages WHERE id = ?", (id,), f"There is no message {id}.")
 
+    def set_alternate(self, ids: Sequence[int]) -> None:
+        """Set messages aside as alternates (an exchange edited or regenerated): kept, found
+        by search and exported, but no longer part of the conversation or sent again."""
+        with self._write() as conn:
+            conn.executemany("UPDATE messages SET is_alternate = 1 WHERE id = ?",
+                             [(id,) for id in ids])
+
     def pending_messages(self) -> list[StoredMessage]:
         """User messages waiting to be sent, oldest first (deleted conversations left out)."""
         rows = self._rows(
             "SELECT m.* FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id"
             " WHERE m.status = 'pending' AND m.role = 'user' AND c.deleted_at IS NULL"
+            " AND m.is_alternate = 0"
             " AND (m.claimed_until IS NULL OR m.claimed_until < ?)"
             " ORDER BY m.created_at, m.id",
             (time.time(),),

@@ -236,7 +236,11 @@ class MainWindow(SendingMixin, QMainWindow):
     def jump_to_message(self, conversation_id: int, message_id: int) -> None:
         if conversation_id != self.conversation_id:
             self.open_conversation(conversation_id)
-        self.transcript.jump_to(message_id)
+        if not self.transcript.jump_to(message_id):
+            # Search finds alternates too: an edited or regenerated exchange, another branch.
+            self.show_status("That message is an earlier version (edited, regenerated or "
+                             "another branch): it is kept in the history and in exports, "
+                             "not shown in the conversation.")
 
     def _deleted(self, conversation_id: int, title: str) -> None:
         if conversation_id == self.conversation_id:

@@ -52,13 +52,13 @@ class SendingMixin:
         return True
 
     def _drop_from(self: MainWindow, message_id: int | None) -> bool:
-        """Delete a message and everything after it in this conversation."""
+        """Take a message and everything after it out of this conversation. They are kept as
+        alternates: what was written and received is never deleted by an edit."""
         if message_id is None:
             return True
         doomed = self.transcript.tmodel.rows_from(message_id)
         try:
-            for row in doomed:
-                self.store.delete_message(row.id)
+            self.store.set_alternate([row.id for row in doomed])
         except StoreError as exc:
             self.show_status(str(exc))
             return False

@@ -26,6 +26,20 @@ def test_messages_in_order_and_alternates(store: HistoryStore) -> None:
     assert store.get_message(late.id) == late
 
 
+def test_set_alternate_keeps_an_edited_exchange_out_of_the_conversation(
+        store: HistoryStore) -> None:
+    conv = store.create_conversation("t")
+    question = store.add_message(conv.id, "user", "a question never sent", status="pending")
+    answer = store.add_message(conv.id, "assistant", "an answer", parent_id=question.id)
+    assert [m.id for m in store.pending_messages()] == [question.id]
+    store.set_alternate([question.id, answer.id])
+    assert store.messages(conv.id) == []
+    kept = store.messages(conv.id, include_alternates=True)
+    assert [(m.id, m.is_alternate) for m in kept] == [(question.id, True), (answer.id, True)]
+    assert store.pending_messages() == []  # an edited pending message is not sent any more
+    assert [h.message_id for h in store.search("never sent")] == [question.id]
+
+
 def test_add_message_validates(store: HistoryStore) -> None:
     conv = store.create_conversation()
     with pytest.raises(ValueError):

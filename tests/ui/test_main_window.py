@@ -416,6 +416,14 @@ def test_edit_and_resend_replaces_the_last_exchange(
                                                      ("assistant", "Three.")]
     assert [r.content for r in rows(window)] == ["second try", "Three."]
     assert window.composer.text() == "draft kept"
+    # Nothing written or received was deleted: the earlier exchanges are alternates.
+    kept = ctx.store.messages(window.conversation_id, include_alternates=True)
+    assert [(m.content, m.is_alternate) for m in kept] == [
+        ("first try", True), ("One.", True), ("second try", True), ("Two.", True),
+        ("second try", False), ("Three.", False)]
+    assert ctx.store.list_conversations()[0].message_count == 2
+    window.jump_to_message(window.conversation_id, kept[1].id)  # a search hit on "One."
+    assert "earlier version" in window.statusBar().currentMessage()
 
 
 def test_the_picker_pins_the_provider_and_lists_models(
