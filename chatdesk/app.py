@@ -107,19 +107,26 @@ def _open(args: argparse.Namespace) -> _Opened:
 
 
 class _FirstPaint(QObject):
-    """Notes the time of the first paint event of any widget of one window."""
+    """Notes when the first frame of one window has been painted: the first paint event of
+    any of its widgets starts the frame; the rest of its widgets are painted before Qt's
+    loop turns again, when a zero timer notes the time."""
 
     def __init__(self, window: QWidget, painted: Callable[[], None]) -> None:
         super().__init__()
         self.window, self.painted = window, painted
+        self.started = False
         self.at: float | None = None
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        if self.at is None and event.type() == QEvent.Type.Paint \
+        if not self.started and event.type() == QEvent.Type.Paint \
                 and isinstance(obj, QWidget) and obj.window() is self.window:
-            self.at = time.perf_counter()
-            self.painted()
+            self.started = True
+            QTimer.singleShot(0, self._frame_done)
         return False
+
+    def _frame_done(self) -> None:
+        self.at = time.perf_counter()
+        self.painted()
 
 
 def run_app(args: argparse.Namespace) -> int:

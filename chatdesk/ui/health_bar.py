@@ -6,11 +6,14 @@ import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QMouseEvent
 
 UP, DOWN, HALF_OPEN, NO_KEY = "up", "down", "half-open", "no-key"
 STATE_COLORS = {UP: "#2ea043", HALF_OPEN: "#d29922", DOWN: "#da3633", NO_KEY: "#8b949e"}

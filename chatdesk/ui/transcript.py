@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QEvent,
@@ -14,16 +14,12 @@ from PySide6.QtCore import (
     QPoint,
     Qt,
     QTimer,
-    QUrl,
     Signal,
 )
 from PySide6.QtGui import (
     QAction,
-    QContextMenuEvent,
-    QDesktopServices,
     QGuiApplication,
     QKeySequence,
-    QMouseEvent,
     QPainter,
     QPaintEvent,
     QPalette,
@@ -36,6 +32,9 @@ from chatdesk.store import HistoryStore, StoredMessage, StoreError
 from chatdesk.ui.delegate import MessageDelegate, TextSelection
 from chatdesk.ui.transcript_model import MessageRow, TranscriptModel, live_refresh_ms
 
+if TYPE_CHECKING:  # event classes are made when the first such event comes
+    from PySide6.QtGui import QContextMenuEvent, QMouseEvent
+
 log = logging.getLogger("chatdesk.ui.transcript")
 
 OPENABLE_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -47,6 +46,9 @@ MAX_WINDOW = 480  # rows the view may see at once; the far end is trimmed beyond
 
 def open_link(href: str) -> bool:
     """Open a web or mail link in the system's handler; anything else is refused."""
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QDesktopServices
+
     url = QUrl(href)
     if url.scheme().lower() not in OPENABLE_SCHEMES or not url.isValid():
         return False
