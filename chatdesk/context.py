@@ -14,7 +14,6 @@ from chatdesk.secrets import KeyStore, RedactingFilter
 from chatdesk.settings import Settings, SettingsError, load_settings_or_defaults
 from chatdesk.store import HistoryStore
 
-
 LOG_MAX_BYTES = 1_000_000
 LOG_BACKUPS = 3
 

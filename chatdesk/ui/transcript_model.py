@@ -17,6 +17,8 @@ MessageRole = Qt.ItemDataRole.UserRole + 1
 MessageIdRole = Qt.ItemDataRole.UserRole + 2
 LIVE_REFRESH_MS = 50  # the live row is re-rendered at most this often
 MAX_LIVE_REFRESH_MS = 400
+WINDOW = 160  # rows the view sees after opening a conversation or jumping into it
+_Index = QModelIndex | QPersistentModelIndex
 
 
 def live_refresh_ms(build_ms: float) -> int:
@@ -24,8 +26,6 @@ def live_refresh_ms(build_ms: float) -> int:
     costs more to rebuild, so that rebuilding it takes at most about a quarter of the UI
     thread however long the answer grows."""
     return int(min(MAX_LIVE_REFRESH_MS, max(LIVE_REFRESH_MS, 4 * build_ms)))
-WINDOW = 160  # rows the view sees after opening a conversation or jumping into it
-_Index = QModelIndex | QPersistentModelIndex
 
 _BRANDS = {"anthropic": "Anthropic", "openai": "OpenAI", "gemini": "Gemini", "ollama": "Ollama",
            "openrouter": "OpenRouter", "mistral": "Mistral", "groq": "Groq",

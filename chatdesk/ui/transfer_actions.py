@@ -20,9 +20,9 @@ from chatdesk.transfer import jobs
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMessageBox, QProgressDialog
 
-    from chatdesk.ui.export_dialog import ExportDialog
     from chatdesk.transfer.common import ImportReport
     from chatdesk.transfer.native import ExportSummary
+    from chatdesk.ui.export_dialog import ExportDialog
     from chatdesk.ui.main_window import MainWindow
 
 log = logging.getLogger("chatdesk.ui")

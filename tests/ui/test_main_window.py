@@ -11,9 +11,9 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QListView
 
 from chatdesk.store import HistoryStore, ReadOnlyError, to_iso
+from chatdesk.ui.bridge import ChatBridge
 from chatdesk.ui.composer import Composer
 from chatdesk.ui.conversation_model import ConversationListModel
-from chatdesk.ui.bridge import ChatBridge
 from chatdesk.ui.main_window import MainWindow
 from tests.fakes.server import ErrorResponse, FakeProvider, Stream, Synth
 from tests.ui.conftest import qt_warning_marks
