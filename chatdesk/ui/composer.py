@@ -70,6 +70,7 @@ class Composer(QFrame):
     """The message box with Send / Stop; it only emits what the user wants."""
 
     sendRequested = Signal(str)
+    textChanged = Signal()
     stopRequested = Signal()
     editCancelled = Signal()
     editLastRequested = Signal()
@@ -79,11 +80,13 @@ class Composer(QFrame):
         self.setObjectName("composer")
         self.busy = False
         self.editing_id: int | None = None  # the message being edited, if any
+        self.before_edit = ""  # what the box held when the edit began; it comes back after
 
         self.edit = ComposerEdit(self)
         self.edit.submit.connect(self._submit)
         self.edit.escape.connect(self._escape)
         self.edit.editLast.connect(self.editLastRequested)
+        self.edit.textChanged.connect(self.textChanged)
 
         self.send_button = QPushButton(icon("send"), "Send")
         self.send_button.setObjectName("sendButton")
@@ -144,19 +147,23 @@ class Composer(QFrame):
         self.stop_button.setVisible(busy)
 
     def begin_edit(self, message_id: int, text: str) -> None:
+        if not self.editing:
+            self.before_edit = self.text()
         self.editing_id = message_id
         self.set_text(text)
         self.edit_bar.show()
         self.focus()
 
     def end_edit(self) -> None:
+        """The edit is over (sent): the box gets back what it held before the edit."""
         self.editing_id = None
         self.edit_bar.hide()
+        self.set_text(self.before_edit)
+        self.before_edit = ""
 
     def cancel_edit(self) -> None:
         if self.editing:
             self.end_edit()
-            self.clear()
             self.editCancelled.emit()
         self.focus()
 

@@ -33,6 +33,7 @@ STATUS_CHECK_DELAY_MS = 2000  # status pages are a background nicety, not start-
 HEALTH_REFRESH_MS = 5000
 PENDING_RETRY_MS = 30000
 STATUS_MS = 6000
+DRAFT_SAVE_MS = 1000  # an unsent message is written to window.ini this long after typing
 
 
 class MainWindow(SendingMixin, QMainWindow):
@@ -57,6 +58,12 @@ class MainWindow(SendingMixin, QMainWindow):
         self._new_chat_provider: str | None = None
         self._awaiting_new = False
         self._missing_keys: set[str] = set()
+        self._drafts: dict[str, str] = {}  # unsent text per conversation ("new": a new chat)
+        self._draft_shown = False  # the composer shows the draft of the conversation shown
+        self._draft_timer = QTimer(self)
+        self._draft_timer.setSingleShot(True)
+        self._draft_timer.setInterval(DRAFT_SAVE_MS)
+        self._draft_timer.timeout.connect(self.save_drafts)
         self._state = (QSettings(str(state_file), QSettings.Format.IniFormat)
                        if state_file else None)
 
@@ -176,6 +183,7 @@ class MainWindow(SendingMixin, QMainWindow):
         self.transcript.status.connect(self.show_status)
         self.transcript.actionRequested.connect(self._transcript_action)
         if self.composer is not None:
+            self.composer.textChanged.connect(self._draft_timer.start)
             self.composer.sendRequested.connect(self.send_text)
             self.composer.stopRequested.connect(self.stop)
             self.composer.editLastRequested.connect(self.edit_last)
@@ -209,6 +217,7 @@ class MainWindow(SendingMixin, QMainWindow):
     def open_conversation(self, conversation_id: int | None) -> None:
         if self.composer is not None and self.composer.editing:
             self.composer.cancel_edit()
+        self._keep_draft()
         try:
             conversation = self.store.get_conversation(conversation_id) if conversation_id \
                 else None
@@ -217,6 +226,9 @@ class MainWindow(SendingMixin, QMainWindow):
             self.show_status(str(exc))
             return
         self.conversation_id = conversation.id if conversation else None
+        if self.composer is not None:
+            self.composer.set_text(self._drafts.get(_draft_key(self.conversation_id), ""))
+            self._draft_shown = True
         self.transcript.show_conversation(self.conversation_id, messages)
         b = self.bridge
         if b is not None and b.busy and b.conversation_id == self.conversation_id \
@@ -352,6 +364,47 @@ class MainWindow(SendingMixin, QMainWindow):
             self.bridge.replace_service(self.ctx.chat_service)
         self.reload_settings()
 
+    # -- drafts -----------------------------------------------------------------------------
+
+    def _keep_draft(self) -> None:
+        """Remember what the composer holds for the conversation shown (not an edit's text)."""
+        if self.composer is None or self.composer.editing or not self._draft_shown:
+            return
+        text = self.composer.text()
+        key = _draft_key(self.conversation_id)
+        if text.strip():
+            self._drafts[key] = text
+        else:
+            self._drafts.pop(key, None)
+
+    def forget_draft(self, conversation_id: int | None) -> None:
+        self._drafts.pop(_draft_key(conversation_id), None)
+
+    def save_drafts(self) -> None:
+        """Unsent text survives switching conversations, quitting and crashes (window.ini)."""
+        self._keep_draft()
+        s = self._state
+        if s is None or self.readonly:
+            return
+        s.remove("drafts")
+        for key, text in self._drafts.items():
+            s.setValue(f"drafts/{key}", text)
+        s.sync()
+
+    def _load_drafts(self) -> None:
+        s = self._state
+        if s is None or self.readonly:
+            return
+        s.beginGroup("drafts")
+        try:
+            for key in s.childKeys():
+                text = s.value(key)
+                if isinstance(text, str) and text.strip() \
+                        and (key == "new" or key.isdigit()):
+                    self._drafts[key] = text
+        finally:
+            s.endGroup()
+
     # -- status, state, closing -----------------------------------------------------------
 
     def show_status(self, text: str, ms: int = STATUS_MS) -> None:
@@ -373,6 +426,7 @@ class MainWindow(SendingMixin, QMainWindow):
             last_id = None
         if last_id is not None and self.store.get_conversation(last_id) is None:
             last_id = None
+        self._load_drafts()
         self.open_conversation(last_id)
 
     def save_state(self) -> None:
@@ -384,6 +438,7 @@ class MainWindow(SendingMixin, QMainWindow):
         if not self.readonly:  # a browsed file's ids mean nothing in the user's history
             s.setValue("window/last_conversation", self.conversation_id or "")
         s.sync()
+        self.save_drafts()
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
@@ -398,3 +453,7 @@ class MainWindow(SendingMixin, QMainWindow):
         if self.bridge is not None:
             self.bridge.stop()  # the router stores the partial answer as it unwinds
         super().closeEvent(event)
+
+
+def _draft_key(conversation_id: int | None) -> str:
+    return "new" if conversation_id is None else str(conversation_id)

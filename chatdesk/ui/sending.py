@@ -46,8 +46,11 @@ class SendingMixin:
         if not self.bridge.send(text, self.conversation_id, providers=providers, model=model):
             self._awaiting_new = False
             return False
-        self.composer.end_edit()
-        self.composer.clear()
+        if self.composer.editing:
+            self.composer.end_edit()  # the box gets back the draft it held before the edit
+        else:
+            self.composer.clear()
+        self.forget_draft(self.conversation_id)
         self.composer.focus()
         return True
 
@@ -82,11 +85,9 @@ class SendingMixin:
         text = row.content
         if self.composer.editing:
             self.composer.cancel_edit()
-        saved = self.composer.text()
         self.composer.begin_edit(row.id, text)
         if not self.send_text(text):
-            self.composer.end_edit()
-        self.composer.set_text(saved)
+            self.composer.end_edit()  # the box gets back what it held
 
     def _transcript_action(self: MainWindow, name: str, _message_id: int) -> None:
         if name == "edit":

@@ -514,6 +514,54 @@ def test_window_state_is_remembered(qtbot: Any, make_ctx: Any, make_window: Any,
     assert (again.width(), again.height()) == saved
 
 
+def test_unsent_text_is_kept_per_conversation_and_across_restarts(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+        data_dir: Path) -> None:
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    other = ctx.store.create_conversation("Other")
+    window = make_window(ctx)
+    composer = window.composer
+    assert composer is not None
+    qtbot.keyClicks(composer.edit, "half a thought")
+    window.open_conversation(other.id)
+    assert composer.text() == ""
+    qtbot.keyClicks(composer.edit, "about the other one")
+    window.new_chat()
+    assert composer.text() == "half a thought"
+
+    # Written to window.ini a moment after typing, without a clean close (a crash).
+    ini = data_dir / "window.ini"
+    qtbot.waitUntil(lambda: ini.is_file() and "half a thought" in ini.read_text(),
+                    timeout=3000)
+    assert "about the other one" in ini.read_text()
+    window.close()
+    again = make_window(ctx)
+    assert again.conversation_id is None and again.composer.text() == "half a thought"
+    again.open_conversation(other.id)
+    assert again.composer.text() == "about the other one"
+
+
+def test_an_edit_gives_back_the_text_that_was_in_the_box(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider) -> None:
+    fake_anthropic.script(Synth(["One."]), Synth(["Two."]))
+    window = make_window(make_ctx([("anthropic", fake_anthropic)]))
+    send(qtbot, window, "first try")
+    wait_idle(qtbot, window)
+    composer = window.composer
+    qtbot.keyClicks(composer.edit, "my next question")
+    qtbot.keyClick(composer.edit, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert composer.editing and composer.text() == "first try"
+    qtbot.keyClick(composer.edit, Qt.Key.Key_Escape)
+    assert not composer.editing and composer.text() == "my next question"
+
+    window.edit_last()
+    composer.set_text("second try")
+    qtbot.keyClick(composer.edit, Qt.Key.Key_Return)
+    wait_idle(qtbot, window)
+    assert [r.content for r in rows(window)] == ["second try", "Two."]
+    assert composer.text() == "my next question"
+
+
 def test_closing_while_streaming_stops_cleanly(
         qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
         run: Any) -> None:
