@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QKeyEvent, QPalette, QTextDocument
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QLabel,
     QLineEdit,
     QListView,
     QMenu,
@@ -205,6 +206,12 @@ class Sidebar(QWidget):
         self.results.clicked.connect(self._hit_chosen)
         self.results.activated.connect(self._hit_chosen)
 
+        self.results_note = QLabel()  # "No messages match …" / "The first 50 matches"
+        self.results_note.setObjectName("searchNote")
+        self.results_note.setWordWrap(True)
+        self.results_note.setContentsMargins(4, 2, 4, 2)
+        self.results_note.hide()
+
         self.stack = QStackedWidget()
         self.stack.addWidget(self.list)
         self.stack.addWidget(self.results)
@@ -214,6 +221,7 @@ class Sidebar(QWidget):
         layout.setSpacing(6)
         layout.addWidget(self.new_button)
         layout.addWidget(self.search)
+        layout.addWidget(self.results_note)
         layout.addWidget(self.stack, 1)
 
         self.delete_action = QAction("Delete", self.list)
@@ -322,6 +330,7 @@ class Sidebar(QWidget):
         else:
             self._search_timer.stop()
             self.results_model.set_hits([])
+            self.results_note.hide()
             self.stack.setCurrentWidget(self.list)
 
     def run_search(self) -> None:
@@ -337,6 +346,15 @@ class Sidebar(QWidget):
             self.problem.emit(str(exc))
             hits = []
         self.results_model.set_hits(hits)
+        shown = self.search.text().strip()
+        if not hits:
+            self.results_note.setText(f"No messages match “{shown}”.")
+        elif len(hits) >= SEARCH_LIMIT:
+            self.results_note.setText(f"The {SEARCH_LIMIT} best matches; type more words to "
+                                      "narrow them.")
+        else:
+            self.results_note.setText(f"{len(hits)} message{'s' if len(hits) != 1 else ''}")
+        self.results_note.show()
         self.stack.setCurrentWidget(self.results)
 
     def _hit_chosen(self, index: QModelIndex) -> None:

@@ -154,6 +154,13 @@ def test_search_finds_a_message_and_jumps_to_it(qtbot: Any, make_ctx: Any, make_
     results = window.findChild(QListView, "searchResults")
     qtbot.waitUntil(lambda: window.sidebar.results_model.rowCount() == 1, timeout=3000)
     assert results.isVisibleTo(window)
+    assert window.sidebar.results_note.text() == "1 message"
+    qtbot.keyClicks(search, "zz")
+    qtbot.waitUntil(lambda: window.sidebar.results_model.rowCount() == 0, timeout=3000)
+    assert window.sidebar.results_note.text() == "No messages match “quokkzz”."
+    qtbot.keyClick(search, Qt.Key.Key_Backspace)
+    qtbot.keyClick(search, Qt.Key.Key_Backspace)
+    qtbot.waitUntil(lambda: window.sidebar.results_model.rowCount() == 1, timeout=3000)
     index = window.sidebar.results_model.index(0)
     qtbot.mouseClick(results.viewport(), Qt.MouseButton.LeftButton,
                      pos=results.visualRect(index).center())
@@ -168,6 +175,7 @@ def test_search_finds_a_message_and_jumps_to_it(qtbot: Any, make_ctx: Any, make_
     # Clearing the search shows the conversation list again.
     qtbot.keyClick(search, Qt.Key.Key_Escape)
     assert search.text() == "" and window.sidebar.list.isVisibleTo(window)
+    assert not window.sidebar.results_note.isVisibleTo(window)
 
 
 def test_browse_mode_is_read_only(qtbot: Any, make_ctx: Any, make_window: Any,
