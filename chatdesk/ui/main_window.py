@@ -367,10 +367,11 @@ class MainWindow(SendingMixin, QMainWindow):
     # -- drafts -----------------------------------------------------------------------------
 
     def _keep_draft(self) -> None:
-        """Remember what the composer holds for the conversation shown (not an edit's text)."""
-        if self.composer is None or self.composer.editing or not self._draft_shown:
+        """Remember what the composer holds for the conversation shown (during an edit, what
+        it held before the edit: the edit's text is the message being edited)."""
+        if self.composer is None or not self._draft_shown:
             return
-        text = self.composer.text()
+        text = self.composer.before_edit if self.composer.editing else self.composer.text()
         key = _draft_key(self.conversation_id)
         if text.strip():
             self._drafts[key] = text

@@ -206,7 +206,7 @@ class Sidebar(QWidget):
         self.results.clicked.connect(self._hit_chosen)
         self.results.activated.connect(self._hit_chosen)
 
-        self.results_note = QLabel()  # "No messages match …" / "The first 50 matches"
+        self.results_note = QLabel()  # "3 messages", "No messages match …"
         self.results_note.setObjectName("searchNote")
         self.results_note.setWordWrap(True)
         self.results_note.setContentsMargins(4, 2, 4, 2)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QListView
 
 from chatdesk.store import HistoryStore, ReadOnlyError, to_iso
@@ -550,7 +550,8 @@ def test_unsent_text_is_kept_per_conversation_and_across_restarts(
 
 
 def test_an_edit_gives_back_the_text_that_was_in_the_box(
-        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider) -> None:
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+        data_dir: Path) -> None:
     fake_anthropic.script(Synth(["One."]), Synth(["Two."]))
     window = make_window(make_ctx([("anthropic", fake_anthropic)]))
     send(qtbot, window, "first try")
@@ -561,6 +562,11 @@ def test_an_edit_gives_back_the_text_that_was_in_the_box(
     assert composer.editing and composer.text() == "first try"
     qtbot.keyClick(composer.edit, Qt.Key.Key_Escape)
     assert not composer.editing and composer.text() == "my next question"
+    window.edit_last()
+    window.save_drafts()  # quitting in the middle of an edit keeps the text from before it
+    ini = QSettings(str(data_dir / "window.ini"), QSettings.Format.IniFormat)
+    assert ini.value(f"drafts/{window.conversation_id}") == "my next question"
+    qtbot.keyClick(composer.edit, Qt.Key.Key_Escape)
 
     window.edit_last()
     composer.set_text("second try")
