@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -163,12 +164,19 @@ class ChatService:
         turn = Turn(conversation_id, user_message.id,
                     self.history(conversation_id, user_message.id),
                     conversation.system_prompt if conversation else None)
-        async for event in self.router.answer(turn, candidates):
-            if isinstance(event, ev.AnswerFinished | ev.AnswerStopped):
-                # Answered (or refused for good): this message and earlier pending ones of
-                # the conversation, which the provider saw, are no longer waiting.
-                self._settle_pending(conversation_id, user_message.id)
-            yield event
+        try:
+            async for event in self.router.answer(turn, candidates):
+                if isinstance(event, ev.AnswerFinished | ev.AnswerStopped):
+                    # Answered (or refused for good): this message and earlier pending ones
+                    # of the conversation, which the provider saw, are no longer waiting.
+                    self._settle_pending(conversation_id, user_message.id)
+                yield event
+        except (asyncio.CancelledError, GeneratorExit):
+            # Stopped by the user, or the app closing: what arrived is stored (the router
+            # saw to it) and the message must not be sent again by itself. Only a crash
+            # leaves it pending, to be sent once its claim lapses.
+            self._settle_pending(conversation_id, user_message.id)
+            raise
 
     def _settle_pending(self, conversation_id: int, upto_message_id: int) -> None:
         for message in self.store.messages(conversation_id):

@@ -415,6 +415,36 @@ async def test_all_down_keeps_the_message_pending_then_retry_delivers_once(
     assert len(a.requests) + len(o.requests) == 3
 
 
+async def test_a_retry_stopped_mid_answer_keeps_the_text_and_is_not_sent_again(
+    fakes: Servers, rigs: Callable[..., Rig],
+) -> None:
+    a = fakes.primary["anthropic"]
+    a.script(ErrorResponse(529))
+    rig = rigs([entry("anthropic", a)], cooldown_s=10)
+    [pending] = only(await collect(rig.service.send("are you there?")), ev.AnswerPending)
+    rig.clock.advance(11)
+    a.default_response = Synth([f"w{i} " for i in range(100)], delay_s=0.02)
+
+    async def consume() -> None:
+        async for _event in rig.service.retry_pending():
+            pass
+
+    task = asyncio.ensure_future(consume())
+    while len(a.requests) < 2:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)
+    task.cancel()  # the Stop button, or the window closing
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+    question = rig.store.get_message(pending.message_id)
+    assert question.status == "complete" and rig.store.pending_messages() == []
+    answer = rig.store.messages(question.conversation_id)[-1]
+    assert answer.status == "partial" and answer.content.startswith("w0 w1 ")
+    assert await collect(rig.service.retry_pending()) == []  # nothing left to send
+    assert len(a.requests) == 2
+
+
 async def test_two_concurrent_retries_deliver_a_pending_message_once(
     fakes: Servers, rigs: Callable[..., Rig],
 ) -> None:
