@@ -1,7 +1,8 @@
 """The longest event-loop stall of the main window while an answer streams at 200 chunks/s.
 
-A loopback anthropic-type fake streams ~1,000 markdown-ish pieces 5 ms apart through the
-real ChatBridge, ChatService and transcript of a MainWindow (offscreen, on a qasync loop).
+A loopback anthropic-type fake (in a process of its own) streams ~1,000 markdown-ish pieces
+5 ms apart through the real ChatBridge, ChatService and transcript of a MainWindow
+(offscreen, on a qasync loop).
 A QTimer firing every 5 ms records the gaps between its ticks; the stall is the longest
 gap minus 5 ms. Baseline: the same timer in the same window, with nothing streaming, for
 the same duration (measured before and after the stream; the worse one is shown).
@@ -14,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +41,6 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from chatdesk.context import AppContext  # noqa: E402
 from chatdesk.ui.bridge import ChatBridge, install_asyncgen_hooks  # noqa: E402
 from chatdesk.ui.main_window import MainWindow  # noqa: E402
-from tests.fakes.server import FakeProvider, Synth  # noqa: E402
 from tests.helpers import key_env, write_settings  # noqa: E402
 
 GOAL_STALL_MS = 50.0
@@ -141,11 +143,48 @@ async def stream(window: MainWindow, ticker: Ticker, paints: PaintCount) -> Stre
                     paints.paints - paints0, model.all_rows[-1].content)
 
 
+# The fake provider runs in its own process: in this one, its thread would take the GIL
+# from the window (building a 10,000-event stream alone takes ~40 ms), and that stall
+# would be the benchmark's, not the app's.
+FAKE_SERVER = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from tests.fakes.server import FakeProvider, Synth
+pieces, delay = json.loads(sys.stdin.readline()), float(sys.argv[2])
+with FakeProvider("anthropic") as fake:
+    fake.script(Synth(pieces[:40], delay_s=delay))  # the warm-up answer
+    fake.default_response = Synth(pieces, delay_s=delay)
+    print(fake.base_url, fake.api_key or "", flush=True)
+    sys.stdin.read()  # until the benchmark closes it
+"""
+
+
+@dataclass
+class RemoteFake:
+    """What write_settings and key_env need of a fake that runs in another process."""
+
+    base_url: str
+    api_key: str
+    provider_type: str = "anthropic"
+
+
+def start_fake(pieces: list[str]) -> tuple[subprocess.Popen[str], RemoteFake]:
+    proc = subprocess.Popen([sys.executable, "-c", FAKE_SERVER, str(ROOT), str(DELAY_S)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(json.dumps(pieces) + "\n")
+    proc.stdin.flush()
+    base_url, _, api_key = proc.stdout.readline().strip().partition(" ")
+    if not base_url:
+        proc.kill()
+        raise SystemExit("the fake provider did not start")
+    return proc, RemoteFake(base_url, api_key)
+
+
 async def run(args: argparse.Namespace, data: Path) -> int:
     pieces = answer_pieces(args.pieces)
-    fake = FakeProvider("anthropic").start()
+    server, fake = start_fake(pieces)
     try:
-        fake.default_response = Synth(pieces, delay_s=DELAY_S)
         write_settings(data, [("anthropic", fake)])
         os.environ.update(key_env([("anthropic", fake)]))
         ctx = AppContext.create(str(data), warn=False)
@@ -159,7 +198,6 @@ async def run(args: argparse.Namespace, data: Path) -> int:
         window.transcript.viewport().installEventFilter(paints)
         ticker = Ticker()
         # Warm up: one short answer renders markdown, opens the connection, etc.
-        fake.script(Synth(pieces[:40], delay_s=DELAY_S))
         await stream(window, ticker, paints)
         await asyncio.sleep(0.3)
         before = await idle(ticker, args.pieces * DELAY_S)
@@ -173,7 +211,9 @@ async def run(args: argparse.Namespace, data: Path) -> int:
         stored = ctx.store.messages(args.conversation_id)[-1].content
         ctx.close()
     finally:
-        fake.stop()
+        assert server.stdin is not None
+        server.stdin.close()
+        server.wait(timeout=10)
     if got.content != "".join(pieces) or stored != got.content:
         raise SystemExit("the streamed answer is not the one sent (or was not saved)")
 
