@@ -274,8 +274,9 @@ def end_process(code: int) -> NoReturn:
     the clipboard to the clipboard manager), the logs and standard streams are flushed, and
     Python's own teardown of thousands of Qt wrappers, which adds ~50 ms, is skipped."""
     app = QApplication.instance()
-    if app is not None:
-        app.shutdown()
+    shutdown = getattr(app, "shutdown", None)  # PySide6's; destroys the C++ application
+    if shutdown is not None:
+        shutdown()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         with suppress(Exception):
