@@ -93,6 +93,10 @@ class _LiveDocument:
     next_code: int = 0  # the number of the next code block (copy:N links count on)
     tail_at: int = -1  # where the text after the settled part begins in doc
 
+    def fits(self, dark: bool, notices: str, content: str) -> bool:
+        """Whether this document can go on showing `content` (or must be started again)."""
+        return dark == self.dark and notices == self.notices and content.startswith(self.text)
+
     def update(self, content: str) -> None:
         from chatdesk.ui.render import render_markdown_part, settled_boundary
 
@@ -219,9 +223,8 @@ class MessageDelegate(QStyledItemDelegate):
             self.live_build_ms = (time.perf_counter() - started) * 1000
             return doc
         live = self._live.pop(row.id, None)
-        if live is not None and row.content and live.dark == self.dark \
-                and live.notices == self.notices_html(notices) \
-                and row.content.startswith(live.text):
+        if live is not None and row.content \
+                and live.fits(self.dark, self.notices_html(notices), row.content):
             live.finish(row.content, self.header_html(row))  # a long answer: no stall at its end
             return live.doc
         doc = self._new_document()
@@ -238,8 +241,7 @@ class MessageDelegate(QStyledItemDelegate):
     def _live_document(self, row: MessageRow, notices: list[Notice]) -> SafeDocument:
         notices_html = self.notices_html(notices)
         live = self._live.get(row.id)
-        if live is None or live.dark != self.dark or live.notices != notices_html \
-                or not row.content.startswith(live.text):
+        if live is None or not live.fits(self.dark, notices_html, row.content):
             doc = self._new_document()  # a new answer, a new notice, or a restart
             doc.setHtml(self.head_html(row, notices))
             live = _LiveDocument(doc, self.dark, notices_html)

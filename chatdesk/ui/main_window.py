@@ -383,14 +383,17 @@ class MainWindow(SendingMixin, QMainWindow):
 
     def save_drafts(self) -> None:
         """Unsent text survives switching conversations, quitting and crashes (window.ini)."""
+        if self._state is not None and self._write_drafts(self._state):
+            self._state.sync()
+
+    def _write_drafts(self, s: QSettings) -> bool:
         self._keep_draft()
-        s = self._state
-        if s is None or self.readonly:
-            return
+        if self.readonly:
+            return False
         s.remove("drafts")
         for key, text in self._drafts.items():
             s.setValue(f"drafts/{key}", text)
-        s.sync()
+        return True
 
     def _load_drafts(self) -> None:
         s = self._state
@@ -438,8 +441,8 @@ class MainWindow(SendingMixin, QMainWindow):
         s.setValue("window/splitter", self.splitter.saveState())
         if not self.readonly:  # a browsed file's ids mean nothing in the user's history
             s.setValue("window/last_conversation", self.conversation_id or "")
+        self._write_drafts(s)
         s.sync()
-        self.save_drafts()
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)

@@ -35,7 +35,7 @@ class SendingMixin:
             log.exception("the chat service cannot start")
             self.notice_banner.show_text(f"Sending is not possible: {exc}")
             return False
-        if self.composer.editing and not self._drop_from(self.composer.editing_id):
+        if self.composer.editing and not self._set_aside_from(self.composer.editing_id):
             return False
         provider = self.picker.current_provider() if self.picker else None
         order = [p.name for p in self.ctx.settings.ordered_providers()] if self.ctx else []
@@ -54,7 +54,7 @@ class SendingMixin:
         self.composer.focus()
         return True
 
-    def _drop_from(self: MainWindow, message_id: int | None) -> bool:
+    def _set_aside_from(self: MainWindow, message_id: int | None) -> bool:
         """Take a message and everything after it out of this conversation. They are kept as
         alternates: what was written and received is never deleted by an edit."""
         if message_id is None:

@@ -80,15 +80,22 @@ def test_empty_window(make_ctx: Any, make_window: Any, fake_anthropic: FakeProvi
     shoot(window, "01-empty")
 
 
-def test_markdown_conversation(qtbot: Any, make_ctx: Any, make_window: Any,
-                               fake_anthropic: FakeProvider, shoot: Any) -> None:
+def open_markdown(qtbot: Any, make_ctx: Any, make_window: Any,
+                  fake_anthropic: FakeProvider) -> MainWindow:
+    """A window showing the markdown conversation from its top."""
     ctx = make_ctx([("anthropic", fake_anthropic)])
     conv = seed_markdown(ctx.store)
     window = make_window(ctx)
     window.open_conversation(conv)
-    view = window.transcript
-    view.scrollToTop()
+    window.transcript.scrollToTop()
     qtbot.wait(50)
+    return window
+
+
+def test_markdown_conversation(qtbot: Any, make_ctx: Any, make_window: Any,
+                               fake_anthropic: FakeProvider, shoot: Any) -> None:
+    window = open_markdown(qtbot, make_ctx, make_window, fake_anthropic)
+    view = window.transcript
     # Hover the answer: its Copy / Regenerate links appear at its top right.
     rect = view.visualRect(view.tmodel.index(1))
     qtbot.mouseMove(view.viewport(), rect.center())
@@ -97,13 +104,8 @@ def test_markdown_conversation(qtbot: Any, make_ctx: Any, make_window: Any,
 
 def test_selected_text(qtbot: Any, make_ctx: Any, make_window: Any,
                        fake_anthropic: FakeProvider, shoot: Any) -> None:
-    ctx = make_ctx([("anthropic", fake_anthropic)])
-    conv = seed_markdown(ctx.store)
-    window = make_window(ctx)
-    window.open_conversation(conv)
+    window = open_markdown(qtbot, make_ctx, make_window, fake_anthropic)
     view = window.transcript
-    view.scrollToTop()
-    qtbot.wait(50)
     index = view.tmodel.index(1)
     rect, origin = view.visualRect(index), view.delegate.doc_origin(view.visualRect(index))
     start = origin + QPoint(60, 52)  # in "Three steps", then down into the list
