@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 import httpx
 
@@ -12,7 +13,14 @@ from chatdesk import events as ev
 from chatdesk.failover.health import HealthBook
 from chatdesk.failover.router import Candidate, Router, Turn
 from chatdesk.providers import errors
-from chatdesk.providers.base import Endpoint, Message, Provider, Timeouts
+from chatdesk.providers.base import (
+    ChatRequest,
+    Endpoint,
+    Message,
+    Provider,
+    TextDelta,
+    Timeouts,
+)
 from chatdesk.providers.registry import make_provider, new_http_client
 from chatdesk.secrets import KeyStore
 from chatdesk.settings import ProviderSettings, Settings
@@ -22,8 +30,29 @@ from chatdesk.store import HistoryStore, StoredMessage
 _SENT_STATUSES = {"user": {"complete", "pending"}, "assistant": {"complete", "partial"}}
 
 
+# What the settings dialog's "Test" sends, and how long it waits at most: a test should not
+# keep the user waiting a whole first-token timeout.
+TEST_PROMPT = "Say OK"
+PROBE_TIMEOUT_CAP_S = 30.0
+
+
 class UnknownProviderError(ValueError):
     """A provider name that settings.toml does not define."""
+
+
+class EditError(LookupError):
+    """An edit or regenerate names a message that cannot be replaced."""
+
+
+@dataclass(frozen=True)
+class PreparedSend:
+    """A user message saved (and what it replaces set aside), ready to be answered."""
+
+    conversation_id: int
+    message: StoredMessage
+    candidates: list[Candidate]
+    set_aside: tuple[int, ...] = ()  # messages an edit or regenerate took out of the thread
+    created: bool = False  # the conversation was created for this message
 
 
 class ChatService:
@@ -99,6 +128,38 @@ class ChatService:
             result[0] = Candidate(result[0].settings, model)
         return result
 
+    # -- probing one provider (the settings dialog) -----------------------------------
+
+    def _probe_provider(self, provider: ProviderSettings, key: str | None) -> Provider:
+        f = self.settings.failover
+        timeouts = Timeouts(f.connect_timeout_s, min(f.first_token_timeout_s,
+                                                     PROBE_TIMEOUT_CAP_S),
+                            min(f.stall_timeout_s, PROBE_TIMEOUT_CAP_S))
+        endpoint = Endpoint(provider.name, provider.effective_base_url(), key)
+        return make_provider(provider.type, endpoint, self.client, timeouts)
+
+    async def list_models(self, name: str) -> list[str]:
+        """The model ids a configured provider offers (raises errors.ProviderError)."""
+        provider = self.build_provider(self.provider_settings(name))
+        return [m.id for m in await provider.list_models()]
+
+    async def probe_models(self, provider: ProviderSettings, key: str | None) -> list[str]:
+        """The model ids of a provider as the settings dialog holds it (maybe unsaved)."""
+        return [m.id for m in await self._probe_provider(provider, key).list_models()]
+
+    async def test_provider(self, provider: ProviderSettings, key: str | None) -> str:
+        """Send one tiny real request; the outcome as a sentence ("OK — answered in 0.4 s").
+        Failures raise errors.ProviderError."""
+        started = time.monotonic()
+        request = ChatRequest([Message("user", TEST_PROMPT)], provider.model, max_tokens=5)
+        got_text = False
+        async for event in self._probe_provider(provider, key).stream(request):
+            got_text = got_text or (isinstance(event, TextDelta) and bool(event.text))
+        elapsed = time.monotonic() - started
+        if not got_text:
+            return f"Reached {provider.name}, but its answer was empty ({elapsed:.1f} s)."
+        return f"OK — answered in {elapsed:.1f} s"
+
     # -- sending ----------------------------------------------------------------------
 
     def history(self, conversation_id: int, upto_message_id: int) -> list[Message]:
@@ -111,30 +172,105 @@ class ChatService:
                 history.append(Message(message.role, message.content))
         return history
 
+    def prepare(
+        self,
+        text: str,
+        conversation_id: int | None = None,
+        *,
+        providers: list[str] | None = None,
+        preferred: str | None = None,
+        model: str | None = None,
+        system: str | None = None,
+        replacing: int | None = None,
+    ) -> PreparedSend:
+        """Save the user's message before anything is sent. `preferred` (a provider name) is
+        asked first and remembered for the conversation; `replacing` (a user message of this
+        conversation) is an edit: it and everything after it are kept as alternates.
+
+        Raises UnknownProviderError, LookupError/EditError or StoreError, saving nothing."""
+        if preferred is not None and preferred not in self.settings.providers:
+            preferred = None  # a provider removed from settings since it was chosen
+        if conversation_id is None:
+            if replacing is not None:
+                raise EditError("a new conversation has no message to replace")
+            # Resolve the order before saving so a typo in --provider is a usage error.
+            candidates = self.candidates(providers, model, preferred)
+            conversation = self.store.create_conversation(system_prompt=system,
+                                                          preferred_provider=preferred)
+            created = True
+        else:
+            found = self.store.get_conversation(conversation_id)
+            if found is None:
+                raise LookupError(f"no conversation with id {conversation_id}")
+            conversation, created = found, False
+            if preferred is not None and preferred != conversation.preferred_provider:
+                self.store.set_preferred_provider(conversation.id, preferred)
+            candidates = self.candidates(providers, model,
+                                         preferred or conversation.preferred_provider)
+            if system is not None:
+                self.store.set_system_prompt(conversation.id, system)
+        set_aside = self._set_aside_from(conversation.id, replacing) if replacing else ()
+        saved = self.store.add_message(conversation.id, "user", text)
+        return PreparedSend(conversation.id, saved, candidates, set_aside, created)
+
+    def prepare_regenerate(self, conversation_id: int, *, preferred: str | None = None,
+                           model: str | None = None) -> PreparedSend:
+        """Ask again for the answer to the conversation's last message: that exchange is kept
+        as an alternate and the same text is sent as a new message."""
+        last = self.last_user_message(conversation_id)
+        if last is None:
+            raise EditError("this conversation has no message of yours to answer again")
+        return self.prepare(last.content, conversation_id, preferred=preferred, model=model,
+                            replacing=last.id)
+
+    def last_user_message(self, conversation_id: int) -> StoredMessage | None:
+        """The last message the user wrote in the conversation (what edit and regenerate act
+        on), or None."""
+        mine = [m for m in self.store.messages(conversation_id) if m.role == "user"]
+        return mine[-1] if mine else None
+
+    def _set_aside_from(self, conversation_id: int, message_id: int) -> tuple[int, ...]:
+        """Take a user message and everything after it out of the conversation. They stay in
+        the history as alternates: what was written and received is never deleted by an edit."""
+        messages = self.store.messages(conversation_id)
+        start = next((i for i, m in enumerate(messages) if m.id == message_id), None)
+        if start is None or messages[start].role != "user":
+            raise EditError(f"message {message_id} is not one of yours in conversation "
+                            f"{conversation_id}")
+        ids = tuple(m.id for m in messages[start:])
+        self.store.set_alternate(list(ids))
+        return ids
+
+    async def answer(self, prepared: PreparedSend) -> AsyncIterator[ev.ChatEvent]:
+        """The events of answering a prepared message, starting with MessageSaved."""
+        yield ev.MessageSaved(prepared.conversation_id, prepared.message.id)
+        async for event in self._answer(prepared.conversation_id, prepared.message,
+                                        prepared.candidates):
+            yield event
+
     async def send(
         self,
         text: str,
         conversation_id: int | None = None,
         *,
         providers: list[str] | None = None,
+        preferred: str | None = None,
         model: str | None = None,
         system: str | None = None,
+        replacing: int | None = None,
     ) -> AsyncIterator[ev.ChatEvent]:
         """Save the user's message, then stream the answer's events."""
-        # Resolve the order before saving so a typo in --provider is a usage error.
-        if conversation_id is None:
-            candidates = self.candidates(providers, model)
-            conversation = self.store.create_conversation(system_prompt=system)
-        else:
-            conversation = self.store.get_conversation(conversation_id)
-            if conversation is None:
-                raise LookupError(f"no conversation with id {conversation_id}")
-            candidates = self.candidates(providers, model, conversation.preferred_provider)
-            if system is not None:
-                self.store.set_system_prompt(conversation.id, system)
-        saved = self.store.add_message(conversation.id, "user", text)
-        yield ev.MessageSaved(conversation.id, saved.id)
-        async for event in self._answer(conversation.id, saved, candidates):
+        prepared = self.prepare(text, conversation_id, providers=providers,
+                                preferred=preferred, model=model, system=system,
+                                replacing=replacing)
+        async for event in self.answer(prepared):
+            yield event
+
+    async def regenerate(self, conversation_id: int, *, preferred: str | None = None,
+                         model: str | None = None) -> AsyncIterator[ev.ChatEvent]:
+        """Answer the last message again (the earlier answer is kept as an alternate)."""
+        async for event in self.answer(self.prepare_regenerate(
+                conversation_id, preferred=preferred, model=model)):
             yield event
 
     async def retry_pending(self) -> AsyncIterator[ev.ChatEvent]:

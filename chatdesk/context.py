@@ -7,12 +7,17 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatdesk.paths import DataDirError, DataPaths, ensure_data_dir, resolve_data_dir
-from chatdesk.secrets import KeyStore, RedactingFilter
-from chatdesk.settings import Settings, SettingsError, load_settings_or_defaults
+from chatdesk.provider_status import ProviderStatus, missing_keys, provider_statuses
+from chatdesk.secrets import KeyStore, KeyStoreError, RedactingFilter
+from chatdesk.settings import Settings, SettingsError, load_settings_or_defaults, save_settings
 from chatdesk.store import HistoryStore
+
+if TYPE_CHECKING:
+    from chatdesk.chat import ChatService
+    from chatdesk.failover.health import HealthBook
 
 LOG_MAX_BYTES = 1_000_000
 LOG_BACKUPS = 3
@@ -20,6 +25,19 @@ LOG_BACKUPS = 3
 
 class ConfigError(Exception):
     """The data dir or settings cannot be used as they are (exit 2)."""
+
+
+class SettingsChangeError(Exception):
+    """New settings or keys could not be saved; the message says why, as a sentence."""
+
+
+@dataclass(frozen=True)
+class KeyChanges:
+    """What the settings dialog does to keys on Save."""
+
+    typed: dict[str, str] = field(default_factory=dict)  # provider -> new key
+    forget: frozenset[str] = frozenset()  # providers whose stored key goes
+    removed: frozenset[str] = frozenset()  # providers taken out of settings
 
 
 @dataclass
@@ -53,6 +71,36 @@ class AppContext:
             problem = str(self.settings_error).rstrip(".")
             raise ConfigError(f"{problem} (nothing is sent until settings.toml is fixed)")
 
+    def save_settings(self, settings: Settings, keys: KeyChanges = KeyChanges()) -> None:
+        """Store the keys, then write settings.toml; from then on this context uses the new
+        settings. Raises SettingsChangeError (nothing changes in settings.toml then)."""
+        if self.settings_error is not None:
+            raise SettingsChangeError("settings.toml has an error (see above); fix it, then "
+                                      "reopen the settings.")
+        self._save_keys(settings, keys)
+        try:
+            save_settings(settings, self.paths.settings_file)
+        except SettingsError as exc:
+            raise SettingsChangeError(str(exc)) from None
+        self.settings, self.settings_error = settings, None
+
+    def _save_keys(self, settings: Settings, changes: KeyChanges) -> None:
+        try:
+            for name, key in changes.typed.items():
+                if name in settings.providers:
+                    self.keys.set(name, key, provider=settings.providers[name])
+            for name in changes.forget - set(changes.typed):
+                if name in settings.providers:
+                    self.keys.delete(name, provider=settings.providers[name])
+        except KeyStoreError as exc:
+            raise SettingsChangeError(str(exc)) from None
+        if self.keys.secure_store_available():
+            for name in changes.removed - set(settings.providers):
+                try:  # a removed provider's key should not linger in the keyring
+                    self.keys.delete(name)
+                except KeyStoreError:
+                    pass
+
     @property
     def store(self) -> HistoryStore:
         if self._store is None:
@@ -64,32 +112,38 @@ class AppContext:
             self._store.close()
             self._store = None
 
-    def health(self) -> Any:
+    def health(self) -> HealthBook:
         from chatdesk.failover.health import HealthBook
 
         return HealthBook(self.store, self.settings.failover.cooldown_s)
 
-    def chat_service(self) -> Any:
-        from chatdesk.chat import ChatService
+    def chat_service(self) -> ChatService:
+        from chatdesk.chat import ChatService  # httpx and the providers: only when sending
 
         return ChatService(self.store, self.settings, self.keys)
 
+    def missing_keys(self) -> frozenset[str]:
+        """Providers that need a key and have none (reads the keyring: may be slow)."""
+        return missing_keys(self.settings, self.keys)
+
+    def provider_statuses(self, missing: frozenset[str] | None = None) -> list[ProviderStatus]:
+        """Every provider's state in failover order; keys are looked up unless `missing`
+        (the providers known to have no key) is given."""
+        return provider_statuses(self.settings, self.health(),
+                                 self.missing_keys() if missing is None else missing)
+
+    def retry_ready(self, missing: frozenset[str] | None = None) -> bool:
+        """Whether sending the pending messages now could work: some wait, and some provider
+        with a key is not cooling down."""
+        return bool(self.store.pending_messages()) and any(
+            s.ready for s in self.provider_statuses(missing))
+
     def provider_rows(self) -> list[dict[str, Any]]:
         """SPEC's `providers --json` rows, in failover order."""
-        health = self.health()
-        rows = []
-        for p in self.settings.ordered_providers():
-            state = health.get(p.name)
-            name_state = state.state
-            if self.keys.needs_key(p) and self.keys.lookup(p).key is None:
-                name_state = "no-key"
-            rows.append({
-                "name": p.name, "type": p.type, "model": p.model,
-                "base_url": p.effective_base_url(), "state": name_state,
-                "last_error": state.last_error,
-                "cooldown_left_s": round(state.seconds_left) if name_state == "down" else 0,
-            })
-        return rows
+        return [{
+            "name": s.name, "type": s.type, "model": s.model, "base_url": s.base_url,
+            "state": s.state, "last_error": s.last_error, "cooldown_left_s": s.cooldown_left_s,
+        } for s in self.provider_statuses()]
 
     def key_status(self) -> list[tuple[str, str]]:
         """(provider, where its key comes from) — never the key itself."""

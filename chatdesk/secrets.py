@@ -112,10 +112,11 @@ class KeyStore:
         host = (urlsplit(provider.effective_base_url()).hostname or "").lower()
         return not (provider.type == "openai" and host in _LOCAL_HOSTS)
 
-    def lookup(self, provider: ProviderSettings) -> KeyLookup:
-        """The key of provider: the keyring, then api_key_env, then the type's usual variables."""
+    def lookup(self, provider: ProviderSettings, *, keyring: bool = True) -> KeyLookup:
+        """The key of provider: the keyring (unless keyring=False), then api_key_env, then the
+        type's usual variables."""
         # Even keyless servers may sit behind a proxy that wants one, so look anyway.
-        key = self._from_keyring(provider.name)
+        key = self._from_keyring(provider.name) if keyring else None
         if key:
             register_secret(key)
             return KeyLookup(key, "keyring")

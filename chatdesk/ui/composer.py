@@ -129,6 +129,11 @@ class Composer(QFrame):
     def text(self) -> str:
         return self.edit.toPlainText()
 
+    def draft_text(self) -> str:
+        """The unsent text to keep: during an edit, what the box held before the edit (the
+        edit's text is the message being edited)."""
+        return self.before_edit if self.editing else self.text()
+
     def set_text(self, text: str) -> None:
         self.edit.setPlainText(text)
         cursor = self.edit.textCursor()

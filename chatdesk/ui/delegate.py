@@ -297,11 +297,11 @@ class MessageDelegate(QStyledItemDelegate):
                 when = ""
         if row.role == "user":
             bits = ["<b>You</b>"]
-            if row.status == "pending":
+            if row.status == "pending" and row.sending:
+                bits.append("sending now…")
+            elif row.status == "pending":
                 bits.append("<span style='color:#d29922'>Pending — it is sent by itself when "
                             "a provider is back</span>")
-            elif row.status == "sending":
-                bits.append("sending now…")
         elif row.provider is None and not row.live:
             bits = ["<b>Not answered</b>"]
         else:

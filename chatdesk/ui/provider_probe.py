@@ -1,23 +1,13 @@
-"""The settings dialog's dealings with one provider: models, a test request, key advice."""
+"""What the settings dialog says about one provider: key advice, and a failed request."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from chatdesk.providers import errors
-from chatdesk.providers.base import ChatRequest, Endpoint, Message, TextDelta, Timeouts
-from chatdesk.providers.registry import make_provider
 from chatdesk.secrets import key_env_vars, redact
 from chatdesk.settings import ProviderSettings
-
-TEST_PROMPT = "Say OK"
 
 
 @dataclass(frozen=True)
@@ -59,31 +49,6 @@ def key_hint(p: ProviderSettings, source: str, needs_key: bool, secure: bool,
                    f"No key yet: paste it here{also}; it is kept in the system keyring.", False)
 
 
-async def list_model_ids(p: ProviderSettings, key: str | None, client: httpx.AsyncClient,
-                         timeouts: Timeouts) -> list[str]:
-    """The model ids the provider offers (raises errors.ProviderError)."""
-    provider = make_provider(p.type, Endpoint(p.name, p.effective_base_url(), key), client,
-                             timeouts)
-    return [m.id for m in await provider.list_models()]
-
-
-async def test_provider(p: ProviderSettings, key: str | None, client: httpx.AsyncClient,
-                        timeouts: Timeouts) -> str:
-    """Send one tiny real request; the outcome as a sentence ("OK — answered in 0.4 s").
-    Failures raise errors.ProviderError (see error_sentence)."""
-    provider = make_provider(p.type, Endpoint(p.name, p.effective_base_url(), key), client,
-                             timeouts)
-    started = time.monotonic()
-    request = ChatRequest([Message("user", TEST_PROMPT)], p.model, max_tokens=5)
-    got_text = False
-    async for event in provider.stream(request):
-        got_text = got_text or (isinstance(event, TextDelta) and bool(event.text))
-    elapsed = time.monotonic() - started
-    if not got_text:
-        return f"Reached {p.name}, but its answer was empty ({elapsed:.1f} s)."
-    return f"OK — answered in {elapsed:.1f} s"
-
-
 def error_sentence(exc: BaseException, provider: ProviderSettings) -> str:
     """One sentence for a failed test or model listing, saying what to check."""
     if not isinstance(exc, errors.ProviderError):
@@ -108,15 +73,3 @@ def error_sentence(exc: BaseException, provider: ProviderSettings) -> str:
     if isinstance(exc, errors.BadRequest):
         return f"The provider refused the request{code}: {detail}"
     return f"{exc.describe().capitalize()}: {detail}" if detail else f"{exc.describe()}."
-
-
-def spawn(coro: Coroutine[Any, Any, None]) -> asyncio.Future[None] | None:
-    """Schedule coro on the running (qasync) loop; None when there is none."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        coro.close()
-        return None
-    return asyncio.ensure_future(coro, loop=loop)
-
-

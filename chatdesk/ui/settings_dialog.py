@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QApplication,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -19,16 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chatdesk.secrets import KeyStoreError
-from chatdesk.settings import (
-    FailoverSettings,
-    ProviderSettings,
-    Settings,
-    SettingsError,
-    UiSettings,
-    save_settings,
-)
+from chatdesk.settings import FailoverSettings, ProviderSettings, Settings, UiSettings
 from chatdesk.ui.settings_providers import ENV_RE, ProvidersPage, make_note, stacked
+
+if TYPE_CHECKING:
+    from chatdesk.ui.controller import ChatController
 
 THEME_LABELS = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
 # (field, objectName, label, minimum, maximum, help)
@@ -46,38 +40,42 @@ TIMEOUT_FIELDS = (
 
 
 class SettingsDialog(QDialog):
-    """Edits a copy of ctx.settings; Save writes settings.toml and the keys, Cancel drops all.
+    """Edits a copy of the settings; Save hands them to the controller (which writes
+    settings.toml and the keys and tells everyone), Cancel drops all.
 
-    `saved` fires after a successful save, when ctx.settings holds the new settings.
+    `saved` fires after a successful save.
     """
 
     saved = Signal()
 
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: ChatController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
-        self.ctx = ctx
-        settings: Settings = ctx.settings
+        self.controller = controller
+        assert controller.settings is not None, "browse mode has no settings to edit"
+        settings: Settings = controller.settings
+        self.settings = settings
+        problem = controller.settings_problem
         self.tabs = QTabWidget(objectName="settingsTabs")
-        self.providers_page = ProvidersPage(ctx, settings.ordered_providers(), self)
+        self.providers_page = ProvidersPage(controller, settings.ordered_providers(), self)
         self.tabs.addTab(self.providers_page, "Providers")
         self.tabs.addTab(self._failover_page(settings.failover), "Failover")
         self.tabs.addTab(self._appearance_page(settings.ui), "Appearance")
 
         self.file_error = make_note("settingsFileError", error=True)
-        if ctx.settings_error is not None:
+        if problem is not None:
             self.file_error.setText(
-                f"{ctx.settings_error} Fix that line in settings.toml first; until then these "
+                f"{problem} Fix that line in settings.toml first; until then these "
                 "settings cannot be saved from here.")
-        self.file_error.setVisible(ctx.settings_error is not None)
+        self.file_error.setVisible(problem is not None)
         self.error = make_note("settingsError", error=True)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel,
             objectName="settingsButtons")
         self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
         self.save_button.setObjectName("settingsSave")
-        self.save_button.setEnabled(ctx.settings_error is None)
+        self.save_button.setEnabled(problem is None)
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setObjectName(
             "settingsCancel")
         self.buttons.accepted.connect(self.save)
@@ -135,7 +133,7 @@ class SettingsDialog(QDialog):
         page = self.providers_page
         order = page.order()
         providers = {n: dataclasses.replace(page.providers[n]) for n in order}
-        old = self.ctx.settings.failover
+        old = self.settings.failover
         failover = dataclasses.replace(old, order=order, **{
             key: spin.value() for key, spin in self.timeouts.items()})
         return Settings(failover, providers, UiSettings(theme=str(self.theme.currentData())))
@@ -151,55 +149,25 @@ class SettingsDialog(QDialog):
         return None
 
     def save(self) -> bool:
-        """Validate, store keys, write settings.toml; on success close. False keeps it open."""
-        if self.ctx.settings_error is not None:
+        """Validate, then save through the controller; on success close. False keeps it open."""
+        from chatdesk.context import KeyChanges
+
+        if self.controller.settings_problem is not None:
             self.error.setText("settings.toml has an error (see above); fix it, then reopen "
                                "the settings.")
             return False
         settings = self.collect()
-        problem = self.problems(settings)
-        if problem is None:
-            problem = self._save_keys(settings)
-        if problem is None:
-            try:
-                save_settings(settings, self.ctx.paths.settings_file)
-            except SettingsError as exc:
-                problem = str(exc)
+        page = self.providers_page
+        problem = self.problems(settings) or self.controller.save_settings(
+            settings, KeyChanges(dict(page.typed_keys), frozenset(page.forget_keys),
+                                 frozenset(page.removed)))
         if problem is not None:
             self.error.setText(problem)
             return False
-        theme_changed = settings.ui.theme != self.ctx.settings.ui.theme
-        self.ctx.settings = settings
-        self.ctx.settings_error = None
-        app = QApplication.instance()
-        if theme_changed and isinstance(app, QApplication):
-            from chatdesk.ui.theme import apply_theme
-
-            apply_theme(app, settings.ui.theme)
         self.error.clear()
         self.saved.emit()
         self.accept()
         return True
-
-    def _save_keys(self, settings: Settings) -> str | None:
-        page = self.providers_page
-        keys = self.ctx.keys
-        try:
-            for name, key in page.typed_keys.items():
-                if name in settings.providers:
-                    keys.set(name, key, provider=settings.providers[name])
-            for name in page.forget_keys - set(page.typed_keys):
-                if name in settings.providers:
-                    keys.delete(name, provider=settings.providers[name])
-        except KeyStoreError as exc:
-            return str(exc)
-        if keys.secure_store_available():
-            for name in page.removed - set(settings.providers):
-                try:  # a removed provider's key should not linger in the keyring
-                    keys.delete(name)
-                except KeyStoreError:
-                    pass
-        return None
 
     def done(self, result: int) -> None:
         self.providers_page.shutdown()

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import os
 import re
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
@@ -29,41 +26,38 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chatdesk.providers.base import Timeouts
-from chatdesk.providers.registry import new_http_client
 from chatdesk.secrets import key_env_vars
 from chatdesk.settings import DEFAULT_BASE_URLS, DEFAULT_MODELS, PROVIDER_TYPES, ProviderSettings
-from chatdesk.ui.provider_probe import (
-    TEST_PROMPT,
-    error_sentence,
-    key_hint,
-    list_model_ids,
-    spawn,
-    test_provider,
-)
+from chatdesk.ui.provider_probe import TEST_PROMPT, error_sentence, key_hint
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from chatdesk.chat import ChatService
+    from chatdesk.ui.controller import ChatController
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 NAME_ROLE = Qt.ItemDataRole.UserRole
+NEEDS_LOOP = "This needs chatdesk's event loop; open the settings from the app."
 
 
 class ProvidersPage(QWidget):
     """Edits a copy of the providers; the dialog reads order(), providers and the key edits."""
 
-    def __init__(self, ctx: Any, providers: list[ProviderSettings],
+    def __init__(self, controller: ChatController, providers: list[ProviderSettings],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("providersPage")
-        self.ctx = ctx
+        self.controller = controller
         self.providers: dict[str, ProviderSettings] = {
             p.name: dataclasses.replace(p) for p in providers}
         self.typed_keys: dict[str, str] = {}
         self.forget_keys: set[str] = set()
         self.removed: set[str] = set()
-        self.secure = bool(ctx.keys.secure_store_available())
+        self.secure = controller.secure_key_store()
         self._loading = False
-        self._tasks: set[asyncio.Future[None]] = set()
-        self._client: httpx.AsyncClient | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._notes: dict[tuple[str, str], str] = {}  # (provider, "fetch"|"test") -> sentence
         self._models: dict[str, list[str]] = {}
         self._build()
@@ -263,7 +257,7 @@ class ProvidersPage(QWidget):
         self.base_url.setPlaceholderText(DEFAULT_BASE_URLS[p.type])
         env_vars = key_env_vars(p)
         self.key_env.setPlaceholderText(env_vars[0] if env_vars else "e.g. MY_PROVIDER_API_KEY")
-        hint = key_hint(p, self.ctx.keys.lookup(p).source, self.ctx.keys.needs_key(p),
+        hint = key_hint(p, self.controller.key_lookup(p).source, self.controller.needs_key(p),
                         self.secure, p.name in self.forget_keys)
         self.key_forget.setVisible(hint.stored)
         self.key.setEnabled(self.secure)
@@ -324,48 +318,35 @@ class ProvidersPage(QWidget):
     def key_for(self, p: ProviderSettings) -> str | None:
         if p.name in self.typed_keys:
             return self.typed_keys[p.name]
-        if p.name in self.forget_keys:  # the keyring entry is going: only variables count
-            return next((os.environ[v].strip() for v in key_env_vars(p)
-                         if os.environ.get(v, "").strip()), None)
-        return self.ctx.keys.lookup(p).key
-
-    def _client_for_requests(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = new_http_client()
-        return self._client
+        # A keyring entry about to be forgotten does not count: only variables do.
+        return self.controller.key_lookup(p, keyring=p.name not in self.forget_keys).key
 
     def _start(self, p: ProviderSettings, what: str, button: QPushButton,
-               job: Coroutine[Any, Any, str]) -> None:
+               job: Callable[[ChatService], Coroutine[Any, Any, str]]) -> None:
+        """Run a request on the engine; its outcome (or failure) as a sentence under it."""
         label = self.fetch_note if what == "fetch" else self.test_note
         name = p.name
 
-        async def run() -> None:
-            try:
-                note = await job
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # every failure becomes a sentence, never a traceback
-                note = error_sentence(exc, p)
-            finally:
-                button.setEnabled(True)
+        def show(note: str) -> None:
+            button.setEnabled(True)
             self._notes[(name, what)] = note
             current = self.current()
             if current is not None and current.name == name:
                 label.setText(note)
 
+        task = self.controller.run_job(job, show,
+                                       lambda exc: show(error_sentence(exc, p)))
+        if task is None:
+            label.setText(NEEDS_LOOP)
+            return
         button.setEnabled(False)
         label.setText("Fetching models…" if what == "fetch" else "Testing…")
-        task = spawn(run())
-        if task is None:
-            job.close()
-            button.setEnabled(True)
-            label.setText("This needs chatdesk's event loop; open the settings from the app.")
-            return
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda t: button.setEnabled(True) if t.cancelled() else None)
 
     def _missing_key(self, p: ProviderSettings) -> str | None:
-        if self.key_for(p) or not self.ctx.keys.needs_key(p):
+        if self.key_for(p) or not self.controller.needs_key(p):
             return None
         var = (key_env_vars(p) or [None])[0]
         where = "type it above" if self.secure else f"set {var or 'its key variable'}"
@@ -379,12 +360,14 @@ class ProvidersPage(QWidget):
         if missing:
             self.fetch_note.setText(missing)
             return
-        self._start(dataclasses.replace(p), "fetch", self.fetch, self._fetch(p))
+        p, key = dataclasses.replace(p), self.key_for(p)
 
-    async def _fetch(self, p: ProviderSettings) -> str:
-        p = dataclasses.replace(p)
-        models = await list_model_ids(p, self.key_for(p), self._client_for_requests(),
-                                      self._timeouts())
+        async def fetch(service: ChatService) -> str:
+            return self._models_fetched(p, await service.probe_models(p, key))
+
+        self._start(p, "fetch", self.fetch, fetch)
+
+    def _models_fetched(self, p: ProviderSettings, models: list[str]) -> str:
         self._models[p.name] = models
         current = self.current()
         if current is not None and current.name == p.name:
@@ -409,29 +392,16 @@ class ProvidersPage(QWidget):
         if missing:
             self.test_note.setText(missing)
             return
-        self._start(dataclasses.replace(p), "test", self.test, self._test(p))
-
-    async def _test(self, p: ProviderSettings) -> str:
-        p = dataclasses.replace(p)
-        return await test_provider(p, self.key_for(p), self._client_for_requests(),
-                                   self._timeouts())
-
-    def _timeouts(self) -> Timeouts:
-        f = self.ctx.settings.failover
-        # A test should not keep the user waiting a whole first-token timeout.
-        return Timeouts(connect_s=f.connect_timeout_s, first_token_s=min(f.first_token_timeout_s,
-                        30.0), stall_s=min(f.stall_timeout_s, 30.0))
+        p, key = dataclasses.replace(p), self.key_for(p)
+        self._start(p, "test", self.test, lambda service: service.test_provider(p, key))
 
     def busy(self) -> bool:
         return any(not t.done() for t in self._tasks)
 
     def shutdown(self) -> None:
-        """Cancel running requests and close the connection pool (the dialog is closing)."""
+        """Cancel running requests (the dialog is closing)."""
         for task in list(self._tasks):
             task.cancel()
-        client, self._client = self._client, None
-        if client is not None:
-            spawn(client.aclose())  # without a loop the pool goes with the process
 
 
 class Note(QLabel):

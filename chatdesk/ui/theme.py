@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
+
+if TYPE_CHECKING:
+    from chatdesk.settings import Settings
 
 THEMES = ("system", "light", "dark")
 _WATCHER_NAME = "chatdeskThemeWatcher"
@@ -127,3 +132,10 @@ def apply_theme(app: QApplication, theme: str) -> None:
 def is_dark(app: QApplication) -> bool:
     """Whether the app currently looks dark (decides the code-highlighting colours)."""
     return app.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def follow_settings(settings: Settings) -> None:
+    """After a settings change: use the theme it names (a listener of settingsChanged)."""
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        apply_theme(app, settings.ui.theme)

@@ -103,17 +103,13 @@ class TranscriptView(QListView):
 
     # -- showing --------------------------------------------------------------------------
 
-    @property
-    def conversation_id(self) -> int | None:
-        return self.tmodel.conversation_id
-
-    def show_conversation(self, conversation_id: int | None,
-                          messages: list[StoredMessage]) -> None:
+    def show_conversation(self, messages: list[StoredMessage]) -> None:
+        """Show one conversation's messages (the controller says which conversation)."""
         self._end_jump()
         self._anchor = None
         self.clear_selection()
         self.delegate.set_width(self.viewport().width())
-        self.tmodel.load(conversation_id, messages)
+        self.tmodel.load(messages)
         count = self.tmodel.rowCount()
         self.prerender(range(max(0, count - PRERENDER_ROWS), count))
         self._stick = True
@@ -294,7 +290,7 @@ class TranscriptView(QListView):
     def _refresh_pending(self) -> None:
         """An answer settles the user messages that waited before it."""
         for row in self.tmodel.all_rows:
-            if row.role == "user" and row.status in ("pending", "sending"):
+            if row.role == "user" and row.status == "pending":
                 self.refresh_message(row.id)
 
     def refresh_message(self, message_id: int) -> None:
@@ -303,7 +299,7 @@ class TranscriptView(QListView):
         except StoreError as exc:
             self.status.emit(str(exc))
             return
-        if message is not None and message.conversation_id == self.conversation_id:
+        if message is not None:  # the controller sends only the shown conversation's events
             self.tmodel.upsert(message)
 
     def _attempts(self, message_id: int) -> list[Any]:

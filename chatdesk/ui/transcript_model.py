@@ -99,6 +99,7 @@ class MessageRow:
     created_at: str = ""
     notices: list[Notice] | None = None  # None: not read from the store yet (lazy)
     live: bool = False
+    sending: bool = False  # a pending message being sent again now
     version: int = 0
     estimate: tuple[int, int, int] | None = field(default=None, repr=False)  # (w, ver, h)
     given_height: int = field(default=-1, repr=False)  # what the view was last told
@@ -126,7 +127,6 @@ class TranscriptModel(QAbstractListModel):
         super().__init__()
         self.all_rows: list[MessageRow] = []
         self.lo = self.hi = 0
-        self.conversation_id: int | None = None
         self.readonly = False
         self.busy = False  # an answer is running somewhere: no Edit / Regenerate
         self._attempts_loader = attempts_loader
@@ -140,9 +140,8 @@ class TranscriptModel(QAbstractListModel):
 
     # -- loading and the window -------------------------------------------------------------
 
-    def load(self, conversation_id: int | None, messages: list[StoredMessage]) -> None:
+    def load(self, messages: list[StoredMessage]) -> None:
         self.beginResetModel()
-        self.conversation_id = conversation_id
         self.all_rows = [MessageRow.from_stored(m) for m in messages if m.role != "system"]
         self.hi = len(self.all_rows)
         self.lo = max(0, self.hi - WINDOW)
@@ -272,10 +271,11 @@ class TranscriptModel(QAbstractListModel):
             del self.all_rows[pos:]
 
     def mark_sending(self, message_id: int) -> None:
-        """Show a pending user message as being sent now (a UI-only status)."""
+        """Show a pending user message as being sent now (it stays pending in the store until
+        it is answered)."""
         pos = self.position_of(message_id)
         if pos >= 0 and self.all_rows[pos].status == "pending":
-            self.all_rows[pos].status = "sending"
+            self.all_rows[pos].sending = True
             self._changed_at(pos)
 
     def rows_from(self, message_id: int) -> list[MessageRow]:

@@ -18,12 +18,12 @@ from chatdesk.transfer import jobs
 
 # The dialogs are loaded when first used: each Qt class costs start-up time (its enums).
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QMessageBox, QProgressDialog
+    from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
     from chatdesk.transfer.common import ImportReport
     from chatdesk.transfer.native import ExportSummary
+    from chatdesk.ui.controller import ChatController
     from chatdesk.ui.export_dialog import ExportDialog
-    from chatdesk.ui.main_window import MainWindow
 
 log = logging.getLogger("chatdesk.ui")
 
@@ -119,9 +119,10 @@ class TransferActions(QObject):
 
     finished = Signal(str, str)  # "done" | "failed" | "cancelled", the sentence shown
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, controller: ChatController, window: QWidget) -> None:
         super().__init__(window)
-        self.window = window
+        self.controller = controller
+        self.window = window  # the parent of the dialogs
         self.job: TransferJob | None = None
         self.progress: QProgressDialog | None = None
         self.message_box: QMessageBox | None = None
@@ -147,7 +148,6 @@ class TransferActions(QObject):
         self.imports = [self.import_chatgpt, self.import_claude, self.import_native,
                         self.import_chatgpt_dir, self.import_claude_dir]
         self.folder_menu: QMenu | None = None
-        window.conversationChanged.connect(self.update_enabled)
 
     @property
     def busy(self) -> bool:
@@ -170,12 +170,12 @@ class TransferActions(QObject):
         return menu
 
     def update_enabled(self, *_: Any) -> None:
-        can_import = not self.window.readonly and not self.busy
+        can_import = not self.controller.readonly and not self.busy
         for action in self.imports:
             action.setEnabled(can_import)
         if self.folder_menu is not None:
             self.folder_menu.setEnabled(can_import)
-        self.export_this.setEnabled(not self.busy and self.window.conversation_id is not None)
+        self.export_this.setEnabled(not self.busy and self.controller.conversation_id is not None)
         self.export_all.setEnabled(not self.busy)
 
     # -- import ---------------------------------------------------------------------------
@@ -198,14 +198,13 @@ class TransferActions(QObject):
 
     def import_path(self, kind: str, path: Path) -> bool:
         """Start importing `path` (kind: chatgpt, claude or chatdesk); False if it cannot."""
-        if self.window.readonly:
+        if self.controller.readonly:
             self._tell("Import", "This history is open read-only, so nothing can be imported "
                        "into it. Open chatdesk normally to import.", error=True)
             return False
         if self.busy:
             return False
-        bridge = self.window.bridge
-        if bridge is not None and bridge.busy:
+        if self.controller.busy:
             self._tell("Import", "An answer is still being written. Wait for it to finish (or "
                        "stop it), then import again.", error=True)
             return False
@@ -214,14 +213,16 @@ class TransferActions(QObject):
             return f"Could not read {path}: {exc.strerror or exc}; nothing was imported."
 
         self._importing = True
-        return self._start("import", TransferJob(_import_work(self.window.store.path, kind,
-                                                               path), unreadable),
-                           f"Importing from {jobs.SOURCES[kind]}…", kind)
+        started = self._start("import", TransferJob(_import_work(self.controller.store.path,
+                                                                 kind, path), unreadable),
+                              f"Importing from {jobs.SOURCES[kind]}…", kind)
+        self.controller.set_import_running(started)
+        return started
 
     # -- export ---------------------------------------------------------------------------
 
     def choose_export(self, only_this: bool) -> None:
-        store, cid = self.window.store, self.window.conversation_id
+        store, cid = self.controller.store, self.controller.conversation_id
         try:
             conversation = store.get_conversation(cid) if only_this and cid else None
             count = 1 if conversation else store.count_conversations()
@@ -280,7 +281,7 @@ class TransferActions(QObject):
             return f"Could not write {output}: {why}."
 
         self._importing = False
-        return self._start("export", TransferJob(_export_work(self.window.store.path, ids, fmt,
+        return self._start("export", TransferJob(_export_work(self.controller.store.path, ids, fmt,
                                                                output), unwritable),
                            f"Exporting to {FORMATS[fmt]}…", fmt)
 
@@ -309,7 +310,7 @@ class TransferActions(QObject):
         """Ask the running job to stop; the import's transaction is rolled back."""
         if self.job is not None:
             self.job.cancel()
-            self.window.show_status("Cancelling…")
+            self.controller.say("Cancelling…")
 
     def _progressed(self, done: int, total: int | None) -> None:
         if self.progress is None:
@@ -327,6 +328,7 @@ class TransferActions(QObject):
 
     def _ended(self, outcome: str, value: Any) -> None:
         job, self.job = self.job, None
+        self.controller.set_import_running(False)
         if job is not None:
             job.wait()  # it emitted this as its last act: this returns at once
             job.deleteLater()
@@ -347,12 +349,10 @@ class TransferActions(QObject):
                     else "The export was cancelled.")
         elif self._importing:
             text = jobs.import_summary(value, self._job_kind, job.done)
-            self.window.sidebar.reload()
-            if value.conversations_updated and self.window.conversation_id is not None:
-                self.window.open_conversation(self.window.conversation_id)
+            self.controller.imported(value.conversations_updated)
         else:
             text = jobs.export_summary(value)
-        self.window.show_status(text)
+        self.controller.say(text)
         self._tell(title, text, outcome=outcome)
 
     def _tell(self, title: str, text: str, error: bool = False, outcome: str = "") -> None:

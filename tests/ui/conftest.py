@@ -116,7 +116,7 @@ def make_window(qtbot: Any, qloop: qasync.QEventLoop, data_dir: Path,
 
     yield make
     for window in windows:
-        bridge = window.bridge
+        bridge = window.controller.bridge
         window.close()
         if bridge is not None:
             run(bridge.shutdown())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QListView
 
+from chatdesk.context import KeyChanges
 from chatdesk.store import HistoryStore, ReadOnlyError, to_iso
 from chatdesk.ui.bridge import ChatBridge
 from chatdesk.ui.composer import Composer
@@ -29,8 +31,8 @@ def send(qtbot: Any, window: MainWindow, text: str) -> None:
 
 
 def wait_idle(qtbot: Any, window: MainWindow, timeout: int = 10000) -> None:
-    assert window.bridge is not None
-    qtbot.waitUntil(lambda: not window.bridge.busy, timeout=timeout)
+    assert window.controller.bridge is not None
+    qtbot.waitUntil(lambda: not window.controller.bridge.busy, timeout=timeout)
 
 
 def rows(window: MainWindow) -> list[Any]:
@@ -49,12 +51,12 @@ def test_type_and_send_streams_the_answer_and_saves_it(
     # The answer streams in: the live row shows the first words before the end.
     qtbot.waitUntil(lambda: len(rows(window)) == 2 and rows(window)[1].live
                     and rows(window)[1].content.startswith("Hello"), timeout=5000)
-    assert window.bridge.busy
+    assert window.controller.bridge.busy
     assert window.composer.stop_button.isVisibleTo(window)
     assert window.composer.text() == ""
     wait_idle(qtbot, window)
 
-    conv = window.conversation_id
+    conv = window.controller.conversation_id
     assert conv is not None
     stored = ctx.store.messages(conv)
     assert [(m.role, m.content, m.status) for m in stored] == [
@@ -76,7 +78,7 @@ def test_a_send_before_the_engine_is_attached_keeps_the_text(
     fake_anthropic.script(Synth(["Hi."]))
     ctx = make_ctx([("anthropic", fake_anthropic)])
     window = make_window(ctx, attach=False)
-    assert window.bridge is None and not window.readonly and window.composer is not None
+    assert window.controller.bridge is None and not window.readonly and window.composer is not None
     send(qtbot, window, "early words")
     assert window.composer.text() == "early words"
     assert fake_anthropic.requests == [] and ctx.store.list_conversations() == []
@@ -84,7 +86,7 @@ def test_a_send_before_the_engine_is_attached_keeps_the_text(
     window.attach_bridge(ChatBridge(ctx.chat_service))
     qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
     wait_idle(qtbot, window)
-    assert [m.content for m in ctx.store.messages(window.conversation_id)] == [
+    assert [m.content for m in ctx.store.messages(window.controller.conversation_id)] == [
         "early words", "Hi."]
     with pytest.raises(RuntimeError):
         window.attach_bridge(ChatBridge(ctx.chat_service))
@@ -124,7 +126,7 @@ def test_provider_failing_mid_answer_shows_the_failover_inline(
     window.transcript.activate(("link", row, f"toggle:{notices[0].attempt_id}"))
     assert not notices[0].expanded
     # Reopening the conversation shows the same notice from the store.
-    window.open_conversation(window.conversation_id)
+    window.open_conversation(window.controller.conversation_id)
     again = window.transcript.tmodel
     assert again.notices(again.rows[-1])[0].text == notices[0].text
 
@@ -165,7 +167,7 @@ def test_search_finds_a_message_and_jumps_to_it(qtbot: Any, make_ctx: Any, make_
     qtbot.mouseClick(results.viewport(), Qt.MouseButton.LeftButton,
                      pos=results.visualRect(index).center())
 
-    assert window.conversation_id == target.id
+    assert window.controller.conversation_id == target.id
     assert window.sidebar.current_conversation_id() == target.id
     current = window.transcript.currentIndex()
     assert current.isValid() and rows(window)[current.row()].id == hit.id
@@ -188,7 +190,7 @@ def test_browse_mode_is_read_only(qtbot: Any, make_ctx: Any, make_window: Any,
     store = HistoryStore.open_readonly(path)
     try:
         window = make_window(store=store, browse_path=path)
-        assert window.bridge is None  # no ChatService, no network
+        assert window.controller.bridge is None  # no ChatService, no network
         assert window.composer is None and window.findChildren(Composer) == []
         assert window.picker is None
         assert window.readonly_banner.isVisibleTo(window)
@@ -203,7 +205,7 @@ def test_browse_mode_is_read_only(qtbot: Any, make_ctx: Any, make_window: Any,
         assert not sidebar.model.setData(index, "Renamed")
         # Reading and searching work.
         sidebar.list.setCurrentIndex(index)
-        assert window.conversation_id == conv.id
+        assert window.controller.conversation_id == conv.id
         assert rows(window)[0].content == "a searchable wombat"
         assert window.transcript.tmodel.actions(0) == ["copy"]
         sidebar.search.setText("wombat")
@@ -228,7 +230,7 @@ def test_escape_stops_the_answer_and_keeps_the_partial_text(
     qtbot.keyClick(window.composer.edit, Qt.Key.Key_Escape)
     wait_idle(qtbot, window, 5000)
     assert fake_anthropic.wait_for_disconnect(timeout=3)
-    answer = ctx.store.messages(window.conversation_id)[1]
+    answer = ctx.store.messages(window.controller.conversation_id)[1]
     assert answer.status == "partial"
     assert answer.content.startswith("word0 word1") and "word39" not in answer.content
     shown = rows(window)[1]
@@ -246,20 +248,20 @@ def test_enter_sends_shift_enter_breaks_the_line_and_ctrl_n_starts_over(
     qtbot.keyClick(edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
     qtbot.keyClicks(edit, "line two")
     assert window.composer.text() == "line one\nline two"
-    assert not window.bridge.busy and window.conversation_id is None
+    assert not window.controller.bridge.busy and window.controller.conversation_id is None
     qtbot.keyClick(edit, Qt.Key.Key_Return)
     wait_idle(qtbot, window)
-    conv = window.conversation_id
+    conv = window.controller.conversation_id
     assert conv is not None
     assert ctx.store.messages(conv)[0].content == "line one\nline two"
 
     qtbot.keyClick(edit, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
-    assert window.conversation_id is None and rows(window) == []
+    assert window.controller.conversation_id is None and rows(window) == []
     assert window.sidebar.current_conversation_id() is None
     assert window.focusWidget() is edit
     send(qtbot, window, "a second chat")
     wait_idle(qtbot, window)
-    assert window.conversation_id not in (None, conv)
+    assert window.controller.conversation_id not in (None, conv)
     assert ctx.store.count_conversations() == 2
 
 
@@ -322,13 +324,13 @@ def test_delete_then_undo(qtbot: Any, make_ctx: Any, make_window: Any,
 
     assert ctx.store.get_conversation(gone.id) is None
     assert sidebar.model.row_of(gone.id) == -1 and sidebar.model.row_of(keep.id) >= 0
-    assert window.conversation_id is None
+    assert window.controller.conversation_id is None
     banner = window.undo_banner
     assert banner.isVisibleTo(window) and "Delete me" in banner.label.text()
     assert banner.action.text() == "Undo"
     qtbot.mouseClick(banner.action, Qt.MouseButton.LeftButton)
     assert ctx.store.get_conversation(gone.id) is not None
-    assert sidebar.model.row_of(gone.id) >= 0 and window.conversation_id == gone.id
+    assert sidebar.model.row_of(gone.id) >= 0 and window.controller.conversation_id == gone.id
     assert not banner.isVisibleTo(window)
 
     # The offer goes away by itself.
@@ -362,15 +364,15 @@ def test_a_pending_message_is_sent_when_a_provider_is_back(
     window = make_window(ctx)
     send(qtbot, window, "please answer later")
     wait_idle(qtbot, window)
-    user = ctx.store.messages(window.conversation_id)[0]
+    user = ctx.store.messages(window.controller.conversation_id)[0]
     assert user.status == "pending"
     assert rows(window)[0].status == "pending"
     assert "Pending" in window.transcript.delegate.header_text(rows(window)[0])
-    assert not window.maybe_retry_pending()  # still cooling down
+    assert not window.controller.retry_pending_if_ready()  # still cooling down
     qtbot.wait(700)
-    assert window.maybe_retry_pending()  # what the 30 s timer does
+    assert window.controller.retry_pending_if_ready()  # what the 30 s timer does
     wait_idle(qtbot, window)
-    stored = ctx.store.messages(window.conversation_id)
+    stored = ctx.store.messages(window.controller.conversation_id)
     assert stored[0].status == "complete"
     assert (stored[-1].role, stored[-1].status) == ("assistant", "complete")
     assert rows(window)[0].status == "complete"
@@ -385,11 +387,11 @@ def test_a_success_sends_what_was_pending(qtbot: Any, make_ctx: Any, make_window
     window = make_window(ctx)
     send(qtbot, window, "first, pending")
     wait_idle(qtbot, window)
-    pending_conv = window.conversation_id
+    pending_conv = window.controller.conversation_id
     qtbot.wait(400)
     window.new_chat()
     send(qtbot, window, "second")
-    qtbot.waitUntil(lambda: not ctx.store.pending_messages() and not window.bridge.busy,
+    qtbot.waitUntil(lambda: not ctx.store.pending_messages() and not window.controller.bridge.busy,
                     timeout=10000)
     answered = ctx.store.messages(pending_conv)
     assert answered[-1].role == "assistant" and answered[-1].status == "complete"
@@ -410,7 +412,7 @@ def test_edit_and_resend_replaces_the_last_exchange(
     window.composer.set_text("second try")
     qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
     wait_idle(qtbot, window)
-    stored = ctx.store.messages(window.conversation_id)
+    stored = ctx.store.messages(window.controller.conversation_id)
     assert [(m.role, m.content) for m in stored] == [("user", "second try"),
                                                       ("assistant", "Two.")]
     assert [r.content for r in rows(window)] == ["second try", "Two."]
@@ -419,18 +421,18 @@ def test_edit_and_resend_replaces_the_last_exchange(
     window.composer.set_text("draft kept")
     window.transcript.actionRequested.emit("regenerate", stored[1].id)
     wait_idle(qtbot, window)
-    again = ctx.store.messages(window.conversation_id)
+    again = ctx.store.messages(window.controller.conversation_id)
     assert [(m.role, m.content) for m in again] == [("user", "second try"),
                                                      ("assistant", "Three.")]
     assert [r.content for r in rows(window)] == ["second try", "Three."]
     assert window.composer.text() == "draft kept"
     # Nothing written or received was deleted: the earlier exchanges are alternates.
-    kept = ctx.store.messages(window.conversation_id, include_alternates=True)
+    kept = ctx.store.messages(window.controller.conversation_id, include_alternates=True)
     assert [(m.content, m.is_alternate) for m in kept] == [
         ("first try", True), ("One.", True), ("second try", True), ("Two.", True),
         ("second try", False), ("Three.", False)]
     assert ctx.store.list_conversations()[0].message_count == 2
-    window.jump_to_message(window.conversation_id, kept[1].id)  # a search hit on "One."
+    window.jump_to_message(window.controller.conversation_id, kept[1].id)  # a search hit on "One."
     assert "earlier version" in window.statusBar().currentMessage()
 
 
@@ -517,7 +519,7 @@ def test_window_state_is_remembered(qtbot: Any, make_ctx: Any, make_window: Any,
     window.close()
     assert (data_dir / "window.ini").is_file()
     again = make_window(ctx)
-    assert again.conversation_id == conv.id
+    assert again.controller.conversation_id == conv.id
     assert again.splitter.sizes()[0] == 233
     assert (again.width(), again.height()) == saved
 
@@ -544,7 +546,7 @@ def test_unsent_text_is_kept_per_conversation_and_across_restarts(
     assert "about the other one" in ini.read_text()
     window.close()
     again = make_window(ctx)
-    assert again.conversation_id is None and again.composer.text() == "half a thought"
+    assert again.controller.conversation_id is None and again.composer.text() == "half a thought"
     again.open_conversation(other.id)
     assert again.composer.text() == "about the other one"
 
@@ -563,9 +565,9 @@ def test_an_edit_gives_back_the_text_that_was_in_the_box(
     qtbot.keyClick(composer.edit, Qt.Key.Key_Escape)
     assert not composer.editing and composer.text() == "my next question"
     window.edit_last()
-    window.save_drafts()  # quitting in the middle of an edit keeps the text from before it
+    window.controller.save_drafts()  # quitting mid-edit keeps the text from before it
     ini = QSettings(str(data_dir / "window.ini"), QSettings.Format.IniFormat)
-    assert ini.value(f"drafts/{window.conversation_id}") == "my next question"
+    assert ini.value(f"drafts/{window.controller.conversation_id}") == "my next question"
     qtbot.keyClick(composer.edit, Qt.Key.Key_Escape)
 
     window.edit_last()
@@ -585,9 +587,9 @@ def test_closing_while_streaming_stops_cleanly(
     send(qtbot, window, "long answer please")
     qtbot.waitUntil(lambda: len(rows(window)) == 2 and "w2" in rows(window)[1].content,
                     timeout=5000)
-    conv = window.conversation_id
+    conv = window.controller.conversation_id
     window.close()
-    run(window.bridge.shutdown())
+    run(window.controller.bridge.shutdown())
     assert fake_anthropic.wait_for_disconnect(timeout=3)
     answer = ctx.store.messages(conv)[1]
     assert answer.status == "partial" and answer.content.startswith("w0 w1 w2")
@@ -604,13 +606,15 @@ def test_ctrl_comma_opens_the_settings_and_a_save_takes_effect(
 
     def fake_exec(dialog: Any) -> int:
         opened.append(dialog)
-        ctx.settings.failover.order = ["openai", "anthropic"]  # what a save would do
-        dialog.saved.emit()
+        failover = dataclasses.replace(ctx.settings.failover, order=["openai", "anthropic"])
+        # What Save does with the dialog's settings:
+        assert dialog.controller.save_settings(
+            dataclasses.replace(ctx.settings, failover=failover), KeyChanges()) is None
         return 1
 
     monkeypatch.setattr(settings_dialog.SettingsDialog, "exec", fake_exec)
     qtbot.keyClick(window.composer.edit, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
-    assert len(opened) == 1 and opened[0].ctx is ctx
+    assert len(opened) == 1 and opened[0].controller is window.controller
     combo = window.picker.provider_combo
     assert [combo.itemData(i) for i in range(combo.count())] == ["openai", "anthropic"]
     assert window.health_bar.names() == ["openai", "anthropic"]
@@ -634,7 +638,7 @@ def test_a_broken_settings_file_still_opens_the_history(
         assert rows(window)[0].content == "old message"
         window.composer.set_text("new text")
         qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
-        assert not window.bridge.busy
+        assert not window.controller.bridge.busy
         assert window.composer.text() == "new text"  # kept, not lost
         assert [m.content for m in ctx.store.messages(conv.id)] == ["old message"]
         assert "before sending" in window.notice_banner.label.text()
@@ -652,13 +656,13 @@ def test_switching_away_and_back_while_an_answer_streams(
     send(qtbot, window, "stream please")
     qtbot.waitUntil(lambda: len(rows(window)) == 2 and "part1" in rows(window)[1].content,
                     timeout=5000)
-    streaming = window.conversation_id
+    streaming = window.controller.conversation_id
     window.open_conversation(other.id)
     qtbot.wait(300)
     assert [r.content for r in rows(window)] == ["quiet here"]  # nothing leaked in
     window.open_conversation(streaming)
     live = window.transcript.tmodel.live_row
-    assert live is not None and live.content == window.bridge.live_text
+    assert live is not None and live.content == window.controller.live_answer[1]
     assert live.content.startswith("part0 part1")
     wait_idle(qtbot, window)
     final = ctx.store.messages(streaming)[1].content

@@ -138,7 +138,7 @@ def test_streaming(qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: 
                     and len(window.transcript.tmodel.rows[1].content) > 60, timeout=5000)
     window.composer.set_text("And what about")
     shoot(window, "03-streaming")
-    qtbot.waitUntil(lambda: not window.bridge.busy, timeout=10000)
+    qtbot.waitUntil(lambda: not window.controller.bridge.busy, timeout=10000)
 
 
 def test_streaming_markdown(qtbot: Any, make_ctx: Any, make_window: Any,
@@ -154,7 +154,7 @@ def test_streaming_markdown(qtbot: Any, make_ctx: Any, make_window: Any,
                     and "for row in" in window.transcript.tmodel.rows[1].content,
                     timeout=10000)
     shoot(window, "03b-streaming-markdown")
-    qtbot.waitUntil(lambda: not window.bridge.busy, timeout=15000)
+    qtbot.waitUntil(lambda: not window.controller.bridge.busy, timeout=15000)
     shoot(window, "03c-streamed-markdown-finished")
 
 
@@ -165,7 +165,7 @@ def test_failover_notice(qtbot: Any, make_ctx: Any, make_window: Any,
     window = make_window(make_ctx([("anthropic", fake_anthropic), ("openai", fake_openai)]))
     window.composer.set_text("What causes tides?")
     qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: not window.bridge.busy, timeout=10000)
+    qtbot.waitUntil(lambda: not window.controller.bridge.busy, timeout=10000)
     model = window.transcript.tmodel
     answer = model.rows[-1]
     notice = model.notices(answer)[0]
@@ -180,8 +180,8 @@ def test_pending(qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: Fa
     window = make_window(make_ctx([("anthropic", fake_anthropic), ("openai", fake_openai)]))
     window.composer.set_text("Summarise the meeting notes")
     qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: not window.bridge.busy, timeout=10000)
-    window.refresh_health()
+    qtbot.waitUntil(lambda: not window.controller.bridge.busy, timeout=10000)
+    window.controller.refresh_status()
     shoot(window, "05-pending")
 
 

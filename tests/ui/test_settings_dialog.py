@@ -29,7 +29,10 @@ from PySide6.QtWidgets import (
 from chatdesk.context import AppContext
 from chatdesk.secrets import SERVICE, KeyStore
 from chatdesk.settings import DEFAULT_SETTINGS_TOML
+from chatdesk.ui.bridge import ChatBridge
+from chatdesk.ui.controller import ChatController
 from chatdesk.ui.settings_dialog import SettingsDialog
+from chatdesk.ui.theme import follow_settings
 from tests.fakes.server import FakeProvider
 from tests.helpers import write_settings
 from tests.ui.conftest import qt_warning_marks
@@ -59,6 +62,7 @@ class MemoryKeyring(KeyringBackend):
 
 
 _LOOP: list[qasync.QEventLoop] = []
+_BRIDGES: list[ChatBridge] = []  # closed (their connection pools) when the loop ends
 
 
 @pytest.fixture
@@ -78,6 +82,9 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     sys.set_asyncgen_hooks(firstiter=loop._asyncgen_firstiter_hook,
                            finalizer=loop._asyncgen_finalizer_hook)
     yield loop
+    for bridge in _BRIDGES:
+        asyncio.ensure_future(bridge.shutdown())
+    _BRIDGES.clear()
     deadline = time.monotonic() + 2
     while asyncio.all_tasks(loop) and time.monotonic() < deadline:
         qapp.processEvents()
@@ -101,7 +108,13 @@ def ctx(tmp_path: Path, memory: MemoryKeyring) -> Iterator[AppContext]:
 
 
 def open_dialog(qtbot, ctx: AppContext) -> SettingsDialog:
-    dialog = SettingsDialog(ctx)
+    """The dialog as the window opens it: over a controller with the chat engine attached."""
+    controller = ChatController(ctx.store, ctx)
+    bridge = ChatBridge(ctx.chat_service)
+    controller.attach_bridge(bridge)
+    controller.settingsChanged.connect(follow_settings)  # as the main window does
+    _BRIDGES.append(bridge)
+    dialog = SettingsDialog(controller)
     qtbot.addWidget(dialog)
     dialog.show()
     return dialog

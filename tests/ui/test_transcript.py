@@ -57,7 +57,7 @@ def test_a_5000_message_conversation_opens_without_rendering_it_all(
         qtbot: Any, store: HistoryStore) -> None:
     conv = big_conversation(store, 5000)
     view = make_view(qtbot, store)
-    view.show_conversation(conv, store.messages(conv))
+    view.show_conversation(store.messages(conv))
     qtbot.wait(50)
     model = view.tmodel
     assert len(model.all_rows) == 5000
@@ -74,7 +74,7 @@ def test_scrolling_up_grows_the_window_and_keeps_the_place(
         qtbot: Any, store: HistoryStore) -> None:
     conv = big_conversation(store, 2000)
     view = make_view(qtbot, store)
-    view.show_conversation(conv, store.messages(conv))
+    view.show_conversation(store.messages(conv))
     model = view.tmodel
     lo_before = model.lo
     view.verticalScrollBar().setValue(5)
@@ -100,7 +100,7 @@ def test_scrolling_up_grows_the_window_and_keeps_the_place(
 def test_jumping_far_up_renders_only_around_the_target(qtbot: Any, store: HistoryStore) -> None:
     conv = big_conversation(store, 3000)
     view = make_view(qtbot, store)
-    view.show_conversation(conv, store.messages(conv))
+    view.show_conversation(store.messages(conv))
     target = view.tmodel.all_rows[1200]
     assert view.tmodel.row_of(target.id) == -1  # far outside the window
     assert view.jump_to(target.id)
@@ -116,7 +116,7 @@ def test_width_changes_relayout_cached_documents(qtbot: Any, store: HistoryStore
     conv = store.create_conversation()
     store.add_message(conv.id, "user", "word " * 400)
     view = make_view(qtbot, store, (900, 500))
-    view.show_conversation(conv.id, store.messages(conv.id))
+    view.show_conversation(store.messages(conv.id))
     qtbot.wait(30)
     row = view.tmodel.rows[0]
     wide = view.delegate.row_height(row, view.tmodel)
@@ -135,7 +135,7 @@ def test_streaming_updates_only_the_live_row_and_at_most_every_50_ms(
     for i in range(10):
         store.add_message(conv.id, "user" if i % 2 == 0 else "assistant", f"m{i}")
     view = make_view(qtbot, store)
-    view.show_conversation(conv.id, store.messages(conv.id))
+    view.show_conversation(store.messages(conv.id))
     model: TranscriptModel = view.tmodel
     changed: list[tuple[int, int]] = []
     model.dataChanged.connect(lambda a, b, *_: changed.append((a.row(), b.row())))
@@ -158,7 +158,7 @@ def test_a_long_answer_is_drawn_part_by_part_and_finished_in_place(
     conv = store.create_conversation()
     store.add_message(conv.id, "user", "show me")
     view = make_view(qtbot, store)
-    view.show_conversation(conv.id, store.messages(conv.id))
+    view.show_conversation(store.messages(conv.id))
     model: TranscriptModel = view.tmodel
     model.refresh_interval = lambda: 0  # show each piece at once
     model.begin_answer(ev.AttemptStarted("anthropic", "m", 1, 999))
@@ -256,7 +256,7 @@ def test_hover_links_and_context_menu_actions(qtbot: Any, store: HistoryStore) -
     store.add_message(conv.id, "user", "question")
     store.add_message(conv.id, "assistant", "answer\n\n```\ncode\n```", provider="p", model="m")
     view = make_view(qtbot, store)
-    view.show_conversation(conv.id, store.messages(conv.id))
+    view.show_conversation(store.messages(conv.id))
     assert view.tmodel.actions(0) == ["copy", "edit"]
     assert view.tmodel.actions(1) == ["copy", "regenerate"]
     view.tmodel.set_busy(True)
@@ -287,7 +287,7 @@ def test_text_in_a_message_can_be_selected_and_copied(qtbot: Any, store: History
     store.add_message(conv.id, "assistant", "Tides rise and fall twice a day", provider="x",
                       model="m")
     view = make_view(qtbot, store)
-    view.show_conversation(conv.id, store.messages(conv.id))
+    view.show_conversation(store.messages(conv.id))
     qtbot.wait(20)
     port = view.viewport()
     start, end = _text_point(view, 1, 1, 0.0), _text_point(view, 1, 1, 0.99)
@@ -312,5 +312,5 @@ def test_text_in_a_message_can_be_selected_and_copied(qtbot: Any, store: History
     qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     assert QApplication.clipboard().text() == "first words"
 
-    view.show_conversation(None, [])
+    view.show_conversation([])
     assert view.delegate.selection is None

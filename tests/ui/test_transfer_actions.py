@@ -155,7 +155,7 @@ def test_the_file_menu_comes_first_and_its_actions_open_the_dialogs(
     assert "Greetings in three scripts" in target.read_text(encoding="utf-8")
 
     window.sidebar.list.setCurrentIndex(window.sidebar.model.index(1))
-    assert window.conversation_id is not None
+    assert window.controller.conversation_id is not None
     assert actions.export_this.isEnabled()
 
 
@@ -237,7 +237,7 @@ def test_cancel_leaves_the_history_as_it_was(
     qtbot.waitUntil(lambda: "1 conversation read" in progress.labelText(), timeout=5000)
     assert progress.labelText() == "Importing from ChatGPT…\n1 conversation read"
     assert progress.maximum() == 0  # the total is not known: a busy bar
-    assert window.maybe_retry_pending() is False  # the import holds the write lock
+    assert window.controller.retry_pending_if_ready() is False  # the import holds the write lock
     qtbot.wait(100)
     SHOTS.mkdir(parents=True, exist_ok=True)
     assert progress.grab().save(str(SHOTS / "21-import-progress.png"))
@@ -378,10 +378,10 @@ def test_a_running_job_or_answer_refuses_another_import(
     assert finish(qtbot, actions).startswith("Imported 3 conversations")
 
     fake_anthropic.script(Synth(["Slowly", " answering."], delay_s=0.5))
-    assert window.bridge is not None and window.send_text("hello")
-    qtbot.waitUntil(lambda: window.bridge.busy, timeout=5000)
+    assert window.controller.bridge is not None and window.send_text("hello")
+    qtbot.waitUntil(lambda: window.controller.bridge.busy, timeout=5000)
     assert not actions.import_path("claude", FIXTURES / "claude")
     assert actions.last_message.startswith("An answer is still being written.")
     actions.message_box.close()
-    qtbot.waitUntil(lambda: not window.bridge.busy, timeout=10000)
+    qtbot.waitUntil(lambda: not window.controller.bridge.busy, timeout=10000)
     assert window.store.count_conversations() == 4

@@ -1,0 +1,491 @@
+"""ChatController: the one object between the widgets and the core.
+
+Widgets call its methods (intents) and render what its signals carry (state). It owns the
+conversation shown, sending, edit/regenerate, stopping, when pending messages are retried,
+provider status for the status bar, drafts and settings changes. The product rules it applies
+live in the core (ChatService, AppContext); it only decides when to ask for them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+
+from chatdesk.store import HistoryStore, StoredMessage, StoreError
+from chatdesk.ui.drafts import DraftBook
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from chatdesk import events as ev
+    from chatdesk.chat import ChatService, PreparedSend
+    from chatdesk.context import AppContext, KeyChanges
+    from chatdesk.provider_status import ProviderStatus
+    from chatdesk.secrets import KeyLookup
+    from chatdesk.settings import ProviderSettings, Settings
+    from chatdesk.ui.bridge import ChatBridge
+
+log = logging.getLogger("chatdesk.ui")
+T = TypeVar("T")
+
+KEY_CHECK_DELAY_MS = 100  # after the first paint, in practice
+HEALTH_REFRESH_MS = 5000
+PENDING_RETRY_MS = 30000
+FIRST_RETRY_MS = 3000
+DRAFT_SAVE_MS = 1000  # an unsent message is written to window.ini this long after typing
+STATUS_MS = 6000
+
+
+@dataclass(frozen=True)
+class OpenedConversation:
+    """What the window shows when a conversation (or a new chat: id None) is opened."""
+
+    conversation_id: int | None
+    messages: list[StoredMessage]
+    preferred_provider: str | None
+    draft: str
+    live: tuple[int, str] | None  # (answer id, text so far) of an answer streaming into it
+
+
+class ChatController(QObject):
+    """One window's application state over one history. A read-only controller (browse
+    mode: no ctx) opens conversations and nothing else."""
+
+    conversationOpened = Signal(object)  # OpenedConversation
+    conversationAdopted = Signal(int)  # a new chat got its id (its first message was saved)
+    messagesSetAside = Signal(object)  # tuple of message ids an edit took out of the thread
+    chatEvent = Signal(object)  # an event of the answer in the conversation shown
+    busyChanged = Signal(bool)
+    conversationsChanged = Signal()  # the list of conversations should be read again
+    providersChanged = Signal(object, object)  # [(name, model)], the conversation's provider
+    statusChanged = Signal(object)  # list[ProviderStatus], in failover order
+    modelsLoaded = Signal(str, object)  # provider name, list[str]
+    modelsFailed = Signal(str)  # provider name (the sentence comes on `message`)
+    notice = Signal(str)  # a problem that needs the user: shown until dismissed
+    message = Signal(str, int)  # a passing sentence for the status bar, how long (ms)
+    settingsChanged = Signal(object)  # Settings, after a save
+
+    def __init__(self, store: HistoryStore, ctx: AppContext | None, *, readonly: bool = False,
+                 state: QSettings | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.store, self.ctx = store, ctx
+        self.readonly = readonly or ctx is None
+        self.bridge: ChatBridge | None = None
+        self.conversation_id: int | None = None  # the conversation shown; None: a new chat
+        self._new_chat_provider: str | None = None
+        self._answering: int | None = None  # the conversation of the answer running
+        self._live: tuple[int, str] | None = None
+        self._missing_keys: frozenset[str] = frozenset()
+        self._import_running = False
+        self._keyring_keys: dict[str, KeyLookup | None] = {}  # what the keyring holds
+        self.drafts = DraftBook(state if not self.readonly else None)
+        self._draft_timer = QTimer(self)
+        self._draft_timer.setSingleShot(True)
+        self._draft_timer.setInterval(DRAFT_SAVE_MS)
+        self._draft_timer.timeout.connect(self.save_drafts)
+        self._timers: list[QTimer] = []
+
+    # -- settings and the engine ----------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings | None:
+        return self.ctx.settings if self.ctx is not None else None
+
+    @property
+    def settings_problem(self) -> str | None:
+        """settings.toml's error, when it has one (sending waits until it is fixed)."""
+        error = self.ctx.settings_error if self.ctx is not None else None
+        return str(error) if error is not None else None
+
+    def attach_bridge(self, bridge: ChatBridge) -> None:
+        """Connect the chat engine (after the first paint): sending, models, status pages."""
+        if self.readonly or self.bridge is not None:
+            raise RuntimeError("a read-only controller, or one that has its bridge already")
+        self.bridge = bridge
+        bridge.chatEvent.connect(self._on_event)
+        bridge.busyChanged.connect(self.busyChanged)
+        bridge.runFinished.connect(self._run_finished)
+        bridge.failed.connect(self.notice)
+
+    @property
+    def busy(self) -> bool:
+        return self.bridge is not None and self.bridge.busy
+
+    @property
+    def live_answer(self) -> tuple[int, str] | None:
+        """(answer id, text so far) of the answer streaming now, once it has an id."""
+        return self._live if self.busy else None
+
+    def start_background(self) -> None:
+        """Refresh provider status and retry pending messages now and then."""
+        if self.readonly:
+            return
+        self._every(HEALTH_REFRESH_MS, self.refresh_status)
+        self._every(PENDING_RETRY_MS, self.retry_pending_if_ready)
+        QTimer.singleShot(FIRST_RETRY_MS, self.retry_pending_if_ready)
+
+    def watch_status_pages(self) -> None:
+        """Read the providers' status pages in the background from now on."""
+        if self.bridge is not None:
+            self.bridge.watch_status_pages()
+
+    def _every(self, ms: int, slot: Callable[[], Any]) -> None:
+        timer = QTimer(self)
+        timer.setInterval(ms)
+        timer.timeout.connect(slot)
+        timer.start()
+        self._timers.append(timer)
+
+    def reload_settings(self, keys_now: bool = True) -> None:
+        """Tell the widgets about the providers, then look up keys and refresh their status.
+
+        At start-up the keys are looked up just after the window shows (`keys_now=False`):
+        loading the keyring's backends takes longer than everything else before the paint."""
+        settings = self.settings
+        if settings is None:
+            return
+        providers = [(p.name, p.model) for p in settings.ordered_providers()]
+        self.providersChanged.emit(providers, self._preferred_of(self.conversation_id))
+        if keys_now:
+            self.check_keys()
+        else:
+            QTimer.singleShot(KEY_CHECK_DELAY_MS, self.check_keys)
+        self.refresh_status()
+
+    def check_keys(self) -> None:
+        if self.ctx is None:
+            return
+        self._missing_keys = self.ctx.missing_keys()
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
+        statuses = self.provider_statuses()
+        if statuses is not None:
+            self.statusChanged.emit(statuses)
+
+    def provider_statuses(self) -> list[ProviderStatus] | None:
+        if self.ctx is None or self.readonly:
+            return None
+        try:
+            return self.ctx.provider_statuses(self._missing_keys)
+        except StoreError as exc:
+            self.say(str(exc))
+            return None
+
+    def save_settings(self, settings: Settings, keys: KeyChanges) -> str | None:
+        """Store keys and settings.toml; on success every listener hears `settingsChanged`.
+        Returns what stopped the save, as a sentence, or None."""
+        if self.ctx is None:
+            return "This history is open read-only; settings cannot be changed here."
+        from chatdesk.context import SettingsChangeError
+
+        try:
+            self.ctx.save_settings(settings, keys)
+        except SettingsChangeError as exc:
+            return str(exc)
+        finally:
+            self._keyring_keys.clear()
+        if self.bridge is not None:
+            self.bridge.replace_service(self.ctx.chat_service)
+        self.settingsChanged.emit(settings)
+        self.reload_settings()
+        return None
+
+    # -- keys, for the settings dialog ----------------------------------------------------
+
+    def secure_key_store(self) -> bool:
+        return self.ctx is not None and self.ctx.keys.secure_store_available()
+
+    def key_lookup(self, provider: ProviderSettings, *, keyring: bool = True) -> KeyLookup:
+        """Where the provider's key comes from. The keyring is read once per provider (it can
+        be slow: D-Bus) until settings are saved; variables are read every time."""
+        assert self.ctx is not None
+        keys = self.ctx.keys
+        if keyring:
+            if provider.name not in self._keyring_keys:
+                found = keys.lookup(provider)
+                self._keyring_keys[provider.name] = found if found.source == "keyring" else None
+            stored = self._keyring_keys[provider.name]
+            if stored is not None:
+                return stored
+        return keys.lookup(provider, keyring=False)
+
+    def needs_key(self, provider: ProviderSettings) -> bool:
+        return self.ctx is not None and self.ctx.keys.needs_key(provider)
+
+    # -- conversations --------------------------------------------------------------------
+
+    def open_conversation(self, conversation_id: int | None) -> bool:
+        """Show a conversation (None: a new chat); False, and a sentence, if it cannot."""
+        try:
+            conversation = self.store.get_conversation(conversation_id) \
+                if conversation_id else None
+            messages = self.store.messages(conversation.id) if conversation else []
+        except StoreError as exc:
+            self.say(str(exc))
+            return False
+        self._draft_timer.stop()
+        self.conversation_id = conversation.id if conversation else None
+        self._new_chat_provider = None
+        live = self._live if self.busy and self._answering == self.conversation_id \
+            and self.conversation_id is not None else None
+        self.conversationOpened.emit(OpenedConversation(
+            self.conversation_id, messages,
+            conversation.preferred_provider if conversation else None,
+            self.drafts.get(self.conversation_id), live))
+        return True
+
+    def exists(self, conversation_id: int) -> bool:
+        try:
+            return self.store.get_conversation(conversation_id) is not None
+        except StoreError:
+            return False
+
+    def choose_provider(self, name: str) -> None:
+        """The provider picked for the conversation shown (or the new chat's first message)."""
+        if self.conversation_id is None:
+            self._new_chat_provider = name
+            return
+        try:
+            self.store.set_preferred_provider(self.conversation_id, name)
+        except StoreError as exc:
+            self.say(str(exc))
+
+    def _preferred_of(self, conversation_id: int | None) -> str | None:
+        if conversation_id is None:
+            return self._new_chat_provider
+        try:
+            conversation = self.store.get_conversation(conversation_id)
+        except StoreError:
+            return None
+        return conversation.preferred_provider if conversation else None
+
+    def restore_conversation(self, conversation_id: int) -> None:
+        """Undo a deletion and show the conversation again."""
+        try:
+            self.store.restore_conversation(conversation_id)
+        except StoreError as exc:
+            self.say(str(exc))
+            return
+        self.conversationsChanged.emit()
+        self.open_conversation(conversation_id)
+
+    def imported(self, conversations_updated: int) -> None:
+        """An import ended: the list changed, and so may the conversation shown."""
+        self.conversationsChanged.emit()
+        if conversations_updated and self.conversation_id is not None:
+            self.open_conversation(self.conversation_id)
+
+    def deleted(self, conversation_id: int) -> None:
+        if conversation_id == self.conversation_id:
+            self.open_conversation(None)
+
+    # -- drafts ---------------------------------------------------------------------------
+
+    def set_draft(self, text: str) -> None:
+        """What the composer holds for the conversation shown (during an edit: what it held
+        before the edit, since the edit's text is the message being edited)."""
+        if self.readonly:
+            return
+        self.drafts.put(self.conversation_id, text)
+        self._draft_timer.start()
+
+    def save_drafts(self) -> None:
+        self._draft_timer.stop()
+        self.drafts.write()
+
+    # -- sending --------------------------------------------------------------------------
+
+    def _service(self) -> ChatService | None:
+        """The chat service, or None (and a notice saying why) when nothing can be sent."""
+        if self.bridge is None or self.busy:
+            return None
+        problem = self.settings_problem
+        if problem is not None:
+            self.notice.emit(f"{problem.rstrip('.')}. Fix settings.toml (Chat ▸ Settings…) "
+                             "before sending; your text is kept.")
+            return None
+        try:
+            return self.bridge.service
+        except Exception as exc:
+            log.exception("the chat service cannot start")
+            self.notice.emit(f"Sending is not possible: {exc}")
+            return None
+
+    def send(self, text: str, *, provider: str | None, model: str | None,
+             replacing: int | None = None) -> bool:
+        """Send text in the conversation shown, asking `provider` first (with `model`);
+        `replacing` edits a message. False (and the text is the caller's to keep) when it
+        could not even be saved."""
+        service = self._service()
+        if service is None:
+            return False
+        return self._start(lambda: service.prepare(
+            text, self.conversation_id, preferred=provider or self._new_chat_provider,
+            model=model, replacing=replacing))
+
+    def regenerate(self, *, provider: str | None, model: str | None) -> bool:
+        """Ask again for the last answer of the conversation shown."""
+        service = self._service()
+        if service is None or self.conversation_id is None:
+            return False
+        conversation_id = self.conversation_id
+        return self._start(lambda: service.prepare_regenerate(
+            conversation_id, preferred=provider, model=model))
+
+    def _start(self, prepare: Callable[[], PreparedSend]) -> bool:
+        from chatdesk.chat import EditError, UnknownProviderError
+
+        assert self.bridge is not None
+        try:
+            prepared = prepare()
+        except (StoreError, EditError, UnknownProviderError, LookupError) as exc:
+            self.say(_sentence_of(exc))
+            return False
+        self.drafts.forget(None if prepared.created else prepared.conversation_id)
+        self._answering, self._live = prepared.conversation_id, None
+        if prepared.created and self.conversation_id is None:
+            self._adopt(prepared.conversation_id)
+        if prepared.set_aside:
+            self.messagesSetAside.emit(prepared.set_aside)
+        self.bridge.start(self.bridge.service.answer(prepared), "send")
+        return True
+
+    def _adopt(self, conversation_id: int) -> None:
+        self.conversation_id = conversation_id
+        self._new_chat_provider = None
+        self.conversationsChanged.emit()
+        self.conversationAdopted.emit(conversation_id)
+
+    def stop(self) -> bool:
+        if self.bridge is not None and self.bridge.stop():
+            self.say("Stopping…")
+            return True
+        return False
+
+    def set_import_running(self, running: bool) -> None:
+        """An import holds the history's write lock until it ends: no retries meanwhile."""
+        self._import_running = running
+
+    def retry_pending_if_ready(self) -> bool:
+        """Send pending messages if there are any and some provider may be tried now."""
+        b = self.bridge
+        if b is None or b.busy or self._import_running or self.ctx is None \
+                or self.settings_problem is not None:
+            return False
+        try:
+            if not self.ctx.retry_ready(self._missing_keys):
+                return False
+            service = b.service
+        except StoreError as exc:
+            self.say(str(exc))
+            return False
+        except Exception as exc:
+            log.exception("the chat service cannot start")
+            self.notice.emit(f"Sending is not possible: {exc}")
+            return False
+        self._answering, self._live = None, None
+        b.start(service.retry_pending(), "retry")
+        return True
+
+    def _on_event(self, event: ev.ChatEvent) -> None:
+        from chatdesk import events as ev  # loaded with the chat engine, after start-up
+
+        if isinstance(event, ev.MessageSaved):
+            self._answering, self._live = event.conversation_id, None
+        elif isinstance(event, ev.AttemptStarted):
+            self._live = (event.answer_id, self._live[1] if self._live else "")
+        elif isinstance(event, ev.TextChunk) and self._live is not None:
+            self._live = (self._live[0], self._live[1] + event.text)
+        elif isinstance(event, ev.Restarted) and self._live is not None:
+            self._live = (self._live[0], "")
+        if self._answering is not None and self._answering == self.conversation_id:
+            self.chatEvent.emit(event)
+        if isinstance(event, ev.AnswerPending):
+            self.say("Every provider failed. Your message is kept as pending and is sent by "
+                     "itself when a provider is back.", 15000)
+        elif isinstance(event, ev.AnswerStopped) and not event.cancelled:
+            self.notice.emit(event.reason)
+        elif isinstance(event, ev.AnswerStopped):
+            self.say(event.reason)
+
+    def _run_finished(self, kind: str, finished: int) -> None:
+        self._live = None
+        self.conversationsChanged.emit()
+        self.refresh_status()
+        if kind == "retry" and finished:
+            self.say(f"Sent {finished} pending message{'s' if finished != 1 else ''}.")
+        if finished:
+            QTimer.singleShot(0, self.retry_pending_if_ready)
+
+    def fetch_models(self, name: str) -> None:
+        """The picker wants the models of a provider: modelsLoaded or modelsFailed."""
+        if self.bridge is None or name in self._missing_keys:
+            return
+        self.run_job(lambda service: service.list_models(name),
+                     lambda models: self.modelsLoaded.emit(name, models),
+                     lambda exc: self._models_failed(name, exc))
+
+    def _models_failed(self, name: str, exc: BaseException) -> None:
+        self.modelsFailed.emit(name)
+        self.say(_models_failure(name, exc))
+
+    # -- one-off jobs on the engine (models, the settings dialog's probes) ----------------
+
+    def run_job(self, job: Callable[[ChatService], Coroutine[Any, Any, T]],
+                done: Callable[[T], None], failed: Callable[[BaseException], None]
+                ) -> asyncio.Task[None] | None:
+        """Run job(service) on the engine's loop; then done(result) or failed(error) (not
+        when the job is cancelled). None (and nothing runs) before the engine is up."""
+        if self.bridge is None:
+            return None
+        bridge = self.bridge
+
+        async def run() -> None:
+            try:
+                result = await job(bridge.service)
+            except Exception as exc:  # every failure is worded for people, never raised
+                if not _is_provider_error(exc):
+                    log.exception("a request to a provider failed")
+                failed(exc)
+            else:
+                done(result)
+
+        return bridge.spawn(run())
+
+    # -- status, closing --------------------------------------------------------------------
+
+    def say(self, text: str, ms: int = STATUS_MS) -> None:
+        self.message.emit(text, ms)
+
+    def close(self) -> None:
+        """The window is closing: keep the drafts, stop the timers and the answer running
+        (the router stores its partial text as it unwinds)."""
+        self.save_drafts()
+        for timer in self._timers:
+            timer.stop()
+        if self.bridge is not None:
+            self.bridge.stop()
+
+
+def _is_provider_error(exc: BaseException) -> bool:
+    from chatdesk.providers import errors
+
+    return isinstance(exc, errors.ProviderError)
+
+
+def _sentence_of(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or "The message could not be saved"
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def _models_failure(name: str, exc: BaseException) -> str:
+    from chatdesk.ui.bridge import unexpected_sentence
+
+    if _is_provider_error(exc):
+        return f"Could not list the models of {name}: {getattr(exc, 'message', exc)}"
+    return unexpected_sentence(exc)
