@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt
@@ -14,9 +15,14 @@ from PySide6.QtWidgets import QApplication
 from chatdesk.store import ConversationSummary, HistoryStore, StoreError
 
 PAGE_SIZE = 60  # about two screens; the view fetches more as it scrolls
-ConversationIdRole = Qt.ItemDataRole.UserRole + 1
-IsHeaderRole = Qt.ItemDataRole.UserRole + 2
-PinnedRole = Qt.ItemDataRole.UserRole + 3
+
+
+class ConversationRole(IntEnum):
+    """The data roles of ConversationListModel beyond Qt's own."""
+
+    CONVERSATION_ID = Qt.ItemDataRole.UserRole + 1
+    IS_HEADER = Qt.ItemDataRole.UserRole + 2
+    PINNED = Qt.ItemDataRole.UserRole + 3
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -184,18 +190,18 @@ class ConversationListModel(QAbstractListModel):
             count = summary.message_count
             return (f"{summary.title or 'New chat'}\n{count} message{'s' if count != 1 else ''}"
                     f" · last updated {when}")
-        if role == ConversationIdRole:
+        if role == ConversationRole.CONVERSATION_ID:
             return summary.id
-        if role == PinnedRole:
+        if role == ConversationRole.PINNED:
             return summary.pinned
-        if role == IsHeaderRole:
+        if role == ConversationRole.IS_HEADER:
             return False
         return None
 
     def _header_data(self, label: str, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return label
-        if role == IsHeaderRole:
+        if role == ConversationRole.IS_HEADER:
             return True
         if role == Qt.ItemDataRole.SizeHintRole:
             return QSize(-1, QFontMetrics(QApplication.font()).height() + 16)

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.ui.conversation_model import parse_time
-from chatdesk.ui.transcript_model import MessageRole, MessageRow, Notice, display_name
+from chatdesk.ui.transcript_model import MessageRow, Notice, TranscriptRole, display_name
 
 MAX_TEXT_WIDTH = 860  # px; long lines are hard to read on a wide window
 CACHE_SIZE = 600  # documents kept; older ones are rebuilt when scrolled back to
@@ -457,5 +457,5 @@ def _row(index: _Index) -> MessageRow | None:
     model = index.model()
     if hasattr(model, "row") and 0 <= index.row() < model.rowCount():
         return model.row(index.row())  # type: ignore[no-any-return]
-    value = index.data(MessageRole)
+    value = index.data(TranscriptRole.MESSAGE)
     return value if isinstance(value, MessageRow) else None

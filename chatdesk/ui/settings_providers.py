@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Coroutine
+from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
@@ -26,9 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from chatdesk.chat import TEST_PROMPT
 from chatdesk.secrets import key_env_vars
 from chatdesk.settings import DEFAULT_BASE_URLS, DEFAULT_MODELS, PROVIDER_TYPES, ProviderSettings
-from chatdesk.ui.provider_probe import TEST_PROMPT, error_sentence, key_hint
+from chatdesk.ui.provider_probe import error_sentence, key_hint
 
 if TYPE_CHECKING:
     import asyncio
@@ -38,7 +40,14 @@ if TYPE_CHECKING:
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-NAME_ROLE = Qt.ItemDataRole.UserRole
+
+
+class ProviderItemRole(IntEnum):
+    """The data roles of the failover-order list's items beyond Qt's own."""
+
+    NAME = Qt.ItemDataRole.UserRole + 301  # the provider's name (the text may change)
+
+
 NEEDS_LOOP = "This needs chatdesk's event loop; open the settings from the app."
 
 
@@ -164,20 +173,20 @@ class ProvidersPage(QWidget):
 
     # --- the list -----------------------------------------------------------------------
     def order(self) -> list[str]:
-        return [self.list.item(i).data(NAME_ROLE) for i in range(self.list.count())]
+        return [self.list.item(i).data(ProviderItemRole.NAME) for i in range(self.list.count())]
 
     def current(self) -> ProviderSettings | None:
         item = self.list.currentItem()
-        return self.providers.get(item.data(NAME_ROLE)) if item is not None else None
+        return self.providers.get(item.data(ProviderItemRole.NAME)) if item is not None else None
 
     def select(self, name: str) -> None:
         for i in range(self.list.count()):
-            if self.list.item(i).data(NAME_ROLE) == name:
+            if self.list.item(i).data(ProviderItemRole.NAME) == name:
                 self.list.setCurrentRow(i)
 
     def _add_item(self, name: str) -> None:
         item = QListWidgetItem(name)
-        item.setData(NAME_ROLE, name)
+        item.setData(ProviderItemRole.NAME, name)
         item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsDropEnabled)  # drop between, not onto
         self.list.addItem(item)
 
@@ -216,7 +225,7 @@ class ProvidersPage(QWidget):
         row = self.list.currentRow()
         if row < 0:
             return
-        name = self.list.takeItem(row).data(NAME_ROLE)
+        name = self.list.takeItem(row).data(ProviderItemRole.NAME)
         self.providers.pop(name, None)
         self.typed_keys.pop(name, None)
         self.removed.add(name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import (
@@ -34,17 +35,18 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.store import HistoryStore, SearchHit, StoreError
-from chatdesk.ui.conversation_model import (
-    ConversationIdRole,
-    ConversationListModel,
-    IsHeaderRole,
-    PinnedRole,
-)
+from chatdesk.ui.conversation_model import ConversationListModel, ConversationRole
 
 SEARCH_DEBOUNCE_MS = 150
 SEARCH_LIMIT = 50
-MessageIdRole = Qt.ItemDataRole.UserRole + 10
-HtmlRole = Qt.ItemDataRole.UserRole + 11
+
+
+class SearchRole(IntEnum):
+    """The data roles of SearchResultsModel beyond Qt's own."""
+
+    CONVERSATION_ID = Qt.ItemDataRole.UserRole + 101
+    MESSAGE_ID = Qt.ItemDataRole.UserRole + 102
+    HTML = Qt.ItemDataRole.UserRole + 103  # the hit as rich text (title, snippet)
 _MARK_START, _MARK_END = "\x02", "\x03"  # FTS snippet markers, swapped for <b> after escaping
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -72,7 +74,7 @@ class SearchResultsModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             plain = snippet.replace(_MARK_START, "").replace(_MARK_END, "")
             return f"{hit.conversation_title or 'New chat'}: {plain}"
-        if role == HtmlRole:
+        if role == SearchRole.HTML:
             marked = (html.escape(snippet).replace(_MARK_START, "<b>")
                       .replace(_MARK_END, "</b>"))
             who = "You" if hit.role == "user" else hit.role.capitalize()
@@ -81,15 +83,15 @@ class SearchResultsModel(QAbstractListModel):
             return (f"<div style='font-weight:600'>{title}</div>"
                     f"<div><span style='color:{muted}'>{who}, {hit.created_at[:10]}:</span>"
                     f" {marked}</div>")
-        if role == ConversationIdRole:
+        if role == SearchRole.CONVERSATION_ID:
             return hit.conversation_id
-        if role == MessageIdRole:
+        if role == SearchRole.MESSAGE_ID:
             return hit.message_id
         return None
 
 
 class _HtmlDelegate(QStyledItemDelegate):
-    """Paints an item's HtmlRole as rich text (search hits); elides nothing, wraps words."""
+    """Paints an item's SearchRole.HTML as rich text (search hits); elides nothing, wraps words."""
 
     PADDING = 6
 
@@ -101,7 +103,7 @@ class _HtmlDelegate(QStyledItemDelegate):
         if option.state & QStyle.StateFlag.State_Selected:
             color = option.palette.color(QPalette.ColorRole.HighlightedText)
         doc.setDefaultStyleSheet(f"body {{ color: {color.name()}; }}")
-        doc.setHtml(f"<body>{index.data(HtmlRole) or ''}</body>")
+        doc.setHtml(f"<body>{index.data(SearchRole.HTML) or ''}</body>")
         doc.setTextWidth(max(40, option.rect.width() - 2 * self.PADDING))
         return doc
 
@@ -244,7 +246,7 @@ class Sidebar(QWidget):
 
     def current_conversation_id(self) -> int | None:
         index = self.list.currentIndex()
-        value = index.data(ConversationIdRole) if index.isValid() else None
+        value = index.data(ConversationRole.CONVERSATION_ID) if index.isValid() else None
         return int(value) if value is not None else None
 
     def select_conversation(self, conversation_id: int | None) -> None:
@@ -265,16 +267,16 @@ class Sidebar(QWidget):
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if self._quiet or not current.isValid():
             return
-        conversation_id = current.data(ConversationIdRole)
+        conversation_id = current.data(ConversationRole.CONVERSATION_ID)
         if conversation_id is not None:
             self.conversationSelected.emit(int(conversation_id))
 
     def context_actions(self, index: QModelIndex) -> list[QAction]:
         """The context-menu actions of one row (none in read-only mode or on headers)."""
-        if self.readonly or not index.isValid() or index.data(IsHeaderRole):
+        if self.readonly or not index.isValid() or index.data(ConversationRole.IS_HEADER):
             return []
-        conversation_id = int(index.data(ConversationIdRole))
-        pinned = bool(index.data(PinnedRole))
+        conversation_id = int(index.data(ConversationRole.CONVERSATION_ID))
+        pinned = bool(index.data(ConversationRole.PINNED))
         kept = QPersistentModelIndex(index)
         rename = QAction("Rename", self)
         rename.triggered.connect(lambda: self.list.edit(self.model.index(kept.row())))
@@ -359,8 +361,8 @@ class Sidebar(QWidget):
 
     def _hit_chosen(self, index: QModelIndex) -> None:
         if index.isValid():
-            self.searchHitActivated.emit(int(index.data(ConversationIdRole)),
-                                         int(index.data(MessageIdRole)))
+            self.searchHitActivated.emit(int(index.data(SearchRole.CONVERSATION_ID)),
+                                         int(index.data(SearchRole.MESSAGE_ID)))
 
     def _focus_results(self) -> None:
         if self.results_model.rowCount():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
@@ -13,8 +14,13 @@ from chatdesk.store import Attempt, StoredMessage
 if TYPE_CHECKING:
     from chatdesk import events as ev
 
-MessageRole = Qt.ItemDataRole.UserRole + 1
-MessageIdRole = Qt.ItemDataRole.UserRole + 2
+
+
+class TranscriptRole(IntEnum):
+    """The data roles of TranscriptModel beyond Qt's own."""
+
+    MESSAGE = Qt.ItemDataRole.UserRole + 201  # the MessageRow
+    MESSAGE_ID = Qt.ItemDataRole.UserRole + 202
 LIVE_REFRESH_MS = 50  # the live row is re-rendered at most this often
 MAX_LIVE_REFRESH_MS = 400
 WINDOW = 160  # rows the view sees after opening a conversation or jumping into it
@@ -414,9 +420,9 @@ class TranscriptModel(QAbstractListModel):
         if not index.isValid() or i >= self.hi - self.lo:
             return None
         row = self.all_rows[self.lo + i]
-        if role == MessageRole:
+        if role == TranscriptRole.MESSAGE:
             return row
-        if role == MessageIdRole:
+        if role == TranscriptRole.MESSAGE_ID:
             return row.id
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return row.content
