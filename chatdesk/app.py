@@ -220,7 +220,12 @@ async def _run(app: QApplication, window: Any, opened: _Opened, self_test: bool,
         window.attach_bridge(bridge)
     loop = asyncio.get_running_loop()
     quit_now: asyncio.Future[int] = loop.create_future()
-    app.lastWindowClosed.connect(lambda: quit_now.done() or quit_now.set_result(EXIT_OK))
+
+    def closed() -> None:
+        if not quit_now.done():
+            quit_now.set_result(EXIT_OK)
+
+    app.lastWindowClosed.connect(closed)
     _quit_on_sigint(window)
     if self_test:
         code = _self_test_result(window, painted_at)

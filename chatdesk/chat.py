@@ -18,6 +18,7 @@ from chatdesk.providers.base import (
     Endpoint,
     Message,
     Provider,
+    Role,
     TextDelta,
     Timeouts,
 )
@@ -128,6 +129,13 @@ class ChatService:
             result[0] = Candidate(result[0].settings, model)
         return result
 
+    async def watch_status_pages(self) -> None:
+        """Read the providers' status pages now and then, until cancelled: a reported major
+        outage marks a provider down before any message fails there."""
+        from chatdesk.failover.status_page import StatusWatcher
+
+        await StatusWatcher(self.health, self.settings.ordered_providers(), self.client).run()
+
     # -- probing one provider (the settings dialog) -----------------------------------
 
     def _probe_provider(self, provider: ProviderSettings, key: str | None) -> Provider:
@@ -168,8 +176,10 @@ class ChatService:
         for message in self.store.messages(conversation_id):
             if message.id > upto_message_id:
                 break
-            if message.status in _SENT_STATUSES.get(message.role, ()):
-                history.append(Message(message.role, message.content))
+            role: Role | None = "user" if message.role == "user" else \
+                "assistant" if message.role == "assistant" else None
+            if role is not None and message.status in _SENT_STATUSES[role]:
+                history.append(Message(role, message.content))
         return history
 
     def prepare(

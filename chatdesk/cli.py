@@ -7,14 +7,15 @@ import getpass
 import json
 import logging
 import sys
-from collections.abc import Callable
-from typing import Any, NoReturn, TextIO
+from collections.abc import Callable, Coroutine
+from typing import Any, NoReturn, TextIO, TypeVar
 
 import chatdesk
 from chatdesk.context import AppContext, ConfigError
 from chatdesk.store import StoreError, conversation_to_json, hit_to_json, summary_to_json
 
 log = logging.getLogger("chatdesk")
+T = TypeVar("T")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -24,7 +25,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, like every other error
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, like every other error
         raise UsageError(f"{message} (see: chatdesk {self.prog.partition(' ')[2]} --help)"
                          .replace("chatdesk  ", "chatdesk "))
 
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None, *, end_after_app: bool = False) -> int:
         ctx.close()
 
 
-def _run_async(coroutine: Any) -> Any:
+def _run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     import asyncio  # loaded only by the commands that talk to providers
 
     return asyncio.run(coroutine)

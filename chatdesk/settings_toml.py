@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import tomlkit
-from tomlkit.items import Comment, Item, Table, Whitespace
+from tomlkit.items import Comment, Table, Whitespace
 
 from chatdesk.settings import DEFAULT_MAX_TOKENS
 
@@ -77,7 +77,7 @@ def _update_table(parent: Any, name: str, values: dict[str, Any]) -> None:
         table.add(item)
 
 
-def _pop_trailing(table: Table, detached_only: bool = False) -> list[Item]:
+def _pop_trailing(table: Table, detached_only: bool = False) -> list[Comment | Whitespace]:
     """Remove and return the comments and blank lines at the end of a table's body.
 
     detached_only keeps the comments right under the last key (they belong to the table) and
@@ -92,7 +92,7 @@ def _pop_trailing(table: Table, detached_only: bool = False) -> list[Item]:
     if detached_only:
         while start < len(body) and not isinstance(body[start][1], Whitespace):
             start += 1
-    trailing = [item for _, item in body[start:]]
+    trailing = [item for _, item in body[start:] if isinstance(item, Comment | Whitespace)]
     del body[start:]  # only unkeyed items: the container's key index stays valid
     return trailing
 

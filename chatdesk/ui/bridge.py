@@ -56,9 +56,10 @@ class ChatBridge(QObject):
         old, self._service = self._service, None
         if old is not None:
             self._retired.append(old)
-        watching = self._status_task is not None and not self._status_task.done()
-        if watching:  # the watcher uses the old service's client and provider list
-            self._status_task.cancel()
+        status_task, watching = self._status_task, False
+        if status_task is not None and not status_task.done():
+            watching = True  # the watcher uses the old service's client and provider list
+            status_task.cancel()
             self._status_task = None
         if not self.busy:
             self._close_retired()
@@ -103,12 +104,7 @@ class ChatBridge(QObject):
             self._status_task = self.spawn(self._watch_status_pages())
 
     async def _watch_status_pages(self) -> None:
-        from chatdesk.failover.status_page import StatusWatcher
-
-        service = self.service
-        watcher = StatusWatcher(service.health, service.settings.ordered_providers(),
-                                service.client)
-        await watcher.run()
+        await self.service.watch_status_pages()
 
     async def wait_idle(self) -> None:
         """Until the running answer (if any) has ended."""

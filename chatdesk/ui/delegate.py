@@ -197,7 +197,10 @@ class MessageDelegate(QStyledItemDelegate):
         return len(self._cache)
 
     def document(self, index: _Index) -> SafeDocument:
-        return self.document_for(_row(index), index.model())
+        row = _row(index)
+        if row is None:
+            raise LookupError(f"no message at row {index.row()}")
+        return self.document_for(row, index.model())
 
     def document_for(self, row: MessageRow, model: Any = None) -> SafeDocument:
         entry = self._cache.get(row.id)
@@ -456,6 +459,7 @@ class MessageDelegate(QStyledItemDelegate):
 def _row(index: _Index) -> MessageRow | None:
     model = index.model()
     if hasattr(model, "row") and 0 <= index.row() < model.rowCount():
-        return model.row(index.row())  # type: ignore[no-any-return]
+        row = model.row(index.row())
+        return row if isinstance(row, MessageRow) else None
     value = index.data(TranscriptRole.MESSAGE)
     return value if isinstance(value, MessageRow) else None

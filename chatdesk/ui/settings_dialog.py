@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.settings import FailoverSettings, ProviderSettings, Settings, UiSettings
-from chatdesk.ui.settings_providers import ENV_RE, ProvidersPage, make_note, stacked
+from chatdesk.ui.settings_providers import ENV_RE, ProvidersPage, make_note, named, stacked
 
 if TYPE_CHECKING:
     from chatdesk.ui.controller import ChatController
@@ -57,7 +57,7 @@ class SettingsDialog(QDialog):
         settings: Settings = controller.settings
         self.settings = settings
         problem = controller.settings_problem
-        self.tabs = QTabWidget(objectName="settingsTabs")
+        self.tabs = named(QTabWidget(), "settingsTabs")
         self.providers_page = ProvidersPage(controller, settings.ordered_providers(), self)
         self.tabs.addTab(self.providers_page, "Providers")
         self.tabs.addTab(self._failover_page(settings.failover), "Failover")
@@ -70,9 +70,9 @@ class SettingsDialog(QDialog):
                 "settings cannot be saved from here.")
         self.file_error.setVisible(problem is not None)
         self.error = make_note("settingsError", error=True)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel,
-            objectName="settingsButtons")
+        self.buttons = named(QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel),
+            "settingsButtons")
         self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
         self.save_button.setObjectName("settingsSave")
         self.save_button.setEnabled(problem is None)
@@ -90,7 +90,7 @@ class SettingsDialog(QDialog):
 
     # --- pages --------------------------------------------------------------------------
     def _failover_page(self, failover: FailoverSettings) -> QWidget:
-        page = QWidget(objectName="failoverPage")
+        page = named(QWidget(), "failoverPage")
         form = QFormLayout(page)
         form.setVerticalSpacing(12)
         intro = make_note("failoverIntro")
@@ -99,7 +99,7 @@ class SettingsDialog(QDialog):
         form.addRow(intro)
         self.timeouts: dict[str, QDoubleSpinBox] = {}
         for key, name, label, low, high, help_text in TIMEOUT_FIELDS:
-            spin = QDoubleSpinBox(objectName=name)
+            spin = named(QDoubleSpinBox(), name)
             spin.setRange(low, high)
             spin.setDecimals(1)
             spin.setSingleStep(1.0)
@@ -117,10 +117,10 @@ class SettingsDialog(QDialog):
         return page
 
     def _appearance_page(self, ui: UiSettings) -> QWidget:
-        page = QWidget(objectName="appearancePage")
+        page = named(QWidget(), "appearancePage")
         form = QFormLayout(page)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
-        self.theme = QComboBox(objectName="themeCombo")
+        self.theme = named(QComboBox(), "themeCombo")
         for value, label in THEME_LABELS:
             self.theme.addItem(label, value)
         self.theme.setCurrentIndex(max(0, self.theme.findData(ui.theme)))

@@ -6,11 +6,12 @@ import dataclasses
 import re
 from collections.abc import Callable, Coroutine
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QComboBox,
     QFormLayout,
@@ -78,15 +79,15 @@ class ProvidersPage(QWidget):
 
     # --- layout -------------------------------------------------------------------------
     def _build(self) -> None:
-        self.list = QListWidget(objectName="providerList")
+        self.list = named(QListWidget(), "providerList")
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.list.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.list.setToolTip("Failover order: the first provider is asked first. Drag to reorder.")
         self.list.setSpacing(2)
         self.list.currentItemChanged.connect(lambda *_: self._show_current())
-        self.up = QToolButton(objectName="providerUp", text="Up")
-        self.down = QToolButton(objectName="providerDown", text="Down")
-        self.remove = QToolButton(objectName="providerRemove", text="Remove")
+        self.up = named(QToolButton(), "providerUp", "Up")
+        self.down = named(QToolButton(), "providerDown", "Down")
+        self.remove = named(QToolButton(), "providerRemove", "Remove")
         self.up.clicked.connect(lambda: self.move_current(-1))
         self.down.clicked.connect(lambda: self.move_current(1))
         self.remove.clicked.connect(self.remove_current)
@@ -94,10 +95,11 @@ class ProvidersPage(QWidget):
         for button in (self.up, self.down, self.remove):
             moves.addWidget(button)
         moves.addStretch(1)
-        self.new_name = QLineEdit(objectName="newProviderName", placeholderText="name, e.g. groq")
-        self.new_type = QComboBox(objectName="newProviderType")
+        self.new_name = named(QLineEdit(), "newProviderName")
+        self.new_name.setPlaceholderText("name, e.g. groq")
+        self.new_type = named(QComboBox(), "newProviderType")
         self.new_type.addItems(list(PROVIDER_TYPES))
-        self.add = QPushButton("Add", objectName="providerAdd")
+        self.add = named(QPushButton("Add"), "providerAdd")
         self.add.clicked.connect(self._on_add)
         self.new_name.returnPressed.connect(self._on_add)
         adding = QHBoxLayout()
@@ -113,35 +115,37 @@ class ProvidersPage(QWidget):
         left.addLayout(adding)
         left.addWidget(self.page_error)
 
-        self.editor = QWidget(objectName="providerEditor")
+        self.editor = named(QWidget(), "providerEditor")
         form = QFormLayout(self.editor)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.name_label = QLabel(objectName="providerName")
+        self.name_label = named(QLabel(), "providerName")
         self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.type = QComboBox(objectName="providerType")
+        self.type = named(QComboBox(), "providerType")
         self.type.addItems(list(PROVIDER_TYPES))
         self.type.setToolTip("openai covers every OpenAI-compatible service (OpenRouter, Groq, "
                              "LM Studio, llama.cpp…).")
-        self.base_url = QLineEdit(objectName="providerBaseUrl")
-        self.model = QComboBox(objectName="providerModel", editable=True)
+        self.base_url = named(QLineEdit(), "providerBaseUrl")
+        self.model = named(QComboBox(), "providerModel")
+        self.model.setEditable(True)
         self.model.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.fetch = QPushButton("Fetch models", objectName="fetchModels")
+        self.fetch = named(QPushButton("Fetch models"), "fetchModels")
         self.fetch_note = make_note("fetchModelsStatus")
         model_row = QHBoxLayout()
         model_row.addWidget(self.model, 1)
         model_row.addWidget(self.fetch)
-        self.key = QLineEdit(objectName="providerKey")
+        self.key = named(QLineEdit(), "providerKey")
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
-        self.key_show = QToolButton(objectName="providerKeyShow", text="Show", checkable=True)
-        self.key_forget = QToolButton(objectName="providerKeyForget", text="Forget")
+        self.key_show = named(QToolButton(), "providerKeyShow", "Show")
+        self.key_show.setCheckable(True)
+        self.key_forget = named(QToolButton(), "providerKeyForget", "Forget")
         self.key_forget.setToolTip("Remove the key stored in the system keyring (on Save).")
         key_row = QHBoxLayout()
         key_row.addWidget(self.key, 1)
         key_row.addWidget(self.key_show)
         key_row.addWidget(self.key_forget)
         self.key_note = make_note("providerKeyNote")
-        self.key_env = QLineEdit(objectName="providerKeyEnv")
-        self.test = QPushButton("Test", objectName="providerTest")
+        self.key_env = named(QLineEdit(), "providerKeyEnv")
+        self.test = named(QPushButton("Test"), "providerTest")
         self.test.setToolTip(f"Sends one tiny request (“{TEST_PROMPT}”) with these settings.")
         self.test_note = make_note("providerTestResult")
         form.addRow("Name:", self.name_label)
@@ -357,7 +361,7 @@ class ProvidersPage(QWidget):
     def _missing_key(self, p: ProviderSettings) -> str | None:
         if self.key_for(p) or not self.controller.needs_key(p):
             return None
-        var = (key_env_vars(p) or [None])[0]
+        var = next(iter(key_env_vars(p)), None)
         where = "type it above" if self.secure else f"set {var or 'its key variable'}"
         return f"No API key for {p.name}: {where} and try again."
 
@@ -417,7 +421,9 @@ class Note(QLabel):
     """A wrapped, selectable sentence that takes no room while it is empty."""
 
     def __init__(self, name: str, error: bool = False, muted: bool = False) -> None:
-        super().__init__(objectName=name, wordWrap=True)
+        super().__init__()
+        self.setObjectName(name)
+        self.setWordWrap(True)
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         if error:
@@ -429,6 +435,17 @@ class Note(QLabel):
     def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
         super().setText(text)
         self.setVisible(bool(text))
+
+
+W = TypeVar("W", bound=QWidget)
+
+
+def named(widget: W, name: str, text: str | None = None) -> W:
+    """widget with an object name (what tests and style sheets find it by) and maybe a text."""
+    widget.setObjectName(name)
+    if text is not None and isinstance(widget, QAbstractButton):
+        widget.setText(text)
+    return widget
 
 
 def make_note(name: str, error: bool = False, muted: bool = False) -> Note:

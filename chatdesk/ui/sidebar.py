@@ -20,6 +20,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QKeyEvent, QPalette, QTextDocument
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractScrollArea,
     QApplication,
     QLabel,
     QLineEdit,
@@ -122,7 +123,7 @@ class _HtmlDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
         opt = QStyleOptionViewItem(option)
-        if opt.widget is not None:
+        if isinstance(opt.widget, QAbstractScrollArea):
             opt.rect.setWidth(opt.widget.viewport().width())
         doc = self._document(opt, index)
         return QSize(int(doc.textWidth()), int(doc.size().height()) + 2 * self.PADDING)
