@@ -12,7 +12,13 @@ from typing import Any, NoReturn, TextIO, TypeVar
 
 import chatdesk
 from chatdesk.context import AppContext, ConfigError
-from chatdesk.store import StoreError, conversation_to_json, hit_to_json, summary_to_json
+from chatdesk.store import (
+    Attempt,
+    StoreError,
+    conversation_to_json,
+    hit_to_json,
+    summary_to_json,
+)
 
 log = logging.getLogger("chatdesk")
 T = TypeVar("T")
@@ -235,13 +241,13 @@ def cmd_history(args: argparse.Namespace, ctx: AppContext) -> int:
     return EXIT_OK
 
 
-def _attempt_line(attempt: Any) -> str:
+def _attempt_line(attempt: Attempt) -> str:
     """'anthropic failed after 5 words: overloaded' for an attempt that did not finish."""
     from chatdesk import events as ev
 
     if attempt.outcome == "cancelled":
         return f"{attempt.provider}: stopped by you"
-    failed = ev.AttemptFailed(attempt.provider, attempt.model, attempt.error_class or "error",
+    failed = ev.AttemptFailed(attempt.provider, attempt.model or "", attempt.error_class or "error",
                               attempt.error_message or "", attempt.http_status,
                               attempt.streamed_text or "")
     return failed.summary()

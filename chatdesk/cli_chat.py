@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from chatdesk import events as ev
 from chatdesk.cli import EXIT_FAILED, EXIT_OK, UsageError, _run_async
 from chatdesk.context import AppContext
+
+if TYPE_CHECKING:
+    from chatdesk.chat import ChatService
 
 log = logging.getLogger("chatdesk")
 
@@ -39,7 +43,7 @@ def run_ask(args: argparse.Namespace, ctx: AppContext) -> int:
     return _run_async(_print_answers(stream, service))
 
 
-async def _print_answers(stream: Any, service: Any) -> int:
+async def _print_answers(stream: AsyncIterator[ev.ChatEvent], service: ChatService) -> int:
     printer = _AnswerPrinter()
     try:
         async for event in stream:
@@ -114,7 +118,7 @@ def run_retry(args: argparse.Namespace, ctx: AppContext) -> int:
     return _run_async(_retry(service, len(pending)))
 
 
-async def _retry(service: Any, count: int) -> int:
+async def _retry(service: ChatService, count: int) -> int:
     printer = _AnswerPrinter()
     sent = failed = 0
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QPalette
@@ -24,7 +24,7 @@ class Banner(QFrame):
         self.action = QPushButton()
         self.action.setObjectName(f"{name}Action")
         self.action.hide()
-        self._callback: Any = None
+        self._callback: Callable[[], object] | None = None
         self.action.clicked.connect(self._act)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
@@ -43,8 +43,8 @@ class Banner(QFrame):
         self._timer.timeout.connect(self.hide)
         self.hide()
 
-    def show_text(self, text: str, action: str | None = None, callback: Any = None,
-                  timeout_ms: int = 0) -> None:
+    def show_text(self, text: str, action: str | None = None,
+                  callback: Callable[[], object] | None = None, timeout_ms: int = 0) -> None:
         tint = QColor("#d29922") if self.warning else \
             self.palette().color(QPalette.ColorRole.Highlight)
         rgb = f"{tint.red()}, {tint.green()}, {tint.blue()}"

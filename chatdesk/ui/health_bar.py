@@ -15,6 +15,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 if TYPE_CHECKING:
     from PySide6.QtGui import QMouseEvent
 
+    from chatdesk.provider_status import ProviderStatus
+
 UP, DOWN, HALF_OPEN, NO_KEY = "up", "down", "half-open", "no-key"
 STATE_COLORS = {UP: "#2ea043", HALF_OPEN: "#d29922", DOWN: "#da3633", NO_KEY: "#8b949e"}
 _UNKNOWN_COLOR = "#8b949e"
@@ -31,7 +33,7 @@ class HealthRow:
     failures: int = 0
 
     @classmethod
-    def of(cls, row: Any) -> HealthRow:
+    def of(cls, row: ProviderStatus | Mapping[str, Any]) -> HealthRow:
         get = row.get if isinstance(row, Mapping) else (lambda k, d=None: getattr(row, k, d))
         return cls(
             name=str(get("name")),
@@ -176,8 +178,8 @@ class HealthBar(QWidget):
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self._tick)
 
-    def update_health(self, rows: Iterable[Any]) -> None:
-        """Show rows (ProviderHealth objects or dicts with name/state/seconds_left/last_error)
+    def update_health(self, rows: Iterable[ProviderStatus | Mapping[str, Any]]) -> None:
+        """Show rows (ProviderStatus objects or dicts with name/state/seconds_left/last_error)
         in the order given; state "no-key" is for providers the caller found without a key."""
         parsed = [HealthRow.of(r) for r in rows]
         names = [r.name for r in parsed]

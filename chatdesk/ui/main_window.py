@@ -25,6 +25,7 @@ from chatdesk.ui.transfer_actions import TransferActions
 
 if TYPE_CHECKING:
     from chatdesk.context import AppContext
+    from chatdesk.provider_status import ProviderStatus
     from chatdesk.settings import Settings
     from chatdesk.ui.bridge import ChatBridge
 
@@ -299,7 +300,7 @@ class MainWindow(QMainWindow):
         self.stop_action.setEnabled(busy)
         self.transcript.tmodel.set_busy(busy)
 
-    def _status_changed(self, statuses: list[Any]) -> None:
+    def _status_changed(self, statuses: list[ProviderStatus]) -> None:
         if self.health_bar is not None:
             self.health_bar.update_health(statuses)
 

@@ -28,12 +28,14 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QToolTip, QWidget
 
-from chatdesk.store import HistoryStore, StoredMessage, StoreError
+from chatdesk.store import Attempt, HistoryStore, StoredMessage, StoreError
 from chatdesk.ui.delegate import MessageDelegate, TextSelection
 from chatdesk.ui.transcript_model import MessageRow, TranscriptModel, live_refresh_ms
 
 if TYPE_CHECKING:  # event classes are made when the first such event comes
     from PySide6.QtGui import QContextMenuEvent, QMouseEvent
+
+    from chatdesk import events as ev
 
 log = logging.getLogger("chatdesk.ui.transcript")
 
@@ -252,7 +254,7 @@ class TranscriptView(QListView):
 
     # -- live events ------------------------------------------------------------------------
 
-    def apply_event(self, event: Any) -> None:
+    def apply_event(self, event: ev.ChatEvent) -> None:
         """Show one event of an answer in this conversation."""
         from chatdesk import events as ev  # loaded with the chat engine, after start-up
 
@@ -302,7 +304,7 @@ class TranscriptView(QListView):
         if message is not None:  # the controller sends only the shown conversation's events
             self.tmodel.upsert(message)
 
-    def _attempts(self, message_id: int) -> list[Any]:
+    def _attempts(self, message_id: int) -> list[Attempt]:
         try:
             return self.store.attempts(message_id)
         except StoreError:
