@@ -13,7 +13,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from PySide6.QtCore import (
     QEvent,
@@ -29,6 +29,9 @@ from PySide6.QtWidgets import QApplication, QWidget
 from chatdesk import STARTED
 from chatdesk.context import AppContext, ConfigError
 from chatdesk.store import HistoryStore, StoreError
+
+if TYPE_CHECKING:
+    from chatdesk.ui.main_window import MainWindow
 
 log = logging.getLogger("chatdesk.app")
 qt_log = logging.getLogger("chatdesk.qt")
@@ -55,7 +58,7 @@ def _qt_message(mode: QtMsgType, context: QMessageLogContext, message: str) -> N
 APP_ID = "io.github.chatdesk.Chatdesk"
 
 
-def install_qt_message_handler() -> Any:
+def install_qt_message_handler() -> object:
     """Send Qt's own messages (warnings above all) to the `chatdesk.qt` logger."""
     return qInstallMessageHandler(_qt_message)
 
@@ -177,7 +180,7 @@ def run_app(args: argparse.Namespace) -> int:
 
 
 def _show_window(app: QApplication, args: argparse.Namespace,
-                 self_test: bool) -> tuple[_Opened, Any]:
+                 self_test: bool) -> tuple[_Opened, MainWindow]:
     from chatdesk.ui.resources import app_icon
     from chatdesk.ui.theme import apply_theme
 
@@ -207,7 +210,7 @@ def _wait_for_first_paint(app: QApplication, window: QWidget, timeout_s: float) 
     return watcher.at
 
 
-async def _run(app: QApplication, window: Any, opened: _Opened, self_test: bool,
+async def _run(app: QApplication, window: MainWindow, opened: _Opened, self_test: bool,
                painted_at: float | None) -> int:
     import asyncio
 
@@ -240,7 +243,7 @@ async def _run(app: QApplication, window: Any, opened: _Opened, self_test: bool,
     return code
 
 
-def _close(opened: _Opened, window: Any) -> None:
+def _close(opened: _Opened, window: MainWindow) -> None:
     if window.isVisible():
         window.close()
     window.deleteLater()
@@ -250,7 +253,7 @@ def _close(opened: _Opened, window: Any) -> None:
         opened.store.close()
 
 
-def _build_window(opened: _Opened, background: bool) -> Any:
+def _build_window(opened: _Opened, background: bool) -> MainWindow:
     from chatdesk.ui.main_window import MainWindow
 
     ctx = opened.ctx
@@ -262,7 +265,7 @@ def _build_window(opened: _Opened, background: bool) -> Any:
     return window
 
 
-def _self_test_result(window: Any, painted_at: float | None) -> int:
+def _self_test_result(window: MainWindow, painted_at: float | None) -> int:
     problem = window.sidebar.model.error
     if problem:
         print(f"chatdesk: self-test failed: the history could not be listed: {problem}",
@@ -289,7 +292,7 @@ def end_process(code: int) -> NoReturn:
     os._exit(code)
 
 
-def _quit_on_sigint(window: Any) -> None:
+def _quit_on_sigint(window: QWidget) -> None:
     """Ctrl+C in the terminal closes the window cleanly (Python sees signals only between
     Qt events, so a timer wakes it now and then)."""
     try:

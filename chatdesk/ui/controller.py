@@ -60,6 +60,7 @@ class ChatController(QObject):
     chatEvent = Signal(object)  # an event of the answer in the conversation shown
     busyChanged = Signal(bool)
     conversationsChanged = Signal()  # the list of conversations should be read again
+    conversationDeleted = Signal(int, str)  # id, title: the window offers Undo
     providersChanged = Signal(object, object)  # [(name, model)], the conversation's provider
     statusChanged = Signal(object)  # list[ProviderStatus], in failover order
     modelsLoaded = Signal(str, object)  # provider name, list[str]
@@ -279,9 +280,35 @@ class ChatController(QObject):
         if conversations_updated and self.conversation_id is not None:
             self.open_conversation(self.conversation_id)
 
-    def deleted(self, conversation_id: int) -> None:
+    def rename_conversation(self, conversation_id: int, title: str | None) -> str | None:
+        """Rename (None: back to the automatic title); what stopped it, or None."""
+        try:
+            self.store.rename_conversation(conversation_id, title)
+        except StoreError as exc:
+            return str(exc)
+        return None
+
+    def set_pinned(self, conversation_id: int, pinned: bool) -> None:
+        try:
+            self.store.set_pinned(conversation_id, pinned)
+        except StoreError as exc:
+            self.say(str(exc))
+            return
+        self.conversationsChanged.emit()
+
+    def delete_conversation(self, conversation_id: int) -> None:
+        """Soft delete: `conversationDeleted` lets the window offer Undo for a while."""
+        try:
+            conversation = self.store.get_conversation(conversation_id)
+            self.store.delete_conversation(conversation_id)
+        except StoreError as exc:
+            self.say(str(exc))
+            return
+        self.conversationsChanged.emit()
         if conversation_id == self.conversation_id:
             self.open_conversation(None)
+        self.conversationDeleted.emit(conversation_id,
+                                      (conversation.title if conversation else None) or "New chat")
 
     # -- drafts ---------------------------------------------------------------------------
 

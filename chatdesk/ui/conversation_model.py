@@ -65,10 +65,14 @@ class ConversationListModel(QAbstractListModel):
     """
 
     def __init__(self, store: HistoryStore, *, readonly: bool = False,
+                 rename: Callable[[int, str | None], str | None] | None = None,
                  today: Callable[[], date] = date.today, page_size: int = PAGE_SIZE) -> None:
+        """rename(id, title) renames a conversation: None, or what stopped it as a sentence
+        (without it the list is read-only)."""
         super().__init__()
         self.store = store
-        self.readonly = readonly
+        self.readonly = readonly or rename is None
+        self._rename = rename
         self._today = today
         self.page_size = page_size
         self._rows: list[_Row] = []
@@ -217,16 +221,16 @@ class ConversationListModel(QAbstractListModel):
         return None
 
     def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
-        if self.readonly or role != Qt.ItemDataRole.EditRole or not index.isValid():
+        if self._rename is None or self.readonly or role != Qt.ItemDataRole.EditRole \
+                or not index.isValid():
             return False
         summary = self._rows[index.row()].summary
         if summary is None:
             return False
         title = str(value).strip() or None
-        try:
-            self.store.rename_conversation(summary.id, title)
-        except StoreError as exc:
-            self.error = str(exc)
+        problem = self._rename(summary.id, title)
+        if problem is not None:
+            self.error = problem
             return False
         self._rows[index.row()].summary = replace(summary, title=title)
         self.dataChanged.emit(index, index)

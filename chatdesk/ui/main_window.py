@@ -55,7 +55,7 @@ class MainWindow(QMainWindow):
         self.controller = ChatController(store, ctx, readonly=self.readonly,
                                          state=self._state, parent=self)
 
-        self.sidebar = Sidebar(store, readonly=self.readonly)
+        self.sidebar = Sidebar(self.controller)
         self.transcript = TranscriptView(store)
         self.transcript.tmodel.readonly = self.readonly
         self.readonly_banner = Banner("readonlyBanner", closable=False)
@@ -168,7 +168,6 @@ class MainWindow(QMainWindow):
         sb.conversationSelected.connect(self.open_conversation)
         sb.newChatRequested.connect(self.new_chat)
         sb.searchHitActivated.connect(self.jump_to_message)
-        sb.conversationDeleted.connect(self._deleted)
         sb.problem.connect(self.show_status)
         self.transcript.status.connect(self.show_status)
         self.transcript.actionRequested.connect(self._transcript_action)
@@ -178,6 +177,7 @@ class MainWindow(QMainWindow):
         c.chatEvent.connect(self.transcript.apply_event)
         c.busyChanged.connect(self._busy_changed)
         c.conversationsChanged.connect(sb.reload)
+        c.conversationDeleted.connect(self._deleted)
         c.statusChanged.connect(self._status_changed)
         c.notice.connect(self.notice_banner.show_text)
         c.message.connect(self.show_status)
@@ -263,7 +263,8 @@ class MainWindow(QMainWindow):
             self.regenerate()
 
     def _deleted(self, conversation_id: int, title: str) -> None:
-        self.controller.deleted(conversation_id)
+        if self.composer is not None and self.controller.conversation_id is None:
+            self.composer.focus()
         self.undo_banner.show_text(f"Deleted “{title}”", "Undo",
                                    lambda: self.controller.restore_conversation(conversation_id),
                                    UNDO_MS)

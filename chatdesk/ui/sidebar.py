@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -35,8 +35,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chatdesk.store import HistoryStore, SearchHit, StoreError
+from chatdesk.store import SearchHit, StoreError
 from chatdesk.ui.conversation_model import ConversationListModel, ConversationRole
+
+if TYPE_CHECKING:
+    from chatdesk.ui.controller import ChatController
 
 SEARCH_DEBOUNCE_MS = 150
 SEARCH_LIMIT = 50
@@ -150,20 +153,20 @@ class _SearchField(QLineEdit):
 
 
 class Sidebar(QWidget):
-    """Emits what the user chose; all store writes here are the list's own (rename, pin…)."""
+    """The conversation list and search. It reads the history to show it; renaming, pinning
+    and deleting are the controller's."""
 
     conversationSelected = Signal(int)
     newChatRequested = Signal()
     searchHitActivated = Signal(int, int)  # conversation id, message id
-    conversationDeleted = Signal(int, str)  # id, title: the window offers Undo
     problem = Signal(str)  # a sentence to show in the status bar
 
-    def __init__(self, store: HistoryStore, *, readonly: bool = False,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, controller: ChatController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("sidebar")
-        self.store = store
-        self.readonly = readonly
+        self.controller = controller
+        self.store = store = controller.store
+        self.readonly = readonly = controller.readonly
         self._quiet = False
 
         self.new_button = QPushButton("New chat")
@@ -185,7 +188,8 @@ class Sidebar(QWidget):
         self.search.downPressed.connect(self._focus_results)
         self.search.enterPressed.connect(self._activate_first_result)
 
-        self.model = ConversationListModel(store, readonly=readonly)
+        self.model = ConversationListModel(
+            store, rename=None if readonly else controller.rename_conversation)
         self.list = QListView()
         self.list.setObjectName("conversationList")
         self.list.setModel(self.model)
@@ -297,24 +301,11 @@ class Sidebar(QWidget):
         menu.exec(self.list.viewport().mapToGlobal(pos))
 
     def set_pinned(self, conversation_id: int, pinned: bool) -> None:
-        try:
-            self.store.set_pinned(conversation_id, pinned)
-        except StoreError as exc:
-            self.problem.emit(str(exc))
-            return
-        self.reload()
+        self.controller.set_pinned(conversation_id, pinned)
 
     def delete_conversation(self, conversation_id: int) -> None:
         """Soft delete; the window offers Undo (restore) for a few seconds."""
-        conversation = self.store.get_conversation(conversation_id)
-        title = (conversation.title if conversation else None) or "New chat"
-        try:
-            self.store.delete_conversation(conversation_id)
-        except StoreError as exc:
-            self.problem.emit(str(exc))
-            return
-        self.reload()
-        self.conversationDeleted.emit(conversation_id, title)
+        self.controller.delete_conversation(conversation_id)
 
     def _delete_current(self) -> None:
         conversation_id = self.current_conversation_id()
