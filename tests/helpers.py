@@ -1,9 +1,13 @@
-"""Shared test helpers: a data dir whose settings point at loopback fake providers."""
+"""Shared test helpers: a data dir whose settings point at loopback fake providers, and an
+in-memory keyring."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
 
 from tests.fakes.server import FakeProvider
 
@@ -38,3 +42,24 @@ def key_var(name: str) -> str:
 def key_env(fakes: Iterable[tuple[str, FakeProvider]]) -> dict[str, str]:
     """The variables that give each fake its right key."""
     return {key_var(name): fake.api_key for name, fake in fakes if fake.api_key}
+
+
+class MemoryKeyring(KeyringBackend):
+    """An in-memory keyring, as a secure OS store would behave."""
+
+    priority = 1  # type: ignore[assignment]
+    viable = False  # keep keyring's own auto-selection from ever picking this test class
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.entries.pop((service, username), None) is None:
+            raise PasswordDeleteError("not found")

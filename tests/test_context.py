@@ -1,10 +1,16 @@
-"""AppContext's log file: created in the data dir, rotated at start once it is large."""
+"""AppContext: its log file (rotated at start once large) and saving settings with keys."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from chatdesk.context import rotate_log
+import pytest
+
+from chatdesk.context import AppContext, KeyChanges, SettingsChangeError, rotate_log
+from chatdesk.secrets import SERVICE, KeyStore
+from chatdesk.settings import load_settings
+from tests.helpers import MemoryKeyring
 
 
 def test_a_small_log_is_left_alone(tmp_path: Path) -> None:
@@ -33,3 +39,55 @@ def test_a_large_log_moves_to_backups_and_the_oldest_is_dropped(tmp_path: Path) 
 def test_a_missing_log_is_not_an_error(tmp_path: Path) -> None:
     rotate_log(tmp_path / "nothing.log", max_bytes=1)
     assert list(tmp_path.iterdir()) == []
+
+
+# -- saving settings and keys (what the settings dialog's Save does) ----------------------
+
+def _ctx_with_keyring(tmp_path: Path) -> tuple[AppContext, dict[tuple[str, str], str]]:
+    memory = MemoryKeyring()
+    ctx = AppContext.create(str(tmp_path), warn=False)
+    ctx.keys = KeyStore(environ={}, backend=memory)
+    return ctx, memory.entries
+
+
+def test_save_settings_writes_the_file_keys_and_the_context(tmp_path: Path) -> None:
+    ctx, entries = _ctx_with_keyring(tmp_path)
+    try:
+        entries[(SERVICE, "gone")] = "sk-old-0000"
+        order = ["openai", *[n for n in ctx.settings.failover.order if n != "openai"]]
+        new = dataclasses.replace(
+            ctx.settings, failover=dataclasses.replace(ctx.settings.failover, order=order))
+        ctx.save_settings(new, KeyChanges(typed={"openai": "sk-new-key-0000"},
+                                          removed=frozenset({"gone"})))
+        assert ctx.settings.failover.order == order
+        assert load_settings(ctx.paths.settings_file).failover.order == order
+        assert entries == {(SERVICE, "openai"): "sk-new-key-0000"}
+        ctx.save_settings(new, KeyChanges(forget=frozenset({"openai"})))
+        assert entries == {}
+    finally:
+        ctx.close()
+
+
+def test_save_settings_refuses_while_the_file_is_broken(tmp_path: Path) -> None:
+    (tmp_path / "settings.toml").write_text("[failover\n", encoding="utf-8")
+    ctx, _ = _ctx_with_keyring(tmp_path)
+    try:
+        with pytest.raises(SettingsChangeError, match="fix it"):
+            ctx.save_settings(ctx.settings)
+        assert (tmp_path / "settings.toml").read_text(encoding="utf-8") == "[failover\n"
+    finally:
+        ctx.close()
+
+
+def test_save_settings_says_when_no_keyring_can_keep_a_key(tmp_path: Path) -> None:
+    from keyring.backends import fail
+
+    ctx = AppContext.create(str(tmp_path), warn=False)
+    try:
+        ctx.keys = KeyStore(environ={}, backend=fail.Keyring())
+        before = ctx.settings
+        with pytest.raises(SettingsChangeError, match="No secure key store"):
+            ctx.save_settings(before, KeyChanges(typed={"openai": "sk-x-0000"}))
+        assert ctx.settings is before
+    finally:
+        ctx.close()

@@ -8,7 +8,7 @@ import sys
 import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
-from keyring.errors import KeyringLocked, PasswordDeleteError
+from keyring.errors import KeyringLocked
 
 from chatdesk.secrets import (
     KeyLookup,
@@ -21,32 +21,12 @@ from chatdesk.secrets import (
     register_secret,
 )
 from chatdesk.settings import ProviderSettings
+from tests.helpers import MemoryKeyring
 
 ANTHROPIC = ProviderSettings("anthropic", "anthropic", "claude-sonnet-4-5")
 OPENAI = ProviderSettings("openai", "openai", "gpt-4o")
 GEMINI = ProviderSettings("gemini", "gemini", "gemini-2.5-flash")
 OLLAMA = ProviderSettings("ollama", "ollama", "llama3.2")
-
-
-class MemoryKeyring(KeyringBackend):
-    """An in-memory keyring, as a secure OS store would behave."""
-
-    priority = 1  # type: ignore[assignment]
-    viable = False  # keep keyring's own auto-selection from ever picking this test class
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.entries.pop((service, username), None) is None:
-            raise PasswordDeleteError("not found")
 
 
 class LockedKeyring(MemoryKeyring):

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import qasync
-from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import (
@@ -34,31 +33,12 @@ from chatdesk.ui.controller import ChatController
 from chatdesk.ui.settings_dialog import SettingsDialog
 from chatdesk.ui.theme import follow_settings
 from tests.fakes.server import FakeProvider
-from tests.helpers import write_settings
+from tests.helpers import MemoryKeyring, write_settings
 from tests.ui.conftest import qt_warning_marks
 
 pytestmark = qt_warning_marks()
 
 MY_COMMENT = "# my own note: keep this line\n"
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring that lives in a dict, secure enough for chatdesk to use."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        del self.entries[(service, username)]
 
 
 _LOOP: list[qasync.QEventLoop] = []

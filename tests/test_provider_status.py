@@ -1,0 +1,83 @@
+"""Provider status as people see it: health merged with keys, and the retry gate built on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chatdesk.context import AppContext
+from chatdesk.failover.health import HealthBook
+from chatdesk.provider_status import missing_keys, provider_statuses
+from chatdesk.providers import errors
+from chatdesk.secrets import KeyStore
+
+SETTINGS = """
+[failover]
+order = ["anthropic", "local", "openai"]
+cooldown_s = 30
+
+[providers.anthropic]
+type = "anthropic"
+model = "claude-x"
+
+[providers.local]
+type = "ollama"
+model = "llama3.2"
+
+[providers.openai]
+type = "openai"
+model = "gpt-x"
+"""
+
+
+def make_ctx(tmp_path: Path, environ: dict[str, str]) -> AppContext:
+    (tmp_path / "settings.toml").write_text(SETTINGS, encoding="utf-8")
+    ctx = AppContext.create(str(tmp_path), warn=False)
+    ctx.keys = KeyStore(environ=environ)
+    return ctx
+
+
+def test_no_key_wins_over_health_and_keyless_servers_need_none(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, {"OPENAI_API_KEY": "sk-openai-test-0000"})
+    try:
+        missing = missing_keys(ctx.settings, ctx.keys)
+        assert missing == {"anthropic"}
+        ctx.health().record_failure("openai", errors.Overloaded("busy", provider="openai",
+                                                                status=529))
+        rows = {s.name: s for s in provider_statuses(ctx.settings, ctx.health(), missing)}
+        assert [s.name for s in ctx.provider_statuses()] == ["anthropic", "local", "openai"]
+        assert (rows["anthropic"].state, rows["anthropic"].ready) == ("no-key", False)
+        assert (rows["local"].state, rows["local"].ready) == ("up", True)
+        assert rows["openai"].state == "down" and not rows["openai"].ready
+        assert 0 < rows["openai"].cooldown_left_s <= 30 and rows["openai"].failures == 1
+        assert rows["openai"].last_error == "busy"
+        assert rows["local"].cooldown_left_s == 0
+    finally:
+        ctx.close()
+
+
+def test_providers_json_rows_are_the_statuses(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, {})
+    try:
+        rows = ctx.provider_rows()
+        assert [set(r) for r in rows] == [{"name", "type", "model", "base_url", "state",
+                                           "last_error", "cooldown_left_s"}] * 3
+        assert [r["state"] for r in rows] == ["no-key", "up", "no-key"]
+    finally:
+        ctx.close()
+
+
+def test_the_retry_gate(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, {"ANTHROPIC_API_KEY": "sk-ant-test-0000"})
+    try:
+        assert not ctx.retry_ready()  # nothing waits
+        conversation = ctx.store.create_conversation()
+        ctx.store.add_message(conversation.id, "user", "waiting", status="pending")
+        assert ctx.retry_ready()
+        book = HealthBook(ctx.store, 30)
+        for name in ("anthropic", "local"):
+            book.record_failure(name, errors.ServerError("down", provider=name, status=500))
+        # openai has no key, the others cool down: nothing could answer now.
+        assert not ctx.retry_ready()
+        assert ctx.retry_ready(missing=frozenset())  # had openai a key, it could
+    finally:
+        ctx.close()

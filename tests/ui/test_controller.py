@@ -1,0 +1,213 @@
+"""ChatController without a window: which conversation is shown, what reaches the widgets,
+when pending messages are retried, drafts, settings and deletions."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from chatdesk import events as ev
+from chatdesk.context import AppContext, KeyChanges
+from chatdesk.ui.bridge import ChatBridge
+from chatdesk.ui.controller import ChatController, OpenedConversation
+from tests.fakes.server import ErrorResponse, FakeProvider, Synth
+from tests.ui.conftest import qt_warning_marks
+
+pytestmark = qt_warning_marks()
+
+
+class Recorder:
+    """Everything one controller emits, by signal name."""
+
+    def __init__(self, controller: ChatController) -> None:
+        self.seen: dict[str, list[Any]] = {}
+        for name in ("conversationOpened", "conversationAdopted", "chatEvent",
+                     "conversationsChanged", "statusChanged", "notice", "message",
+                     "settingsChanged", "providersChanged", "conversationDeleted",
+                     "messagesSetAside"):
+            getattr(controller, name).connect(
+                lambda *args, name=name: self.seen.setdefault(name, []).append(args))
+
+    def of(self, name: str) -> list[Any]:
+        return [args[0] if len(args) == 1 else args for args in self.seen.get(name, [])]
+
+
+@pytest.fixture
+def make_controller(qtbot: Any, qloop: Any, data_dir: Path, run: Callable[..., Any]
+                    ) -> Iterator[Callable[..., tuple[ChatController, Recorder]]]:
+    bridges: list[ChatBridge] = []
+
+    def make(ctx: AppContext, attach: bool = True) -> tuple[ChatController, Recorder]:
+        state = QSettings(str(data_dir / "window.ini"), QSettings.Format.IniFormat)
+        controller = ChatController(ctx.store, ctx, state=state)
+        recorder = Recorder(controller)
+        if attach:
+            bridge = ChatBridge(ctx.chat_service)
+            controller.attach_bridge(bridge)
+            bridges.append(bridge)
+        return controller, recorder
+
+    yield make
+    for bridge in bridges:
+        run(bridge.shutdown())
+
+
+def idle(qtbot: Any, controller: ChatController) -> None:
+    qtbot.waitUntil(lambda: not controller.busy, timeout=10000)
+
+
+def test_a_new_chat_gets_its_id_when_its_message_is_saved(
+        qtbot: Any, make_ctx: Any, make_controller: Any, fake_anthropic: FakeProvider) -> None:
+    fake_anthropic.script(Synth(["Hello", " there."]))
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    controller, seen = make_controller(ctx)
+    controller.open_conversation(None)
+    assert controller.send("hi", provider=None, model=None)
+    conversation_id = controller.conversation_id
+    assert conversation_id is not None  # at once, before any answer
+    assert seen.of("conversationAdopted") == [conversation_id]
+    assert seen.of("conversationsChanged")
+    idle(qtbot, controller)
+    kinds = [type(e) for e in seen.of("chatEvent")]
+    assert kinds[0] is ev.MessageSaved and kinds[-1] is ev.AnswerFinished
+    assert [m.content for m in ctx.store.messages(conversation_id)] == ["hi", "Hello there."]
+
+
+def test_events_of_another_conversation_do_not_reach_the_one_shown(
+        qtbot: Any, make_ctx: Any, make_controller: Any, fake_anthropic: FakeProvider) -> None:
+    fake_anthropic.script(Synth([f"part{i} " for i in range(10)], delay_s=0.05))
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    quiet = ctx.store.create_conversation("quiet")
+    controller, seen = make_controller(ctx)
+    controller.open_conversation(None)
+    assert controller.send("stream", provider=None, model=None)
+    streaming = controller.conversation_id
+    qtbot.waitUntil(lambda: controller.live_answer is not None
+                    and "part1" in controller.live_answer[1], timeout=5000)
+    controller.open_conversation(quiet.id)
+    before = len(seen.of("chatEvent"))
+    qtbot.wait(200)
+    assert len(seen.of("chatEvent")) == before  # the quiet conversation hears nothing
+    controller.open_conversation(streaming)
+    opened: OpenedConversation = seen.of("conversationOpened")[-1]
+    assert opened.live is not None and opened.live[1].startswith("part0 part1")
+    idle(qtbot, controller)
+    assert isinstance(seen.of("chatEvent")[-1], ev.AnswerFinished)
+
+
+def test_a_broken_settings_file_keeps_the_text_and_says_why(
+        qtbot: Any, make_controller: Any, data_dir: Path) -> None:
+    data_dir.mkdir(parents=True)
+    (data_dir / "settings.toml").write_text("[failover\n", encoding="utf-8")
+    ctx = AppContext.create(str(data_dir), warn=False)
+    try:
+        controller, seen = make_controller(ctx)
+        assert not controller.send("hi", provider=None, model=None)
+        assert "before sending; your text is kept" in seen.of("notice")[-1]
+        assert ctx.store.count_conversations() == 0
+    finally:
+        ctx.close()
+
+
+def test_an_edit_of_an_answer_is_refused_in_a_sentence(
+        qtbot: Any, make_ctx: Any, make_controller: Any, fake_anthropic: FakeProvider) -> None:
+    fake_anthropic.script(Synth(["An answer."]), Synth(["Again."]))
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    controller, seen = make_controller(ctx)
+    controller.open_conversation(None)
+    controller.send("question", provider=None, model=None)
+    idle(qtbot, controller)
+    answer = ctx.store.messages(controller.conversation_id)[1]
+    assert not controller.send("x", provider=None, model=None, replacing=answer.id)
+    assert seen.of("message")[-1][0].endswith(".")
+    mine = ctx.store.messages(controller.conversation_id)[0]
+    assert controller.send("question, again", provider=None, model=None, replacing=mine.id)
+    assert seen.of("messagesSetAside") == [(mine.id, answer.id)]
+    idle(qtbot, controller)
+
+
+def test_pending_messages_wait_for_a_usable_provider_and_for_an_import(
+        qtbot: Any, make_ctx: Any, make_controller: Any, fake_anthropic: FakeProvider) -> None:
+    ctx = make_ctx([("anthropic", fake_anthropic)], cooldown_s=60)
+    controller, _ = make_controller(ctx)
+    assert not controller.retry_pending_if_ready()  # nothing waits
+    fake_anthropic.script(ErrorResponse(529))
+    controller.open_conversation(None)
+    controller.send("later", provider=None, model=None)
+    idle(qtbot, controller)
+    assert ctx.store.pending_messages()
+    assert not controller.retry_pending_if_ready()  # anthropic cools down
+    ctx.health().reset("anthropic")
+    controller.set_import_running(True)
+    assert not controller.retry_pending_if_ready()  # the import holds the write lock
+    controller.set_import_running(False)
+    fake_anthropic.script(Synth(["Now."]))
+    assert controller.retry_pending_if_ready()
+    idle(qtbot, controller)
+    assert not ctx.store.pending_messages()
+
+
+def test_drafts_follow_their_conversation_and_a_sent_one_is_forgotten(
+        qtbot: Any, make_ctx: Any, make_controller: Any, fake_anthropic: FakeProvider,
+        data_dir: Path) -> None:
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    one = ctx.store.create_conversation("one")
+    controller, seen = make_controller(ctx)
+    controller.open_conversation(one.id)
+    controller.set_draft("half a thought")
+    controller.open_conversation(None)
+    assert seen.of("conversationOpened")[-1].draft == ""
+    controller.set_draft("a new chat's draft")
+    controller.open_conversation(one.id)
+    assert seen.of("conversationOpened")[-1].draft == "half a thought"
+    controller.save_drafts()
+    ini = QSettings(str(data_dir / "window.ini"), QSettings.Format.IniFormat)
+    assert ini.value(f"drafts/{one.id}") == "half a thought"
+    assert ini.value("drafts/new") == "a new chat's draft"
+    fake_anthropic.script(Synth(["ok"]))
+    controller.open_conversation(None)
+    assert controller.send("a new chat's draft", provider=None, model=None)
+    idle(qtbot, controller)
+    controller.open_conversation(None)
+    assert seen.of("conversationOpened")[-1].draft == ""  # not brought back by the next chat
+
+
+def test_saved_settings_reach_every_listener(
+        qtbot: Any, make_ctx: Any, make_controller: Any, fake_anthropic: FakeProvider,
+        fake_openai: FakeProvider) -> None:
+    ctx = make_ctx([("anthropic", fake_anthropic), ("openai", fake_openai)])
+    controller, seen = make_controller(ctx)
+    failover = dataclasses.replace(ctx.settings.failover, order=["openai", "anthropic"])
+    new = dataclasses.replace(ctx.settings, failover=failover)
+    assert controller.save_settings(new, KeyChanges()) is None
+    assert seen.of("settingsChanged") == [new]
+    providers, _current = seen.of("providersChanged")[-1]
+    assert [name for name, _model in providers] == ["openai", "anthropic"]
+    assert [s.name for s in seen.of("statusChanged")[-1]] == ["openai", "anthropic"]
+
+
+def test_deleting_the_conversation_shown_opens_a_new_chat(
+        qtbot: Any, make_ctx: Any, make_controller: Any, fake_anthropic: FakeProvider) -> None:
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    gone = ctx.store.create_conversation("Going")
+    controller, seen = make_controller(ctx)
+    controller.open_conversation(gone.id)
+    controller.delete_conversation(gone.id)
+    assert controller.conversation_id is None
+    assert seen.of("conversationDeleted") == [(gone.id, "Going")]
+    controller.restore_conversation(gone.id)
+    assert controller.conversation_id == gone.id
+
+
+def test_before_the_engine_is_up_nothing_is_sent_and_probes_say_so(
+        qtbot: Any, make_ctx: Any, make_controller: Any, fake_anthropic: FakeProvider) -> None:
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    controller, _ = make_controller(ctx, attach=False)
+    assert not controller.send("early", provider=None, model=None)
+    assert controller.run_job(lambda s: s.list_models("anthropic"), print, print) is None
+    assert ctx.store.count_conversations() == 0
