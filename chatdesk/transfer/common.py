@@ -135,10 +135,10 @@ def flatten(
                   if k not in children]  # fmt: skip
         leaf = max(leaves)[2] if leaves else None
     main: set[str] = set()
-    key = leaf
-    while key is not None and key not in main:
-        main.add(key)
-        key = nodes[key].parent if nodes[key].parent in nodes else None
+    step = leaf
+    while step is not None and step not in main:
+        main.add(step)
+        step = nodes[step].parent if nodes[step].parent in nodes else None
     out: list[ImportedMessage] = []
     seen: set[str] = set()
     stack: list[tuple[str, str | None, str | None]] = [(k, None, start) for k in reversed(roots)]
