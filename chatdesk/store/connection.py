@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Self
 if TYPE_CHECKING:
     import sqlite_utils
 
+    from chatdesk.store.bulk import BulkWriter
+
 from chatdesk.store import errors, schema
 from chatdesk.store.errors import NotFoundError, StoreError
 
@@ -77,9 +79,9 @@ class StoreConnection:
 
     @property
     def db(self) -> sqlite_utils.Database:
-        import sqlite_utils  # only importers and tools need it; the CLI's hot paths do not
+        """A sqlite-utils view of the same connection, for tests and inspection."""
+        import sqlite_utils  # only tools need it; the CLI's hot paths do not
 
-        """A sqlite-utils view of the same connection, for importers and inspection."""
         if self._db is None:
             self._db = sqlite_utils.Database(
                 self._connection(), recursive_triggers=False, execute_plugins=False
@@ -98,6 +100,15 @@ class StoreConnection:
         """Batch writes into one transaction: committed at the end, rolled back on error."""
         with self._write():
             yield self
+
+    @contextmanager
+    def bulk_writer(self) -> Iterator[BulkWriter]:
+        """A writer for imports: what it writes is kept when the `with` block ends, all of
+        it, or none of it if the block raises (a cancel included)."""
+        from chatdesk.store.bulk import bulk_session  # imports only: not on the CLI's path
+
+        with self._write() as conn, bulk_session(conn) as writer:
+            yield writer
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

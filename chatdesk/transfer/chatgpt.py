@@ -76,7 +76,7 @@ def _fill(raw: RawNode, msg: dict[str, Any], assets: dict[str, str], default: st
     if metadata.get("is_visually_hidden_from_conversation"):
         return
     author = msg.get("author") or {}
-    role = _ROLES.get(author.get("role"))
+    role = _ROLES.get(_text(author.get("role")))
     content = msg.get("content") or {}
     if role is None or not isinstance(content, dict):
         return
@@ -149,10 +149,10 @@ def _part(part: Any, assets: dict[str, str]) -> str:
 
 
 def _link(title: Any, url: Any) -> str:
-    title, url = _text(title), _text(url)
-    if url:
-        return f"[{title or url}]({url})"
-    return title
+    text, address = _text(title), _text(url)
+    if address:
+        return f"[{text or address}]({address})"
+    return text
 
 
 def _text(value: Any) -> str:

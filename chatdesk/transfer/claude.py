@@ -48,9 +48,10 @@ def _conversation(item: dict[str, Any], assets: dict[str, str]) -> ImportedConve
     linked = any(m.get("parent_message_uuid") for m in raw_messages)
     nodes: dict[str, RawNode] = {}
     for i, (key, msg) in enumerate(zip(keys, raw_messages, strict=True)):
+        parent: str | None
         if linked:
-            parent = _text(msg.get("parent_message_uuid"))
-            parent = parent if parent in known and parent != _ROOT else None
+            link = _text(msg.get("parent_message_uuid"))
+            parent = link if link in known and link != _ROOT else None
         else:
             parent = keys[i - 1] if i else None
         role = _ROLES.get(_text(msg.get("sender")))

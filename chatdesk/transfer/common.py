@@ -1,20 +1,19 @@
-"""What every importer shares: the imported dataclasses, tree flattening, the bulk writer."""
+"""What every importer shares: the imported dataclasses, tree flattening, and the merge."""
 
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
-import uuid
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chatdesk.store.models import ROLES, derive_title, now_iso
+from chatdesk.store.models import derive_title, now_iso
 
-BATCH_ROWS = 20_000
+if TYPE_CHECKING:
+    from chatdesk.store import HistoryStore
+    from chatdesk.store.bulk import BulkWriter
 
 
 @dataclass(frozen=True)
@@ -136,10 +135,10 @@ def flatten(
                   if k not in children]  # fmt: skip
         leaf = max(leaves)[2] if leaves else None
     main: set[str] = set()
-    key = leaf
-    while key is not None and key not in main:
-        main.add(key)
-        key = nodes[key].parent if nodes[key].parent in nodes else None
+    step = leaf
+    while step is not None and step not in main:
+        main.add(step)
+        step = nodes[step].parent if nodes[step].parent in nodes else None
     out: list[ImportedMessage] = []
     seen: set[str] = set()
     stack: list[tuple[str, str | None, str | None]] = [(k, None, start) for k in reversed(roots)]
@@ -183,42 +182,18 @@ def first_user_title(messages: list[ImportedMessage]) -> str | None:
     return None
 
 
-# -- writing: one transaction, executemany, ids allocated here ---------------------------
-
-_INSERT_CONVERSATION = (
-    "INSERT INTO conversations (id, uid, title, system_prompt, created_at, updated_at,"
-    " source, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_MESSAGE = (
-    "INSERT INTO messages (id, uid, conversation_id, parent_id, role, content, provider,"
-    " model, status, created_at, updated_at, source_id, is_alternate)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'complete', ?, ?, ?, ?)"
-)
+# -- writing: through the store's bulk writer ----------------------------------------
 
 
-class _Writer:
-    """Inserts with executemany in batches; ids are allocated here (we hold the write lock)."""
+class _Merge:
+    """Adds an export's conversations to a BulkWriter: new ones whole, known ones by what
+    is new in them (a conversation deleted here is left alone)."""
 
-    def __init__(self, conn: sqlite3.Connection, source: str) -> None:
-        self.conn = conn
+    def __init__(self, writer: BulkWriter, source: str) -> None:
+        self.writer = writer
         self.source = source
-        self.conversations: list[tuple[Any, ...]] = []
-        self.messages: list[tuple[Any, ...]] = []
-        self.next_conversation = _next_id(conn, "conversations")
-        self.next_message = _next_id(conn, "messages")
-        rows = conn.execute(
-            "SELECT source_id, id, deleted_at FROM conversations WHERE source = ?", (source,)
-        )
-        self.known: dict[str, tuple[int, bool]] = {r[0]: (r[1], r[2] is not None) for r in rows}
+        self.known = writer.imported_conversations(source)
         self.added = self.updated = self.messages_added = 0
-
-    def flush(self) -> None:
-        if self.conversations:
-            self.conn.executemany(_INSERT_CONVERSATION, self.conversations)
-            self.conversations.clear()
-        if self.messages:
-            self.conn.executemany(_INSERT_MESSAGE, self.messages)
-            self.messages.clear()
 
     def add(self, conv: ImportedConversation) -> None:
         known = self.known.get(conv.source_id)
@@ -226,147 +201,90 @@ class _Writer:
             self._add_new(conv)
         elif not known[1]:  # a conversation the user deleted here is left alone
             self._add_to(known[0], conv)
-        if len(self.messages) >= BATCH_ROWS:
-            self.flush()
 
     def _add_new(self, conv: ImportedConversation) -> None:
-        cid = self.next_conversation
-        self.next_conversation += 1
         first = conv.messages[0].created_at if conv.messages else None
         created = conv.created_at or first or now_iso()
-        ids: dict[str, int] = {}
-        updated = self._message_rows(cid, conv.messages, ids, created)
-        updated = max(updated, conv.updated_at or "", created)
         title = (conv.title or "").strip() or first_user_title(conv.messages)
-        self.conversations.append(
-            (cid, _uid(), title, conv.system_prompt, created, updated, self.source, conv.source_id)
-        )
+        cid = self.writer.add_conversation(
+            created_at=created, title=title, system_prompt=conv.system_prompt,
+            source=self.source, source_id=conv.source_id,
+        )  # fmt: skip
+        latest = self._add_messages(cid, conv.messages, {}, created)
+        self.writer.touch_conversation(cid, max(latest, conv.updated_at or "", created))
         self.known[conv.source_id] = (cid, False)
         self.added += 1
 
     def _add_to(self, cid: int, conv: ImportedConversation) -> None:
         """An imported conversation seen again: add what is new, follow the new main line."""
-        self.flush()
-        ids: dict[str, int] = {}
-        alternate: dict[str, bool] = {}
-        for sid, mid, alt in self.conn.execute(
-            "SELECT source_id, id, is_alternate FROM messages"
-            " WHERE conversation_id = ? AND source_id IS NOT NULL",
-            (cid,),
-        ):
-            ids[sid] = mid
-            alternate[sid] = bool(alt)
+        stored = self.writer.imported_messages(cid)
+        ids = {sid: mid for sid, (mid, _) in stored.items()}
         new = [m for m in conv.messages if m.source_id not in ids]
         flips = [
-            (int(m.is_alternate), ids[m.source_id])
+            (ids[m.source_id], m.is_alternate)
             for m in conv.messages
-            if m.source_id in ids and alternate[m.source_id] != m.is_alternate
+            if m.source_id in ids and stored[m.source_id][1] != m.is_alternate
         ]
         if not new and not flips:
             return
-        self.conn.executemany("UPDATE messages SET is_alternate = ? WHERE id = ?", flips)
-        latest = self._message_rows(cid, new, ids, conv.created_at or now_iso())
-        self.flush()
-        self.conn.execute(
-            "UPDATE conversations SET updated_at = max(updated_at, ?) WHERE id = ?", (latest, cid)
-        )
+        self.writer.set_alternates(flips)
+        latest = self._add_messages(cid, new, ids, conv.created_at or now_iso())
+        self.writer.touch_conversation(cid, latest)
         self.updated += 1
 
-    def _message_rows(
+    def _add_messages(
         self, cid: int, messages: list[ImportedMessage], ids: dict[str, int], default: str
     ) -> str:
-        """Queue the rows; returns the latest message time (or `default`)."""
+        """Add the messages, parents first; returns the latest message time (or `default`)."""
         latest = ""
-        rows = self.messages
-        mid = self.next_message
+        add = self.writer.add_message
+        added = 0
         for m in messages:
             if m.source_id in ids:
                 continue  # a duplicate id inside one export: keep the first
-            if m.role not in ROLES:
-                raise ValueError(f"role must be one of {', '.join(sorted(ROLES))}, not {m.role!r}")
             when = m.created_at or default
             latest = when if when > latest else latest
             parent = ids.get(m.parent_source_id) if m.parent_source_id else None
-            ids[m.source_id] = mid
-            rows.append(
-                (mid, _uid(), cid, parent, m.role, m.content, m.provider, m.model,
-                 when, when, m.source_id, int(m.is_alternate))
+            ids[m.source_id] = add(
+                cid, m.role, m.content, when, parent_id=parent, provider=m.provider,
+                model=m.model, source_id=m.source_id, is_alternate=m.is_alternate,
             )  # fmt: skip
-            mid += 1
-        self.messages_added += mid - self.next_message
-        self.next_message = mid
+            added += 1
+        self.messages_added += added
         return latest or default
 
 
-def _next_id(conn: sqlite3.Connection, table: str) -> int:
-    return int(conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
-
-
-def _uid() -> str:
-    return uuid.uuid4().hex
-
-
-@contextmanager
-def _bulk_fts(conn: sqlite3.Connection, first_id: int) -> Iterator[None]:
-    """Index the new messages in one INSERT … SELECT instead of a trigger call per row.
-
-    Ten times faster for a big export. The trigger is dropped and re-created inside the
-    import's transaction, so a failed import (rolled back) leaves it exactly as it was.
-    """
-    row = conn.execute(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'messages_fts_insert'"
-    ).fetchone()
-    if row is None:
-        yield
-        return
-    conn.execute("DROP TRIGGER messages_fts_insert")
-    yield
-    conn.execute(
-        "INSERT INTO messages_fts(rowid, content) SELECT id, content FROM messages WHERE id >= ?",
-        (first_id,),
-    )
-    conn.execute(row[0])
-
-
 def write_conversations(
-    store: Any,
+    store: HistoryStore,
     conversations: Iterable[ImportedConversation],
     source: str,
     progress: Callable[[int, int | None], None] | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> ImportReport:
-    """Store an export's conversations in ONE transaction: all of it, or (on error) nothing.
+    """Store an export's conversations all at once: all of it, or (on error) nothing.
 
     Importing the same export again adds nothing; a newer export of the same account adds
     only the messages that are new (and follows its main line). `progress(done, total)`
     counts conversations (total is None unless `conversations` has a length); `cancel()`
     returning True stops with `ImportCancelled` and nothing written.
     """
-    total = len(conversations) if hasattr(conversations, "__len__") else None
+    total = len(conversations) if isinstance(conversations, Sized) else None
     skipped = done = 0
     last_report = time.monotonic()
     try:
-        with store.transaction():
-            conn = store.db.conn
-            cache = conn.execute("PRAGMA cache_size").fetchone()[0]
-            conn.execute("PRAGMA cache_size = -131072")  # 128 MiB while the import runs
-            try:
-                writer = _Writer(conn, source)
-                with _bulk_fts(conn, writer.next_message):
-                    for conv in conversations:
-                        if cancel is not None and cancel():
-                            raise ImportCancelled()
-                        done += 1
-                        if conv.messages:
-                            writer.add(conv)
-                        else:
-                            skipped += 1
-                        if progress is not None and time.monotonic() - last_report > 0.1:
-                            last_report = time.monotonic()
-                            progress(done, total)
-                    writer.flush()
-            finally:
-                conn.execute(f"PRAGMA cache_size = {int(cache)}")
+        with store.bulk_writer() as writer:
+            merge = _Merge(writer, source)
+            for conv in conversations:
+                if cancel is not None and cancel():
+                    raise ImportCancelled()
+                done += 1
+                if conv.messages:
+                    merge.add(conv)
+                else:
+                    skipped += 1
+                if progress is not None and time.monotonic() - last_report > 0.1:
+                    last_report = time.monotonic()
+                    progress(done, total)
     finally:
         close = getattr(conversations, "close", None)
         if callable(close):
@@ -375,9 +293,9 @@ def write_conversations(
         progress(done, total if total is not None else done)
     return ImportReport(
         source=source,
-        conversations_added=writer.added,
-        conversations_updated=writer.updated,
-        messages_added=writer.messages_added,
+        conversations_added=merge.added,
+        conversations_updated=merge.updated,
+        messages_added=merge.messages_added,
         skipped_empty=skipped,
         files=list(getattr(conversations, "files", [])),
     )

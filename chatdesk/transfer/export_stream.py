@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import ijson
 
@@ -25,7 +25,7 @@ _BOM = b"\xef\xbb\xbf"
 class _Counted:
     """A binary reader that counts bytes (for error positions) and drops a UTF-8 BOM."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: IO[bytes]) -> None:
         self.raw = raw
         self.pos = 0
         self.eof = False
@@ -79,7 +79,7 @@ class ExportReader(Iterator[ImportedConversation]):
     def _fail(self, where: str) -> ImportFormatError:
         return ImportFormatError(f"{self.path.name}: {where}")
 
-    def _locate(self) -> list[tuple[str, Callable[[], BinaryIO]]]:
+    def _locate(self) -> list[tuple[str, Callable[[], IO[bytes]]]]:
         path = self.path
         if not path.exists():
             raise self._fail(f"there is no such file or folder — check the path ({path})")
@@ -87,7 +87,7 @@ class ExportReader(Iterator[ImportedConversation]):
             files = {str(p.relative_to(path)): p for p in path.rglob("*") if p.is_file()}
             names = list(files)
 
-            def opener(name: str) -> Callable[[], BinaryIO]:
+            def opener(name: str) -> Callable[[], IO[bytes]]:
                 return lambda: files[name].open("rb")
 
         elif zipfile.is_zipfile(path):
@@ -97,7 +97,7 @@ class ExportReader(Iterator[ImportedConversation]):
                 raise self._fail(f"the zip cannot be read ({exc}) — download it again") from exc
             names = [n for n in zf.namelist() if not n.endswith("/")]
 
-            def opener(name: str) -> Callable[[], BinaryIO]:
+            def opener(name: str) -> Callable[[], IO[bytes]]:
                 return lambda: zf.open(name)
 
         else:
@@ -121,7 +121,7 @@ class ExportReader(Iterator[ImportedConversation]):
             )
         return [(name, opener(name)) for _, name in sorted(chosen)]
 
-    def _run(self) -> Iterator[ImportedConversation]:
+    def _run(self) -> Generator[ImportedConversation, None, None]:
         try:
             for name, open_member in self._members:
                 label = name if name == self.path.name else f"{name} in {self.path.name}"
@@ -133,7 +133,7 @@ class ExportReader(Iterator[ImportedConversation]):
                 self._zip = None
 
     def _read_file(
-        self, label: str, open_member: Callable[[], BinaryIO]
+        self, label: str, open_member: Callable[[], IO[bytes]]
     ) -> Iterator[ImportedConversation]:
         index = 0
         try:

@@ -37,20 +37,20 @@ def _link_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: 
         return ""
     token.attrSet("target", "_blank")
     token.attrSet("rel", "noopener noreferrer")
-    return self.renderToken(tokens, idx, options, env)
+    return str(self.renderToken(tokens, idx, options, env))
 
 
 def _link_close(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     if env.get("dropped"):
         env["dropped"] -= 1
         return ""
-    return self.renderToken(tokens, idx, options, env)
+    return str(self.renderToken(tokens, idx, options, env))
 
 
 def _image(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     """Never an <img>: the alt text, and the address as a link the reader may click."""
     token = tokens[idx]
-    alt = self.renderInlineAsText(token.children or [], options, env).strip()
+    alt = str(self.renderInlineAsText(token.children or [], options, env)).strip()
     label = html.escape(f"[image: {alt}]" if alt else "[image]")
     src = str(token.attrGet("src") or "")
     if not _safe(src):
@@ -72,7 +72,7 @@ def _markdown() -> MarkdownIt:
 
 def render_markdown(text: str) -> str:
     """A message's Markdown as HTML: no raw HTML, no images, links only to http(s)/mailto."""
-    return _markdown().render(text, {})
+    return str(_markdown().render(text, {}))
 
 
 # -- the page ----------------------------------------------------------------------------

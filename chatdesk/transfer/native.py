@@ -5,18 +5,20 @@ from __future__ import annotations
 import json
 import os
 import sys
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 import ijson
 
 from chatdesk.store import Attempt, Conversation, HistoryStore, StoredMessage, now_iso
 from chatdesk.store.models import ATTEMPT_OUTCOMES, MESSAGE_STATUSES, ROLES
 from chatdesk.transfer.common import ImportCancelled, ImportFormatError, ImportReport
+
+if TYPE_CHECKING:
+    from chatdesk.store.bulk import BulkWriter
 
 FORMAT = "chatdesk"
 VERSION = 1
@@ -98,7 +100,8 @@ def _attempt_json(attempt: Attempt, index_of: dict[int, int]) -> dict[str, Any]:
     }
 
 
-def _message_json(store: HistoryStore, m: StoredMessage, uid_of: dict[int, str]) -> dict:
+def _message_json(store: HistoryStore, m: StoredMessage,
+                  uid_of: dict[int, str]) -> dict[str, Any]:
     attempts = store.attempts(m.id)
     index_of = {a.id: i for i, a in enumerate(attempts)}
     parent_uid = None
@@ -238,103 +241,72 @@ def read_native(path: Path | str) -> Iterator[dict[str, Any]]:
 
 # -- import ----------------------------------------------------------------------------
 
-class _Writer:
-    """Inserts exported rows as they were (ids kept when free, uids, times, attempts)."""
+def _find(writer: BulkWriter, conv: dict[str, Any]) -> tuple[int | None, bool]:
+    """(existing conversation id, whether it is the same one by uid)."""
+    found = writer.conversation_by_uid(conv["uid"])
+    if found is not None:
+        return found, True
+    if conv.get("source") and conv.get("source_id"):
+        found = writer.conversation_by_source(conv["source"], conv["source_id"])
+    return found, False
 
-    def __init__(self, store: HistoryStore) -> None:
-        self.db = store.db
 
-    def _one(self, sql: str, params: Sequence[Any]) -> Any:
-        row = self.db.execute(sql, params).fetchone()
-        return row[0] if row else None
+def _add_conversation(writer: BulkWriter, conv: dict[str, Any]) -> int:
+    """The conversation as exported: its id kept if free, its uid, times and flags."""
+    return writer.add_conversation(
+        id=conv.get("id"), uid=conv["uid"], title=conv.get("title"),
+        system_prompt=conv.get("system_prompt"),
+        preferred_provider=conv.get("preferred_provider"), pinned=bool(conv.get("pinned")),
+        created_at=conv["created_at"], updated_at=conv.get("updated_at") or conv["created_at"],
+        source=conv.get("source"), source_id=conv.get("source_id"),
+    )  # fmt: skip
 
-    def _free(self, table: str, id: Any) -> int | None:
-        if not isinstance(id, int) or id <= 0:
-            return None
-        taken = self._one(f"SELECT 1 FROM {table} WHERE id = ?", (id,))
-        return None if taken else id
 
-    def _insert(self, table: str, row: dict[str, Any]) -> int:
-        cols = ", ".join(row)
-        marks = ", ".join("?" * len(row))
-        cur = self.db.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})",
-                              tuple(row.values()))
-        return int(cur.lastrowid or 0)
+def _add_messages(writer: BulkWriter, conv_id: int, messages: list[dict[str, Any]]) -> int:
+    """Add the messages this conversation does not have yet (by uid); returns the count."""
+    id_of = writer.message_uids(conv_id)
+    links: list[tuple[int, str]] = []
+    added = 0
+    for m in messages:
+        if m["uid"] in id_of:
+            continue
+        uid: str | None = m["uid"]
+        if writer.message_by_uid(m["uid"]) is not None:
+            uid = None  # the same uid in another conversation: keep both, this one anew
+        msg_id = writer.add_message(
+            conv_id, m["role"], m["content"], m["created_at"], id=m.get("id"), uid=uid,
+            status=m["status"], provider=m.get("provider"), model=m.get("model"),
+            updated_at=m.get("updated_at") or m["created_at"],
+            input_tokens=m.get("input_tokens"), output_tokens=m.get("output_tokens"),
+            finish_reason=m.get("finish_reason"), source_id=m.get("source_id"),
+            is_alternate=bool(m.get("is_alternate")),
+        )  # fmt: skip
+        id_of[m["uid"]] = msg_id
+        added += 1
+        if m.get("parent_uid"):
+            links.append((msg_id, m["parent_uid"]))
+        _add_attempts(writer, msg_id, m.get("attempts") or [])
+    for msg_id, parent_uid in links:
+        parent = id_of.get(parent_uid) or writer.message_by_uid(parent_uid)
+        if parent is not None:
+            writer.set_parent(msg_id, parent)
+    return added
 
-    def find(self, conv: dict[str, Any]) -> tuple[int | None, bool]:
-        """(existing conversation id, whether it is the same one by uid)."""
-        found = self._one("SELECT id FROM conversations WHERE uid = ?", (conv["uid"],))
-        if found is not None:
-            return found, True
-        if conv.get("source") and conv.get("source_id"):
-            found = self._one("SELECT id FROM conversations WHERE source = ? AND source_id = ?",
-                              (conv["source"], conv["source_id"]))
-        return found, False
 
-    def add_conversation(self, conv: dict[str, Any]) -> int:
-        return self._insert("conversations", {
-            "id": self._free("conversations", conv.get("id")), "uid": conv["uid"],
-            "title": conv.get("title"), "system_prompt": conv.get("system_prompt"),
-            "preferred_provider": conv.get("preferred_provider"),
-            "pinned": int(bool(conv.get("pinned"))), "created_at": conv["created_at"],
-            "updated_at": conv.get("updated_at") or conv["created_at"],
-            "source": conv.get("source"), "source_id": conv.get("source_id"),
-        })
-
-    def add_messages(self, conv_id: int, messages: list[dict[str, Any]]) -> int:
-        """Insert the messages this conversation does not have yet (by uid); returns count."""
-        rows = self.db.execute("SELECT uid, id FROM messages WHERE conversation_id = ?",
-                               (conv_id,)).fetchall()
-        id_of: dict[str, int] = {r[0]: r[1] for r in rows}
-        links: list[tuple[int, str]] = []
-        added = 0
-        for m in messages:
-            if m["uid"] in id_of:
-                continue
-            uid = m["uid"]
-            if self._one("SELECT 1 FROM messages WHERE uid = ?", (uid,)):
-                uid = uuid.uuid4().hex  # the same uid in another conversation: keep both
-            msg_id = self._insert("messages", {
-                "id": self._free("messages", m.get("id")), "uid": uid,
-                "conversation_id": conv_id, "role": m["role"], "content": m["content"],
-                "provider": m.get("provider"), "model": m.get("model"), "status": m["status"],
-                "created_at": m["created_at"], "updated_at": m.get("updated_at") or m["created_at"],
-                "input_tokens": m.get("input_tokens"), "output_tokens": m.get("output_tokens"),
-                "finish_reason": m.get("finish_reason"), "source_id": m.get("source_id"),
-                "is_alternate": int(bool(m.get("is_alternate"))),
-            })
-            id_of[m["uid"]] = msg_id
-            added += 1
-            if m.get("parent_uid"):
-                links.append((msg_id, m["parent_uid"]))
-            self._add_attempts(msg_id, m.get("attempts") or [])
-        for msg_id, parent_uid in links:
-            parent = id_of.get(parent_uid) or self._one(
-                "SELECT id FROM messages WHERE uid = ?", (parent_uid,))
-            if parent is not None:
-                self.db.execute("UPDATE messages SET parent_id = ? WHERE id = ?", (parent, msg_id))
-        return added
-
-    def _add_attempts(self, msg_id: int, attempts: list[dict[str, Any]]) -> None:
-        ids = []
-        for a in attempts:
-            ids.append(self._insert("attempts", {
-                "message_id": msg_id, "provider": a["provider"], "model": a.get("model"),
-                "started_at": a["started_at"], "ended_at": a.get("ended_at"),
-                "outcome": a["outcome"], "error_class": a.get("error_class"),
-                "error_message": a.get("error_message"), "http_status": a.get("http_status"),
-                "streamed_text": a.get("streamed_text") or "",
-            }))
-        for attempt_id, a in zip(ids, attempts, strict=True):
-            index = a.get("continued_from")
-            if isinstance(index, int) and 0 <= index < len(ids):
-                self.db.execute("UPDATE attempts SET continued_from = ? WHERE id = ?",
-                                (ids[index], attempt_id))
-
-    def touch(self, conv_id: int, updated_at: str | None) -> None:
-        if updated_at:
-            self.db.execute("UPDATE conversations SET updated_at = max(updated_at, ?)"
-                            " WHERE id = ?", (updated_at, conv_id))
+def _add_attempts(writer: BulkWriter, msg_id: int, attempts: list[dict[str, Any]]) -> None:
+    ids = [
+        writer.add_attempt(
+            msg_id, a["provider"], a["started_at"], model=a.get("model"),
+            ended_at=a.get("ended_at"), outcome=a["outcome"], error_class=a.get("error_class"),
+            error_message=a.get("error_message"), http_status=a.get("http_status"),
+            streamed_text=a.get("streamed_text") or "",
+        )  # fmt: skip
+        for a in attempts
+    ]
+    for attempt_id, a in zip(ids, attempts, strict=True):
+        index = a.get("continued_from")
+        if isinstance(index, int) and 0 <= index < len(ids):
+            writer.set_continued_from(attempt_id, ids[index])
 
 
 def import_native(store: HistoryStore, path: Path | str, progress: Progress | None = None,
@@ -345,23 +317,23 @@ def import_native(store: HistoryStore, path: Path | str, progress: Progress | No
     (source, source_id), so a ChatGPT conversation imported on two machines is kept once.
     """
     added = updated = messages = done = 0
-    with store.transaction():
-        writer = _Writer(store)
+    with store.bulk_writer() as writer:
         for conv in read_native(path):
             if cancel is not None and cancel():
                 raise ImportCancelled()
             done += 1
             if progress is not None:
                 progress(done, None)
-            found, same = writer.find(conv)
+            found, same = _find(writer, conv)
             if found is None:
-                conv_id = writer.add_conversation(conv)
-                messages += writer.add_messages(conv_id, conv["messages"])
+                conv_id = _add_conversation(writer, conv)
+                messages += _add_messages(writer, conv_id, conv["messages"])
                 added += 1
             elif same:
-                new = writer.add_messages(found, conv["messages"])
+                new = _add_messages(writer, found, conv["messages"])
                 if new:
-                    writer.touch(found, conv.get("updated_at"))
+                    if conv.get("updated_at"):
+                        writer.touch_conversation(found, conv["updated_at"])
                     messages += new
                     updated += 1
     if progress is not None:

@@ -9,7 +9,6 @@ import concurrent.futures
 import itertools
 import json
 import logging
-import os
 import re
 import signal
 import sys
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..wirefiles import default_wire_dir
 from .httpio import MAX_HEAD_BYTES, BadRequest, ClientGone, Connection, RawRequest, read_request
 from .ports import BlackHole, closed_port, unroutable_port
 from .responses import (
@@ -47,16 +47,11 @@ __all__ = ["BlackHole", "ErrorResponse", "FakeProvider", "Garbage", "RecordedReq
            "unroutable_port"]
 
 log = logging.getLogger(__name__)
-REPO_ROOT = Path(__file__).resolve().parents[2]
 _GEMINI_STREAM = re.compile(r"^/v1beta/models/([^/:]+):streamGenerateContent$")
 _CHAT_ROUTE = {"anthropic": "/v1/messages", "openai": "/v1/chat/completions",
                "ollama": "/api/chat"}
 _MODELS_ROUTE = {"anthropic": "/v1/models", "openai": "/v1/models", "gemini": "/v1beta/models",
                  "ollama": "/api/tags"}
-
-
-def default_wire_dir() -> Path:
-    return Path(os.environ.get("CHATDESK_WIRE_DIR") or REPO_ROOT.parent / "shared" / "wire")
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,18 @@ def test_workflow_is_yaml_with_a_job_per_desktop_os() -> None:
     assert job["env"]["QT_QPA_PLATFORM"] == "offscreen"
 
 
+def test_workflow_runs_the_tests_on_this_repository_alone() -> None:
+    """CI checks out only this repository (no ../shared): the suite must need nothing else."""
+    (job,) = load_yaml(WORKFLOW.read_text(encoding="utf-8"))["jobs"].values()
+    steps = job["steps"]
+    checkouts = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout")]
+    assert len(checkouts) == 1 and not (checkouts[0].get("with") or {}).get("repository")
+    tests = [i for i, s in enumerate(steps) if "python -m pytest" in str(s.get("run", ""))]
+    builds = [i for i, s in enumerate(steps) if "packaging/build.py" in str(s.get("run", ""))]
+    assert tests and builds and tests[0] < builds[0]  # tests run before anything is built
+    assert (ROOT / "tests" / "wire" / "README.md").is_file()  # the wire examples come along
+
+
 def test_desktop_entry_launches_chatdesk_with_its_icon() -> None:
     parser = configparser.ConfigParser(interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # keys are case-sensitive

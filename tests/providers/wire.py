@@ -1,10 +1,9 @@
-"""Test helpers: the shared wire examples, served byte for byte through httpx.MockTransport."""
+"""Test helpers: the wire examples of tests/wire, served byte for byte by httpx.MockTransport."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,16 +22,16 @@ from chatdesk.providers.base import (
     Timeouts,
     Usage,
 )
+from tests.wirefiles import default_wire_dir
 
 
 def wire_dir() -> Path:
-    """`CHATDESK_WIRE_DIR`, else `shared/wire` beside the repository (as in CI)."""
-    env = os.environ.get("CHATDESK_WIRE_DIR")
-    path = Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "wire"
+    """`CHATDESK_WIRE_DIR`, else the repository's copy in `tests/wire`."""
+    path = default_wire_dir()
     if not path.is_dir():
         raise FileNotFoundError(
-            f"wire examples not found at {path}: copy shared/ beside the repository "
-            "or set CHATDESK_WIRE_DIR"
+            f"wire examples not found at {path}: set CHATDESK_WIRE_DIR to a folder holding "
+            "anthropic/, openai/, gemini/, ollama/ (or unset it to use tests/wire)"
         )
     return path
 
