@@ -39,6 +39,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, qInstallMessageHandler  
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from chatdesk.context import AppContext  # noqa: E402
+from chatdesk.events import TextChunk  # noqa: E402
 from chatdesk.ui.bridge import ChatBridge, install_asyncgen_hooks  # noqa: E402
 from chatdesk.ui.main_window import MainWindow  # noqa: E402
 from tests.helpers import key_env, write_settings  # noqa: E402
@@ -119,15 +120,15 @@ async def idle(ticker: Ticker, seconds: float) -> list[float]:
 
 
 async def stream(window: MainWindow, ticker: Ticker, paints: PaintCount) -> Streamed:
-    bridge = window.bridge
+    bridge = window.controller.bridge
     assert bridge is not None
     chunks = 0
 
-    def count(_text: str) -> None:
+    def count(event: object) -> None:
         nonlocal chunks
-        chunks += 1
+        chunks += isinstance(event, TextChunk)
 
-    bridge.textChunk.connect(count)
+    window.controller.chatEvent.connect(count)
     renders0, paints0 = window.transcript.delegate.renders, paints.paints
     ticker.start()
     start = time.perf_counter()
@@ -137,7 +138,7 @@ async def stream(window: MainWindow, ticker: Ticker, paints: PaintCount) -> Stre
     seconds = time.perf_counter() - start
     await asyncio.sleep(SETTLE_S)  # the finished answer is drawn once more: count that too
     ticker.stop()
-    bridge.textChunk.disconnect(count)
+    window.controller.chatEvent.disconnect(count)
     model = window.transcript.tmodel
     return Streamed(seconds, chunks, window.transcript.delegate.renders - renders0,
                     paints.paints - paints0, model.all_rows[-1].content)
@@ -206,8 +207,8 @@ async def run(args: argparse.Namespace, data: Path) -> int:
         await asyncio.sleep(0.3)
         after = await idle(ticker, got.seconds)
         window.close()
-        assert window.bridge is not None
-        await window.bridge.shutdown()
+        assert window.controller.bridge is not None
+        await window.controller.bridge.shutdown()
         stored = ctx.store.messages(args.conversation_id)[-1].content
         ctx.close()
     finally:

@@ -109,7 +109,7 @@ def open_one(app: QApplication, window: MainWindow, watch: PaintWatch,
             raise SystemExit(f"conversation {conversation_id} was not painted in {TIMEOUT_S} s")
     painted = time.perf_counter()
     settled = max(painted, settle(app, watch))
-    if window.conversation_id != conversation_id:
+    if window.controller.conversation_id != conversation_id:
         raise SystemExit(f"selecting conversation {conversation_id} did not open it")
     return ((painted - start) * 1000, (settled - start) * 1000,
             delegate.renders - renders0, watch.paints - paints0)

@@ -228,7 +228,6 @@ class ChatController(QObject):
         except StoreError as exc:
             self.say(str(exc))
             return False
-        self._draft_timer.stop()
         self.conversation_id = conversation.id if conversation else None
         self._new_chat_provider = None
         live = self._live if self.busy and self._answering == self.conversation_id \
