@@ -75,13 +75,14 @@ class BulkWriter:
         """`keep` if it is a free id (an export's own), else the next one after every id."""
         nxt = self._next[table]
         if isinstance(keep, int) and keep > 0:
-            if keep >= nxt:
-                self._next[table] = keep + 1
-                return keep
-            if self._id(f"SELECT 1 FROM {table} WHERE id = ?", (keep,)) is None:
-                if table == "messages" and keep < self._first_message:
-                    self._index_too.append(keep)
-                return keep
+            kept = int(keep)  # (JSON's true is an int to Python, and 1 to SQLite)
+            if kept >= nxt:
+                self._next[table] = kept + 1
+                return kept
+            if self._id(f"SELECT 1 FROM {table} WHERE id = ?", (kept,)) is None:
+                if table == "messages" and kept < self._first_message:
+                    self._index_too.append(kept)
+                return kept
         self._next[table] = nxt + 1
         return nxt
 
@@ -267,7 +268,7 @@ class BulkWriter:
             self._conn.executemany(_INSERT_ATTEMPT, self._attempts)
             self._attempts.clear()
 
-    def finish(self) -> None:
+    def _finish(self) -> None:
         """Send what is queued and index the new messages (the caller then commits)."""
         self.flush()
         self._conn.execute(
@@ -303,7 +304,7 @@ def bulk_session(conn: sqlite3.Connection) -> Iterator[BulkWriter]:
             return
         conn.execute(f"DROP TRIGGER {_FTS_TRIGGER}")
         yield writer
-        writer.finish()
+        writer._finish()
         conn.execute(row[0])
     finally:
         conn.execute(f"PRAGMA cache_size = {int(cache)}")

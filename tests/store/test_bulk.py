@@ -27,10 +27,11 @@ def check_index(db_path: Path) -> None:
         conn.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)")
 
 
-def counts(store: HistoryStore) -> tuple[int, int, int, int]:
+def counts(store: HistoryStore) -> tuple[int, ...]:
+    """Conversations, messages, attempts and indexed messages."""
     conn = store.db.conn
-    return tuple(  # type: ignore[return-value]
-        conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return tuple(
+        int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
         for table in ("conversations", "messages", "attempts", "messages_fts_docsize")
     )
 
