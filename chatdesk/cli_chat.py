@@ -10,6 +10,7 @@ from typing import Any
 from chatdesk import events as ev
 from chatdesk.cli import EXIT_FAILED, EXIT_OK, UsageError, _run_async
 from chatdesk.context import AppContext
+from chatdesk.providers.errors import ErrorClass
 
 log = logging.getLogger("chatdesk")
 
@@ -73,7 +74,7 @@ class _AnswerPrinter:
             self._out(event.text)
         elif isinstance(event, ev.AttemptFailed):
             log.warning("%s", event.summary())
-            if event.error_class in ("auth", "no_key"):
+            if event.error_class in (ErrorClass.AUTH, ErrorClass.NO_KEY):
                 self.advice = f" (fix the key with: chatdesk keys set {event.provider})"
         elif isinstance(event, ev.Restarted):
             self.restarted = True

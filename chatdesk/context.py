@@ -12,7 +12,7 @@ from typing import Any
 from chatdesk.paths import DataDirError, DataPaths, ensure_data_dir, resolve_data_dir
 from chatdesk.secrets import KeyStore, RedactingFilter
 from chatdesk.settings import Settings, SettingsError, load_settings_or_defaults
-from chatdesk.store import HistoryStore
+from chatdesk.store import HealthState, HistoryStore
 
 LOG_MAX_BYTES = 1_000_000
 LOG_BACKUPS = 3
@@ -82,12 +82,13 @@ class AppContext:
             state = health.get(p.name)
             name_state = state.state
             if self.keys.needs_key(p) and self.keys.lookup(p).key is None:
-                name_state = "no-key"
+                name_state = HealthState.NO_KEY
+            cooling = name_state == HealthState.DOWN
             rows.append({
                 "name": p.name, "type": p.type, "model": p.model,
                 "base_url": p.effective_base_url(), "state": name_state,
                 "last_error": state.last_error,
-                "cooldown_left_s": round(state.seconds_left) if name_state == "down" else 0,
+                "cooldown_left_s": round(state.seconds_left) if cooling else 0,
             })
         return rows
 

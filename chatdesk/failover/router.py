@@ -13,7 +13,7 @@ from chatdesk.failover.health import HealthBook
 from chatdesk.providers import errors
 from chatdesk.providers.base import ChatRequest, Finished, Message, Provider, TextDelta, Usage
 from chatdesk.settings import ProviderSettings
-from chatdesk.store import HistoryStore
+from chatdesk.store import AttemptOutcome, HealthState, HistoryStore, MessageStatus
 
 
 @dataclass(frozen=True)
@@ -102,10 +102,10 @@ class Router:
         for candidate in candidates:
             name = candidate.name
             state = self.health.get(name)
-            if state.state == "no-key":
+            if state.state == HealthState.NO_KEY:
                 reasons.append(f"{name}: key rejected (fix it with: chatdesk keys set {name})")
                 continue
-            if state.state == "down":
+            if state.state == HealthState.DOWN:
                 reasons.append(f"{name} cooling down ({_left(state.seconds_left)} left)")
                 continue
             try:
@@ -128,7 +128,7 @@ class Router:
                 yield ev.Switched(last_failure.provider, name, why, continuing)
             if answer_id is None:
                 answer_id = self.store.add_message(
-                    turn.conversation_id, "assistant", "", status="partial",
+                    turn.conversation_id, "assistant", "", status=MessageStatus.PARTIAL,
                     provider=name, model=candidate.model,
                 ).id
             else:
@@ -173,7 +173,7 @@ class Router:
                 writer.cancel_timer()
                 own = writer.own_text
                 self.store.finish_attempt(
-                    attempt_id, outcome="failed", error_class=exc.kind,
+                    attempt_id, outcome=AttemptOutcome.FAILED, error_class=exc.kind,
                     error_message=exc.message, http_status=exc.status, streamed_text=own,
                 )
                 self.store.update_message_content(answer_id, kept + own)
@@ -187,7 +187,7 @@ class Router:
                 reasons.append(last_failure.summary())
                 if decision.action is policy.Action.STOP:
                     self.store.finish_message(
-                        answer_id, content=kept, status="failed", provider=name,
+                        answer_id, content=kept, status=MessageStatus.FAILED, provider=name,
                         model=candidate.model,
                     )
                     yield ev.AnswerStopped(turn.conversation_id, answer_id,
@@ -197,19 +197,21 @@ class Router:
             except (asyncio.CancelledError, GeneratorExit):
                 writer.cancel_timer()
                 own = writer.own_text
-                self.store.finish_attempt(attempt_id, outcome="cancelled", streamed_text=own)
+                self.store.finish_attempt(attempt_id, outcome=AttemptOutcome.CANCELLED,
+                                          streamed_text=own)
                 text = kept + own
                 self.store.finish_message(
-                    answer_id, content=text, status="partial" if text else "failed",
+                    answer_id, content=text,
+                    status=MessageStatus.PARTIAL if text else MessageStatus.FAILED,
                     provider=name, model=candidate.model,
                 )
                 raise
             writer.cancel_timer()
             own = writer.own_text
             content = kept + own
-            self.store.finish_attempt(attempt_id, outcome="ok", streamed_text=own)
+            self.store.finish_attempt(attempt_id, outcome=AttemptOutcome.OK, streamed_text=own)
             self.store.finish_message(
-                answer_id, content=content, status="complete", provider=name,
+                answer_id, content=content, status=MessageStatus.COMPLETE, provider=name,
                 model=candidate.model, input_tokens=usage.input_tokens,
                 output_tokens=usage.output_tokens, finish_reason=reason,
             )
@@ -221,9 +223,9 @@ class Router:
             return
 
         if answer_id is not None:
-            self.store.finish_message(answer_id, content=kept, status="failed",
+            self.store.finish_message(answer_id, content=kept, status=MessageStatus.FAILED,
                                       provider=None, model=None)
-        self.store.set_message_status(turn.user_message_id, "pending")
+        self.store.set_message_status(turn.user_message_id, MessageStatus.PENDING)
         detail = "; ".join(reasons) if reasons else "no provider is configured"
         yield ev.AnswerPending(turn.conversation_id, turn.user_message_id,
                                f"every provider failed ({detail})")
