@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 UP, DOWN, HALF_OPEN, NO_KEY = (HealthState.UP, HealthState.DOWN, HealthState.HALF_OPEN,
                               HealthState.NO_KEY)
-STATE_COLORS = {UP: "#2ea043", HALF_OPEN: "#d29922", DOWN: "#da3633", NO_KEY: "#8b949e"}
+STATE_COLORS: dict[str, str] = {UP: "#2ea043", HALF_OPEN: "#d29922", DOWN: "#da3633",
+                                NO_KEY: "#8b949e"}
 _UNKNOWN_COLOR = "#8b949e"
 
 
