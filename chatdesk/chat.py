@@ -25,10 +25,13 @@ from chatdesk.providers.base import (
 from chatdesk.providers.registry import make_provider, new_http_client
 from chatdesk.secrets import KeyStore
 from chatdesk.settings import ProviderSettings, Settings
-from chatdesk.store import HistoryStore, StoredMessage
+from chatdesk.store import HistoryStore, MessageStatus, StoredMessage
 
 # Which stored messages a provider sees as the conversation so far.
-_SENT_STATUSES = {"user": {"complete", "pending"}, "assistant": {"complete", "partial"}}
+_SENT_STATUSES = {
+    "user": {MessageStatus.COMPLETE, MessageStatus.PENDING},
+    "assistant": {MessageStatus.COMPLETE, MessageStatus.PARTIAL},
+}
 
 
 # What the settings dialog's "Test" sends, and how long it waits at most: a test should not
@@ -301,7 +304,7 @@ class ChatService:
                     yield event
             finally:
                 current = self.store.get_message(message.id)
-                if current is not None and current.status == "pending":
+                if current is not None and current.status == MessageStatus.PENDING:
                     self.store.release_claim(message.id)
 
     async def _answer(self, conversation_id: int, user_message: StoredMessage,
@@ -326,5 +329,5 @@ class ChatService:
 
     def _settle_pending(self, conversation_id: int, upto_message_id: int) -> None:
         for message in self.store.messages(conversation_id):
-            if message.id <= upto_message_id and message.status == "pending":
-                self.store.set_message_status(message.id, "complete")
+            if message.id <= upto_message_id and message.status == MessageStatus.PENDING:
+                self.store.set_message_status(message.id, MessageStatus.COMPLETE)

@@ -14,6 +14,8 @@ import chatdesk
 from chatdesk.context import AppContext, ConfigError
 from chatdesk.store import (
     Attempt,
+    AttemptOutcome,
+    MessageStatus,
     StoreError,
     conversation_to_json,
     hit_to_json,
@@ -231,11 +233,11 @@ def cmd_history(args: argparse.Namespace, ctx: AppContext) -> int:
         who = "you" if m.role == "user" else m.role
         if m.role == "assistant":
             who = f"{m.provider or 'assistant'} · {m.model or '?'}"
-        status = "" if m.status == "complete" else f" [{m.status}]"
+        status = "" if m.status == MessageStatus.COMPLETE else f" [{m.status}]"
         print(f"\n── {who}{status}  {m.created_at[11:16]}")
         if m.role == "assistant":
             for attempt in store.attempts(m.id):
-                if attempt.outcome != "ok":
+                if attempt.outcome != AttemptOutcome.OK:
                     print(f"   ({_attempt_line(attempt)})")
         print(m.content)
     return EXIT_OK
@@ -245,11 +247,11 @@ def _attempt_line(attempt: Attempt) -> str:
     """'anthropic failed after 5 words: overloaded' for an attempt that did not finish."""
     from chatdesk import events as ev
 
-    if attempt.outcome == "cancelled":
+    if attempt.outcome == AttemptOutcome.CANCELLED:
         return f"{attempt.provider}: stopped by you"
-    failed = ev.AttemptFailed(attempt.provider, attempt.model or "", attempt.error_class or "error",
-                              attempt.error_message or "", attempt.http_status,
-                              attempt.streamed_text or "")
+    failed = ev.AttemptFailed(attempt.provider, attempt.model or "",
+                              attempt.error_class or "error", attempt.error_message or "",
+                              attempt.http_status, attempt.streamed_text or "")
     return failed.summary()
 
 

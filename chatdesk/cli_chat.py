@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from chatdesk import events as ev
 from chatdesk.cli import EXIT_FAILED, EXIT_OK, UsageError, _run_async
 from chatdesk.context import AppContext
+from chatdesk.providers.errors import ErrorClass
 
 if TYPE_CHECKING:
     from chatdesk.chat import ChatService
@@ -77,7 +78,7 @@ class _AnswerPrinter:
             self._out(event.text)
         elif isinstance(event, ev.AttemptFailed):
             log.warning("%s", event.summary())
-            if event.error_class in ("auth", "no_key"):
+            if event.error_class in (ErrorClass.AUTH, ErrorClass.NO_KEY):
                 self.advice = f" (fix the key with: chatdesk keys set {event.provider})"
         elif isinstance(event, ev.Restarted):
             self.restarted = True

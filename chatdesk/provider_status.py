@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chatdesk.failover.health import DOWN, HALF_OPEN, NO_KEY, UP
+from chatdesk.store import HealthState
 
 if TYPE_CHECKING:
     from chatdesk.failover.health import HealthBook
@@ -24,7 +24,7 @@ class ProviderStatus:
     type: str
     model: str
     base_url: str
-    state: str  # a health state; "no-key" also when no key is set at all
+    state: HealthState  # NO_KEY also when no key is set at all
     last_error: str | None
     failures: int
     seconds_left: float  # of the cooldown (or of a rejected key's wait); 0 otherwise
@@ -32,12 +32,12 @@ class ProviderStatus:
     @property
     def ready(self) -> bool:
         """A message may be sent to it now."""
-        return self.state in (UP, HALF_OPEN)
+        return self.state in (HealthState.UP, HealthState.HALF_OPEN)
 
     @property
     def cooldown_left_s(self) -> int:
         """SPEC's `cooldown_left_s`: whole seconds of a cooldown, 0 unless down."""
-        return round(self.seconds_left) if self.state == DOWN else 0
+        return round(self.seconds_left) if self.state == HealthState.DOWN else 0
 
 
 def missing_keys(settings: Settings, keys: KeyStore) -> frozenset[str]:
@@ -60,6 +60,6 @@ def provider_statuses(settings: Settings, health: HealthBook,
         h = health.get(p.name)
         rows.append(ProviderStatus(
             name=p.name, type=p.type, model=p.model, base_url=p.effective_base_url(),
-            state=NO_KEY if p.name in missing else h.state, last_error=h.last_error,
+            state=HealthState.NO_KEY if p.name in missing else h.state, last_error=h.last_error,
             failures=h.failures, seconds_left=h.seconds_left))
     return rows

@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from chatdesk.store import HealthRow, HistoryStore
+from chatdesk.store import HealthRow, HealthState, HistoryStore
 
 if TYPE_CHECKING:
     from chatdesk.failover import policy
     from chatdesk.providers import errors
 
-UP, DOWN, HALF_OPEN, NO_KEY = "up", "down", "half-open", "no-key"
 # A rejected key is not retried on every message, but is tried again after this long
 # (the user may have fixed the variable); `keys set` clears it at once.
 NO_KEY_RETRY_S = 300.0
@@ -25,7 +24,7 @@ class ProviderHealth:
     """What the CLI and the status bar show for one provider."""
 
     name: str
-    state: str
+    state: HealthState
     failures: int
     seconds_left: float  # of the cooldown; 0 when not cooling down
     last_error: str | None
@@ -48,29 +47,30 @@ class HealthBook:
     def get(self, name: str) -> ProviderHealth:
         row = self._row(name)
         if row is None:
-            return ProviderHealth(name, UP, 0, 0.0, None, None)
+            return ProviderHealth(name, HealthState.UP, 0, 0.0, None, None)
         now = self.clock()
         left = max(0.0, (row.down_until or 0.0) - now)
-        if row.state == NO_KEY:
-            state = NO_KEY if left > 0 else HALF_OPEN
+        if row.state == HealthState.NO_KEY:
+            state = HealthState.NO_KEY if left > 0 else HealthState.HALF_OPEN
         elif left > 0:
-            state = DOWN
+            state = HealthState.DOWN
         elif row.failures > 0:
-            state = HALF_OPEN
+            state = HealthState.HALF_OPEN
         else:
-            state = UP
+            state = HealthState.UP
         return ProviderHealth(name, state, row.failures, left, row.last_error,
                               row.last_error_class)
 
     def available(self, name: str) -> bool:
         """Whether a message may be sent to this provider now (not cooling down)."""
-        return self.get(name).state in (UP, HALF_OPEN)
+        return self.get(name).state in (HealthState.UP, HealthState.HALF_OPEN)
 
     def record_success(self, name: str) -> None:
         row = self._row(name)
-        if row is not None and row.state == UP and row.failures == 0 and row.down_until is None:
+        if (row is not None and row.state == HealthState.UP and row.failures == 0
+                and row.down_until is None):
             return  # nothing to write on the common path
-        self._put(name, UP, 0, None, row.last_error if row else None,
+        self._put(name, HealthState.UP, 0, None, row.last_error if row else None,
                   row.last_error_class if row else None)
 
     def record_failure(self, name: str, error: errors.ProviderError) -> policy.Decision:
@@ -82,9 +82,11 @@ class HealthBook:
         failures = (row.failures if row else 0) + 1
         now = self.clock()
         if decision.no_key:
-            self._put(name, NO_KEY, failures, now + NO_KEY_RETRY_S, error.message, error.kind)
+            self._put(name, HealthState.NO_KEY, failures, now + NO_KEY_RETRY_S, error.message,
+                      error.kind)
         elif decision.cool_down:
-            cooling = row is not None and row.state == DOWN and (row.down_until or 0.0) > now
+            cooling = (row is not None and row.state == HealthState.DOWN
+                       and (row.down_until or 0.0) > now)
             if cooling:
                 # An answer already in flight when the provider went down: the same outage,
                 # not one more failure in a row (N parallel answers must not double N times).
@@ -92,9 +94,9 @@ class HealthBook:
             until = now + policy.cooldown_seconds(self.cooldown_s, failures, error)
             if cooling and row is not None and row.down_until is not None:
                 until = max(until, row.down_until)
-            self._put(name, DOWN, failures, until, error.message, error.kind)
+            self._put(name, HealthState.DOWN, failures, until, error.message, error.kind)
         else:
-            self._put(name, row.state if row else UP, row.failures if row else 0,
+            self._put(name, row.state if row else HealthState.UP, row.failures if row else 0,
                       row.down_until if row else None, error.message, error.kind)
         return decision
 
@@ -105,11 +107,13 @@ class HealthBook:
         until = self.clock() + seconds
         if row is not None and row.down_until is not None and row.down_until > until:
             until = row.down_until
-        self._put(name, DOWN, max(failures, 1), until, reason, "status_page")
+        from chatdesk.providers.errors import ErrorClass  # not at start-up: see record_failure
+
+        self._put(name, HealthState.DOWN, max(failures, 1), until, reason, ErrorClass.STATUS_PAGE)
 
     def reset(self, name: str) -> None:
         """Forget past failures (a new key was set, or the user asked)."""
-        self._put(name, UP, 0, None, None, None)
+        self._put(name, HealthState.UP, 0, None, None, None)
 
     def _put(self, name: str, state: str, failures: int, down_until: float | None,
              last_error: str | None, last_error_class: str | None) -> None:

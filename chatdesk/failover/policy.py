@@ -49,7 +49,7 @@ def decide(error: errors.ProviderError) -> Decision:
 
 def cooldown_seconds(base_s: float, failures: int, error: errors.ProviderError | None) -> float:
     """How long to skip a provider after its `failures`-th failure in a row."""
-    seconds = min(base_s * 2 ** max(0, failures - 1), MAX_COOLDOWN_S)
+    seconds = min(base_s * 2.0 ** max(0, failures - 1), MAX_COOLDOWN_S)
     if isinstance(error, errors.QuotaExceeded):
         seconds = MAX_COOLDOWN_S  # billing problems do not pass within minutes
     if error is not None and error.retry_after is not None:

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
 
 from chatdesk import events as ev
 from chatdesk.failover import policy
 from chatdesk.failover.health import HealthBook
 from chatdesk.providers import errors
-from chatdesk.providers.base import ChatRequest, Finished, Message, Provider, TextDelta, Usage
+from chatdesk.providers.base import (
+    ChatRequest,
+    Finished,
+    Message,
+    Provider,
+    TextDelta,
+    Usage,
+    shown_continuation,
+    trim_prefill,
+)
 from chatdesk.settings import ProviderSettings
-from chatdesk.store import HistoryStore
+from chatdesk.store import AttemptOutcome, HealthState, HistoryStore, MessageStatus
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,43 @@ class _AnswerWriter:
             self._timer = None
 
 
+@dataclass
+class _Attempt:
+    """One provider's try at the answer: its stored rows, what it streamed, how it ended."""
+
+    candidate: Candidate
+    provider: Provider
+    id: int  # its row in `attempts`
+    answer_id: int
+    request: ChatRequest
+    writer: _AnswerWriter  # its prefix is the text this attempt continues
+    continuing: bool  # it continues a failed attempt's text (else it answers afresh)
+    cut_space: str  # white space cut from the end of that text (see `trim_prefill`)
+    usage: Usage = field(default_factory=Usage)
+    finish_reason: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.candidate.name
+
+    @property
+    def text(self) -> str:
+        """The whole answer so far: the text continued and this attempt's own."""
+        return self.writer.prefix + self.writer.own_text
+
+
+@dataclass
+class _Progress:
+    """What one answer has gathered across its attempts."""
+
+    turn: Turn
+    kept: str = ""  # answer text so far, from failed attempts that a backup may continue
+    answer_id: int | None = None
+    previous_attempt: int | None = None
+    last_failure: ev.AttemptFailed | None = None
+    reasons: list[str] = field(default_factory=list)  # why each provider did not answer
+
+
 class Router:
     """Gets one whole answer for a turn, failing over as the policy decides."""
 
@@ -93,140 +139,201 @@ class Router:
         self.flush_interval_s = flush_interval_s
 
     async def answer(self, turn: Turn, candidates: list[Candidate]) -> AsyncIterator[ev.ChatEvent]:
-        kept = ""  # answer text so far, from failed attempts that a backup may continue
-        answer_id: int | None = None
-        previous_attempt: int | None = None
-        last_failure: ev.AttemptFailed | None = None
-        reasons: list[str] = []
-
+        """Try each candidate in turn until one answers, a failure stops the answer, or none
+        is left (the user's message is then marked pending)."""
+        progress = _Progress(turn)
         for candidate in candidates:
-            name = candidate.name
-            state = self.health.get(name)
-            if state.state == "no-key":
-                reasons.append(f"{name}: key rejected (fix it with: chatdesk keys set {name})")
+            provider = self._usable(candidate, progress)
+            if provider is None:
                 continue
-            if state.state == "down":
-                reasons.append(f"{name} cooling down ({_left(state.seconds_left)} left)")
-                continue
+            for event in self._switch_to(candidate, provider, progress):
+                yield event
+            attempt = self._start(candidate, provider, progress)
+            yield ev.AttemptStarted(attempt.name, candidate.model, attempt.id, attempt.answer_id,
+                                    attempt.continuing)
+            # Only the streaming is guarded: a consumer that stops reading at another event
+            # leaves the rows as they are at that point. A consumer that stops during the
+            # stream lands here (GeneratorExit), so the rows are finished at once; the
+            # provider's stream is closed by the event loop as the generators unwind.
             try:
-                provider = self.build_provider(candidate.settings)
-            except errors.MissingKey as exc:
-                reasons.append(f"{name}: {exc}")
-                continue
-
-            continuing = bool(kept) and provider.supports_prefill
-            if kept and not continuing:
-                kept = ""
-                yield ev.Restarted(name)
-            # Prefills may not end in white space (Anthropic rejects them); the
-            # continuation brings its own leading space.
-            shown_ws = kept[len(kept.rstrip()):] if continuing else ""
-            kept = kept.rstrip() if continuing else kept
-
-            if last_failure is not None:
-                why = last_failure.summary()
-                yield ev.Switched(last_failure.provider, name, why, continuing)
-            if answer_id is None:
-                answer_id = self.store.add_message(
-                    turn.conversation_id, "assistant", "", status="partial",
-                    provider=name, model=candidate.model,
-                ).id
-            else:
-                self.store.update_message_content(answer_id, kept)
-            attempt_id = self.store.start_attempt(
-                answer_id, name, candidate.model,
-                continued_from=previous_attempt if continuing else None,
-            )
-            previous_attempt = attempt_id
-            yield ev.AttemptStarted(name, candidate.model, attempt_id, answer_id, continuing)
-
-            messages = list(turn.history)
-            if continuing:
-                messages.append(Message("assistant", kept))
-            request = ChatRequest(messages, candidate.model, turn.system,
-                                  self.max_tokens(candidate.settings))
-            writer = _AnswerWriter(self.store, answer_id, attempt_id, kept,
-                                   self.flush_interval_s)
-            usage = Usage()
-            reason: str | None = None
-            started = self.monotonic()
-            try:
-                async for event in provider.stream(request):
-                    if isinstance(event, TextDelta):
-                        text = event.text
-                        if not writer.parts:
-                            yield ev.FirstToken(name, self.monotonic() - started)
-                            if shown_ws:
-                                shown = text.lstrip() if text[:1].isspace() else text
-                                writer.add(text)
-                                if shown:
-                                    yield ev.TextChunk(shown)
-                                continue
-                        writer.add(text)
-                        yield ev.TextChunk(text)
-                    elif isinstance(event, Usage):
-                        usage = Usage(event.input_tokens or usage.input_tokens,
-                                      event.output_tokens or usage.output_tokens)
-                    elif isinstance(event, Finished):
-                        reason = event.reason
+                async for event in self._stream(attempt):
+                    yield event
             except errors.ProviderError as exc:
-                writer.cancel_timer()
-                own = writer.own_text
-                self.store.finish_attempt(
-                    attempt_id, outcome="failed", error_class=exc.kind,
-                    error_message=exc.message, http_status=exc.status, streamed_text=own,
-                )
-                self.store.update_message_content(answer_id, kept + own)
-                decision = self.health.record_failure(name, exc)
-                last_failure = ev.AttemptFailed(
-                    name, candidate.model, exc.kind, exc.message, exc.status, own,
-                    exc.retry_after,
-                )
-                yield last_failure
-                kept += own
-                reasons.append(last_failure.summary())
+                failed, decision = self._failed(attempt, exc, progress)
+                yield failed
                 if decision.action is policy.Action.STOP:
-                    self.store.finish_message(
-                        answer_id, content=kept, status="failed", provider=name,
-                        model=candidate.model,
-                    )
-                    yield ev.AnswerStopped(turn.conversation_id, answer_id,
-                                           f"{name}: {exc.message}. {decision.advice}")
+                    yield self._stopped(attempt, exc, decision, progress)
                     return
                 continue
             except (asyncio.CancelledError, GeneratorExit):
-                writer.cancel_timer()
-                own = writer.own_text
-                self.store.finish_attempt(attempt_id, outcome="cancelled", streamed_text=own)
-                text = kept + own
-                self.store.finish_message(
-                    answer_id, content=text, status="partial" if text else "failed",
-                    provider=name, model=candidate.model,
-                )
+                self._finish(attempt, AttemptOutcome.CANCELLED)
                 raise
-            writer.cancel_timer()
-            own = writer.own_text
-            content = kept + own
-            self.store.finish_attempt(attempt_id, outcome="ok", streamed_text=own)
-            self.store.finish_message(
-                answer_id, content=content, status="complete", provider=name,
-                model=candidate.model, input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens, finish_reason=reason,
-            )
-            self.health.record_success(name)
-            yield ev.AnswerFinished(
-                turn.conversation_id, answer_id, name, candidate.model, content, reason,
-                usage.input_tokens, usage.output_tokens,
-            )
+            yield self._succeeded(attempt, progress)
             return
+        yield self._pending(progress)
 
-        if answer_id is not None:
-            self.store.finish_message(answer_id, content=kept, status="failed",
-                                      provider=None, model=None)
-        self.store.set_message_status(turn.user_message_id, "pending")
-        detail = "; ".join(reasons) if reasons else "no provider is configured"
-        yield ev.AnswerPending(turn.conversation_id, turn.user_message_id,
-                               f"every provider failed ({detail})")
+    # -- the steps of one answer, in order ----------------------------------------------------
+
+    def _usable(self, candidate: Candidate, progress: _Progress) -> Provider | None:
+        """The provider to try, or None (and the reason noted) when it must be skipped: its
+        key is missing or was rejected, or it is cooling down after a failure."""
+        name = candidate.name
+        state = self.health.get(name)
+        if state.state == HealthState.NO_KEY:
+            progress.reasons.append(f"{name}: key rejected (fix it with: chatdesk keys set {name})")
+            return None
+        if state.state == HealthState.DOWN:
+            progress.reasons.append(f"{name} cooling down ({_left(state.seconds_left)} left)")
+            return None
+        try:
+            return self.build_provider(candidate.settings)
+        except errors.MissingKey as exc:
+            progress.reasons.append(f"{name}: {exc}")
+            return None
+
+    def _switch_to(self, candidate: Candidate, provider: Provider,
+                   progress: _Progress) -> Iterator[ev.ChatEvent]:
+        """Say how this provider takes over from a failed one: it continues the text kept so
+        far where it can, else answers afresh (Restarted)."""
+        if progress.kept and not provider.supports_prefill:
+            progress.kept = ""
+            yield ev.Restarted(candidate.name)
+        if progress.last_failure is not None:
+            yield ev.Switched(progress.last_failure.provider, candidate.name,
+                              progress.last_failure.summary(), bool(progress.kept))
+
+    def _start(self, candidate: Candidate, provider: Provider,
+               progress: _Progress) -> _Attempt:
+        """Store the answer (the first time) and a new attempt at it, and build the request:
+        the conversation, plus the text kept so far as a prefill when continuing."""
+        continuing = bool(progress.kept)
+        progress.kept, cut_space = trim_prefill(progress.kept)
+        turn = progress.turn
+        if progress.answer_id is None:
+            progress.answer_id = self.store.add_message(
+                turn.conversation_id, "assistant", "", status=MessageStatus.PARTIAL,
+                provider=candidate.name, model=candidate.model,
+            ).id
+        else:
+            self.store.update_message_content(progress.answer_id, progress.kept)
+        attempt_id = self.store.start_attempt(
+            progress.answer_id, candidate.name, candidate.model,
+            continued_from=progress.previous_attempt if continuing else None,
+        )
+        progress.previous_attempt = attempt_id
+        messages = list(turn.history)
+        if continuing:
+            messages.append(Message("assistant", progress.kept))
+        request = ChatRequest(messages, candidate.model, turn.system,
+                              self.max_tokens(candidate.settings))
+        writer = _AnswerWriter(self.store, progress.answer_id, attempt_id, progress.kept,
+                               self.flush_interval_s)
+        return _Attempt(candidate, provider, attempt_id, progress.answer_id, request, writer,
+                        continuing, cut_space)
+
+    async def _stream(self, attempt: _Attempt) -> AsyncIterator[ev.ChatEvent]:
+        """Run one attempt: stream its provider, yielding FirstToken and TextChunk events and
+        noting usage and finish reason on the attempt. A failure raises
+        `errors.ProviderError`; cancellation passes through. The caller finishes it."""
+        writer = attempt.writer
+        started = self.monotonic()
+        async for event in attempt.provider.stream(attempt.request):
+            if isinstance(event, TextDelta):
+                text = event.text
+                if not writer.parts:
+                    yield ev.FirstToken(attempt.name, self.monotonic() - started)
+                    if attempt.cut_space:
+                        shown = shown_continuation(attempt.cut_space, text)
+                        writer.add(text)
+                        if shown:
+                            yield ev.TextChunk(shown)
+                        continue
+                writer.add(text)
+                yield ev.TextChunk(text)
+            elif isinstance(event, Usage):
+                usage = attempt.usage
+                attempt.usage = Usage(event.input_tokens or usage.input_tokens,
+                                      event.output_tokens or usage.output_tokens)
+            elif isinstance(event, Finished):
+                attempt.finish_reason = event.reason
+
+    def _finish(self, attempt: _Attempt, outcome: AttemptOutcome,
+                error: errors.ProviderError | None = None) -> str:
+        """How every attempt ends: the writer's timer stops, the attempt's outcome is stored,
+        then the answer's text, finished unless the attempt failed (another may go on with
+        it). Returns the attempt's own text."""
+        attempt.writer.cancel_timer()
+        own = attempt.writer.own_text
+        self.store.finish_attempt(
+            attempt.id, outcome=outcome, error_class=error.kind if error else None,
+            error_message=error.message if error else None,
+            http_status=error.status if error else None, streamed_text=own,
+        )
+        text = attempt.text
+        if outcome is AttemptOutcome.FAILED:
+            self.store.update_message_content(attempt.answer_id, text)
+        elif outcome is AttemptOutcome.OK:
+            self._settle(attempt.answer_id, text, MessageStatus.COMPLETE, attempt.candidate,
+                         attempt.usage, attempt.finish_reason)
+        else:
+            self._settle(attempt.answer_id, text,
+                         MessageStatus.PARTIAL if text else MessageStatus.FAILED,
+                         attempt.candidate)
+        return own
+
+    def _failed(self, attempt: _Attempt, exc: errors.ProviderError,
+                progress: _Progress) -> tuple[ev.AttemptFailed, policy.Decision]:
+        """A failed attempt: stored, its provider's health updated, its text kept for the
+        next one; the policy's decision says whether another provider may try."""
+        own = self._finish(attempt, AttemptOutcome.FAILED, exc)
+        decision = self.health.record_failure(attempt.name, exc)
+        failed = ev.AttemptFailed(attempt.name, attempt.candidate.model, exc.kind, exc.message,
+                                  exc.status, own, exc.retry_after)
+        progress.last_failure = failed
+        progress.kept += own
+        progress.reasons.append(failed.summary())
+        return failed, decision
+
+    def _stopped(self, attempt: _Attempt, exc: errors.ProviderError, decision: policy.Decision,
+                 progress: _Progress) -> ev.AnswerStopped:
+        """A failure no other provider would do better with ends the answer."""
+        self._settle(attempt.answer_id, progress.kept, MessageStatus.FAILED, attempt.candidate)
+        return ev.AnswerStopped(progress.turn.conversation_id, attempt.answer_id,
+                                f"{attempt.name}: {exc.message}. {decision.advice}")
+
+    def _succeeded(self, attempt: _Attempt, progress: _Progress) -> ev.AnswerFinished:
+        """The attempt gave the whole answer: stored complete, its provider is up."""
+        self._finish(attempt, AttemptOutcome.OK)
+        self.health.record_success(attempt.name)
+        usage = attempt.usage
+        return ev.AnswerFinished(
+            progress.turn.conversation_id, attempt.answer_id, attempt.name,
+            attempt.candidate.model, attempt.text, attempt.finish_reason, usage.input_tokens,
+            usage.output_tokens,
+        )
+
+    def _pending(self, progress: _Progress) -> ev.AnswerPending:
+        """No provider answered: the user's message waits, marked pending."""
+        if progress.answer_id is not None:
+            self._settle(progress.answer_id, progress.kept, MessageStatus.FAILED, None)
+        turn = progress.turn
+        self.store.set_message_status(turn.user_message_id, MessageStatus.PENDING)
+        detail = "; ".join(progress.reasons) if progress.reasons else "no provider is configured"
+        return ev.AnswerPending(turn.conversation_id, turn.user_message_id,
+                                f"every provider failed ({detail})")
+
+    def _settle(self, answer_id: int, content: str, status: MessageStatus,
+                candidate: Candidate | None, usage: Usage | None = None,
+                finish_reason: str | None = None) -> None:
+        """Store the answer's final text and status, naming who wrote it (None: nobody)."""
+        self.store.finish_message(
+            answer_id, content=content, status=status,
+            provider=candidate.name if candidate else None,
+            model=candidate.model if candidate else None,
+            input_tokens=usage.input_tokens if usage else None,
+            output_tokens=usage.output_tokens if usage else None,
+            finish_reason=finish_reason,
+        )
 
 
 def _left(seconds: float) -> str:

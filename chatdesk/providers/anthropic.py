@@ -22,6 +22,7 @@ from chatdesk.providers.base import (
     ThinkingDelta,
     Usage,
     split_system,
+    trim_prefill,
 )
 
 API_VERSION = "2023-06-01"
@@ -41,10 +42,10 @@ def _missing_key(name: str) -> errors.MissingKey:
 class AnthropicProvider(Provider):
     """Anthropic (`POST /v1/messages`), continuing a trailing assistant message as a prefill.
 
-    Anthropic rejects a prefill that ends in whitespace, so it is sent with its trailing
-    whitespace stripped and the streamed text continues from the *stripped* text (often
-    starting with the space that was removed). Whoever joins prefill and continuation must
-    use `prefill_sent(request)`, not the original prefill, as the text before the stream.
+    A prefill is sent as `base.trim_prefill` cuts it (Anthropic rejects one that ends in
+    white space), so the streamed text continues from the *cut* text (often starting with
+    the space that was removed). Whoever joins prefill and continuation must use
+    `prefill_sent(request)`, not the original prefill, as the text before the stream.
     """
 
     protocol: ClassVar[str] = "anthropic"
@@ -69,12 +70,12 @@ class AnthropicProvider(Provider):
 
         System turns inside the history join the system prompt; empty turns are dropped;
         consecutive same-role turns are merged; the first turn is made a user turn; a
-        trailing assistant turn (the prefill) loses its trailing whitespace, and is dropped
-        when nothing is left of it.
+        trailing assistant turn (the prefill) is cut by `trim_prefill`, and is dropped when
+        nothing is left of it.
         """
         system, turns = split_system(request)
         if turns and turns[-1].role == "assistant":
-            turns[-1] = Message("assistant", turns[-1].content.rstrip())
+            turns[-1] = Message("assistant", trim_prefill(turns[-1].content)[0])
         return system, turns
 
     def prefill_sent(self, request: ChatRequest) -> str | None:

@@ -288,6 +288,25 @@ async def _read_error_body(response: httpx.Response) -> str:
     return b"".join(chunks).decode("utf-8", errors="replace")
 
 
+# -- prefills ---------------------------------------------------------------------------
+# The one rule for continuing a partial answer: a prefill may not end in white space
+# (Anthropic rejects it), so its trailing white space is cut before it is sent; the
+# continuation brings its own leading space. The text already shown kept that white space,
+# so the continuation's leading white space is not shown again.
+
+
+def trim_prefill(text: str) -> tuple[str, str]:
+    """(the prefill as it may be sent, the white space cut from its end)."""
+    sent = text.rstrip()
+    return sent, text[len(sent):]
+
+
+def shown_continuation(cut: str, text: str) -> str:
+    """The first text of a continuation as shown after the prefill, which was shown with
+    the white space `cut` from it: without a repeat of that space."""
+    return text.lstrip() if cut and text[:1].isspace() else text
+
+
 # Anthropic and Gemini want the first turn to be the user's.
 LEADING_USER_TURN = "(start of conversation)"
 

@@ -6,16 +6,41 @@ import json
 import re
 import time
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     import httpx
 
 
+class ErrorClass(StrEnum):
+    """The taxonomy's names, as stored in `attempts.error_class` and
+    `provider_health.last_error_class`. Each but STATUS_PAGE is one ProviderError class."""
+
+    ERROR = "error"
+    OVERLOADED = "overloaded"
+    RATE_LIMITED = "rate_limited"
+    QUOTA_EXCEEDED = "quota_exceeded"
+    SERVER_ERROR = "server_error"
+    TIMEOUT = "timeout"
+    CONNECT_TIMEOUT = "connect_timeout"
+    FIRST_TOKEN_TIMEOUT = "first_token_timeout"
+    STALL_TIMEOUT = "stall_timeout"
+    CONNECTION_FAILED = "connection_failed"
+    AUTH = "auth"
+    BAD_REQUEST = "bad_request"
+    CONTEXT_TOO_LONG = "context_too_long"
+    NOT_FOUND = "not_found"
+    MALFORMED_STREAM = "malformed_stream"
+    TRUNCATED_STREAM = "truncated_stream"
+    NO_KEY = "no_key"
+    STATUS_PAGE = "status_page"  # no request failed: a status page reported an outage
+
+
 class ProviderError(Exception):
     """A provider could not give an answer. `kind` names the class for people and storage."""
 
-    kind: ClassVar[str] = "error"
+    kind: ClassVar[ErrorClass] = ErrorClass.ERROR
     label: ClassVar[str] = "failed"
 
     def __init__(
@@ -41,86 +66,86 @@ class ProviderError(Exception):
 
 
 class Overloaded(ProviderError):
-    kind = "overloaded"
+    kind = ErrorClass.OVERLOADED
     label = "overloaded"
 
 
 class RateLimited(ProviderError):
-    kind = "rate_limited"
+    kind = ErrorClass.RATE_LIMITED
     label = "rate-limited"
 
 
 class QuotaExceeded(RateLimited):
     """429 for billing reasons: it will not pass by itself within minutes."""
 
-    kind = "quota_exceeded"
+    kind = ErrorClass.QUOTA_EXCEEDED
     label = "out of quota"
 
 
 class ServerError(ProviderError):
-    kind = "server_error"
+    kind = ErrorClass.SERVER_ERROR
     label = "server error"
 
 
 class ProviderTimeout(ProviderError):
-    kind = "timeout"
+    kind = ErrorClass.TIMEOUT
     label = "timed out"
 
 
 class ConnectTimeout(ProviderTimeout):
-    kind = "connect_timeout"
+    kind = ErrorClass.CONNECT_TIMEOUT
     label = "connect timeout"
 
 
 class FirstTokenTimeout(ProviderTimeout):
-    kind = "first_token_timeout"
+    kind = ErrorClass.FIRST_TOKEN_TIMEOUT
     label = "no first token in time"
 
 
 class StallTimeout(ProviderTimeout):
-    kind = "stall_timeout"
+    kind = ErrorClass.STALL_TIMEOUT
     label = "stalled"
 
 
 class ConnectionFailed(ProviderError):
-    kind = "connection_failed"
+    kind = ErrorClass.CONNECTION_FAILED
     label = "connection failed"
 
 
 class AuthError(ProviderError):
-    kind = "auth"
+    kind = ErrorClass.AUTH
     label = "key rejected"
 
 
 class BadRequest(ProviderError):
-    kind = "bad_request"
+    kind = ErrorClass.BAD_REQUEST
     label = "bad request"
 
 
 class ContextTooLong(BadRequest):
-    kind = "context_too_long"
+    kind = ErrorClass.CONTEXT_TOO_LONG
     label = "conversation too long for this model"
 
 
 class NotFound(ProviderError):
     """The endpoint or model does not exist there (a configuration problem, not an outage)."""
 
-    kind = "not_found"
+    kind = ErrorClass.NOT_FOUND
     label = "model or endpoint not found"
 
 
 class MalformedStream(ProviderError):
-    kind = "malformed_stream"
+    kind = ErrorClass.MALFORMED_STREAM
     label = "malformed stream"
 
 
 class TruncatedStream(ProviderError):
-    kind = "truncated_stream"
+    kind = ErrorClass.TRUNCATED_STREAM
     label = "stream cut short"
 
 
 class MissingKey(ProviderError):
-    kind = "no_key"
+    kind = ErrorClass.NO_KEY
     label = "no API key"
 
 

@@ -4,9 +4,12 @@ from chatdesk.store.errors import NewerSchemaError, NotFoundError, ReadOnlyError
 from chatdesk.store.history import HistoryStore
 from chatdesk.store.models import (
     Attempt,
+    AttemptOutcome,
     Conversation,
     ConversationSummary,
     HealthRow,
+    HealthState,
+    MessageStatus,
     SearchHit,
     StoredMessage,
     conversation_to_json,
@@ -21,10 +24,13 @@ from chatdesk.store.search import build_fts_query
 
 __all__ = [
     "Attempt",
+    "AttemptOutcome",
     "Conversation",
     "ConversationSummary",
     "HealthRow",
+    "HealthState",
     "HistoryStore",
+    "MessageStatus",
     "NewerSchemaError",
     "NotFoundError",
     "ReadOnlyError",

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from chatdesk.store.models import ATTEMPT_OUTCOMES, MESSAGE_STATUSES, ROLES, check
+from chatdesk.store.models import ATTEMPT_OUTCOMES, MESSAGE_STATUSES, ROLES, MessageStatus, check
 
 # Rows queued before they are sent in one executemany.
 BATCH_ROWS = 20_000
@@ -162,7 +162,7 @@ class BulkWriter:
         created_at: str,
         *,
         updated_at: str | None = None,
-        status: str = "complete",
+        status: str = MessageStatus.COMPLETE,
         parent_id: int | None = None,
         provider: str | None = None,
         model: str | None = None,

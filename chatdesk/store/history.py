@@ -17,9 +17,11 @@ from chatdesk.store.models import (
     MESSAGE_STATUSES,
     ROLES,
     Attempt,
+    AttemptOutcome,
     Conversation,
     ConversationSummary,
     HealthRow,
+    MessageStatus,
     SearchHit,
     StoredMessage,
     check,
@@ -179,7 +181,7 @@ class HistoryStore(StoreConnection):
         role: str,
         content: str,
         *,
-        status: str = "complete",
+        status: str = MessageStatus.COMPLETE,
         provider: str | None = None,
         model: str | None = None,
         created_at: str | None = None,
@@ -385,7 +387,7 @@ class HistoryStore(StoreConnection):
         streamed_text: str | None = None,
     ) -> None:
         """Close an attempt; `streamed_text=None` keeps the text saved so far."""
-        check(outcome, ATTEMPT_OUTCOMES - {"running"}, "outcome")
+        check(outcome, ATTEMPT_OUTCOMES - {AttemptOutcome.RUNNING}, "outcome")
         self._update(
             "UPDATE attempts SET outcome = ?, ended_at = ?, error_class = ?, error_message = ?,"
             " http_status = ?, streamed_text = coalesce(?, streamed_text) WHERE id = ?",

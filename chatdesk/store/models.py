@@ -5,12 +5,41 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, TypeVar
 
+
+class MessageStatus(StrEnum):
+    """A message's stored status: SPEC's `status` in `history show --json`."""
+
+    COMPLETE = "complete"
+    PARTIAL = "partial"  # an answer cut short (stopped, or kept from a failed attempt)
+    PENDING = "pending"  # a user message no provider answered yet; sent again by itself
+    FAILED = "failed"  # an answer no provider finished
+
+
+class AttemptOutcome(StrEnum):
+    """How one try of one provider at an answer ended (`attempts.outcome`)."""
+
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class HealthState(StrEnum):
+    """A provider's health as stored and shown: SPEC's `state` in `providers --json`."""
+
+    UP = "up"
+    DOWN = "down"  # cooling down after a failure: skipped until the cooldown ends
+    HALF_OPEN = "half-open"  # the cooldown ended: the next message tries it again
+    NO_KEY = "no-key"  # the key is missing or was rejected
+
+
 ROLES = frozenset({"system", "user", "assistant", "tool"})
-MESSAGE_STATUSES = frozenset({"complete", "partial", "pending", "failed"})
-ATTEMPT_OUTCOMES = frozenset({"running", "ok", "failed", "cancelled"})
-HEALTH_STATES = frozenset({"up", "down", "half-open", "no-key"})
+MESSAGE_STATUSES = frozenset(s.value for s in MessageStatus)
+ATTEMPT_OUTCOMES = frozenset(o.value for o in AttemptOutcome)
+HEALTH_STATES = frozenset(h.value for h in HealthState)
 
 TITLE_LENGTH = 60
 _BOOLEAN_COLUMNS = frozenset({"pinned", "is_alternate"})

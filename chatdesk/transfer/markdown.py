@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from chatdesk.events import AttemptFailed
-from chatdesk.store import Attempt, Conversation, HistoryStore, StoredMessage
+from chatdesk.store import Attempt, Conversation, HistoryStore, MessageStatus, StoredMessage
 from chatdesk.transfer.native import ExportSummary, Progress, load, open_output
 
 ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
@@ -50,7 +50,7 @@ def message_heading(m: StoredMessage) -> str:
     parts = [ROLE_NAMES.get(m.role, m.role.title())]
     if m.role == "assistant":
         parts += [p for p in (m.provider, m.model) if p]
-    status = "" if m.status == "complete" else f" [{m.status}]"
+    status = "" if m.status == MessageStatus.COMPLETE else f" [{m.status}]"
     return " · ".join(parts) + status
 
 

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from chatdesk.store import MessageStatus
 from chatdesk.ui.conversation_model import parse_time
 from chatdesk.ui.transcript_model import MessageRow, Notice, TranscriptRole, display_name
 
@@ -300,9 +301,9 @@ class MessageDelegate(QStyledItemDelegate):
                 when = ""
         if row.role == "user":
             bits = ["<b>You</b>"]
-            if row.status == "pending" and row.sending:
+            if row.status == MessageStatus.PENDING and row.sending:
                 bits.append("sending now…")
-            elif row.status == "pending":
+            elif row.status == MessageStatus.PENDING:
                 bits.append("<span style='color:#d29922'>Pending — it is sent by itself when "
                             "a provider is back</span>")
         elif row.provider is None and not row.live:
@@ -313,7 +314,7 @@ class MessageDelegate(QStyledItemDelegate):
             bits = [f"<b>{who}</b>{model}"]
             if row.live:
                 bits.append("answering…")
-            elif row.status == "partial":
+            elif row.status == MessageStatus.PARTIAL:
                 bits.append("<span style='color:#d29922'>stopped — partial answer</span>")
             elif row.status == "failed" and row.provider is not None:
                 bits.append("<span style='color:#da3633'>failed</span>")

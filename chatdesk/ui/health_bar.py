@@ -12,13 +12,17 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
+from chatdesk.store.models import HealthState
+
 if TYPE_CHECKING:
     from PySide6.QtGui import QMouseEvent
 
     from chatdesk.provider_status import ProviderStatus
 
-UP, DOWN, HALF_OPEN, NO_KEY = "up", "down", "half-open", "no-key"
-STATE_COLORS = {UP: "#2ea043", HALF_OPEN: "#d29922", DOWN: "#da3633", NO_KEY: "#8b949e"}
+UP, DOWN, HALF_OPEN, NO_KEY = (HealthState.UP, HealthState.DOWN, HealthState.HALF_OPEN,
+                              HealthState.NO_KEY)
+STATE_COLORS: dict[str, str] = {UP: "#2ea043", HALF_OPEN: "#d29922", DOWN: "#da3633",
+                                NO_KEY: "#8b949e"}
 _UNKNOWN_COLOR = "#8b949e"
 
 

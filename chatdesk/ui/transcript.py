@@ -28,7 +28,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QToolTip, QWidget
 
-from chatdesk.store import Attempt, HistoryStore, StoredMessage, StoreError
+from chatdesk.store import Attempt, HistoryStore, MessageStatus, StoredMessage, StoreError
 from chatdesk.ui.delegate import MessageDelegate, TextSelection
 from chatdesk.ui.transcript_model import MessageRow, TranscriptModel, live_refresh_ms
 
@@ -292,7 +292,7 @@ class TranscriptView(QListView):
     def _refresh_pending(self) -> None:
         """An answer settles the user messages that waited before it."""
         for row in self.tmodel.all_rows:
-            if row.role == "user" and row.status == "pending":
+            if row.role == "user" and row.status == MessageStatus.PENDING:
                 self.refresh_message(row.id)
 
     def refresh_message(self, message_id: int) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
 
-from chatdesk.store import Attempt, StoredMessage
+from chatdesk.store import Attempt, MessageStatus, StoredMessage
 
 if TYPE_CHECKING:
     from chatdesk import events as ev
@@ -280,7 +280,7 @@ class TranscriptModel(QAbstractListModel):
         """Show a pending user message as being sent now (it stays pending in the store until
         it is answered)."""
         pos = self.position_of(message_id)
-        if pos >= 0 and self.all_rows[pos].status == "pending":
+        if pos >= 0 and self.all_rows[pos].status == MessageStatus.PENDING:
             self.all_rows[pos].sending = True
             self._changed_at(pos)
 
@@ -334,8 +334,8 @@ class TranscriptModel(QAbstractListModel):
         self._live_attempt = event.attempt_id
         pos = self.position_of(event.answer_id)
         if pos < 0:
-            row = MessageRow(event.answer_id, "assistant", "", "partial", event.provider,
-                             event.model, notices=[], live=True)
+            row = MessageRow(event.answer_id, "assistant", "", MessageStatus.PARTIAL,
+                             event.provider, event.model, notices=[], live=True)
             self._append(row)
         else:
             row = self.all_rows[pos]

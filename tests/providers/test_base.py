@@ -25,6 +25,8 @@ from chatdesk.providers.base import (
     ThinkingDelta,
     Timeouts,
     merge_consecutive,
+    shown_continuation,
+    trim_prefill,
 )
 from chatdesk.providers.registry import PROVIDER_TYPES, make_provider, new_http_client
 from tests.providers.wire import ChunkedStream
@@ -254,3 +256,13 @@ async def test_shared_client_settings() -> None:
     async with new_http_client() as client:
         assert client.follow_redirects is False
         assert client.headers["user-agent"].startswith("chatdesk/")
+
+
+def test_a_prefill_is_sent_without_trailing_space_and_not_shown_twice() -> None:
+    assert trim_prefill("Tides rise \n") == ("Tides rise", " \n")
+    assert trim_prefill("Tides rise") == ("Tides rise", "")
+    assert trim_prefill("  ") == ("", "  ")
+    # The text shown so far ended with the cut space: the continuation's own is dropped.
+    assert shown_continuation(" ", " twice") == "twice"
+    assert shown_continuation(" ", "twice") == "twice"
+    assert shown_continuation("", " twice") == " twice"
