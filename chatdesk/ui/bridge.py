@@ -158,7 +158,7 @@ class ChatBridge(QObject):
 
 
 def install_asyncgen_hooks(loop: asyncio.AbstractEventLoop) -> None:
-    """Let the loop finalize async generators dropped half-way (the providers' network streams do).
+    """Let the loop finalize async generators dropped half-way (network streams are).
 
     asyncio's own run_forever installs these hooks; qasync's does not, and without them a
     collected generator is closed synchronously ("async generator ignored GeneratorExit").
