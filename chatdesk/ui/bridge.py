@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 
 from chatdesk import events as ev
 from chatdesk.providers import errors
+from chatdesk.wording import unexpected
 
 log = logging.getLogger("chatdesk.ui.bridge")
 
@@ -258,7 +259,4 @@ def install_asyncgen_hooks(loop: asyncio.AbstractEventLoop) -> None:
 
 def _sentence(exc: BaseException) -> str:
     """What an unexpected error says to people: its message, and where the details are."""
-    text = str(exc).strip() or "an unexpected error happened"
-    if not text.endswith((".", "!", "?")):
-        text += "."
-    return text[0].upper() + text[1:] + " Details are in the log."
+    return unexpected(exc)

@@ -7,15 +7,14 @@ import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
-from chatdesk.providers import errors
 from chatdesk.providers.base import ChatRequest, Endpoint, Message, TextDelta, Timeouts
 from chatdesk.providers.registry import make_provider
-from chatdesk.secrets import key_env_vars, redact
+from chatdesk.secrets import key_env_vars
 from chatdesk.settings import ProviderSettings
+from chatdesk.wording import provider_failure
 
 TEST_PROMPT = "Say OK"
 
@@ -86,28 +85,7 @@ async def test_provider(p: ProviderSettings, key: str | None, client: httpx.Asyn
 
 def error_sentence(exc: BaseException, provider: ProviderSettings) -> str:
     """One sentence for a failed test or model listing, saying what to check."""
-    if not isinstance(exc, errors.ProviderError):
-        return f"The request could not be made ({redact(str(exc)) or 'unknown reason'})."
-    code = f" ({exc.status})" if exc.status else ""
-    detail = redact(" ".join(exc.message.split()))[:160]
-    if isinstance(exc, errors.AuthError):
-        return f"Key rejected{code}: check the API key for {provider.name}."
-    if isinstance(exc, errors.QuotaExceeded):
-        return f"Out of quota{code}: check the billing of this account."
-    if isinstance(exc, errors.RateLimited):
-        return f"Rate-limited{code}: the key works, but the provider asks to wait a moment."
-    if isinstance(exc, errors.Overloaded):
-        return f"The provider is overloaded{code}; try again in a minute."
-    if isinstance(exc, errors.NotFound):
-        return f"Not found{code}: check the model name and the base URL."
-    if isinstance(exc, errors.ConnectionFailed | errors.ConnectTimeout):
-        host = urlsplit(provider.effective_base_url()).netloc or provider.effective_base_url()
-        return f"Could not connect to {host}: check the base URL and the network."
-    if isinstance(exc, errors.ProviderTimeout):
-        return f"No answer in time ({exc.describe()}); the provider may be slow or down."
-    if isinstance(exc, errors.BadRequest):
-        return f"The provider refused the request{code}: {detail}"
-    return f"{exc.describe().capitalize()}: {detail}" if detail else f"{exc.describe()}."
+    return provider_failure(exc, provider.name, provider.effective_base_url())
 
 
 def spawn(coro: Coroutine[Any, Any, None]) -> asyncio.Future[None] | None:
