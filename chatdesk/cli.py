@@ -247,8 +247,8 @@ def _attempt_line(attempt: Any) -> str:
 
     if attempt.outcome == AttemptOutcome.CANCELLED:
         return f"{attempt.provider}: stopped by you"
-    return wording.attempt_summary(attempt.provider, attempt.error_class or "error",
-                                   attempt.http_status, attempt.streamed_text or "")
+    return wording.attempt_summary(attempt.provider, attempt.error_class, attempt.http_status,
+                                   attempt.streamed_text or "")
 
 
 def cmd_search(args: argparse.Namespace, ctx: AppContext) -> int:

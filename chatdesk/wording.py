@@ -78,7 +78,7 @@ def _words(streamed_text: str) -> str:
 
 # -- one failed attempt --------------------------------------------------------------------
 
-def attempt_summary(provider: str, error_class: str, status: int | None,
+def attempt_summary(provider: str, error_class: str | None, status: int | None,
                     streamed_text: str) -> str:
     """'anthropic failed after 12 words: overloaded (529)' (the CLI's failover lines)."""
     detail = error_label(error_class)
@@ -122,7 +122,8 @@ def missing_key(provider_name: str, env_var: str | None = None, secure_store: bo
 
 def key_unusable(provider_name: str, error_class: str | None) -> str:
     """Why a provider marked `no-key` is skipped: 'a2: key rejected (fix the key with: …)'."""
-    return f"{provider_name}: {error_label(error_class or 'auth')} ({fix_key(provider_name)})"
+    rejected = error_class or errors.ErrorClass.AUTH
+    return f"{provider_name}: {error_label(rejected)} ({fix_key(provider_name)})"
 
 
 # -- the router's reasons and stops ----------------------------------------------------------

@@ -77,6 +77,7 @@ def test_attempt_summary_is_the_cli_failover_line() -> None:
         "anthropic failed: key rejected (401)")
     assert wording.attempt_summary("a", "weird_thing", None, "one") == (
         "a failed after 1 word: weird thing")
+    assert wording.attempt_summary("a", None, None, "") == "a failed: error"  # an old row
     failed = ev.AttemptFailed("gemini", "m", "stall_timeout", "x", None, "a b")
     assert failed.summary() == "gemini failed after 2 words: stalled"
 
