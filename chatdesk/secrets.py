@@ -193,7 +193,7 @@ def _guess_env_var(name: str) -> str | None:
     from chatdesk.settings import DEFAULT_MODELS, ProviderSettings
 
     if name in DEFAULT_MODELS:
-        return (key_env_vars(ProviderSettings(name, name, DEFAULT_MODELS[name])) or [None])[0]
+        return next(iter(key_env_vars(ProviderSettings(name, name, DEFAULT_MODELS[name]))), None)
     return None
 
 
