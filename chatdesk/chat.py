@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import httpx
 
 from chatdesk import events as ev
+from chatdesk import wording
 from chatdesk.failover.health import HealthBook
 from chatdesk.failover.router import Candidate, Router, Turn
 from chatdesk.providers import errors
@@ -23,7 +24,7 @@ from chatdesk.providers.base import (
     Timeouts,
 )
 from chatdesk.providers.registry import make_provider, new_http_client
-from chatdesk.secrets import KeyStore
+from chatdesk.secrets import KeyStore, key_env_vars
 from chatdesk.settings import ProviderSettings, Settings
 from chatdesk.store import HistoryStore, MessageStatus, StoredMessage
 
@@ -101,10 +102,10 @@ class ChatService:
         """A ready provider, or `errors.MissingKey` when it needs a key nobody gave."""
         lookup = self.keys.lookup(provider)
         if lookup.key is None and self.keys.needs_key(provider):
-            raise errors.MissingKey(
-                f"no API key (set one with: chatdesk keys set {provider.name})",
-                provider=provider.name,
-            )
+            env_var = next(iter(key_env_vars(provider)), None)
+            sentence = wording.missing_key(provider.name, env_var,
+                                           self.keys.secure_store_available())
+            raise errors.MissingKey(wording.clause(sentence), provider=provider.name)
         endpoint = Endpoint(provider.name, provider.effective_base_url(), lookup.key)
         return make_provider(provider.type, endpoint, self.client, self.timeouts)
 

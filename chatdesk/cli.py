@@ -245,14 +245,12 @@ def cmd_history(args: argparse.Namespace, ctx: AppContext) -> int:
 
 def _attempt_line(attempt: Attempt) -> str:
     """'anthropic failed after 5 words: overloaded' for an attempt that did not finish."""
-    from chatdesk import events as ev
+    from chatdesk import wording
 
     if attempt.outcome == AttemptOutcome.CANCELLED:
         return f"{attempt.provider}: stopped by you"
-    failed = ev.AttemptFailed(attempt.provider, attempt.model or "",
-                              attempt.error_class or "error", attempt.error_message or "",
-                              attempt.http_status, attempt.streamed_text or "")
-    return failed.summary()
+    return wording.attempt_summary(attempt.provider, attempt.error_class, attempt.http_status,
+                                   attempt.streamed_text or "")
 
 
 def cmd_search(args: argparse.Namespace, ctx: AppContext) -> int:

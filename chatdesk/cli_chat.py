@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from chatdesk import events as ev
+from chatdesk import wording
 from chatdesk.cli import EXIT_FAILED, EXIT_OK, UsageError, _run_async
 from chatdesk.context import AppContext
 from chatdesk.providers.errors import ErrorClass
@@ -79,7 +80,7 @@ class _AnswerPrinter:
         elif isinstance(event, ev.AttemptFailed):
             log.warning("%s", event.summary())
             if event.error_class in (ErrorClass.AUTH, ErrorClass.NO_KEY):
-                self.advice = f" (fix the key with: chatdesk keys set {event.provider})"
+                self.advice = f" ({wording.fix_key(event.provider)})"
         elif isinstance(event, ev.Restarted):
             self.restarted = True
         elif isinstance(event, ev.Switched):

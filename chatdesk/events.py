@@ -55,15 +55,10 @@ class AttemptFailed:
     def summary(self) -> str:
         """'anthropic failed after 12 words: overloaded (529)', in the error class's words
         for people ('key rejected', not 'auth')."""
-        words = len(self.streamed_text.split())
-        where = f" after {words} word{'s' if words != 1 else ''}" if words else ""
-        from chatdesk.providers.errors import BY_KIND  # keeps httpx out of CLI start-up
+        from chatdesk import wording  # only once something failed
 
-        known = BY_KIND.get(self.error_class)
-        detail = known.label if known else self.error_class.replace("_", " ")
-        if self.status:
-            detail += f" ({self.status})"
-        return f"{self.provider} failed{where}: {detail}"
+        return wording.attempt_summary(self.provider, self.error_class, self.status,
+                                       self.streamed_text)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from chatdesk import wording
 from chatdesk.providers import errors
 
 MAX_COOLDOWN_S = 600.0
@@ -25,26 +26,19 @@ class Decision:
 
 def decide(error: errors.ProviderError) -> Decision:
     """The outage policy of SPEC, for one failure."""
+    advice = wording.advice(error)
     if isinstance(error, errors.AuthError | errors.MissingKey):
-        name = error.provider or "this provider"
-        return Decision(
-            Action.FAIL_OVER, cool_down=False, no_key=True,
-            advice=f"Check the API key of {name}: chatdesk keys set {name}",
-        )
+        return Decision(Action.FAIL_OVER, cool_down=False, no_key=True, advice=advice)
     if isinstance(error, errors.NotFound):
         # A wrong model or URL: not an outage, and cooling down would hide the provider from
         # other conversations that use a model it does have.
-        return Decision(Action.FAIL_OVER, cool_down=False, no_key=False,
-                        advice="Check the model and base URL of this provider in settings.")
+        return Decision(Action.FAIL_OVER, cool_down=False, no_key=False, advice=advice)
     if isinstance(error, errors.ContextTooLong):
         # Not an outage: a provider with a larger context may still take it.
-        return Decision(Action.FAIL_OVER, cool_down=False, no_key=False,
-                        advice="The conversation is too long for this model.")
+        return Decision(Action.FAIL_OVER, cool_down=False, no_key=False, advice=advice)
     if isinstance(error, errors.BadRequest):
-        return Decision(Action.STOP, cool_down=False, no_key=False,
-                        advice="The provider refused this request; sending it elsewhere "
-                               "would not help.")
-    return Decision(Action.FAIL_OVER, cool_down=True, no_key=False, advice="")
+        return Decision(Action.STOP, cool_down=False, no_key=False, advice=advice)
+    return Decision(Action.FAIL_OVER, cool_down=True, no_key=False, advice=advice)
 
 
 def cooldown_seconds(base_s: float, failures: int, error: errors.ProviderError | None) -> float:

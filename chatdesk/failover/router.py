@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 
 from chatdesk import events as ev
+from chatdesk import wording
 from chatdesk.failover import policy
 from chatdesk.failover.health import HealthBook
 from chatdesk.providers import errors
@@ -180,15 +181,15 @@ class Router:
         name = candidate.name
         state = self.health.get(name)
         if state.state == HealthState.NO_KEY:
-            progress.reasons.append(f"{name}: key rejected (fix it with: chatdesk keys set {name})")
+            progress.reasons.append(wording.key_unusable(name, state.last_error_class))
             return None
         if state.state == HealthState.DOWN:
-            progress.reasons.append(f"{name} cooling down ({_left(state.seconds_left)} left)")
+            progress.reasons.append(wording.cooling_down(name, state.seconds_left))
             return None
         try:
             return self.build_provider(candidate.settings)
         except errors.MissingKey as exc:
-            progress.reasons.append(f"{name}: {exc}")
+            progress.reasons.append(str(exc))  # it names the provider and where a key goes
             return None
 
     def _switch_to(self, candidate: Candidate, provider: Provider,
@@ -299,7 +300,7 @@ class Router:
         """A failure no other provider would do better with ends the answer."""
         self._settle(attempt.answer_id, progress.kept, MessageStatus.FAILED, attempt.candidate)
         return ev.AnswerStopped(progress.turn.conversation_id, attempt.answer_id,
-                                f"{attempt.name}: {exc.message}. {decision.advice}")
+                                wording.stopped(attempt.name, exc.message, decision.advice))
 
     def _succeeded(self, attempt: _Attempt, progress: _Progress) -> ev.AnswerFinished:
         """The attempt gave the whole answer: stored complete, its provider is up."""
@@ -318,9 +319,8 @@ class Router:
             self._settle(progress.answer_id, progress.kept, MessageStatus.FAILED, None)
         turn = progress.turn
         self.store.set_message_status(turn.user_message_id, MessageStatus.PENDING)
-        detail = "; ".join(progress.reasons) if progress.reasons else "no provider is configured"
         return ev.AnswerPending(turn.conversation_id, turn.user_message_id,
-                                f"every provider failed ({detail})")
+                                wording.every_provider_failed(progress.reasons))
 
     def _settle(self, answer_id: int, content: str, status: MessageStatus,
                 candidate: Candidate | None, usage: Usage | None = None,
@@ -334,8 +334,3 @@ class Router:
             output_tokens=usage.output_tokens if usage else None,
             finish_reason=finish_reason,
         )
-
-
-def _left(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"

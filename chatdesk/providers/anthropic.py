@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import httpx
 import httpx_sse
 
+from chatdesk import wording
 from chatdesk.providers import errors
 from chatdesk.providers.base import (
     ChatRequest,
@@ -32,11 +33,8 @@ API_VERSION = "2023-06-01"
 
 
 def _missing_key(name: str) -> errors.MissingKey:
-    return errors.MissingKey(
-        f"no API key is set for {name}: add one with `chatdesk keys set {name}` "
-        "or in the settings",
-        provider=name,
-    )
+    sentence = wording.missing_key(name, "ANTHROPIC_API_KEY")
+    return errors.MissingKey(wording.clause(sentence), provider=name)
 
 
 class AnthropicProvider(Provider):

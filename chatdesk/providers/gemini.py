@@ -10,6 +10,7 @@ from urllib.parse import quote
 import httpx
 import httpx_sse
 
+from chatdesk import wording
 from chatdesk.providers import errors
 from chatdesk.providers.base import (
     ChatRequest,
@@ -39,11 +40,8 @@ class GeminiProvider(Provider):
 
     def _headers(self, streaming: bool) -> dict[str, str]:
         if not self.endpoint.api_key:
-            raise errors.MissingKey(
-                f"no API key is set for {self.name}: add one with "
-                f"`chatdesk keys set {self.name}` or set GEMINI_API_KEY",
-                provider=self.name,
-            )
+            sentence = wording.missing_key(self.name, "GEMINI_API_KEY")
+            raise errors.MissingKey(wording.clause(sentence), provider=self.name)
         headers = {"x-goog-api-key": self.endpoint.api_key, "content-type": "application/json"}
         if streaming:
             headers["accept"] = "text/event-stream"

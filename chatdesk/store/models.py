@@ -13,7 +13,7 @@ class MessageStatus(StrEnum):
     """A message's stored status: SPEC's `status` in `history show --json`."""
 
     COMPLETE = "complete"
-    PARTIAL = "partial"  # an answer cut short (stopped, or kept from a failed attempt)
+    PARTIAL = "partial"  # an answer still streaming, or cut short (stopped by the user)
     PENDING = "pending"  # a user message no provider answered yet; sent again by itself
     FAILED = "failed"  # an answer no provider finished
 

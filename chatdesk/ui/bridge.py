@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 
 from chatdesk import events as ev
+from chatdesk.wording import unexpected
 
 if TYPE_CHECKING:
     from chatdesk.chat import ChatService
@@ -149,7 +150,7 @@ class ChatBridge(QObject):
                 cancelled=True))
         except Exception as exc:
             log.exception("sending failed")
-            self.failed.emit(unexpected_sentence(exc))
+            self.failed.emit(unexpected(exc))
         finally:
             self._task = None
             self._close_retired()
@@ -167,11 +168,3 @@ def install_asyncgen_hooks(loop: asyncio.AbstractEventLoop) -> None:
     finalizer = getattr(loop, "_asyncgen_finalizer_hook", None)
     if firstiter is not None and finalizer is not None:
         sys.set_asyncgen_hooks(firstiter=firstiter, finalizer=finalizer)
-
-
-def unexpected_sentence(exc: BaseException) -> str:
-    """What an unexpected error says to people: its message, and where the details are."""
-    text = str(exc).strip() or "an unexpected error happened"
-    if not text.endswith((".", "!", "?")):
-        text += "."
-    return text[0].upper() + text[1:] + " Details are in the log."

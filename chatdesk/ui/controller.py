@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
+from chatdesk import wording
+from chatdesk.providers import errors
 from chatdesk.store import HistoryStore, StoredMessage, StoreError
 from chatdesk.ui.drafts import DraftBook
 
@@ -334,11 +336,16 @@ class ChatController(QObject):
             self.notice.emit(f"{problem.rstrip('.')}. Fix settings.toml (Chat ▸ Settings…) "
                              "before sending; your text is kept.")
             return None
+        return self._engine_service()
+
+    def _engine_service(self) -> ChatService | None:
+        """The bridge's chat service; None (and a notice) when it cannot be made."""
+        assert self.bridge is not None
         try:
             return self.bridge.service
-        except Exception as exc:
+        except Exception as exc:  # building it can fail on settings the checks let through
             log.exception("the chat service cannot start")
-            self.notice.emit(f"Sending is not possible: {exc}")
+            self.notice.emit(wording.unexpected(exc))
             return None
 
     def send(self, text: str, *, provider: str | None, model: str | None,
@@ -369,7 +376,7 @@ class ChatController(QObject):
         try:
             prepared = prepare()
         except (StoreError, EditError, UnknownProviderError, LookupError) as exc:
-            self.say(_sentence_of(exc))
+            self.say(wording.not_done(exc))
             return False
         self.drafts.forget(None if prepared.created else prepared.conversation_id)
         self._answering, self._live = prepared.conversation_id, None
@@ -405,13 +412,11 @@ class ChatController(QObject):
         try:
             if not self.ctx.retry_ready(self._missing_keys):
                 return False
-            service = b.service
         except StoreError as exc:
             self.say(str(exc))
             return False
-        except Exception as exc:
-            log.exception("the chat service cannot start")
-            self.notice.emit(f"Sending is not possible: {exc}")
+        service = self._engine_service()
+        if service is None:
             return False
         self._answering, self._live = None, None
         b.start(service.retry_pending(), "retry")
@@ -457,7 +462,10 @@ class ChatController(QObject):
 
     def _models_failed(self, name: str, exc: BaseException) -> None:
         self.modelsFailed.emit(name)
-        self.say(_models_failure(name, exc))
+        settings = self.settings
+        provider = settings.providers.get(name) if settings is not None else None
+        self.say(wording.models_failure(name, exc, provider.effective_base_url()
+                                        if provider is not None else None))
 
     # -- one-off jobs on the engine (models, the settings dialog's probes) ----------------
 
@@ -474,7 +482,7 @@ class ChatController(QObject):
             try:
                 result = await job(bridge.service)
             except Exception as exc:  # every failure is worded for people, never raised
-                if not _is_provider_error(exc):
+                if not isinstance(exc, errors.ProviderError):
                     log.exception("a request to a provider failed")
                 failed(exc)
             else:
@@ -495,23 +503,3 @@ class ChatController(QObject):
             timer.stop()
         if self.bridge is not None:
             self.bridge.stop()
-
-
-def _is_provider_error(exc: BaseException) -> bool:
-    from chatdesk.providers import errors
-
-    return isinstance(exc, errors.ProviderError)
-
-
-def _sentence_of(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or "The message could not be saved"
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else f"{text}."
-
-
-def _models_failure(name: str, exc: BaseException) -> str:
-    from chatdesk.ui.bridge import unexpected_sentence
-
-    if _is_provider_error(exc):
-        return f"Could not list the models of {name}: {getattr(exc, 'message', exc)}"
-    return unexpected_sentence(exc)

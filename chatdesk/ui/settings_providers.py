@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 from chatdesk.chat import TEST_PROMPT
 from chatdesk.secrets import key_env_vars
 from chatdesk.settings import DEFAULT_BASE_URLS, DEFAULT_MODELS, PROVIDER_TYPES, ProviderSettings
-from chatdesk.ui.provider_probe import error_sentence, key_hint
+from chatdesk.ui.key_hint import key_hint
+from chatdesk.wording import missing_key, provider_failure
 
 if TYPE_CHECKING:
     import asyncio
@@ -348,7 +349,8 @@ class ProvidersPage(QWidget):
                 label.setText(note)
 
         task = self.controller.run_job(job, show,
-                                       lambda exc: show(error_sentence(exc, p)))
+                                       lambda exc: show(provider_failure(exc, p.name,
+                                                                       p.effective_base_url())))
         if task is None:
             label.setText(NEEDS_LOOP)
             return
@@ -361,9 +363,7 @@ class ProvidersPage(QWidget):
     def _missing_key(self, p: ProviderSettings) -> str | None:
         if self.key_for(p) or not self.controller.needs_key(p):
             return None
-        var = next(iter(key_env_vars(p)), None)
-        where = "type it above" if self.secure else f"set {var or 'its key variable'}"
-        return f"No API key for {p.name}: {where} and try again."
+        return missing_key(p.name, next(iter(key_env_vars(p)), None), self.secure, where="app")
 
     def fetch_models(self) -> None:
         p = self.current()

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
 
 from chatdesk.store import Attempt, MessageStatus, StoredMessage
+from chatdesk.wording import display_name as display_name  # the delegate imports it here
+from chatdesk.wording import failure_text
 
 if TYPE_CHECKING:
     from chatdesk import events as ev
@@ -32,30 +34,6 @@ def live_refresh_ms(build_ms: float) -> int:
     costs more to rebuild, so that rebuilding it takes at most about a quarter of the UI
     thread however long the answer grows."""
     return int(min(MAX_LIVE_REFRESH_MS, max(LIVE_REFRESH_MS, 4 * build_ms)))
-
-_BRANDS = {"anthropic": "Anthropic", "openai": "OpenAI", "gemini": "Gemini", "ollama": "Ollama",
-           "openrouter": "OpenRouter", "mistral": "Mistral", "groq": "Groq",
-           "deepseek": "DeepSeek", "azure": "Azure"}
-
-
-def display_name(provider: str | None) -> str:
-    """'openai' → 'OpenAI', 'anthropic-2' → 'Anthropic-2'; other names as the user wrote them."""
-    if not provider:
-        return "assistant"
-    head, sep, tail = provider.partition("-")
-    return _BRANDS.get(head, head) + sep + tail
-
-
-def failure_text(provider: str, error_class: str | None, status: int | None,
-                 streamed_text: str) -> str:
-    """'Anthropic overloaded (529) after 12 words'."""
-    text = f"{display_name(provider)} {(error_class or 'error').replace('_', ' ')}"
-    if status:
-        text += f" ({status})"
-    words = len(streamed_text.split())
-    if words:
-        text += f" after {words} word{'s' if words != 1 else ''}"
-    return text
 
 
 @dataclass

@@ -222,7 +222,8 @@ def test_failover_notices_from_attempts() -> None:
                 streamed_text="The tides are"),
         attempt(2, "anthropic-2", "ok", continued_from=1),
     ])
-    assert notices[0].text == ("Anthropic stall timeout after 3 words — Anthropic-2 m "
+    # The error class in the same words as the CLI's failover lines (chatdesk.wording).
+    assert notices[0].text == ("Anthropic stalled after 3 words — Anthropic-2 m "
                                "continued the answer")
     assert notices[0].detail == "The tides are"
     notices = notices_from_attempts([attempt(1, "mine", "failed", error_class="server_error")])

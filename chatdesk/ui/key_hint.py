@@ -1,12 +1,10 @@
-"""What the settings dialog says about one provider: key advice, and a failed request."""
+"""What the settings dialog's key field says about one provider."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-from chatdesk.providers import errors
-from chatdesk.secrets import key_env_vars, redact
+from chatdesk.secrets import key_env_vars
 from chatdesk.settings import ProviderSettings
 
 
@@ -47,29 +45,3 @@ def key_hint(p: ProviderSettings, source: str, needs_key: bool, secure: bool,
     also = f" (or set {var})" if var else ""
     return KeyHint("paste the API key",
                    f"No key yet: paste it here{also}; it is kept in the system keyring.", False)
-
-
-def error_sentence(exc: BaseException, provider: ProviderSettings) -> str:
-    """One sentence for a failed test or model listing, saying what to check."""
-    if not isinstance(exc, errors.ProviderError):
-        return f"The request could not be made ({redact(str(exc)) or 'unknown reason'})."
-    code = f" ({exc.status})" if exc.status else ""
-    detail = redact(" ".join(exc.message.split()))[:160]
-    if isinstance(exc, errors.AuthError):
-        return f"Key rejected{code}: check the API key for {provider.name}."
-    if isinstance(exc, errors.QuotaExceeded):
-        return f"Out of quota{code}: check the billing of this account."
-    if isinstance(exc, errors.RateLimited):
-        return f"Rate-limited{code}: the key works, but the provider asks to wait a moment."
-    if isinstance(exc, errors.Overloaded):
-        return f"The provider is overloaded{code}; try again in a minute."
-    if isinstance(exc, errors.NotFound):
-        return f"Not found{code}: check the model name and the base URL."
-    if isinstance(exc, errors.ConnectionFailed | errors.ConnectTimeout):
-        host = urlsplit(provider.effective_base_url()).netloc or provider.effective_base_url()
-        return f"Could not connect to {host}: check the base URL and the network."
-    if isinstance(exc, errors.ProviderTimeout):
-        return f"No answer in time ({exc.describe()}); the provider may be slow or down."
-    if isinstance(exc, errors.BadRequest):
-        return f"The provider refused the request{code}: {detail}"
-    return f"{exc.describe().capitalize()}: {detail}" if detail else f"{exc.describe()}."

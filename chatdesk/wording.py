@@ -1,0 +1,227 @@
+"""What a failure says to people: one sentence saying what happened and what to do.
+
+Every place that words a failure for people takes its words from here — the CLI's stderr
+lines, the transcript's notices, the settings dialog, the router's reasons, the missing-key
+sentences — so that one failure reads the same everywhere. Sentences start with a capital
+and end with a period; `clause` turns one into a part of a longer line. Provider text is
+redacted before it is shown.
+
+Qt-free and cheap to import: besides the standard library it loads only the error taxonomy
+(no httpx) and the redaction of chatdesk.secrets.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import urlsplit
+
+from chatdesk.providers import errors
+from chatdesk.secrets import redact
+
+Where = Literal["cli", "app"]
+
+_BRANDS = {"anthropic": "Anthropic", "openai": "OpenAI", "gemini": "Gemini", "ollama": "Ollama",
+           "openrouter": "OpenRouter", "mistral": "Mistral", "groq": "Groq",
+           "deepseek": "DeepSeek", "azure": "Azure"}
+_DETAIL_LENGTH = 160  # characters of a provider's own message shown in a sentence
+
+
+# -- names and phrases ---------------------------------------------------------------------
+
+def display_name(provider: str | None) -> str:
+    """'openai' → 'OpenAI', 'anthropic-2' → 'Anthropic-2'; other names as the user wrote them."""
+    if not provider:
+        return "assistant"
+    head, sep, tail = provider.partition("-")
+    return _BRANDS.get(head, head) + sep + tail
+
+
+def error_label(error_class: str | None) -> str:
+    """The error class in words: 'key rejected', not 'auth'; unknown classes spelled out."""
+    known = errors.BY_KIND.get(error_class or "")
+    if known is not None:
+        return known.label
+    return (error_class or "error").replace("_", " ")
+
+
+def duration(seconds: float) -> str:
+    """'42 s', '4 min 10 s'."""
+    whole = int(round(seconds))
+    return f"{whole // 60} min {whole % 60} s" if whole >= 60 else f"{whole} s"
+
+
+def clause(sentence: str) -> str:
+    """A sentence as a part of a longer line: no final period, a lower-case start (unless
+    the first word is a name in capitals, such as 'API')."""
+    text = sentence.strip().removesuffix(".")
+    if text[:1].isupper() and not text[1:2].isupper():
+        text = text[0].lower() + text[1:]
+    return text
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text.endswith((".", "!", "?")):
+        text += "."
+    return text[:1].upper() + text[1:]
+
+
+def _detail(message: str) -> str:
+    """A provider's own message, redacted, on one line and bounded."""
+    return redact(" ".join(message.split()))[:_DETAIL_LENGTH].rstrip(" .")
+
+
+def _words(streamed_text: str) -> str:
+    words = len(streamed_text.split())
+    return f" after {words} word{'s' if words != 1 else ''}" if words else ""
+
+
+# -- one failed attempt --------------------------------------------------------------------
+
+def attempt_summary(provider: str, error_class: str | None, status: int | None,
+                    streamed_text: str) -> str:
+    """'anthropic failed after 12 words: overloaded (529)' (the CLI's failover lines)."""
+    detail = error_label(error_class)
+    if status:
+        detail += f" ({status})"
+    return f"{provider} failed{_words(streamed_text)}: {detail}"
+
+
+def failure_text(provider: str, error_class: str | None, status: int | None,
+                 streamed_text: str) -> str:
+    """'Anthropic overloaded (529) after 12 words' (the transcript's failover notices)."""
+    text = f"{display_name(provider)} {error_label(error_class)}"
+    if status:
+        text += f" ({status})"
+    return text + _words(streamed_text)
+
+
+# -- keys --------------------------------------------------------------------------------
+
+def fix_key(provider_name: str) -> str:
+    """'fix the key with: chatdesk keys set NAME', the hint after a key problem."""
+    return f"fix the key with: chatdesk keys set {provider_name}"
+
+
+def missing_key(provider_name: str, env_var: str | None = None, secure_store: bool = True,
+                where: Where = "cli") -> str:
+    """A provider needs a key and has none: where to put one. `env_var` is the variable
+    the key may also come from; without a secure keyring, only a variable can hold it.
+    `where` is who reads it: the command line, or the app's provider settings."""
+    what = f"No API key for {provider_name}"
+    if where == "app":
+        todo = "type it above" if secure_store else f"set {env_var or 'its key variable'}"
+        return f"{what}: {todo} and try again."
+    if secure_store:
+        todo = f"add one with `chatdesk keys set {provider_name}`"
+        return f"{what}: {todo}" + (f" or set {env_var}." if env_var else ".")
+    todo = (f"set {env_var} to it" if env_var else
+            "name a variable with api_key_env in settings.toml and set it to the key")
+    return f"{what}: there is no system keyring on this machine, so {todo}."
+
+
+def key_unusable(provider_name: str, error_class: str | None) -> str:
+    """Why a provider marked `no-key` is skipped: 'a2: key rejected (fix the key with: …)'."""
+    rejected = error_class or errors.ErrorClass.AUTH
+    return f"{provider_name}: {error_label(rejected)} ({fix_key(provider_name)})"
+
+
+# -- the router's reasons and stops ----------------------------------------------------------
+
+def cooling_down(provider_name: str, seconds_left: float) -> str:
+    """Why a provider that failed a moment ago is skipped: 'a1 cooling down (42 s left)'."""
+    return f"{provider_name} cooling down ({duration(seconds_left)} left)"
+
+
+def every_provider_failed(reasons: list[str]) -> str:
+    """Why a message is left pending: each provider's reason, in order."""
+    detail = "; ".join(reasons) if reasons else "no provider is configured"
+    return f"every provider failed ({detail})"
+
+
+def stopped(provider_name: str, message: str, advice_text: str) -> str:
+    """A failure that ends the answer without failover: what the provider said, and advice."""
+    return f"{provider_name}: {redact(message).strip().rstrip('.')}. {advice_text}".rstrip()
+
+
+def advice(error: errors.ProviderError) -> str:
+    """What the user can do about a failure, or "" when failing over says enough."""
+    name = error.provider
+    if isinstance(error, errors.AuthError | errors.MissingKey):
+        if name is None:
+            return "Check the API key of this provider in the settings."
+        return f"Check the API key of {name}: chatdesk keys set {name}."
+    if isinstance(error, errors.NotFound):
+        return "Check the model and base URL of this provider in settings."
+    if isinstance(error, errors.ContextTooLong):
+        return ("The conversation is too long for this model: start a new one or pick a "
+                "model with a larger context.")
+    if isinstance(error, errors.BadRequest):
+        return "The provider refused this request; sending it elsewhere would not help."
+    return ""
+
+
+# -- a provider's failure as one sentence (the settings dialog's tests, model listings) ---------
+
+def provider_failure(exc: BaseException, provider_name: str, base_url: str | None = None) -> str:
+    """One sentence for a failed request to one provider: what happened, what to check."""
+    if not isinstance(exc, errors.ProviderError):
+        reason = _detail(str(exc)) or "unknown reason"
+        return f"The request could not be made ({reason}): check the settings and the network."
+    code = f" ({exc.status})" if exc.status else ""
+    detail = _detail(exc.message)
+    about = f" ({detail})" if detail else ""
+    if isinstance(exc, errors.MissingKey):
+        return missing_key(provider_name)
+    if isinstance(exc, errors.AuthError):
+        return f"Key rejected{code}: check the API key for {provider_name}."
+    if isinstance(exc, errors.QuotaExceeded):
+        return f"Out of quota{code}: check the billing of this account."
+    if isinstance(exc, errors.RateLimited):
+        return f"Rate-limited{code}: the key works, but the provider asks to wait a moment."
+    if isinstance(exc, errors.Overloaded):
+        return f"The provider is overloaded{code}; try again in a minute."
+    if isinstance(exc, errors.NotFound):
+        return f"Not found{code}: check the model name and the base URL."
+    if isinstance(exc, errors.ConnectionFailed | errors.ConnectTimeout):
+        host = (urlsplit(base_url).netloc or base_url) if base_url else provider_name
+        return f"Could not connect to {host}: check the base URL and the network."
+    if isinstance(exc, errors.ProviderTimeout):
+        return (f"No answer in time ({exc.describe()}); the provider may be slow or down, "
+                "so try again in a minute.")
+    if isinstance(exc, errors.ContextTooLong):
+        return (f"The conversation is too long for this model{code}: pick a model with a "
+                "larger context.")
+    if exc.status is not None and 300 <= exc.status < 400:
+        return _sentence(detail)  # a redirect: the message says which base URL to check
+    if isinstance(exc, errors.BadRequest):
+        return (f"The provider refused the request{code}{about}: check the model and the "
+                f"settings of {provider_name}.")
+    if isinstance(exc, errors.MalformedStream):
+        return (f"The answer could not be read{about}: check that the base URL is the "
+                "provider's API.")
+    if isinstance(exc, errors.TruncatedStream):
+        return f"The answer was cut short{about}: try again in a moment."
+    if isinstance(exc, errors.ServerError):
+        return f"The provider had a server error{code}{about}: try again in a minute."
+    return _sentence(f"{exc.describe()}{about}: try again in a minute")
+
+
+def models_failure(provider_name: str, exc: BaseException, base_url: str | None = None) -> str:
+    """The model list of a provider could not be read: why, and what to check."""
+    if not isinstance(exc, errors.ProviderError):
+        return unexpected(exc)
+    return (f"Could not list the models of {provider_name}: "
+            f"{clause(provider_failure(exc, provider_name, base_url))}.")
+
+
+def not_done(exc: BaseException) -> str:
+    """A problem that stopped an action before anything was sent (the history could not be
+    written, the message to edit is gone…): its own words, as one sentence."""
+    return _sentence(" ".join(redact(str(exc)).split()) or "That could not be done")
+
+
+def unexpected(exc: BaseException) -> str:
+    """What an unexpected error says to people: its message, and where the details are."""
+    text = redact(str(exc)).strip() or "an unexpected error happened"
+    return _sentence(text) + " Details are in the log."
