@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import uuid
 from contextlib import closing
 from pathlib import Path
 
@@ -55,6 +56,8 @@ def test_ids_follow_the_existing_rows_and_search_finds_the_messages(
     assert [(m.id, m.parent_id, m.role, m.status) for m in stored] == [
         (q, None, "user", "complete"), (a, q, "assistant", "complete")]
     assert all(re.fullmatch(r"[0-9a-f]{32}", m.uid) for m in stored)
+    assert all(uuid.UUID(hex=m.uid).version == 4 for m in stored)
+    assert all(uuid.UUID(hex=m.uid).variant == uuid.RFC_4122 for m in stored)
     assert stored[1].updated_at == stored[1].created_at
     assert {h.message_id for h in store.search("aardvark")} == {first.id, q, a}
     assert store.attempts(a)[0].streamed_text == "the aardvark digs"
