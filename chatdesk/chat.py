@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 import httpx
 
@@ -47,6 +48,16 @@ class UnknownProviderError(ValueError):
 
 class EditError(LookupError):
     """An edit or regenerate names a message that cannot be replaced."""
+
+
+class SendOptions(TypedDict, total=False):
+    """How to send one message (every key may be left out)."""
+
+    providers: list[str] | None  # exactly these, in this order (the CLI's --provider)
+    preferred: str | None  # asked first, then the failover order; remembered for the chat
+    model: str | None  # the model to ask the first provider for
+    system: str | None  # the conversation's system prompt from now on
+    replacing: int | None  # an edit: this user message and all after it become alternates
 
 
 @dataclass(frozen=True)
@@ -186,22 +197,14 @@ class ChatService:
                 history.append(Message(role, message.content))
         return history
 
-    def prepare(
-        self,
-        text: str,
-        conversation_id: int | None = None,
-        *,
-        providers: list[str] | None = None,
-        preferred: str | None = None,
-        model: str | None = None,
-        system: str | None = None,
-        replacing: int | None = None,
-    ) -> PreparedSend:
-        """Save the user's message before anything is sent. `preferred` (a provider name) is
-        asked first and remembered for the conversation; `replacing` (a user message of this
-        conversation) is an edit: it and everything after it are kept as alternates.
-
-        Raises UnknownProviderError, LookupError/EditError or StoreError, saving nothing."""
+    def prepare(self, text: str, conversation_id: int | None = None,
+                **options: Unpack[SendOptions]) -> PreparedSend:
+        """Save the user's message (in a new conversation when conversation_id is None)
+        before anything is sent. Raises UnknownProviderError, LookupError/EditError or
+        StoreError, saving nothing."""
+        providers, model = options.get("providers"), options.get("model")
+        preferred, system = options.get("preferred"), options.get("system")
+        replacing = options.get("replacing")
         if preferred is not None and preferred not in self.settings.providers:
             preferred = None  # a provider removed from settings since it was chosen
         if conversation_id is None:
@@ -262,21 +265,10 @@ class ChatService:
                                         prepared.candidates):
             yield event
 
-    async def send(
-        self,
-        text: str,
-        conversation_id: int | None = None,
-        *,
-        providers: list[str] | None = None,
-        preferred: str | None = None,
-        model: str | None = None,
-        system: str | None = None,
-        replacing: int | None = None,
-    ) -> AsyncIterator[ev.ChatEvent]:
+    async def send(self, text: str, conversation_id: int | None = None,
+                   **options: Unpack[SendOptions]) -> AsyncIterator[ev.ChatEvent]:
         """Save the user's message, then stream the answer's events."""
-        prepared = self.prepare(text, conversation_id, providers=providers,
-                                preferred=preferred, model=model, system=system,
-                                replacing=replacing)
+        prepared = self.prepare(text, conversation_id, **options)
         async for event in self.answer(prepared):
             yield event
 
