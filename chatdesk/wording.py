@@ -12,11 +12,13 @@ Qt-free and cheap to import: besides the standard library it loads only the erro
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 from urllib.parse import urlsplit
 
 from chatdesk.providers import errors
 from chatdesk.secrets import redact
+from chatdesk.states import HealthState
 
 Where = Literal["cli", "app"]
 
@@ -48,6 +50,49 @@ def duration(seconds: float) -> str:
     """'42 s', '4 min 10 s'."""
     whole = int(round(seconds))
     return f"{whole // 60} min {whole % 60} s" if whole >= 60 else f"{whole} s"
+
+
+def countdown(seconds: float) -> str:
+    """A time left that ticks each second: '42 s', '89 s', '2 min', '4 min 10 s'."""
+    s = max(0, math.ceil(seconds))
+    if s < 90:
+        return f"{s} s"
+    minutes, rest = divmod(s, 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+
+
+def health_words(state: str, seconds_left: float) -> str:
+    """The short words after a provider's name in the status bar: '' when it is up."""
+    if state == HealthState.DOWN:
+        return f"cooling {countdown(seconds_left)}" if seconds_left > 0 else "retrying"
+    if state == HealthState.HALF_OPEN:
+        return "retrying"
+    if state == HealthState.NO_KEY:
+        return "no key"
+    return ""
+
+
+def health_tooltip(name: str, state: str, seconds_left: float, failures: int,
+                   last_error: str | None) -> str:
+    """What a provider's state means, what happens next, and its last error."""
+    if state == HealthState.UP:
+        text = f"{name} is up."
+    elif state == HealthState.DOWN:
+        text = (f"{name} is down: skipped for {countdown(seconds_left)} more, then tried "
+                "again." if seconds_left > 0 else
+                f"{name} was down; the next message tries it again.")
+    elif state == HealthState.HALF_OPEN:
+        text = f"{name} is recovering: the next message tries it again."
+    elif state == HealthState.NO_KEY:
+        text = (f"{name} has no usable API key: add one in Settings or set its environment "
+                "variable.")
+    else:
+        text = f"{name}: {state}."
+    if failures > 1:
+        text += f"\nFailed {failures} times in a row."
+    if last_error:
+        text += f"\nLast error: {redact(last_error)}"
+    return text
 
 
 def clause(sentence: str) -> str:

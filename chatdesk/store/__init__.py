@@ -1,15 +1,13 @@
 """Conversation history on SQLite: schema, migrations, repository and search."""
 
+from chatdesk.states import AttemptOutcome, HealthState, MessageStatus
 from chatdesk.store.errors import NewerSchemaError, NotFoundError, ReadOnlyError, StoreError
 from chatdesk.store.history import HistoryStore
 from chatdesk.store.models import (
     Attempt,
-    AttemptOutcome,
     Conversation,
     ConversationSummary,
     HealthRow,
-    HealthState,
-    MessageStatus,
     SearchHit,
     StoredMessage,
     conversation_to_json,

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from chatdesk.store.models import ATTEMPT_OUTCOMES, MESSAGE_STATUSES, ROLES, MessageStatus, check
+from chatdesk.states import MessageStatus
+from chatdesk.store.models import ATTEMPT_OUTCOMES, MESSAGE_STATUSES, ROLES, check
 
 # Rows queued before they are sent in one executemany.
 BATCH_ROWS = 20_000

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from chatdesk.states import AttemptOutcome, MessageStatus
 from chatdesk.store import errors
 from chatdesk.store.connection import StoreConnection, insert_row
 from chatdesk.store.errors import NotFoundError
@@ -17,11 +18,9 @@ from chatdesk.store.models import (
     MESSAGE_STATUSES,
     ROLES,
     Attempt,
-    AttemptOutcome,
     Conversation,
     ConversationSummary,
     HealthRow,
-    MessageStatus,
     SearchHit,
     StoredMessage,
     check,

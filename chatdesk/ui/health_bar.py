@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -12,7 +11,8 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
-from chatdesk.store.models import HealthState
+from chatdesk.states import HealthState
+from chatdesk.wording import health_tooltip, health_words
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QMouseEvent
@@ -46,46 +46,6 @@ class HealthRow:
             last_error=get("last_error") or None,
             failures=int(get("failures", 0) or 0),
         )
-
-
-def _duration(seconds: float) -> str:
-    s = max(0, math.ceil(seconds))
-    if s < 90:
-        return f"{s} s"
-    minutes, rest = divmod(s, 60)
-    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
-
-
-def _status_words(state: str, seconds_left: float) -> str:
-    """The short word after the name: '' when up."""
-    if state == DOWN:
-        return f"cooling {_duration(seconds_left)}" if seconds_left > 0 else "retrying"
-    if state == HALF_OPEN:
-        return "retrying"
-    if state == NO_KEY:
-        return "no key"
-    return ""
-
-
-def _tooltip(row: HealthRow, seconds_left: float) -> str:
-    if row.state == UP:
-        text = f"{row.name} is up."
-    elif row.state == DOWN:
-        text = (f"{row.name} is down: skipped for {_duration(seconds_left)} more, then "
-                "tried again." if seconds_left > 0 else
-                f"{row.name} was down; the next message tries it again.")
-    elif row.state == HALF_OPEN:
-        text = f"{row.name} is recovering: the next message tries it again."
-    elif row.state == NO_KEY:
-        text = (f"{row.name} has no usable API key: add one in Settings or set its "
-                "environment variable.")
-    else:
-        text = f"{row.name}: {row.state}."
-    if row.failures > 1:
-        text += f"\nFailed {row.failures} times in a row."
-    if row.last_error:
-        text += f"\nLast error: {row.last_error}"
-    return text
 
 
 class _Dot(QWidget):
@@ -143,12 +103,12 @@ class HealthItem(QWidget):
 
     def refresh(self) -> None:
         state, left = self.state, self.seconds_left()
-        words = _status_words(state, left)
+        words = health_words(state, left)
         self.label.setText(f"{self.name} · {words}" if words else self.name)
         self.dot.color = QColor(STATE_COLORS.get(state, _UNKNOWN_COLOR))
         self.dot.update()
-        shown = HealthRow(self.name, state, left, self.row.last_error, self.row.failures)
-        self.setToolTip(_tooltip(shown, left))
+        self.setToolTip(health_tooltip(self.name, state, left, self.row.failures,
+                                       self.row.last_error))
         self.setAccessibleName(f"{self.name}: {words or 'up'}")
 
     def cooling(self) -> bool:
