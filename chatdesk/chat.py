@@ -207,27 +207,28 @@ class ChatService:
         replacing = options.get("replacing")
         if preferred is not None and preferred not in self.settings.providers:
             preferred = None  # a provider removed from settings since it was chosen
-        if conversation_id is None:
-            if replacing is not None:
-                raise EditError("a new conversation has no message to replace")
-            # Resolve the order before saving so a typo in --provider is a usage error.
-            candidates = self.candidates(providers, model, preferred)
-            conversation = self.store.create_conversation(system_prompt=system,
-                                                          preferred_provider=preferred)
-            created = True
-        else:
-            found = self.store.get_conversation(conversation_id)
-            if found is None:
-                raise LookupError(f"no conversation with id {conversation_id}")
-            conversation, created = found, False
-            if preferred is not None and preferred != conversation.preferred_provider:
-                self.store.set_preferred_provider(conversation.id, preferred)
-            candidates = self.candidates(providers, model,
-                                         preferred or conversation.preferred_provider)
-            if system is not None:
-                self.store.set_system_prompt(conversation.id, system)
-        set_aside = self._set_aside_from(conversation.id, replacing) if replacing else ()
-        saved = self.store.add_message(conversation.id, "user", text)
+        with self.store.transaction():  # all of it, or none of it
+            if conversation_id is None:
+                if replacing is not None:
+                    raise EditError("a new conversation has no message to replace")
+                # Resolve the order before saving so a typo in --provider is a usage error.
+                candidates = self.candidates(providers, model, preferred)
+                conversation = self.store.create_conversation(system_prompt=system,
+                                                              preferred_provider=preferred)
+                created = True
+            else:
+                found = self.store.get_conversation(conversation_id)
+                if found is None:
+                    raise LookupError(f"no conversation with id {conversation_id}")
+                conversation, created = found, False
+                if preferred is not None and preferred != conversation.preferred_provider:
+                    self.store.set_preferred_provider(conversation.id, preferred)
+                candidates = self.candidates(providers, model,
+                                             preferred or conversation.preferred_provider)
+                if system is not None:
+                    self.store.set_system_prompt(conversation.id, system)
+            set_aside = self._set_aside_from(conversation.id, replacing) if replacing else ()
+            saved = self.store.add_message(conversation.id, "user", text)
         return PreparedSend(conversation.id, saved, candidates, set_aside, created)
 
     def prepare_regenerate(self, conversation_id: int, *, preferred: str | None = None,

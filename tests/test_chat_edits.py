@@ -109,8 +109,12 @@ async def test_edits_of_what_is_not_the_users_message_are_refused(pair: Any) -> 
     conversation_id = only(events, ev.MessageSaved)[0].conversation_id
     answer_id = only(events, ev.AnswerFinished)[0].message_id
     before = rig.store.messages(conversation_id, include_alternates=True)
-    with pytest.raises(EditError):
-        rig.service.prepare("x", conversation_id, replacing=answer_id)
+    with pytest.raises(EditError):  # nothing of it is kept, the provider choice neither
+        rig.service.prepare("x", conversation_id, replacing=answer_id, preferred="openai",
+                            system="new system prompt")
+    conversation = rig.store.get_conversation(conversation_id)
+    assert conversation is not None and conversation.preferred_provider is None
+    assert conversation.system_prompt is None
     other = rig.store.create_conversation("other")
     with pytest.raises(EditError):
         rig.service.prepare("x", other.id, replacing=before[0].id)
