@@ -348,26 +348,26 @@ class ChatController(QObject):
             self.notice.emit(wording.unexpected(exc))
             return None
 
-    def send(self, text: str, *, provider: str | None, model: str | None,
-             replacing: int | None = None) -> bool:
-        """Send text in the conversation shown, asking `provider` first (with `model`);
-        `replacing` edits a message. False (and the text is the caller's to keep) when it
-        could not even be saved."""
+    def send(self, text: str, *, model: str | None = None, replacing: int | None = None) -> bool:
+        """Send text in the conversation shown; `model` is for the provider asked first (the
+        conversation's chosen one, else the first of the failover order), `replacing` edits
+        a message. False (and the text is the caller's to keep) when it could not be saved."""
         service = self._service()
         if service is None:
             return False
+        # A chosen provider is stored with its conversation (choose_provider); a new chat's
+        # choice goes with its first message. Otherwise the failover order decides.
+        preferred = self._new_chat_provider if self.conversation_id is None else None
         return self._start(lambda: service.prepare(
-            text, self.conversation_id, preferred=provider or self._new_chat_provider,
-            model=model, replacing=replacing))
+            text, self.conversation_id, preferred=preferred, model=model, replacing=replacing))
 
-    def regenerate(self, *, provider: str | None, model: str | None) -> bool:
+    def regenerate(self, *, model: str | None = None) -> bool:
         """Ask again for the last answer of the conversation shown."""
         service = self._service()
         if service is None or self.conversation_id is None:
             return False
         conversation_id = self.conversation_id
-        return self._start(lambda: service.prepare_regenerate(
-            conversation_id, preferred=provider, model=model))
+        return self._start(lambda: service.prepare_regenerate(conversation_id, model=model))
 
     def _start(self, prepare: Callable[[], PreparedSend]) -> bool:
         from chatdesk.chat import EditError, UnknownProviderError

@@ -228,10 +228,8 @@ class MainWindow(QMainWindow):
         if composer is None:
             return False
         self.transcript.scroll_to_end()
-        if not self.controller.send(
-                text, provider=picker.current_provider() if picker else None,
-                model=picker.current_model() if picker else None,
-                replacing=composer.editing_id):
+        if not self.controller.send(text, model=picker.current_model() if picker else None,
+                                    replacing=composer.editing_id):
             return False
         if composer.editing:
             composer.end_edit()  # the box gets back the draft it held before the edit
@@ -253,8 +251,7 @@ class MainWindow(QMainWindow):
             self.composer.cancel_edit()
         self.transcript.scroll_to_end()
         picker = self.picker
-        self.controller.regenerate(provider=picker.current_provider() if picker else None,
-                                   model=picker.current_model() if picker else None)
+        self.controller.regenerate(model=picker.current_model() if picker else None)
 
     def _transcript_action(self, name: str, _message_id: int) -> None:
         if name == "edit":

@@ -67,7 +67,7 @@ def test_a_new_chat_gets_its_id_when_its_message_is_saved(
     ctx = make_ctx([("anthropic", fake_anthropic)])
     controller, seen = make_controller(ctx)
     controller.open_conversation(None)
-    assert controller.send("hi", provider=None, model=None)
+    assert controller.send("hi")
     conversation_id = controller.conversation_id
     assert conversation_id is not None  # at once, before any answer
     assert seen.of("conversationAdopted") == [conversation_id]
@@ -85,7 +85,7 @@ def test_events_of_another_conversation_do_not_reach_the_one_shown(
     quiet = ctx.store.create_conversation("quiet")
     controller, seen = make_controller(ctx)
     controller.open_conversation(None)
-    assert controller.send("stream", provider=None, model=None)
+    assert controller.send("stream")
     streaming = controller.conversation_id
     qtbot.waitUntil(lambda: controller.live_answer is not None
                     and "part1" in controller.live_answer[1], timeout=5000)
@@ -107,7 +107,7 @@ def test_a_broken_settings_file_keeps_the_text_and_says_why(
     ctx = AppContext.create(str(data_dir), warn=False)
     try:
         controller, seen = make_controller(ctx)
-        assert not controller.send("hi", provider=None, model=None)
+        assert not controller.send("hi")
         assert "before sending; your text is kept" in seen.of("notice")[-1]
         assert ctx.store.count_conversations() == 0
     finally:
@@ -120,13 +120,13 @@ def test_an_edit_of_an_answer_is_refused_in_a_sentence(
     ctx = make_ctx([("anthropic", fake_anthropic)])
     controller, seen = make_controller(ctx)
     controller.open_conversation(None)
-    controller.send("question", provider=None, model=None)
+    controller.send("question")
     idle(qtbot, controller)
     answer = ctx.store.messages(controller.conversation_id)[1]
-    assert not controller.send("x", provider=None, model=None, replacing=answer.id)
+    assert not controller.send("x", replacing=answer.id)
     assert seen.of("message")[-1][0].endswith(".")
     mine = ctx.store.messages(controller.conversation_id)[0]
-    assert controller.send("question, again", provider=None, model=None, replacing=mine.id)
+    assert controller.send("question, again", replacing=mine.id)
     assert seen.of("messagesSetAside") == [(mine.id, answer.id)]
     idle(qtbot, controller)
 
@@ -138,7 +138,7 @@ def test_pending_messages_wait_for_a_usable_provider_and_for_an_import(
     assert not controller.retry_pending_if_ready()  # nothing waits
     fake_anthropic.script(ErrorResponse(529))
     controller.open_conversation(None)
-    controller.send("later", provider=None, model=None)
+    controller.send("later")
     idle(qtbot, controller)
     assert ctx.store.pending_messages()
     assert not controller.retry_pending_if_ready()  # anthropic cools down
@@ -171,7 +171,7 @@ def test_drafts_follow_their_conversation_and_a_sent_one_is_forgotten(
     assert ini.value("drafts/new") == "a new chat's draft"
     fake_anthropic.script(Synth(["ok"]))
     controller.open_conversation(None)
-    assert controller.send("a new chat's draft", provider=None, model=None)
+    assert controller.send("a new chat's draft")
     idle(qtbot, controller)
     controller.open_conversation(None)
     assert seen.of("conversationOpened")[-1].draft == ""  # not brought back by the next chat
@@ -208,6 +208,29 @@ def test_before_the_engine_is_up_nothing_is_sent_and_probes_say_so(
         qtbot: Any, make_ctx: Any, make_controller: Any, fake_anthropic: FakeProvider) -> None:
     ctx = make_ctx([("anthropic", fake_anthropic)])
     controller, _ = make_controller(ctx, attach=False)
-    assert not controller.send("early", provider=None, model=None)
+    assert not controller.send("early")
     assert controller.run_job(lambda s: s.list_models("anthropic"), print, print) is None
     assert ctx.store.count_conversations() == 0
+
+
+def test_the_chosen_provider_is_asked_first_and_an_unchosen_one_is_not_remembered(
+        qtbot: Any, make_ctx: Any, make_controller: Any, fake_anthropic: FakeProvider,
+        fake_openai: FakeProvider) -> None:
+    ctx = make_ctx([("anthropic", fake_anthropic), ("openai", fake_openai)])
+    controller, _ = make_controller(ctx)
+    controller.open_conversation(None)
+    controller.choose_provider("openai")  # in the picker, before the first message
+    fake_openai.script(Synth(["From openai."]))
+    assert controller.send("hi")
+    idle(qtbot, controller)
+    chosen = ctx.store.get_conversation(controller.conversation_id)
+    assert chosen is not None and chosen.preferred_provider == "openai"
+    assert fake_anthropic.requests == []
+
+    controller.open_conversation(None)
+    fake_anthropic.script(Synth(["From anthropic."]))
+    assert controller.send("hello")
+    idle(qtbot, controller)
+    unchosen = ctx.store.get_conversation(controller.conversation_id)
+    # It follows the failover order, also after the order changes later.
+    assert unchosen is not None and unchosen.preferred_provider is None
