@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
@@ -17,6 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.ui.resources import icon
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QResizeEvent
 
 MAX_LINES = 10
 
@@ -61,8 +66,8 @@ class ComposerEdit(QPlainTextEdit):
         frame = int(self.document().documentMargin() * 2) + margins.top() + margins.bottom()
         self.setFixedHeight(lines * line + frame + 4)
 
-    def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
-        super().resizeEvent(event)  # type: ignore[arg-type]
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
         self._fit()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import (
     QEvent,
@@ -33,7 +33,7 @@ from chatdesk.ui.delegate import MessageDelegate, TextSelection
 from chatdesk.ui.transcript_model import MessageRow, TranscriptModel, live_refresh_ms
 
 if TYPE_CHECKING:  # event classes are made when the first such event comes
-    from PySide6.QtGui import QContextMenuEvent, QMouseEvent
+    from PySide6.QtGui import QContextMenuEvent, QHelpEvent, QMouseEvent
 
     from chatdesk import events as ev
 
@@ -285,8 +285,9 @@ class TranscriptView(QListView):
         elif isinstance(event, ev.AnswerStopped):
             live = m.live_row
             m.end_live()
-            for message_id in {event.message_id, live.id if live else None} - {None}:
-                self.refresh_message(int(message_id))  # type: ignore[arg-type]
+            for message_id in {event.message_id, live.id if live else None}:
+                if message_id is not None:
+                    self.refresh_message(message_id)
             self._refresh_pending()
 
     def _refresh_pending(self) -> None:
@@ -406,12 +407,12 @@ class TranscriptView(QListView):
 
     def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if event.type() == QEvent.Type.ToolTip:
-            pos = event.pos()  # type: ignore[attr-defined]
-            target = self._target_at(pos)
+            help_event = cast("QHelpEvent", event)
+            target = self._target_at(help_event.pos())
             if target and target[0] == "link" and ":" in target[2]:
                 scheme = target[2].split(":", 1)[0].lower()
                 if scheme in OPENABLE_SCHEMES:
-                    QToolTip.showText(event.globalPos(), target[2], self)  # type: ignore
+                    QToolTip.showText(help_event.globalPos(), target[2], self)
                     return True
             QToolTip.hideText()
             event.ignore()
