@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import tempfile
@@ -45,6 +44,9 @@ class ProviderSettings:
     api_key_env: str | None = None
     status_url: str | None = None
     max_tokens: int = DEFAULT_MAX_TOKENS
+    ca_bundle: str | None = None  # extra CA certificates (a PEM file) for this provider
+    allow_insecure_http: bool = False  # the key may travel over plain http:// off this machine
+    continue_partial: str = "auto"  # SPEC: auto | never
 
     def effective_base_url(self, environ: Mapping[str, str] = os.environ) -> str:
         """base_url, else the type's default (for ollama, OLLAMA_HOST when set); no trailing /."""
@@ -117,7 +119,7 @@ def default_settings() -> Settings:
 
 
 DEFAULT_SETTINGS_TOML = """\
-# chatdesk settings. Unknown keys are ignored; a mistake is reported with its line.
+# chatdesk settings. A mistake (or a key chatdesk does not know) is reported with its line.
 # API keys never go in this file: store them with `chatdesk keys set NAME` (the OS
 # keyring), or put them in the environment variable named by api_key_env.
 
@@ -138,6 +140,8 @@ theme = "system"             # system | light | dark
 #   base_url    = optional; as the provider's official SDK spells it (ollama: OLLAMA_HOST)
 #   api_key_env = optional; the variable holding the key when the keyring has none
 #   max_tokens  = optional; the longest answer, in tokens (default 4096)
+#   ca_bundle   = optional; a PEM file of extra CA certificates for this provider
+#   allow_insecure_http = true  lets the key travel over plain http:// to another machine
 
 [providers.anthropic]
 type = "anthropic"
@@ -205,6 +209,12 @@ def parse_settings(text: str, path: Path | str = "settings.toml") -> Settings:
     """Validate settings.toml text; path only names the file in errors."""
     import tomllib  # only when there is a file: its patterns cost start-up time
 
+    from chatdesk.settings_check import MAX_NESTING, Validator, too_deep
+
+    deep = too_deep(text)
+    if deep is not None:
+        raise SettingsError(path, deep, f"nests lists or tables more than {MAX_NESTING} deep; "
+                            "flatten it there.")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -212,7 +222,10 @@ def parse_settings(text: str, path: Path | str = "settings.toml") -> Settings:
         if line is None and problem.endswith("at the end of the file"):
             line = max(1, len(text.splitlines()))
         raise SettingsError(path, line, f"{problem}; fix the TOML syntax there.") from None
-    return _Validator(text, Path(path)).settings(data)
+    except RecursionError:  # too_deep missed a nesting tomllib still recursed into
+        raise SettingsError(path, None, "nests lists or tables too deeply to be read; "
+                            "flatten it.") from None
+    return Validator(text, Path(path)).settings(data)
 
 
 def save_settings(settings: Settings, path: Path) -> None:
@@ -304,177 +317,3 @@ def _ollama_host_url(raw: str) -> str:
     if ":" in host:
         host = f"[{host}]"
     return f"{scheme}://{host}:{port}{parts.path.rstrip('/')}"
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    return str(value)
-
-
-class _Validator:
-    """Turns the parsed TOML into Settings, raising SettingsError with the line of the culprit."""
-
-    def __init__(self, text: str, path: Path) -> None:
-        self.text = text
-        self.path = path
-
-    def fail(self, where: tuple[str, ...], problem: str) -> SettingsError:
-        return SettingsError(self.path, _find_line(self.text, where), problem)
-
-    def table(self, data: Mapping[str, Any], key: str, where: tuple[str, ...]) -> dict[str, Any]:
-        value = data.get(key, {})
-        if not isinstance(value, dict):
-            raise self.fail(where, f"{'.'.join(where)} must be a table ([{'.'.join(where)}]).")
-        return value
-
-    def settings(self, data: dict[str, Any]) -> Settings:
-        defaults = default_settings()
-        if "providers" in data:
-            raw = self.table(data, "providers", ("providers",))
-            providers = {name: self.provider(name, value) for name, value in raw.items()}
-        else:
-            providers = defaults.providers
-        failover = self.failover(self.table(data, "failover", ("failover",)), providers)
-        theme = self.table(data, "ui", ("ui",)).get("theme", "system")
-        if theme not in THEMES:
-            raise self.fail(
-                ("ui", "theme"),
-                f'[ui] theme must be "system", "light" or "dark", not {_show(theme)}.',
-            )
-        return Settings(failover, providers, UiSettings(theme=theme))
-
-    def failover(self, raw: dict[str, Any], providers: dict[str, Any]) -> FailoverSettings:
-        order = raw.get("order", list(providers))
-        if not isinstance(order, list) or not all(isinstance(n, str) for n in order):
-            raise self.fail(
-                ("failover", "order"), '[failover] order must be a list of provider names, '
-                'e.g. ["anthropic", "openai"].'
-            )
-        for name in order:
-            if name not in providers:
-                raise self.fail(
-                    ("failover", "order"),
-                    f"[failover] order names {_show(name)} but there is no [providers.{name}] "
-                    f"table; add one or remove {_show(name)} from order.",
-                )
-        failover = FailoverSettings(order=list(dict.fromkeys(order)))
-        for key in ("connect_timeout_s", "first_token_timeout_s", "stall_timeout_s", "cooldown_s"):
-            if key in raw:
-                setattr(failover, key, self.seconds(raw[key], key, zero_ok=key == "cooldown_s"))
-        return failover
-
-    def seconds(self, value: Any, key: str, zero_ok: bool) -> float:
-        where = ("failover", key)
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        if not number or not math.isfinite(value):
-            raise self.fail(
-                where, f"[failover] {key} must be a number of seconds, not {_show(value)}."
-            )
-        if value < 0 or (value == 0 and not zero_ok):
-            least = "0 or more" if zero_ok else "more than 0"
-            raise self.fail(where, f"[failover] {key} must be {least} seconds, not {_show(value)}.")
-        return float(value)
-
-    def provider(self, name: str, raw: Any) -> ProviderSettings:
-        table = f"[providers.{name}]"
-        if not name.strip():
-            raise self.fail(("providers", name), "A provider name is empty; give it a name.")
-        if not isinstance(raw, dict):
-            raise self.fail(("providers", name), f"providers.{name} must be a table ({table}).")
-        kind = raw.get("type", name if name in PROVIDER_TYPES else None)
-        if kind is None:
-            raise self.fail(
-                ("providers", name), f"{table} needs a type: anthropic, openai, gemini or ollama."
-            )
-        if kind not in PROVIDER_TYPES:
-            raise self.fail(
-                ("providers", name, "type"),
-                f"{table} type {_show(kind)} is not known; use anthropic, openai, gemini or ollama "
-                "(openai covers every OpenAI-compatible service).",
-            )
-        model = raw.get("model", DEFAULT_MODELS[kind])
-        if not isinstance(model, str):
-            raise self.fail(
-                ("providers", name, "model"), f"{table} model must be text, not {_show(model)}."
-            )
-        if not model.strip():
-            raise self.fail(
-                ("providers", name, "model"),
-                f"{table} model is empty; name the model to use, "
-                f"e.g. {_show(DEFAULT_MODELS[kind])}.",
-            )
-        provider = ProviderSettings(name=name, type=kind, model=model.strip())
-        for key in ("base_url", "api_key_env", "status_url"):
-            value = raw.get(key)
-            if value is None:
-                continue
-            if not isinstance(value, str):
-                raise self.fail(
-                    ("providers", name, key), f"{table} {key} must be text, not {_show(value)}."
-                )
-            value = value.strip()
-            if key != "status_url" and not value:
-                continue  # an empty optional key means "not set"
-            if key != "api_key_env" and value and not value.startswith(("http://", "https://")):
-                raise self.fail(
-                    ("providers", name, key),
-                    f"{table} {key} must start with http:// or https://, not {_show(value)}.",
-                )
-            setattr(provider, key, value)
-        if "max_tokens" in raw:
-            value = raw["max_tokens"]
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise self.fail(
-                    ("providers", name, "max_tokens"),
-                    f"{table} max_tokens must be a whole number above 0, not {_show(value)}.",
-                )
-            provider.max_tokens = value
-        return provider
-
-
-# --- finding the line of a key in the file text ---------------------------------------------
-
-_KEY_PART = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|[A-Za-z0-9_-]+')
-_HEADER = re.compile(r"^\s*\[(?!\[)([^\]]*)\]\s*(?:#.*)?$")
-
-
-def _find_line(text: str, where: tuple[str, ...]) -> int | None:
-    """The line of `where`: ("failover", key), ("providers", name[, key]) or a table alone."""
-    depth = 2 if where[0] == "providers" else 1
-    table, key = where[:depth], (where[depth] if len(where) > depth else None)
-    lines = text.splitlines()
-    current: tuple[str, ...] = ()
-    header_line: int | None = None
-    own_key = (
-        re.compile(rf"""^\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*=""")
-        if key
-        else None
-    )
-    for number, line in enumerate(lines, 1):
-        if line.lstrip().startswith("[["):
-            current = ("[[",)
-            continue
-        header = _HEADER.match(line)
-        if header:
-            current = tuple(p.strip("\"'") for p in _KEY_PART.findall(header.group(1)))
-            if current == table and header_line is None:
-                header_line = number
-            continue
-        if own_key and current == table and own_key.match(line):
-            return number
-    if key is None and header_line is not None:
-        return header_line
-    # Dotted keys or inline tables: the first line (after the header, if any) setting the key.
-    wanted = re.compile(rf"(?:^|[\s{{,.\"']){re.escape(key or table[-1])}[\"']?\s*=")
-    start = header_line or 1
-    for number, line in enumerate(lines[start - 1 :], start):
-        if not line.lstrip().startswith("#") and wanted.search(line):
-            return number
-    return header_line

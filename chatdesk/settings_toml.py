@@ -17,6 +17,8 @@ _IMPLICIT_DEFAULTS: dict[str, Any] = {
     "cooldown_s": 60,
     "max_tokens": DEFAULT_MAX_TOKENS,
     "theme": "system",
+    "allow_insecure_http": False,
+    "continue_partial": "auto",
 }
 
 

@@ -30,7 +30,6 @@ cooldown_s = 120            # be patient with them
 type = "anthropic"          # the company account
 model = "claude-sonnet-4-5"
 api_key_env = "WORK_ANTHROPIC_KEY"
-future_option = true        # unknown keys are ignored
 
 [providers.local]
 type = "ollama"
@@ -120,7 +119,6 @@ def test_save_keeps_comments_through_change_add_and_remove(tmp_path: Path) -> No
     ]:
         assert comment in text, comment
     assert "cooldown_s = 300            # be patient with them" in text
-    assert "future_option = true" in text
     assert text.index("[providers.router]") < text.index("# --- things I might try later ---")
     assert text.index("[ui]") < text.index("# --- things I might try later ---")
     assert "max_tokens" not in text and "stall_timeout_s" not in text  # defaults stay implicit

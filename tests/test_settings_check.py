@@ -1,0 +1,153 @@
+"""Tests for chatdesk.settings_check: every key's type and range, deep nesting, fuzzing."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chatdesk.settings import SettingsError, load_settings, parse_settings
+
+PROVIDER = '[providers.a]\ntype = "openai"\nmodel = "m"\n'
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle", "words"),
+    [
+        # 1. an order naming a provider twice
+        ('[failover]\norder = ["a", "a"]\n' + PROVIDER, "order =", "twice"),
+        # 2. a URL without a host
+        (PROVIDER + 'base_url = "https://"\n', "base_url", "host"),
+        (PROVIDER + 'status_url = "http://"\n', "status_url", "host"),
+        # 3. a URL with a space, a port out of range or a fragment
+        (PROVIDER + 'base_url = "https://api.example .com"\n', "base_url", "spaces"),
+        (PROVIDER + 'base_url = "https://example.com:99999/v1"\n', "base_url", "port"),
+        (PROVIDER + 'base_url = "https://example.com/v1#x"\n', "base_url", "fragment"),
+        # 4. api_key_env that no shell could set
+        (PROVIDER + 'api_key_env = "MY KEY"\n', "api_key_env", "variable name"),
+        # 5. timeouts past a day (1e300 overflowed the socket timeout), and huge integers
+        ("[failover]\nconnect_timeout_s = 1e300\n", "connect_timeout_s", "at most"),
+        ("[failover]\ncooldown_s = " + "9" * 400 + "\n", "cooldown_s", "at most"),
+        # 6. max_tokens beyond what a provider parses
+        (PROVIDER + "max_tokens = 9223372036854775807\n", "max_tokens", "from 1 to"),
+        (PROVIDER + "max_tokens = true\n", "max_tokens", "whole number"),
+        # 7. unknown keys: typos that silently fell back to defaults
+        ('[failover]\nordr = ["a"]\n' + PROVIDER, "ordr", 'did you mean "order"'),
+        (PROVIDER + 'modle = "x"\n', "modle", 'did you mean "model"'),
+        ('[ui]\nthem = "dark"\n', "them", 'did you mean "theme"'),
+        ('colour = "red"\n', "colour", "known keys"),
+        # 8. provider names the keyring and the dialog cannot use
+        ('[providers."my proxy"]\ntype = "openai"\nmodel = "m"\n', "my proxy", "rename"),
+        ('[providers." a"]\ntype = "openai"\nmodel = "m"\n', '" a"', "rename"),
+        # 9. text with control characters (a model id goes into Gemini's URL)
+        ('[providers.a]\ntype = "gemini"\nmodel = "m\\n?x"\n', "model", "control"),
+        # the new keys
+        (PROVIDER + 'allow_insecure_http = "yes"\n', "allow_insecure_http", "true or false"),
+        (PROVIDER + 'ca_bundle = "/no/such/ca.pem"\n', "ca_bundle", "not a file"),
+        (PROVIDER + 'continue_partial = "sometimes"\n', "continue_partial", '"never"'),
+    ],
+)
+def test_wrong_values_are_refused_with_their_line(
+    tmp_path: Path, text: str, needle: str, words: str
+) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SettingsError) as err:
+        load_settings(path)
+    message = str(err.value)
+    assert err.value.line == line_of(text, needle), message
+    assert message.startswith(f"{path} line {err.value.line}: ")
+    assert words in message and "\n" not in message and len(message) < 400
+
+
+def test_the_spec_example_loads(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
+    text = f"""\
+[failover]
+order = ["anthropic"]
+connect_timeout_s = 10
+first_token_timeout_s = 60
+stall_timeout_s = 30
+cooldown_s = 60
+
+[providers.anthropic]
+type = "anthropic"
+model = "claude-sonnet-4-5"
+base_url = "https://api.anthropic.com"
+api_key_env = "ANTHROPIC_API_KEY"
+continue_partial = "auto"
+ca_bundle = "{ca}"
+"""
+    p = parse_settings(text).providers["anthropic"]
+    assert p.ca_bundle == str(ca) and p.continue_partial == "auto"
+    assert not p.allow_insecure_http
+
+
+@pytest.mark.parametrize("opening", ["[", "{a = "])
+def test_deep_nesting_is_one_line_not_a_recursion_error(tmp_path: Path, opening: str) -> None:
+    closing = "]" if opening == "[" else "}"
+    text = '[ui]\ntheme = "dark"\n\nx = ' + opening * 5000 + "1" + closing * 5000 + "\n"
+    with pytest.raises(SettingsError) as err:
+        parse_settings(text, tmp_path / "settings.toml")
+    assert err.value.line == 4 and "deep" in str(err.value)
+
+
+def test_nesting_inside_strings_and_comments_is_not_counted() -> None:
+    text = ('[ui]\ntheme = "dark"  # ' + "[" * 100 + '\n[providers.a]\ntype = "openai"\n'
+            'model = "' + "[" * 100 + '"\nstatus_url = """\n' + "{" * 100 + '"""\n')
+    with pytest.raises(SettingsError) as err:
+        parse_settings(text)
+    assert "status_url" in str(err.value)  # past the nesting check, at the validation
+
+
+@pytest.mark.slow
+def test_self_test_passes_with_a_broken_settings_file(tmp_path: Path) -> None:
+    from tests.test_app_selftest import run_chatdesk
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "settings.toml").write_text("x = " + "[" * 5000 + "]" * 5000 + "\n",
+                                        encoding="utf-8")
+    result = run_chatdesk("--data-dir", str(data), "--self-test")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("self-test ok")
+    assert "RecursionError" not in result.stderr
+
+
+_FRAGMENTS = st.sampled_from([
+    "[failover]\n", "[providers.a]\n", "[ui]\n", "[[x]]\n", "order = ", "type = ",
+    "model = ", "base_url = ", "max_tokens = ", "cooldown_s = ", "theme = ", '"openai"',
+    '"http://"', '"https://h:1"', "[", "]", "{", "}", ",", "=", "\n", "1e999", "-0",
+    "99999999999999999999999", "true", "nan", "inf", "1979-05-27", '"""', "'''", "#",
+    '"a"', "a.b.c", "\\u0000", " ", ".",
+])
+_TOMLISH = st.lists(_FRAGMENTS | st.text(max_size=8), max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_TOMLISH)
+def test_fuzzed_text_gives_settings_or_one_settings_error(text: str) -> None:
+    started = time.monotonic()
+    try:
+        parse_settings(text)
+    except SettingsError as exc:
+        assert "\n" not in str(exc)
+    assert time.monotonic() - started < 1.0
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(min_value=1, max_value=3000), st.sampled_from(["[", "{a="]))
+def test_fuzzed_nesting_depth(depth: int, opening: str) -> None:
+    closing = "]" if opening == "[" else "}"
+    try:
+        parse_settings("x = " + opening * depth + "1" + closing * depth)
+    except SettingsError:
+        pass
