@@ -94,7 +94,7 @@ class ChatService:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = new_http_client()
+            self._client = new_http_client(self.settings.providers.values())
         return self._client
 
     async def aclose(self) -> None:
@@ -117,7 +117,8 @@ class ChatService:
             sentence = wording.missing_key(provider.name, env_var,
                                            self.keys.secure_store_available())
             raise errors.MissingKey(wording.clause(sentence), provider=provider.name)
-        endpoint = Endpoint(provider.name, provider.effective_base_url(), lookup.key)
+        endpoint = Endpoint(provider.name, provider.effective_base_url(), lookup.key,
+                            provider.allow_insecure_http)
         return make_provider(provider.type, endpoint, self.client, self.timeouts)
 
     def provider_settings(self, name: str) -> ProviderSettings:
@@ -158,7 +159,8 @@ class ChatService:
         timeouts = Timeouts(f.connect_timeout_s, min(f.first_token_timeout_s,
                                                      PROBE_TIMEOUT_CAP_S),
                             min(f.stall_timeout_s, PROBE_TIMEOUT_CAP_S))
-        endpoint = Endpoint(provider.name, provider.effective_base_url(), key)
+        endpoint = Endpoint(provider.name, provider.effective_base_url(), key,
+                            provider.allow_insecure_http)
         return make_provider(provider.type, endpoint, self.client, timeouts)
 
     async def list_models(self, name: str) -> list[str]:

@@ -58,6 +58,10 @@ class ProviderSettings:
                 return _ollama_host_url(host)
         return DEFAULT_BASE_URLS[self.type]
 
+    def plain_http_host(self, environ: Mapping[str, str] = os.environ) -> str | None:
+        """The host a key would reach in clear (http:// off this machine), else None."""
+        return plain_http_host(self.effective_base_url(environ))
+
     def effective_status_url(self) -> str | None:
         """status_url ("" disables it), else the type's status page if base_url is official."""
         if self.status_url is not None:
@@ -296,6 +300,29 @@ def _split_toml_error(message: str) -> tuple[int | None, str]:
     if m:
         return None, f"{message[: m.start()]} at the end of the file"
     return None, message
+
+
+def plain_http_host(url: str) -> str | None:
+    """The host of an http:// URL that leaves this machine; None for https and loopback."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() != "http":
+        return None
+    host = (parts.hostname or "").rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return None
+    import ipaddress
+
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return parts.netloc or host or url
+
+
+def insecure_http_line(provider_name: str) -> str:
+    """The line that lets a provider's key travel over plain HTTP."""
+    return f"allow_insecure_http = true   # under [providers.{provider_name}]"
 
 
 def _ollama_host_url(raw: str) -> str:

@@ -264,11 +264,32 @@ class Validator:
         if not value:
             return None
         path = Path(os.path.expanduser(value))
+        if not path.is_absolute():  # relative to the settings file, not to the working dir
+            path = self.path.parent / path
+            value = str(path)
         if not path.is_file():
             raise self.fail(("providers", name, "ca_bundle"),
                             f"[providers.{name}] ca_bundle names {show(value)}, which is not a "
                             "file; point it at a PEM file of CA certificates.")
-        return str(path)
+        problem = _pem_problem(path)
+        if problem:
+            raise self.fail(("providers", name, "ca_bundle"),
+                            f"[providers.{name}] ca_bundle {show(value)} {problem}; point it "
+                            "at a PEM file of CA certificates.")
+        return value
+
+
+def _pem_problem(path: Path) -> str | None:
+    """Why the file holds no CA certificate ssl can load (a clause), else None."""
+    import ssl  # only for files that set ca_bundle
+
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=str(path))
+    except ssl.SSLError:
+        return "holds no PEM certificate"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    return None
 
 
 # --- finding the line of a key in the file text ---------------------------------------------

@@ -129,6 +129,8 @@ def attempt_summary(provider: str, error_class: str | None, status: int | None,
     detail = error_label(error_class)
     if status:
         detail += f" ({status})"
+    if error_class == errors.ErrorClass.CERTIFICATE:
+        detail += f" (set ca_bundle for {provider} or SSL_CERT_FILE)"
     return f"{provider} failed{_words(streamed_text)}: {detail}"
 
 
@@ -165,6 +167,14 @@ def missing_key(provider_name: str, env_var: str | None = None, secure_store: bo
     return f"{what}: there is no system keyring on this machine, so {todo}."
 
 
+def insecure_http(provider_name: str, host: str) -> str:
+    """A key that would travel in clear was not sent: the line that allows it anyway."""
+    return (f"The key of {provider_name} was not sent: its base URL is plain http:// to "
+            f"{host}, where anyone on the network could read it. Use https://, or, to send "
+            f"it anyway, set `allow_insecure_http = true` under [providers.{provider_name}] "
+            "in settings.toml.")
+
+
 def key_unusable(provider_name: str, error_class: str | None) -> str:
     """Why a provider marked `no-key` is skipped: 'a2: key rejected (fix the key with: …)'."""
     rejected = error_class or errors.ErrorClass.AUTH
@@ -192,10 +202,15 @@ def stopped(provider_name: str, message: str, advice_text: str) -> str:
 def advice(error: errors.ProviderError) -> str:
     """What the user can do about a failure, or "" when failing over says enough."""
     name = error.provider
+    if isinstance(error, errors.InsecureHttp):
+        return f"Use https:// for {name or 'this provider'}, or allow plain HTTP in settings.toml."
     if isinstance(error, errors.AuthError | errors.MissingKey):
         if name is None:
             return "Check the API key of this provider in the settings."
         return f"Check the API key of {name}: chatdesk keys set {name}."
+    if isinstance(error, errors.CertificateError):
+        return (f"Set ca_bundle for {name or 'this provider'} in settings.toml, or "
+                "SSL_CERT_FILE, to a PEM file with the CA that signed its certificate.")
     if isinstance(error, errors.NotFound):
         return "Check the model and base URL of this provider in settings."
     if isinstance(error, errors.ContextTooLong):
@@ -216,6 +231,15 @@ def provider_failure(exc: BaseException, provider_name: str, base_url: str | Non
     code = f" ({exc.status})" if exc.status else ""
     detail = _detail(exc.message)
     about = f" ({detail})" if detail else ""
+    host = (urlsplit(base_url).netloc or base_url) if base_url else provider_name
+    if isinstance(exc, errors.InsecureHttp):
+        return insecure_http(provider_name, host)
+    if isinstance(exc, errors.CertificateError):
+        return (f"The certificate of {host} could not be verified{about}: set ca_bundle for "
+                "this provider or SSL_CERT_FILE.")
+    if isinstance(exc, errors.TlsError):
+        return (f"The TLS handshake with {host} failed{about}: check that the base URL is "
+                "https:// on a port that speaks TLS.")
     if isinstance(exc, errors.MissingKey):
         return missing_key(provider_name)
     if isinstance(exc, errors.AuthError):
@@ -229,7 +253,6 @@ def provider_failure(exc: BaseException, provider_name: str, base_url: str | Non
     if isinstance(exc, errors.NotFound):
         return f"Not found{code}: check the model name and the base URL."
     if isinstance(exc, errors.ConnectionFailed | errors.ConnectTimeout):
-        host = (urlsplit(base_url).netloc or base_url) if base_url else provider_name
         return f"Could not connect to {host}: check the base URL and the network."
     if isinstance(exc, errors.ProviderTimeout):
         return (f"No answer in time ({exc.describe()}); the provider may be slow or down, "

@@ -51,6 +51,7 @@ def line_of(text: str, needle: str) -> int:
         # the new keys
         (PROVIDER + 'allow_insecure_http = "yes"\n', "allow_insecure_http", "true or false"),
         (PROVIDER + 'ca_bundle = "/no/such/ca.pem"\n', "ca_bundle", "not a file"),
+        (PROVIDER + 'ca_bundle = "settings.toml"\n', "ca_bundle", "no PEM certificate"),
         (PROVIDER + 'continue_partial = "sometimes"\n', "continue_partial", '"never"'),
     ],
 )
@@ -68,8 +69,10 @@ def test_wrong_values_are_refused_with_their_line(
 
 
 def test_the_spec_example_loads(tmp_path: Path) -> None:
-    ca = tmp_path / "ca.pem"
-    ca.write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
+    pytest.importorskip("cryptography")
+    from tests.fakes.certs import make_certs
+
+    ca = make_certs(tmp_path).ca_pem
     text = f"""\
 [failover]
 order = ["anthropic"]

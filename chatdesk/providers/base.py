@@ -88,6 +88,7 @@ class Endpoint:
     name: str
     base_url: str
     api_key: str | None = field(default=None, repr=False)
+    allow_insecure_http: bool = False  # the key may travel over http:// off this machine
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,9 @@ class ErrorClass(StrEnum):
     MALFORMED_STREAM = "malformed_stream"
     TRUNCATED_STREAM = "truncated_stream"
     NO_KEY = "no_key"
+    TLS = "tls"
+    CERTIFICATE = "certificate"
+    INSECURE_HTTP = "insecure_http"
     STATUS_PAGE = "status_page"  # no request failed: a status page reported an outage
 
 
@@ -112,6 +115,20 @@ class ConnectionFailed(ProviderError):
     label = "connection failed"
 
 
+class TlsError(ConnectionFailed):
+    """The TLS handshake failed (an outage for failover, but worded on its own)."""
+
+    kind = ErrorClass.TLS
+    label = "TLS handshake failed"
+
+
+class CertificateError(TlsError):
+    """The server's certificate could not be verified against the trusted CAs."""
+
+    kind = ErrorClass.CERTIFICATE
+    label = "certificate not verified"
+
+
 class AuthError(ProviderError):
     kind = ErrorClass.AUTH
     label = "key rejected"
@@ -149,10 +166,19 @@ class MissingKey(ProviderError):
     label = "no API key"
 
 
+class InsecureHttp(MissingKey):
+    """The key would travel in clear (http:// off this machine) and the entry does not allow
+    it: the provider is skipped like one without a key, and nothing is sent."""
+
+    kind = ErrorClass.INSECURE_HTTP
+    label = "key not sent over plain HTTP"
+
+
 ALL_ERRORS: tuple[type[ProviderError], ...] = (
     Overloaded, RateLimited, QuotaExceeded, ServerError, ProviderTimeout, ConnectTimeout,
     FirstTokenTimeout, StallTimeout, ConnectionFailed, AuthError, BadRequest, ContextTooLong,
-    NotFound, MalformedStream, TruncatedStream, MissingKey,
+    NotFound, MalformedStream, TruncatedStream, MissingKey, TlsError, CertificateError,
+    InsecureHttp,
 )
 BY_KIND: dict[str, type[ProviderError]] = {cls.kind: cls for cls in ALL_ERRORS}
 
@@ -288,7 +314,8 @@ def classify_transport(exc: httpx.HTTPError, provider: str | None = None) -> Pro
     if isinstance(exc, httpx.TimeoutException):
         return ProviderTimeout(f"timed out ({detail})", provider=provider)
     if isinstance(exc, httpx.ConnectError):
-        return ConnectionFailed(f"could not connect ({detail})", provider=provider)
+        tls = _tls_failure(exc, provider)
+        return tls or ConnectionFailed(f"could not connect ({detail})", provider=provider)
     if isinstance(exc, httpx.RemoteProtocolError):
         return TruncatedStream(f"the connection was cut ({detail})", provider=provider)
     if isinstance(exc, httpx_sse.SSEError):  # a 200 that is not an event stream
@@ -299,3 +326,23 @@ def classify_transport(exc: httpx.HTTPError, provider: str | None = None) -> Pro
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
         return BadRequest(f"the provider's URL is not usable ({detail})", provider=provider)
     return ConnectionFailed(f"network error ({detail})", provider=provider)
+
+
+def _tls_failure(exc: BaseException, provider: str | None) -> TlsError | None:
+    """The TLS error behind an httpx.ConnectError (httpcore wraps ssl's), or None."""
+    import ssl
+
+    seen: BaseException | None = exc
+    for _ in range(8):  # the cause chain is short; a loop in it must not hang
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLError):
+            break
+        seen = seen.__cause__ or seen.__context__
+    else:
+        return None
+    if isinstance(seen, ssl.SSLCertVerificationError):
+        reason = seen.verify_message or seen.reason or "unknown reason"
+        return CertificateError(f"certificate verify failed: {reason}", provider=provider)
+    reason = seen.reason or str(seen) or type(seen).__name__
+    return TlsError(f"TLS handshake failed: {reason}", provider=provider)

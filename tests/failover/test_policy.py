@@ -19,11 +19,15 @@ EXPECTED: dict[type[errors.ProviderError], tuple[Action, bool, bool]] = {
     errors.FirstTokenTimeout: (Action.FAIL_OVER, True, False),
     errors.StallTimeout: (Action.FAIL_OVER, True, False),
     errors.ConnectionFailed: (Action.FAIL_OVER, True, False),
+    errors.TlsError: (Action.FAIL_OVER, True, False),  # SPEC: TLS errors fail over
+    errors.CertificateError: (Action.FAIL_OVER, True, False),
     errors.MalformedStream: (Action.FAIL_OVER, True, False),
     errors.TruncatedStream: (Action.FAIL_OVER, True, False),
     errors.NotFound: (Action.FAIL_OVER, False, False),
     errors.AuthError: (Action.FAIL_OVER, False, True),
     errors.MissingKey: (Action.FAIL_OVER, False, True),
+    # Raised before anything is sent, and skipped like a missing key by the router.
+    errors.InsecureHttp: (Action.FAIL_OVER, False, True),
     errors.ContextTooLong: (Action.FAIL_OVER, False, False),
     errors.BadRequest: (Action.STOP, False, False),
 }

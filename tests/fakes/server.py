@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import signal
+import ssl
 import sys
 import threading
 from dataclasses import dataclass
@@ -73,7 +74,8 @@ class FakeProvider:
 
     def __init__(self, provider_type: str = "anthropic", wire_dir: str | Path | None = None, *,
                  api_key: str | None = None, require_auth: bool = True, port: int = 0,
-                 host: str = "127.0.0.1", models: list[str] | None = None) -> None:
+                 host: str = "127.0.0.1", models: list[str] | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
         if provider_type not in PROVIDER_TYPES:
             raise ValueError(f"provider type must be one of {', '.join(PROVIDER_TYPES)}")
         self.provider_type = provider_type
@@ -81,6 +83,7 @@ class FakeProvider:
         self.api_key = api_key if api_key is not None else f"test-key-{provider_type}"
         self.require_auth = require_auth and provider_type != "ollama"
         self.host = host
+        self.tls = tls  # a server context: serve https:// (for certificate tests)
         self.models = list(models) if models is not None else list(DEFAULT_MODELS[provider_type])
         self.default_response: Response | None = None
         self._requested_port = port
@@ -137,7 +140,7 @@ class FakeProvider:
     @property
     def base_url(self) -> str:
         """As the official SDK spells it: openai's ends with /v1, the others are bare."""
-        root = f"http://{self.host}:{self.port}"
+        root = f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
         return root + "/v1" if self.provider_type == "openai" else root
 
     # --- scripting and inspection ----------------------------------------------------------
@@ -195,7 +198,8 @@ class FakeProvider:
         loop.set_exception_handler(_quiet_exception_handler)
         try:
             self._server = loop.run_until_complete(asyncio.start_server(
-                self._on_client, self.host, self._requested_port, limit=MAX_HEAD_BYTES))
+                self._on_client, self.host, self._requested_port, limit=MAX_HEAD_BYTES,
+                ssl=self.tls))
         except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
             started.set_exception(exc)
             loop.close()
