@@ -158,7 +158,8 @@ class SettingsDialog(QDialog):
             return False
         settings = self.collect()
         page = self.providers_page
-        problem = self.problems(settings) or self.controller.save_settings(
+        problem = self.problems(settings) or self.plain_http_refused(settings) or \
+            self.controller.save_settings(
             settings, KeyChanges(dict(page.typed_keys), frozenset(page.forget_keys),
                                  frozenset(page.removed)))
         if problem is not None:
@@ -168,6 +169,35 @@ class SettingsDialog(QDialog):
         self.saved.emit()
         self.accept()
         return True
+
+    def plain_http_refused(self, settings: Settings) -> str | None:
+        """Ask before a key may travel over plain http:// to another machine; a "yes" writes
+        allow_insecure_http = true for that provider, a "no" keeps the dialog open."""
+        for p in settings.providers.values():
+            host = p.plain_http_host()
+            if p.type == "ollama" or host is None or p.allow_insecure_http:
+                continue
+            self.tabs.setCurrentWidget(self.providers_page)
+            self.providers_page.select(p.name)
+            if not self.confirm_plain_http(p.name, host):
+                return (f"Not saved: use https:// for {p.name}, or agree to send its key "
+                        "over plain HTTP.")
+            p.allow_insecure_http = True
+            self.providers_page.providers[p.name].allow_insecure_http = True
+        return None
+
+    def confirm_plain_http(self, name: str, host: str) -> bool:
+        """The user's answer to sending the key of name in clear to host (tests replace it)."""
+        from PySide6.QtWidgets import QMessageBox
+
+        answer = QMessageBox.warning(
+            self, "Send the key unencrypted?",
+            f"The base URL of {name} is plain http:// to {host}, another machine: its API "
+            "key would travel unencrypted, and anyone on the network could read it.\n\n"
+            "Send it anyway? (This writes allow_insecure_http = true for this provider.)",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def done(self, result: int) -> None:
         self.providers_page.shutdown()

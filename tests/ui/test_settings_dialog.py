@@ -406,3 +406,37 @@ def test_a_key_from_the_environment_is_named_not_shown(qtbot, ctx: AppContext,
     ctx.keys = KeyStore(environ={"ANTHROPIC_API_KEY": env_key}, backend=fail.Keyring())
     no_keyring = open_dialog(qtbot, ctx)
     assert "(ANTHROPIC_API_KEY is set now)" in w(no_keyring, QLabel, "providerKeyNote").text()
+
+
+def test_a_plain_http_base_url_off_this_machine_asks_before_saving(
+    qtbot, ctx: AppContext, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[tuple[str, str]] = []
+    answer = False
+
+    def confirm(self: SettingsDialog, name: str, host: str) -> bool:
+        asked.append((name, host))
+        return answer
+
+    monkeypatch.setattr(SettingsDialog, "confirm_plain_http", confirm)
+    before = ctx.paths.settings_file.read_bytes()
+    dialog = open_dialog(qtbot, ctx)
+    dialog.providers_page.select("openai")
+    qtbot.keyClicks(w(dialog, QLineEdit, "providerBaseUrl"), "http://10.0.0.5:8000/v1")
+    dialog.providers_page.select("anthropic")
+    assert not dialog.save()
+    assert asked == [("openai", "10.0.0.5:8000")]
+    assert "Not saved" in w(dialog, QLabel, "settingsError").text()
+    assert dialog.providers_page.current().name == "openai"
+    assert ctx.paths.settings_file.read_bytes() == before
+    answer = True
+    assert dialog.save()
+    _, data = saved_toml(ctx)
+    assert data["providers"]["openai"]["allow_insecure_http"] is True
+    assert data["providers"]["openai"]["base_url"] == "http://10.0.0.5:8000/v1"
+    # Once allowed, saving again does not ask again; loopback and https never ask.
+    again = open_dialog(qtbot, ctx)
+    again.providers_page.select("anthropic")
+    qtbot.keyClicks(w(again, QLineEdit, "providerBaseUrl"), "http://127.0.0.1:8080")
+    assert again.save()
+    assert len(asked) == 2
