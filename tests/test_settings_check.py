@@ -154,3 +154,46 @@ def test_fuzzed_nesting_depth(depth: int, opening: str) -> None:
         parse_settings("x = " + opening * depth + "1" + closing * depth)
     except SettingsError:
         pass
+
+
+_VALUES = st.recursive(
+    st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=12)
+    | st.sampled_from(["openai", "ollama", "a", "https://h", "http://", "dark", "auto"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                 max_size=3),
+    max_leaves=6,
+)
+_PROVIDER_TABLE = st.dictionaries(
+    st.sampled_from(["type", "model", "base_url", "api_key_env", "status_url", "max_tokens",
+                     "ca_bundle", "allow_insecure_http", "continue_partial", "x"]),
+    _VALUES, max_size=5)
+_DOCUMENT = st.fixed_dictionaries({}, optional={
+    "failover": st.dictionaries(st.sampled_from(
+        ["order", "connect_timeout_s", "first_token_timeout_s", "stall_timeout_s",
+         "cooldown_s"]), _VALUES, max_size=3),
+    "providers": st.dictionaries(st.sampled_from(["a", "openai", "b c", ""]), _PROVIDER_TABLE,
+                                 max_size=2),
+    "ui": st.dictionaries(st.sampled_from(["theme", "x"]), _VALUES, max_size=1),
+})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_DOCUMENT)
+def test_fuzzed_values_of_every_key_give_settings_or_one_settings_error(
+    document: dict[str, object],
+) -> None:
+    import tomlkit
+
+    try:
+        text = tomlkit.dumps(document)
+    except (TypeError, ValueError):  # a value tomlkit cannot write (e.g. mixed key types)
+        return
+    try:
+        parsed = parse_settings(text)
+    except SettingsError as exc:
+        assert "\n" not in str(exc)
+    else:
+        for p in parsed.providers.values():
+            assert isinstance(p.max_tokens, int) and not isinstance(p.max_tokens, bool)
+            assert p.model and p.model == p.model.strip()
+        assert len(set(parsed.failover.order)) == len(parsed.failover.order)
