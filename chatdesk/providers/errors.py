@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from chatdesk.secrets import redact
+
 if TYPE_CHECKING:
     import httpx
 
@@ -38,7 +40,10 @@ class ErrorClass(StrEnum):
 
 
 class ProviderError(Exception):
-    """A provider could not give an answer. `kind` names the class for people and storage."""
+    """A provider could not give an answer. `kind` names the class for people and storage.
+
+    Its message is redacted here, once: every key registered and anything shaped like one.
+    Attempts, provider health, logs, the CLI, exports and the app only ever see this text."""
 
     kind: ClassVar[ErrorClass] = ErrorClass.ERROR
     label: ClassVar[str] = "failed"
@@ -51,6 +56,7 @@ class ProviderError(Exception):
         status: int | None = None,
         retry_after: float | None = None,
     ) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.provider = provider
@@ -165,6 +171,12 @@ _AUTH_REASONS = {"API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED", "PERMISSION_DENIE
                  "UNAUTHENTICATED"}
 
 
+def excerpt(text: str, limit: int = 80) -> str:
+    """The start of text a provider sent, for an error message: redacted before it is cut,
+    so that no piece of a key is left to show."""
+    return redact(text)[:limit]
+
+
 def _decode(body: str) -> Any:
     try:
         return json.loads(body)
@@ -187,8 +199,7 @@ def error_details(body: str) -> tuple[str, str, str]:
                 if isinstance(detail, dict) and detail.get("reason"):
                     code = str(detail["reason"])
             return message, etype, code
-    text = body.strip()
-    return (text[:300] if text else ""), "", ""
+    return excerpt(body.strip(), 300), "", ""
 
 
 def parse_retry_after(headers: Mapping[str, str], body: str = "") -> float | None:
