@@ -177,11 +177,27 @@ def excerpt(text: str, limit: int = 80) -> str:
     return redact(text)[:limit]
 
 
+MAX_RETRY_AFTER_S = 24 * 3600.0  # a longer (or endless) wait asked by a server is cut to this
+
+
 def _decode(body: str) -> Any:
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to read
         return None
+
+
+def _details(err: dict[str, Any]) -> list[dict[str, Any]]:
+    """The `details` objects of an error (Gemini's reasons and RetryInfo), whatever was sent."""
+    details = err.get("details")
+    return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+
+
+def _seconds(value: float) -> float | None:
+    """A wait in seconds, bounded; None for NaN."""
+    if value != value:
+        return None
+    return min(max(0.0, value), MAX_RETRY_AFTER_S)
 
 
 def error_details(body: str) -> tuple[str, str, str]:
@@ -195,8 +211,8 @@ def error_details(body: str) -> tuple[str, str, str]:
             message = str(err.get("message") or "")
             etype = str(err.get("type") or err.get("status") or "")
             code = str(err.get("code") or "")
-            for detail in err.get("details") or []:
-                if isinstance(detail, dict) and detail.get("reason"):
+            for detail in _details(err):
+                if detail.get("reason"):
                     code = str(detail["reason"])
             return message, etype, code
     return excerpt(body.strip(), 300), "", ""
@@ -207,13 +223,13 @@ def parse_retry_after(headers: Mapping[str, str], body: str = "") -> float | Non
     ms = headers.get("retry-after-ms")
     if ms:
         try:
-            return max(0.0, float(ms) / 1000)
+            return _seconds(float(ms) / 1000)
         except ValueError:
             pass
     value = headers.get("retry-after")
     if value:
         try:
-            return max(0.0, float(value))
+            return _seconds(float(value))
         except ValueError:
             import email.utils  # rarely needed; costs ~9 ms at import
 
@@ -222,14 +238,13 @@ def parse_retry_after(headers: Mapping[str, str], body: str = "") -> float | Non
             except (TypeError, ValueError):  # neither seconds nor an HTTP date: ignore it
                 parsed = None
             if parsed is not None:
-                return max(0.0, parsed.timestamp() - time.time())
+                return _seconds(parsed.timestamp() - time.time())
     payload = _decode(body)
     if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-        for detail in payload["error"].get("details") or []:
-            if isinstance(detail, dict) and "retryDelay" in detail:
-                match = re.fullmatch(r"([\d.]+)s", str(detail["retryDelay"]))
-                if match:
-                    return float(match.group(1))
+        for detail in _details(payload["error"]):
+            match = re.fullmatch(r"(\d+(?:\.\d*)?|\.\d+)s", str(detail.get("retryDelay")))
+            if match:
+                return _seconds(float(match.group(1)))
     return None
 
 
