@@ -187,13 +187,7 @@ class ChatService:
 
     def history(self, conversation_id: int, upto_message_id: int) -> list[Message]:
         """The conversation as providers see it, up to and including one user message."""
-        history: list[Message] = []
-        for message in self._thread_upto(conversation_id, upto_message_id)[0]:
-            role: Role | None = "user" if message.role == "user" else \
-                "assistant" if message.role == "assistant" else None
-            if role is not None and message.status in _SENT_STATUSES[role]:
-                history.append(Message(role, message.content))
-        return history
+        return _sent(self._thread_upto(conversation_id, upto_message_id)[0])
 
     def _thread_upto(self, conversation_id: int, message_id: int
                      ) -> tuple[list[StoredMessage], list[StoredMessage]]:
@@ -316,8 +310,7 @@ class ChatService:
                       candidates: list[Candidate]) -> AsyncIterator[ev.ChatEvent]:
         conversation = self.store.get_conversation(conversation_id)
         before, after = self._thread_upto(conversation_id, user_message.id)
-        turn = Turn(conversation_id, user_message.id,
-                    self.history(conversation_id, user_message.id),
+        turn = Turn(conversation_id, user_message.id, _sent(before),
                     conversation.system_prompt if conversation else None,
                     _answer_place(before, after))
         try:
@@ -338,6 +331,17 @@ class ChatService:
         for message in self._thread_upto(conversation_id, upto_message_id)[0]:
             if message.status == MessageStatus.PENDING:
                 self.store.set_message_status(message.id, MessageStatus.COMPLETE)
+
+
+def _sent(messages: list[StoredMessage]) -> list[Message]:
+    """The messages a provider sees, of those stored."""
+    history: list[Message] = []
+    for message in messages:
+        role: Role | None = "user" if message.role == "user" else \
+            "assistant" if message.role == "assistant" else None
+        if role is not None and message.status in _SENT_STATUSES[role]:
+            history.append(Message(role, message.content))
+    return history
 
 
 def _answer_place(before: list[StoredMessage], after: list[StoredMessage]) -> str | None:
