@@ -189,15 +189,15 @@ class ChatService:
 
     def history(self, conversation_id: int, upto_message_id: int) -> list[Message]:
         """The conversation as providers see it, up to and including one user message."""
-        history: list[Message] = []
-        for message in self.store.messages(conversation_id):
-            if message.id > upto_message_id:
-                break
-            role: Role | None = "user" if message.role == "user" else \
-                "assistant" if message.role == "assistant" else None
-            if role is not None and message.status in _SENT_STATUSES[role]:
-                history.append(Message(role, message.content))
-        return history
+        return _sent(self._thread_upto(conversation_id, upto_message_id)[0])
+
+    def _thread_upto(self, conversation_id: int, message_id: int
+                     ) -> tuple[list[StoredMessage], list[StoredMessage]]:
+        """The thread in its stored order, split just after one message. By position, not
+        id: an answer to an earlier pending message is placed before later messages."""
+        thread = self.store.messages(conversation_id)
+        cut = next((i + 1 for i, m in enumerate(thread) if m.id == message_id), len(thread))
+        return thread[:cut], thread[cut:]
 
     def prepare(self, text: str, conversation_id: int | None = None,
                 **options: Unpack[SendOptions]) -> PreparedSend:
@@ -283,11 +283,16 @@ class ChatService:
             yield event
 
     async def retry_pending(self) -> AsyncIterator[ev.ChatEvent]:
-        """Send every pending message once; a message another process took is skipped.
+        """Send every pending message once, in order; a message another process took is
+        skipped. A message waits while an earlier one of its conversation is pending (failed
+        again, or taken elsewhere): answered before it, it would be answered twice.
 
         A message stays `pending` (claimed) until its answer is saved, so a crash mid-way
         leaves it to be sent again once the claim lapses, never lost."""
         for message in self.store.pending_messages():
+            before, _ = self._thread_upto(message.conversation_id, message.id)
+            if any(m.status == MessageStatus.PENDING for m in before[:-1]):
+                continue
             if not self.store.claim_pending(message.id):
                 continue
             try:
@@ -306,9 +311,10 @@ class ChatService:
     async def _answer(self, conversation_id: int, user_message: StoredMessage,
                       candidates: list[Candidate]) -> AsyncIterator[ev.ChatEvent]:
         conversation = self.store.get_conversation(conversation_id)
-        turn = Turn(conversation_id, user_message.id,
-                    self.history(conversation_id, user_message.id),
-                    conversation.system_prompt if conversation else None)
+        before, after = self._thread_upto(conversation_id, user_message.id)
+        turn = Turn(conversation_id, user_message.id, _sent(before),
+                    conversation.system_prompt if conversation else None,
+                    _answer_place(before, after))
         try:
             async for event in self.router.answer(turn, candidates):
                 if isinstance(event, ev.AnswerFinished | ev.AnswerStopped):
@@ -324,6 +330,28 @@ class ChatService:
             raise
 
     def _settle_pending(self, conversation_id: int, upto_message_id: int) -> None:
-        for message in self.store.messages(conversation_id):
-            if message.id <= upto_message_id and message.status == MessageStatus.PENDING:
+        for message in self._thread_upto(conversation_id, upto_message_id)[0]:
+            if message.status == MessageStatus.PENDING:
                 self.store.set_message_status(message.id, MessageStatus.COMPLETE)
+
+
+def _sent(messages: list[StoredMessage]) -> list[Message]:
+    """The messages a provider sees, of those stored."""
+    history: list[Message] = []
+    for message in messages:
+        role: Role | None = "user" if message.role == "user" else \
+            "assistant" if message.role == "assistant" else None
+        if role is not None and message.status in _SENT_STATUSES[role]:
+            history.append(Message(role, message.content))
+    return history
+
+
+def _answer_place(before: list[StoredMessage], after: list[StoredMessage]) -> str | None:
+    """The created_at for the answer to the last message of `before`: None (now, at the end)
+    unless the user wrote more since (a pending message answered late). Then it is the time
+    of the message just before that next one, so the thread orders it there (created_at,
+    then id: the answer's id is the highest)."""
+    if not any(m.role == "user" for m in after):
+        return None
+    nxt = next(i for i, m in enumerate(after) if m.role == "user")
+    return (after[nxt - 1] if nxt else before[-1]).created_at

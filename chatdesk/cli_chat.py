@@ -135,5 +135,8 @@ async def _retry(service: ChatService, count: int) -> int:
                 failed += 1
     finally:
         await service.aclose()
-    print(f"{sent} sent, {failed} still pending", file=sys.stderr)
-    return EXIT_FAILED if failed else EXIT_OK
+    # Counted afresh: a message waiting behind an earlier one that failed again was not
+    # tried, but is still pending.
+    still = len(service.store.pending_messages())
+    print(f"{sent} sent, {still} still pending", file=sys.stderr)
+    return EXIT_FAILED if failed or still else EXIT_OK

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from chatdesk.secrets import redact
 from chatdesk.store import HealthState
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ def provider_statuses(settings: Settings, health: HealthBook,
         h = health.get(p.name)
         rows.append(ProviderStatus(
             name=p.name, type=p.type, model=p.model, base_url=p.effective_base_url(),
-            state=HealthState.NO_KEY if p.name in missing else h.state, last_error=h.last_error,
+            state=HealthState.NO_KEY if p.name in missing else h.state,
+            # Redacted again: a row written by an older version may hold a key.
+            last_error=redact(h.last_error) if h.last_error else None,
             failures=h.failures, seconds_left=h.seconds_left))
     return rows

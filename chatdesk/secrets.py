@@ -240,10 +240,22 @@ def _keyring_failure(exc: Exception, what: str) -> KeyStoreError:
 _MIN_SECRET_LENGTH = 8  # shorter values would blank out ordinary words
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
+# Shapes of keys, for text that holds one nobody registered (another account's, a key the
+# provider echoes back): the usual prefixes; a value with a digit after "Bearer", "api_key=",
+# "x-api-key:" and the like; and any run of 32+ letters AND digits (hex or random keys
+# without a prefix). Words, model names and URLs have neither the length nor the mix.
+_BOUNDARY = r"(?<![A-Za-z0-9_-])"
 _TOKEN_PATTERNS = re.compile(
-    r"(?<![A-Za-z0-9_-])(?:sk-ant-[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{16,}"
-    r"|AIza[A-Za-z0-9_-]{30,}|gsk_[A-Za-z0-9]{20,})"
+    _BOUNDARY + r"(?:sk-ant-[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{16,}"
+    r"|AIza[A-Za-z0-9_-]{30,}|gsk_[A-Za-z0-9]{20,}|(?:xai|pplx)-[A-Za-z0-9_-]{20,}"
+    r"|hf_[A-Za-z0-9]{20,})"
     r"|(?<=Bearer )[A-Za-z0-9._~+/=-]{16,}"
+    r"|" + _BOUNDARY + r"(?=[A-Za-z]*[0-9])(?=[0-9]*[A-Za-z])[A-Za-z0-9]{32,}(?![A-Za-z0-9_-])"
+)
+_LABELLED = re.compile(
+    r"((?:api[ _-]?key|x-goog-api-key|access[_-]?token|authorization|secret)"
+    r"[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?)(?=[A-Za-z._~+/-]*[0-9])([A-Za-z0-9._~+/-]{12,})",
+    re.IGNORECASE,
 )
 
 
@@ -261,6 +273,7 @@ def redact(text: str) -> str:
     for secret in known:
         if secret in text:
             text = text.replace(secret, REDACTED)
+    text = _LABELLED.sub(lambda m: m.group(1) + REDACTED, text)
     return _TOKEN_PATTERNS.sub(REDACTED, text)
 
 

@@ -208,3 +208,29 @@ def test_on_a_terminal_the_failover_line_gets_its_own_line_without_touching_stdo
     assert out.getvalue() == "Tides rise twice a day.\n"
     assert err.getvalue().startswith(
         "\nanthropic failed after 2 words: overloaded — continuing on backup\n")
+
+
+def test_retry_sends_two_pending_messages_of_a_conversation_in_order(
+    fakes: dict[str, FakeProvider], data_dir: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a = fakes["anthropic"]
+    configure(data_dir, monkeypatch, [("anthropic", a)], cooldown_s=0)
+    a.script(ErrorResponse(529), ErrorResponse(529), ErrorResponse(529))
+    assert run(capsys, "ask", "Question A")[0] == 1
+    assert run(capsys, "ask", "-c", "1", "Question B")[0] == 1
+
+    # A fails once more: B waits behind it, and both are still pending.
+    code, _, err = run(capsys, "retry")
+    assert code == 1 and "0 sent, 2 still pending" in err
+    assert len(a.requests) == 3
+
+    a.script(Synth(["Answer A."]), Synth(["Answer B."]))
+    code, out, err = run(capsys, "retry")
+    assert code == 0, err
+    assert out == "Answer A.\nAnswer B.\n" and "2 sent, 0 still pending" in err
+    sent = [[m["content"] for m in r.json["messages"]] for r in a.requests[3:]]
+    assert sent == [["Question A"], ["Question A", "Answer A.", "Question B"]]
+    thread = [(m["role"], m["content"]) for m in history(capsys) if m["status"] != "failed"]
+    assert thread == [("user", "Question A"), ("assistant", "Answer A."),
+                      ("user", "Question B"), ("assistant", "Answer B.")]

@@ -264,3 +264,27 @@ def test_module_name_does_not_shadow_the_standard_library() -> None:
 
     assert stdlib_secrets.token_hex(4) and "chatdesk" not in (stdlib_secrets.__file__ or "")
     assert "chatdesk.secrets" in sys.modules
+
+
+@pytest.mark.parametrize("text", [
+    "request id 3f2b1c9a8d7e6f5a4b3c2d1e0f9a8b7c0d1e2f3a failed",  # a long hex secret
+    "key Xy7pQ2mN9vB4kL8sD3fG6hJ1aZ5cV0bT rejected",  # 32 random characters, no prefix
+    "Invalid API key: abc123def456ghi", 'api_key="zz9yy8xx7ww6vv"',
+    "x-api-key: 0123456789abcdef0123",
+    "xai-abcdefghij0123456789xyz", "hf_abcdefghij0123456789xyz", "Bearer AbC.dEf-123_456/789+0=",
+])
+def test_more_key_shapes_are_redacted(text: str) -> None:
+    out = redact(text)
+    assert "[redacted]" in out
+    assert not any(len(word) >= 12 and any(c.isdigit() for c in word) for word in out.split())
+
+
+@pytest.mark.parametrize("text", [
+    "Authorization: required", "GenerateContentInputTokensPerModelPerMinute-FreeTier",
+    "model gemini-2.5-flash-preview-native-audio-dialog-20250101 not found",
+    "https://generativelanguage.googleapis.com/v1beta/models/gemini-1.5-pro:streamGenerateContent",
+    "uuid 123e4567-e89b-12d3-a456-426614174000", "overloaded_error", "claude-sonnet-4-5-20250929",
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJ", "sk-short",
+])
+def test_ordinary_words_ids_and_urls_are_kept(text: str) -> None:
+    assert redact(text) == text

@@ -46,6 +46,7 @@ class Turn:
     user_message_id: int
     history: list[Message]
     system: str | None
+    answer_at: str | None = None  # the answer's created_at, to place it in the thread; None: now
 
 
 class _AnswerWriter:
@@ -213,7 +214,7 @@ class Router:
         if progress.answer_id is None:
             progress.answer_id = self.store.add_message(
                 turn.conversation_id, "assistant", "", status=MessageStatus.PARTIAL,
-                provider=candidate.name, model=candidate.model,
+                provider=candidate.name, model=candidate.model, created_at=turn.answer_at,
             ).id
         else:
             self.store.update_message_content(progress.answer_id, progress.kept)

@@ -102,7 +102,7 @@ class AnthropicProvider(Provider):
                 continue
             payload = json.loads(sse.data)
             if not isinstance(payload, dict):
-                raise ValueError(f"expected an object, got {sse.data[:80]!r}")
+                raise ValueError(f"expected an object, got {errors.excerpt(sse.data)!r}")
             kind = payload.get("type") or sse.event
             if kind == "error" or sse.event == "error":
                 raise errors.classify_stream_error(payload, self.name)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
@@ -231,11 +230,11 @@ class Provider(ABC):
                             provider=self.name,
                         ) from None
                     raise self._first_token_timeout() from None
-                except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError,
-                        ValueError) as exc:
+                except _UNREADABLE as exc:
                     raise errors.MalformedStream(
                         f"the stream could not be read: {exc}", provider=self.name
                     ) from None
+                event = self._well_typed(event)
                 if isinstance(event, TextDelta | ThinkingDelta):
                     if not event.text:
                         continue
@@ -256,6 +255,21 @@ class Provider(ABC):
                 "the stream ended before the answer was complete", provider=self.name
             )
 
+    def _well_typed(self, event: ProviderEvent) -> ProviderEvent:
+        """The event as the rest of chatdesk may trust it. Text must be text (else the
+        stream is malformed); a token count or finish reason of another type is dropped,
+        not worth failing a good answer for."""
+        if isinstance(event, TextDelta | ThinkingDelta):
+            if not isinstance(event.text, str):
+                raise errors.MalformedStream(
+                    f"the stream could not be read: text of type {type(event.text).__name__}",
+                    provider=self.name)
+        elif isinstance(event, Usage):
+            return Usage(_count(event.input_tokens), _count(event.output_tokens))
+        elif isinstance(event, Finished) and not isinstance(event.reason, str | None):
+            return Finished(None)
+        return event
+
     async def list_models(self) -> list[ModelInfo]:
         """The models this provider offers, for pickers."""
         call = self.build_models_call()
@@ -271,10 +285,22 @@ class Provider(ABC):
             )
         try:
             return self.parse_models(response.json())
-        except (ValueError, KeyError, TypeError) as exc:
+        except _UNREADABLE as exc:
             raise errors.MalformedStream(
                 f"the model list could not be read: {exc}", provider=self.name
             ) from None
+
+
+# What parsing a stream whose events hold values of unexpected types or shapes raises (a
+# string where an object belongs: AttributeError; nesting too deep: RecursionError).
+_UNREADABLE = (ValueError, LookupError, TypeError, AttributeError, RecursionError)
+
+
+def _count(value: object) -> int | None:
+    """A token count, or None for anything that is not a whole number >= 0."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
 
 
 async def _read_error_body(response: httpx.Response) -> str:

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from chatdesk.secrets import redact
+
 if TYPE_CHECKING:
     import httpx
 
@@ -41,7 +43,10 @@ class ErrorClass(StrEnum):
 
 
 class ProviderError(Exception):
-    """A provider could not give an answer. `kind` names the class for people and storage."""
+    """A provider could not give an answer. `kind` names the class for people and storage.
+
+    Its message is redacted here, once: every key registered and anything shaped like one.
+    Attempts, provider health, logs, the CLI, exports and the app only ever see this text."""
 
     kind: ClassVar[ErrorClass] = ErrorClass.ERROR
     label: ClassVar[str] = "failed"
@@ -54,6 +59,7 @@ class ProviderError(Exception):
         status: int | None = None,
         retry_after: float | None = None,
     ) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.provider = provider
@@ -191,11 +197,33 @@ _AUTH_REASONS = {"API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED", "PERMISSION_DENIE
                  "UNAUTHENTICATED"}
 
 
+def excerpt(text: str, limit: int = 80) -> str:
+    """The start of text a provider sent, for an error message: redacted before it is cut,
+    so that no piece of a key is left to show."""
+    return redact(text)[:limit]
+
+
+MAX_RETRY_AFTER_S = 24 * 3600.0  # a longer (or endless) wait asked by a server is cut to this
+
+
 def _decode(body: str) -> Any:
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to read
         return None
+
+
+def _details(err: dict[str, Any]) -> list[dict[str, Any]]:
+    """The `details` objects of an error (Gemini's reasons and RetryInfo), whatever was sent."""
+    details = err.get("details")
+    return [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+
+
+def _seconds(value: float) -> float | None:
+    """A wait in seconds, bounded; None for NaN."""
+    if value != value:
+        return None
+    return min(max(0.0, value), MAX_RETRY_AFTER_S)
 
 
 def error_details(body: str) -> tuple[str, str, str]:
@@ -209,12 +237,11 @@ def error_details(body: str) -> tuple[str, str, str]:
             message = str(err.get("message") or "")
             etype = str(err.get("type") or err.get("status") or "")
             code = str(err.get("code") or "")
-            for detail in err.get("details") or []:
-                if isinstance(detail, dict) and detail.get("reason"):
+            for detail in _details(err):
+                if detail.get("reason"):
                     code = str(detail["reason"])
             return message, etype, code
-    text = body.strip()
-    return (text[:300] if text else ""), "", ""
+    return excerpt(body.strip(), 300), "", ""
 
 
 def parse_retry_after(headers: Mapping[str, str], body: str = "") -> float | None:
@@ -222,13 +249,13 @@ def parse_retry_after(headers: Mapping[str, str], body: str = "") -> float | Non
     ms = headers.get("retry-after-ms")
     if ms:
         try:
-            return max(0.0, float(ms) / 1000)
+            return _seconds(float(ms) / 1000)
         except ValueError:
             pass
     value = headers.get("retry-after")
     if value:
         try:
-            return max(0.0, float(value))
+            return _seconds(float(value))
         except ValueError:
             import email.utils  # rarely needed; costs ~9 ms at import
 
@@ -237,14 +264,13 @@ def parse_retry_after(headers: Mapping[str, str], body: str = "") -> float | Non
             except (TypeError, ValueError):  # neither seconds nor an HTTP date: ignore it
                 parsed = None
             if parsed is not None:
-                return max(0.0, parsed.timestamp() - time.time())
+                return _seconds(parsed.timestamp() - time.time())
     payload = _decode(body)
     if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-        for detail in payload["error"].get("details") or []:
-            if isinstance(detail, dict) and "retryDelay" in detail:
-                match = re.fullmatch(r"([\d.]+)s", str(detail["retryDelay"]))
-                if match:
-                    return float(match.group(1))
+        for detail in _details(payload["error"]):
+            match = re.fullmatch(r"(\d+(?:\.\d*)?|\.\d+)s", str(detail.get("retryDelay")))
+            if match:
+                return _seconds(float(match.group(1)))
     return None
 
 

@@ -78,7 +78,7 @@ class GeminiProvider(Provider):
                 continue
             payload = json.loads(sse.data)
             if not isinstance(payload, dict):
-                raise ValueError(f"expected an object, got {sse.data[:80]!r}")
+                raise ValueError(f"expected an object, got {errors.excerpt(sse.data)!r}")
             if payload.get("error") or sse.event == "error":
                 raise errors.classify_stream_error(payload, self.name)
             candidates = payload.get("candidates") or []

@@ -81,7 +81,7 @@ class OllamaProvider(Provider):
                     raise
                 return  # the connection was cut mid-line: a truncated stream, not garbage
             if not isinstance(payload, dict):
-                raise ValueError(f"expected an object, got {line[:80]!r}")
+                raise ValueError(f"expected an object, got {errors.excerpt(line)!r}")
             if payload.get("error"):
                 raise errors.classify_stream_error(payload, self.name)
             text = (payload.get("message") or {}).get("content")

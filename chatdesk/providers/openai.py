@@ -80,7 +80,7 @@ class OpenAIProvider(Provider):
                 return
             payload = json.loads(data)
             if not isinstance(payload, dict):
-                raise ValueError(f"expected an object, got {data[:80]!r}")
+                raise ValueError(f"expected an object, got {errors.excerpt(data)!r}")
             if payload.get("error") or sse.event == "error":
                 raise errors.classify_stream_error(payload, self.name)
             choices = payload.get("choices") or []

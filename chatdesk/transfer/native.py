@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 import ijson
 
+from chatdesk.secrets import redact
 from chatdesk.store import Attempt, Conversation, HistoryStore, StoredMessage, now_iso
 from chatdesk.store.models import ATTEMPT_OUTCOMES, MESSAGE_STATUSES, ROLES
 from chatdesk.transfer.common import ImportCancelled, ImportFormatError, ImportReport
@@ -93,7 +94,9 @@ def _attempt_json(attempt: Attempt, index_of: dict[int, int]) -> dict[str, Any]:
         "provider": attempt.provider, "model": attempt.model,
         "started_at": attempt.started_at, "ended_at": attempt.ended_at,
         "outcome": attempt.outcome, "error_class": attempt.error_class,
-        "error_message": attempt.error_message, "http_status": attempt.http_status,
+        # Redacted again: a file written by an older version may hold a key there.
+        "error_message": _redacted(attempt.error_message),
+        "http_status": attempt.http_status,
         "streamed_text": attempt.streamed_text,
         # an index into this message's attempts (ids are not kept across import)
         "continued_from": index_of.get(attempt.continued_from or -1),
@@ -293,12 +296,16 @@ def _add_messages(writer: BulkWriter, conv_id: int, messages: list[dict[str, Any
     return added
 
 
+def _redacted(value: Any) -> Any:
+    return redact(value) if isinstance(value, str) else value
+
+
 def _add_attempts(writer: BulkWriter, msg_id: int, attempts: list[dict[str, Any]]) -> None:
     ids = [
         writer.add_attempt(
             msg_id, a["provider"], a["started_at"], model=a.get("model"),
             ended_at=a.get("ended_at"), outcome=a["outcome"], error_class=a.get("error_class"),
-            error_message=a.get("error_message"), http_status=a.get("http_status"),
+            error_message=_redacted(a.get("error_message")), http_status=a.get("http_status"),
             streamed_text=a.get("streamed_text") or "",
         )  # fmt: skip
         for a in attempts

@@ -116,6 +116,7 @@ class TranscriptModel(QAbstractListModel):
         self._attempts_loader = attempts_loader
         self._live_row: MessageRow | None = None
         self._live_attempt: int | None = None
+        self._question: int | None = None  # the user message being answered
         self._refresh = QTimer(self)
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(LIVE_REFRESH_MS)
@@ -210,6 +211,25 @@ class TranscriptModel(QAbstractListModel):
         else:
             self.all_rows.append(row)
 
+    def _add_answer(self, row: MessageRow) -> None:
+        """A new answer goes where the store puts it: last, or, for an earlier pending
+        message answered late, before the next message of the user."""
+        asked = self.position_of(self._question) if self._question is not None else -1
+        pos = next((i for i in range(asked + 1, len(self.all_rows))
+                    if asked >= 0 and self.all_rows[i].role == "user"), None)
+        if pos is None:
+            self._append(row)
+        elif pos < self.lo:
+            self.all_rows.insert(pos, row)
+            self.lo, self.hi = self.lo + 1, self.hi + 1
+        elif pos < self.hi:
+            self.beginInsertRows(QModelIndex(), pos - self.lo, pos - self.lo)
+            self.all_rows.insert(pos, row)
+            self.hi += 1
+            self.endInsertRows()
+        else:
+            self.all_rows.insert(pos, row)
+
     # -- rows -------------------------------------------------------------------------------
 
     def notices(self, row: MessageRow) -> list[Notice]:
@@ -257,6 +277,7 @@ class TranscriptModel(QAbstractListModel):
     def mark_sending(self, message_id: int) -> None:
         """Show a pending user message as being sent now (it stays pending in the store until
         it is answered)."""
+        self._question = message_id
         pos = self.position_of(message_id)
         if pos >= 0 and self.all_rows[pos].status == MessageStatus.PENDING:
             self.all_rows[pos].sending = True
@@ -314,7 +335,7 @@ class TranscriptModel(QAbstractListModel):
         if pos < 0:
             row = MessageRow(event.answer_id, "assistant", "", MessageStatus.PARTIAL,
                              event.provider, event.model, notices=[], live=True)
-            self._append(row)
+            self._add_answer(row)
         else:
             row = self.all_rows[pos]
             row.provider, row.model, row.live = event.provider, event.model, True

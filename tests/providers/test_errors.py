@@ -159,3 +159,35 @@ def test_gemini_statuses_inside_a_stream_keep_their_meaning() -> None:
     exhausted = {"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}}
     assert isinstance(e.classify_stream_error(unavailable, "g"), e.Overloaded)
     assert isinstance(e.classify_stream_error(exhausted, "g"), e.RateLimited)
+
+
+SECRET = "a-registered-key-without-shape"
+
+
+def test_every_provider_error_is_redacted_where_it_is_made() -> None:
+    from chatdesk.secrets import register_secret
+
+    register_secret(SECRET)
+    made = [
+        errors.ServerError(f"bad key {SECRET}"),
+        errors.classify_response(500, {}, f'{{"error": {{"message": "key {SECRET}"}}}}'),
+        errors.classify_response(401, {}, f"<html>{SECRET} sk-ant-api03-foreignforeign</html>"),
+        errors.classify_stream_error({"error": {"message": f"overloaded for {SECRET}"}}),
+        errors.classify_stream_error(f"plain text {SECRET}"),
+        errors.classify_transport(httpx.ConnectError(f"no route for {SECRET}")),
+    ]
+    for exc in made:
+        assert SECRET not in exc.message and SECRET not in str(exc), exc
+        assert SECRET not in " ".join(map(str, exc.args))
+        assert "[redacted]" in exc.message
+    assert "foreign" not in made[2].message
+
+
+def test_a_body_that_is_not_json_is_redacted_before_it_is_cut() -> None:
+    from chatdesk.secrets import register_secret
+
+    register_secret(SECRET)
+    body = "x" * 290 + " " + SECRET  # the key straddles the 300 characters kept
+    message = errors.classify_response(500, {}, body).message
+    assert SECRET[:8] not in message and len(message) <= 300
+    assert errors.excerpt("y" * 75 + SECRET) == ("y" * 75 + "[redacted]")[:80]

@@ -315,3 +315,24 @@ def test_text_in_a_message_can_be_selected_and_copied(qtbot: Any, store: History
 
     view.show_conversation([])
     assert view.delegate.selection is None
+
+
+def test_an_answer_to_an_earlier_pending_message_is_shown_before_the_next_question(
+        qtbot: Any, store: HistoryStore) -> None:
+    conv = store.create_conversation()
+    a = store.add_message(conv.id, "user", "Question A", status="pending")
+    b = store.add_message(conv.id, "user", "Question B", status="pending")
+    view = make_view(qtbot, store)
+    view.show_conversation(store.messages(conv.id))
+    model: TranscriptModel = view.tmodel
+
+    model.mark_sending(a.id)  # the retry sends A first
+    model.begin_answer(ev.AttemptStarted("anthropic", "m", 1, 999))
+    model.append_text("Answer A.")
+    model.end_live()
+    assert [r.id for r in model.rows] == [a.id, 999, b.id]
+
+    model.mark_sending(b.id)
+    model.begin_answer(ev.AttemptStarted("anthropic", "m", 2, 1000))
+    assert [r.id for r in model.rows] == [a.id, 999, b.id, 1000]
+    assert model.live_row is not None and model.live_row.id == 1000
