@@ -120,9 +120,15 @@ def _v1_initial(conn: sqlite3.Connection) -> None:
     run_script(conn, _V1)
 
 
+def _v2_claim_owners(conn: sqlite3.Connection) -> None:
+    """Which process holds a claim or runs an attempt, so a dead one's are recovered at once."""
+    conn.execute("ALTER TABLE messages ADD COLUMN claimed_by TEXT")
+    conn.execute("ALTER TABLE attempts ADD COLUMN owner TEXT")
+
+
 # Forward only: MIGRATIONS[n] takes a file from user_version n to n + 1. Never edit a
 # released entry; append a new function instead.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial, _v2_claim_owners]
 
 
 def schema_version() -> int:
