@@ -149,7 +149,7 @@ class Claims(StoreConnection):
                 if cur.rowcount:
                     answers.append(answer_id)
             asked = [row for row in conn.execute(
-                "SELECT * FROM messages WHERE role = 'user' AND claimed_by IS NOT NULL")
+                "SELECT * FROM messages WHERE claimed_by IS NOT NULL AND role = 'user'")
                 if _free(row, now)]
             asked += self._askers(conn, answers, {row["id"] for row in asked}, now)
             pending: list[int] = []

@@ -2,7 +2,8 @@
 
 A process is named `host/pid/start`: the start time makes a reused pid a different owner.
 `is_dead` is True only when the owner is certainly gone; an owner on another machine, or one
-whose start time this OS cannot tell, is left to the claim's lease."""
+this OS cannot tell about, is left to the claim's lease. No psutil: /proc on Linux, the
+Win32 API through ctypes on Windows, `kill(pid, 0)` elsewhere (pid only)."""
 
 from __future__ import annotations
 
@@ -11,58 +12,70 @@ import socket
 import sys
 from functools import cache
 
+# (the process exists: True/False, None if it cannot be told; its start time if known)
+_Probe = tuple[bool | None, str | None]
 
-def _start_time(pid: int) -> str | None:
-    """The process's start time as the OS reports it, or None when it cannot be read."""
+
+def _probe_linux(pid: int) -> _Probe:
     try:
-        if sys.platform.startswith("linux"):
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                stat = f.read()
-            # Field 22 (starttime); the name in parentheses may itself hold spaces. A zombie
-            # (killed, not yet reaped by its parent) is gone for our purposes.
-            fields = stat[stat.rindex(b")") + 2:].split()
-            return None if fields[0] in (b"Z", b"X") else fields[19].decode()
-        if sys.platform == "win32":
-            return _windows_start_time(pid)
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except FileNotFoundError:
+        return False, None
+    except OSError:
+        return None, None
+    # The name in parentheses may hold spaces; field 3 is the state, 22 the start time. A
+    # zombie (killed, not yet reaped by its parent) is gone for our purposes.
+    fields = stat[stat.rindex(b")") + 2:].split()
+    if fields[0] in (b"Z", b"X"):
+        return False, None
+    return True, fields[19].decode()
 
 
-def _windows_start_time(pid: int) -> str | None:
+def _probe_windows(pid: int) -> _Probe:
     import ctypes
     from ctypes import wintypes
 
     kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
     handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
     if not handle:
-        return None
+        # ERROR_INVALID_PARAMETER: no such process; anything else (access denied): unknown.
+        return (False, None) if ctypes.get_last_error() == 87 else (None, None)  # type: ignore[attr-defined]
     try:
         code = wintypes.DWORD()
-        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)) or code.value != 259:
-            return None  # 259 = STILL_ACTIVE
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return None, None
+        if code.value != 259:  # STILL_ACTIVE
+            return False, None
         times = [wintypes.FILETIME() for _ in range(4)]
         if not kernel32.GetProcessTimes(handle, *(ctypes.byref(t) for t in times)):
-            return None
-        created = times[0]
-        return str((created.dwHighDateTime << 32) | created.dwLowDateTime)
+            return True, None
+        return True, str((times[0].dwHighDateTime << 32) | times[0].dwLowDateTime)
     finally:
         kernel32.CloseHandle(handle)
 
 
-def _pid_exists(pid: int) -> bool | None:
-    """Whether a process with this pid exists (None: cannot tell)."""
-    if sys.platform == "win32":
-        return _windows_start_time(pid) is not None
+def _probe_posix(pid: int) -> _Probe:
     try:
-        os.kill(pid, 0)  # signal 0 checks without sending; never used on Windows (it kills)
+        os.kill(pid, 0)  # signal 0 only checks (on Windows os.kill would end the process)
     except ProcessLookupError:
-        return False
+        return False, None
     except PermissionError:
-        return True  # someone else's process
+        return True, None  # someone else's process
     except OSError:
-        return None
-    return True
+        return None, None
+    return True, None
+
+
+def _probe(pid: int) -> _Probe:
+    try:
+        if sys.platform.startswith("linux"):
+            return _probe_linux(pid)
+        if sys.platform == "win32":
+            return _probe_windows(pid)
+        return _probe_posix(pid)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None, None
 
 
 @cache
@@ -73,7 +86,7 @@ def _host() -> str:
 def this_process() -> str:
     """The owner name of the running process (computed per call: a fork is another one)."""
     pid = os.getpid()
-    return f"{_host()}/{pid}/{_start_time(pid) or ''}"
+    return f"{_host()}/{pid}/{_probe(pid)[1] or ''}"
 
 
 def is_dead(owner: str | None) -> bool:
@@ -84,15 +97,10 @@ def is_dead(owner: str | None) -> bool:
     pid_text, _, start = rest.partition("/")
     if host != _host() or not pid_text.isdigit():
         return False  # another machine (a shared folder): the lease decides
-    pid = int(pid_text)
-    exists = _pid_exists(pid)
-    if exists and sys.platform.startswith("linux") and _start_time(pid) is None:
-        return True  # a zombie, or it ended just now
+    exists, start_now = _probe(int(pid_text))
     if exists is None:
         return False
     if not exists:
         return True
-    if not start:
-        return False  # the pid is taken; without a start time it may be ours still
-    now = _start_time(pid)
-    return now is not None and now != start
+    # The pid is taken: by the same process unless its start time says otherwise.
+    return bool(start) and start_now is not None and start_now != start

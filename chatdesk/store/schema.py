@@ -124,6 +124,9 @@ def _v2_claim_owners(conn: sqlite3.Connection) -> None:
     """Which process holds a claim or runs an attempt, so a dead one's are recovered at once."""
     conn.execute("ALTER TABLE messages ADD COLUMN claimed_by TEXT")
     conn.execute("ALTER TABLE attempts ADD COLUMN owner TEXT")
+    # Recovery at each start looks only at these few rows, never at the whole history.
+    conn.execute("CREATE INDEX messages_claimed ON messages(id) WHERE claimed_by IS NOT NULL")
+    conn.execute("CREATE INDEX attempts_running ON attempts(id) WHERE outcome = 'running'")
 
 
 # Forward only: MIGRATIONS[n] takes a file from user_version n to n + 1. Never edit a

@@ -103,3 +103,20 @@ def test_a_claim_from_another_machine_waits_for_its_lease(store: HistoryStore,
     assert owner.is_dead("elsewhere/1/1") is False
     assert store.pending_messages() == []
     assert store.recover_interrupted(REASON).made_pending == ()
+
+
+def test_attempts_an_older_chatdesk_left_running_close_after_the_lease(
+        store: HistoryStore) -> None:
+    """Rows written before schema 2 name no owner: old enough, they count as dead."""
+    old_user, old_answer, old_attempt = _ask_cut_off(store)
+    new_user, _, new_attempt = _ask_cut_off(store, "recent")
+    conn = store.db.conn
+    conn.execute("UPDATE attempts SET owner = NULL")
+    conn.execute("UPDATE messages SET claimed_by = NULL, claimed_until = NULL")
+    conn.execute("UPDATE attempts SET started_at = '2020-01-01T00:00:00.000+00:00'"
+                 " WHERE id = ?", (old_attempt,))
+    found = store.recover_interrupted(REASON)
+    assert (found.attempts_closed, found.answers_interrupted, found.made_pending) == \
+        (1, (old_answer.id,), (old_user.id,))
+    assert store.get_attempt(new_attempt).outcome == "running"  # type: ignore[union-attr]
+    assert store.get_message(new_user.id).status == "complete"  # type: ignore[union-attr]
