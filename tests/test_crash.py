@@ -22,8 +22,8 @@ from tests.fakes.server import ErrorResponse, FakeProvider, Synth
 from tests.helpers import key_env, write_settings
 
 REPO = Path(__file__).parents[1]
-ROUNDS = 12  # two processes killed per round
-SLOW_ANSWER = Synth([f"w{i:02d} " for i in range(25)], delay_s=0.03)
+ROUNDS = 13  # two processes started per round, each killed at a random point
+SLOW_ANSWER = Synth([f"w{i:02d} " for i in range(40)], delay_s=0.04)  # 1.6 s: killed mid-way
 
 
 def chatdesk(data: Path, env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
@@ -100,7 +100,7 @@ def test_random_kills_keep_the_history_whole_and_lose_nothing(tmp_path: Path) ->
                     args: tuple[str, ...] = ("ask", asked[-1])
                 else:
                     args = ("retry",) if kind == "retry" else ("import", "chatgpt", str(export))
-                procs.append((chatdesk(data, env, *args), rng.uniform(0.3, 1.6)))
+                procs.append((chatdesk(data, env, *args), rng.uniform(0.2, 1.3)))
             started = time.monotonic()
             for proc, after in sorted(procs, key=lambda p: p[1]):
                 time.sleep(max(0.0, started + after - time.monotonic()))
@@ -108,7 +108,7 @@ def test_random_kills_keep_the_history_whole_and_lose_nothing(tmp_path: Path) ->
                     proc.send_signal(signal.SIGKILL)
                     kills += 1
                 proc.wait(timeout=30)
-        assert kills >= ROUNDS  # most runs were cut short, not finished
+        assert kills >= 16, kills  # most runs were cut short (a retry may find nothing to do)
 
         db = data / "history.db"
         assert integrity(db) == "ok"
