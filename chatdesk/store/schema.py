@@ -339,12 +339,16 @@ def migrate(conn: sqlite3.Connection, path: Path | None) -> Path | None:
     if start == known:
         return None
     backup = backup_beside(conn, path, start) if start >= 1 and path is not None else None
-    for version in range(start, known):
+    # A new file is created at the latest version in one transaction: a second process
+    # opening it meanwhile must never find it half made (and back up a file of nothing).
+    steps = [range(0, known)] if start == 0 else [range(v, v + 1) for v in range(start, known)]
+    for step in steps:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if user_version(conn) <= version:  # another process may have done this step
-                MIGRATIONS[version](conn)
-                conn.execute(f"PRAGMA user_version = {version + 1}")
+            for version in step:
+                if user_version(conn) <= version:  # another process may have done this step
+                    MIGRATIONS[version](conn)
+                    conn.execute(f"PRAGMA user_version = {version + 1}")
             conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:

@@ -288,3 +288,18 @@ def test_translate_io_and_busy_errors() -> None:
 def test_open_for_writing_in_a_readonly_place(readonly_copy: Path) -> None:
     with pytest.raises(StoreError, match="read-only|cannot be opened"):
         HistoryStore.open(readonly_copy)
+
+
+def test_a_new_file_is_never_seen_half_made(db_path: Path, extra_migration) -> None:  # noqa: ANN001
+    """Another process opening a file being created finds it empty or whole: were the steps
+    committed one by one, it would take the half-made file for an old one and back it up."""
+    seen: list[int] = []
+
+    def peek(conn: sqlite3.Connection) -> None:
+        with closing(sqlite3.connect(db_path)) as other:
+            seen.append(other.execute("PRAGMA user_version").fetchone()[0])
+
+    extra_migration(peek)
+    HistoryStore.open(db_path).close()
+    assert seen == [0]
+    assert [p.name for p in db_path.parent.iterdir() if ".bak-" in p.name] == []
