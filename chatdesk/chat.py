@@ -27,7 +27,7 @@ from chatdesk.providers.base import (
 from chatdesk.providers.registry import make_provider, new_http_client
 from chatdesk.secrets import KeyStore, key_env_vars
 from chatdesk.settings import ProviderSettings, Settings
-from chatdesk.store import HistoryStore, MessageStatus, StoredMessage
+from chatdesk.store import HistoryStore, MessageStatus, Recovered, StoredMessage
 
 # Which stored messages a provider sees as the conversation so far.
 _SENT_STATUSES = {
@@ -231,6 +231,9 @@ class ChatService:
                     self.store.set_system_prompt(conversation.id, system)
             set_aside = self._set_aside_from(conversation.id, replacing) if replacing else ()
             saved = self.store.add_message(conversation.id, "user", text)
+            # Claimed in the same transaction: if this process dies before the answer is
+            # saved, the next start finds the claim dead and sends the message again.
+            self.store.claim_message(saved.id)
         return PreparedSend(conversation.id, saved, candidates, set_aside, created)
 
     def prepare_regenerate(self, conversation_id: int, *, preferred: str | None = None,
@@ -282,14 +285,21 @@ class ChatService:
                 conversation_id, preferred=preferred, model=model)):
             yield event
 
-    async def retry_pending(self) -> AsyncIterator[ev.ChatEvent]:
+    def recover(self) -> Recovered:
+        """Clean up after chatdesk processes that died answering (run at start-up): their
+        attempts are closed, their answers marked interrupted and their messages pending."""
+        return self.store.recover_interrupted(wording.INTERRUPTED)
+
+    async def retry_pending(self, *, interrupted: bool = True) -> AsyncIterator[ev.ChatEvent]:
         """Send every pending message once, in order; a message another process took is
         skipped. A message waits while an earlier one of its conversation is pending (failed
         again, or taken elsewhere): answered before it, it would be answered twice.
+        `interrupted=False` leaves those whose answer a crash cut off (the app asks first).
 
         A message stays `pending` (claimed) until its answer is saved, so a crash mid-way
-        leaves it to be sent again once the claim lapses, never lost."""
-        for message in self.store.pending_messages():
+        leaves it to be sent again (at once when its process is known dead), never lost."""
+        self.recover()
+        for message in self.store.pending_messages(interrupted=interrupted):
             before, _ = self._thread_upto(message.conversation_id, message.id)
             if any(m.status == MessageStatus.PENDING for m in before[:-1]):
                 continue
@@ -299,6 +309,8 @@ class ChatService:
                 conversation = self.store.get_conversation(message.conversation_id)
                 if conversation is None:
                     continue
+                # The cut-off answer makes way for the new one; it stays as an alternate.
+                self.store.set_alternate(self.store.interrupted_answers(message))
                 yield ev.MessageSaved(conversation.id, message.id)
                 candidates = self.candidates(preferred=conversation.preferred_provider)
                 async for event in self._answer(conversation.id, message, candidates):
@@ -325,9 +337,13 @@ class ChatService:
         except (asyncio.CancelledError, GeneratorExit):
             # Stopped by the user, or the app closing: what arrived is stored (the router
             # saw to it) and the message must not be sent again by itself. Only a crash
-            # leaves it pending, to be sent once its claim lapses.
+            # leaves it claimed by a dead process, to be recovered and sent again.
             self._settle_pending(conversation_id, user_message.id)
             raise
+        finally:
+            current = self.store.get_message(user_message.id)
+            if current is not None and current.status != MessageStatus.PENDING:
+                self.store.release_claim(user_message.id)
 
     def _settle_pending(self, conversation_id: int, upto_message_id: int) -> None:
         for message in self._thread_upto(conversation_id, upto_message_id)[0]:

@@ -112,11 +112,17 @@ class _AnswerPrinter:
 
 def run_retry(args: argparse.Namespace, ctx: AppContext) -> int:
     ctx.require_settings()
+    service = ctx.chat_service()
+    # First what a killed chatdesk left: its claims free, its messages pending again.
+    recovered = service.recover()
+    if recovered.made_pending:
+        count = len(recovered.made_pending)
+        print(f"chatdesk: {count} message{'s' if count != 1 else ''} left unanswered when "
+              "chatdesk stopped; sending again.", file=sys.stderr)
     pending = ctx.store.pending_messages()
     if not pending:
         print("No pending messages.", file=sys.stderr)
         return EXIT_OK
-    service = ctx.chat_service()
     return _run_async(_retry(service, len(pending)))
 
 

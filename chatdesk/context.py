@@ -135,8 +135,14 @@ class AppContext:
     def retry_ready(self, missing: frozenset[str] | None = None) -> bool:
         """Whether sending the pending messages now could work: some wait, and some provider
         with a key is not cooling down."""
-        return bool(self.store.pending_messages()) and any(
+        return bool(self.store.pending_messages(interrupted=False)) and any(
             s.ready for s in self.provider_statuses(missing))
+
+    def interrupted_pending(self) -> int:
+        """How many pending messages had their answer cut off by a crash (the app asks before
+        sending those; `chatdesk retry` sends them)."""
+        return len(self.store.pending_messages()) - len(
+            self.store.pending_messages(interrupted=False))
 
     def provider_rows(self) -> list[dict[str, Any]]:
         """SPEC's `providers --json` rows, in failover order."""

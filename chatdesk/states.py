@@ -31,3 +31,8 @@ class HealthState(StrEnum):
     DOWN = "down"  # cooling down after a failure: skipped until the cooldown ends
     HALF_OPEN = "half-open"  # the cooldown ended: the next message tries it again
     NO_KEY = "no-key"  # the key is missing or was rejected
+
+
+# The finish reason of an answer, and the error class of its attempt, when the chatdesk
+# process writing it died (killed, crashed, power lost) before the answer ended.
+INTERRUPTED = "interrupted"

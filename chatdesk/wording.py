@@ -194,6 +194,16 @@ def every_provider_failed(reasons: list[str]) -> str:
     return f"every provider failed ({detail})"
 
 
+INTERRUPTED = "chatdesk stopped before this answer finished (it was closed or crashed)"
+
+
+def interrupted_found(count: int) -> str:
+    """What the app says at start-up about messages whose answer a crash cut off."""
+    if count == 1:
+        return "An answer was cut off when chatdesk stopped last time."
+    return f"{count} answers were cut off when chatdesk stopped last time."
+
+
 def stopped(provider_name: str, message: str, advice_text: str) -> str:
     """A failure that ends the answer without failover: what the provider said, and advice."""
     return f"{provider_name}: {redact(message).strip().rstrip('.')}. {advice_text}".rstrip()

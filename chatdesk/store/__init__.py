@@ -1,6 +1,7 @@
 """Conversation history on SQLite: schema, migrations, repository and search."""
 
 from chatdesk.states import AttemptOutcome, HealthState, MessageStatus
+from chatdesk.store.claims import Recovered
 from chatdesk.store.errors import NewerSchemaError, NotFoundError, ReadOnlyError, StoreError
 from chatdesk.store.history import HistoryStore
 from chatdesk.store.models import (
@@ -32,6 +33,7 @@ __all__ = [
     "NewerSchemaError",
     "NotFoundError",
     "ReadOnlyError",
+    "Recovered",
     "SearchHit",
     "StoreError",
     "StoredMessage",

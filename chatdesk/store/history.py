@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from chatdesk.states import AttemptOutcome, MessageStatus
 from chatdesk.store import errors
-from chatdesk.store.connection import StoreConnection, insert_row
+from chatdesk.store.claims import Claims
+from chatdesk.store.connection import insert_row
 from chatdesk.store.errors import NotFoundError
 from chatdesk.store.models import (
     ATTEMPT_OUTCOMES,
@@ -28,6 +28,7 @@ from chatdesk.store.models import (
     now_iso,
     to_iso,
 )
+from chatdesk.store.owner import this_process
 from chatdesk.store.search import search_messages
 
 _SUMMARY_SQL = """
@@ -48,7 +49,7 @@ def _new_uid() -> str:
     return uuid.uuid4().hex
 
 
-class HistoryStore(StoreConnection):
+class HistoryStore(Claims):
     """One open history file. Use one object per thread; several may share a file.
 
     Every write method commits at once (a person's text is durable before anything is
@@ -256,7 +257,8 @@ class HistoryStore(StoreConnection):
     def set_message_status(self, id: int, status: str) -> None:
         check(status, MESSAGE_STATUSES, "status")
         self._update(
-            "UPDATE messages SET status = ?, claimed_until = NULL, updated_at = ? WHERE id = ?",
+            "UPDATE messages SET status = ?, claimed_until = NULL, claimed_by = NULL,"
+            " updated_at = ? WHERE id = ?",
             (status, now_iso(), id),
             f"There is no message {id}.",
         )
@@ -322,39 +324,6 @@ class HistoryStore(StoreConnection):
             conn.executemany("UPDATE messages SET is_alternate = 1 WHERE id = ?",
                              [(id,) for id in ids])
 
-    def pending_messages(self) -> list[StoredMessage]:
-        """User messages waiting to be sent, oldest first (deleted conversations left out)."""
-        rows = self._rows(
-            "SELECT m.* FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id"
-            " WHERE m.status = 'pending' AND m.role = 'user' AND c.deleted_at IS NULL"
-            " AND m.is_alternate = 0"
-            " AND (m.claimed_until IS NULL OR m.claimed_until < ?)"
-            " ORDER BY m.created_at, m.id",
-            (time.time(),),
-        )
-        return [StoredMessage.from_row(row) for row in rows]
-
-    def claim_pending(self, message_id: int, lease_s: float = 900.0) -> bool:
-        """Take a pending message to send it; True for exactly one caller across processes.
-
-        The message stays `pending` until its answer is saved (set_message_status clears the
-        claim); if the sender dies, the claim lapses after `lease_s` and it is sent again.
-        """
-        now = time.time()
-        with self._write() as conn:
-            cur = conn.execute(
-                "UPDATE messages SET claimed_until = ?"
-                " WHERE id = ? AND status = 'pending'"
-                " AND (claimed_until IS NULL OR claimed_until < ?)",
-                (now + lease_s, message_id, now),
-            )
-        return cur.rowcount == 1
-
-    def release_claim(self, message_id: int) -> None:
-        """Give a claimed message back (the sender stopped without an answer)."""
-        self._update("UPDATE messages SET claimed_until = NULL WHERE id = ?", (message_id,),
-                     f"There is no message {message_id}.")
-
     # -- attempts -----------------------------------------------------------------------
 
     def start_attempt(
@@ -363,8 +332,8 @@ class HistoryStore(StoreConnection):
         with self._write() as conn:
             cur = conn.execute(
                 "INSERT INTO attempts (message_id, provider, model, started_at, outcome,"
-                " continued_from) VALUES (?, ?, ?, ?, 'running', ?)",
-                (message_id, provider, model, now_iso(), continued_from),
+                " continued_from, owner) VALUES (?, ?, ?, ?, 'running', ?, ?)",
+                (message_id, provider, model, now_iso(), continued_from, this_process()),
             )
         return int(cur.lastrowid or 0)
 

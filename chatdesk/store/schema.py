@@ -120,9 +120,18 @@ def _v1_initial(conn: sqlite3.Connection) -> None:
     run_script(conn, _V1)
 
 
+def _v2_claim_owners(conn: sqlite3.Connection) -> None:
+    """Which process holds a claim or runs an attempt, so a dead one's are recovered at once."""
+    conn.execute("ALTER TABLE messages ADD COLUMN claimed_by TEXT")
+    conn.execute("ALTER TABLE attempts ADD COLUMN owner TEXT")
+    # Recovery at each start looks only at these few rows, never at the whole history.
+    conn.execute("CREATE INDEX messages_claimed ON messages(id) WHERE claimed_by IS NOT NULL")
+    conn.execute("CREATE INDEX attempts_running ON attempts(id) WHERE outcome = 'running'")
+
+
 # Forward only: MIGRATIONS[n] takes a file from user_version n to n + 1. Never edit a
 # released entry; append a new function instead.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial, _v2_claim_owners]
 
 
 def schema_version() -> int:
@@ -330,12 +339,16 @@ def migrate(conn: sqlite3.Connection, path: Path | None) -> Path | None:
     if start == known:
         return None
     backup = backup_beside(conn, path, start) if start >= 1 and path is not None else None
-    for version in range(start, known):
+    # A new file is created at the latest version in one transaction: a second process
+    # opening it meanwhile must never find it half made (and back up a file of nothing).
+    steps = [range(0, known)] if start == 0 else [range(v, v + 1) for v in range(start, known)]
+    for step in steps:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if user_version(conn) <= version:  # another process may have done this step
-                MIGRATIONS[version](conn)
-                conn.execute(f"PRAGMA user_version = {version + 1}")
+            for version in step:
+                if user_version(conn) <= version:  # another process may have done this step
+                    MIGRATIONS[version](conn)
+                    conn.execute(f"PRAGMA user_version = {version + 1}")
             conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:

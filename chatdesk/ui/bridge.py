@@ -26,7 +26,7 @@ class ChatBridge(QObject):
     chatEvent = Signal(object)  # every ChatEvent of the answer running, in order
     failed = Signal(str)  # an unexpected problem, as a sentence for people
     busyChanged = Signal(bool)
-    runFinished = Signal(str, int)  # kind ("send" | "retry"), answers finished in the run
+    runFinished = Signal(str, int)  # kind ("send" | "retry" | "resend"), answers finished
 
     def __init__(self, service_factory: Callable[[], ChatService],
                  parent: QObject | None = None) -> None:

@@ -68,6 +68,7 @@ class ChatController(QObject):
     modelsLoaded = Signal(str, object)  # provider name, list[str]
     modelsFailed = Signal(str)  # provider name (the sentence comes on `message`)
     notice = Signal(str)  # a problem that needs the user: shown until dismissed
+    resendOffered = Signal(str)  # answers a crash cut off: the window offers "Send again"
     message = Signal(str, int)  # a passing sentence for the status bar, how long (ms)
     settingsChanged = Signal(object)  # Settings, after a save
 
@@ -419,7 +420,39 @@ class ChatController(QObject):
         if service is None:
             return False
         self._answering, self._live = None, None
-        b.start(service.retry_pending(), "retry")
+        b.start(service.retry_pending(interrupted=False), "retry")
+        return True
+
+    def recover_interrupted(self) -> int:
+        """Close what chatdesk processes that died mid-answer left running; if answers were cut
+        off, `resendOffered` lets the user send their messages again. Returns how many wait."""
+        if self.bridge is None or self.ctx is None:
+            return 0
+        service = self._engine_service()
+        if service is None:
+            return 0
+        try:
+            service.recover()
+            waiting = self.ctx.interrupted_pending()
+        except StoreError as exc:
+            self.say(str(exc))
+            return 0
+        if waiting:
+            self.resendOffered.emit(wording.interrupted_found(waiting))
+        return waiting
+
+    def resend_interrupted(self) -> bool:
+        """"Send again": send the messages whose answer a crash cut off (and other pending
+        ones); the cut-off answers stay as alternates."""
+        b = self.bridge
+        if b is None or b.busy or self._import_running:
+            self.say("Wait for the answer running (or the import) to end, then try again.")
+            return False
+        service = self._engine_service()
+        if service is None:
+            return False
+        self._answering, self._live = None, None
+        b.start(service.retry_pending(interrupted=True), "resend")
         return True
 
     def _on_event(self, event: ev.ChatEvent) -> None:
@@ -447,8 +480,10 @@ class ChatController(QObject):
         self._live = None
         self.conversationsChanged.emit()
         self.refresh_status()
-        if kind == "retry" and finished:
+        if kind in ("retry", "resend") and finished:
             self.say(f"Sent {finished} pending message{'s' if finished != 1 else ''}.")
+        if kind == "resend" and self.conversation_id is not None:
+            self.open_conversation(self.conversation_id)  # the cut-off answers are set aside
         if finished:
             QTimer.singleShot(0, self.retry_pending_if_ready)
 

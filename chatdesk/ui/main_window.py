@@ -180,6 +180,8 @@ class MainWindow(QMainWindow):
         c.conversationDeleted.connect(self._deleted)
         c.statusChanged.connect(self._status_changed)
         c.notice.connect(self.notice_banner.show_text)
+        c.resendOffered.connect(lambda text: self.notice_banner.show_text(
+            text, "Send again", c.resend_interrupted))
         c.message.connect(self.show_status)
         c.settingsChanged.connect(self._settings_changed)
         composer, picker = self.composer, self.picker
@@ -199,6 +201,9 @@ class MainWindow(QMainWindow):
         """Connect the chat engine: sending, models, pending retries, status pages."""
         self.controller.attach_bridge(bridge)
         if self._background:
+            # What a killed chatdesk left: closed now, and "Send again" offered if answers
+            # were cut off (before the first retry of pending messages).
+            QTimer.singleShot(0, self.controller.recover_interrupted)
             QTimer.singleShot(STATUS_CHECK_DELAY_MS, self.controller.watch_status_pages)
 
     # -- intents: what the user asked for ---------------------------------------------------

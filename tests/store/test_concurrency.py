@@ -36,7 +36,14 @@ with HistoryStore.open(Path(db)) as store:
     else:
         claimed = [m.id for m in store.pending_messages() if store.claim_pending(m.id)]
         rest = [i for i in json.loads(arg) if store.claim_pending(i)]
-        print(json.dumps(claimed + rest))
+        print(json.dumps(claimed + rest), flush=True)
+        # A claim names its process: stay alive until both have claimed, or the other one
+        # would rightly find these claims dead and take the messages again.
+        (sync / f"done-{tag}").touch()
+        while not all((sync / f"done-{t}").exists() for t in ("alpha", "beta")):
+            if time.monotonic() > deadline:
+                sys.exit("the other worker did not finish")
+            time.sleep(0.002)
 """
 
 
@@ -105,4 +112,7 @@ def test_two_processes_claim_each_pending_message_once(tmp_path: Path) -> None:
     assert not set(alpha) & set(beta)
     assert sorted(alpha + beta) == sorted(ids)
     with HistoryStore.open(db) as store:
-        assert store.pending_messages() == []
+        # Both claimers exited without answering: their claims died with them, so every
+        # message is free to send again at once (not after the 900 s lease).
+        assert [m.id for m in store.pending_messages()] == ids
+        assert store.claim_pending(ids[0])

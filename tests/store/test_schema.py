@@ -24,6 +24,8 @@ from chatdesk.store import (
 from chatdesk.store import schema as schema_module
 from chatdesk.store.errors import translate
 
+V = schema_version()  # what make_v1_file writes: the current version, before extra steps
+
 
 def make_v1_file(path: Path) -> tuple[int, int]:
     with HistoryStore.open(path) as s:
@@ -73,18 +75,18 @@ def test_migration_backs_up_and_keeps_data(db_path: Path, extra_migration) -> No
     extra_migration(add_notes_column)
 
     with HistoryStore.open(db_path) as s:
-        assert s.db.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert s.db.conn.execute("PRAGMA user_version").fetchone()[0] == V + 1
         assert "notes" in s.db["conversations"].columns_dict
         assert s.get_conversation(conv_id).title == "Kept through migrations"  # type: ignore[union-attr]
         assert s.search("walrus")[0].message_id == msg_id
         backup = s.backup_path
 
     assert backup is not None and backup.parent == db_path.parent
-    assert re.fullmatch(r"history\.db\.bak-v1-\d{14}", backup.name)
+    assert re.fullmatch(rf"history\.db\.bak-v{V}-\d{{14}}", backup.name)
     backups = [p for p in db_path.parent.iterdir() if ".bak-" in p.name]
     assert backups == [backup]
     old = sqlite_utils.Database(backup)
-    assert old.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert old.execute("PRAGMA user_version").fetchone()[0] == V
     assert old["messages"].get(msg_id)["content"] == "remember the walrus"
     assert "notes" not in old["conversations"].columns_dict
 
@@ -115,9 +117,9 @@ def test_failed_migration_changes_nothing(db_path: Path, extra_migration) -> Non
     extra_migration(broken)
     with pytest.raises(StoreError, match="Could not update history.db") as info:
         HistoryStore.open(db_path)
-    assert "bak-v1-" in str(info.value)
+    assert f"bak-v{V}-" in str(info.value)
     with closing(sqlite3.connect(db_path)) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == V
         columns = [r[1] for r in conn.execute("PRAGMA table_info(conversations)")]
         assert "half_done" not in columns
         assert conn.execute("SELECT title FROM conversations").fetchone()[0] is not None
@@ -286,3 +288,18 @@ def test_translate_io_and_busy_errors() -> None:
 def test_open_for_writing_in_a_readonly_place(readonly_copy: Path) -> None:
     with pytest.raises(StoreError, match="read-only|cannot be opened"):
         HistoryStore.open(readonly_copy)
+
+
+def test_a_new_file_is_never_seen_half_made(db_path: Path, extra_migration) -> None:  # noqa: ANN001
+    """Another process opening a file being created finds it empty or whole: were the steps
+    committed one by one, it would take the half-made file for an old one and back it up."""
+    seen: list[int] = []
+
+    def peek(conn: sqlite3.Connection) -> None:
+        with closing(sqlite3.connect(db_path)) as other:
+            seen.append(other.execute("PRAGMA user_version").fetchone()[0])
+
+    extra_migration(peek)
+    HistoryStore.open(db_path).close()
+    assert seen == [0]
+    assert [p.name for p in db_path.parent.iterdir() if ".bak-" in p.name] == []

@@ -234,3 +234,33 @@ def test_the_chosen_provider_is_asked_first_and_an_unchosen_one_is_not_remembere
     unchosen = ctx.store.get_conversation(controller.conversation_id)
     # It follows the failover order, also after the order changes later.
     assert unchosen is not None and unchosen.preferred_provider is None
+
+
+def test_answers_a_crash_cut_off_are_offered_again_not_sent_by_themselves(
+        qtbot: Any, make_ctx: Any, make_controller: Any, fake_anthropic: FakeProvider,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.store.test_claims import _ask_cut_off
+    from tests.store.test_owner import _dead_owner
+
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    dead = _dead_owner()
+    with monkeypatch.context() as m:  # what a killed `chatdesk ask` left behind
+        m.setattr("chatdesk.store.claims.this_process", lambda: dead)
+        m.setattr("chatdesk.store.history.this_process", lambda: dead)
+        user, cut, _ = _ask_cut_off(ctx.store)
+    controller, seen = make_controller(ctx)
+    offers: list[str] = []
+    controller.resendOffered.connect(offers.append)
+    controller.open_conversation(user.conversation_id)
+
+    assert controller.recover_interrupted() == 1  # what the window does once the engine is up
+    assert offers == ["An answer was cut off when chatdesk stopped last time."]
+    assert not controller.retry_pending_if_ready()  # asked first, never sent by itself
+    fake_anthropic.script(Synth(["A whole answer."]))
+    assert controller.resend_interrupted()
+    idle(qtbot, controller)
+    shown = [m.content for m in seen.of("conversationOpened")[-1].messages]
+    assert shown == ["question", "A whole answer."]
+    kept = ctx.store.get_message(cut.id)
+    assert kept is not None and kept.is_alternate and kept.finish_reason == "interrupted"
+    assert len(fake_anthropic.requests) == 1

@@ -667,3 +667,26 @@ def test_switching_away_and_back_while_an_answer_streams(
     wait_idle(qtbot, window)
     final = ctx.store.messages(streaming)[1].content
     assert rows(window)[1].content == final and final.endswith("part15 ")
+
+
+def test_an_answer_a_crash_cut_off_is_offered_with_send_again(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.store.test_claims import _ask_cut_off
+    from tests.store.test_owner import _dead_owner
+
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    dead = _dead_owner()
+    with monkeypatch.context() as m:  # what a killed `chatdesk ask` left behind
+        m.setattr("chatdesk.store.claims.this_process", lambda: dead)
+        m.setattr("chatdesk.store.history.this_process", lambda: dead)
+        user, _, _ = _ask_cut_off(ctx.store)
+    window = make_window(ctx)
+    window.controller.recover_interrupted()  # what attaching the engine does in the app
+    banner = window.notice_banner
+    assert banner.isVisible() and "cut off" in banner.label.text()
+    assert banner.action.isVisible() and banner.action.text() == "Send again"
+    fake_anthropic.script(Synth(["Whole."]))
+    banner.action.click()
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=10000)
+    assert [m.content for m in ctx.store.messages(user.conversation_id)] == ["question", "Whole."]
