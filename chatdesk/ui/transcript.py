@@ -438,7 +438,7 @@ class TranscriptView(QListView):
 
         block = copy_index(value)
         if block is not None:
-            blocks = code_blocks(shown_text(row.content, row.page))
+            blocks = code_blocks(shown_text(row.content, -1))  # a huge one: its first part
             if block < len(blocks):
                 QGuiApplication.clipboard().setText(blocks[block])
                 self.status.emit("Code copied to the clipboard.")
@@ -490,7 +490,7 @@ class TranscriptView(QListView):
         actions.append(copy)
         from chatdesk.ui.render import code_blocks
 
-        for n, source in enumerate(code_blocks(shown_text(row.content, row.page))):
+        for n, source in enumerate(code_blocks(shown_text(row.content, -1))):
             action = QAction(f"Copy code block {n + 1}", self)
             action.triggered.connect(
                 lambda _=False, s=source: QGuiApplication.clipboard().setText(s))

@@ -149,3 +149,14 @@ def test_jumping_to_a_collapsed_message_says_so(qtbot: Any, store: HistoryStore)
     view.status.connect(said.append)
     assert view.jump_to(msg_id)
     assert said and "Show all" in said[0]
+
+
+def test_the_menu_of_a_huge_message_parses_only_its_first_part(
+        qtbot: Any, store: HistoryStore) -> None:
+    content = "```\nfirst\n```\n\n" + huge_text(2_000_000) + "\n\n```\nlate\n```\n"
+    view, msg_id = open_with(qtbot, store, content)
+    index = view.tmodel.index(view.tmodel.row_of(msg_id))
+    view.activate(("link", index.row(), "page:0"))  # plain text shown: still the first part
+    labels = [action.text() for action in view.menu_actions(index)]
+    assert labels.count("Copy code block 1") == 1 and "Copy code block 2" not in labels
+    assert "Copy message" in labels
