@@ -9,20 +9,20 @@ from chatdesk.store.models import SearchHit
 
 MAX_TERMS = 64
 SNIPPET_TOKENS = 12
+# FTS5's snippet() and highlight() take time in the square of a row's matches, so a row
+# longer than this gets its snippet from a small window around its first match instead.
+LONG_ROW = 4_000
+_SCAN = 65_536  # characters tested at a time when looking for that first match
+_FINE = 512  # then narrowed to a piece this long, shown with this much on either side
+_OVERLAP = 256  # pieces overlap so that a word or phrase cut at the edge is still found
 
 # A "quoted phrase" (optionally followed by * for a prefix match) or any run of non-space.
 _PART = re.compile(r'"([^"]*)"(\*?)|(\S+)')
 _WORD_CHAR = re.compile(r"[^\W_]")  # what the unicode61 tokenizer keeps: letters and digits
+_TOKENIZER = "unicode61 remove_diacritics 2"  # as schema.py's messages_fts
 
 
-def build_fts_query(raw: str) -> str | None:
-    """A MATCH expression that can never be an FTS5 syntax error, or None if nothing to find.
-
-    Every term becomes an FTS5 string, so operators (AND, OR, NOT, NEAR), parentheses,
-    column filters and `-` are searched as plain words. "double quotes" keep a phrase
-    together; a `*` right after a word or phrase asks for a prefix match (`progr*`).
-    Terms are ANDed.
-    """
+def _terms(raw: str) -> list[str]:
     parts: list[str] = []
     for match in _PART.finditer(raw.replace("\x00", " ")):
         phrase, phrase_star, bare = match.groups()
@@ -36,14 +36,23 @@ def build_fts_query(raw: str) -> str | None:
         parts.append('"' + text.replace('"', '""') + '"' + ("*" if prefix else ""))
         if len(parts) >= MAX_TERMS:
             break
-    return " ".join(parts) or None
+    return parts
+
+
+def build_fts_query(raw: str) -> str | None:
+    """A MATCH expression that can never be an FTS5 syntax error, or None if nothing to find.
+
+    Every term becomes an FTS5 string, so operators (AND, OR, NOT, NEAR), parentheses,
+    column filters and `-` are searched as plain words. "double quotes" keep a phrase
+    together; a `*` right after a word or phrase asks for a prefix match (`progr*`).
+    Terms are ANDed.
+    """
+    return " ".join(_terms(raw)) or None
 
 
 _SEARCH_SQL = """
 SELECT m.id AS message_id, m.conversation_id, m.role, m.created_at,
-       c.title AS conversation_title,
-       snippet(messages_fts, 0, :start, :end, :ellipsis, :tokens) AS snippet,
-       bm25(messages_fts) AS rank
+       c.title AS conversation_title, bm25(messages_fts) AS rank
 FROM messages_fts
 JOIN messages AS m ON m.id = messages_fts.rowid
 JOIN conversations AS c ON c.id = m.conversation_id
@@ -51,6 +60,89 @@ WHERE messages_fts MATCH :query AND c.deleted_at IS NULL
 ORDER BY rank, m.created_at DESC, m.id DESC
 LIMIT :limit
 """
+_SNIPPET_SQL = """
+SELECT snippet(messages_fts, 0, :start, :end, :ellipsis, :tokens)
+FROM messages_fts WHERE messages_fts MATCH :query AND rowid = :id
+"""
+
+
+class _Snippets:
+    """Snippets of the hits of one search, each made in bounded time whatever the row."""
+
+    def __init__(self, conn: sqlite3.Connection, raw: str, params: dict[str, object]) -> None:
+        self.conn, self.params = conn, params
+        self.any_term = " OR ".join(_terms(raw))
+        self._window: sqlite3.Connection | None = None
+
+    def close(self) -> None:
+        if self._window is not None:
+            self._window.close()
+
+    def of(self, message_id: int) -> str:
+        size = self.conn.execute("SELECT length(content) FROM messages WHERE id = ?",
+                                 (message_id,)).fetchone()[0] or 0
+        if size <= LONG_ROW:
+            row = self.conn.execute(_SNIPPET_SQL, {**self.params, "id": message_id}).fetchone()
+            return str(row[0]) if row else ""
+        (content,) = self.conn.execute("SELECT content FROM messages WHERE id = ?",
+                                       (message_id,)).fetchone()
+        return self._long(str(content))
+
+    def _window_db(self) -> sqlite3.Connection:
+        if self._window is None:
+            self._window = sqlite3.connect(":memory:")
+            self._window.execute(f"CREATE VIRTUAL TABLE w USING fts5(t, tokenize='{_TOKENIZER}')")
+        return self._window
+
+    def _load(self, text: str) -> sqlite3.Connection:
+        """The window table holding `text` alone."""
+        db = self._window_db()
+        db.execute("DELETE FROM w")
+        db.execute("INSERT INTO w(rowid, t) VALUES (1, ?)", (text,))
+        return db
+
+    def _matches(self, text: str) -> bool:
+        found = self._load(text).execute("SELECT 1 FROM w WHERE w MATCH ?", (self.any_term,))
+        return found.fetchone() is not None
+
+    def _first_match(self, content: str, lo: int, hi: int, step: int) -> int | None:
+        """The start of the first piece of `step` characters in content[lo:hi] with a match."""
+        pos = lo
+        while pos < hi:
+            if self._matches(content[pos:min(pos + step + _OVERLAP, len(content))]):
+                return pos
+            pos = _cut(content, pos + step)
+        return None
+
+    def _long(self, content: str) -> str:
+        coarse = self._first_match(content, 0, len(content), _SCAN)
+        fine = None if coarse is None else self._first_match(
+            content, coarse, min(coarse + _SCAN + _OVERLAP, len(content)), _FINE)
+        at = fine if fine is not None else (coarse or 0)
+        lo = _cut(content, max(0, at - _FINE))
+        hi = _cut(content, min(len(content), at + 2 * _FINE + _OVERLAP), after=True)
+        row = self._load(content[lo:hi]).execute(
+            "SELECT snippet(w, 0, :start, :end, :ellipsis, :tokens) FROM w WHERE w MATCH :any",
+            {**self.params, "any": self.any_term}).fetchone()
+        ellipsis = str(self.params["ellipsis"])
+        snippet = str(row[0]) if row else " ".join(content[lo:hi].split()[:SNIPPET_TOKENS])
+        if lo > 0 and not snippet.startswith(ellipsis):
+            snippet = ellipsis + snippet
+        if (hi < len(content) or not row) and not snippet.endswith(ellipsis):
+            snippet += ellipsis
+        return snippet
+
+
+def _cut(text: str, pos: int, after: bool = False) -> int:
+    """pos moved to a space or line break within 64 characters, so no word is cut in two."""
+    if pos <= 0 or pos >= len(text):
+        return max(0, min(pos, len(text)))
+    if after:
+        found = [i for i in (text.find(" ", pos, pos + 64), text.find("\n", pos, pos + 64))
+                 if i >= 0]
+        return min(found) if found else pos
+    found_at = max(text.rfind(" ", pos - 64, pos), text.rfind("\n", pos - 64, pos))
+    return found_at + 1 if found_at > pos - 64 else pos
 
 
 def search_messages(
@@ -63,28 +155,31 @@ def search_messages(
     ellipsis: str = "…",
     tokens: int = SNIPPET_TOKENS,
 ) -> list[SearchHit]:
-    """Best match first; messages of soft-deleted conversations are left out."""
+    """Best match first; messages of soft-deleted conversations are left out.
+
+    Snippets are made for the hits returned only, each in time that does not grow with
+    the number of matches in its message.
+    """
     match = build_fts_query(query)
     if match is None or limit <= 0:
         return []
-    params = {
-        "query": match,
-        "limit": limit,
-        "start": start,
-        "end": end,
-        "ellipsis": ellipsis,
+    rows = conn.execute(_SEARCH_SQL, {"query": match, "limit": limit}).fetchall()
+    snippets = _Snippets(conn, query, {
+        "query": match, "start": start, "end": end, "ellipsis": ellipsis,
         "tokens": max(1, min(tokens, 64)),
-    }
-    rows = conn.execute(_SEARCH_SQL, params).fetchall()
-    return [
-        SearchHit(
-            conversation_id=row["conversation_id"],
-            message_id=row["message_id"],
-            role=row["role"],
-            snippet=row["snippet"],
-            created_at=row["created_at"],
-            conversation_title=row["conversation_title"],
-            rank=row["rank"],
-        )
-        for row in rows
-    ]
+    })
+    try:
+        return [
+            SearchHit(
+                conversation_id=row["conversation_id"],
+                message_id=row["message_id"],
+                role=row["role"],
+                snippet=snippets.of(row["message_id"]),
+                created_at=row["created_at"],
+                conversation_title=row["conversation_title"],
+                rank=row["rank"],
+            )
+            for row in rows
+        ]
+    finally:
+        snippets.close()

@@ -26,6 +26,7 @@ from PySide6.QtGui import (
     QFontMetrics,
     QPainter,
     QPalette,
+    QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
@@ -39,6 +40,14 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.store import MessageStatus
+from chatdesk.ui.bounds import (
+    MAX_ROW_HEIGHT,
+    PLAIN_PAGE,
+    page_end,
+    preview_cut,
+    shown_text,
+    size_label,
+)
 from chatdesk.ui.conversation_model import parse_time
 from chatdesk.ui.transcript_model import MessageRow, Notice, TranscriptRole, display_name
 
@@ -231,9 +240,55 @@ class MessageDelegate(QStyledItemDelegate):
                 and live.fits(self.dark, self.notices_html(notices), row.content):
             live.finish(row.content, self.header_html(row))  # a long answer: no stall at its end
             return live.doc
+        cut = preview_cut(row.content) if row.content else None
+        if cut is not None:
+            return self._bounded_document(row, notices, cut)
         doc = self._new_document()
         doc.setHtml(self.row_html(row, notices))
         return doc
+
+    def _bounded_document(self, row: MessageRow, notices: list[Notice], cut: int) -> SafeDocument:
+        """A huge message: its first part rendered, or one part of it as plain text, and
+        links to the rest. Its size bounds neither the time to build this nor to paint it."""
+        doc = self._new_document()
+        if row.page < 0:
+            doc.setHtml(self.head_html(row, notices) + self._render(row.content[:cut], self.dark)
+                        + self.more_html(row, 0, cut))
+            return doc
+        line, char = self._line_metrics()
+        end = page_end(row.content, row.page, max(10, int(self.text_width() / char)),
+                       max(1, MAX_ROW_HEIGHT // line - 10))
+        doc.setHtml(self.head_html(row, notices) + self.more_html(row, row.page, end))
+        cursor = QTextCursor(doc)
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+        cursor.insertText(row.content[row.page:end])
+        if end < len(row.content):
+            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+            cursor.insertHtml(self.more_html(row, row.page, end))
+        return doc
+
+    def more_html(self, row: MessageRow, start: int, end: int) -> str:
+        """The links around the part of a huge message shown (content[start:end])."""
+        muted = "#9aa4b0" if self.dark else "#5a6570"
+        total = len(row.content)
+        links: list[tuple[str, int]] = []
+        if row.page < 0:
+            links.append((f"Show all ({size_label(total)})", 0))
+            note = "Long message: only its first part is shown; Copy copies all of it."
+            if total > PLAIN_PAGE:
+                note += " The rest is shown as plain text, part by part."
+        else:
+            if end < total:
+                links.append((f"Next part ▸ ({size_label(total - end)} left)", end))
+            if start > 0:
+                links.append(("◂ Back to the start", 0))
+            links.append(("Show less", -1))
+            note = (f"characters {start + 1:,}–{end:,} of {total:,} ({size_label(total)}),"
+                    " as plain text")
+        shown = " · ".join(f"<a href='page:{at}'>{label}</a>" for label, at in links)
+        return (f"<p style='margin-top:6px; margin-bottom:6px'>{shown}"
+                f"<span style='color:{muted}; font-size:small'> · {note}</span></p>")
 
     def _new_document(self) -> SafeDocument:
         doc = SafeDocument()
@@ -329,17 +384,21 @@ class MessageDelegate(QStyledItemDelegate):
         width = self.text_width()
         if row.estimate is not None and row.estimate[:2] == (width, row.version):
             return row.estimate[2]
-        if self._metrics is None:
-            metrics = QFontMetrics(QFont())
-            self._metrics = (metrics.lineSpacing(), max(1.0, metrics.averageCharWidth() * 1.05))
-        line, char = self._metrics
+        line, char = self._line_metrics()
         per_line = max(10, int(width / char))
         lines = 0
-        for part in row.content.split("\n"):
+        for part in shown_text(row.content, row.page).split("\n"):
             lines += 1 + len(part) // per_line
         height = 2 * PAD + 2 * OUTER_Y + int(line * 1.4) + lines * line
         row.estimate = (width, row.version, height)
         return height
+
+    def _line_metrics(self) -> tuple[int, float]:
+        """The line spacing and (a little more than) the average character width, in px."""
+        if self._metrics is None:
+            metrics = QFontMetrics(QFont())
+            self._metrics = (metrics.lineSpacing(), max(1.0, metrics.averageCharWidth() * 1.05))
+        return self._metrics
 
     def row_height(self, row: MessageRow, model: Any = None) -> int:
         if self.has_document(row):
@@ -397,7 +456,8 @@ class MessageDelegate(QStyledItemDelegate):
         if isinstance(view, QAbstractItemView):  # a long answer: draw only what shows
             shown = QRectF(option.rect.intersected(view.viewport().rect()))
             ctx.clip = ctx.clip.intersected(shown.translated(-QPointF(origin)))
-        doc.documentLayout().draw(painter, ctx)
+        if not ctx.clip.isEmpty():  # an empty clip would mean no clip: draw everything
+            doc.documentLayout().draw(painter, ctx)
         painter.restore()
         if option.state & QStyle.StateFlag.State_MouseOver and hasattr(model, "actions"):
             self._paint_links(painter, option, model.actions(index.row()))

@@ -177,9 +177,10 @@ def _render_heading_open(self: Any, tokens: Sequence[Token], idx: int, options: 
 def _render_table_open(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict,
                        env: EnvType) -> str:
     pal = _PALETTES[bool(env.get("dark"))]
-    return ('<table border="1" cellspacing="0" cellpadding="4" style="border-collapse:collapse;'
-            f' border-style:solid; border-color:{pal.border}; margin-top:6px;'
-            ' margin-bottom:6px">\n')
+    # Cells overlapping by their 1 px border look like border-collapse, which Qt paints ~4x
+    # slower (a 10 x 20 table: ~35 ms a repaint, against ~9 ms).
+    return ('<table border="1" cellspacing="-1" cellpadding="4" style="border-style:solid;'
+            f' border-color:{pal.border}; margin-top:6px; margin-bottom:6px">\n')
 
 
 def _render_blockquote_open(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict,

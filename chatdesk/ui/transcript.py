@@ -29,6 +29,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QToolTip, QWidget
 
 from chatdesk.store import Attempt, HistoryStore, MessageStatus, StoredMessage, StoreError
+from chatdesk.ui.bounds import preview_cut, shown_text
 from chatdesk.ui.delegate import MessageDelegate, TextSelection
 from chatdesk.ui.transcript_model import MessageRow, TranscriptModel, live_refresh_ms
 
@@ -157,6 +158,9 @@ class TranscriptView(QListView):
         self.executeDelayedItemsLayout()
         self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
         self._jump_timer.start(JUMP_SETTLE_MS)
+        if self.tmodel.row(row).page < 0 and preview_cut(self.tmodel.row(row).content) is not None:
+            self.status.emit("This message is long and only its first part is shown: "
+                             "“Show all” under it shows the rest.")
         return True
 
     def _end_jump(self) -> None:
@@ -434,10 +438,16 @@ class TranscriptView(QListView):
 
         block = copy_index(value)
         if block is not None:
-            blocks = code_blocks(row.content)
+            blocks = code_blocks(shown_text(row.content, -1))  # a huge one: its first part
             if block < len(blocks):
                 QGuiApplication.clipboard().setText(blocks[block])
                 self.status.emit("Code copied to the clipboard.")
+            return
+        if value.startswith("page:"):
+            try:
+                self.tmodel.show_page(row_index, int(value.split(":", 1)[1]))
+            except ValueError:
+                pass
             return
         if value.startswith("toggle:"):
             try:
@@ -480,7 +490,7 @@ class TranscriptView(QListView):
         actions.append(copy)
         from chatdesk.ui.render import code_blocks
 
-        for n, source in enumerate(code_blocks(row.content)):
+        for n, source in enumerate(code_blocks(shown_text(row.content, -1))):
             action = QAction(f"Copy code block {n + 1}", self)
             action.triggered.connect(
                 lambda _=False, s=source: QGuiApplication.clipboard().setText(s))

@@ -85,6 +85,7 @@ class MessageRow:
     live: bool = False
     sending: bool = False  # a pending message being sent again now
     version: int = 0
+    page: int = -1  # a huge message: where the plain-text part shown begins (-1: none)
     estimate: tuple[int, int, int] | None = field(default=None, repr=False)  # (w, ver, h)
     given_height: int = field(default=-1, repr=False)  # what the view was last told
 
@@ -402,6 +403,13 @@ class TranscriptModel(QAbstractListModel):
                 return notice.expanded
         return False
 
+    def show_page(self, row_index: int, start: int) -> None:
+        """A huge message shows its text from `start` on as plain text (-1: its first part
+        rendered, as at first)."""
+        row = self.row(row_index)
+        row.page = max(-1, min(start, len(row.content)))
+        self._changed_at(self.lo + row_index)
+
     def _changed_at(self, pos: int) -> None:
         """all_rows[pos] must be drawn again; only a row in the window tells the view."""
         self.all_rows[pos].version += 1
@@ -424,7 +432,10 @@ class TranscriptModel(QAbstractListModel):
         if role == TranscriptRole.MESSAGE_ID:
             return row.id
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return row.content
+            from chatdesk.ui.bounds import RENDER_LIMIT  # a 50 MB string is copied per call
+
+            return row.content if len(row.content) <= RENDER_LIMIT \
+                else row.content[:RENDER_LIMIT] + "…"
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from chatdesk.store import HistoryStore, build_fts_query, hit_to_json
+from chatdesk.store.models import SearchHit
+from chatdesk.store.search import LONG_ROW
 
 HOSTILE = [
     '"', '""', 'AND', 'OR', 'NOT', '*', '**', '(', ')', '()', 'NEAR', 'NEAR(a b)', '-x',
@@ -165,3 +168,60 @@ def test_streaming_flushes_keep_fts_exact(store: HistoryStore, db_path: Path) ->
     assert store.search("word3") == []
     with closing(sqlite3.connect(db_path)) as conn:
         conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')")
+
+
+# -- snippets of long messages (issue 11, item 4) ---------------------------------------
+
+
+def _search_in_thread(db_path: Path, query: str, seconds: float) -> list[SearchHit] | None:
+    """The hits, or None if the search had not returned after `seconds` (it then runs on)."""
+    result: list[list[SearchHit]] = []
+
+    def run() -> None:
+        with HistoryStore.open(db_path) as own:
+            result.append(own.search(query))
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    return result[0] if result else None
+
+
+def test_a_message_with_500k_matches_gets_a_bounded_snippet(
+    store: HistoryStore, db_path: Path
+) -> None:
+    conv = store.create_conversation()
+    huge = store.add_message(conv.id, "assistant", "needle hay " * 500_000)  # 5.5 MB
+    small = store.add_message(conv.id, "user", "one needle")
+    # FTS5's snippet() over this row takes hours (the square of its matches); bounded, ~0.1 s.
+    hits = _search_in_thread(db_path, "needle", seconds=60)
+    assert hits is not None, "search of a message with 500,000 matches did not return"
+    assert {h.message_id for h in hits} == {huge.id, small.id}
+    snippet = next(h.snippet for h in hits if h.message_id == huge.id)
+    assert snippet.startswith("[needle] hay [needle]") and snippet.endswith("…")
+    assert len(snippet) < 200
+    assert next(h.snippet for h in hits if h.message_id == small.id) == "one [needle]"
+
+
+def test_long_message_snippet_is_around_its_first_match(store: HistoryStore) -> None:
+    conv = store.create_conversation()
+    filler = "lorem ipsum dolor " * (LONG_ROW // 6)
+    middle = store.add_message(conv.id, "user", filler + "Une crème brûlée " + filler)
+    end = store.add_message(conv.id, "user", filler * 20 + "the very last words")
+    snippet = store.search("creme")[0].snippet
+    assert snippet.startswith("…") and snippet.endswith("…") and "[crème]" in snippet
+    assert len(snippet.split()) <= 14
+    assert [h.message_id for h in store.search('"last words"')] == [end.id]
+    assert store.search('"last words"')[0].snippet.endswith("very [last words]")
+    assert "[brûlée]" in store.search("brul*")[0].snippet
+    both = store.search("lorem creme")  # terms far apart: the first one found is shown
+    assert [h.message_id for h in both] == [middle.id]
+    assert "[lorem]" in both[0].snippet
+
+
+@pytest.mark.parametrize("cut", [0, 1, 3, 5])
+def test_a_word_cut_at_a_window_edge_is_still_found(store: HistoryStore, cut: int) -> None:
+    conv = store.create_conversation()
+    text = "x" * (LONG_ROW - cut) + " " * 70 + "pivot " + "y " * 40_000
+    store.add_message(conv.id, "user", text)
+    assert "[pivot]" in store.search("pivot")[0].snippet

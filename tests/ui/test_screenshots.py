@@ -223,3 +223,28 @@ def test_undo_banner(make_ctx: Any, make_window: Any, fake_anthropic: FakeProvid
     window.sidebar.delete_conversation(conv)
     assert window.undo_banner.isVisibleTo(window)
     shoot(window, "09-undo")
+
+
+def huge_table(rows: int, cols: int) -> str:
+    head = "| " + " | ".join(f"Col {c}" for c in range(cols)) + " |\n|" + "---|" * cols + "\n"
+    return "Here is the whole export:\n\n" + head + "".join(
+        "| " + " | ".join(f"{r * cols + c}" for c in range(cols)) + " |\n" for r in range(rows))
+
+
+def test_huge_message_collapsed(qtbot: Any, make_ctx: Any, make_window: Any,
+                                fake_anthropic: FakeProvider, shoot: Any) -> None:
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    conv = ctx.store.create_conversation("Export everything")
+    ctx.store.add_message(conv.id, "user", "Put all 3,000 rows in one table")
+    ctx.store.add_message(conv.id, "assistant", huge_table(3000, 20), provider="anthropic",
+                          model="claude-sonnet-4-5")
+    window = make_window(ctx)
+    window.open_conversation(conv.id)
+    view = window.transcript
+    qtbot.waitUntil(lambda: view.tmodel.rowCount() == 2, timeout=3000)
+    doc = view.delegate.document_for(view.tmodel.row(1), view.tmodel)
+    assert "Show all" in doc.toPlainText()
+    shoot(window, "13-huge-collapsed")
+    view.activate(("link", 1, "page:0"))
+    view.scrollToBottom()
+    shoot(window, "13b-huge-show-all")
