@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import qasync
+import shiboken6
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -115,8 +116,13 @@ def make_window(qtbot: Any, qloop: qasync.QEventLoop, data_dir: Path,
         return window
 
     yield make
+    # Close every window before the loop runs again: shutting a bridge down runs the loop,
+    # which carries out the deleteLater that qtbot gave each window it knows.
+    bridges = []
     for window in windows:
-        bridge = window.controller.bridge
-        window.close()
-        if bridge is not None:
-            run(bridge.shutdown())
+        if shiboken6.isValid(window):
+            if window.controller.bridge is not None:
+                bridges.append(window.controller.bridge)
+            window.close()
+    for bridge in bridges:
+        run(bridge.shutdown())
