@@ -9,7 +9,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from chatdesk.states import AttemptOutcome, MessageStatus
-from chatdesk.store import errors
 from chatdesk.store.connection import StoreConnection, insert_row
 from chatdesk.store.errors import NotFoundError
 from chatdesk.store.models import (
@@ -421,7 +420,7 @@ class HistoryStore(StoreConnection):
         try:
             return search_messages(self._connection(), query, limit, start=start, end=end)
         except sqlite3.Error as exc:
-            raise errors.translate(exc, self.path.name, writing=False) from exc
+            raise self._translate(exc, writing=False) from exc
 
     # -- provider health ----------------------------------------------------------------
 
