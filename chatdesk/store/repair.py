@@ -12,6 +12,7 @@ from pathlib import Path
 
 from chatdesk.store import backups, schema
 from chatdesk.store.errors import StoreError
+from chatdesk.store.walcheck import is_sound
 
 log = logging.getLogger(__name__)
 
@@ -27,15 +28,6 @@ class RepairReport:
     conversations: int = 0
     messages: int = 0
     unreadable: int = 0  # stretches of rows that could not be read and were skipped
-
-
-def _is_sound(path: Path) -> bool:
-    uri = path.resolve().as_uri() + "?mode=ro"
-    try:
-        with closing(sqlite3.connect(uri, uri=True)) as conn:
-            return bool(conn.execute("PRAGMA quick_check").fetchone()[0] == "ok")
-    except sqlite3.DatabaseError:
-        return False
 
 
 def _copy_table(src: sqlite3.Connection, dest: sqlite3.Connection, table: str) -> tuple[int, int]:
@@ -109,7 +101,7 @@ def repair_history(path: Path) -> RepairReport:
     app first: a process that has the file open would go on writing to the damaged one."""
     if not path.exists():
         raise StoreError(f"There is no history file at {path}, so there is nothing to repair.")
-    if _is_sound(path):
+    if is_sound(path):
         return RepairReport(None)
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     target = path.with_name(f"{path.name}.repaired-{stamp}")

@@ -92,9 +92,9 @@ def _compare(d: BinaryIO, w: BinaryIO, db_size: int, wal_size: int) -> str | Non
     return None
 
 
-def _sound(db: Path, immutable: bool) -> bool:
-    """Whether SQLite reads `db` (with its WAL, or without) as sound; read-only, so a
-    stray WAL is never checkpointed into the file."""
+def is_sound(db: Path, immutable: bool = False) -> bool:
+    """Whether SQLite reads `db` (with its WAL, or without: `immutable`) as sound;
+    read-only, so a stray WAL is never checkpointed into the file."""
     uri = db.resolve().as_uri() + "?mode=ro" + ("&immutable=1" if immutable else "")
     with suppress(sqlite3.Error), closing(sqlite3.connect(uri, uri=True, timeout=5)) as conn:
         return bool(conn.execute("PRAGMA quick_check").fetchone()[0] == "ok")
@@ -114,6 +114,6 @@ def stray_wal(db: Path) -> str | None:
         why = _why_stray(db, wal)
     if why == _NOTHING:
         return None
-    if why is None and not _sound(db, immutable=False) and _sound(db, immutable=True):
+    if why is None and not is_sound(db) and is_sound(db, immutable=True):
         why = "the file reads as sound without it and as damaged with it"
     return why
