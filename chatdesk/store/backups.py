@@ -48,7 +48,8 @@ def restore_hint(path: Path) -> str:
     if not found:
         return "It has no backup yet"
     newest = found[0].relative_to(path.parent)
-    return f"Restore its newest backup ({newest}: quit chatdesk, copy it over {path.name})"
+    return (f"Restore its newest backup ({newest}): quit chatdesk, copy it over {path.name} "
+            f"and delete {path.name}-wal and {path.name}-shm if they are there")
 
 
 def copy_database(conn: sqlite3.Connection, target: Path) -> None:
