@@ -257,7 +257,11 @@ def _build_window(opened: _Opened, background: bool) -> MainWindow:
     from chatdesk.ui.main_window import MainWindow
 
     ctx = opened.ctx
-    state_file = ctx.paths.root / "window.ini" if ctx is not None else None
+    state_file = ctx.paths.window_state if ctx is not None else None
+    if state_file is not None:
+        from chatdesk.paths import touch_private
+
+        touch_private(state_file)
     window = MainWindow(opened.store, ctx=ctx, browse_path=opened.browse_path,
                         state_file=state_file, background=background)
     if ctx is not None and ctx.settings_error is not None:

@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--output", "-o", required=True, metavar="PATH",
                      help="a file (json, html, one md) or a folder (several md); - for stdout")
 
+    sub.add_parser("repair", help="save what can be read of a damaged history into a new "
+                   "file (quit the app first); the damaged file is kept beside it")
+
     browse = sub.add_parser("browse", help="open a history file read-only in the app")
     browse.add_argument("file")
     return p
@@ -352,6 +355,24 @@ def cmd_export(args: argparse.Namespace, ctx: AppContext) -> int:
     return run_export(args, ctx)
 
 
+# -- repair ------------------------------------------------------------------------------
+
+def cmd_repair(args: argparse.Namespace, ctx: AppContext) -> int:
+    from chatdesk.store.repair import repair_history
+
+    path = ctx.paths.history_db
+    report = repair_history(path)
+    if report.damaged is None:
+        print(f"{path.name} reads as sound; there is nothing to repair.", file=sys.stderr)
+        return EXIT_OK
+    lost = (f"; {report.unreadable} damaged stretch(es) could not be read"
+            if report.unreadable else "")
+    print(f"Repaired {path.name}: recovered {report.conversations} conversation(s) and "
+          f"{report.messages} message(s){lost}. The damaged file is kept beside it as "
+          f"{report.damaged.name}.", file=sys.stderr)
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, AppContext], int]] = {
     "ask": cmd_ask,
     "retry": cmd_retry,
@@ -361,4 +382,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, AppContext], int]] = {
     "keys": cmd_keys,
     "import": cmd_import,
     "export": cmd_export,
+    "repair": cmd_repair,
 }

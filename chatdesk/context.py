@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chatdesk.paths import DataDirError, DataPaths, ensure_data_dir, resolve_data_dir
+from chatdesk.paths import (
+    PRIVATE_DIR_MODE,
+    DataDirError,
+    DataPaths,
+    ensure_data_dir,
+    private_opener,
+    resolve_data_dir,
+)
 from chatdesk.provider_status import ProviderStatus, missing_keys, provider_statuses
 from chatdesk.secrets import KeyStore, KeyStoreError, RedactingFilter
 from chatdesk.settings import Settings, SettingsError, load_settings_or_defaults, save_settings
@@ -58,6 +65,7 @@ class AppContext:
         except DataDirError as exc:
             raise ConfigError(str(exc)) from None
         paths = DataPaths(root)
+        paths.make_private()
         _setup_logging(paths)
         settings, error = load_settings_or_defaults(paths.settings_file)
         if error is not None and warn:
@@ -177,14 +185,27 @@ def _setup_logging(paths: DataPaths) -> None:
     root.propagate = False
     log_file = paths.log_dir / "chatdesk.log"
     try:
-        paths.log_dir.mkdir(parents=True, exist_ok=True)
+        paths.log_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
         rotate_log(log_file)
-        handler: logging.Handler = logging.FileHandler(log_file, encoding="utf-8", delay=True)
+        handler: logging.Handler = _LogFile(log_file, encoding="utf-8", delay=True)
     except OSError:
         handler = logging.NullHandler()  # logging must never stop the app
     handler.addFilter(RedactingFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
+
+
+class _LogFile(logging.FileHandler):
+    """The log: created 0600, and a failed write (a full disk) never stops the app."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        return open(self.baseFilename, self.mode, encoding=self.encoding,
+                    errors=self.errors, opener=private_opener)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        # logging's default prints a traceback on stderr: on a full disk, that would be
+        # after every line the CLI prints, and the user could not use chatdesk at all.
+        return
 
 
 def rotate_log(path: Path, max_bytes: int = LOG_MAX_BYTES, backups: int = LOG_BACKUPS) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +66,8 @@ def ensure_data_dir(path: str | os.PathLike[str]) -> Path:
     folder = Path(path)
     hint = "choose another folder with --data-dir or the CHATDESK_DATA_DIR variable"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+        make_private(folder)
     except (FileExistsError, NotADirectoryError):
         raise DataDirError(
             f"The data folder {folder} cannot be created because a file is in the way; "
@@ -82,6 +85,44 @@ def ensure_data_dir(path: str | os.PathLike[str]) -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise DataDirError(f"The data folder {folder} is not writable; {hint}.")
     return folder
+
+
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def make_private(path: str | os.PathLike[str]) -> None:
+    """Tighten a folder to 0700 or a file to 0600 (POSIX), whatever the umask made it.
+
+    Files and folders of older versions were 0755/0644; they are tightened when opened.
+    Windows: a no-op; the per-user profile folders chatdesk uses are private by their ACL.
+    """
+    if os.name != "posix":
+        return
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return
+    wanted = PRIVATE_DIR_MODE if stat.S_ISDIR(st.st_mode) else PRIVATE_FILE_MODE
+    if stat.S_IMODE(st.st_mode) != wanted:
+        with suppress(PermissionError):  # not ours (a shared folder): leave it as it is
+            os.chmod(path, wanted)
+
+
+def private_opener(path: str, flags: int) -> int:
+    """An `open(..., opener=)` that creates files 0600, for logs and exports."""
+    fd = os.open(path, flags, PRIVATE_FILE_MODE)
+    if os.name == "posix":
+        with suppress(OSError):
+            os.fchmod(fd, PRIVATE_FILE_MODE)  # a file that existed keeps its mode otherwise
+    return fd
+
+
+def touch_private(path: str | os.PathLike[str]) -> None:
+    """Create an empty file 0600 unless it exists: Qt keeps the mode of a file it rewrites,
+    so window.ini made this way stays private."""
+    with suppress(OSError):
+        os.close(private_opener(os.fspath(path), os.O_WRONLY | os.O_CREAT))
 
 
 @dataclass(frozen=True)
@@ -104,3 +145,15 @@ class DataPaths:
     @property
     def log_dir(self) -> Path:
         return self.root / "logs"
+
+    @property
+    def window_state(self) -> Path:
+        return self.root / "window.ini"
+
+    def make_private(self) -> None:
+        """Tighten what older versions left world-readable (0755/0644) to 0700/0600."""
+        for path in (self.root, self.settings_file, self.window_state, self.log_dir):
+            make_private(path)
+        with suppress(OSError):
+            for log in self.log_dir.iterdir():
+                make_private(log)

@@ -7,10 +7,37 @@ from pathlib import Path
 
 import pytest
 
-from chatdesk.context import AppContext, KeyChanges, SettingsChangeError, rotate_log
+from chatdesk.context import AppContext, KeyChanges, SettingsChangeError, _LogFile, rotate_log
 from chatdesk.secrets import SERVICE, KeyStore
 from chatdesk.settings import load_settings
 from tests.helpers import MemoryKeyring
+
+
+def test_the_log_is_private_and_a_full_disk_does_not_stop_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+    import os
+
+    log = tmp_path / "chatdesk.log"
+    handler = _LogFile(log, encoding="utf-8", delay=True)
+    record = logging.LogRecord("chatdesk", logging.INFO, __file__, 1, "a line", None, None)
+    old = os.umask(0o022)
+    try:
+        handler.emit(record)
+    finally:
+        os.umask(old)
+    assert "a line" in log.read_text()
+    if os.name == "posix":
+        assert log.stat().st_mode & 0o777 == 0o600
+
+    def full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(handler.stream, "write", full)
+    handler.emit(record)  # swallowed: no "--- Logging error ---" traceback on stderr
+    handler.close()
+    assert capsys.readouterr().err == ""
 
 
 def test_a_small_log_is_left_alone(tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
     from chatdesk.store.bulk import BulkWriter
 
-from chatdesk.store import errors, schema
-from chatdesk.store.errors import NotFoundError, StoreError
+from chatdesk.store import backups, errors, schema
+from chatdesk.store.errors import DamagedError, DiskFullError, NotFoundError, StoreError
 
 
 class StoreConnection:
@@ -29,20 +29,45 @@ class StoreConnection:
         *,
         readonly: bool,
         backup_path: Path | None = None,
+        refusal: StoreError | None = None,
     ) -> None:
         self._conn: sqlite3.Connection | None = conn
         self._depth = 0
         self._db: sqlite_utils.Database | None = None  # noqa: F821 (imported lazily)
         self.path = path
-        self.readonly = readonly
+        self.readonly = readonly or refusal is not None
         self.backup_path = backup_path  # the copy made before a migration, if one was
+        # Why a file opened for writing is read-only after all (damaged, a full disk): what
+        # every write says instead of saving.
+        self.refusal = refusal
 
     @classmethod
     def open(cls, path: Path | str) -> Self:
-        """Open for reading and writing, creating or migrating the file as needed."""
+        """Open for reading and writing, creating or migrating the file as needed.
+
+        A damaged file, or one on a full disk, is opened read-only instead (`refusal` says
+        why, and every write raises it); the daily check and backup happen here.
+        """
         path = Path(path)
-        conn, backup = schema.connect_writable(path)
+        try:
+            conn, backup = schema.connect_writable(path)
+        except (DamagedError, DiskFullError) as exc:
+            return cls._read_only_because(path, exc)
+        problem = backups.check_and_back_up(conn, path)
+        if problem is not None:
+            conn.close()
+            return cls._read_only_because(path, errors.damaged(path, problem))
         return cls(conn, path, readonly=False, backup_path=backup)
+
+    @classmethod
+    def _read_only_because(cls, path: Path, refusal: StoreError) -> Self:
+        try:
+            conn = schema.connect_readonly(path)
+        except StoreError:
+            raise refusal from None  # not even readable: the first sentence is the one to say
+        if isinstance(refusal, DamagedError):
+            backups.suspect_marker(path).touch()
+        return cls(conn, path, readonly=True, refusal=refusal)
 
     @classmethod
     def open_readonly(cls, path: Path | str) -> Self:
@@ -110,8 +135,20 @@ class StoreConnection:
         with self._write() as conn, bulk_session(conn) as writer:
             yield writer
 
+    def _translate(self, exc: sqlite3.Error, writing: bool) -> StoreError:
+        """The sentence for `exc`; damage makes this connection read-only from then on and
+        has the next opening check the whole file."""
+        error = errors.translate(exc, self.path.name, writing=writing, path=self.path)
+        if isinstance(error, DamagedError) and self.refusal is None:
+            self.refusal, self.readonly = error, True
+            with suppress(OSError):
+                backups.suspect_marker(self.path).touch()
+        return error
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        if self.refusal is not None:
+            raise type(self.refusal)(str(self.refusal))
         if self.readonly:
             raise errors.read_only(self.path.name)
         conn = self._connection()
@@ -120,7 +157,7 @@ class StoreConnection:
             try:
                 yield conn
             except sqlite3.Error as exc:
-                raise errors.translate(exc, self.path.name, writing=True) from exc
+                raise self._translate(exc, writing=True) from exc
             finally:
                 self._depth -= 1
             return
@@ -129,7 +166,7 @@ class StoreConnection:
             # instead of failing with SQLITE_BUSY when a read would upgrade to a write.
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise errors.translate(exc, self.path.name, writing=True) from exc
+            raise self._translate(exc, writing=True) from exc
         self._depth = 1
         try:
             yield conn
@@ -139,7 +176,7 @@ class StoreConnection:
                 with suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
-                raise errors.translate(exc, self.path.name, writing=True) from exc
+                raise self._translate(exc, writing=True) from exc
             raise
         finally:
             self._depth = 0
@@ -148,7 +185,7 @@ class StoreConnection:
         try:
             return self._connection().execute(sql, params).fetchall()
         except sqlite3.Error as exc:
-            raise errors.translate(exc, self.path.name, writing=False) from exc
+            raise self._translate(exc, writing=False) from exc
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         rows = self._rows(sql, params)

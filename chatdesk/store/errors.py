@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+from pathlib import Path
 
 # Primary SQLite result codes (the low byte of an extended code).
 _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT = 5, 6, 8, 10, 11
@@ -19,6 +21,14 @@ class ReadOnlyError(StoreError):
 
 class NewerSchemaError(StoreError):
     """The file was written by a newer chatdesk; nothing was changed."""
+
+
+class DamagedError(StoreError):
+    """The history file is damaged: it is opened read-only, and the message says the way out."""
+
+
+class DiskFullError(StoreError):
+    """The disk holding the history file is full: reads work, writes wait for space."""
 
 
 class NotFoundError(StoreError, LookupError):
@@ -43,13 +53,62 @@ def read_only(name: str) -> ReadOnlyError:
     return ReadOnlyError(f"{name} is open read-only, so nothing in it can be changed.")
 
 
-def translate(exc: sqlite3.Error, name: str, writing: bool) -> StoreError:
-    """Turn a sqlite3 exception into a StoreError whose message says what to do."""
+def damaged(path: Path, detail: str) -> DamagedError:
+    from chatdesk.store.backups import restore_hint
+
+    return DamagedError(
+        f"{path.name} is damaged ({detail}), so chatdesk only reads it and saves nothing "
+        f"to it. {restore_hint(path)}, or run `chatdesk repair` to save what can still be "
+        "read into a new file."
+    )
+
+
+def empty_file(path: Path) -> StoreError:
+    from chatdesk.store.backups import restore_hint
+
+    return StoreError(
+        f"{path.name} is empty (0 bytes), so chatdesk did not start a new history over it. "
+        f"{restore_hint(path)}; or, to start a new history, delete {path}."
+    )
+
+
+def stray_wal(path: Path, why: str) -> StoreError:
+    wal = path.name + "-wal"
+    return StoreError(
+        f"{wal} beside {path.name} is not {path.name}'s own ({why}); replaying it would damage "
+        f"{path.name}, so chatdesk left both untouched. Move {wal} (and {path.name}-shm) out "
+        f"of {path.parent}, then try again."
+    )
+
+
+def disk_full(path: Path) -> DiskFullError:
+    return DiskFullError(
+        f"Could not save to {path.name}: the disk holding {path.parent} is full. Free some "
+        "space and try again; nothing already saved was lost."
+    )
+
+
+def disk_is_full(path: Path, margin: int = 1 << 20) -> bool:
+    """Whether the disk holding `path` has (almost) no room left: SQLite reports a full
+    disk as an I/O error when it cannot grow its -shm file."""
+    try:
+        return shutil.disk_usage(path.parent).free < margin
+    except OSError:
+        return False
+
+
+def translate(exc: sqlite3.Error, name: str, writing: bool, path: Path | None = None) -> StoreError:
+    """Turn a sqlite3 exception into a StoreError whose message says what to do; with the
+    file's `path`, damage names its backups and a full disk the folder."""
     code = getattr(exc, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else _guess_code(str(exc))
     verb = "save to" if writing else "read"
+    if primary == _IOERR and path is not None and disk_is_full(path):
+        primary = _FULL
     if primary == _FULL:
-        return StoreError(
+        if path is not None:
+            return disk_full(path)
+        return DiskFullError(
             f"Could not save to {name}: the disk is full. Free some space and try again; "
             "nothing already saved was lost."
         )
@@ -69,9 +128,11 @@ def translate(exc: sqlite3.Error, name: str, writing: bool) -> StoreError:
             "for too long. Try again in a moment."
         )
     if primary == _CORRUPT:
-        return StoreError(
-            f"{name} is damaged ({exc}). Restore one of its backups ({name}.bak-…) "
-            "or move it away so chatdesk can start a new history."
+        if path is not None:
+            return damaged(path, str(exc))
+        return DamagedError(
+            f"{name} is damaged ({exc}). Restore one of its backups, or run `chatdesk "
+            "repair` to save what can still be read into a new file."
         )
     if primary == _NOTADB:
         return not_a_history_file(name, "it is not a SQLite database")

@@ -8,7 +8,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from chatdesk.states import AttemptOutcome, MessageStatus
-from chatdesk.store import errors
 from chatdesk.store.claims import Claims
 from chatdesk.store.connection import insert_row
 from chatdesk.store.errors import NotFoundError
@@ -390,7 +389,7 @@ class HistoryStore(Claims):
         try:
             return search_messages(self._connection(), query, limit, start=start, end=end)
         except sqlite3.Error as exc:
-            raise errors.translate(exc, self.path.name, writing=False) from exc
+            raise self._translate(exc, writing=False) from exc
 
     # -- provider health ----------------------------------------------------------------
 

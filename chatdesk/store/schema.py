@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -11,7 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from chatdesk.store import errors
+from chatdesk.paths import make_private, private_opener
+from chatdesk.store import errors, walcheck
+from chatdesk.store.backups import copy_database
 from chatdesk.store.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -178,6 +181,45 @@ def _wal_path(path: Path) -> Path:
     return path.with_name(path.name + "-wal")
 
 
+EMPTY_WAIT_S = 1.0  # how long a 0-byte file may be another process creating the history
+
+
+def _refuse_empty(path: Path, header: Header) -> Header:
+    """SQLite would build a new history over a 0-byte file (a sync tool or a full disk may
+    leave one): refuse it, unless another process is just creating it. Returns the header."""
+    deadline = time.monotonic() + EMPTY_WAIT_S
+    while header.exists and header.size == 0:
+        if time.monotonic() > deadline:
+            raise errors.empty_file(path)
+        time.sleep(0.02)
+        header = read_header(path)
+    return header
+
+
+def _refuse_stray_wal(path: Path) -> None:
+    """SQLite would replay another file's -wal into this one: refuse it."""
+    if _wal_path(path).exists():
+        why = walcheck.stray_wal(path)
+        if why is not None:
+            raise errors.stray_wal(path, why)
+
+
+def _create_private(path: Path) -> bool:
+    """Create the new history file 0600 (sqlite3 would make it 0644); False if another
+    process got there first, or if it cannot be made (then SQLite will say why)."""
+    try:
+        os.close(private_opener(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+    except OSError:
+        return False
+    return True
+
+
+def _make_files_private(path: Path) -> None:
+    """history.db and its -wal/-shm 0600 (SQLite gives -wal/-shm the file's own mode)."""
+    for name in (path.name, path.name + "-wal", path.name + "-shm"):
+        make_private(path.with_name(name))
+
+
 def _check_is_chatdesk(conn: sqlite3.Connection, name: str) -> int:
     """The file's user_version, after making sure the file is ours (or empty)."""
     conn.execute("BEGIN")  # one snapshot: another process may be creating the tables right now
@@ -186,7 +228,8 @@ def _check_is_chatdesk(conn: sqlite3.Connection, name: str) -> int:
         tables = {row[0] for row in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'")}
     finally:
-        conn.execute("COMMIT")
+        if conn.in_transaction:  # SQLite ends it by itself on some errors (a full disk)
+            conn.execute("COMMIT")
     if version > schema_version():
         raise errors.newer_schema(name, version, schema_version())
     if version == 0 and tables:
@@ -214,7 +257,9 @@ def _use_wal(conn: sqlite3.Connection) -> None:
 def connect_writable(path: Path) -> tuple[sqlite3.Connection, Path | None]:
     """Open (creating or migrating) a history file for writing; returns (conn, backup made)."""
     name = path.name
-    header = read_header(path)
+    header = _refuse_empty(path, read_header(path))
+    if header.exists:
+        _refuse_stray_wal(path)
     if header.size and not header.is_sqlite:
         raise errors.not_a_history_file(name, "it is not a SQLite database")
     if header.user_version > schema_version() and not _wal_path(path).exists():
@@ -223,6 +268,8 @@ def connect_writable(path: Path) -> tuple[sqlite3.Connection, Path | None]:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"Could not create the folder for {name}: {exc.strerror or exc}.") from exc
+    created = not header.exists and _create_private(path)
+    _make_files_private(path)
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
         conn.row_factory = sqlite3.Row
@@ -232,11 +279,14 @@ def connect_writable(path: Path) -> tuple[sqlite3.Connection, Path | None]:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
         backup = migrate(conn, path)
-    except sqlite3.Error as exc:
+    except BaseException as exc:
         conn.close()
-        raise errors.translate(exc, name, writing=True) from exc
-    except BaseException:
-        conn.close()
+        if created:
+            with suppress(OSError):  # ours, and never written: not a file to refuse next time
+                if path.stat().st_size == 0:
+                    path.unlink()
+        if isinstance(exc, sqlite3.Error):
+            raise errors.translate(exc, name, writing=True, path=path) from exc
         raise
     return conn, backup
 
@@ -251,6 +301,7 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
     header = read_header(path)
     if not header.exists:
         raise StoreError(f"There is no history file at {path}. Check the path and try again.")
+    _refuse_stray_wal(path)
     if not header.is_sqlite:
         why = "it is empty" if header.size == 0 else "it is not a SQLite database"
         raise errors.not_a_history_file(name, why)
@@ -275,7 +326,7 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
             conn.close()
             raise
     except sqlite3.Error as exc:
-        raise errors.translate(exc, name, writing=False) from exc
+        raise errors.translate(exc, name, writing=False, path=path) from exc
     return conn
 
 
@@ -313,13 +364,8 @@ def backup_beside(conn: sqlite3.Connection, path: Path, version: int) -> Path:
         target = path.with_name(f"{path.name}.bak-v{version}-{stamp}-{n}")
         n += 1
     try:
-        dest = sqlite3.connect(str(target))
-        try:
-            conn.backup(dest)
-        finally:
-            dest.close()
+        copy_database(conn, target)
     except (sqlite3.Error, OSError) as exc:
-        target.unlink(missing_ok=True)
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise StoreError(
             f"Could not back up {path.name} before updating its format ({reason}); nothing "

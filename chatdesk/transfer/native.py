@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 import ijson
 
+from chatdesk.paths import private_opener
 from chatdesk.secrets import redact
 from chatdesk.store import Attempt, Conversation, HistoryStore, StoredMessage, now_iso
 from chatdesk.store.models import ATTEMPT_OUTCOMES, MESSAGE_STATUSES, ROLES
@@ -79,7 +80,8 @@ def open_output(path: Path | None) -> Iterator[TextIO]:
         return
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as out:
+        # 0600: an export holds the whole conversation, like the history file.
+        with open(tmp, "w", encoding="utf-8", newline="\n", opener=private_opener) as out:
             yield out
         os.replace(tmp, path)
     except BaseException:

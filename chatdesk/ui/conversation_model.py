@@ -105,7 +105,9 @@ class ConversationListModel(QAbstractListModel):
         try:
             page = self.store.list_conversations(limit=self.page_size, offset=self._loaded)
         except StoreError as exc:
-            self.error = str(exc)
+            # What follows cannot be read (a damaged file): stop here, or every scroll and
+            # row_of(fetch=True) would ask again, for ever.
+            self.error, self._total = str(exc), self._loaded
             return
         if not page:
             self._total = self._loaded

@@ -259,7 +259,13 @@ def test_sqlite_file_of_another_program(tmp_path: Path) -> None:
     empty.touch()
     with pytest.raises(StoreError, match="not a chatdesk history file"):
         HistoryStore.open_readonly(empty)
-    HistoryStore.open(empty).close()  # an empty file is a fine place to start a history
+
+    # A 0-byte history.db is the user's file gone wrong (a sync tool, a full disk): it is
+    # not silently re-created empty.
+    with pytest.raises(StoreError, match=r"empty \(0 bytes\).*did not start a new history"):
+        HistoryStore.open(empty)
+    assert empty.read_bytes() == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db", "other.db"]
 
 
 def test_disk_full_is_a_sentence(store: HistoryStore) -> None:
@@ -269,7 +275,8 @@ def test_disk_full_is_a_sentence(store: HistoryStore) -> None:
     store.db.conn.execute(f"PRAGMA max_page_count = {pages}")
     with pytest.raises(StoreError) as info:
         store.add_message(conv.id, "user", "x" * 200_000)
-    assert str(info.value).startswith("Could not save to history.db: the disk is full.")
+    assert str(info.value).startswith(
+        f"Could not save to history.db: the disk holding {store.path.parent} is full.")
     assert not isinstance(info.value, sqlite3.Error)
     assert [m.content for m in store.messages(conv.id)] == ["small"]  # rolled back, still usable
 

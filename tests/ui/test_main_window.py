@@ -12,7 +12,7 @@ from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QListView
 
 from chatdesk.context import KeyChanges
-from chatdesk.store import HistoryStore, ReadOnlyError, to_iso
+from chatdesk.store import HistoryStore, ReadOnlyError, StoreError, to_iso
 from chatdesk.ui.bridge import ChatBridge
 from chatdesk.ui.composer import Composer
 from chatdesk.ui.conversation_model import ConversationListModel
@@ -304,6 +304,29 @@ def test_the_sidebar_loads_long_histories_in_pages(make_ctx: Any,
     assert model.loaded_conversations == 400
     assert model.row_of(ids[0], fetch=True) >= 0  # the oldest, found by loading the rest
     assert model.loaded_conversations == 450 and not model.canFetchMore()
+
+
+def test_a_page_that_cannot_be_read_ends_the_list(qtbot: Any, make_ctx: Any,
+                                                   fake_anthropic: FakeProvider,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A damaged file: looking for a conversation past what can be read stops, with the
+    sentence kept, instead of asking the store again for ever."""
+    store = make_ctx([("anthropic", fake_anthropic)]).store
+    with store.transaction():
+        ids = [store.create_conversation(f"c{i}").id for i in range(30)]
+    model = ConversationListModel(store, today=date.today, page_size=10)
+    model.reload()
+    original = store.list_conversations
+
+    def damaged(limit: int = 100, offset: int = 0, **kw: Any) -> Any:
+        if offset >= 10:
+            raise StoreError("history.db is damaged (database disk image is malformed)")
+        return original(limit=limit, offset=offset, **kw)
+
+    monkeypatch.setattr(store, "list_conversations", damaged)
+    assert model.row_of(ids[0], fetch=True) == -1
+    assert not model.canFetchMore() and model.error is not None
+    assert "damaged" in model.error and model.loaded_conversations == 10
 
 
 def test_delete_then_undo(qtbot: Any, make_ctx: Any, make_window: Any,
