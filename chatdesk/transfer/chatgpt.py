@@ -32,10 +32,15 @@ def read_chatgpt(path: Path) -> ExportReader:
     return ExportReader(Path(path), "ChatGPT", _conversation, _foreign)
 
 
-def _foreign(item: dict[str, Any]) -> str | None:
-    if "mapping" not in item and "chat_messages" in item:
+def _foreign(index: int, item: dict[str, Any]) -> str | None:
+    """Why `item` (the index-th of the file) is not a ChatGPT conversation, or None."""
+    if "mapping" in item:
+        return None
+    if "chat_messages" in item:
         return "this is a Claude export, not a ChatGPT one — use `chatdesk import claude`"
-    return None
+    which = "its conversations have" if index == 1 else f"conversation {index:,} has"
+    return (f"this is not a ChatGPT export: {which} no `mapping` (the messages of a "
+            "ChatGPT conversation)")
 
 
 def _conversation(item: dict[str, Any], assets: dict[str, str]) -> ImportedConversation:

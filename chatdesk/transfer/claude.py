@@ -31,10 +31,15 @@ def read_claude(path: Path) -> ExportReader:
     return ExportReader(Path(path), "Claude", _conversation, _foreign)
 
 
-def _foreign(item: dict[str, Any]) -> str | None:
-    if "chat_messages" not in item and "mapping" in item:
+def _foreign(index: int, item: dict[str, Any]) -> str | None:
+    """Why `item` (the index-th of the file) is not a Claude conversation, or None."""
+    if "chat_messages" in item:
+        return None
+    if "mapping" in item:
         return "this is a ChatGPT export, not a Claude one — use `chatdesk import chatgpt`"
-    return None
+    which = "its conversations have" if index == 1 else f"conversation {index:,} has"
+    return (f"this is not a Claude export: {which} no `chat_messages` (the messages of a "
+            "Claude conversation)")
 
 
 def _conversation(item: dict[str, Any], assets: dict[str, str]) -> ImportedConversation:

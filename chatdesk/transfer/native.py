@@ -16,6 +16,7 @@ import ijson
 from chatdesk.store import Attempt, Conversation, HistoryStore, StoredMessage, now_iso
 from chatdesk.store.models import ATTEMPT_OUTCOMES, MESSAGE_STATUSES, ROLES
 from chatdesk.transfer.common import ImportCancelled, ImportFormatError, ImportReport
+from chatdesk.transfer.json_guard import MAX_DEPTH, JsonGuard, TooDeep
 
 if TYPE_CHECKING:
     from chatdesk.store.bulk import BulkWriter
@@ -186,8 +187,9 @@ def _check_conversation(path: Path, n: int, conv: Any) -> dict[str, Any]:
     return conv
 
 
-def _conversations(path: Path, stream: BinaryIO) -> Iterator[dict[str, Any]]:
+def _conversations(path: Path, stream: BinaryIO | JsonGuard) -> Iterator[dict[str, Any]]:
     header: dict[str, Any] = {}
+    listed = False
     builder: ijson.ObjectBuilder | None = None
     n = 0
     for prefix, event, value in ijson.parse(stream, use_float=True):
@@ -203,6 +205,8 @@ def _conversations(path: Path, stream: BinaryIO) -> Iterator[dict[str, Any]]:
             raise _fail(path, "it is not a JSON object")
         elif prefix in ("format", "version"):
             header[prefix] = value
+        elif prefix == "conversations":
+            listed = listed or event == "start_array"
         elif prefix == "conversations.item":
             if event != "start_map":
                 raise _fail(path, f"conversation {n + 1} is not an object")
@@ -214,6 +218,8 @@ def _conversations(path: Path, stream: BinaryIO) -> Iterator[dict[str, Any]]:
         raise ImportFormatError(f"{path.name} is a chatdesk export of version "
                                 f"{header.get('version')}; this chatdesk reads version "
                                 f"{VERSION}. Update chatdesk to import it.")
+    if not listed:
+        raise _fail(path, "it has no list of conversations")
 
 
 def read_native(path: Path | str) -> Iterator[dict[str, Any]]:
@@ -228,7 +234,10 @@ def read_native(path: Path | str) -> Iterator[dict[str, Any]]:
             if not stream.read(1):
                 raise _fail(path, "the file is empty")
             stream.seek(0)
-            yield from _conversations(path, stream)
+            yield from _conversations(path, JsonGuard(stream))
+    except TooDeep as exc:
+        raise _fail(path, f"its lists and objects nest more than {MAX_DEPTH} levels deep, "
+                    f"near byte {exc.pos:,}") from None
     except ijson.JSONError as exc:
         detail = (str(exc).splitlines() or ["parse error"])[0].strip().rstrip(".")
         cut = "premature eof" in detail.lower() or "incomplete json" in detail.lower()
