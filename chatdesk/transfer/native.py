@@ -165,24 +165,55 @@ def _fail(path: Path, why: str) -> ImportFormatError:
                              "nothing was imported")
 
 
+# Optional fields and the type each must have when present (anything else: refused).
+_CONVERSATION_FIELDS = {"id": int, "title": str, "updated_at": str, "system_prompt": str,
+                        "preferred_provider": str, "source": str, "source_id": str}
+_MESSAGE_FIELDS = {"id": int, "provider": str, "model": str, "updated_at": str,
+                   "input_tokens": int, "output_tokens": int, "finish_reason": str,
+                   "source_id": str, "parent_uid": str, "attempts": list}
+_ATTEMPT_FIELDS = {"model": str, "ended_at": str, "error_class": str, "error_message": str,
+                   "http_status": int, "streamed_text": str}
+_BIGGEST = 2**63 - 1  # SQLite's integers
+
+
+def _malformed(item: dict[str, Any], fields: dict[str, type]) -> str | None:
+    """The first optional field of `item` with a value of the wrong type, if any."""
+    for name, kind in fields.items():
+        value = item.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return name
+        if isinstance(value, int) and not 0 <= value <= _BIGGEST:
+            return name
+    return None
+
+
 def _check_conversation(path: Path, n: int, conv: Any) -> dict[str, Any]:
     where = f"conversation {n + 1}"
     if not isinstance(conv, dict) or not isinstance(conv.get("uid"), str) or not conv["uid"]:
         raise _fail(path, f"{where} has no uid")
     if not isinstance(conv.get("created_at"), str) or not isinstance(conv.get("messages"), list):
         raise _fail(path, f"{where} lacks created_at or messages")
+    if bad := _malformed(conv, _CONVERSATION_FIELDS):
+        raise _fail(path, f"{where} has a malformed {bad}")
     for k, m in enumerate(conv["messages"]):
         here = f"{where}, message {k + 1}"
         if not isinstance(m, dict) or not isinstance(m.get("uid"), str) or not m["uid"]:
             raise _fail(path, f"{here} has no uid")
-        if m.get("role") not in ROLES or m.get("status") not in MESSAGE_STATUSES:
+        if (not isinstance(m.get("role"), str) or m["role"] not in ROLES
+                or not isinstance(m.get("status"), str) or m["status"] not in MESSAGE_STATUSES):
             raise _fail(path, f"{here} has an unknown role or status")
         if not isinstance(m.get("content"), str) or not isinstance(m.get("created_at"), str):
             raise _fail(path, f"{here} lacks its content or created_at")
+        if bad := _malformed(m, _MESSAGE_FIELDS):
+            raise _fail(path, f"{here} has a malformed {bad}")
         for a in m.get("attempts") or []:
             if (not isinstance(a, dict) or not isinstance(a.get("provider"), str)
-                    or a.get("outcome") not in ATTEMPT_OUTCOMES
-                    or not isinstance(a.get("started_at"), str)):
+                    or not isinstance(a.get("outcome"), str)
+                    or a["outcome"] not in ATTEMPT_OUTCOMES
+                    or not isinstance(a.get("started_at"), str)
+                    or _malformed(a, _ATTEMPT_FIELDS)):
                 raise _fail(path, f"{here} has a malformed attempt")
     return conv
 
