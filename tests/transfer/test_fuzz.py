@@ -18,6 +18,7 @@ from chatdesk.store import HistoryStore
 from chatdesk.store.errors import StoreError
 from chatdesk.transfer.common import ImportCancelled, ImportFormatError
 from chatdesk.transfer.jobs import run_import
+from chatdesk.transfer.json_guard import MAX_DEPTH
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WHEN = "2024-01-01T00:00:00.000+00:00"
@@ -59,6 +60,13 @@ values = st.recursive(
 )
 
 
+def nested(levels: int) -> Any:
+    value: Any = "deep"
+    for i in range(levels):
+        value = [value] if i % 2 else {"k": value}
+    return value
+
+
 def paths(doc: Any, here: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
     yield here
     if isinstance(doc, dict):
@@ -85,6 +93,9 @@ def mutated(draw: st.DrawFn, kind: str) -> bytes:
         path = draw(st.sampled_from(list(paths(doc))))
         doc = replaced(doc, path, draw(values))
     data = json.dumps(doc, ensure_ascii=draw(st.booleans())).encode("utf-8", "surrogatepass")
+    if draw(st.integers(0, 9)) == 0:  # deep-ish: around the nesting cap
+        path = draw(st.sampled_from(list(paths(doc))))
+        doc = replaced(doc, path, nested(draw(st.integers(1, MAX_DEPTH + 20))))
     how = draw(st.sampled_from(["whole", "whole", "cut", "garble"]))
     if how == "cut":
         data = data[: draw(st.integers(0, len(data)))]
