@@ -32,10 +32,15 @@ def read_chatgpt(path: Path) -> ExportReader:
     return ExportReader(Path(path), "ChatGPT", _conversation, _foreign)
 
 
-def _foreign(item: dict[str, Any]) -> str | None:
-    if "mapping" not in item and "chat_messages" in item:
+def _foreign(index: int, item: dict[str, Any]) -> str | None:
+    """Why `item` (the index-th of the file) is not a ChatGPT conversation, or None."""
+    if "mapping" in item:
+        return None
+    if "chat_messages" in item:
         return "this is a Claude export, not a ChatGPT one — use `chatdesk import claude`"
-    return None
+    which = "its conversations have" if index == 1 else f"conversation {index:,} has"
+    return (f"this is not a ChatGPT export: {which} no `mapping` (the messages of a "
+            "ChatGPT conversation)")
 
 
 def _conversation(item: dict[str, Any], assets: dict[str, str]) -> ImportedConversation:
@@ -72,15 +77,15 @@ def _conversation(item: dict[str, Any], assets: dict[str, str]) -> ImportedConve
 def _fill(raw: RawNode, msg: dict[str, Any], assets: dict[str, str], default: str | None) -> None:
     """Set role, content, time and model of a node from its message (role None = hidden)."""
     raw.created_at = iso_from_unix(msg.get("create_time"))
-    metadata = msg.get("metadata") or {}
+    metadata = _obj(msg.get("metadata"))
     if metadata.get("is_visually_hidden_from_conversation"):
         return
-    author = msg.get("author") or {}
+    author = _obj(msg.get("author"))
     role = _ROLES.get(_text(author.get("role")))
     content = msg.get("content") or {}
     if role is None or not isinstance(content, dict):
         return
-    kind = content.get("content_type") or "text"
+    kind = _text(content.get("content_type")) or "text"
     if kind in _SKIPPED_TYPES:
         return
     raw.content = _render(kind, content, assets)
@@ -93,10 +98,10 @@ def _fill(raw: RawNode, msg: dict[str, Any], assets: dict[str, str], default: st
 def _render(kind: str, content: dict[str, Any], assets: dict[str, str]) -> str:
     """Markdown for one content type; unknown types keep whatever text they carry."""
     if kind == "text":
-        return "\n".join(p for p in content.get("parts") or () if isinstance(p, str))
+        return "\n".join(p for p in _items(content.get("parts")) if isinstance(p, str))
     if kind == "multimodal_text":
         return "\n\n".join(
-            filter(None, (_part(p, assets) for p in content.get("parts") or ()))
+            filter(None, (_part(p, assets) for p in _items(content.get("parts"))))
         )
     if kind == "code":
         language = _text(content.get("language"))
@@ -116,7 +121,7 @@ def _render(kind: str, content: dict[str, Any], assets: dict[str, str]) -> str:
         return f"**Error ({_text(content.get('name')) or 'system'}):** {text}" if text else ""
     if kind == "thoughts":
         steps = []
-        for thought in content.get("thoughts") or ():
+        for thought in _items(content.get("thoughts")):
             if isinstance(thought, dict):
                 summary = _text(thought.get("summary")).strip()
                 body = _text(thought.get("content")).strip()
@@ -126,7 +131,7 @@ def _render(kind: str, content: dict[str, Any], assets: dict[str, str]) -> str:
     if kind == "sonic_webpage":
         link = _link(content.get("title"), content.get("url"))
         return "\n\n".join(filter(None, (link, _text(content.get("text")))))
-    parts = [p for p in content.get("parts") or () if isinstance(p, str)]
+    parts = [p for p in _items(content.get("parts")) if isinstance(p, str)]
     parts += [_text(content.get(k)) for k in ("text", "result") if isinstance(content.get(k), str)]
     return "\n\n".join(p for p in parts if p.strip())
 
@@ -141,7 +146,7 @@ def _part(part: Any, assets: dict[str, str]) -> str:
         pointer = _text(part.get("asset_pointer"))
         asset = pointer.split("://", 1)[-1]
         name = assets.get(asset, asset) or "image"
-        prompt = ((part.get("metadata") or {}).get("dalle") or {}).get("prompt")
+        prompt = _obj(_obj(part.get("metadata")).get("dalle")).get("prompt")
         return f"[image: {name}]" + (f" (prompt: {prompt})" if isinstance(prompt, str) else "")
     if kind in ("audio_asset_pointer", "real_time_user_audio_video_asset_pointer"):
         return ""  # the words are in the audio_transcription part beside it
@@ -157,3 +162,11 @@ def _link(title: Any, url: Any) -> str:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

@@ -31,16 +31,21 @@ def read_claude(path: Path) -> ExportReader:
     return ExportReader(Path(path), "Claude", _conversation, _foreign)
 
 
-def _foreign(item: dict[str, Any]) -> str | None:
-    if "chat_messages" not in item and "mapping" in item:
+def _foreign(index: int, item: dict[str, Any]) -> str | None:
+    """Why `item` (the index-th of the file) is not a Claude conversation, or None."""
+    if "chat_messages" in item:
+        return None
+    if "mapping" in item:
         return "this is a ChatGPT export, not a Claude one — use `chatdesk import chatgpt`"
-    return None
+    which = "its conversations have" if index == 1 else f"conversation {index:,} has"
+    return (f"this is not a Claude export: {which} no `chat_messages` (the messages of a "
+            "Claude conversation)")
 
 
 def _conversation(item: dict[str, Any], assets: dict[str, str]) -> ImportedConversation:
     created = iso_from_text(item.get("created_at"))
     model = _text(item.get("model")) or None  # the official export has none: unknown
-    raw_messages = [m for m in item.get("chat_messages") or () if isinstance(m, dict)]
+    raw_messages = [m for m in _items(item.get("chat_messages")) if isinstance(m, dict)]
     keys = [_text(m.get("uuid")) or f"#{i}" for i, m in enumerate(raw_messages)]
     known = set(keys)
     # Newer exports link each message to its parent (edits and retries make branches);
@@ -76,16 +81,16 @@ def _conversation(item: dict[str, Any], assets: dict[str, str]) -> ImportedConve
 
 def _content(msg: dict[str, Any]) -> str:
     """The message as Markdown: its blocks (or its plain text), then attachments and files."""
-    blocks = [b for b in msg.get("content") or () if isinstance(b, dict)]
+    blocks = [b for b in _items(msg.get("content")) if isinstance(b, dict)]
     pieces = [_block(b) for b in blocks]
     if not any(p.strip() for p in pieces):
         pieces = [_text(msg.get("text"))]
-    for attachment in msg.get("attachments") or ():
+    for attachment in _items(msg.get("attachments")):
         if isinstance(attachment, dict):
             pieces.append(_attachment(attachment))
     names: list[str] = []
     for key in ("files", "files_v2"):
-        for file in msg.get(key) or ():
+        for file in _items(msg.get(key)):
             name = _text(file.get("file_name")) if isinstance(file, dict) else ""
             if name and name not in names:
                 names.append(name)
@@ -100,7 +105,7 @@ def _block(block: dict[str, Any]) -> str:
     if kind == "thinking":
         text = _text(block.get("thinking")).strip()
         if not text:  # some exports keep only the summaries of the thinking
-            summaries = block.get("summaries") or ()
+            summaries = _items(block.get("summaries"))
             text = "\n\n".join(_text(s.get("summary")) for s in summaries if isinstance(s, dict))
         return quoted(text, "Thinking:") if text.strip() else ""
     if kind == "tool_use":
@@ -146,3 +151,7 @@ def _attachment(attachment: dict[str, Any]) -> str:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

@@ -12,6 +12,7 @@ from typing import IO, Any
 import ijson
 
 from chatdesk.transfer.common import ImportedConversation, ImportFormatError
+from chatdesk.transfer.json_guard import MAX_DEPTH, JsonGuard, TooDeep
 
 try:
     _ijson = ijson.get_backend("yajl2_c")
@@ -25,7 +26,7 @@ _BOM = b"\xef\xbb\xbf"
 class _Counted:
     """A binary reader that counts bytes (for error positions) and drops a UTF-8 BOM."""
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: JsonGuard) -> None:
         self.raw = raw
         self.pos = 0
         self.eof = False
@@ -55,7 +56,7 @@ class ExportReader(Iterator[ImportedConversation]):
         path: Path,
         product: str,
         convert: Callable[[dict[str, Any], dict[str, str]], ImportedConversation],
-        foreign: Callable[[dict[str, Any]], str | None],
+        foreign: Callable[[int, dict[str, Any]], str | None],
     ) -> None:
         self.path = Path(path)
         self.product = product
@@ -138,7 +139,7 @@ class ExportReader(Iterator[ImportedConversation]):
         index = 0
         try:
             with open_member() as raw:
-                src = _Counted(raw)
+                src = _Counted(JsonGuard(raw))
                 try:
                     for index, item in enumerate(_ijson.items(src, "item", use_float=True), 1):
                         if not isinstance(item, dict):
@@ -146,9 +147,15 @@ class ExportReader(Iterator[ImportedConversation]):
                                 f"{label}: item {index} is not a conversation — "
                                 f"this is not a {self.product} export; nothing was imported"
                             )
-                        if index == 1 and (other := self._foreign(item)):
+                        if other := self._foreign(index, item):
                             raise ImportFormatError(f"{label}: {other}; nothing was imported")
                         yield self._convert(item, self.assets)
+                except TooDeep as exc:
+                    raise ImportFormatError(
+                        f"{label}: its lists and objects nest more than {MAX_DEPTH} levels "
+                        f"deep (near byte {exc.pos:,}), which no {self.product} export does — "
+                        "this is not an export, or it is damaged; nothing was imported"
+                    ) from None
                 except ijson.JSONError as exc:
                     if not src.first:
                         raise ImportFormatError(

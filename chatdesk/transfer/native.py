@@ -18,6 +18,7 @@ from chatdesk.secrets import redact
 from chatdesk.store import Attempt, Conversation, HistoryStore, StoredMessage, now_iso
 from chatdesk.store.models import ATTEMPT_OUTCOMES, MESSAGE_STATUSES, ROLES
 from chatdesk.transfer.common import ImportCancelled, ImportFormatError, ImportReport
+from chatdesk.transfer.json_guard import MAX_DEPTH, JsonGuard, TooDeep
 
 if TYPE_CHECKING:
     from chatdesk.store.bulk import BulkWriter
@@ -169,30 +170,62 @@ def _fail(path: Path, why: str) -> ImportFormatError:
                              "nothing was imported")
 
 
+# Optional fields and the type each must have when present (anything else: refused).
+_CONVERSATION_FIELDS = {"id": int, "title": str, "updated_at": str, "system_prompt": str,
+                        "preferred_provider": str, "source": str, "source_id": str}
+_MESSAGE_FIELDS = {"id": int, "provider": str, "model": str, "updated_at": str,
+                   "input_tokens": int, "output_tokens": int, "finish_reason": str,
+                   "source_id": str, "parent_uid": str, "attempts": list}
+_ATTEMPT_FIELDS = {"model": str, "ended_at": str, "error_class": str, "error_message": str,
+                   "http_status": int, "streamed_text": str}
+_BIGGEST = 2**63 - 1  # SQLite's integers
+
+
+def _malformed(item: dict[str, Any], fields: dict[str, type]) -> str | None:
+    """The first optional field of `item` with a value of the wrong type, if any."""
+    for name, kind in fields.items():
+        value = item.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return name
+        if isinstance(value, int) and not 0 <= value <= _BIGGEST:
+            return name
+    return None
+
+
 def _check_conversation(path: Path, n: int, conv: Any) -> dict[str, Any]:
     where = f"conversation {n + 1}"
     if not isinstance(conv, dict) or not isinstance(conv.get("uid"), str) or not conv["uid"]:
         raise _fail(path, f"{where} has no uid")
     if not isinstance(conv.get("created_at"), str) or not isinstance(conv.get("messages"), list):
         raise _fail(path, f"{where} lacks created_at or messages")
+    if bad := _malformed(conv, _CONVERSATION_FIELDS):
+        raise _fail(path, f"{where} has a malformed {bad}")
     for k, m in enumerate(conv["messages"]):
         here = f"{where}, message {k + 1}"
         if not isinstance(m, dict) or not isinstance(m.get("uid"), str) or not m["uid"]:
             raise _fail(path, f"{here} has no uid")
-        if m.get("role") not in ROLES or m.get("status") not in MESSAGE_STATUSES:
+        if (not isinstance(m.get("role"), str) or m["role"] not in ROLES
+                or not isinstance(m.get("status"), str) or m["status"] not in MESSAGE_STATUSES):
             raise _fail(path, f"{here} has an unknown role or status")
         if not isinstance(m.get("content"), str) or not isinstance(m.get("created_at"), str):
             raise _fail(path, f"{here} lacks its content or created_at")
+        if bad := _malformed(m, _MESSAGE_FIELDS):
+            raise _fail(path, f"{here} has a malformed {bad}")
         for a in m.get("attempts") or []:
             if (not isinstance(a, dict) or not isinstance(a.get("provider"), str)
-                    or a.get("outcome") not in ATTEMPT_OUTCOMES
-                    or not isinstance(a.get("started_at"), str)):
+                    or not isinstance(a.get("outcome"), str)
+                    or a["outcome"] not in ATTEMPT_OUTCOMES
+                    or not isinstance(a.get("started_at"), str)
+                    or _malformed(a, _ATTEMPT_FIELDS)):
                 raise _fail(path, f"{here} has a malformed attempt")
     return conv
 
 
-def _conversations(path: Path, stream: BinaryIO) -> Iterator[dict[str, Any]]:
+def _conversations(path: Path, stream: BinaryIO | JsonGuard) -> Iterator[dict[str, Any]]:
     header: dict[str, Any] = {}
+    listed = False
     builder: ijson.ObjectBuilder | None = None
     n = 0
     for prefix, event, value in ijson.parse(stream, use_float=True):
@@ -208,6 +241,8 @@ def _conversations(path: Path, stream: BinaryIO) -> Iterator[dict[str, Any]]:
             raise _fail(path, "it is not a JSON object")
         elif prefix in ("format", "version"):
             header[prefix] = value
+        elif prefix == "conversations":
+            listed = listed or event == "start_array"
         elif prefix == "conversations.item":
             if event != "start_map":
                 raise _fail(path, f"conversation {n + 1} is not an object")
@@ -219,6 +254,8 @@ def _conversations(path: Path, stream: BinaryIO) -> Iterator[dict[str, Any]]:
         raise ImportFormatError(f"{path.name} is a chatdesk export of version "
                                 f"{header.get('version')}; this chatdesk reads version "
                                 f"{VERSION}. Update chatdesk to import it.")
+    if not listed:
+        raise _fail(path, "it has no list of conversations")
 
 
 def read_native(path: Path | str) -> Iterator[dict[str, Any]]:
@@ -233,7 +270,10 @@ def read_native(path: Path | str) -> Iterator[dict[str, Any]]:
             if not stream.read(1):
                 raise _fail(path, "the file is empty")
             stream.seek(0)
-            yield from _conversations(path, stream)
+            yield from _conversations(path, JsonGuard(stream))
+    except TooDeep as exc:
+        raise _fail(path, f"its lists and objects nest more than {MAX_DEPTH} levels deep, "
+                    f"near byte {exc.pos:,}") from None
     except ijson.JSONError as exc:
         detail = (str(exc).splitlines() or ["parse error"])[0].strip().rstrip(".")
         cut = "premature eof" in detail.lower() or "incomplete json" in detail.lower()
