@@ -1,7 +1,13 @@
 """Conversation history on SQLite: schema, migrations, repository and search."""
 
 from chatdesk.states import AttemptOutcome, HealthState, MessageStatus
-from chatdesk.store.errors import NewerSchemaError, NotFoundError, ReadOnlyError, StoreError
+from chatdesk.store.errors import (
+    BusyError,
+    NewerSchemaError,
+    NotFoundError,
+    ReadOnlyError,
+    StoreError,
+)
 from chatdesk.store.history import HistoryStore
 from chatdesk.store.models import (
     Attempt,
@@ -23,6 +29,7 @@ from chatdesk.store.search import build_fts_query
 __all__ = [
     "Attempt",
     "AttemptOutcome",
+    "BusyError",
     "Conversation",
     "ConversationSummary",
     "HealthRow",

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 from chatdesk.store import errors, schema
 from chatdesk.store.errors import NotFoundError, StoreError
 
+# Extra rounds of the busy timeout a write waits for the lock before it gives up.
+BUSY_RETRIES = 1
+
 
 class StoreConnection:
     """One SQLite connection to a history file, with the write discipline every method uses."""
@@ -124,12 +127,7 @@ class StoreConnection:
             finally:
                 self._depth -= 1
             return
-        try:
-            # IMMEDIATE takes the write lock up front, so a busy file waits (busy_timeout)
-            # instead of failing with SQLITE_BUSY when a read would upgrade to a write.
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise errors.translate(exc, self.path.name, writing=True) from exc
+        self._begin(conn)
         self._depth = 1
         try:
             yield conn
@@ -143,6 +141,20 @@ class StoreConnection:
             raise
         finally:
             self._depth = 0
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        """BEGIN IMMEDIATE: it takes the write lock up front, so a busy file waits
+        (busy_timeout) instead of failing with SQLITE_BUSY when a read would upgrade to a
+        write. Nothing is written yet, so a wait that runs out is tried again
+        (BUSY_RETRIES times) before the write fails with BusyError."""
+        for retry in range(BUSY_RETRIES + 1):
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.Error as exc:
+                failure = errors.translate(exc, self.path.name, writing=True)
+                if not isinstance(failure, errors.BusyError) or retry == BUSY_RETRIES:
+                    raise failure from exc
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         try:

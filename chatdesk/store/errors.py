@@ -21,6 +21,10 @@ class NewerSchemaError(StoreError):
     """The file was written by a newer chatdesk; nothing was changed."""
 
 
+class BusyError(StoreError):
+    """Another process held the write lock for longer than the busy timeout; nothing was written."""
+
+
 class NotFoundError(StoreError, LookupError):
     """The conversation, message or attempt asked for does not exist."""
 
@@ -64,7 +68,7 @@ def translate(exc: sqlite3.Error, name: str, writing: bool) -> StoreError:
             "permissions, or use `chatdesk browse` to read the file without changing it."
         )
     if primary in (_BUSY, _LOCKED):
-        return StoreError(
+        return BusyError(
             f"Could not {verb} {name}: another chatdesk window or command kept it busy "
             "for too long. Try again in a moment."
         )
