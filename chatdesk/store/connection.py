@@ -107,11 +107,20 @@ class StoreConnection:
     @contextmanager
     def bulk_writer(self) -> Iterator[BulkWriter]:
         """A writer for imports: what it writes is kept when the `with` block ends, all of
-        it, or none of it if the block raises (a cancel included)."""
+        it, or none of it if the block raises (a cancel included). It commits in short
+        transactions that readers do not see (see BulkWriter), unless it runs inside
+        `transaction()`, which then holds all of it."""
         from chatdesk.store.bulk import bulk_session  # imports only: not on the CLI's path
 
-        with self._write() as conn, bulk_session(conn) as writer:
-            yield writer
+        if self.readonly:
+            raise errors.read_only(self.path.name)
+        conn = self._connection()
+        try:
+            with bulk_session(conn, lambda: self._begin(conn), self._depth > 0,
+                              self.path) as writer:
+                yield writer
+        except sqlite3.Error as exc:
+            raise errors.translate(exc, self.path.name, writing=True) from exc
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
