@@ -19,13 +19,13 @@ from chatdesk.store.models import now_iso
 
 # How long one of the writer's transactions may hold the write lock before it commits
 # (checked as rows are added), so that other writers never wait long.
-COMMIT_AFTER_S = 0.2
+COMMIT_AFTER_S = 0.5
 # Ids kept free ahead of the writer in each table (see ShortTransactions._reserve): more
 # than one transaction adds, and few, as others' rows written meanwhile skip them
 # (conversation ids are shown to people).
 RESERVED_IDS = {"conversations": 5_000, "messages": 50_000, "attempts": 50_000}
 # Messages sent (and indexed) per statement; between two, a long transaction commits.
-SEND_ROWS = 5_000
+SEND_ROWS = 10_000
 # Conversations deleted per transaction when what an import left hidden is thrown away.
 DISCARD_ROWS = 200
 # The deleted_at of the conversations an import has not shown yet. Every reader that hides
