@@ -13,6 +13,7 @@ from chatdesk import wording
 from chatdesk.cli import EXIT_FAILED, EXIT_OK, UsageError, _run_async
 from chatdesk.context import AppContext
 from chatdesk.providers.errors import ErrorClass
+from chatdesk.store import BusyError
 
 if TYPE_CHECKING:
     from chatdesk.chat import ChatService
@@ -50,6 +51,12 @@ async def _print_answers(stream: AsyncIterator[ev.ChatEvent], service: ChatServi
     try:
         async for event in stream:
             printer.show(event)
+    except BusyError as exc:
+        log.warning("history busy: %s", exc)
+        printer._end_line()
+        name = service.store.path.name
+        print(f"chatdesk: {wording.history_busy(name, printer.saved)}", file=sys.stderr)
+        return EXIT_FAILED
     finally:
         await service.aclose()
     return printer.exit_code
@@ -63,6 +70,7 @@ class _AnswerPrinter:
         self.at_line_start = True
         self.restarted = False  # the text printed so far was dropped by the backup
         self.advice = ""  # what the user can do about the last failure
+        self.saved = False  # the user's message is in the history (MessageSaved came)
 
     def _out(self, text: str) -> None:
         sys.stdout.write(text)
@@ -77,6 +85,8 @@ class _AnswerPrinter:
         err = sys.stderr
         if isinstance(event, ev.TextChunk):
             self._out(event.text)
+        elif isinstance(event, ev.MessageSaved):
+            self.saved = True
         elif isinstance(event, ev.AttemptFailed):
             log.warning("%s", event.summary())
             if event.error_class in (ErrorClass.AUTH, ErrorClass.NO_KEY):

@@ -303,3 +303,15 @@ def unexpected(exc: BaseException) -> str:
     """What an unexpected error says to people: its message, and where the details are."""
     text = redact(str(exc)).strip() or "an unexpected error happened"
     return _sentence(text) + " Details are in the log."
+
+
+def history_busy(file_name: str, message_saved: bool) -> str:
+    """The history file stayed locked by another process (an import, another window) for
+    longer than chatdesk waits: what happened to the user's text, and what to do."""
+    if not message_saved:
+        return (f"{file_name} is busy (another chatdesk window or command, such as an import, "
+                "is writing to it), so your message was not saved and NOT sent: run the same "
+                "command again in a moment.")
+    return (f"{file_name} is busy (another chatdesk window or command, such as an import, "
+            "is writing to it), so the end of this answer could not be saved: what is shown "
+            "above is all of it; the history keeps the part saved before.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +24,9 @@ from chatdesk.providers.base import (
     trim_prefill,
 )
 from chatdesk.settings import ProviderSettings
-from chatdesk.store import AttemptOutcome, HealthState, HistoryStore, MessageStatus
+from chatdesk.store import AttemptOutcome, HealthState, HistoryStore, MessageStatus, StoreError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,10 +76,17 @@ class _AnswerWriter:
             self._timer = asyncio.get_running_loop().call_later(self.interval_s, self.flush)
 
     def flush(self) -> None:
+        """Save the text so far. A history kept busy by another process (or any store error)
+        must not end the answer: the text stays here and the next flush saves all of it."""
         self.cancel_timer()
         own = self.own_text
-        self.store.update_message_content(self.answer_id, self.prefix + own)
-        self.store.update_attempt_text(self.attempt_id, own)
+        try:
+            with self.store.transaction():
+                self.store.update_message_content(self.answer_id, self.prefix + own)
+                self.store.update_attempt_text(self.attempt_id, own)
+        except StoreError as exc:
+            log.warning("answer %d not saved yet, kept in memory: %s", self.answer_id, exc)
+            self._timer = asyncio.get_running_loop().call_later(self.interval_s, self.flush)
 
     def cancel_timer(self) -> None:
         if self._timer is not None:

@@ -2,7 +2,13 @@
 
 from chatdesk.states import AttemptOutcome, HealthState, MessageStatus
 from chatdesk.store.claims import Recovered
-from chatdesk.store.errors import NewerSchemaError, NotFoundError, ReadOnlyError, StoreError
+from chatdesk.store.errors import (
+    BusyError,
+    NewerSchemaError,
+    NotFoundError,
+    ReadOnlyError,
+    StoreError,
+)
 from chatdesk.store.history import HistoryStore
 from chatdesk.store.models import (
     Attempt,
@@ -24,6 +30,7 @@ from chatdesk.store.search import build_fts_query
 __all__ = [
     "Attempt",
     "AttemptOutcome",
+    "BusyError",
     "Conversation",
     "ConversationSummary",
     "HealthRow",

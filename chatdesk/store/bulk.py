@@ -2,107 +2,73 @@
 
 from __future__ import annotations
 
-import os
+import json
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 from chatdesk.states import MessageStatus
+from chatdesk.store.bulk_txn import (
+    COMMIT_AFTER_S,
+    FTS_TRIGGER,
+    HIDDEN,
+    INSERT_ATTEMPT,
+    INSERT_HIDDEN,
+    INSERT_MESSAGE,
+    ShortTransactions,
+    import_lock,
+    new_uid,
+)
 from chatdesk.store.models import ATTEMPT_OUTCOMES, MESSAGE_STATUSES, ROLES, check
 
 # Rows queued before they are sent in one executemany.
 BATCH_ROWS = 20_000
 # The page cache while a bulk write runs (KiB; SQLite's default is 2 MiB).
 BULK_CACHE_KIB = 131_072
-
-_INSERT_CONVERSATION = (
-    "INSERT INTO conversations (id, uid, title, system_prompt, preferred_provider, pinned,"
-    " created_at, updated_at, source, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_MESSAGE = (
-    "INSERT INTO messages (id, uid, conversation_id, parent_id, role, content, provider, model,"
-    " status, created_at, updated_at, source_id, is_alternate)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-# With the token counts and finish reason, which imports from other services never have:
-# every None bound costs the sqlite3 module a failed adaptation, a few % of a big import.
 _INSERT_MESSAGE_COUNTED = (
     "INSERT INTO messages (id, uid, conversation_id, parent_id, role, content, provider, model,"
     " status, created_at, updated_at, source_id, is_alternate, input_tokens, output_tokens,"
     " finish_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_INSERT_ATTEMPT = (
-    "INSERT INTO attempts (id, message_id, provider, model, started_at, ended_at, outcome,"
-    " error_class, error_message, http_status, streamed_text, continued_from)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
 _UPDATED_AT = 7  # the place of updated_at in a queued conversation row
-_FTS_TRIGGER = "messages_fts_insert"
 
 
-def _uid() -> str:
-    """uuid.uuid4().hex, made without the UUID object: a third of the time, and a big
-    import makes one per message."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
-    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
-    return raw.hex()
-
-
-class BulkWriter:
+class BulkWriter(ShortTransactions):
     """Writes an import: rows are queued and sent in batches, ids are allocated here.
 
     Get one from `HistoryStore.bulk_writer()`; what it writes is kept when that `with`
-    block ends and dropped entirely if the block raises. Today that is one transaction
-    holding the write lock, with the full-text index filled once at the end.
+    block ends and dropped entirely if the block raises. It commits in short transactions
+    (`COMMIT_AFTER_S`), so other windows and commands write in between, and stays
+    all-or-nothing to readers: the conversations it adds are hidden (their `deleted_at`
+    holds `HIDDEN`) and its messages for conversations already there wait in a hidden
+    holding conversation, until one short transaction at the end shows them all.
+    Changes to rows already there (alternate flags, updated_at) wait for that transaction.
 
     Ids returned by the `add_*` methods name rows in later calls of this writer (parents,
     lookups, updates) and count what was added. Lookups see every row added so far. The
     writer only adds rows and sets links and flags: it never deletes a row or changes a
-    message's content (the index is only filled for new rows, once, at the end).
+    message's content (the index is filled for new rows, once per transaction).
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
+    def __init__(self, conn: sqlite3.Connection, begin: Callable[[], None],
+                 nested: bool, trigger_sql: str | None) -> None:
+        super().__init__(conn, begin, nested, trigger_sql)
         self._conversations: list[list[Any]] = []
         self._queued: dict[int, list[Any]] = {}  # conversation id -> its queued row
         self._messages: list[tuple[Any, ...]] = []
-        self._message_sql = _INSERT_MESSAGE  # the statement every queued message row fits
+        self._message_sql = INSERT_MESSAGE  # the statement every queued message row fits
         self._attempts: list[tuple[Any, ...]] = []
-        self._next = {table: self._max_id(table) + 1
-                      for table in ("conversations", "messages", "attempts")}
-        self._first_message = self._next["messages"]
-        # messages added with a kept id below _first_message, indexed one by one at the end
-        self._index_too: list[int] = []
-
-    def _max_id(self, table: str) -> int:
-        return int(self._conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0])
-
-    def _id(self, sql: str, params: tuple[Any, ...]) -> int | None:
-        """The first column of the first row (after sending what is queued), or None."""
-        self.flush()
-        row = self._conn.execute(sql, params).fetchone()
-        return int(row[0]) if row else None
-
-    def _new_id(self, table: str, keep: Any) -> int:
-        """`keep` if it is a free id (an export's own), else the next one after every id."""
-        nxt = self._next[table]
-        if isinstance(keep, int) and keep > 0:
-            kept = int(keep)  # (JSON's true is an int to Python, and 1 to SQLite)
-            if kept >= nxt:
-                self._next[table] = kept + 1
-                return kept
-            if self._id(f"SELECT 1 FROM {table} WHERE id = ?", (kept,)) is None:
-                if table == "messages" and kept < self._first_message:
-                    self._index_too.append(kept)
-                return kept
-        self._next[table] = nxt + 1
-        return nxt
+        self._updates: list[tuple[str, tuple[Any, ...]]] = []  # links, sent with the rows
+        self._at_end: list[tuple[str, tuple[Any, ...]]] = []  # changes to rows already there
+        self._own: set[int] = set()  # the conversations this writer added
+        self._held: dict[int, list[int]] = {}  # conversation already there -> held messages
 
     def _check_full(self) -> None:
         if len(self._messages) + len(self._attempts) >= BATCH_ROWS:
-            self.flush()
+            self.flush(commit=True)
 
     # -- lookups -----------------------------------------------------------------------
 
@@ -112,7 +78,15 @@ class BulkWriter:
         rows = self._conn.execute(
             "SELECT source_id, id, deleted_at FROM conversations WHERE source = ?", (source,)
         )
-        return {r[0]: (r[1], r[2] is not None) for r in rows}
+        return {r[0]: (r[1], r[2] is not None and r[2] != HIDDEN) for r in rows}
+
+    def _held_rows(self, conversation_id: int, columns: str) -> list[Any]:
+        held = self._held.get(conversation_id)
+        if not held:
+            return []
+        return self._conn.execute(
+            f"SELECT {columns} FROM messages WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(held),)).fetchall()
 
     def imported_messages(self, conversation_id: int) -> dict[str, tuple[int, bool]]:
         """A conversation's imported messages: source_id -> (id, is_alternate)."""
@@ -121,7 +95,9 @@ class BulkWriter:
             "SELECT source_id, id, is_alternate FROM messages"
             " WHERE conversation_id = ? AND source_id IS NOT NULL",
             (conversation_id,),
-        )
+        ).fetchall()
+        rows += [r for r in self._held_rows(conversation_id, "source_id, id, is_alternate")
+                 if r[0] is not None]
         return {r[0]: (r[1], bool(r[2])) for r in rows}
 
     def conversation_by_uid(self, uid: str) -> int | None:
@@ -141,7 +117,8 @@ class BulkWriter:
         self.flush()
         rows = self._conn.execute(
             "SELECT uid, id FROM messages WHERE conversation_id = ?", (conversation_id,)
-        )
+        ).fetchall()
+        rows += self._held_rows(conversation_id, "uid, id")
         return {r[0]: r[1] for r in rows}
 
     # -- adding rows -------------------------------------------------------------------
@@ -162,10 +139,11 @@ class BulkWriter:
     ) -> int:
         """Queue a conversation; `id` is kept if free, a missing `uid` is made up."""
         cid = self._new_id("conversations", id)
-        row = [cid, uid or _uid(), title, system_prompt, preferred_provider, int(bool(pinned)),
-               created_at, updated_at or created_at, source, source_id]
+        row = [cid, uid or new_uid(), title, system_prompt, preferred_provider, int(bool(pinned)),
+               created_at, updated_at or created_at, source, source_id, HIDDEN]
         self._conversations.append(row)
         self._queued[cid] = row
+        self._own.add(cid)
         return cid
 
     def add_message(
@@ -197,15 +175,24 @@ class BulkWriter:
             check(role, ROLES, "role")
         if status not in MESSAGE_STATUSES:
             check(status, MESSAGE_STATUSES, "status")
+        if self._in_txn and time.monotonic() - self._txn_started >= COMMIT_AFTER_S:
+            self.flush(commit=True)
         if id is None:  # the common case, kept short: a big import adds a million of these
             mid = self._next["messages"]
-            self._next["messages"] = mid + 1
+            if mid < self._top["messages"]:
+                self._next["messages"] = mid + 1
+            else:
+                mid = self._allocate("messages")
         else:
             mid = self._new_id("messages", id)
+        stored_in = conversation_id
+        if conversation_id not in self._own and not self._nested:  # held until the end
+            stored_in = self._top["conversations"]
+            self._held.setdefault(conversation_id, []).append(mid)
         row: tuple[Any, ...] = (
-            mid, uid or _uid(), conversation_id, parent_id, role, content, provider, model,
+            mid, uid or new_uid(), stored_in, parent_id, role, content, provider, model,
             status, created_at, updated_at or created_at, source_id, int(is_alternate))
-        sql = _INSERT_MESSAGE
+        sql = INSERT_MESSAGE
         if input_tokens is not None or output_tokens is not None or finish_reason is not None:
             sql = _INSERT_MESSAGE_COUNTED
             row += (input_tokens, output_tokens, finish_reason)
@@ -214,7 +201,7 @@ class BulkWriter:
             self._message_sql = sql
         self._messages.append(row)
         if len(self._messages) >= BATCH_ROWS:
-            self.flush()
+            self.flush(commit=True)
         return mid
 
     def add_attempt(
@@ -233,7 +220,7 @@ class BulkWriter:
     ) -> int:
         """Queue one provider attempt at a message (see `set_continued_from`)."""
         check(outcome, ATTEMPT_OUTCOMES, "outcome")
-        aid = self._new_id("attempts", None)
+        aid = self._allocate("attempts")
         self._attempts.append(
             (aid, message_id, provider, model, started_at, ended_at, outcome, error_class,
              error_message, http_status, streamed_text, None)
@@ -249,82 +236,96 @@ class BulkWriter:
         if row is not None:
             row[_UPDATED_AT] = max(row[_UPDATED_AT], when)
             return
-        self.flush()
-        self._conn.execute(
-            "UPDATE conversations SET updated_at = max(updated_at, ?) WHERE id = ?",
-            (when, conversation_id),
-        )
+        change = ("UPDATE conversations SET updated_at = max(updated_at, ?) WHERE id = ?",
+                  (when, conversation_id))
+        (self._updates if conversation_id in self._own else self._at_end).append(change)
 
     def set_alternates(self, flags: Iterable[tuple[int, bool]]) -> None:
-        """(message id, is_alternate) for each message whose place changed."""
-        self.flush()
-        self._conn.executemany(
-            "UPDATE messages SET is_alternate = ? WHERE id = ?",
-            [(int(alt), mid) for mid, alt in flags],
-        )
+        """(message id, is_alternate) for each message whose place changed (at the end)."""
+        self._at_end += [("UPDATE messages SET is_alternate = ? WHERE id = ?", (int(alt), mid))
+                         for mid, alt in flags]
 
     def set_parent(self, message_id: int, parent_id: int) -> None:
-        self.flush()
-        self._conn.execute(
-            "UPDATE messages SET parent_id = ? WHERE id = ?", (parent_id, message_id)
-        )
+        """Link a message this writer added to its parent."""
+        self._updates.append(
+            ("UPDATE messages SET parent_id = ? WHERE id = ?", (parent_id, message_id)))
 
     def set_continued_from(self, attempt_id: int, continued_from: int) -> None:
-        self.flush()
-        self._conn.execute(
-            "UPDATE attempts SET continued_from = ? WHERE id = ?", (continued_from, attempt_id)
-        )
+        self._updates.append(("UPDATE attempts SET continued_from = ? WHERE id = ?",
+                              (continued_from, attempt_id)))
 
-    def flush(self) -> None:
-        """Send the queued rows (conversations, then messages, then attempts)."""
-        if self._conversations:
-            self._conn.executemany(_INSERT_CONVERSATION, self._conversations)
-            self._conversations.clear()
-            self._queued.clear()
-        if self._messages:
-            self._conn.executemany(self._message_sql, self._messages)
-            self._messages.clear()
-        if self._attempts:
-            self._conn.executemany(_INSERT_ATTEMPT, self._attempts)
-            self._attempts.clear()
+    def flush(self, commit: bool = False) -> None:
+        """Send the queued rows (conversations, then messages, attempts and links), and
+        commit if asked or if the transaction has been open for COMMIT_AFTER_S."""
+        if self._conversations or self._messages or self._attempts or self._updates:
+            self._open()
+            if self._conversations:
+                self._conn.executemany(INSERT_HIDDEN, self._conversations)
+                self._conversations.clear()
+                self._queued.clear()
+            if self._messages:
+                self._send_messages(self._message_sql, self._messages)
+                self._messages.clear()
+            if self._attempts:
+                self._conn.executemany(INSERT_ATTEMPT, self._attempts)
+                self._attempts.clear()
+            for sql, params in self._updates:
+                self._conn.execute(sql, params)
+            self._updates.clear()
+        if self._in_txn and (commit or time.monotonic() - self._txn_started >= COMMIT_AFTER_S):
+            self._commit()
 
     def _finish(self) -> None:
-        """Send what is queued and index the new messages (the caller then commits)."""
-        self.flush()
-        self._conn.execute(
-            "INSERT INTO messages_fts(rowid, content)"
-            " SELECT id, content FROM messages WHERE id >= ?",
-            (self._first_message,),
-        )
-        self._conn.executemany(
-            "INSERT INTO messages_fts(rowid, content) SELECT id, content FROM messages"
-            " WHERE id = ?",
-            [(mid,) for mid in self._index_too],
-        )
-
+        """Send what is queued, then show it all in one short transaction."""
+        self.flush(commit=True)
+        self._open_plain()
+        holding = self._top["conversations"]
+        self._conn.execute("UPDATE conversations SET deleted_at = NULL"
+                           " WHERE deleted_at = ? AND id != ?", (HIDDEN, holding))
+        self._conn.executemany("UPDATE messages SET conversation_id = ? WHERE id = ?",
+                               [(cid, mid) for cid, mids in self._held.items() for mid in mids])
+        for sql, params in self._at_end:
+            self._conn.execute(sql, params)
+        if not self._nested:
+            self._conn.execute("DELETE FROM conversations WHERE id = ?", (holding,))
+        self._commit_plain()
 
 @contextmanager
-def bulk_session(conn: sqlite3.Connection) -> Iterator[BulkWriter]:
-    """A BulkWriter on `conn`, which must be inside a write transaction (rolled back on error).
+def bulk_session(conn: sqlite3.Connection, begin: Callable[[], None], nested: bool,
+                 path: Path) -> Iterator[BulkWriter]:
+    """A BulkWriter on `conn`: `begin` starts a write transaction (nested: the caller's
+    transaction holds everything, and a rollback of it drops everything).
 
-    The per-row index trigger is dropped for the session and the new messages indexed in
-    one INSERT … SELECT at the end: ten times faster for a big export. Dropping and
-    re-creating it happen inside the transaction, so a rollback leaves it as it was.
+    The per-row index trigger is dropped during each of the writer's transactions and the
+    new messages indexed in one INSERT … SELECT before it commits: ten times faster for a
+    big export. Other writers, between those transactions, find the trigger in place.
     """
     cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
     try:
-        row = conn.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (_FTS_TRIGGER,)
-        ).fetchone()
-        writer = BulkWriter(conn)
-        if row is None:  # not ours to index (the file has no such trigger): rows as they are
-            yield writer
-            writer.flush()
-            return
-        conn.execute(f"DROP TRIGGER {_FTS_TRIGGER}")
-        yield writer
-        writer._finish()
-        conn.execute(row[0])
+        with import_lock(path):
+            row = conn.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                (FTS_TRIGGER,)).fetchone()
+            own_txn = row is None and not nested
+            if own_txn:  # no index to keep right: rows as they are, in one transaction
+                begin()
+            writer = BulkWriter(conn, begin, nested or own_txn, row[0] if row else None)
+            try:
+                writer._discard_hidden()
+                writer._start()
+                yield writer
+                writer._finish()
+                if own_txn:
+                    conn.execute("COMMIT")
+            except BaseException:
+                writer._rollback()
+                if own_txn:
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                elif not nested:
+                    with suppress(sqlite3.Error):
+                        writer._discard_hidden()
+                raise
     finally:
         conn.execute(f"PRAGMA cache_size = {int(cache)}")

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 from chatdesk.store import backups, errors, schema
 from chatdesk.store.errors import DamagedError, DiskFullError, NotFoundError, StoreError
 
+# Extra rounds of the busy timeout a write waits for the lock before it gives up.
+BUSY_RETRIES = 1
+
 
 class StoreConnection:
     """One SQLite connection to a history file, with the write discipline every method uses."""
@@ -129,11 +132,20 @@ class StoreConnection:
     @contextmanager
     def bulk_writer(self) -> Iterator[BulkWriter]:
         """A writer for imports: what it writes is kept when the `with` block ends, all of
-        it, or none of it if the block raises (a cancel included)."""
+        it, or none of it if the block raises (a cancel included). It commits in short
+        transactions that readers do not see (see BulkWriter), unless it runs inside
+        `transaction()`, which then holds all of it."""
         from chatdesk.store.bulk import bulk_session  # imports only: not on the CLI's path
 
-        with self._write() as conn, bulk_session(conn) as writer:
-            yield writer
+        if self.readonly:
+            raise errors.read_only(self.path.name)
+        conn = self._connection()
+        try:
+            with bulk_session(conn, lambda: self._begin(conn), self._depth > 0,
+                              self.path) as writer:
+                yield writer
+        except sqlite3.Error as exc:
+            raise self._translate(exc, writing=True) from exc
 
     def _translate(self, exc: sqlite3.Error, writing: bool) -> StoreError:
         """The sentence for `exc`; damage makes this connection read-only from then on and
@@ -161,12 +173,7 @@ class StoreConnection:
             finally:
                 self._depth -= 1
             return
-        try:
-            # IMMEDIATE takes the write lock up front, so a busy file waits (busy_timeout)
-            # instead of failing with SQLITE_BUSY when a read would upgrade to a write.
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise self._translate(exc, writing=True) from exc
+        self._begin(conn)
         self._depth = 1
         try:
             yield conn
@@ -180,6 +187,20 @@ class StoreConnection:
             raise
         finally:
             self._depth = 0
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        """BEGIN IMMEDIATE: it takes the write lock up front, so a busy file waits
+        (busy_timeout) instead of failing with SQLITE_BUSY when a read would upgrade to a
+        write. Nothing is written yet, so a wait that runs out is tried again
+        (BUSY_RETRIES times) before the write fails with BusyError."""
+        for retry in range(BUSY_RETRIES + 1):
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.Error as exc:
+                failure = self._translate(exc, writing=True)
+                if not isinstance(failure, errors.BusyError) or retry == BUSY_RETRIES:
+                    raise failure from exc
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         try:

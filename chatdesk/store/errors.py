@@ -31,6 +31,10 @@ class DiskFullError(StoreError):
     """The disk holding the history file is full: reads work, writes wait for space."""
 
 
+class BusyError(StoreError):
+    """Another process held the write lock for longer than the busy timeout; nothing was written."""
+
+
 class NotFoundError(StoreError, LookupError):
     """The conversation, message or attempt asked for does not exist."""
 
@@ -123,7 +127,7 @@ def translate(exc: sqlite3.Error, name: str, writing: bool, path: Path | None = 
             "permissions, or use `chatdesk browse` to read the file without changing it."
         )
     if primary in (_BUSY, _LOCKED):
-        return StoreError(
+        return BusyError(
             f"Could not {verb} {name}: another chatdesk window or command kept it busy "
             "for too long. Try again in a moment."
         )

@@ -262,7 +262,7 @@ def read_native(path: Path | str) -> Iterator[dict[str, Any]]:
     """Each conversation of a chatdesk JSON export, checked, streamed from the file.
 
     Raises ImportFormatError (one line) for a file that is not a whole chatdesk export; the
-    format and version are checked at the end, so import everything in one transaction.
+    format and version are checked at the end, so import everything in one bulk writer.
     """
     path = Path(path)
     try:
@@ -360,7 +360,7 @@ def _add_attempts(writer: BulkWriter, msg_id: int, attempts: list[dict[str, Any]
 
 def import_native(store: HistoryStore, path: Path | str, progress: Progress | None = None,
                   cancel: Callable[[], bool] | None = None) -> ImportReport:
-    """Import a chatdesk JSON export in one transaction; importing it again adds nothing.
+    """Import a chatdesk JSON export, all of it or nothing; importing it again adds nothing.
 
     Conversations are matched by uid (a known one gets only the messages it lacks) and by
     (source, source_id), so a ChatGPT conversation imported on two machines is kept once.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chatdesk.store import HistoryStore, ReadOnlyError, bulk
+from chatdesk.store import HistoryStore, ReadOnlyError, bulk, bulk_txn
 
 
 class Boom(Exception):
@@ -109,8 +109,11 @@ def test_batches_are_sent_as_they_fill(store: HistoryStore, db_path: Path,
         for n in range(10):
             parent = w.add_message(cid, "user", f"echidna number{n}",
                                    f"2024-05-01T10:00:{n:02d}.000+00:00", parent_id=parent)
-        sent = store.db.conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+        sent = store.db.conn.execute("SELECT count(*) FROM messages WHERE conversation_id = ?",
+                                     (cid,)).fetchone()[0]
         assert sent == 9  # three batches of three, one row still queued
+        with HistoryStore.open(db_path) as other:  # committed, but not shown before the end
+            assert other.count_conversations() == 0 and other.search("echidna") == []
         w.touch_conversation(cid, "2024-05-01T10:00:09.000+00:00")  # after its row was sent
     assert len(store.search("echidna", limit=50)) == 10
     conv = store.get_conversation(cid)
@@ -210,3 +213,35 @@ def test_a_file_without_the_index_trigger_is_written_as_it_is(
         w.add_message(cid, "user", "wallaby", "2024-05-01T10:00:00.000+00:00")
     assert counts(store) == (1, 1, 0, 0)
     assert "messages_fts_insert" not in triggers(db_path)
+
+
+def test_rows_written_beside_an_import_keep_their_ids_and_the_index_right(
+    store: HistoryStore, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer between the import's transactions: its rows land above the ids the
+    import reserved (small here, so the import moves past them often), nothing collides,
+    and the index holds every message once."""
+    monkeypatch.setattr(bulk, "BATCH_ROWS", 5)
+    for table, span in (("conversations", 4), ("messages", 8), ("attempts", 8)):
+        monkeypatch.setitem(bulk_txn.RESERVED_IDS, table, span)
+    chat: list[int] = []
+    with HistoryStore.open(db_path) as other, store.bulk_writer() as w:
+        for c in range(6):
+            cid = w.add_conversation(created_at="2024-05-01T10:00:00.000+00:00")
+            for m in range(4):
+                mid = w.add_message(cid, "user", f"bilby {c} {m}", "2024-05-01T10:00:00.000+00:00")
+                w.add_attempt(mid, "openai", "2024-05-01T10:00:00.000+00:00", outcome="ok")
+            w.flush(commit=True)
+            mine = other.create_conversation()
+            chat.append(other.add_message(mine.id, "user", f"bilby chat {c}").id)
+            assert {h.message_id for h in other.search("bilby", limit=100)} == set(chat)
+        many = [w.add_conversation(created_at="2024-05-01T10:00:00.000+00:00")
+                for _ in range(10)]  # more than reserved, with nothing sent meanwhile
+        for cid in many:
+            w.add_message(cid, "user", "bilby again", "2024-05-01T10:00:00.000+00:00")
+        w.add_message(many[0], "user", "bilby far", "2024-05-01T10:00:00.000+00:00", id=500)
+    hits = store.search("bilby", limit=100)
+    assert len(hits) == len({h.message_id for h in hits}) == 6 * 4 + 6 + 11
+    assert counts(store) == (22, 41, 24, 41)
+    assert 500 in {h.message_id for h in hits}
+    check_index(db_path)

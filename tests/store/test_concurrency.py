@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
-from chatdesk.store import HistoryStore
+import pytest
+
+from chatdesk.store import BusyError, HistoryStore
 
 REPO = Path(__file__).resolve().parents[2]
 
 WORKER = r"""
 import json, sys, time
 from pathlib import Path
-from chatdesk.store import HistoryStore
+import pytest
+
+from chatdesk.store import BusyError, HistoryStore
 
 mode, db, tag, sync, arg = sys.argv[1:6]
 sync = Path(sync)
@@ -116,3 +122,42 @@ def test_two_processes_claim_each_pending_message_once(tmp_path: Path) -> None:
         # message is free to send again at once (not after the 900 s lease).
         assert [m.id for m in store.pending_messages()] == ids
         assert store.claim_pending(ids[0])
+
+
+def _hold_lock(db_path: Path, seconds: float) -> threading.Thread:
+    """Another connection holding the write lock for `seconds`, from a thread."""
+    taken = threading.Event()
+
+    def hold() -> None:
+        conn = sqlite3.connect(str(db_path), isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        taken.set()
+        time.sleep(seconds)
+        conn.execute("COMMIT")
+        conn.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    taken.wait(10)
+    return thread
+
+
+def test_a_write_waits_out_a_lock_longer_than_one_busy_timeout(store: HistoryStore,
+                                                               db_path: Path) -> None:
+    store._connection().execute("PRAGMA busy_timeout = 200")
+    conv = store.create_conversation("t")
+    thread = _hold_lock(db_path, 0.3)  # more than 200 ms, less than the retries' 400 ms
+    store.add_message(conv.id, "user", "kept")
+    thread.join()
+    assert [m.content for m in store.messages(conv.id)] == ["kept"]
+
+
+def test_a_write_kept_waiting_too_long_is_a_busy_error(store: HistoryStore,
+                                                       db_path: Path) -> None:
+    store._connection().execute("PRAGMA busy_timeout = 100")
+    conv = store.create_conversation("t")
+    thread = _hold_lock(db_path, 0.6)
+    with pytest.raises(BusyError, match="busy"):
+        store.add_message(conv.id, "user", "not saved")
+    thread.join()
+    assert store.messages(conv.id) == []

@@ -19,6 +19,7 @@ from chatdesk.store.errors import StoreError
 from chatdesk.transfer.common import ImportCancelled, ImportFormatError
 from chatdesk.transfer.jobs import run_import
 from chatdesk.transfer.json_guard import MAX_DEPTH
+from tests.transfer.test_hostile import dump
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WHEN = "2024-01-01T00:00:00.000+00:00"
@@ -116,12 +117,12 @@ def check(store: HistoryStore, folder: Path, kind: str, data: bytes) -> None:
     """Import `data`: it works, or fails with a typed one-line error and changes nothing."""
     path = folder / "conversations.json"
     path.write_bytes(data)
-    before = list(store.db.conn.iterdump())
+    before = dump(store)
     try:
         run_import(store, kind, path)
     except TYPED as exc:
         assert "\n" not in str(exc)
-        assert list(store.db.conn.iterdump()) == before
+        assert dump(store) == before
 
 
 # FUZZ_N=600 runs each longer, by hand.
@@ -200,7 +201,7 @@ def test_found_wrong_types_in_a_native_export() -> None:
         with scratch_store() as (store, folder):
             path_ = folder / "export.json"
             path_.write_bytes(with_field("chatdesk", path, value))
-            before = list(store.db.conn.iterdump())
+            before = dump(store)
             with pytest.raises(ImportFormatError, match=r"message 2|conversation 1"):
                 run_import(store, "chatdesk", path_)
-            assert list(store.db.conn.iterdump()) == before
+            assert dump(store) == before
