@@ -46,7 +46,7 @@ def restore_hint(path: Path) -> str:
     """'Restore its newest backup (backups/history-2026-12-02.db)', or that it has none."""
     found = existing_backups(path)
     if not found:
-        return "It has no backup yet"
+        return "It has no backup yet to restore"
     newest = found[0].relative_to(path.parent)
     return (f"Restore its newest backup ({newest}): quit chatdesk, copy it over {path.name} "
             f"and delete {path.name}-wal and {path.name}-shm if they are there")

@@ -62,8 +62,8 @@ def damaged(path: Path, detail: str) -> DamagedError:
 
     return DamagedError(
         f"{path.name} is damaged ({detail}), so chatdesk only reads it and saves nothing "
-        f"to it. {restore_hint(path)}, or run `chatdesk repair` to save what can still be "
-        "read into a new file."
+        f"to it. {restore_hint(path)}; `chatdesk repair` saves what can still be read into a "
+        "new file."
     )
 
 

@@ -132,7 +132,7 @@ def test_a_damaged_file_opens_read_only_and_refuses_writes(tmp_path: Path) -> No
             s.add_message(1, "user", "this must not go into a damaged file")
     message = str(info.value)
     assert message.startswith("history.db is damaged (")
-    assert "It has no backup yet, or run `chatdesk repair`" in message
+    assert "It has no backup yet to restore; `chatdesk repair` saves what" in message
 
 
 def test_damage_seen_while_reading_stops_the_next_writer(tmp_path: Path) -> None:
