@@ -31,6 +31,16 @@ def _ask_cut_off(store: HistoryStore, text: str = "question", streamed: str = "h
     return user, answer, attempt
 
 
+def left_by_a_killed_ask(store: HistoryStore, monkeypatch: pytest.MonkeyPatch) -> tuple:
+    """What a `chatdesk ask` killed mid-stream left behind in `store`, written as that dead
+    process (see _ask_cut_off); this process stays itself afterwards."""
+    dead = _dead_owner()
+    with monkeypatch.context() as m:
+        m.setattr("chatdesk.store.claims.this_process", lambda: dead)
+        m.setattr("chatdesk.store.history.this_process", lambda: dead)
+        return _ask_cut_off(store)
+
+
 def test_recovery_after_a_dead_ask(store: HistoryStore, dead: str,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     user, answer, attempt = _ask_cut_off(store)

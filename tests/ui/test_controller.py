@@ -239,15 +239,10 @@ def test_the_chosen_provider_is_asked_first_and_an_unchosen_one_is_not_remembere
 def test_answers_a_crash_cut_off_are_offered_again_not_sent_by_themselves(
         qtbot: Any, make_ctx: Any, make_controller: Any, fake_anthropic: FakeProvider,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.store.test_claims import _ask_cut_off
-    from tests.store.test_owner import _dead_owner
+    from tests.store.test_claims import left_by_a_killed_ask
 
     ctx = make_ctx([("anthropic", fake_anthropic)])
-    dead = _dead_owner()
-    with monkeypatch.context() as m:  # what a killed `chatdesk ask` left behind
-        m.setattr("chatdesk.store.claims.this_process", lambda: dead)
-        m.setattr("chatdesk.store.history.this_process", lambda: dead)
-        user, cut, _ = _ask_cut_off(ctx.store)
+    user, cut, _ = left_by_a_killed_ask(ctx.store, monkeypatch)
     controller, seen = make_controller(ctx)
     offers: list[str] = []
     controller.resendOffered.connect(offers.append)

@@ -695,15 +695,10 @@ def test_switching_away_and_back_while_an_answer_streams(
 def test_an_answer_a_crash_cut_off_is_offered_with_send_again(
         qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.store.test_claims import _ask_cut_off
-    from tests.store.test_owner import _dead_owner
+    from tests.store.test_claims import left_by_a_killed_ask
 
     ctx = make_ctx([("anthropic", fake_anthropic)])
-    dead = _dead_owner()
-    with monkeypatch.context() as m:  # what a killed `chatdesk ask` left behind
-        m.setattr("chatdesk.store.claims.this_process", lambda: dead)
-        m.setattr("chatdesk.store.history.this_process", lambda: dead)
-        user, _, _ = _ask_cut_off(ctx.store)
+    user, _, _ = left_by_a_killed_ask(ctx.store, monkeypatch)
     window = make_window(ctx)
     window.controller.recover_interrupted()  # what attaching the engine does in the app
     banner = window.notice_banner
