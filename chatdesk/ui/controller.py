@@ -416,12 +416,7 @@ class ChatController(QObject):
         except StoreError as exc:
             self.say(str(exc))
             return False
-        service = self._engine_service()
-        if service is None:
-            return False
-        self._answering, self._live = None, None
-        b.start(service.retry_pending(interrupted=False), "retry")
-        return True
+        return self._start_retry(b, interrupted=False)
 
     def recover_interrupted(self) -> int:
         """Close what chatdesk processes that died mid-answer left running; if answers were cut
@@ -448,11 +443,16 @@ class ChatController(QObject):
         if b is None or b.busy or self._import_running:
             self.say("Wait for the answer running (or the import) to end, then try again.")
             return False
+        return self._start_retry(b, interrupted=True)
+
+    def _start_retry(self, bridge: ChatBridge, *, interrupted: bool) -> bool:
+        """Send the pending messages (`interrupted`: those a crash cut off too)."""
         service = self._engine_service()
         if service is None:
             return False
         self._answering, self._live = None, None
-        b.start(service.retry_pending(interrupted=True), "resend")
+        bridge.start(service.retry_pending(interrupted=interrupted),
+                     "resend" if interrupted else "retry")
         return True
 
     def _on_event(self, event: ev.ChatEvent) -> None:
