@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 # A rejected key is not retried on every message, but is tried again after this long
 # (the user may have fixed the variable); `keys set` clears it at once.
 NO_KEY_RETRY_S = 300.0
+# A provider answering message after message rewrites its "last answered" time at most this
+# often: the status bar shows it to the minute.
+SUCCESS_WRITE_EVERY_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,12 @@ class ProviderHealth:
     seconds_left: float  # of the cooldown; 0 when not cooling down
     last_error: str | None
     last_error_class: str | None
+    last_success_at: float | None = None  # unix times; None: never
+    last_failure_at: float | None = None
+
+    @property
+    def ever_answered(self) -> bool:
+        return self.last_success_at is not None
 
 
 class HealthBook:
@@ -59,7 +68,7 @@ class HealthBook:
         else:
             state = HealthState.UP
         return ProviderHealth(name, state, row.failures, left, row.last_error,
-                              row.last_error_class)
+                              row.last_error_class, row.last_success_at, row.last_failure_at)
 
     def available(self, name: str) -> bool:
         """Whether a message may be sent to this provider now (not cooling down)."""
@@ -67,11 +76,13 @@ class HealthBook:
 
     def record_success(self, name: str) -> None:
         row = self._row(name)
+        now = self.clock()
         if (row is not None and row.state == HealthState.UP and row.failures == 0
-                and row.down_until is None):
+                and row.down_until is None and row.last_success_at is not None
+                and now - row.last_success_at < SUCCESS_WRITE_EVERY_S):
             return  # nothing to write on the common path
         self._put(name, HealthState.UP, 0, None, row.last_error if row else None,
-                  row.last_error_class if row else None)
+                  row.last_error_class if row else None, success_at=now)
 
     def record_failure(self, name: str, error: errors.ProviderError) -> policy.Decision:
         """Apply the policy's decision for this failure to the provider's state."""
@@ -83,7 +94,7 @@ class HealthBook:
         now = self.clock()
         if decision.no_key:
             self._put(name, HealthState.NO_KEY, failures, now + NO_KEY_RETRY_S, error.message,
-                      error.kind)
+                      error.kind, failure_at=now)
         elif decision.cool_down:
             cooling = (row is not None and row.state == HealthState.DOWN
                        and (row.down_until or 0.0) > now)
@@ -94,10 +105,12 @@ class HealthBook:
             until = now + policy.cooldown_seconds(self.cooldown_s, failures, error)
             if cooling and row is not None and row.down_until is not None:
                 until = max(until, row.down_until)
-            self._put(name, HealthState.DOWN, failures, until, error.message, error.kind)
+            self._put(name, HealthState.DOWN, failures, until, error.message, error.kind,
+                      failure_at=now)
         else:
             self._put(name, row.state if row else HealthState.UP, row.failures if row else 0,
-                      row.down_until if row else None, error.message, error.kind)
+                      row.down_until if row else None, error.message, error.kind,
+                      failure_at=now)
         return decision
 
     def mark_down(self, name: str, reason: str, seconds: float) -> None:
@@ -116,11 +129,18 @@ class HealthBook:
         self._put(name, HealthState.UP, 0, None, None, None)
 
     def _put(self, name: str, state: str, failures: int, down_until: float | None,
-             last_error: str | None, last_error_class: str | None) -> None:
+             last_error: str | None, last_error_class: str | None, *,
+             success_at: float | None = None, failure_at: float | None = None) -> None:
+        """Write one row; the last success and failure times are kept unless given."""
+        row = self._row(name)
         self.store.put_health(HealthRow(
             name=name, state=state, failures=failures, down_until=down_until,
             last_error=last_error, last_error_class=last_error_class,
             updated_at=_iso(self.clock()),
+            last_success_at=success_at if success_at is not None else (
+                row.last_success_at if row else None),
+            last_failure_at=failure_at if failure_at is not None else (
+                row.last_failure_at if row else None),
         ))
 
 

@@ -407,11 +407,13 @@ class HistoryStore(Claims):
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO provider_health (name, state, failures, down_until, last_error,"
-                " last_error_class, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " last_error_class, updated_at, last_success_at, last_failure_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(name) DO UPDATE SET state = excluded.state,"
                 " failures = excluded.failures, down_until = excluded.down_until,"
                 " last_error = excluded.last_error, last_error_class = excluded.last_error_class,"
-                " updated_at = excluded.updated_at",
+                " updated_at = excluded.updated_at, last_success_at = excluded.last_success_at,"
+                " last_failure_at = excluded.last_failure_at",
                 (
                     row.name,
                     row.state,
@@ -420,5 +422,7 @@ class HistoryStore(Claims):
                     row.last_error,
                     row.last_error_class,
                     row.updated_at or now_iso(),
+                    row.last_success_at,
+                    row.last_failure_at,
                 ),
             )

@@ -160,7 +160,8 @@ class SearchHit:
 
 @dataclass
 class HealthRow:
-    """One row of provider_health; `down_until` is a unix time."""
+    """One row of provider_health; `down_until`, `last_success_at` and `last_failure_at` are
+    unix times."""
 
     name: str
     state: str
@@ -169,6 +170,8 @@ class HealthRow:
     last_error: str | None = None
     last_error_class: str | None = None
     updated_at: str | None = None
+    last_success_at: float | None = None  # unix times, like down_until
+    last_failure_at: float | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> HealthRow:

@@ -132,9 +132,18 @@ def _v2_claim_owners(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX attempts_running ON attempts(id) WHERE outcome = 'running'")
 
 
+def _v3_health_times(conn: sqlite3.Connection) -> None:
+    """When each provider last answered and last failed: "never tried" is then a state, and
+    the status bar can say when it last worked."""
+    conn.execute("ALTER TABLE provider_health ADD COLUMN last_success_at REAL")
+    conn.execute("ALTER TABLE provider_health ADD COLUMN last_failure_at REAL")
+
+
 # Forward only: MIGRATIONS[n] takes a file from user_version n to n + 1. Never edit a
 # released entry; append a new function instead.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial, _v2_claim_owners]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _v1_initial, _v2_claim_owners, _v3_health_times,
+]
 
 
 def schema_version() -> int:

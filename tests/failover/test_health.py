@@ -58,6 +58,28 @@ def test_unknown_provider_is_up(book: tuple[HealthBook, FakeClock]) -> None:
     assert health.available("main")
 
 
+def test_last_success_and_failure_times_are_kept(book: tuple[HealthBook, FakeClock]) -> None:
+    health, clock = book
+    assert not health.get("main").ever_answered
+    health.record_failure("main", overloaded())
+    failed_at = clock.now
+    state = health.get("main")
+    assert (state.last_success_at, state.last_failure_at) == (None, failed_at)
+    clock.advance(61)
+    health.record_success("main")
+    state = health.get("main")
+    assert state.ever_answered
+    assert (state.last_success_at, state.last_failure_at) == (clock.now, failed_at)
+    clock.advance(5)  # answering again soon after: not rewritten on every answer
+    health.record_success("main")
+    assert health.get("main").last_success_at == clock.now - 5
+    clock.advance(60)
+    health.record_success("main")
+    assert health.get("main").last_success_at == clock.now
+    health.reset("main")  # a new key forgets failures, not that it once answered
+    assert health.get("main").ever_answered
+
+
 def test_failure_cools_down_then_half_open_then_up(book: tuple[HealthBook, FakeClock]) -> None:
     health, clock = book
     health.record_failure("main", overloaded())
