@@ -12,10 +12,16 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 from PySide6.QtGui import QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import QApplication
 
+from chatdesk.plain_text import plain_line
 from chatdesk.store import ConversationSummary, HistoryStore, StoreError
 
 PAGE_SIZE = 60  # about two screens; the view fetches more as it scrolls
 
+
+
+def shown_title(title: str | None) -> str:
+    """A conversation's title as the list shows it: plain text, never markdown."""
+    return (plain_line(title) if title else "") or "New chat"
 
 class ConversationRole(IntEnum):
     """The data roles of ConversationListModel beyond Qt's own."""
@@ -186,7 +192,7 @@ class ConversationListModel(QAbstractListModel):
         summary = row.summary
         assert summary is not None
         if role == Qt.ItemDataRole.DisplayRole:
-            return summary.title or "New chat"
+            return shown_title(summary.title)
         if role == Qt.ItemDataRole.SizeHintRole:
             return QSize(-1, QFontMetrics(QApplication.font()).height() + 12)
         if role == Qt.ItemDataRole.EditRole:
@@ -194,7 +200,7 @@ class ConversationListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             when = parse_time(summary.updated_at).strftime("%Y-%m-%d %H:%M")
             count = summary.message_count
-            return (f"{summary.title or 'New chat'}\n{count} message{'s' if count != 1 else ''}"
+            return (f"{shown_title(summary.title)}\n{count} message{'s' if count != 1 else ''}"
                     f" · last updated {when}")
         if role == ConversationRole.CONVERSATION_ID:
             return summary.id

@@ -35,8 +35,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from chatdesk.plain_text import plain_line
 from chatdesk.store import SearchHit, StoreError
-from chatdesk.ui.conversation_model import ConversationListModel, ConversationRole
+from chatdesk.ui.conversation_model import (
+    ConversationListModel,
+    ConversationRole,
+    shown_title,
+)
 
 if TYPE_CHECKING:
     from chatdesk.ui.controller import ChatController
@@ -74,15 +79,15 @@ class SearchResultsModel(QAbstractListModel):
         if not index.isValid() or index.row() >= len(self.hits):
             return None
         hit = self.hits[index.row()]
-        snippet = " ".join(hit.snippet.split())
+        snippet = plain_line(hit.snippet)
         if role == Qt.ItemDataRole.DisplayRole:
             plain = snippet.replace(_MARK_START, "").replace(_MARK_END, "")
-            return f"{hit.conversation_title or 'New chat'}: {plain}"
+            return f"{shown_title(hit.conversation_title)}: {plain}"
         if role == SearchRole.HTML:
             marked = (html.escape(snippet).replace(_MARK_START, "<b>")
                       .replace(_MARK_END, "</b>"))
             who = "You" if hit.role == "user" else hit.role.capitalize()
-            title = html.escape(hit.conversation_title or "New chat")
+            title = html.escape(shown_title(hit.conversation_title))
             muted = QApplication.palette().color(QPalette.ColorRole.PlaceholderText).name()
             return (f"<div style='font-weight:600'>{title}</div>"
                     f"<div><span style='color:{muted}'>{who}, {hit.created_at[:10]}:</span>"

@@ -1,0 +1,40 @@
+"""The sidebar shows titles and search snippets as plain text, never raw markdown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from chatdesk.store import HistoryStore, SearchHit
+from chatdesk.ui.conversation_model import ConversationListModel
+from chatdesk.ui.sidebar import SearchResultsModel, SearchRole
+
+
+def test_search_hits_show_plain_titles_and_snippets(qtbot: QtBot) -> None:
+    model = SearchResultsModel()
+    model.set_hits([SearchHit(1, 2, "assistant", "## File was \x02resized\x03 by **the** window",
+                              "2026-12-01T10:00:00.000+00:00", "How to **resize**", -1.0)])
+    index = model.index(0)
+    assert index.data(Qt.ItemDataRole.DisplayRole) == \
+        "How to resize: File was resized by the window"
+    rich = index.data(SearchRole.HTML)
+    assert "**" not in rich and "##" not in rich
+    assert "<b>resized</b>" in rich and ">How to resize<" in rich
+
+
+def test_conversation_titles_show_plain(qtbot: QtBot, tmp_path: Path) -> None:
+    with HistoryStore.open(tmp_path / "history.db") as store:
+        conv = store.create_conversation("Fix the `**window**` size")
+        untitled = store.create_conversation(None)
+        model = ConversationListModel(store)
+        model.reload()
+        titles = {model.index(row).data(Qt.ItemDataRole.DisplayRole)
+                  for row in range(model.rowCount())}
+        assert {"Fix the **window** size", "New chat"} <= titles
+        # Renaming starts from the title as stored.
+        row = next(r for r in range(model.rowCount())
+                   if model.index(r).data(Qt.ItemDataRole.DisplayRole) == "New chat")
+        assert model.index(row).data(Qt.ItemDataRole.EditRole) == ""
+        assert conv.id != untitled.id
