@@ -13,8 +13,10 @@ from typing import Any, NoReturn, TextIO, TypeVar
 import chatdesk
 from chatdesk.context import AppContext, ConfigError
 from chatdesk.store import (
+    TRASH_DAYS,
     Attempt,
     AttemptOutcome,
+    HistoryStore,
     MessageStatus,
     StoreError,
     conversation_to_json,
@@ -72,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("retry", help="send every pending message now")
 
     history = sub.add_parser("history", help="list or show conversations")
-    hsub = history.add_subparsers(dest="history_command", metavar="list|show",
+    hsub = history.add_subparsers(dest="history_command",
+                                  metavar="list|show|delete|trash|restore",
                                   parser_class=_Parser, required=True)
     hlist = hsub.add_parser("list", help="conversations, newest first")
     hlist.add_argument("--json", action="store_true")
@@ -80,6 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     hshow = hsub.add_parser("show", help="one conversation with every message")
     hshow.add_argument("id", type=int)
     hshow.add_argument("--json", action="store_true")
+    hdel = hsub.add_parser("delete", help="move conversations to the Trash (kept 30 days)")
+    hdel.add_argument("ids", type=int, nargs="+", metavar="ID")
+    htrash = hsub.add_parser("trash", help="deleted conversations, kept 30 days")
+    htrash.add_argument("--json", action="store_true")
+    htrash.add_argument("--empty", action="store_true",
+                        help="delete everything in the Trash for good, now")
+    hrestore = hsub.add_parser("restore", help="bring conversations back from the Trash")
+    hrestore.add_argument("ids", type=int, nargs="+", metavar="ID")
 
     search = sub.add_parser("search", help="full-text search of all history")
     search.add_argument("query", nargs="+")
@@ -223,6 +234,8 @@ def cmd_history(args: argparse.Namespace, ctx: AppContext) -> int:
             print(f"{s.id:>6}  {s.updated_at[:16].replace('T', ' ')}  "
                   f"{s.message_count:>4} msg  {'* ' if s.pinned else ''}{title}")
         return EXIT_OK
+    if args.history_command in ("delete", "trash", "restore"):
+        return _trash(args, store)
     conversation = store.get_conversation(args.id)
     if conversation is None:
         return _fail(f"no conversation with id {args.id}", EXIT_FAILED)
@@ -243,6 +256,47 @@ def cmd_history(args: argparse.Namespace, ctx: AppContext) -> int:
                 if attempt.outcome != AttemptOutcome.OK:
                     print(f"   ({_attempt_line(attempt)})")
         print(m.content)
+    return EXIT_OK
+
+
+def _trash(args: argparse.Namespace, store: HistoryStore) -> int:
+    """`history delete`, `history trash [--empty]` and `history restore`."""
+    if args.history_command == "trash":
+        store.purge_trash()
+        if args.empty:
+            gone = store.purge_deleted()
+            print(f"Emptied the Trash: {gone} conversation{'s' if gone != 1 else ''} "
+                  "deleted for good.", file=sys.stderr)
+            return EXIT_OK
+        trashed = store.trashed_conversations()
+        if args.json:
+            _print_json([{**summary_to_json(s), "deleted_at": s.deleted_at} for s in trashed])
+            return EXIT_OK
+        if not trashed:
+            print("The Trash is empty.", file=sys.stderr)
+        for s in trashed:
+            print(f"{s.id:>6}  deleted {(s.deleted_at or '')[:16].replace('T', ' ')}  "
+                  f"{s.message_count:>4} msg  {s.title or '(untitled)'}")
+        return EXIT_OK
+    wanted = set(args.ids)
+    if args.history_command == "delete":
+        known = {i for i in wanted if store.get_conversation(i) is not None}
+    else:
+        known = {s.id for s in store.trashed_conversations(limit=1_000_000)} & wanted
+    if known != wanted:
+        where = "in the Trash" if args.history_command == "restore" else "to delete"
+        missing = ", ".join(str(i) for i in sorted(wanted - known))
+        return _fail(f"no conversation {missing} {where}; nothing was changed", EXIT_FAILED)
+    with store.transaction():
+        for conversation_id in sorted(known):
+            if args.history_command == "delete":
+                store.delete_conversation(conversation_id)
+            else:
+                store.restore_conversation(conversation_id)
+    count = f"{len(known)} conversation{'s' if len(known) != 1 else ''}"
+    print(f"Moved {count} to the Trash; `chatdesk history restore` brings "
+          f"{'them' if len(known) != 1 else 'it'} back within {TRASH_DAYS} days."
+          if args.history_command == "delete" else f"Restored {count}.", file=sys.stderr)
     return EXIT_OK
 
 

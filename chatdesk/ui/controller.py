@@ -7,6 +7,7 @@ live in the core (ChatService, AppContext); it only decides when to ask for them
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
 from chatdesk import wording
 from chatdesk.providers import errors
-from chatdesk.store import HistoryStore, StoredMessage, StoreError
+from chatdesk.store import ConversationSummary, HistoryStore, StoredMessage, StoreError
 from chatdesk.ui.drafts import DraftBook
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ PENDING_RETRY_MS = 30000
 FIRST_RETRY_MS = 3000
 DRAFT_SAVE_MS = 1000  # an unsent message is written to window.ini this long after typing
 STATUS_MS = 6000
+TRASH_PURGE_MS = 20000  # well after start-up: never in the way of the first paint
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ class ChatController(QObject):
         self._every(HEALTH_REFRESH_MS, self.refresh_status)
         self._every(PENDING_RETRY_MS, self.retry_pending_if_ready)
         QTimer.singleShot(FIRST_RETRY_MS, self.retry_pending_if_ready)
+        QTimer.singleShot(TRASH_PURGE_MS, self.purge_old_trash)
 
     def watch_status_pages(self) -> None:
         """Read the providers' status pages in the background from now on."""
@@ -275,6 +278,38 @@ class ChatController(QObject):
             return
         self.conversationsChanged.emit()
         self.open_conversation(conversation_id)
+
+    # -- the Trash ------------------------------------------------------------------------
+
+    def trashed_conversations(self) -> list[ConversationSummary]:
+        try:
+            return self.store.trashed_conversations()
+        except StoreError as exc:
+            self.say(str(exc))
+            return []
+
+    def restore_conversations(self, ids: list[int]) -> None:
+        try:
+            with self.store.transaction():
+                for conversation_id in ids:
+                    self.store.restore_conversation(conversation_id)
+        except StoreError as exc:
+            self.say(str(exc))
+            return
+        self.conversationsChanged.emit()
+
+    def empty_trash(self, ids: list[int] | None = None) -> int:
+        """Delete for good those of `ids` in the Trash (None: all of it); how many went."""
+        try:
+            return self.store.purge_deleted(ids=ids)
+        except StoreError as exc:
+            self.say(str(exc))
+            return 0
+
+    def purge_old_trash(self) -> None:
+        """What has been in the Trash for TRASH_DAYS goes for good (once, at start)."""
+        with contextlib.suppress(StoreError):  # a busy or read-only file: next start
+            self.store.purge_trash()
 
     def imported(self, conversations_updated: int) -> None:
         """An import ended: the list changed, and so may the conversation shown."""

@@ -152,9 +152,10 @@ class MainWindow(QMainWindow):
             self.settings_action = self._action("Settings…", self.open_settings, "Ctrl+,",
                                                 "settings")
             self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+            self.trash_action = self._action("Trash…", self.open_trash)
             for action in (self.new_action, self.search_action, None, self.stop_action,
                            self.regenerate_action, self.edit_action, self.retry_action, None,
-                           self.settings_action):
+                           self.trash_action, self.settings_action):
                 menu.addSeparator() if action is None else menu.addAction(action)
         else:
             menu.addAction(self.search_action)
@@ -167,6 +168,7 @@ class MainWindow(QMainWindow):
         c, sb = self.controller, self.sidebar
         sb.conversationSelected.connect(self.open_conversation)
         sb.newChatRequested.connect(self.new_chat)
+        sb.trashRequested.connect(self.open_trash)
         sb.searchHitActivated.connect(self.jump_to_message)
         sb.problem.connect(self.show_status)
         self.transcript.status.connect(self.show_status)
@@ -267,9 +269,18 @@ class MainWindow(QMainWindow):
     def _deleted(self, conversation_id: int, title: str) -> None:
         if self.composer is not None and self.controller.conversation_id is None:
             self.composer.focus()
-        self.undo_banner.show_text(f"Deleted “{title}”", "Undo",
+        self.undo_banner.show_text(f"Moved “{title}” to the Trash", "Undo",
                                    lambda: self.controller.restore_conversation(conversation_id),
                                    UNDO_MS)
+
+    def open_trash(self) -> None:
+        if self.readonly:
+            return
+        from chatdesk.ui.trash_dialog import TrashDialog
+
+        dialog = TrashDialog(self.controller, self)
+        dialog.exec()
+        dialog.deleteLater()
 
     def open_settings(self) -> None:
         if self.readonly:

@@ -163,6 +163,7 @@ class Sidebar(QWidget):
 
     conversationSelected = Signal(int)
     newChatRequested = Signal()
+    trashRequested = Signal()
     searchHitActivated = Signal(int, int)  # conversation id, message id
     problem = Signal(str)  # a sentence to show in the status bar
 
@@ -235,6 +236,14 @@ class Sidebar(QWidget):
         layout.addWidget(self.search)
         layout.addWidget(self.results_note)
         layout.addWidget(self.stack, 1)
+        self.trash_button = QPushButton("Trash")
+        self.trash_button.setObjectName("trashButton")
+        self.trash_button.setFlat(True)
+        self.trash_button.setToolTip("Deleted conversations, kept 30 days: restore or delete "
+                                     "them for good")
+        self.trash_button.clicked.connect(self.trashRequested)
+        self.trash_button.setVisible(not readonly)
+        layout.addWidget(self.trash_button, 0, Qt.AlignmentFlag.AlignLeft)
 
         self.delete_action = QAction("Delete", self.list)
         self.delete_action.setShortcut(Qt.Key.Key_Delete)
