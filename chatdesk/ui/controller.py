@@ -244,6 +244,16 @@ class ChatController(QObject):
             self.drafts.get(self.conversation_id), live))
         return True
 
+    def conversation_title(self) -> str | None:
+        """The stored title of the conversation shown (None: a new chat, or untitled)."""
+        if self.conversation_id is None:
+            return None
+        try:
+            conversation = self.store.get_conversation(self.conversation_id)
+        except StoreError:
+            return None
+        return conversation.title if conversation else None
+
     def exists(self, conversation_id: int) -> bool:
         try:
             return self.store.get_conversation(conversation_id) is not None

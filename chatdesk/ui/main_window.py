@@ -16,6 +16,7 @@ from chatdesk.store import HistoryStore
 from chatdesk.ui.banner import Banner
 from chatdesk.ui.composer import Composer, ProviderPicker
 from chatdesk.ui.controller import STATUS_MS, ChatController, OpenedConversation
+from chatdesk.ui.conversation_model import shown_title
 from chatdesk.ui.health_bar import HealthBar
 from chatdesk.ui.resources import icon
 from chatdesk.ui.sidebar import Sidebar
@@ -47,6 +48,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle("chatdesk")
+        self._browse_name = browse_path.name if browse_path is not None else None
         self.store = store
         self.readonly = browse_path is not None or ctx is None
         self._background = background
@@ -159,10 +161,61 @@ class MainWindow(QMainWindow):
                 menu.addSeparator() if action is None else menu.addAction(action)
         else:
             menu.addAction(self.search_action)
+        self._build_view_menu()
         menu.addSeparator()
         quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         menu.addAction(quit_action)
+
+    def _build_view_menu(self) -> None:
+        """Moving between conversations, the sidebar, the shortcut sheet."""
+        menu = self.menuBar().addMenu("&View")
+        self.sidebar_action = self._action("Show sidebar", self.toggle_sidebar, "Ctrl+B")
+        self.sidebar_action.setCheckable(True)
+        self.sidebar_action.setChecked(True)
+        self.next_action = self._action("Next conversation",
+                                        lambda: self.sidebar.select_next(1), "Ctrl+PgDown")
+        self.next_action.setShortcuts([QKeySequence("Ctrl+PgDown"), QKeySequence("Ctrl+Tab")])
+        self.previous_action = self._action("Previous conversation",
+                                            lambda: self.sidebar.select_next(-1), "Ctrl+PgUp")
+        self.previous_action.setShortcuts([QKeySequence("Ctrl+PgUp"),
+                                           QKeySequence("Ctrl+Shift+Tab")])
+        self.shortcuts_action = self._action("Keyboard shortcuts", self.show_shortcuts, "F1")
+        self.shortcuts_action.setShortcuts([QKeySequence("F1"), QKeySequence("Ctrl+/")])
+        for action in (self.sidebar_action, None, self.next_action, self.previous_action,
+                       None, self.shortcuts_action):
+            menu.addSeparator() if action is None else menu.addAction(action)
+
+    def toggle_sidebar(self) -> None:
+        shown = self.sidebar.isHidden()
+        focused = QApplication.focusWidget()
+        had_focus = focused is not None and self.sidebar.isAncestorOf(focused)
+        self.sidebar.setVisible(shown)
+        self.sidebar_action.setChecked(shown)
+        if not shown and had_focus:
+            self.focus_composer()
+
+    def focus_composer(self) -> None:
+        if self.composer is not None:
+            self.composer.focus()
+        else:
+            self.transcript.setFocus()
+
+    def show_shortcuts(self) -> None:
+        from chatdesk.ui.shortcut_sheet import ShortcutSheet
+
+        sheet = ShortcutSheet(self.findChildren(QAction), self)
+        sheet.exec()
+        sheet.deleteLater()
+
+    def update_title(self) -> None:
+        """The window's title: the conversation's ("New chat" before it has one); a browsed
+        file's name and "read-only"."""
+        if self._browse_name is not None:
+            self.setWindowTitle(f"{self._browse_name} — read-only — chatdesk")
+            return
+        title = self.controller.conversation_title()
+        self.setWindowTitle(f"{shown_title(title)} — chatdesk")
 
     def _connect(self) -> None:
         c, sb = self.controller, self.sidebar
@@ -179,6 +232,8 @@ class MainWindow(QMainWindow):
         c.chatEvent.connect(self.transcript.apply_event)
         c.busyChanged.connect(self._busy_changed)
         c.conversationsChanged.connect(sb.reload)
+        c.conversationsChanged.connect(self.update_title)
+        sb.model.dataChanged.connect(lambda *_: self.update_title())  # a rename
         c.conversationDeleted.connect(self._deleted)
         c.statusChanged.connect(self._status_changed)
         c.notice.connect(self.notice_banner.show_text)
@@ -303,10 +358,12 @@ class MainWindow(QMainWindow):
             self.picker.set_current(opened.preferred_provider)
         self.sidebar.select_conversation(opened.conversation_id)
         self.transfers.update_enabled()
+        self.update_title()
 
     def _adopted(self, conversation_id: int) -> None:
         self.sidebar.select_conversation(conversation_id)
         self.transfers.update_enabled()
+        self.update_title()
 
     def _busy_changed(self, busy: bool) -> None:
         if self.composer is not None:
@@ -340,6 +397,8 @@ class MainWindow(QMainWindow):
         splitter = s.value("window/splitter") if s is not None else None
         if splitter is not None:
             self.splitter.restoreState(splitter)
+        if s is not None and str(s.value("window/sidebar_hidden", "")) == "true":
+            self.toggle_sidebar()
         last = s.value("window/last_conversation") if s is not None and not self.readonly \
             else None
         try:
@@ -357,6 +416,7 @@ class MainWindow(QMainWindow):
             return
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/splitter", self.splitter.saveState())
+        s.setValue("window/sidebar_hidden", "true" if self.sidebar.isHidden() else "")
         if not self.readonly:  # a browsed file's ids mean nothing in the user's history
             s.setValue("window/last_conversation", self.controller.conversation_id or "")
         s.sync()

@@ -283,6 +283,32 @@ class Sidebar(QWidget):
         finally:
             self._quiet = False
 
+    def select_next(self, step: int) -> None:
+        """Open the conversation `step` rows below (above, when negative) the selected one,
+        skipping date headers and wrapping around; the list loads more rows as needed."""
+        model = self.model
+
+        def rows() -> list[int]:
+            return [r for r in range(model.rowCount())
+                    if not model.index(r).data(ConversationRole.IS_HEADER)]
+
+        found = rows()
+        if not found:
+            return
+        current = self.list.currentIndex().row()
+        at = found.index(current) if current in found else (-1 if step > 0 else 0)
+        beyond = at + step >= len(found) if step > 0 else at + step < 0
+        if beyond and model.canFetchMore():
+            # Past the rows loaded so far: the next page, or (wrapping to the end) all.
+            while model.canFetchMore():
+                model.fetchMore()
+                if step > 0:
+                    break
+            found = rows()
+        target = found[(at + step) % len(found)]
+        self.list.setCurrentIndex(model.index(target))  # emits conversationSelected
+        self.list.scrollTo(model.index(target))
+
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if self._quiet or not current.isValid():
             return

@@ -44,7 +44,7 @@ def test_type_and_send_streams_the_answer_and_saves_it(
     fake_anthropic.script(Synth(["Hello", " there,", " friend."], delay_s=0.3))
     ctx = make_ctx([("anthropic", fake_anthropic)])
     window = make_window(ctx)
-    assert window.windowTitle() == "chatdesk"
+    assert window.windowTitle() == "New chat — chatdesk"
     assert QApplication.focusWidget() is window.composer.edit
 
     send(qtbot, window, "hi there")
