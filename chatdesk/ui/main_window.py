@@ -195,6 +195,11 @@ class MainWindow(QMainWindow):
         if not shown and had_focus:
             self.focus_composer()
 
+    def _typed_in_transcript(self, text: str) -> None:
+        if self.composer is not None and self.composer.edit.isEnabled():
+            self.composer.focus()
+            self.composer.edit.insertPlainText(text)
+
     def focus_composer(self) -> None:
         if self.composer is not None:
             self.composer.focus()
@@ -222,6 +227,7 @@ class MainWindow(QMainWindow):
         sb.conversationSelected.connect(self.open_conversation)
         sb.newChatRequested.connect(self.new_chat)
         sb.trashRequested.connect(self.open_trash)
+        self.transcript.typed.connect(self._typed_in_transcript)
         sb.searchHitActivated.connect(self.jump_to_message)
         sb.problem.connect(self.show_status)
         self.transcript.status.connect(self.show_status)

@@ -137,6 +137,27 @@ class _HtmlDelegate(QStyledItemDelegate):
         return QSize(int(doc.textWidth()), int(doc.size().height()) + 2 * self.PADDING)
 
 
+class _ConversationList(QListView):
+    """The conversation list; the keyboard's cursor never rests on a date header."""
+
+    def moveCursor(self, action: QAbstractItemView.CursorAction,  # noqa: N802 - Qt's name
+                   modifiers: Qt.KeyboardModifier) -> QModelIndex:
+        index = super().moveCursor(action, modifiers)
+        model = self.model()
+        if not index.isValid() or not index.data(ConversationRole.IS_HEADER):
+            return index
+        up = action in (QAbstractItemView.CursorAction.MoveUp,
+                        QAbstractItemView.CursorAction.MovePrevious)
+        for step in ((-1, 1) if up else (1, -1)):
+            row = index.row() + step
+            while 0 <= row < model.rowCount():
+                candidate = model.index(row, 0)
+                if not candidate.data(ConversationRole.IS_HEADER):
+                    return candidate
+                row += step
+        return self.currentIndex()
+
+
 class _SearchField(QLineEdit):
     """Down moves into the results, Enter opens the first (or chosen) result, Esc clears."""
 
@@ -196,7 +217,7 @@ class Sidebar(QWidget):
 
         self.model = ConversationListModel(
             store, rename=None if readonly else controller.rename_conversation)
-        self.list = QListView()
+        self.list = _ConversationList()
         self.list.setObjectName("conversationList")
         self.list.setModel(self.model)
         self.list.setUniformItemSizes(False)

@@ -116,3 +116,37 @@ def test_the_shortcut_sheet_lists_the_windows_shortcuts(
     assert rows["Send the message"] == "Enter"
     assert "Delete" not in rows  # the list's own key is worded in WIDGET_KEYS
     assert "Ctrl+B" in sheet.table.text()
+
+
+def test_typing_with_the_transcript_focused_writes_in_the_composer(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider) -> None:
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    conv = ctx.store.create_conversation("Chat")
+    ctx.store.add_message(conv.id, "user", "hello")
+    window = make_window(ctx)
+    window.open_conversation(conv.id)
+    assert window.composer is not None
+    window.transcript.setFocus()
+    qtbot.keyClicks(window.transcript, "Hi")
+    assert window.composer.text() == "Hi" and window.composer.edit.hasFocus()
+    window.transcript.setFocus()
+    qtbot.keyClick(window.transcript, Qt.Key.Key_Down)  # moving keys still move
+    qtbot.keyClick(window.transcript, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert window.composer.text() == "Hi" and window.transcript.hasFocus()
+
+
+def test_the_list_cursor_skips_date_headers(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider) -> None:
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    ids = [ctx.store.create_conversation(title).id for title in ("a", "b")]
+    window = make_window(ctx)
+    window.open_conversation(ids[0])
+    view = window.sidebar.list
+    view.setFocus()
+    assert view.model().index(0, 0).data(Qt.ItemDataRole.DisplayRole) == "Today"
+    qtbot.keyClick(view, Qt.Key.Key_Home, Qt.KeyboardModifier.ControlModifier)
+    assert view.currentIndex().row() == 1 and window.controller.conversation_id == ids[1]
+    qtbot.keyClick(view, Qt.Key.Key_Up)  # nothing above but the header: stays
+    assert view.currentIndex().row() == 1
+    qtbot.keyClick(view, Qt.Key.Key_Down)
+    assert window.controller.conversation_id == ids[0]
