@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from chatdesk.plain_text import plain_line
 from chatdesk.store import ConversationSummary, HistoryStore, StoreError
+from chatdesk.ui.zoom import small_font
 
 PAGE_SIZE = 60  # about two screens; the view fetches more as it scrolls
 
@@ -220,9 +221,8 @@ class ConversationListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom
         if role == Qt.ItemDataRole.FontRole:
-            font = QFont(QApplication.font())
+            font = small_font(QApplication.font())
             font.setBold(True)
-            font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
             return font
         if role == Qt.ItemDataRole.ForegroundRole:
             return QApplication.palette().color(QPalette.ColorRole.PlaceholderText)

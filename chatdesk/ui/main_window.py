@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QApplication, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from chatdesk.store import HistoryStore
+from chatdesk.ui import zoom
 from chatdesk.ui.banner import Banner
 from chatdesk.ui.composer import Composer, ProviderPicker
 from chatdesk.ui.controller import STATUS_MS, ChatController, OpenedConversation
@@ -49,6 +50,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowTitle("chatdesk")
         self._browse_name = browse_path.name if browse_path is not None else None
+        self.zoom = zoom.DEFAULT
         self.store = store
         self.readonly = browse_path is not None or ctx is None
         self._background = background
@@ -180,11 +182,31 @@ class MainWindow(QMainWindow):
                                             lambda: self.sidebar.select_next(-1), "Ctrl+PgUp")
         self.previous_action.setShortcuts([QKeySequence("Ctrl+PgUp"),
                                            QKeySequence("Ctrl+Shift+Tab")])
+        self.zoom_in_action = self._action("Zoom in", lambda: self.set_zoom(
+            zoom.step(self.zoom, 1)), QKeySequence.StandardKey.ZoomIn)
+        self.zoom_in_action.setShortcuts([QKeySequence("Ctrl+="), QKeySequence("Ctrl++")])
+        self.zoom_out_action = self._action("Zoom out", lambda: self.set_zoom(
+            zoom.step(self.zoom, -1)), "Ctrl+-")
+        self.zoom_reset_action = self._action("Actual size", lambda: self.set_zoom(
+            zoom.DEFAULT), "Ctrl+0")
         self.shortcuts_action = self._action("Keyboard shortcuts", self.show_shortcuts, "F1")
         self.shortcuts_action.setShortcuts([QKeySequence("F1"), QKeySequence("Ctrl+/")])
         for action in (self.sidebar_action, None, self.next_action, self.previous_action,
-                       None, self.shortcuts_action):
+                       None, self.zoom_in_action, self.zoom_out_action,
+                       self.zoom_reset_action, None, self.shortcuts_action):
             menu.addSeparator() if action is None else menu.addAction(action)
+
+    def set_zoom(self, factor: float) -> None:
+        """The size of all text (1.0: design.BODY_PX); remembered in window.ini."""
+        self.zoom = zoom.nearest(factor)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            zoom.apply_zoom(app, self.zoom)
+        self.transcript.restyle()
+        self.zoom_in_action.setEnabled(self.zoom < zoom.STEPS[-1])
+        self.zoom_out_action.setEnabled(self.zoom > zoom.STEPS[0])
+        if self.zoom != zoom.DEFAULT:
+            self.statusBar().showMessage(f"Zoom {round(self.zoom * 100)} %", STATUS_MS)
 
     def toggle_sidebar(self) -> None:
         shown = self.sidebar.isHidden()
@@ -405,6 +427,12 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(splitter)
         if s is not None and str(s.value("window/sidebar_hidden", "")) == "true":
             self.toggle_sidebar()
+        try:
+            remembered = float(str(s.value("window/zoom", zoom.DEFAULT))) if s is not None \
+                else zoom.DEFAULT
+        except (TypeError, ValueError):
+            remembered = zoom.DEFAULT
+        self.set_zoom(remembered)
         last = s.value("window/last_conversation") if s is not None and not self.readonly \
             else None
         try:
@@ -423,6 +451,7 @@ class MainWindow(QMainWindow):
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/splitter", self.splitter.saveState())
         s.setValue("window/sidebar_hidden", "true" if self.sidebar.isHidden() else "")
+        s.setValue("window/zoom", self.zoom)
         if not self.readonly:  # a browsed file's ids mean nothing in the user's history
             s.setValue("window/last_conversation", self.controller.conversation_id or "")
         s.sync()

@@ -143,6 +143,11 @@ class TranscriptView(QListView):
 
     def set_dark(self, dark: bool) -> None:
         self.delegate.set_dark(dark)
+        self.restyle()
+
+    def restyle(self) -> None:
+        """Render every message again (the theme or the text size changed)."""
+        self.delegate.clear()
         for row in self.tmodel.all_rows:
             row.version += 1
         self.scheduleDelayedItemsLayout()

@@ -150,3 +150,45 @@ def test_the_list_cursor_skips_date_headers(
     assert view.currentIndex().row() == 1
     qtbot.keyClick(view, Qt.Key.Key_Down)
     assert window.controller.conversation_id == ids[0]
+
+
+def test_zoom_steps_are_remembered_and_text_follows(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+        tmp_path: Path) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from chatdesk.ui import design, zoom
+
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    conv = ctx.store.create_conversation("Zoom")
+    ctx.store.add_message(conv.id, "user", "a line of text to measure")
+    window = make_window(ctx)
+    window.open_conversation(conv.id)
+    assert QApplication.font().pixelSize() == design.BODY_PX
+    row = window.transcript.tmodel.row(0)
+    before = window.transcript.delegate.document_for(row).size().height()
+    qtbot.keyClick(window, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    assert window.zoom == 1.1 and QApplication.font().pixelSize() == round(design.BODY_PX * 1.1)
+    after = window.transcript.delegate.document_for(row).size().height()
+    assert after > before  # the messages were rendered again at the new size
+    for _ in range(20):
+        window.zoom_in_action.trigger()
+    assert window.zoom == zoom.STEPS[-1] and not window.zoom_in_action.isEnabled()
+    state = QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat)
+    window._state = state
+    window.save_state()
+    qtbot.keyClick(window, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    assert window.zoom == 1.0 and QApplication.font().pixelSize() == design.BODY_PX
+    again = make_window(ctx)
+    again._state = state
+    again.restore_state()
+    assert again.zoom == 2.0 and QApplication.font().pixelSize() == 30
+    again.set_zoom(zoom.DEFAULT)
+
+
+def test_zoom_steps() -> None:
+    from chatdesk.ui import zoom
+
+    assert zoom.step(1.0, 1) == 1.1 and zoom.step(1.0, -1) == 0.9
+    assert zoom.step(2.0, 1) == 2.0 and zoom.step(0.8, -1) == 0.8
+    assert zoom.nearest(1.3) == 1.25 and zoom.nearest(7) == 2.0
