@@ -52,6 +52,9 @@ class Palette:
     danger: str  # text: failed, refused
     danger_bg: str
     success: str  # text: up
+    highlight: str  # selected text and the selected list row
+    on_highlight: str
+    disabled: str  # text of a control that cannot be used now
 
 
 LIGHT = Palette(
@@ -74,6 +77,9 @@ LIGHT = Palette(
     danger="#b3261e",
     danger_bg="#fdecea",
     success="#1a7f37",
+    highlight="#0b63ce",
+    on_highlight="#ffffff",
+    disabled="#8c959f",
 )
 
 DARK = Palette(
@@ -96,6 +102,9 @@ DARK = Palette(
     danger="#ff8a80",
     danger_bg="#3d2323",
     success="#56d364",
+    highlight="#2f6fdc",
+    on_highlight="#ffffff",
+    disabled="#7d8188",
 )
 
 PALETTES = {"light": LIGHT, "dark": DARK}
@@ -111,11 +120,15 @@ TEXT_PAIRS: tuple[tuple[str, str], ...] = tuple(
     ("warning", "warning_bg"), ("warning", "window"),
     ("danger", "danger_bg"), ("danger", "window"),
     ("success", "window"), ("success", "surface"),
+    ("on_highlight", "highlight"),
 )
 # Things people must see that are not text: (token, background token).
 NON_TEXT_PAIRS: tuple[tuple[str, str], ...] = (
     ("accent", "window"), ("accent", "surface"), ("accent", "raised"),
     ("accent", "selected"), ("border", "window"), ("border", "raised"),
+    ("highlight", "window"), ("highlight", "surface"),
+    # Disabled text is exempt from 4.5:1 (WCAG 1.4.3) but must still be seen.
+    ("disabled", "window"), ("disabled", "raised"),
 )
 
 

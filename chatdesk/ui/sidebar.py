@@ -21,7 +21,6 @@ from PySide6.QtGui import QAction, QKeyEvent, QPalette, QTextDocument
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractScrollArea,
-    QApplication,
     QLabel,
     QLineEdit,
     QListView,
@@ -88,9 +87,9 @@ class SearchResultsModel(QAbstractListModel):
                       .replace(_MARK_END, "</b>"))
             who = "You" if hit.role == "user" else hit.role.capitalize()
             title = html.escape(shown_title(hit.conversation_title))
-            muted = QApplication.palette().color(QPalette.ColorRole.PlaceholderText).name()
+            # The delegate colours class "meta": muted, or the selection's text colour.
             return (f"<div style='font-weight:600'>{title}</div>"
-                    f"<div><span style='color:{muted}'>{who}, {hit.created_at[:10]}:</span>"
+                    f"<div><span class='meta'>{who}, {hit.created_at[:10]}:</span>"
                     f" {marked}</div>")
         if role == SearchRole.CONVERSATION_ID:
             return hit.conversation_id
@@ -109,9 +108,12 @@ class _HtmlDelegate(QStyledItemDelegate):
         doc.setDocumentMargin(0)
         doc.setDefaultFont(option.font)
         color = option.palette.color(QPalette.ColorRole.Text)
+        muted = option.palette.color(QPalette.ColorRole.PlaceholderText)
         if option.state & QStyle.StateFlag.State_Selected:
-            color = option.palette.color(QPalette.ColorRole.HighlightedText)
-        doc.setDefaultStyleSheet(f"body {{ color: {color.name()}; }}")
+            # On the selection's background the muted grey all but vanished (1.2:1 in dark).
+            color = muted = option.palette.color(QPalette.ColorRole.HighlightedText)
+        doc.setDefaultStyleSheet(f"body {{ color: {color.name()}; }}"
+                                 f" .meta {{ color: {muted.name()}; }}")
         doc.setHtml(f"<body>{index.data(SearchRole.HTML) or ''}</body>")
         doc.setTextWidth(max(40, option.rect.width() - 2 * self.PADDING))
         return doc

@@ -38,3 +38,38 @@ def test_conversation_titles_show_plain(qtbot: QtBot, tmp_path: Path) -> None:
                    if model.index(r).data(Qt.ItemDataRole.DisplayRole) == "New chat")
         assert model.index(row).data(Qt.ItemDataRole.EditRole) == ""
         assert conv.id != untitled.id
+
+
+def test_a_selected_hits_metadata_stays_readable_in_the_dark_theme(qtbot: QtBot) -> None:
+    from PySide6.QtGui import QTextCursor
+    from PySide6.QtWidgets import QApplication, QListView, QStyle, QStyleOptionViewItem
+
+    from chatdesk.ui import design
+    from chatdesk.ui.sidebar import _HtmlDelegate
+    from chatdesk.ui.theme import apply_theme
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply_theme(app, "dark")
+    try:
+        model = SearchResultsModel()
+        model.set_hits([SearchHit(1, 2, "assistant", "some \x02text\x03", "2026-12-01T10:00",
+                                  "Title", -1.0)])
+        view = QListView()
+        qtbot.addWidget(view)
+        view.setModel(model)
+        delegate = _HtmlDelegate()
+        option = QStyleOptionViewItem()
+        option.initFrom(view)
+        option.rect = view.rect()
+        option.state |= QStyle.StateFlag.State_Selected
+        doc = delegate._document(option, model.index(0))
+        found = doc.find("Assistant")
+        assert not found.isNull()
+        cursor = QTextCursor(doc)
+        cursor.setPosition(found.selectionStart() + 1)
+        meta = cursor.charFormat().foreground().color().name()
+        highlight = option.palette.color(option.palette.ColorRole.Highlight).name()
+        assert design.contrast(meta, highlight) >= design.TEXT_CONTRAST
+    finally:
+        apply_theme(app, "light")
