@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QEvent,
     QModelIndex,
     QPersistentModelIndex,
     QPoint,
+    QRect,
     QRectF,
     QSize,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QKeyEvent, QPalette, QTextDocument
+from PySide6.QtGui import (
+    QAction,
+    QHelpEvent,
+    QIcon,
+    QKeyEvent,
+    QMouseEvent,
+    QPalette,
+    QTextDocument,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractScrollArea,
+    QApplication,
     QLabel,
     QLineEdit,
     QListView,
@@ -30,6 +42,7 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -41,6 +54,7 @@ from chatdesk.ui.conversation_model import (
     ConversationRole,
     shown_title,
 )
+from chatdesk.ui.resources import icon
 
 if TYPE_CHECKING:
     from chatdesk.ui.controller import ChatController
@@ -160,6 +174,87 @@ class _ConversationList(QListView):
         return self.currentIndex()
 
 
+class _ConversationDelegate(QStyledItemDelegate):
+    """A conversation row; the selected or hovered one shows Rename, Pin and Delete as icon
+    buttons at its right end (the same actions as its context menu)."""
+
+    ICON = 16
+    GAP = 6
+    ACTIONS = (("rename", "edit", "Rename (F2)"), ("pin", "pin", "Pin to the top"),
+               ("delete", "delete", "Move to the Trash (Delete)"))
+
+    def __init__(self, view: QListView, chosen: Callable[[str, QModelIndex], None]) -> None:
+        super().__init__(view)
+        self.view = view
+        self.chosen = chosen
+
+    def has_actions(self, index: _Index) -> bool:
+        return not index.data(ConversationRole.IS_HEADER) \
+            and not getattr(self.view, "readonly", False)
+
+    def shows_actions(self, option: QStyleOptionViewItem, index: _Index) -> bool:
+        """Painted on the selected and the hovered row (a click is always on a hovered one)."""
+        return self.has_actions(index) and bool(
+            option.state & (QStyle.StateFlag.State_Selected | QStyle.StateFlag.State_MouseOver))
+
+    def action_rects(self, rect: QRect) -> list[tuple[str, QRect]]:
+        """Where each action's icon is in a row of `rect`, right to left: delete, pin, rename."""
+        out: list[tuple[str, QRect]] = []
+        right = rect.right() - self.GAP
+        top = rect.top() + (rect.height() - self.ICON) // 2
+        for name, _icon, _tip in reversed(self.ACTIONS):
+            out.append((name, QRect(right - self.ICON + 1, top, self.ICON, self.ICON)))
+            right -= self.ICON + self.GAP
+        return out[::-1]
+
+    def paint(self, painter: Any, option: QStyleOptionViewItem, index: _Index) -> None:
+        if not self.shows_actions(option, index):
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        reserve = len(self.ACTIONS) * (self.ICON + self.GAP) + self.GAP
+        text, opt.text = opt.text, ""
+        style = opt.widget.style() if opt.widget else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, opt.widget)
+        text_rect.setRight(text_rect.right() - reserve)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.save()
+        painter.setFont(opt.font)
+        painter.setPen(opt.palette.color(QPalette.ColorRole.HighlightedText if selected
+                                         else QPalette.ColorRole.Text))
+        elided = opt.fontMetrics.elidedText(text, Qt.TextElideMode.ElideRight,
+                                            max(0, text_rect.width() - 4))
+        painter.drawText(text_rect.adjusted(2, 0, 0, 0),
+                         int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), elided)
+        painter.restore()
+        mode = QIcon.Mode.Selected if selected else QIcon.Mode.Normal
+        for (_name, rect), (_, icon_name, _tip) in zip(self.action_rects(option.rect),
+                                                        self.ACTIONS, strict=True):
+            icon(icon_name).paint(painter, rect, Qt.AlignmentFlag.AlignCenter, mode)
+
+    def editorEvent(self, event: QEvent, model: Any, option: QStyleOptionViewItem,  # noqa: N802
+                    index: _Index) -> bool:
+        if event.type() == QEvent.Type.MouseButtonRelease and isinstance(event, QMouseEvent) \
+                and self.has_actions(index):
+            for name, rect in self.action_rects(option.rect):
+                if rect.adjusted(-3, -3, 3, 3).contains(event.position().toPoint()):
+                    self.chosen(name, self.view.model().index(index.row(), 0))
+                    return True
+        return super().editorEvent(event, model, option, index)
+
+    def helpEvent(self, event: QHelpEvent, view: QAbstractItemView,  # noqa: N802
+                  option: QStyleOptionViewItem, index: _Index) -> bool:
+        if self.has_actions(index):
+            for (_name, rect), (_, _icon, tip) in zip(self.action_rects(option.rect),
+                                                       self.ACTIONS, strict=True):
+                if rect.adjusted(-3, -3, 3, 3).contains(event.pos()):
+                    QToolTip.showText(event.globalPos(), tip, view)
+                    return True
+        return super().helpEvent(event, view, option, index)
+
+
 class _SearchField(QLineEdit):
     """Down moves into the results, Enter opens the first (or chosen) result, Esc clears."""
 
@@ -227,6 +322,9 @@ class Sidebar(QWidget):
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.setMouseTracking(True)  # the hovered row shows its actions
+        self.list.readonly = readonly  # type: ignore[attr-defined]
+        self.list.setItemDelegate(_ConversationDelegate(self.list, self._row_action))
         self.list.customContextMenuRequested.connect(self._show_menu)
         self.list.selectionModel().currentChanged.connect(self._current_changed)
         self.list.setFrameShape(QListView.Shape.NoFrame)
@@ -259,7 +357,7 @@ class Sidebar(QWidget):
         layout.addWidget(self.search)
         layout.addWidget(self.results_note)
         layout.addWidget(self.stack, 1)
-        self.trash_button = QPushButton("Trash")
+        self.trash_button = QPushButton(icon("delete"), "Trash")
         self.trash_button.setObjectName("trashButton")
         self.trash_button.setFlat(True)
         self.trash_button.setToolTip("Deleted conversations, kept 30 days: restore or delete "
@@ -353,6 +451,16 @@ class Sidebar(QWidget):
         delete = QAction("Delete", self)
         delete.triggered.connect(lambda: self.delete_conversation(conversation_id))
         return [rename, pin, delete]
+
+    def _row_action(self, name: str, index: QModelIndex) -> None:
+        """A row's icon button: the same as its context-menu action."""
+        wanted = {"rename": "Rename", "pin": ("Pin", "Unpin"), "delete": "Delete"}[name]
+        for action in self.context_actions(index):
+            if action.text() in (wanted if isinstance(wanted, tuple) else (wanted,)):
+                # After the view has finished with the click: deleting or editing the row
+                # from inside its own mouse handling confuses it.
+                QTimer.singleShot(0, action.trigger)
+                return
 
     def _show_menu(self, pos: QPoint) -> None:
         actions = self.context_actions(self.list.indexAt(pos))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
@@ -73,3 +74,39 @@ def test_a_selected_hits_metadata_stays_readable_in_the_dark_theme(qtbot: QtBot)
         assert design.contrast(meta, highlight) >= design.TEXT_CONTRAST
     finally:
         apply_theme(app, "light")
+
+
+def test_the_selected_row_shows_rename_pin_and_delete_buttons(
+        qtbot: QtBot, make_ctx: Any, make_window: Any, fake_anthropic: Any) -> None:
+    from PySide6.QtCore import QPoint
+
+    from chatdesk.ui.sidebar import _ConversationDelegate
+
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    keep = ctx.store.create_conversation("Keep")
+    conv = ctx.store.create_conversation("Pin then delete me")
+    window = make_window(ctx)
+    window.open_conversation(conv.id)
+    sidebar = window.sidebar
+    view = sidebar.list
+    delegate = view.itemDelegate()
+    assert isinstance(delegate, _ConversationDelegate)
+
+    def click(name: str, conversation_id: int) -> None:
+        rect = view.visualRect(sidebar.model.index(sidebar.model.row_of(conversation_id)))
+        where = dict(delegate.action_rects(rect))[name].center()
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(where))
+
+    click("pin", conv.id)
+
+    def is_pinned() -> bool:
+        found = ctx.store.get_conversation(conv.id)
+        return found is not None and found.pinned
+
+    qtbot.waitUntil(is_pinned)
+    click("delete", conv.id)
+    qtbot.waitUntil(lambda: ctx.store.get_conversation(conv.id) is None)
+    assert [s.id for s in ctx.store.trashed_conversations()] == [conv.id]
+    window.open_conversation(keep.id)
+    click("rename", keep.id)
+    qtbot.waitUntil(lambda: view.state() == view.State.EditingState)
