@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 MAX_LINES = 10
 
 
+PLACEHOLDERS = ("Write a message… (Enter sends, Shift+Enter for a new line)",
+                "Write a message… (Enter sends)", "Write a message…", "Message…")
+
+
 class ComposerEdit(QPlainTextEdit):
     """Enter sends, Shift+Enter starts a new line, Esc stops (or cancels an edit), Up on an
     empty box edits the last message. It grows with its text up to MAX_LINES lines."""
@@ -37,7 +41,7 @@ class ComposerEdit(QPlainTextEdit):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("composerEdit")
-        self.setPlaceholderText("Write a message… (Enter sends, Shift+Enter for a new line)")
+        self.setPlaceholderText(PLACEHOLDERS[0])
         self.setTabChangesFocus(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.document().contentsChanged.connect(self._fit)
@@ -69,6 +73,13 @@ class ComposerEdit(QPlainTextEdit):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         self._fit()
+        # The longest hint that fits on one line: a wrapped one is cut off by the box.
+        room = self.viewport().width() - 2 * int(self.document().documentMargin()) - 4
+        metrics = self.fontMetrics()
+        hint = next((h for h in PLACEHOLDERS if metrics.horizontalAdvance(h) <= room),
+                    PLACEHOLDERS[-1])
+        if hint != self.placeholderText():
+            self.setPlaceholderText(hint)
 
 
 class Composer(QFrame):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
 from chatdesk import wording
+from chatdesk.facts import conversation_summary
 from chatdesk.providers import errors
 from chatdesk.store import ConversationSummary, HistoryStore, StoredMessage, StoreError
 from chatdesk.ui.drafts import DraftBook
@@ -54,6 +55,16 @@ class OpenedConversation:
     live: tuple[int, str] | None  # (answer id, text so far) of an answer streaming into it
 
 
+@dataclass(frozen=True)
+class ConversationFacts:
+    """What the conversation panel shows of the conversation shown."""
+
+    conversation_id: int | None
+    title: str | None
+    system_prompt: str | None
+    summary: str  # "Started 3 Dec 2026 · 12 messages · answered by Anthropic, OpenAI · …"
+
+
 class ChatController(QObject):
     """One window's application state over one history. A read-only controller (browse
     mode: no ctx) opens conversations and nothing else."""
@@ -82,6 +93,7 @@ class ChatController(QObject):
         self.bridge: ChatBridge | None = None
         self.conversation_id: int | None = None  # the conversation shown; None: a new chat
         self._new_chat_provider: str | None = None
+        self._new_chat_system: str | None = None
         self._answering: int | None = None  # the conversation of the answer running
         self._live: tuple[int, str] | None = None
         self._missing_keys: frozenset[str] = frozenset()
@@ -235,7 +247,7 @@ class ChatController(QObject):
             self.say(str(exc))
             return False
         self.conversation_id = conversation.id if conversation else None
-        self._new_chat_provider = None
+        self._new_chat_provider = self._new_chat_system = None
         live = self._live if self.busy and self._answering == self.conversation_id \
             and self.conversation_id is not None else None
         self.conversationOpened.emit(OpenedConversation(
@@ -253,6 +265,42 @@ class ChatController(QObject):
         except StoreError:
             return None
         return conversation.title if conversation else None
+
+    def conversation_facts(self) -> ConversationFacts:
+        if self.conversation_id is None:
+            return ConversationFacts(None, None, self._new_chat_system,
+                                     "A new chat: the title comes from your first message.")
+        try:
+            conversation = self.store.get_conversation(self.conversation_id)
+            messages = self.store.messages(self.conversation_id) if conversation else []
+        except StoreError as exc:
+            return ConversationFacts(self.conversation_id, None, None, str(exc))
+        if conversation is None:
+            return ConversationFacts(None, None, None, "")
+        return ConversationFacts(conversation.id, conversation.title,
+                                 conversation.system_prompt,
+                                 conversation_summary(conversation, messages))
+
+    def set_system_prompt(self, text: str) -> None:
+        """The system prompt of the conversation shown from its next answer on ("" none);
+        a new chat's goes with its first message."""
+        prompt = text.strip() or None
+        if self.conversation_id is None:
+            self._new_chat_system = prompt
+            return
+        try:
+            self.store.set_system_prompt(self.conversation_id, prompt)
+        except StoreError as exc:
+            self.say(str(exc))
+
+    def rename_shown(self, title: str) -> None:
+        if self.conversation_id is None:
+            return
+        problem = self.rename_conversation(self.conversation_id, title.strip() or None)
+        if problem:
+            self.say(problem)
+        else:
+            self.conversationsChanged.emit()
 
     def exists(self, conversation_id: int) -> bool:
         try:
@@ -403,9 +451,12 @@ class ChatController(QObject):
             return False
         # A chosen provider is stored with its conversation (choose_provider); a new chat's
         # choice goes with its first message. Otherwise the failover order decides.
-        preferred = self._new_chat_provider if self.conversation_id is None else None
+        new_chat = self.conversation_id is None
+        preferred = self._new_chat_provider if new_chat else None
+        system = self._new_chat_system if new_chat else None
         return self._start(lambda: service.prepare(
-            text, self.conversation_id, preferred=preferred, model=model, replacing=replacing))
+            text, self.conversation_id, preferred=preferred, model=model, replacing=replacing,
+            system=system))
 
     def regenerate(self, *, model: str | None = None) -> bool:
         """Ask again for the last answer of the conversation shown."""
@@ -435,7 +486,7 @@ class ChatController(QObject):
 
     def _adopt(self, conversation_id: int) -> None:
         self.conversation_id = conversation_id
-        self._new_chat_provider = None
+        self._new_chat_provider = self._new_chat_system = None
         self.conversationsChanged.emit()
         self.conversationAdopted.emit(conversation_id)
 

@@ -18,6 +18,7 @@ from chatdesk.ui.banner import Banner
 from chatdesk.ui.composer import Composer, ProviderPicker
 from chatdesk.ui.controller import STATUS_MS, ChatController, OpenedConversation
 from chatdesk.ui.conversation_model import shown_title
+from chatdesk.ui.conversation_panel import ConversationPanel
 from chatdesk.ui.health_bar import HealthBar
 from chatdesk.ui.resources import icon
 from chatdesk.ui.sidebar import Sidebar
@@ -86,6 +87,11 @@ class MainWindow(QMainWindow):
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(center)
+        self.panel: ConversationPanel | None = None
+        if not self.readonly:
+            self.panel = ConversationPanel(self.controller)
+            self.panel.hide()
+            self.splitter.addWidget(self.panel)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setSizes([260, 740])
@@ -189,12 +195,39 @@ class MainWindow(QMainWindow):
             zoom.step(self.zoom, -1)), "Ctrl+-")
         self.zoom_reset_action = self._action("Actual size", lambda: self.set_zoom(
             zoom.DEFAULT), "Ctrl+0")
+        self.panel_action = self._action("Conversation details", self.toggle_panel, "Ctrl+I")
+        self.panel_action.setCheckable(True)
+        self.panel_action.setEnabled(self.panel is not None)
         self.shortcuts_action = self._action("Keyboard shortcuts", self.show_shortcuts, "F1")
         self.shortcuts_action.setShortcuts([QKeySequence("F1"), QKeySequence("Ctrl+/")])
-        for action in (self.sidebar_action, None, self.next_action, self.previous_action,
-                       None, self.zoom_in_action, self.zoom_out_action,
+        for action in (self.sidebar_action, self.panel_action, None, self.next_action,
+                       self.previous_action, None, self.zoom_in_action, self.zoom_out_action,
                        self.zoom_reset_action, None, self.shortcuts_action):
             menu.addSeparator() if action is None else menu.addAction(action)
+
+    def toggle_panel(self) -> None:
+        """Show or hide the conversation panel (title, system prompt, facts)."""
+        if self.panel is None:
+            return
+        shown = self.panel.isHidden()
+        if not shown:
+            self.panel.save_prompt()
+        self.panel.setVisible(shown)
+        self.panel_action.setChecked(shown)
+        if shown:
+            sizes = self.splitter.sizes()
+            want = max(self.panel.minimumWidth(), 300)
+            if sizes[2] < want:  # take its room from the transcript, not the sidebar
+                self.splitter.setSizes([sizes[0], max(0, sizes[1] + sizes[2] - want), want])
+        if shown:
+            self.update_panel()
+            self.panel.prompt.setFocus()
+        else:
+            self.focus_composer()
+
+    def update_panel(self) -> None:
+        if self.panel is not None and not self.panel.isHidden():
+            self.panel.show_facts(self.controller.conversation_facts())
 
     def set_zoom(self, factor: float) -> None:
         """The size of all text (1.0: design.BODY_PX); remembered in window.ini."""
@@ -261,6 +294,7 @@ class MainWindow(QMainWindow):
         c.busyChanged.connect(self._busy_changed)
         c.conversationsChanged.connect(sb.reload)
         c.conversationsChanged.connect(self.update_title)
+        c.conversationsChanged.connect(self.update_panel)
         sb.model.dataChanged.connect(lambda *_: self.update_title())  # a rename
         c.conversationDeleted.connect(self._deleted)
         c.statusChanged.connect(self._status_changed)
@@ -387,11 +421,13 @@ class MainWindow(QMainWindow):
         self.sidebar.select_conversation(opened.conversation_id)
         self.transfers.update_enabled()
         self.update_title()
+        self.update_panel()
 
     def _adopted(self, conversation_id: int) -> None:
         self.sidebar.select_conversation(conversation_id)
         self.transfers.update_enabled()
         self.update_title()
+        self.update_panel()
 
     def _busy_changed(self, busy: bool) -> None:
         if self.composer is not None:

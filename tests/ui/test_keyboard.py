@@ -192,3 +192,17 @@ def test_zoom_steps() -> None:
     assert zoom.step(1.0, 1) == 1.1 and zoom.step(1.0, -1) == 0.9
     assert zoom.step(2.0, 1) == 2.0 and zoom.step(0.8, -1) == 0.8
     assert zoom.nearest(1.3) == 1.25 and zoom.nearest(7) == 2.0
+
+
+def test_the_composers_hint_shortens_instead_of_being_cut_off(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider) -> None:
+    from chatdesk.ui.composer import PLACEHOLDERS
+
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    window = make_window(ctx, size=(1100, 600))
+    edit = window.composer.edit
+    assert edit.placeholderText() == PLACEHOLDERS[0]
+    window.resize(520, 500)
+    qtbot.waitUntil(lambda: edit.placeholderText() != PLACEHOLDERS[0])
+    room = edit.viewport().width() - 2 * int(edit.document().documentMargin()) - 4
+    assert edit.fontMetrics().horizontalAdvance(edit.placeholderText()) <= room
