@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -73,8 +73,17 @@ class ComposerEdit(QPlainTextEdit):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         self._fit()
-        # The longest hint that fits on one line: a wrapped one is cut off by the box.
-        room = self.viewport().width() - 2 * int(self.document().documentMargin()) - 4
+        self._choose_hint()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # zoom
+            self._choose_hint()
+
+    def _choose_hint(self) -> None:
+        """The longest hint that fits on one line: a wrapped one is cut off by the box.
+        (contentsRect, not viewport(): the viewport is resized after a resize event.)"""
+        room = self.contentsRect().width() - 2 * int(self.document().documentMargin()) - 4
         metrics = self.fontMetrics()
         hint = next((h for h in PLACEHOLDERS if metrics.horizontalAdvance(h) <= room),
                     PLACEHOLDERS[-1])

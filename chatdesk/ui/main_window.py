@@ -13,7 +13,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QApplication, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from chatdesk.store import HistoryStore
-from chatdesk.ui import zoom
+from chatdesk.ui import design, zoom
 from chatdesk.ui.banner import Banner
 from chatdesk.ui.composer import Composer, ProviderPicker
 from chatdesk.ui.controller import STATUS_MS, ChatController, OpenedConversation
@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("chatdesk")
         self._browse_name = browse_path.name if browse_path is not None else None
         self.zoom = zoom.DEFAULT
+        self._panel_hid_sidebar = False  # the panel took the sidebar's room on a narrow window
         self.store = store
         self.readonly = browse_path is not None or ctx is None
         self._background = background
@@ -94,7 +95,10 @@ class MainWindow(QMainWindow):
             self.splitter.addWidget(self.panel)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([260, 740])
+        low, high = design.SIDEBAR_RANGE_PX
+        self.sidebar.setMinimumWidth(low)
+        self.sidebar.setMaximumWidth(high)
+        self.splitter.setSizes([design.SIDEBAR_PX, 1100 - design.SIDEBAR_PX])
         self.setCentralWidget(self.splitter)
         self.statusBar().setObjectName("statusBar")
         if not self.readonly:
@@ -214,6 +218,16 @@ class MainWindow(QMainWindow):
             self.panel.save_prompt()
         self.panel.setVisible(shown)
         self.panel_action.setChecked(shown)
+        if shown and not self.sidebar.isHidden():
+            center = self.splitter.widget(1).minimumSizeHint().width()
+            needed = self.sidebar.minimumWidth() + center + self.panel.minimumWidth()
+            if self.splitter.width() < needed + 24:  # no room for both side panes
+                self._panel_hid_sidebar = True
+                self.toggle_sidebar()
+        elif not shown and self._panel_hid_sidebar:
+            self._panel_hid_sidebar = False
+            if self.sidebar.isHidden():
+                self.toggle_sidebar()
         if shown:
             sizes = self.splitter.sizes()
             want = max(self.panel.minimumWidth(), 300)

@@ -204,5 +204,5 @@ def test_the_composers_hint_shortens_instead_of_being_cut_off(
     assert edit.placeholderText() == PLACEHOLDERS[0]
     window.resize(520, 500)
     qtbot.waitUntil(lambda: edit.placeholderText() != PLACEHOLDERS[0])
-    room = edit.viewport().width() - 2 * int(edit.document().documentMargin()) - 4
+    room = edit.viewport().width() - 2 * int(edit.document().documentMargin())
     assert edit.fontMetrics().horizontalAdvance(edit.placeholderText()) <= room
