@@ -71,7 +71,7 @@ class MainWindow(QMainWindow):
         self.composer: Composer | None = None
         self.health_bar: HealthBar | None = None
 
-        center = QWidget()
+        self.center = center = QWidget()
         column = QVBoxLayout(center)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
@@ -219,7 +219,7 @@ class MainWindow(QMainWindow):
         self.panel.setVisible(shown)
         self.panel_action.setChecked(shown)
         if shown and not self.sidebar.isHidden():
-            center = self.splitter.widget(1).minimumSizeHint().width()
+            center = self.center.minimumSizeHint().width()
             needed = self.sidebar.minimumWidth() + center + self.panel.minimumWidth()
             if self.splitter.width() < needed + 24:  # no room for both side panes
                 self._panel_hid_sidebar = True
