@@ -16,6 +16,7 @@ import math
 from typing import Literal
 from urllib.parse import urlsplit
 
+from chatdesk.keyfile import PASSPHRASE_VAR
 from chatdesk.providers import errors
 from chatdesk.secrets import redact
 from chatdesk.states import HealthState
@@ -153,18 +154,24 @@ def fix_key(provider_name: str) -> str:
 def missing_key(provider_name: str, env_var: str | None = None, secure_store: bool = True,
                 where: Where = "cli") -> str:
     """A provider needs a key and has none: where to put one. `env_var` is the variable
-    the key may also come from; without a secure keyring, only a variable can hold it.
-    `where` is who reads it: the command line, or the app's provider settings."""
+    the key may also come from; without a secure keyring, `keys set` keeps the key in the
+    encrypted key file. `where` is who reads it: the command line, or the app's settings."""
     what = f"No API key for {provider_name}"
     if where == "app":
-        todo = "type it above" if secure_store else f"set {env_var or 'its key variable'}"
-        return f"{what}: {todo} and try again."
-    if secure_store:
-        todo = f"add one with `chatdesk keys set {provider_name}`"
-        return f"{what}: {todo}" + (f" or set {env_var}." if env_var else ".")
-    todo = (f"set {env_var} to it" if env_var else
-            "name a variable with api_key_env in settings.toml and set it to the key")
-    return f"{what}: there is no system keyring on this machine, so {todo}."
+        return f"{what}: type it above and try again."
+    todo = f"add one with `chatdesk keys set {provider_name}`"
+    if not secure_store:
+        todo += " (with no system keyring here, it is kept in the encrypted key file)"
+    return f"{what}: {todo}" + (f" or set {env_var}." if env_var else ".")
+
+
+def key_file_locked(provider_name: str, path: str, where: Where = "cli") -> str:
+    """The key is in the encrypted key file, which nobody unlocked: how to unlock it."""
+    what = f"The key of {provider_name} is in the encrypted key file {path}, which is locked"
+    if where == "app":
+        return f"{what}: unlock it (Settings ▸ Providers ▸ Unlock…) and try again."
+    return (f"{what}: run chatdesk in a terminal to type its passphrase, or set "
+            f"{PASSPHRASE_VAR} to it.")
 
 
 def insecure_http(provider_name: str, host: str) -> str:
