@@ -154,14 +154,14 @@ def fix_key(provider_name: str) -> str:
 def missing_key(provider_name: str, env_var: str | None = None, secure_store: bool = True,
                 where: Where = "cli") -> str:
     """A provider needs a key and has none: where to put one. `env_var` is the variable
-    the key may also come from; without a secure keyring, `keys set` keeps the key in the
-    encrypted key file. `where` is who reads it: the command line, or the app's settings."""
+    the key may also come from. `keys set` and the key field work with or without a secure
+    keyring (without one, the key goes to the encrypted key file or this session's memory),
+    so `secure_store` no longer changes the words. `where` is who reads it: the command line,
+    or the app's settings."""
     what = f"No API key for {provider_name}"
     if where == "app":
         return f"{what}: type it above and try again."
     todo = f"add one with `chatdesk keys set {provider_name}`"
-    if not secure_store:
-        todo += " (with no system keyring here, it is kept in the encrypted key file)"
     return f"{what}: {todo}" + (f" or set {env_var}." if env_var else ".")
 
 

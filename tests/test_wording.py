@@ -93,9 +93,8 @@ def test_failure_text_uses_the_same_words_for_the_transcript() -> None:
     ("ANTHROPIC_API_KEY", True, "cli", "No API key for anthropic: add one with "
      "`chatdesk keys set anthropic` or set ANTHROPIC_API_KEY."),
     (None, True, "cli", "No API key for anthropic: add one with `chatdesk keys set anthropic`."),
-    ("ANTHROPIC_API_KEY", False, "cli", "No API key for anthropic: add one with `chatdesk "
-     "keys set anthropic` (with no system keyring here, it is kept in the encrypted key file) "
-     "or set ANTHROPIC_API_KEY."),
+    ("ANTHROPIC_API_KEY", False, "cli", "No API key for anthropic: add one with "
+     "`chatdesk keys set anthropic` or set ANTHROPIC_API_KEY."),
     ("ANTHROPIC_API_KEY", True, "app", "No API key for anthropic: type it above and try again."),
     # Without a keyring the key field still works: this session only, or the key file.
     ("ANTHROPIC_API_KEY", False, "app", "No API key for anthropic: type it above and try again."),
