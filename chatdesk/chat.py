@@ -113,7 +113,7 @@ class ChatService:
         """A ready provider, or `errors.MissingKey` when it needs a key nobody gave."""
         lookup = self.keys.lookup(provider)
         if lookup.key is None and lookup.source == "locked":
-            sentence = wording.key_file_locked(provider.name, str(self.keys.key_file_path))
+            sentence = wording.key_file_locked(provider.name)
             raise errors.MissingKey(wording.clause(sentence), provider=provider.name)
         if lookup.key is None and self.keys.needs_key(provider):
             env_var = next(iter(key_env_vars(provider)), None)

@@ -115,8 +115,8 @@ def unlock_for_sending(ctx: AppContext, names: list[str] | None = None) -> None:
     cannot be unlocked, go on if another provider has a key (say why in one line), else stop
     (ConfigError, exit 2)."""
     keys = ctx.keys
-    providers = [ctx.settings.providers[n] for n in (names or ctx.settings.failover.order)
-                 if n in ctx.settings.providers]
+    providers = ([ctx.settings.providers[n] for n in names if n in ctx.settings.providers]
+                 if names else ctx.settings.ordered_providers())
     locked = [p.name for p in providers if keys.lookup(p).source == "locked"]
     if not locked:
         return

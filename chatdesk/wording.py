@@ -16,7 +16,6 @@ import math
 from typing import Literal
 from urllib.parse import urlsplit
 
-from chatdesk.keyfile import PASSPHRASE_VAR
 from chatdesk.providers import errors
 from chatdesk.secrets import redact
 from chatdesk.states import HealthState
@@ -165,13 +164,11 @@ def missing_key(provider_name: str, env_var: str | None = None, secure_store: bo
     return f"{what}: {todo}" + (f" or set {env_var}." if env_var else ".")
 
 
-def key_file_locked(provider_name: str, path: str, where: Where = "cli") -> str:
-    """The key is in the encrypted key file, which nobody unlocked: how to unlock it."""
-    what = f"The key of {provider_name} is in the encrypted key file {path}, which is locked"
-    if where == "app":
-        return f"{what}: unlock it (Settings ▸ Providers ▸ Unlock…) and try again."
-    return (f"{what}: run chatdesk in a terminal to type its passphrase, or set "
-            f"{PASSPHRASE_VAR} to it.")
+def key_file_locked(provider_name: str) -> str:
+    """The key is in the encrypted key file, which nobody unlocked (the app asks at start;
+    the CLI has said how to unlock it before sending)."""
+    return (f"The key of {provider_name} is in the encrypted key file, which is locked: "
+            "unlock it with its passphrase and try again.")
 
 
 def insecure_http(provider_name: str, host: str) -> str:

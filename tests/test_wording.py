@@ -89,6 +89,12 @@ def test_failure_text_uses_the_same_words_for_the_transcript() -> None:
     assert wording.failure_text("mine", None, None, "") == "mine error"
 
 
+def test_a_locked_key_file_is_one_sentence() -> None:
+    text = wording.key_file_locked("anthropic")
+    assert "encrypted key file" in text and "passphrase" in text
+    assert_sentence(text)
+
+
 @pytest.mark.parametrize(("env_var", "secure", "where", "expected"), [
     ("ANTHROPIC_API_KEY", True, "cli", "No API key for anthropic: add one with "
      "`chatdesk keys set anthropic` or set ANTHROPIC_API_KEY."),
