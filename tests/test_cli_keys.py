@@ -92,3 +92,51 @@ def test_keys_set_refuses_a_short_passphrase(tmp_path: Path) -> None:
                         passphrase="short")
         assert done.returncode == 2 and "at least 8 characters" in done.stderr
         assert "nothing was saved" in done.stderr and not (data_dir / "keys.enc").exists()
+
+
+class _Tty:
+    def isatty(self) -> bool:
+        return True
+
+
+def _in_process(monkeypatch, capsys, data_dir: Path, answers: list[str], *argv: str):
+    """main() as on a terminal: every hidden prompt takes the next answer."""
+    import getpass
+
+    from chatdesk.cli import main
+
+    prompts: list[str] = []
+
+    def fake_getpass(prompt: str = "") -> str:
+        prompts.append(prompt)
+        return answers.pop(0)
+
+    monkeypatch.setenv("CHATDESK_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("CHATDESK_KEYS_PASSPHRASE", raising=False)
+    monkeypatch.setattr(sys, "stdin", _Tty())
+    monkeypatch.setattr(getpass, "getpass", fake_getpass)
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, err, prompts
+
+
+def test_on_a_terminal_the_passphrase_is_asked_twice_then_up_to_three_times(
+        tmp_path: Path, monkeypatch, capsys) -> None:
+    data_dir = tmp_path / "data"
+    with FakeProvider("anthropic") as fake:
+        write_settings(data_dir, [("main", fake)])
+        code, err, prompts = _in_process(monkeypatch, capsys, data_dir,
+                                         [fake.api_key, PASS, PASS + "?"], "keys", "set", "main")
+        assert code == 2 and "the two passphrases differ; nothing was saved" in err
+        assert len(prompts) == 3 and not (data_dir / "keys.enc").exists()
+        code, err, prompts = _in_process(monkeypatch, capsys, data_dir,
+                                         [fake.api_key, PASS, PASS], "keys", "set", "main")
+        assert code == 0 and "No system keyring here" in err
+        assert "New passphrase" in prompts[1] and "again" in prompts[2]
+        code, err, prompts = _in_process(monkeypatch, capsys, data_dir,
+                                         ["nope nope", "still wrong", PASS], "ask", "hi")
+        assert code == 0, err
+        assert err.count("does not open") == 2 and len(prompts) == 3
+        code, err, prompts = _in_process(monkeypatch, capsys, data_dir,
+                                         ["a", "b", "c"], "ask", "hi")
+        assert code == 2 and len(prompts) == 3 and "does not open" in err.splitlines()[-1]

@@ -85,3 +85,22 @@ def test_not_now_is_an_answer_for_this_run(
     window.controller.check_keys()
     assert seen == []
     assert window.controller.key_file_locked_in_use()
+
+
+def test_without_keyring_or_file_a_pasted_key_answers_at_once(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+        monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+    """The onboarding path: save_settings with a typed key keeps it for this session."""
+    from chatdesk.context import KeyChanges
+
+    ctx = make_ctx([("main", fake_anthropic)])
+    monkeypatch.delenv(key_var("main"))
+    window = make_window(ctx)
+    assert window.controller.save_settings(
+        ctx.settings, KeyChanges(typed={"main": fake_anthropic.api_key})) is None
+    assert dict(ctx.key_status())["main"] == "this session only"
+    send(qtbot, window, "hello from memory")
+    wait_idle(qtbot, window)
+    assert rows(window)[-1].status == "complete"
+    assert not (data_dir / "keys.enc").exists()
+    assert window.findChild(PassphraseDialog) is None
