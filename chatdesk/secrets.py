@@ -251,8 +251,8 @@ class KeyStore:
             raise WrongPassphraseError(str(exc)) from None
         except KeyFileError as exc:
             raise KeyStoreError(str(exc)) from None
-        for key in self._session.values():
-            register_secret(key)
+        for name in file.names():  # redacted from now on, wherever they appear
+            register_secret(file.get(name))
 
     def create_key_file(self, passphrase: str) -> None:
         """Create the encrypted key file, moving this session's keys into it; from then on

@@ -235,3 +235,12 @@ def test_lookup_order_keyring_then_file_then_session_then_env(tmp_path: Path) ->
 ])
 def test_source_labels(source: str, label: str) -> None:
     assert source_label(source) == label
+
+
+def test_unlocked_keys_are_redacted(tmp_path: Path) -> None:
+    from chatdesk.secrets import redact
+
+    path = tmp_path / "keys.enc"
+    KeyFile(path).create(PASS, {"custom": "plain-words-secret-keyfile"})
+    no_keyring(path).unlock_key_file(PASS)
+    assert redact("said plain-words-secret-keyfile") == "said [redacted]"
