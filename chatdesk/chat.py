@@ -112,6 +112,9 @@ class ChatService:
     def build_provider(self, provider: ProviderSettings) -> Provider:
         """A ready provider, or `errors.MissingKey` when it needs a key nobody gave."""
         lookup = self.keys.lookup(provider)
+        if lookup.key is None and lookup.source == "locked":
+            sentence = wording.key_file_locked(provider.name)
+            raise errors.MissingKey(wording.clause(sentence), provider=provider.name)
         if lookup.key is None and self.keys.needs_key(provider):
             env_var = next(iter(key_env_vars(provider)), None)
             sentence = wording.missing_key(provider.name, env_var,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import logging
 import sys
@@ -103,14 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
                            help="first read each provider's status page; an outage it reports "
                                 "marks the provider down")
 
-    keys = sub.add_parser("keys", help="store or remove API keys in the OS keyring")
+    keys = sub.add_parser("keys", help="store or remove API keys (the OS keyring, else an "
+                          "encrypted key file)")
     ksub = keys.add_subparsers(dest="keys_command", metavar="set|delete|status",
                                parser_class=_Parser, required=True)
     kset = ksub.add_parser("set", help="store the key of provider NAME (read from stdin)")
     kset.add_argument("name")
     kdel = ksub.add_parser("delete", help="remove the key of provider NAME")
     kdel.add_argument("name")
-    ksub.add_parser("status", help="where each provider's key comes from (never the key)")
+    ksub.add_parser("status", help="which store holds each provider's key (never the key)")
 
     imp = sub.add_parser("import", help="import a ChatGPT, Claude or chatdesk export")
     imp.add_argument("kind", choices=["chatgpt", "claude", "chatdesk"],
@@ -357,42 +357,13 @@ async def _check_status_pages(ctx: AppContext) -> None:
 
 
 def cmd_keys(args: argparse.Namespace, ctx: AppContext) -> int:
+    from chatdesk.cli_keys import KeysUsageError, run_keys
     from chatdesk.secrets import KeyStoreError
 
-    if args.keys_command == "status":
-        for row in ctx.key_status():
-            print(f"{row[0]:<14} {row[1]}")
-        return EXIT_OK
-    provider = ctx.settings.providers.get(args.name)
-    if provider is None:
-        known = ", ".join(ctx.settings.providers) or "none"
-        raise UsageError(f"no provider named {args.name!r} in settings.toml (configured: {known})")
     try:
-        if args.keys_command == "delete":
-            if ctx.keys.delete(args.name):
-                print(f"Removed the API key of {args.name} from the system keyring.",
-                      file=sys.stderr)
-            else:
-                print(f"The system keyring held no key for {args.name}.", file=sys.stderr)
-            return EXIT_OK
-        key = _read_key(args.name)
-        ctx.keys.set(args.name, key, provider)
-    except KeyStoreError as exc:
+        return run_keys(args, ctx)
+    except (KeysUsageError, KeyStoreError) as exc:
         return _fail(exc, EXIT_USAGE)
-    ctx.health().reset(args.name)
-    print(f"Saved the API key of {args.name} in the system keyring.", file=sys.stderr)
-    return EXIT_OK
-
-
-def _read_key(name: str) -> str:
-    if sys.stdin.isatty():
-        key = getpass.getpass(f"API key for {name} (input hidden): ")
-    else:
-        key = sys.stdin.readline()
-    key = key.strip()
-    if not key:
-        raise UsageError("no key given: type it at the prompt or pipe it on stdin")
-    return key
 
 
 # -- import / export (in cli_transfer, loaded only when used) ----------------------------

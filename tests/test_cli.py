@@ -157,8 +157,9 @@ def test_keys_set_without_keyring_says_what_to_do(
 ) -> None:
     monkeypatch.setattr(sys, "stdin", _Stdin("sk-ant-secret-value-123456\n"))
     code, out, err = run(capsys, "keys", "set", "anthropic")
-    assert code == 2
-    assert "ANTHROPIC_API_KEY" in err and "sk-ant-secret" not in err + out
+    assert code == 2 and err.count("\n") == 1
+    assert "CHATDESK_KEYS_PASSPHRASE" in err and "sk-ant-secret" not in err + out
+    assert not (data_dir / "keys.enc").exists()
 
 
 class _Stdin:

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from chatdesk import wording
 from chatdesk.facts import conversation_summary
 from chatdesk.providers import errors
+from chatdesk.secrets import KeyFileState, KeyPlace
 from chatdesk.store import ConversationSummary, HistoryStore, StoredMessage, StoreError
 from chatdesk.ui.drafts import DraftBook
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from chatdesk.chat import ChatService, PreparedSend
     from chatdesk.context import AppContext, KeyChanges
     from chatdesk.provider_status import ProviderStatus
-    from chatdesk.secrets import KeyLookup
+    from chatdesk.secrets import KeyLookup, KeyStore
     from chatdesk.settings import ProviderSettings, Settings
     from chatdesk.ui.bridge import ChatBridge
 
@@ -84,6 +85,7 @@ class ChatController(QObject):
     resendOffered = Signal(str)  # answers a crash cut off: the window offers "Send again"
     message = Signal(str, int)  # a passing sentence for the status bar, how long (ms)
     settingsChanged = Signal(object)  # Settings, after a save
+    passphraseNeeded = Signal()  # the encrypted key file holds keys and is locked (once a run)
 
     def __init__(self, store: HistoryStore, ctx: AppContext | None, *, readonly: bool = False,
                  state: QSettings | None = None, parent: QObject | None = None) -> None:
@@ -98,7 +100,8 @@ class ChatController(QObject):
         self._live: tuple[int, str] | None = None
         self._missing_keys: frozenset[str] = frozenset()
         self._import_running = False
-        self._keyring_keys: dict[str, KeyLookup | None] = {}  # what the keyring holds
+        self._keyring_keys: dict[str, KeyLookup | None] = {}  # what the key stores hold
+        self._passphrase_asked = False
         self.drafts = DraftBook(state if not self.readonly else None)
         self._draft_timer = QTimer(self)
         self._draft_timer.setSingleShot(True)
@@ -179,6 +182,9 @@ class ChatController(QObject):
             return
         self._missing_keys = self.ctx.missing_keys()
         self.refresh_status()
+        if not self._passphrase_asked and not self.readonly and self.key_file_locked_in_use():
+            self._passphrase_asked = True  # once per session: "Not now" is an answer
+            self.passphraseNeeded.emit()
 
     def refresh_status(self) -> None:
         statuses = self.provider_statuses()
@@ -219,18 +225,74 @@ class ChatController(QObject):
         return self.ctx is not None and self.ctx.keys.secure_store_available()
 
     def key_lookup(self, provider: ProviderSettings, *, keyring: bool = True) -> KeyLookup:
-        """Where the provider's key comes from. The keyring is read once per provider (it can
-        be slow: D-Bus) until settings are saved; variables are read every time."""
+        """Where the provider's key comes from. The stores are read once per provider (the
+        keyring can be slow: D-Bus) until settings are saved or the key file is unlocked;
+        variables are read every time."""
         assert self.ctx is not None
         keys = self.ctx.keys
         if keyring:
             if provider.name not in self._keyring_keys:
                 found = keys.lookup(provider)
-                self._keyring_keys[provider.name] = found if found.source == "keyring" else None
-            stored = self._keyring_keys[provider.name]
-            if stored is not None:
-                return stored
+                stored = found.source in ("keyring", "file", "session", "locked")
+                self._keyring_keys[provider.name] = found if stored else None
+            cached = self._keyring_keys[provider.name]
+            if cached is not None:
+                return cached
         return keys.lookup(provider, keyring=False)
+
+    # -- the key stores without a keyring: this session only, or the encrypted key file ---
+
+    def key_place(self) -> KeyPlace:
+        """Where a key typed now is kept: "keyring", "file" or "session"."""
+        assert self.ctx is not None
+        return self.ctx.keys.place()
+
+    def key_file_state(self) -> KeyFileState:
+        assert self.ctx is not None
+        return self.ctx.keys.key_file_state()
+
+    def key_file_path(self) -> str:
+        assert self.ctx is not None
+        return str(self.ctx.keys.key_file_path or "")
+
+    def key_file_problem(self) -> str | None:
+        return self.ctx.keys.key_file_problem() if self.ctx is not None else None
+
+    def key_file_locked_in_use(self) -> bool:
+        """The key file is locked and holds the key of a configured provider."""
+        if self.ctx is None or self.ctx.keys.key_file_state() != KeyFileState.LOCKED:
+            return False
+        return any(n in self.ctx.settings.providers for n in self.ctx.keys.key_file_names())
+
+    def unlock_keys(self, passphrase: str) -> str | None:
+        """Unlock the key file for this session; what went wrong as a sentence, or None."""
+        return self._key_file_action(lambda keys: keys.unlock_key_file(passphrase))
+
+    def create_key_file(self, passphrase: str) -> str | None:
+        """Create the key file (this session's keys move into it) and keep new keys there."""
+        return self._key_file_action(lambda keys: keys.create_key_file(passphrase))
+
+    def change_passphrase(self, passphrase: str) -> str | None:
+        return self._key_file_action(lambda keys: keys.change_passphrase(passphrase))
+
+    def choose_key_store(self, place: KeyPlace) -> str | None:
+        """Keep new keys for this session only, or in the (existing, unlocked) key file."""
+        if place == KeyPlace.SESSION:
+            return self._key_file_action(lambda keys: keys.choose_session_only())
+        return self._key_file_action(lambda keys: keys.choose_key_file())
+
+    def _key_file_action(self, action: Callable[[KeyStore], None]) -> str | None:
+        if self.ctx is None:
+            return "This history is open read-only; keys cannot be changed here."
+        from chatdesk.secrets import KeyStoreError
+
+        try:
+            action(self.ctx.keys)
+        except KeyStoreError as exc:
+            return str(exc)
+        self._keyring_keys.clear()
+        self.check_keys()
+        return None
 
     def needs_key(self, provider: ProviderSettings) -> bool:
         return self.ctx is not None and self.ctx.keys.needs_key(provider)

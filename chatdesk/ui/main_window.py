@@ -306,6 +306,7 @@ class MainWindow(QMainWindow):
         c.messagesSetAside.connect(lambda ids: self.transcript.tmodel.remove_from(ids[0]))
         c.chatEvent.connect(self.transcript.apply_event)
         c.busyChanged.connect(self._busy_changed)
+        c.passphraseNeeded.connect(self.ask_passphrase)
         c.conversationsChanged.connect(sb.reload)
         c.conversationsChanged.connect(self.update_title)
         c.conversationsChanged.connect(self.update_panel)
@@ -421,6 +422,15 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.controller, self)
         dialog.exec()
         dialog.deleteLater()
+
+    def ask_passphrase(self) -> None:
+        """The encrypted key file holds keys and is locked: ask for its passphrase, without
+        blocking the window (the controller asks once a run)."""
+        from chatdesk.ui.passphrase_dialog import PassphraseDialog, PassphraseMode
+
+        dialog = PassphraseDialog(self.controller, PassphraseMode.UNLOCK, self)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
 
     # -- state: what the controller says ----------------------------------------------------
 
