@@ -45,7 +45,7 @@ def key_hint(p: ProviderSettings, source: str, needs_key: bool, secure: bool,
         return KeyHint("in the locked key file", "The key is in the encrypted key file, which "
                        "is locked: unlock it below to use or replace the key.", False)
     if in_env:
-        return KeyHint(f"using {in_env}", f"Using the key in {in_env}; type one to keep it in "
+        return KeyHint("from a variable", f"Using the key in {in_env}; type one to keep it in "
                        f"{kept_in} instead.", False)
     if not needs_key:
         return KeyHint("not needed", "This provider needs no key.", False)

@@ -89,3 +89,30 @@ print(clipped_text(window) + outside(window))
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_dialogs_fit(qtbot: Any, make_ctx: Any, make_window: Any, themed: Any,
+                     fake_anthropic: FakeProvider, theme: str) -> None:
+    from PySide6.QtGui import QAction
+
+    from chatdesk.ui.settings_dialog import SettingsDialog
+    from chatdesk.ui.shortcut_sheet import ShortcutSheet
+    from chatdesk.ui.trash_dialog import TrashDialog
+
+    themed(theme)
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    gone = ctx.store.create_conversation("A deleted conversation with a long title")
+    window = make_window(ctx)
+    window.controller.delete_conversation(gone.id)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for name, dialog in (("settings", SettingsDialog(window.controller, window)),
+                         ("trash", TrashDialog(window.controller, window)),
+                         ("shortcuts", ShortcutSheet(window.findChildren(QAction), window))):
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.wait(40)
+        assert clipped_text(dialog) == [], name
+        assert outside(dialog) == [], name
+        dialog.grab().save(str(SHOTS / f"layout-dialog-{name}-{theme}.png"))
+        dialog.close()
