@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(self.health_bar)
         self._build_actions()
         self._connect()
+        self._name_for_screen_readers()
 
         self.transcript.placeholder = (
             "Choose a conversation on the left, or search them all (Ctrl+K)." if self.readonly
@@ -178,6 +179,24 @@ class MainWindow(QMainWindow):
         quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         menu.addAction(quit_action)
+
+    def _name_for_screen_readers(self) -> None:
+        """Accessible names for the controls that have no text of their own to be read by."""
+        names: list[tuple[QWidget | None, str]] = [
+            (self.transcript, "Conversation"),
+            (self.sidebar.list, "Conversations"),
+            (self.sidebar.search, "Search all chats"),
+            (self.sidebar.results, "Search results"),
+        ]
+        if self.composer is not None:
+            names.append((self.composer.edit, "Message"))
+        if self.picker is not None:
+            names += [(self.picker.provider_combo, "Provider asked first"),
+                      (self.picker.model_combo, "Model"),
+                      (self.picker.model_combo.lineEdit(), "Model")]
+        for widget, name in names:
+            if widget is not None:
+                widget.setAccessibleName(name)
 
     def _build_view_menu(self) -> None:
         """Moving between conversations, the sidebar, the shortcut sheet."""
