@@ -28,6 +28,7 @@ from chatdesk.providers.registry import make_provider, new_http_client
 from chatdesk.secrets import KeyStore, key_env_vars
 from chatdesk.settings import ProviderSettings, Settings
 from chatdesk.store import HistoryStore, MessageStatus, Recovered, StoredMessage
+from chatdesk.versions import Versions, main_line_upto, switch_plan, versions_of
 
 # Which stored messages a provider sees as the conversation so far.
 _SENT_STATUSES = {
@@ -233,7 +234,11 @@ class ChatService:
                 if system is not None:
                     self.store.set_system_prompt(conversation.id, system)
             set_aside = self._set_aside_from(conversation.id, replacing) if replacing else ()
-            saved = self.store.add_message(conversation.id, "user", text)
+            # Its parent is the message before it: an edit's new text is then a version of
+            # the message it replaces (same parent), see versions.py.
+            thread = self.store.messages(conversation.id) if not created else []
+            saved = self.store.add_message(conversation.id, "user", text,
+                                           parent_id=thread[-1].id if thread else None)
             # Claimed in the same transaction: if this process dies before the answer is
             # saved, the next start finds the claim dead and sends the message again.
             self.store.claim_message(saved.id)
@@ -248,6 +253,48 @@ class ChatService:
             raise EditError("this conversation has no message of yours to answer again")
         return self.prepare(last.content, conversation_id, preferred=preferred, model=model,
                             replacing=last.id)
+
+    # -- versions and branches -------------------------------------------------------------
+
+    def versions(self, conversation_id: int) -> dict[int, Versions]:
+        """The messages of the conversation's main line that have other versions."""
+        messages = self.store.messages(conversation_id, include_alternates=True)
+        found = {m.id: versions_of(messages, m.id) for m in messages if not m.is_alternate}
+        return {i: v for i, v in found.items() if v is not None}
+
+    def show_version(self, conversation_id: int, message_id: int) -> bool:
+        """Put version `message_id` (and what followed it) on the main line; the version
+        shown before is kept as an alternate. False when there was nothing to change."""
+        with self.store.transaction():
+            plan = switch_plan(self.store.messages(conversation_id, include_alternates=True),
+                               message_id)
+            if plan is None:
+                return False
+            self.store.set_main_line(*plan)
+        return True
+
+    def branch_from(self, conversation_id: int, message_id: int) -> int:
+        """A new conversation holding a copy of the main line up to `message_id`, to go on
+        differently from there; the original is left as it is. Returns the new id."""
+        source = self.store.get_conversation(conversation_id)
+        if source is None:
+            raise LookupError(f"no conversation with id {conversation_id}")
+        copied = main_line_upto(self.store.messages(conversation_id), message_id)
+        with self.store.transaction():
+            branch = self.store.create_conversation(
+                wording.branch_title(source.title), system_prompt=source.system_prompt,
+                preferred_provider=source.preferred_provider)
+            parent: int | None = None
+            for m in copied:
+                parent = self.store.add_message(
+                    branch.id, m.role, m.content,
+                    # A copy is never sent by itself: its original may still be pending.
+                    status=MessageStatus.COMPLETE if m.status == MessageStatus.PENDING
+                    else m.status,
+                    provider=m.provider, model=m.model, created_at=m.created_at,
+                    parent_id=parent, input_tokens=m.input_tokens,
+                    output_tokens=m.output_tokens, finish_reason=m.finish_reason).id
+        return branch.id
 
     def last_user_message(self, conversation_id: int) -> StoredMessage | None:
         """The last message the user wrote in the conversation (what edit and regenerate act

@@ -30,6 +30,11 @@ _DETAIL_LENGTH = 160  # characters of a provider's own message shown in a senten
 
 # -- names and phrases ---------------------------------------------------------------------
 
+def branch_title(title: str | None) -> str:
+    """The title of a conversation branched from one titled `title`."""
+    return f"{title or 'New chat'} (branch)"
+
+
 def display_name(provider: str | None) -> str:
     """'openai' → 'OpenAI', 'anthropic-2' → 'Anthropic-2'; other names as the user wrote them."""
     if not provider:

@@ -225,6 +225,7 @@ class Router:
             progress.answer_id = self.store.add_message(
                 turn.conversation_id, "assistant", "", status=MessageStatus.PARTIAL,
                 provider=candidate.name, model=candidate.model, created_at=turn.answer_at,
+                parent_id=turn.user_message_id,
             ).id
         else:
             self.store.update_message_content(progress.answer_id, progress.kept)

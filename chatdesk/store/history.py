@@ -354,6 +354,15 @@ class HistoryStore(Claims):
             conn.executemany("UPDATE messages SET is_alternate = 1 WHERE id = ?",
                              [(id,) for id in ids])
 
+    def set_main_line(self, leaving: Sequence[int], joining: Sequence[int]) -> None:
+        """Move the main line, in one transaction: `leaving` become alternates, `joining`
+        come back (showing another version of a message)."""
+        with self._write() as conn:
+            conn.executemany("UPDATE messages SET is_alternate = 1 WHERE id = ?",
+                             [(id,) for id in leaving])
+            conn.executemany("UPDATE messages SET is_alternate = 0 WHERE id = ?",
+                             [(id,) for id in joining])
+
     # -- attempts -----------------------------------------------------------------------
 
     def start_attempt(
