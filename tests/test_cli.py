@@ -107,8 +107,9 @@ def test_providers_json_lists_order_and_health(
     assert code == 0
     assert [r["name"] for r in rows] == ["main", "backup"]
     assert set(rows[0]) == {"name", "type", "model", "base_url", "state", "last_error",
-                            "cooldown_left_s"}
-    assert rows[0]["state"] == "up" and rows[1]["state"] == "no-key"
+                            "cooldown_left_s", "slow"}
+    assert rows[0]["state"] == "unknown" and rows[1]["state"] == "no-key"  # never tried
+    assert rows[0]["slow"] is False
     assert fakes[0][1].api_key not in out
 
 
