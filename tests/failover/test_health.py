@@ -398,3 +398,24 @@ async def test_providers_json_in_another_process_shows_the_outage(
     rows = {row["name"]: row for row in json.loads(result.stdout)}
     assert rows["main"]["state"] == "down" and rows["main"]["last_error"]
     assert rows["backup"]["state"] == "up"  # it answered
+
+
+async def test_a_probe_lists_models_and_records_what_it_found(
+    fakes: tuple[FakeProvider, FakeProvider], rigs: Callable[..., Rig],
+) -> None:
+    main, _ = fakes
+    with FakeProvider("openai") as gone:
+        dead = entry("gone", gone)
+    rig = rigs([entry("main", main), dead])
+    for name in ("main", "gone"):
+        rig.service.health.record_failure(name, overloaded())
+    rig.clock.advance(60)
+
+    await rig.service.probe("main")
+    assert [r.path for r in main.requests] == ["/v1/models"]  # no chat request: it is free
+    assert rig.service.health.get("main").state == "up"
+
+    await rig.service.probe("gone")  # refused: it cools down again, for twice as long
+    state = rig.service.health.get("gone")
+    assert (state.state, state.failures, state.seconds_left) == ("down", 2, 120)
+    assert state.last_error_class == "connection_failed"
