@@ -152,6 +152,15 @@ def health_tooltip(name: str, state: str, seconds_left: float, failures: int,
     return text
 
 
+def providers_usable(usable: int, total: int) -> str:
+    """The status bar's one line when it is too narrow for each provider: '2 of 4 usable'."""
+    if total == 0:
+        return "No providers"
+    if usable == total:
+        return f"{'All ' if total > 1 else ''}{total} provider{'s' if total > 1 else ''} usable"
+    return f"{usable} of {total} providers usable"
+
+
 def clause(sentence: str) -> str:
     """A sentence as a part of a longer line: no final period, a lower-case start (unless
     the first word is a name in capitals, such as 'API')."""
