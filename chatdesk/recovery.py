@@ -30,7 +30,7 @@ class ProbePlan:
 class ProbeScheduler:
     """Plans probes from provider statuses (read from the shared history, so a cooldown
     another process started counts too). A cooldown's end is probed once: a probe that left
-    the provider half-open (a model list the server lacks) is not repeated until its health
+    the provider half-open (it could not be made at all) is not repeated until its health
     changes; the next message tries it then."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:

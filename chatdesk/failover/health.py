@@ -169,14 +169,16 @@ class HealthBook:
 
         A probe proves the provider reachable, not that it answers: the failure count is
         kept, so a first message failing after it backs off further (a real answer clears
-        it)."""
+        it). A failure that is no outage (a model list the server lacks: 404) still shows
+        the server reachable: up, though not a success."""
         if error is not None:
-            self.record_failure(name, error)
-            return
+            decision = self.record_failure(name, error)
+            if decision.cool_down or decision.no_key:
+                return
         row = self._row(name)
         self._put(name, HealthState.UP, row.failures if row else 0, None,
                   row.last_error if row else None, row.last_error_class if row else None,
-                  success_at=self.clock())
+                  success_at=self.clock() if error is None else None)
 
     def mark_down(self, name: str, reason: str, seconds: float) -> None:
         """An early warning (a status page reporting an outage) before any message fails."""

@@ -96,6 +96,7 @@ class ChatController(QObject):
         self._timers: list[QTimer] = []
         self._probes = ProbeScheduler()
         self._probe_timers: dict[str, QTimer] = {}  # one per cooling provider: its cooldown end
+        self._retry_when_idle = False  # a probe found a provider back while an answer ran
 
     # -- settings and the engine ----------------------------------------------------------
 
@@ -207,7 +208,8 @@ class ChatController(QObject):
         """A probe ended: show what it found, and send what waits if it found a way."""
         self._probes.finished(name)
         self.refresh_status()
-        self.retry_pending_if_ready()
+        if not self.retry_pending_if_ready() and self.busy:
+            self._retry_when_idle = True
 
     def provider_statuses(self) -> list[ProviderStatus] | None:
         if self.ctx is None or self.readonly:
@@ -565,7 +567,8 @@ class ChatController(QObject):
             self.say(f"Sent {finished} pending message{'s' if finished != 1 else ''}.")
         if kind == "resend" and self.conversation_id is not None:
             self.open_conversation(self.conversation_id)  # the cut-off answers are set aside
-        if finished:
+        if finished or self._retry_when_idle:
+            self._retry_when_idle = False
             QTimer.singleShot(0, self.retry_pending_if_ready)
 
     def fetch_models(self, name: str) -> None:

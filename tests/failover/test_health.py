@@ -224,6 +224,19 @@ def test_a_probe_that_fails_goes_on_cooling_down_per_policy(
     assert health.get("main").state == "key-rejected"
 
 
+def test_a_probe_answered_with_a_404_shows_the_server_reachable(
+    book: tuple[HealthBook, FakeClock],
+) -> None:
+    health, clock = book
+    health.record_success("main")
+    health.record_failure("main", overloaded())
+    clock.advance(60)
+    health.record_probe("main", errors.NotFound("no /models here", status=404))
+    state = health.get("main")
+    assert (state.state, state.last_error_class) == ("up", "not_found")  # not stuck half-open
+    assert state.last_success_at == clock.now - 60  # reached, but not a success
+
+
 # -- slow: late first tokens, from the attempts table ----------------------------------------
 
 def answered(store: HistoryStore, provider: str, *first_token_s: float) -> None:
