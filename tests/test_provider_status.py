@@ -102,3 +102,21 @@ def test_a_rejected_key_is_not_a_missing_one_and_a_key_found_later_is_tried(
                                                             "key-rejected"]
     finally:
         ctx.close()
+
+
+def test_a_slow_provider_is_up_in_json_with_its_slow_flag(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, {})
+    try:
+        store = ctx.store
+        conversation = store.create_conversation()
+        for seconds in [0.5] * 10 + [6.0] * 3:  # its usual, then three late first tokens
+            message = store.add_message(conversation.id, "assistant", "x")
+            attempt = store.start_attempt(message.id, "local", "m")
+            store.finish_attempt(attempt, outcome="ok", first_token_s=seconds)
+        ctx.health().record_success("local")
+        [local] = [s for s in ctx.provider_statuses() if s.name == "local"]
+        assert (local.state, local.ready) == ("slow", True)
+        [row] = [r for r in ctx.provider_rows() if r["name"] == "local"]
+        assert (row["state"], row["slow"]) == ("up", True)  # SPEC has no "slow" state
+    finally:
+        ctx.close()
