@@ -176,6 +176,19 @@ class ChatService:
         """The model ids of a provider as the settings dialog holds it (maybe unsaved)."""
         return [m.id for m in await self._probe_provider(provider, key).list_models()]
 
+    async def probe(self, name: str) -> None:
+        """Check cheaply whether a cooling provider answers again (its model list, with the
+        short timeouts of a test) and record what was found in its health: reached, it is
+        up; a failure cools it down as the policy says. Returns when that is recorded."""
+        settings = self.provider_settings(name)
+        try:
+            self.build_provider(settings)  # raises MissingKey when it has none
+            await self._probe_provider(settings, self.keys.lookup(settings).key).list_models()
+        except errors.ProviderError as exc:
+            self.health.record_probe(name, exc)
+        else:
+            self.health.record_probe(name, None)
+
     async def test_provider(self, provider: ProviderSettings, key: str | None) -> str:
         """Send one tiny real request; the outcome as a sentence ("OK — answered in 0.4 s").
         Failures raise errors.ProviderError."""

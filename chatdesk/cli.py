@@ -326,19 +326,16 @@ def cmd_search(args: argparse.Namespace, ctx: AppContext) -> int:
 # -- providers / keys -----------------------------------------------------------------
 
 def cmd_providers(args: argparse.Namespace, ctx: AppContext) -> int:
+    from chatdesk import wording
     if args.check_status:
         _run_async(_check_status_pages(ctx))
-    rows = ctx.provider_rows()
     if args.json:
-        _print_json(rows)
+        _print_json(ctx.provider_rows())
         return EXIT_OK
-    for r in rows:
-        error = f"  last error: {r['last_error']}" if r["last_error"] else ""
-        state = r["state"]
-        if r["cooldown_left_s"]:
-            state += f" ({r['cooldown_left_s']} s)"
-        print(f"{r['name']:<14} {r['type']:<9} {state:<14} {r['model']:<24} "
-              f"{r['base_url']}{error}")
+    for s in ctx.provider_statuses():
+        error = f"  last error: {s.last_error}" if s.last_error else ""
+        print(f"{s.name:<14} {s.type:<9} {wording.health_cli(s.state, s.seconds_left):<20} "
+              f"{s.model:<24} {s.base_url}{error}")
     return EXIT_OK
 
 

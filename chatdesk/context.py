@@ -21,7 +21,7 @@ from chatdesk.paths import (
 from chatdesk.provider_status import ProviderStatus, missing_keys, provider_statuses
 from chatdesk.secrets import KeyStore, KeyStoreError, RedactingFilter, source_label
 from chatdesk.settings import Settings, SettingsError, load_settings_or_defaults, save_settings
-from chatdesk.store import HistoryStore
+from chatdesk.store import HealthState, HistoryStore
 
 if TYPE_CHECKING:
     from chatdesk.chat import ChatService
@@ -156,7 +156,8 @@ class AppContext:
         """SPEC's `providers --json` rows, in failover order."""
         return [{
             "name": s.name, "type": s.type, "model": s.model, "base_url": s.base_url,
-            "state": s.state, "last_error": s.last_error, "cooldown_left_s": s.cooldown_left_s,
+            "state": s.state.spec_state, "last_error": s.last_error,
+            "cooldown_left_s": s.cooldown_left_s, "slow": s.state == HealthState.SLOW,
         } for s in self.provider_statuses()]
 
     def key_status(self) -> list[tuple[str, str]]:

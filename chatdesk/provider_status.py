@@ -10,7 +10,7 @@ from chatdesk.secrets import redact
 from chatdesk.store import HealthState
 
 if TYPE_CHECKING:
-    from chatdesk.failover.health import HealthBook
+    from chatdesk.failover.health import HealthBook, ProviderHealth
     from chatdesk.secrets import KeyStore
     from chatdesk.settings import Settings
 
@@ -25,15 +25,19 @@ class ProviderStatus:
     type: str
     model: str
     base_url: str
-    state: HealthState  # NO_KEY also when no key is set at all
+    state: HealthState  # NO_KEY when no key is found, whatever its health says
     last_error: str | None
     failures: int
     seconds_left: float  # of the cooldown (or of a rejected key's wait); 0 otherwise
+    last_error_class: str | None = None
+    last_success_at: float | None = None  # unix times; None: never
+    last_failure_at: float | None = None
+    down_until: float | None = None  # unix time the cooldown (or the key's wait) ends
 
     @property
     def ready(self) -> bool:
-        """A message may be sent to it now."""
-        return self.state in (HealthState.UP, HealthState.HALF_OPEN)
+        """A message may be sent to it now (the router tries it)."""
+        return self.state.usable
 
     @property
     def cooldown_left_s(self) -> int:
@@ -56,13 +60,23 @@ def missing_keys(settings: Settings, keys: KeyStore) -> frozenset[str]:
 def provider_statuses(settings: Settings, health: HealthBook,
                       missing: frozenset[str]) -> list[ProviderStatus]:
     """Every provider in failover order: its health, or no-key when it has no key."""
-    rows = []
-    for p in settings.ordered_providers():
-        h = health.get(p.name)
-        rows.append(ProviderStatus(
-            name=p.name, type=p.type, model=p.model, base_url=p.effective_base_url(),
-            state=HealthState.NO_KEY if p.name in missing else h.state,
-            # Redacted again: a row written by an older version may hold a key.
-            last_error=redact(h.last_error) if h.last_error else None,
-            failures=h.failures, seconds_left=h.seconds_left))
-    return rows
+    return [merged(p.name, p.type, p.model, p.effective_base_url(), health.get(p.name),
+                   p.name in missing) for p in settings.ordered_providers()]
+
+
+def merged(name: str, type_: str, model: str, base_url: str, h: ProviderHealth,
+           key_missing: bool) -> ProviderStatus:
+    """The one merge of health and keys: no key found wins over any health; a `no-key` the
+    health remembers while a key is there now means the next message tries it."""
+    state = h.state
+    if key_missing:
+        state = HealthState.NO_KEY
+    elif state == HealthState.NO_KEY:
+        state = HealthState.HALF_OPEN
+    return ProviderStatus(
+        name=name, type=type_, model=model, base_url=base_url, state=state,
+        # Redacted again: a row written by an older version may hold a key.
+        last_error=redact(h.last_error) if h.last_error else None,
+        failures=h.failures, seconds_left=h.seconds_left, last_error_class=h.last_error_class,
+        last_success_at=h.last_success_at, last_failure_at=h.last_failure_at,
+        down_until=h.down_until)

@@ -25,12 +25,33 @@ class AttemptOutcome(StrEnum):
 
 
 class HealthState(StrEnum):
-    """A provider's health as stored and shown: SPEC's `state` in `providers --json`."""
+    """A provider's health as stored and shown: SPEC's `state` in `providers --json`.
 
+    Stored: up, down, no-key, key-rejected (a few old rows: half-open). Derived when read:
+    unknown (no success ever recorded), slow (an up provider whose first tokens come late
+    lately), half-open (a cooldown that ended). `providers --json` shows slow as up."""
+
+    UNKNOWN = "unknown"  # never answered: no success ever recorded
     UP = "up"
+    SLOW = "slow"  # up, but its recent first tokens came much later than usual
     DOWN = "down"  # cooling down after a failure: skipped until the cooldown ends
-    HALF_OPEN = "half-open"  # the cooldown ended: the next message tries it again
-    NO_KEY = "no-key"  # the key is missing or was rejected
+    HALF_OPEN = "half-open"  # the cooldown ended: the next message (or a probe) tries it
+    KEY_REJECTED = "key-rejected"  # the provider refused the key (401/403): retried later
+    NO_KEY = "no-key"  # no key was found for it
+
+    @property
+    def usable(self) -> bool:
+        """The router tries it (a message may be sent to it now)."""
+        return self in _USABLE
+
+    @property
+    def spec_state(self) -> str:
+        """The value `providers --json` shows (SPEC has no `slow`: it is up)."""
+        return HealthState.UP.value if self is HealthState.SLOW else self.value
+
+
+_USABLE = frozenset({HealthState.UNKNOWN, HealthState.UP, HealthState.SLOW,
+                     HealthState.HALF_OPEN})
 
 
 # The finish reason of an answer, and the error class of its attempt, when the chatdesk

@@ -66,38 +66,104 @@ def countdown(seconds: float) -> str:
     return f"{minutes} min {rest} s" if rest else f"{minutes} min"
 
 
-def health_words(state: str, seconds_left: float) -> str:
-    """The short words after a provider's name in the status bar: '' when it is up."""
+def clock_time(seconds: float) -> str:
+    """A time left as a clock shows it: '0:42', '2:13', '1:05:00'."""
+    s = max(0, math.ceil(seconds))
+    hours, rest = divmod(s, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def ago(seconds: float) -> str:
+    """How long ago: 'just now', '42 s ago', '5 min ago', '3 h ago', '2 days ago'."""
+    s = max(0, int(seconds))
+    if s < 10:
+        return "just now"
+    if s < 60:
+        return f"{s} s ago"
+    if s < 3600:
+        return f"{s // 60} min ago"
+    if s < 86400:
+        return f"{s // 3600} h ago"
+    days = s // 86400
+    return f"{days} day{'s' if days != 1 else ''} ago"
+
+
+_HEALTH_WORDS: dict[str, str] = {
+    HealthState.UNKNOWN: "not tried yet", HealthState.UP: "up", HealthState.SLOW: "slow",
+    HealthState.HALF_OPEN: "trying again", HealthState.KEY_REJECTED: "key rejected",
+    HealthState.NO_KEY: "no key",
+}
+
+
+def health_words(state: str, seconds_left: float, ever_failed: bool = False) -> str:
+    """The short words after a provider's name in the status bar: 'down 2:13', 'up'."""
     if state == HealthState.DOWN:
-        return f"cooling {countdown(seconds_left)}" if seconds_left > 0 else "retrying"
-    if state == HealthState.HALF_OPEN:
-        return "retrying"
-    if state == HealthState.NO_KEY:
-        return "no key"
-    return ""
+        return f"down {clock_time(seconds_left)}" if seconds_left > 0 else "trying again"
+    if state == HealthState.UNKNOWN and ever_failed:
+        return "not answered yet"
+    return _HEALTH_WORDS.get(state, str(state))  # StrEnum members hash as their values
+
+
+def health_cli(state: str, seconds_left: float) -> str:
+    """A provider's state in `chatdesk providers`: 'down (59 s)', 'key-rejected (4 min)'."""
+    waiting = state in (HealthState.DOWN, HealthState.KEY_REJECTED) and seconds_left > 0
+    return f"{state} ({countdown(seconds_left)})" if waiting else str(state)
+
+
+def health_error(error_class: str | None, last_error: str | None) -> str:
+    """A provider's last failure as a sentence, redacted: 'Key rejected: invalid x-api-key.'"""
+    label = error_label(error_class) if error_class else "Error"
+    detail = _detail(last_error or "")
+    if not detail or detail.lower() == label.lower():
+        return _sentence(label)
+    return _sentence(f"{label}: {detail}")
 
 
 def health_tooltip(name: str, state: str, seconds_left: float, failures: int,
-                   last_error: str | None) -> str:
-    """What a provider's state means, what happens next, and its last error."""
-    if state == HealthState.UP:
-        text = f"{name} is up."
-    elif state == HealthState.DOWN:
-        text = (f"{name} is down: skipped for {countdown(seconds_left)} more, then tried "
-                "again." if seconds_left > 0 else
-                f"{name} was down; the next message tries it again.")
-    elif state == HealthState.HALF_OPEN:
-        text = f"{name} is recovering: the next message tries it again."
+                   last_error: str | None, *, last_error_class: str | None = None,
+                   success_ago_s: float | None = None,
+                   failure_ago_s: float | None = None) -> str:
+    """What a provider's state means and what happens next; when it last answered and
+    last failed (and why). `*_ago_s`: how long ago, None for never."""
+    shown = display_name(name)
+    if state == HealthState.UNKNOWN:
+        text = (f"{shown} has not answered yet; a message is sent to it when its turn "
+                "comes in the failover order.")
+    elif state == HealthState.UP:
+        text = f"{shown} is up."
+    elif state == HealthState.SLOW:
+        text = (f"{shown} is up but slow: its last answers took much longer than usual "
+                "to start.")
+    elif state == HealthState.DOWN and seconds_left > 0:
+        text = (f"{shown} is down: it is skipped for {countdown(seconds_left)} more, then "
+                "checked again.")
+    elif state in (HealthState.DOWN, HealthState.HALF_OPEN):
+        text = f"{shown} is being checked again: the next message tries it."
+    elif state == HealthState.KEY_REJECTED:
+        text = (f"{shown} rejected its API key: fix it in Settings (or with chatdesk keys "
+                f"set {name}); it is tried again in {countdown(seconds_left)}.")
     elif state == HealthState.NO_KEY:
-        text = (f"{name} has no usable API key: add one in Settings or set its environment "
+        text = (f"{shown} has no API key: add one in Settings or set its environment "
                 "variable.")
     else:
-        text = f"{name}: {state}."
-    if failures > 1:
+        text = f"{shown}: {state}."
+    if failures > 1 and state == HealthState.DOWN:
         text += f"\nFailed {failures} times in a row."
-    if last_error:
-        text += f"\nLast error: {redact(last_error)}"
+    text += "\nLast success: " + ("never." if success_ago_s is None else ago(success_ago_s) + ".")
+    if failure_ago_s is not None or last_error:
+        when = ago(failure_ago_s) if failure_ago_s is not None else "some time ago"
+        text += f"\nLast failure: {when}. {health_error(last_error_class, last_error)}"
     return text
+
+
+def providers_usable(usable: int, total: int) -> str:
+    """The status bar's one line when it is too narrow for each provider: '2 of 4 usable'."""
+    if total == 0:
+        return "No providers"
+    if usable == total:
+        return f"{'All ' if total > 1 else ''}{total} provider{'s' if total > 1 else ''} usable"
+    return f"{usable} of {total} providers usable"
 
 
 def clause(sentence: str) -> str:

@@ -359,7 +359,7 @@ async def test_failover_matrix(ptype: str, failure_id: str, fakes: Servers,
     status = int(failure_id.removeprefix("http_")) if failure_id.startswith("http_") else None
     assert failed.http_status == status
     assert rig.service.health.get(ptype).state == "down"  # an outage: skipped for a while
-    assert rig.service.health.get("backup").state == "up"
+    assert rig.service.health.get("backup").state == "up"  # it answered
     [failed_event] = only(events, ev.AttemptFailed)
     assert (failed_event.error_class, failed_event.streamed_text) == (failure.error_class, partial)
 
@@ -517,7 +517,7 @@ async def test_rejected_key_marks_no_key_and_a_good_key_brings_it_back(
     [failed] = only(events, ev.AttemptFailed)
     assert (failed.provider, failed.error_class, failed.status) == ("anthropic", "auth", 401)
     assert only(events, ev.AnswerFinished)[0].provider == "backup"
-    assert rig.service.health.get("anthropic").state == "no-key"
+    assert rig.service.health.get("anthropic").state == "key-rejected"
     # A rejected key is not tried again on the next message.
     events = await collect(rig.service.send("again"))
     assert only(events, ev.AnswerFinished)[0].provider == "backup"

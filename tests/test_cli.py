@@ -107,8 +107,9 @@ def test_providers_json_lists_order_and_health(
     assert code == 0
     assert [r["name"] for r in rows] == ["main", "backup"]
     assert set(rows[0]) == {"name", "type", "model", "base_url", "state", "last_error",
-                            "cooldown_left_s"}
-    assert rows[0]["state"] == "up" and rows[1]["state"] == "no-key"
+                            "cooldown_left_s", "slow"}
+    assert rows[0]["state"] == "unknown" and rows[1]["state"] == "no-key"  # never tried
+    assert rows[0]["slow"] is False
     assert fakes[0][1].api_key not in out
 
 
@@ -216,3 +217,27 @@ def test_history_delete_trash_restore_and_empty(
     assert sorted(c["id"] for c in json.loads(out)) == [ids[0], ids[2]]
     code, _, err = run(capsys, "history", "delete", "999")
     assert code == 1 and "no conversation 999 to delete" in err
+
+
+def test_providers_text_says_each_state_and_the_wait(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chatdesk.context import AppContext
+    from chatdesk.providers import errors
+
+    with FakeProvider("anthropic") as a, FakeProvider("openai") as o, \
+            FakeProvider("gemini") as g:
+        fakes = [("main", a), ("second", o), ("backup", g)]
+        write_settings(data_dir, fakes)
+        for var, value in key_env(fakes[:2]).items():
+            monkeypatch.setenv(var, value)
+        ctx = AppContext.create(str(data_dir), warn=False)
+        try:
+            ctx.health().record_failure("second", errors.AuthError("bad key", status=401))
+        finally:
+            ctx.close()
+        code, out, _ = run(capsys, "providers")
+    assert code == 0
+    states = {line.split()[0]: line.split()[2] for line in out.splitlines()}
+    assert states == {"main": "unknown", "second": "key-rejected", "backup": "no-key"}
+    assert "key-rejected (5 min)" in out and "last error: bad key" in out

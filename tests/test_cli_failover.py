@@ -184,7 +184,7 @@ def test_rejected_key_is_said_plainly_and_the_backup_answers(
                                    "(fix the key with: chatdesk keys set anthropic)")
     code, out, _ = run(capsys, "providers", "--json")
     assert {r["name"]: r["state"] for r in json.loads(out)} == {
-        "anthropic": "no-key", "openai": "up"}
+        "anthropic": "key-rejected", "openai": "up"}
 
 
 class _Terminal(io.StringIO):

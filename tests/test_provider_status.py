@@ -46,7 +46,7 @@ def test_no_key_wins_over_health_and_keyless_servers_need_none(tmp_path: Path) -
         rows = {s.name: s for s in provider_statuses(ctx.settings, ctx.health(), missing)}
         assert [s.name for s in ctx.provider_statuses()] == ["anthropic", "local", "openai"]
         assert (rows["anthropic"].state, rows["anthropic"].ready) == ("no-key", False)
-        assert (rows["local"].state, rows["local"].ready) == ("up", True)
+        assert (rows["local"].state, rows["local"].ready) == ("unknown", True)
         assert rows["openai"].state == "down" and not rows["openai"].ready
         assert 0 < rows["openai"].cooldown_left_s <= 30 and rows["openai"].failures == 1
         assert rows["openai"].last_error == "busy"
@@ -60,8 +60,8 @@ def test_providers_json_rows_are_the_statuses(tmp_path: Path) -> None:
     try:
         rows = ctx.provider_rows()
         assert [set(r) for r in rows] == [{"name", "type", "model", "base_url", "state",
-                                           "last_error", "cooldown_left_s"}] * 3
-        assert [r["state"] for r in rows] == ["no-key", "up", "no-key"]
+                                           "last_error", "cooldown_left_s", "slow"}] * 3
+        assert [r["state"] for r in rows] == ["no-key", "unknown", "no-key"]
     finally:
         ctx.close()
 
@@ -79,5 +79,44 @@ def test_the_retry_gate(tmp_path: Path) -> None:
         # openai has no key, the others cool down: nothing could answer now.
         assert not ctx.retry_ready()
         assert ctx.retry_ready(missing=frozenset())  # had openai a key, it could
+    finally:
+        ctx.close()
+
+
+def test_a_rejected_key_is_not_a_missing_one_and_a_key_found_later_is_tried(
+        tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, {"OPENAI_API_KEY": "sk-openai-test-0000"})
+    try:
+        book = ctx.health()
+        book.record_failure("openai", errors.AuthError("invalid key", provider="openai",
+                                                       status=401))
+        book.record_failure("anthropic", errors.MissingKey("none", provider="anthropic"))
+        book.record_failure("local", errors.MissingKey("none", provider="local"))
+        rows = {s.name: s for s in ctx.provider_statuses()}
+        assert (rows["openai"].state, rows["openai"].ready) == ("key-rejected", False)
+        assert rows["openai"].last_error_class == "auth" and rows["openai"].down_until
+        assert rows["anthropic"].state == "no-key"  # none found: no key, whatever health says
+        # Health remembers no key, but one is there now (a server needing none): tried next.
+        assert (rows["local"].state, rows["local"].ready) == ("half-open", True)
+        assert [r["state"] for r in ctx.provider_rows()] == ["no-key", "half-open",
+                                                            "key-rejected"]
+    finally:
+        ctx.close()
+
+
+def test_a_slow_provider_is_up_in_json_with_its_slow_flag(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, {})
+    try:
+        store = ctx.store
+        conversation = store.create_conversation()
+        for seconds in [0.5] * 10 + [6.0] * 3:  # its usual, then three late first tokens
+            message = store.add_message(conversation.id, "assistant", "x")
+            attempt = store.start_attempt(message.id, "local", "m")
+            store.finish_attempt(attempt, outcome="ok", first_token_s=seconds)
+        ctx.health().record_success("local")
+        [local] = [s for s in ctx.provider_statuses() if s.name == "local"]
+        assert (local.state, local.ready) == ("slow", True)
+        [row] = [r for r in ctx.provider_rows() if r["name"] == "local"]
+        assert (row["state"], row["slow"]) == ("up", True)  # SPEC has no "slow" state
     finally:
         ctx.close()

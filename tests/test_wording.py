@@ -180,3 +180,24 @@ def test_history_commands_still_start_without_httpx(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, cwd=ROOT)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_provider_states_in_few_words_and_for_the_terminal() -> None:
+    from chatdesk import wording
+
+    assert wording.clock_time(42.2) == "0:43" and wording.clock_time(3725) == "1:02:05"
+    assert wording.health_words("down", 133) == "down 2:13"
+    assert wording.health_words("down", 0) == "trying again"  # the cooldown just ended
+    assert wording.health_words("unknown", 0) == "not tried yet"
+    assert wording.health_words("unknown", 0, ever_failed=True) == "not answered yet"
+    assert wording.health_words("key-rejected", 200) == "key rejected"
+    assert wording.health_cli("down", 59) == "down (59 s)"
+    assert wording.health_cli("key-rejected", 240) == "key-rejected (4 min)"
+    assert wording.health_cli("slow", 0) == "slow"
+    assert [wording.ago(s) for s in (3, 42, 125, 7300, 90000, 200000)] == [
+        "just now", "42 s ago", "2 min ago", "2 h ago", "1 day ago", "2 days ago"]
+    assert wording.health_error("auth", "Invalid key sk-ant-api03-abcdefghijklmnopqrstuvwxyz"
+                                ) == "Key rejected: Invalid key [redacted]."
+    assert wording.health_error("overloaded", "Overloaded") == "Overloaded."
+    assert wording.providers_usable(2, 4) == "2 of 4 providers usable"
+    assert wording.providers_usable(3, 3) == "All 3 providers usable"

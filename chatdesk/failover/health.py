@@ -1,7 +1,9 @@
-"""Per-provider health: up → down (cooling) → half-open → up, shared through the data dir."""
+"""Per-provider health: unknown → up (or slow) → down (cooling) → half-open → up, and a
+rejected key; shared by every chatdesk process through the history file."""
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +23,17 @@ NO_KEY_RETRY_S = 300.0
 # often: the status bar shows it to the minute.
 SUCCESS_WRITE_EVERY_S = 30.0
 
+# Slow: the median first-token time of the provider's SLOW_RECENT latest answers (the
+# newest within SLOW_WINDOW_S) is at least SLOW_RATIO times, and SLOW_MARGIN_S more than,
+# the median of the SLOW_BASELINE answers before them (at least SLOW_MIN_BASELINE of them).
+# The median of three: one odd answer neither makes a provider slow nor clears it.
+SLOW_RECENT = 3
+SLOW_BASELINE = 20
+SLOW_MIN_BASELINE = 5
+SLOW_RATIO = 2.0
+SLOW_MARGIN_S = 2.0
+SLOW_WINDOW_S = 1800.0
+
 
 @dataclass(frozen=True)
 class ProviderHealth:
@@ -29,15 +42,24 @@ class ProviderHealth:
     name: str
     state: HealthState
     failures: int
-    seconds_left: float  # of the cooldown; 0 when not cooling down
+    seconds_left: float  # of the cooldown (or a rejected key's wait); 0 when not waiting
     last_error: str | None
     last_error_class: str | None
     last_success_at: float | None = None  # unix times; None: never
     last_failure_at: float | None = None
+    down_until: float | None = None  # unix time the cooldown (or the wait) ends
 
     @property
     def ever_answered(self) -> bool:
         return self.last_success_at is not None
+
+
+def _key_rejected(row: HealthRow) -> bool:
+    """A key the provider refused (older versions stored it as no-key, error class auth)."""
+    from chatdesk.providers.errors import ErrorClass  # cheap, but not at start-up
+
+    return row.state == HealthState.KEY_REJECTED or (
+        row.state == HealthState.NO_KEY and row.last_error_class == ErrorClass.AUTH)
 
 
 class HealthBook:
@@ -56,23 +78,47 @@ class HealthBook:
     def get(self, name: str) -> ProviderHealth:
         row = self._row(name)
         if row is None:
-            return ProviderHealth(name, HealthState.UP, 0, 0.0, None, None)
+            return ProviderHealth(name, HealthState.UNKNOWN, 0, 0.0, None, None)
         now = self.clock()
         left = max(0.0, (row.down_until or 0.0) - now)
-        if row.state == HealthState.NO_KEY:
-            state = HealthState.NO_KEY if left > 0 else HealthState.HALF_OPEN
-        elif left > 0:
-            state = HealthState.DOWN
-        elif row.failures > 0:
-            state = HealthState.HALF_OPEN
-        else:
-            state = HealthState.UP
+        state = self._state(row, left)
         return ProviderHealth(name, state, row.failures, left, row.last_error,
-                              row.last_error_class, row.last_success_at, row.last_failure_at)
+                              row.last_error_class, row.last_success_at, row.last_failure_at,
+                              row.down_until)
+
+    def _state(self, row: HealthRow, left: float) -> HealthState:
+        """The state a stored row means now (see HealthState)."""
+        if row.state in (HealthState.NO_KEY, HealthState.KEY_REJECTED):
+            if left <= 0:
+                return HealthState.HALF_OPEN
+            return HealthState.KEY_REJECTED if _key_rejected(row) else HealthState.NO_KEY
+        if left > 0:
+            return HealthState.DOWN
+        # A probe that reached the provider stores `up` and keeps the failure count (the
+        # backoff goes on if the next message fails); a cooldown that merely ended does not.
+        if row.failures > 0 and row.state != HealthState.UP:
+            return HealthState.HALF_OPEN
+        if row.last_success_at is None:
+            return HealthState.UNKNOWN
+        return HealthState.SLOW if self.slow(row.name) else HealthState.UP
+
+    def slow(self, name: str) -> bool:
+        """Whether the provider's latest first tokens came much later than usual (the rule
+        is above SLOW_RECENT)."""
+        times = self.store.first_token_times(name, SLOW_RECENT + SLOW_BASELINE)
+        recent, baseline = times[:SLOW_RECENT], times[SLOW_RECENT:]
+        if len(recent) < SLOW_RECENT or len(baseline) < SLOW_MIN_BASELINE:
+            return False
+        newest = datetime.fromisoformat(recent[0][1]).timestamp()
+        if self.clock() - newest > SLOW_WINDOW_S:
+            return False  # slow a while ago says nothing about now
+        lately = statistics.median(t for t, _ in recent)
+        usual = statistics.median(t for t, _ in baseline)
+        return lately >= SLOW_RATIO * usual and lately - usual >= SLOW_MARGIN_S
 
     def available(self, name: str) -> bool:
         """Whether a message may be sent to this provider now (not cooling down)."""
-        return self.get(name).state in (HealthState.UP, HealthState.HALF_OPEN)
+        return self.get(name).state.usable
 
     def record_success(self, name: str) -> None:
         row = self._row(name)
@@ -93,7 +139,11 @@ class HealthBook:
         failures = (row.failures if row else 0) + 1
         now = self.clock()
         if decision.no_key:
-            self._put(name, HealthState.NO_KEY, failures, now + NO_KEY_RETRY_S, error.message,
+            from chatdesk.providers.errors import AuthError
+
+            state = HealthState.KEY_REJECTED if isinstance(error, AuthError) \
+                else HealthState.NO_KEY
+            self._put(name, state, failures, now + NO_KEY_RETRY_S, error.message,
                       error.kind, failure_at=now)
         elif decision.cool_down:
             cooling = (row is not None and row.state == HealthState.DOWN
@@ -112,6 +162,23 @@ class HealthBook:
                       row.down_until if row else None, error.message, error.kind,
                       failure_at=now)
         return decision
+
+    def record_probe(self, name: str, error: errors.ProviderError | None) -> None:
+        """What a cheap probe (a model list) at a cooldown's end found: reached, the provider
+        is up at once; a failure is a failure like any other (the policy's cooldown).
+
+        A probe proves the provider reachable, not that it answers: the failure count is
+        kept, so a first message failing after it backs off further (a real answer clears
+        it). A failure that is no outage (a model list the server lacks: 404) still shows
+        the server reachable: up, though not a success."""
+        if error is not None:
+            decision = self.record_failure(name, error)
+            if decision.cool_down or decision.no_key:
+                return
+        row = self._row(name)
+        self._put(name, HealthState.UP, row.failures if row else 0, None,
+                  row.last_error if row else None, row.last_error_class if row else None,
+                  success_at=self.clock() if error is None else None)
 
     def mark_down(self, name: str, reason: str, seconds: float) -> None:
         """An early warning (a status page reporting an outage) before any message fails."""

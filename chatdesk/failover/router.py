@@ -108,6 +108,7 @@ class _Attempt:
     cut_space: str  # white space cut from the end of that text (see `trim_prefill`)
     usage: Usage = field(default_factory=Usage)
     finish_reason: str | None = None
+    first_token_s: float | None = None  # how long the first token took (None: none came)
 
     @property
     def name(self) -> str:
@@ -188,10 +189,11 @@ class Router:
 
     def _usable(self, candidate: Candidate, progress: _Progress) -> Provider | None:
         """The provider to try, or None (and the reason noted) when it must be skipped: its
-        key is missing or was rejected, or it is cooling down after a failure."""
+        key is missing or was rejected, or it is cooling down after a failure. Those never
+        tried, or whose cooldown ended (half-open), are tried."""
         name = candidate.name
         state = self.health.get(name)
-        if state.state == HealthState.NO_KEY:
+        if state.state in (HealthState.NO_KEY, HealthState.KEY_REJECTED):
             progress.reasons.append(wording.key_unusable(name, state.last_error_class))
             return None
         if state.state == HealthState.DOWN:
@@ -254,7 +256,8 @@ class Router:
             if isinstance(event, TextDelta):
                 text = event.text
                 if not writer.parts:
-                    yield ev.FirstToken(attempt.name, self.monotonic() - started)
+                    attempt.first_token_s = self.monotonic() - started
+                    yield ev.FirstToken(attempt.name, attempt.first_token_s)
                     if attempt.cut_space:
                         shown = shown_continuation(attempt.cut_space, text)
                         writer.add(text)
@@ -281,6 +284,7 @@ class Router:
             attempt.id, outcome=outcome, error_class=error.kind if error else None,
             error_message=error.message if error else None,
             http_status=error.status if error else None, streamed_text=own,
+            first_token_s=attempt.first_token_s,
         )
         text = attempt.text
         if outcome is AttemptOutcome.FAILED:

@@ -392,12 +392,15 @@ class HistoryStore(Claims):
         error_message: str | None = None,
         http_status: int | None = None,
         streamed_text: str | None = None,
+        first_token_s: float | None = None,
     ) -> None:
-        """Close an attempt; `streamed_text=None` keeps the text saved so far."""
+        """Close an attempt; `streamed_text=None` keeps the text saved so far.
+        `first_token_s`: how long it waited for its first token (None: none came)."""
         check(outcome, ATTEMPT_OUTCOMES - {AttemptOutcome.RUNNING}, "outcome")
         self._update(
             "UPDATE attempts SET outcome = ?, ended_at = ?, error_class = ?, error_message = ?,"
-            " http_status = ?, streamed_text = coalesce(?, streamed_text) WHERE id = ?",
+            " http_status = ?, streamed_text = coalesce(?, streamed_text),"
+            " first_token_s = coalesce(?, first_token_s) WHERE id = ?",
             (
                 outcome,
                 now_iso(),
@@ -405,6 +408,7 @@ class HistoryStore(Claims):
                 error_message,
                 http_status,
                 streamed_text,
+                first_token_s,
                 attempt_id,
             ),
             f"There is no attempt {attempt_id}.",
@@ -415,6 +419,15 @@ class HistoryStore(Claims):
             "SELECT * FROM attempts WHERE message_id = ? ORDER BY started_at, id", (message_id,)
         )
         return [Attempt.from_row(row) for row in rows]
+
+    def first_token_times(self, provider: str, limit: int) -> list[tuple[float, str]]:
+        """(seconds to the first token, started_at) of the provider's latest answered
+        attempts, newest first."""
+        rows = self._rows(
+            "SELECT first_token_s, started_at FROM attempts WHERE provider = ?"
+            " AND first_token_s IS NOT NULL AND outcome = 'ok' ORDER BY id DESC LIMIT ?",
+            (provider, limit))
+        return [(float(r["first_token_s"]), str(r["started_at"])) for r in rows]
 
     def get_attempt(self, attempt_id: int) -> Attempt | None:
         row = self._one("SELECT * FROM attempts WHERE id = ?", (attempt_id,))

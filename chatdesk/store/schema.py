@@ -139,10 +139,18 @@ def _v3_health_times(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE provider_health ADD COLUMN last_failure_at REAL")
 
 
+def _v4_first_token_times(conn: sqlite3.Connection) -> None:
+    """How long each attempt waited for its first token: a provider answering much later
+    than usual shows as slow. The index keeps reading one provider's latest ones instant."""
+    conn.execute("ALTER TABLE attempts ADD COLUMN first_token_s REAL")
+    conn.execute("CREATE INDEX attempts_first_token ON attempts(provider, id)"
+                 " WHERE first_token_s IS NOT NULL")
+
+
 # Forward only: MIGRATIONS[n] takes a file from user_version n to n + 1. Never edit a
 # released entry; append a new function instead.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    _v1_initial, _v2_claim_owners, _v3_health_times,
+    _v1_initial, _v2_claim_owners, _v3_health_times, _v4_first_token_times,
 ]
 
 

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from chatdesk import wording
 from chatdesk.facts import conversation_summary
 from chatdesk.providers import errors
+from chatdesk.recovery import ProbeScheduler
 from chatdesk.secrets import KeyFileState, KeyPlace
 from chatdesk.store import ConversationSummary, HistoryStore, StoredMessage, StoreError
 from chatdesk.ui.drafts import DraftBook
@@ -37,7 +38,7 @@ log = logging.getLogger("chatdesk.ui")
 T = TypeVar("T")
 
 KEY_CHECK_DELAY_MS = 100  # after the first paint, in practice
-HEALTH_REFRESH_MS = 5000
+HEALTH_REFRESH_MS = 3000  # health is shared through the file: another process may change it
 PENDING_RETRY_MS = 30000
 FIRST_RETRY_MS = 3000
 DRAFT_SAVE_MS = 1000  # an unsent message is written to window.ini this long after typing
@@ -108,6 +109,9 @@ class ChatController(QObject):
         self._draft_timer.setInterval(DRAFT_SAVE_MS)
         self._draft_timer.timeout.connect(self.save_drafts)
         self._timers: list[QTimer] = []
+        self._probes = ProbeScheduler()
+        self._probe_timers: dict[str, QTimer] = {}  # one per cooling provider: its cooldown end
+        self._retry_when_idle = False  # a probe found a provider back while an answer ran
 
     # -- settings and the engine ----------------------------------------------------------
 
@@ -190,6 +194,40 @@ class ChatController(QObject):
         statuses = self.provider_statuses()
         if statuses is not None:
             self.statusChanged.emit(statuses)
+            self._plan_probes(statuses)
+
+    def _plan_probes(self, statuses: list[ProviderStatus]) -> None:
+        """Probe each provider whose cooldown ended; wake up as the next ones end (re-armed
+        on every refresh, so a cooldown changed by another process is followed)."""
+        if self.bridge is None:
+            return
+        plan = self._probes.plan(statuses)
+        for name in plan.due:
+            self._probe(name)
+        for name, seconds in plan.wake_in_s.items():
+            timer = self._probe_timers.get(name)
+            if timer is None:
+                timer = self._probe_timers[name] = QTimer(self)
+                timer.setSingleShot(True)
+                timer.timeout.connect(self.refresh_status)
+            timer.start(max(1, int(seconds * 1000)))
+
+    def _probe(self, name: str) -> None:
+        async def job(service: ChatService) -> None:
+            await service.probe(name)
+
+        def ended(_: object) -> None:
+            self._probed(name)
+
+        if self.run_job(job, ended, ended) is None:
+            self._probes.finished(name)
+
+    def _probed(self, name: str) -> None:
+        """A probe ended: show what it found, and send what waits if it found a way."""
+        self._probes.finished(name)
+        self.refresh_status()
+        if not self.retry_pending_if_ready() and self.busy:
+            self._retry_when_idle = True
 
     def provider_statuses(self) -> list[ProviderStatus] | None:
         if self.ctx is None or self.readonly:
@@ -642,7 +680,8 @@ class ChatController(QObject):
             self.say(f"Sent {finished} pending message{'s' if finished != 1 else ''}.")
         if kind == "resend" and self.conversation_id is not None:
             self.open_conversation(self.conversation_id)  # the cut-off answers are set aside
-        if finished:
+        if finished or self._retry_when_idle:
+            self._retry_when_idle = False
             QTimer.singleShot(0, self.retry_pending_if_ready)
 
     def fetch_models(self, name: str) -> None:
@@ -692,7 +731,7 @@ class ChatController(QObject):
         """The window is closing: keep the drafts, stop the timers and the answer running
         (the router stores its partial text as it unwinds)."""
         self.save_drafts()
-        for timer in self._timers:
+        for timer in [*self._timers, *self._probe_timers.values()]:
             timer.stop()
         if self.bridge is not None:
             self.bridge.stop()

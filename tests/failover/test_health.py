@@ -16,7 +16,7 @@ import pytest
 from chatdesk import events as ev
 from chatdesk.failover.health import NO_KEY_RETRY_S, HealthBook
 from chatdesk.providers import errors
-from chatdesk.store import HistoryStore
+from chatdesk.store import HealthRow, HistoryStore
 from tests.fakes.server import ErrorResponse, FakeProvider
 from tests.helpers import key_env, write_settings
 from tests.test_chat import (
@@ -51,11 +51,15 @@ def overloaded(retry_after: float | None = None) -> errors.ProviderError:
 
 # -- the state machine ------------------------------------------------------------------
 
-def test_unknown_provider_is_up(book: tuple[HealthBook, FakeClock]) -> None:
+def test_a_provider_never_tried_is_unknown_and_tried(book: tuple[HealthBook, FakeClock]) -> None:
     health, _ = book
     state = health.get("main")
-    assert (state.state, state.failures, state.seconds_left) == ("up", 0, 0)
+    assert (state.state, state.failures, state.seconds_left) == ("unknown", 0, 0)
     assert health.available("main")
+    health.record_failure("main", errors.NotFound("no such model", status=404))
+    assert health.get("main").state == "unknown"  # failed, but not an outage: never answered
+    health.record_success("main")
+    assert health.get("main").state == "up"
 
 
 def test_last_success_and_failure_times_are_kept(book: tuple[HealthBook, FakeClock]) -> None:
@@ -139,14 +143,27 @@ def test_rejected_key_is_no_key_until_reset_or_a_while(
 ) -> None:
     health, clock = book
     decision = health.record_failure("main", errors.AuthError("bad key", status=401))
-    assert decision.no_key and health.get("main").state == "no-key"
-    assert not health.available("main")
+    state = health.get("main")
+    assert decision.no_key and state.state == "key-rejected"  # not "no key": it has one
+    assert state.seconds_left == NO_KEY_RETRY_S and not health.available("main")
     clock.advance(NO_KEY_RETRY_S)
     assert health.get("main").state == "half-open"
     health.record_failure("main", errors.AuthError("bad key", status=401))
     health.reset("main")  # `chatdesk keys set main`
     state = health.get("main")
-    assert (state.state, state.failures, state.last_error) == ("up", 0, None)
+    assert (state.state, state.failures, state.last_error) == ("unknown", 0, None)
+
+
+def test_a_missing_key_is_no_key_and_an_old_rejected_row_reads_as_rejected(
+    book: tuple[HealthBook, FakeClock],
+) -> None:
+    health, _ = book
+    health.record_failure("main", errors.MissingKey("no key", provider="main"))
+    assert health.get("main").state == "no-key"
+    # Before key-rejected existed, a 401 was stored as no-key with error class auth.
+    health.store.put_health(HealthRow("old", "no-key", 1, health.clock() + 60, "bad key",
+                                      "auth", "2026-01-01T00:00:00.000+00:00"))
+    assert health.get("old").state == "key-rejected"
 
 
 @pytest.mark.parametrize("error", [
@@ -158,7 +175,7 @@ def test_request_problems_do_not_cool_down(book: tuple[HealthBook, FakeClock],
     health, _ = book
     health.record_failure("main", error)
     state = health.get("main")
-    assert (state.state, state.failures, state.last_error_class) == ("up", 0, error.kind)
+    assert (state.state, state.failures, state.last_error_class) == ("unknown", 0, error.kind)
 
 
 def test_status_page_marks_down_without_shortening(book: tuple[HealthBook, FakeClock]) -> None:
@@ -170,6 +187,102 @@ def test_status_page_marks_down_without_shortening(book: tuple[HealthBook, FakeC
     assert health.get("other").state == "down" and health.get("other").seconds_left == 120
     clock.advance(120)
     assert health.get("other").state == "half-open"
+
+
+# -- probes at a cooldown's end ---------------------------------------------------------------
+
+def test_a_probe_that_reaches_the_provider_makes_it_up_and_keeps_the_backoff(
+    book: tuple[HealthBook, FakeClock],
+) -> None:
+    health, clock = book
+    health.record_failure("main", overloaded())
+    clock.advance(60)
+    assert health.get("main").state == "half-open"
+    health.record_probe("main", None)
+    state = health.get("main")
+    assert (state.state, state.seconds_left, state.last_success_at) == ("up", 0, clock.now)
+    # A first message failing after it backs off further: the probe listed models, it did
+    # not answer one.
+    health.record_failure("main", overloaded())
+    assert health.get("main").seconds_left == 120
+    clock.advance(120)
+    health.record_success("main")  # a real answer clears the count
+    assert health.get("main").failures == 0
+
+
+def test_a_probe_that_fails_goes_on_cooling_down_per_policy(
+    book: tuple[HealthBook, FakeClock],
+) -> None:
+    health, clock = book
+    health.record_failure("main", overloaded())
+    clock.advance(60)
+    health.record_probe("main", errors.ConnectionFailed("refused", provider="main"))
+    state = health.get("main")
+    assert (state.state, state.failures, state.seconds_left) == ("down", 2, 120)
+    assert state.down_until == clock.now + 120
+    health.record_probe("main", errors.AuthError("bad key", status=401))
+    assert health.get("main").state == "key-rejected"
+
+
+def test_a_probe_answered_with_a_404_shows_the_server_reachable(
+    book: tuple[HealthBook, FakeClock],
+) -> None:
+    health, clock = book
+    health.record_success("main")
+    health.record_failure("main", overloaded())
+    clock.advance(60)
+    health.record_probe("main", errors.NotFound("no /models here", status=404))
+    state = health.get("main")
+    assert (state.state, state.last_error_class) == ("up", "not_found")  # not stuck half-open
+    assert state.last_success_at == clock.now - 60  # reached, but not a success
+
+
+# -- slow: late first tokens, from the attempts table ----------------------------------------
+
+def answered(store: HistoryStore, provider: str, *first_token_s: float) -> None:
+    """Store answered attempts of `provider` with these first-token times, oldest first."""
+    conversation = store.create_conversation()
+    for seconds in first_token_s:
+        message = store.add_message(conversation.id, "assistant", "x")
+        attempt = store.start_attempt(message.id, provider, "m")
+        store.finish_attempt(attempt, outcome="ok", streamed_text="x", first_token_s=seconds)
+
+
+@pytest.fixture
+def timed(tmp_path: Path) -> Iterator[tuple[HealthBook, FakeClock]]:
+    clock = FakeClock(time.time())  # attempts are stamped with the real time
+    with HistoryStore.open(tmp_path / "history.db") as store:
+        health = HealthBook(store, 60, clock)
+        health.record_success("main")
+        yield health, clock
+
+
+def test_late_first_tokens_make_an_up_provider_slow(timed: tuple[HealthBook, FakeClock]) -> None:
+    health, _ = timed
+    answered(health.store, "main", *[0.8] * 10)
+    assert health.get("main").state == "up"
+    answered(health.store, "main", 5.0, 0.9)  # one odd answer among fast ones: not slow
+    assert health.get("main").state == "up"
+    answered(health.store, "main", 6.0)  # two of the last three: slow
+    state = health.get("main")
+    assert state.state == "slow" and state.state.usable and state.state.spec_state == "up"
+    answered(health.store, "main", 0.7, 0.8)  # fast again
+    assert health.get("main").state == "up"
+
+
+def test_slow_needs_a_usual_time_a_real_margin_and_recent_answers(
+    timed: tuple[HealthBook, FakeClock],
+) -> None:
+    health, clock = timed
+    answered(health.store, "main", *[0.8] * 4, 9.0, 9.0, 9.0)
+    assert health.get("main").state == "up"  # four answers are no "usual" yet
+    answered(health.store, "other", *[0.3] * 10, 1.5, 1.5, 1.5)
+    health.record_success("other")
+    assert health.get("other").state == "up"  # five times as long, but only 1.2 s more
+    answered(health.store, "main", 0.8, 9.0, 9.0, 9.0)
+    assert health.get("main").state == "slow"
+    clock.advance(31 * 60)
+    assert health.get("main").state == "up"  # slow half an hour ago says nothing now
 
 
 # -- timing against fakes -----------------------------------------------------------------
@@ -297,4 +410,25 @@ async def test_providers_json_in_another_process_shows_the_outage(
     assert result.returncode == 0, result.stderr
     rows = {row["name"]: row for row in json.loads(result.stdout)}
     assert rows["main"]["state"] == "down" and rows["main"]["last_error"]
-    assert rows["backup"]["state"] == "up"
+    assert rows["backup"]["state"] == "up"  # it answered
+
+
+async def test_a_probe_lists_models_and_records_what_it_found(
+    fakes: tuple[FakeProvider, FakeProvider], rigs: Callable[..., Rig],
+) -> None:
+    main, _ = fakes
+    with FakeProvider("openai") as gone:
+        dead = entry("gone", gone)
+    rig = rigs([entry("main", main), dead])
+    for name in ("main", "gone"):
+        rig.service.health.record_failure(name, overloaded())
+    rig.clock.advance(60)
+
+    await rig.service.probe("main")
+    assert [r.path for r in main.requests] == ["/v1/models"]  # no chat request: it is free
+    assert rig.service.health.get("main").state == "up"
+
+    await rig.service.probe("gone")  # refused: it cools down again, for twice as long
+    state = rig.service.health.get("gone")
+    assert (state.state, state.failures, state.seconds_left) == ("down", 2, 120)
+    assert state.last_error_class == "connection_failed"

@@ -204,7 +204,7 @@ async def test_major_outage_marks_the_provider_down(page: StatusServer, health: 
                                                     client: httpx.AsyncClient) -> None:
     page.body = MAJOR
     watcher = StatusWatcher(health, [provider("claude", page.url)], client, down_for_s=90)
-    assert health.get("claude").state == "up"
+    assert health.get("claude").state == "unknown"
 
     results = await watcher.check_once()
 
@@ -232,7 +232,7 @@ async def test_critical_outage_marks_down_and_minor_does_not(
     page.body = json.dumps({"status": {"indicator": "minor",
                                        "description": "Minor Service Outage"}}).encode()
     assert (await watcher.check_once())["claude"].indicator == "minor"
-    assert health.get("claude").state == "up"
+    assert health.get("claude").state == "unknown"
     page.body = json.dumps({"status": {"indicator": "critical", "description": ""}}).encode()
     await watcher.check_once()
     assert health.get("claude").state == "down"
@@ -252,7 +252,7 @@ async def test_all_operational_leaves_health_alone(page: StatusServer, health: H
 
     assert results["claude"] == PageStatus("none", "All Systems Operational")
     assert {name: health.get(name) for name in ("claude", "openai")} == before
-    assert health.get("claude").state == "up"
+    assert health.get("claude").state == "unknown"
     assert health.get("openai").state == "down"
 
 
@@ -274,7 +274,7 @@ async def test_an_unreadable_page_is_reported_and_changes_nothing(
     assert set(results) == {"claude", "other"}
     assert all(isinstance(r, StatusPageError) for r in results.values())
     assert_sentence(results["claude"])
-    assert health.get("claude").state == "up"
+    assert health.get("claude").state == "unknown"
     assert health.get("claude").last_error is None
     assert health.get("other").last_error == "an earlier failure"
 
@@ -293,8 +293,8 @@ async def test_a_shared_page_is_fetched_once_per_round(page: StatusServer, healt
     for name in ("claude", "claude-backup"):
         assert health.get(name).state == "down"
         assert health.get(name).seconds_left == pytest.approx(45)
-    assert health.get("local").state == "up"
-    assert health.get("muted").state == "up"
+    assert health.get("local").state == "unknown"
+    assert health.get("muted").state == "unknown"
     await watcher.check_once()
     assert len(page.paths) == 2
     assert watcher.latest == results
@@ -314,7 +314,7 @@ async def test_default_status_page_of_an_official_provider(health: HealthBook) -
         await StatusWatcher(health, official, c).check_once()
     assert sorted(seen) == ["https://status.anthropic.com/api/v2/status.json",
                             "https://status.openai.com/api/v2/status.json"]
-    assert [health.get(p.name).state for p in official] == ["down", "down", "up"]
+    assert [health.get(p.name).state for p in official] == ["down", "down", "unknown"]
 
 
 # --- run ---------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ from chatdesk.store.models import ATTEMPT_OUTCOMES, HEALTH_STATES, MESSAGE_STATU
 def test_stored_values_are_unchanged() -> None:
     assert MESSAGE_STATUSES == {"complete", "partial", "pending", "failed"}
     assert ATTEMPT_OUTCOMES == {"running", "ok", "failed", "cancelled"}
-    assert HEALTH_STATES == {"up", "down", "half-open", "no-key"}
+    assert HEALTH_STATES == {"unknown", "up", "slow", "down", "half-open", "key-rejected",
+                             "no-key"}
     assert {s.value for s in MessageStatus} == MESSAGE_STATUSES
     assert {o.value for o in AttemptOutcome} == ATTEMPT_OUTCOMES
     assert {h.value for h in HealthState} == HEALTH_STATES

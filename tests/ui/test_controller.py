@@ -259,3 +259,46 @@ def test_answers_a_crash_cut_off_are_offered_again_not_sent_by_themselves(
     kept = ctx.store.get_message(cut.id)
     assert kept is not None and kept.is_alternate and kept.finish_reason == "interrupted"
     assert len(fake_anthropic.requests) == 1
+
+
+def test_a_recovered_provider_is_probed_at_its_cooldown_end_and_the_pending_message_goes(
+        qtbot: Any, make_ctx: Any, make_controller: Any) -> None:
+    import time
+
+    with FakeProvider("anthropic") as fake:
+        ctx = make_ctx([("anthropic", fake)], cooldown_s=2)
+    port = fake.port  # stopped: the provider is down
+    controller, _ = make_controller(ctx)
+    controller.open_conversation(None)
+    controller.send("are you back?")
+    idle(qtbot, controller)
+    [waiting] = ctx.store.pending_messages()
+    down_until = ctx.health().get("anthropic").down_until
+    assert down_until is not None and down_until > time.time()
+    with FakeProvider("anthropic", port=port) as back:  # the outage ends
+        # No timer polls for pending messages here: only the probe at the cooldown's end.
+        qtbot.waitUntil(lambda: not ctx.store.pending_messages(), timeout=8000)
+        noticed = time.time()
+        idle(qtbot, controller)
+        assert [(r.method, r.path) for r in back.requests] == [
+            ("GET", "/v1/models"), ("POST", "/v1/messages")]  # a free probe, then the message
+    assert noticed - down_until < 5
+    messages = ctx.store.messages(waiting.conversation_id)
+    assert (messages[0].status, messages[-1].role, messages[-1].status) == (
+        "complete", "assistant", "complete")
+    assert ctx.health().get("anthropic").state == "up"
+
+
+def test_a_probe_that_fails_cools_down_again_and_the_next_end_is_probed(
+        qtbot: Any, make_ctx: Any, make_controller: Any) -> None:
+    with FakeProvider("anthropic") as fake:
+        ctx = make_ctx([("anthropic", fake)], cooldown_s=0.5)
+    controller, _ = make_controller(ctx)
+    controller.open_conversation(None)
+    controller.send("anyone?")
+    idle(qtbot, controller)
+    # Still down at the end of each cooldown: each probe fails and doubles it; never stuck.
+    qtbot.waitUntil(lambda: ctx.health().get("anthropic").failures >= 3, timeout=8000)
+    state = ctx.health().get("anthropic")
+    assert state.state == "down" and state.last_error_class == "connection_failed"
+    assert ctx.store.pending_messages()
