@@ -66,8 +66,15 @@ def render_markdown(text: str, dark: bool) -> str:
     return render(text, dark)
 
 
+LIST_INDENT_PX = 22
+
+
 class SafeDocument(QTextDocument):
     """A QTextDocument that never loads anything: no remote or local images, no stylesheets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setIndentWidth(LIST_INDENT_PX)  # Qt's 40 px a level sends nested lists far right
 
     def loadResource(self, type: int, name: Any) -> Any:  # noqa: A002 - Qt's name
         return None

@@ -20,6 +20,8 @@ from pygments.styles import get_style_by_name
 from pygments.token import Token as PygToken
 from pygments.util import ClassNotFound
 
+from chatdesk.ui import design
+
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 COPY_SCHEME = "copy"
 
@@ -35,6 +37,8 @@ class _Palette:
     border: str
     muted: str
     link: str
+    code_header: str
+    quote_bar: str
 
 
 _LIGHT_STYLE = "default"
@@ -45,10 +49,13 @@ def _palette(dark: bool) -> _Palette:
     name = _DARK_STYLE if dark else _LIGHT_STYLE
     style = get_style_by_name(name)
     fg = style.style_for_token(PygToken.Text).get("color") or ("e6edf3" if dark else "1f2328")
+    tokens = design.DARK if dark else design.LIGHT
     if dark:
         return _Palette(name, style.background_color or "#161b22", f"#{fg}", "#343942",
-                        "#4b5260", "#9aa4b0", "#6cb6ff")
-    return _Palette(name, "#f4f6f8", f"#{fg}", "#eceff2", "#c9d1d9", "#5a6570", "#0969da")
+                        "#4b5260", tokens.muted, tokens.link, tokens.code_header,
+                        tokens.quote_bar)
+    return _Palette(name, tokens.code_bg, f"#{fg}", "#eceff2", "#c9d1d9", tokens.muted,
+                    tokens.link, tokens.code_header, tokens.quote_bar)
 
 
 _PALETTES = {False: _palette(False), True: _palette(True)}
@@ -110,16 +117,19 @@ def _render_code(self: Any, tokens: Sequence[Token], idx: int, options: OptionsD
     env["code_index"] = n + 1
     language = _language(token.info) if token.type == "fence" else ""
     body = _highlight(_code_source(token), language, dark).rstrip("\n")
-    label = f"{html.escape(language)} · " if language else ""
+    label = html.escape(language) if language else "code"
+    # A header row (language, Copy) over the code, as the web apps draw it.
     return (
-        f'<table width="100%" cellspacing="0" cellpadding="8" '
-        f'style="margin-top:6px; margin-bottom:0px; border-collapse:collapse">'
-        f'<tr><td bgcolor="{pal.code_bg}">'
+        f'<table width="100%" cellspacing="0" cellpadding="6" '
+        f'style="margin-top:6px; margin-bottom:10px; border-collapse:collapse">'
+        f'<tr><td bgcolor="{pal.code_header}" style="font-size:small; color:{pal.muted}">'
+        f'{label}</td>'
+        f'<td bgcolor="{pal.code_header}" align="right" style="font-size:small">'
+        f'<a href="{COPY_SCHEME}:{n}" style="color:{pal.link}; text-decoration:none">'
+        f"Copy</a></td></tr>"
+        f'<tr><td colspan="2" bgcolor="{pal.code_bg}" style="padding:8px">'
         f'<pre style="margin:0px; white-space:pre-wrap; color:{pal.code_fg}">{body}</pre>'
         f"</td></tr></table>\n"
-        f'<p align="right" style="margin-top:2px; margin-bottom:8px; font-size:small; '
-        f'color:{pal.muted}">{label}<a href="{COPY_SCHEME}:{n}" style="color:{pal.link}">Copy</a>'
-        f"</p>\n"
     )
 
 
@@ -185,22 +195,50 @@ def _render_table_open(self: Any, tokens: Sequence[Token], idx: int, options: Op
 
 def _render_blockquote_open(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict,
                             env: EnvType) -> str:
+    # QTextDocument draws no border-left: a 3 px cell in the bar's colour is the bar.
     pal = _PALETTES[bool(env.get("dark"))]
-    return f'<blockquote style="color:{pal.muted}">\n'
+    return (f'<table cellspacing="0" cellpadding="0" style="margin-top:4px; margin-bottom:8px">'
+            f'<tr><td width="3" bgcolor="{pal.quote_bar}"></td>'
+            f'<td style="padding-left:12px; color:{pal.muted}">\n')
+
+
+def _render_blockquote_close(self: Any, tokens: Sequence[Token], idx: int,
+                             options: OptionsDict, env: EnvType) -> str:
+    return "</td></tr></table>\n"
+
+
+_TASK = re.compile(r"\[([ xX])\] ")
+
+
+def _tasks(state: Any) -> None:
+    """`- [ ] item` / `- [x] item`: the box drawn as ☐ / ☑ at the start of the item."""
+    tokens = state.tokens
+    for i, token in enumerate(tokens):
+        if token.type != "list_item_open" or i + 2 >= len(tokens):
+            continue
+        inline = tokens[i + 2]
+        if inline.type != "inline" or not inline.children:
+            continue
+        first = inline.children[0]
+        match = _TASK.match(first.content) if first.type == "text" else None
+        if match:
+            first.content = ("☑ " if match.group(1) in "xX" else "☐ ") + first.content[4:]
 
 
 @functools.cache
 def _markdown() -> MarkdownIt:
-    # html=False: raw HTML from a model shows as text. Linkify needs linkify-it-py; bare URLs
-    # stay text (models mostly write [text](url) or <url>, which are links).
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False,
+    # html=False: raw HTML from a model shows as text. linkify (linkify-it-py) makes bare
+    # URLs links; they go through link_open's scheme check like any other link.
+    md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False,
                                    "breaks": True})
-    md.enable(["table", "strikethrough"])
+    md.enable(["table", "strikethrough", "linkify"])
+    md.core.ruler.push("tasks", _tasks)
     rules = {
         "fence": _render_code, "code_block": _render_code, "code_inline": _render_code_inline,
         "link_open": _render_link_open, "link_close": _render_link_close,
         "image": _render_image, "heading_open": _render_heading_open,
         "table_open": _render_table_open, "blockquote_open": _render_blockquote_open,
+        "blockquote_close": _render_blockquote_close,
     }
     for name, rule in rules.items():
         md.add_render_rule(name, rule)

@@ -8,6 +8,7 @@ import time
 import pytest
 from PySide6.QtGui import QTextDocument
 
+from chatdesk.ui import design
 from chatdesk.ui.render import (
     code_blocks,
     copy_index,
@@ -104,7 +105,8 @@ def test_safe_links_keep_their_href() -> None:
 
 def test_structure_tables_lists_headings_quotes() -> None:
     out = render_markdown(ANSWER)
-    for tag in ("<h1", "<strong>", "<em>", "<s>", "<ol>", "<ul>", "<li>", "<blockquote",
+    bar = f'<td width="3" bgcolor="{design.LIGHT.quote_bar}">'  # a quote's bar
+    for tag in ("<h1", "<strong>", "<em>", "<s>", "<ol>", "<ul>", "<li>", bar,
                 "<table", "<th>", 'style="text-align:right"', "<td"):
         assert tag in out, tag
     assert "&lt;code&gt;" in out  # inline code is escaped
@@ -113,7 +115,7 @@ def test_structure_tables_lists_headings_quotes() -> None:
 def test_code_is_highlighted_with_inline_styles() -> None:
     out = render_markdown(ANSWER)
     assert 'class="' not in out  # QTextDocument needs inline styles, not CSS classes
-    python = out[out.index("add"):out.index('href="copy:0"')]
+    python = out[out.index('href="copy:0"'):out.index('href="copy:1"')]
     assert '<span style="color' in python
     assert "&lt;sum&gt;" in python
     assert out.count("<pre") == 4
@@ -143,13 +145,12 @@ def test_copy_links_and_code_blocks_agree() -> None:
     out = render_markdown(ANSWER)
     copies = [h for h in HREF.findall(out) if h.startswith("copy:")]
     assert copies == [f"copy:{n}" for n in range(len(blocks))]
-    # each copy link comes right after its own block
-    start = 0
+    # each copy link is in the header right above its own block
     for n, block in enumerate(blocks):
         link = out.index(f'href="copy:{n}"')
+        after = out.index(f'href="copy:{n + 1}"') if n + 1 < len(blocks) else len(out)
         first_line = block.splitlines()[0].split()[0].replace("<", "&lt;")
-        assert start < out.index(first_line, start) < link
-        start = link
+        assert link < out.index(first_line, link) < after
 
 
 def test_unclosed_fence_while_streaming() -> None:
@@ -254,3 +255,24 @@ def test_parts_cut_at_settled_boundaries_render_as_the_whole() -> None:
     html += render_markdown_part(text[cut:], False, code)[0]
     assert html == whole
     assert HREF.findall(html).count("copy:1") == 1  # code blocks keep counting across parts
+
+
+def test_bare_urls_become_links_and_unsafe_ones_do_not() -> None:
+    out = render_markdown("See https://example.com/a?b=1, or www.example.org. Not javascript:x")
+    hrefs = HREF.findall(out)
+    assert "https://example.com/a?b=1" in hrefs and "http://www.example.org" in hrefs
+    assert not any(h.startswith("javascript") for h in hrefs)
+
+
+def test_task_lists_show_their_boxes() -> None:
+    out = render_markdown("- [ ] buy milk\n- [x] call mum\n- plain [ ] item")
+    assert "☐ buy milk" in out and "☑ call mum" in out
+    assert "plain [ ] item" in out and "[x]" not in out
+
+
+def test_a_code_block_has_a_header_with_its_language_and_copy() -> None:
+    out = render_markdown("```python\nprint(1)\n```")
+    header = out[:out.index("<pre")]
+    assert ">python</td>" in header and 'href="copy:0"' in header and ">Copy</a>" in header
+    plain = render_markdown("```\nx\n```")
+    assert ">code</td>" in plain[:plain.index("<pre")]
