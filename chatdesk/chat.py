@@ -27,6 +27,7 @@ from chatdesk.providers.base import (
 from chatdesk.providers.registry import make_provider, new_http_client
 from chatdesk.secrets import KeyStore, key_env_vars
 from chatdesk.settings import ProviderSettings, Settings
+from chatdesk.setup_rules import SetUp, check
 from chatdesk.store import HistoryStore, MessageStatus, Recovered, StoredMessage
 
 # Which stored messages a provider sees as the conversation so far.
@@ -44,6 +45,15 @@ PROBE_TIMEOUT_CAP_S = 30.0
 
 class UnknownProviderError(ValueError):
     """A provider name that settings.toml does not define."""
+
+
+class NotSetUpError(Exception):
+    """No provider asked for can answer because none is set up: nothing was saved or sent.
+    str() is the sentence for the command line; `detail` says why, per provider."""
+
+    def __init__(self, detail: str = "") -> None:
+        self.detail = detail
+        super().__init__(wording.nothing_set_up("cli", detail))
 
 
 class EditError(LookupError):
@@ -140,10 +150,27 @@ class ChatService:
             entries = self.settings.ordered_providers()
             if preferred and preferred in self.settings.providers:
                 entries.sort(key=lambda p: p.name != preferred)
+        # Providers that are not set up are left out without a word: they are not down.
+        entries = [p for p in entries if self.set_up(p).ok]
         result = [Candidate(p, p.model) for p in entries]
         if model and result:
             result[0] = Candidate(result[0].settings, model)
         return result
+
+    def set_up(self, provider: ProviderSettings) -> SetUp:
+        """Whether the provider can be asked at all (setup_rules); reads its key."""
+        has_key = not self.keys.needs_key(provider) or self.keys.lookup(provider).key is not None
+        return check(provider, has_key=has_key, health=self.health.get(provider.name),
+                     built_in=provider.name in self.settings.built_in)
+
+    def require_set_up(self, names: list[str] | None = None) -> None:
+        """Raise NotSetUpError when none of `names` (else of all providers) is set up."""
+        entries = [self.provider_settings(n) for n in names] if names \
+            else self.settings.ordered_providers()
+        found = [self.set_up(p) for p in entries]
+        if not any(c.ok for c in found):
+            raise NotSetUpError("; ".join(f"{c.name}: {c.why_not}" for c in found)
+                                if names else "")
 
     async def watch_status_pages(self) -> None:
         """Read the providers' status pages now and then, until cancelled: a reported major
@@ -183,6 +210,7 @@ class ChatService:
         elapsed = time.monotonic() - started
         if not got_text:
             return f"Reached {provider.name}, but its answer was empty ({elapsed:.1f} s)."
+        self.health.record_success(provider.name)  # it has answered: a local one is set up
         return f"OK — answered in {elapsed:.1f} s"
 
     # -- sending ----------------------------------------------------------------------
@@ -202,13 +230,14 @@ class ChatService:
     def prepare(self, text: str, conversation_id: int | None = None,
                 **options: Unpack[SendOptions]) -> PreparedSend:
         """Save the user's message (in a new conversation when conversation_id is None)
-        before anything is sent. Raises UnknownProviderError, LookupError/EditError or
-        StoreError, saving nothing."""
+        before anything is sent. Raises UnknownProviderError, NotSetUpError,
+        LookupError/EditError or StoreError, saving nothing."""
         providers, model = options.get("providers"), options.get("model")
         preferred, system = options.get("preferred"), options.get("system")
         replacing = options.get("replacing")
         if preferred is not None and preferred not in self.settings.providers:
             preferred = None  # a provider removed from settings since it was chosen
+        self.require_set_up(providers)  # not an outage: nothing is saved, nothing pending
         with self.store.transaction():  # all of it, or none of it
             if conversation_id is None:
                 if replacing is not None:
