@@ -38,7 +38,7 @@ KEY_PROVIDERS: tuple[KeyProvider, ...] = (
                 "https://platform.openai.com/api-keys"),
     KeyProvider("gemini", "Google Gemini", "gemini", "gemini-2.5-flash",
                 "https://aistudio.google.com/apikey"),
-    KeyProvider("openrouter", "OpenRouter (many models, one key)", "openai",
+    KeyProvider("openrouter", "OpenRouter (many models)", "openai",
                 "openrouter/auto", "https://openrouter.ai/settings/keys",
                 "https://openrouter.ai/api/v1"),
     KeyProvider("mistral", "Mistral", "openai", "mistral-small-latest",

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from chatdesk import events as ev
     from chatdesk.chat import ChatService, PreparedSend
     from chatdesk.context import AppContext, KeyChanges
+    from chatdesk.local_servers import FoundServer, LocalServer
     from chatdesk.provider_status import ProviderStatus
     from chatdesk.secrets import KeyLookup
     from chatdesk.settings import ProviderSettings, Settings
@@ -71,6 +72,7 @@ class ChatController(QObject):
     resendOffered = Signal(str)  # answers a crash cut off: the window offers "Send again"
     message = Signal(str, int)  # a passing sentence for the status bar, how long (ms)
     settingsChanged = Signal(object)  # Settings, after a save
+    setupNeeded = Signal(bool)  # True: no provider is set up, the window shows its welcome
 
     def __init__(self, store: HistoryStore, ctx: AppContext | None, *, readonly: bool = False,
                  state: QSettings | None = None, parent: QObject | None = None) -> None:
@@ -91,6 +93,7 @@ class ChatController(QObject):
         self._draft_timer.setInterval(DRAFT_SAVE_MS)
         self._draft_timer.timeout.connect(self.save_drafts)
         self._timers: list[QTimer] = []
+        self.local_servers: list[LocalServer] | None = None  # where to look; None: the usual
 
     # -- settings and the engine ----------------------------------------------------------
 
@@ -164,6 +167,18 @@ class ChatController(QObject):
             return
         self._missing_keys = self.ctx.missing_keys()
         self.refresh_status()
+        self.setupNeeded.emit(not self.any_set_up())
+
+    def any_set_up(self) -> bool:
+        """Whether some provider can answer at all (setup_rules), as far as keys were read."""
+        if self.ctx is None:
+            return True
+        from chatdesk.setup_rules import any_set_up
+
+        try:
+            return any_set_up(self.ctx.settings, self.ctx.health(), self._missing_keys)
+        except StoreError:
+            return True  # the history is busy: say nothing rather than the wrong thing
 
     def refresh_status(self) -> None:
         statuses = self.provider_statuses()
@@ -371,11 +386,15 @@ class ChatController(QObject):
         return self._start(lambda: service.prepare_regenerate(conversation_id, model=model))
 
     def _start(self, prepare: Callable[[], PreparedSend]) -> bool:
-        from chatdesk.chat import EditError, UnknownProviderError
+        from chatdesk.chat import EditError, NotSetUpError, UnknownProviderError
 
         assert self.bridge is not None
         try:
             prepared = prepare()
+        except NotSetUpError:  # not an outage: nothing is pending, the text stays put
+            self.setupNeeded.emit(True)
+            self.say(wording.nothing_set_up("app"), 15000)
+            return False
         except (StoreError, EditError, UnknownProviderError, LookupError) as exc:
             self.say(wording.not_done(exc))
             return False
@@ -501,6 +520,37 @@ class ChatController(QObject):
         provider = settings.providers.get(name) if settings is not None else None
         self.say(wording.models_failure(name, exc, provider.effective_base_url()
                                         if provider is not None else None))
+
+    # -- first run: the welcome view's choices ------------------------------------------
+
+    def find_local_servers(self, done: Callable[[list[FoundServer]], None]) -> bool:
+        """Ask the usual local ports (or `local_servers`) which model servers answer."""
+        from chatdesk.local_servers import default_servers, probe
+
+        servers = self.local_servers if self.local_servers is not None else default_servers()
+        return self.run_job(lambda service: probe(servers, service.client), done,
+                            lambda exc: done([])) is not None
+
+    def set_up_provider(self, entry: ProviderSettings, key: str | None,
+                        done: Callable[[str | None], None]) -> bool:
+        """Test a first-run choice with one tiny request, then save it (with its key) as a
+        provider; done(None) once saved, else done(why not, as a sentence)."""
+        from chatdesk.context import KeyChanges
+        from chatdesk.onboarding import with_provider
+
+        def save(_outcome: str) -> None:
+            ctx = self.ctx
+            assert ctx is not None and self.bridge is not None
+            service = self.bridge.service
+            keep = [p.name for p in ctx.settings.providers.values() if service.set_up(p).ok]
+            done(self.save_settings(with_provider(ctx.settings, entry, keep),
+                                    KeyChanges(typed={entry.name: key} if key else {})))
+
+        def failed(exc: BaseException) -> None:
+            done(wording.provider_failure(exc, entry.name, entry.effective_base_url()))
+
+        return self.run_job(lambda service: service.test_provider(entry, key), save,
+                            failed) is not None
 
     # -- one-off jobs on the engine (models, the settings dialog's probes) ----------------
 

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QShowEvent
-from PySide6.QtWidgets import QApplication, QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from chatdesk.store import HistoryStore
 from chatdesk.ui.banner import Banner
@@ -22,9 +29,11 @@ from chatdesk.ui.sidebar import Sidebar
 from chatdesk.ui.theme import follow_settings, is_dark, theme_watcher
 from chatdesk.ui.transcript import TranscriptView
 from chatdesk.ui.transfer_actions import TransferActions
+from chatdesk.ui.welcome import WelcomeView
 
 if TYPE_CHECKING:
     from chatdesk.context import AppContext
+    from chatdesk.local_servers import FoundServer
     from chatdesk.provider_status import ProviderStatus
     from chatdesk.settings import Settings
     from chatdesk.ui.bridge import ChatBridge
@@ -74,7 +83,15 @@ class MainWindow(QMainWindow):
         if not self.readonly:
             self.picker = ProviderPicker()
             column.addWidget(self.picker)
-        column.addWidget(self.transcript, 1)
+        # The welcome view takes the transcript's place while no provider is set up.
+        self.welcome: WelcomeView | None = None
+        self._setup_needed = False
+        self.center_stack = QStackedWidget()
+        self.center_stack.addWidget(self.transcript)
+        if not self.readonly:
+            self.welcome = WelcomeView()
+            self.center_stack.addWidget(self.welcome)
+        column.addWidget(self.center_stack, 1)
         if not self.readonly:
             self.composer = Composer()
             column.addWidget(self.composer)
@@ -184,6 +201,12 @@ class MainWindow(QMainWindow):
             text, "Send again", c.resend_interrupted))
         c.message.connect(self.show_status)
         c.settingsChanged.connect(self._settings_changed)
+        c.setupNeeded.connect(self._setup_changed)
+        if self.welcome is not None:
+            w = self.welcome
+            w.probeRequested.connect(self._find_local_servers)
+            w.keySubmitted.connect(self._set_up_key)
+            w.serverChosen.connect(self._set_up_server)
         composer, picker = self.composer, self.picker
         if composer is not None:
             composer.textChanged.connect(lambda: c.set_draft(composer.draft_text()))
@@ -235,6 +258,8 @@ class MainWindow(QMainWindow):
         self.transcript.scroll_to_end()
         if not self.controller.send(text, model=picker.current_model() if picker else None,
                                     replacing=composer.editing_id):
+            if self._setup_needed and self.welcome is not None:
+                self._show_welcome(True)  # the text stays in the box
             return False
         if composer.editing:
             composer.end_edit()  # the box gets back the draft it held before the edit
@@ -264,6 +289,41 @@ class MainWindow(QMainWindow):
         elif name == "regenerate":
             self.regenerate()
 
+    def _find_local_servers(self) -> None:
+        assert self.welcome is not None
+        if not self.controller.find_local_servers(self.welcome.show_servers):
+            QTimer.singleShot(500, self._find_local_servers)  # the engine is starting
+
+    def _set_up_key(self, name: str, key: str) -> None:
+        from chatdesk.onboarding import key_provider
+
+        assert self.welcome is not None
+        if not self.controller.set_up_provider(key_provider(name).entry(), key,
+                                               self.welcome.key_result):
+            self.welcome.key_result("chatdesk is still starting; try again in a moment.")
+
+    def _set_up_server(self, found: FoundServer, model: str) -> None:
+        assert self.welcome is not None
+        if not self.controller.set_up_provider(found.entry(model), None,
+                                               self.welcome.server_result):
+            self.welcome.server_result("chatdesk is still starting; try again in a moment.")
+
+    def _setup_changed(self, needed: bool) -> None:
+        """No provider is set up (True): the welcome view shows in a new chat, or wherever a
+        send was refused for it; once one is, the conversation is back."""
+        if self.welcome is None:
+            return
+        self._setup_needed = needed
+        self._show_welcome(needed and self.controller.conversation_id is None)
+
+    def _show_welcome(self, show: bool) -> None:
+        assert self.welcome is not None
+        self.center_stack.setCurrentWidget(self.welcome if show else self.transcript)
+        if self.picker is not None:  # no provider to pick until one is set up
+            self.picker.setVisible(not show)
+        if show:
+            self.welcome.probe_once()
+
     def _deleted(self, conversation_id: int, title: str) -> None:
         if self.composer is not None and self.controller.conversation_id is None:
             self.composer.focus()
@@ -285,6 +345,8 @@ class MainWindow(QMainWindow):
     def _show_opened(self, opened: OpenedConversation) -> None:
         if self.composer is not None:
             self.composer.set_text(opened.draft)
+        if self.welcome is not None:
+            self._show_welcome(self._setup_needed and opened.conversation_id is None)
         self.transcript.show_conversation(opened.messages)
         if opened.live is not None:
             self.transcript.tmodel.mark_live(*opened.live)
