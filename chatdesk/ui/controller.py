@@ -237,8 +237,11 @@ class ChatController(QObject):
 
     # -- conversations --------------------------------------------------------------------
 
-    def open_conversation(self, conversation_id: int | None) -> bool:
-        """Show a conversation (None: a new chat); False, and a sentence, if it cannot."""
+    def open_conversation(self, conversation_id: int | None, *, fresh: bool = False) -> bool:
+        """Show a conversation (None: a new chat; `fresh`: an empty one, as New chat starts,
+        not the text left in an earlier one); False, and a sentence, if it cannot."""
+        if fresh and conversation_id is None:
+            self.drafts.forget(None)
         try:
             conversation = self.store.get_conversation(conversation_id) \
                 if conversation_id else None
@@ -336,6 +339,17 @@ class ChatController(QObject):
             return
         self.drafts.put(self.conversation_id, text)
         self._draft_timer.start()
+
+    def load_drafts(self) -> None:
+        """The drafts of window.ini, and those `chatdesk ask` kept when it could not send."""
+        self.drafts.load()
+        if self.ctx is not None and not self.readonly:
+            from chatdesk.draft_file import take_drafts
+
+            kept = take_drafts(self.ctx.paths.root)
+            if kept:
+                self.drafts.add_kept(kept)
+                self.drafts.write()
 
     def save_drafts(self) -> None:
         self._draft_timer.stop()

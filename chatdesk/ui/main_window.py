@@ -231,13 +231,22 @@ class MainWindow(QMainWindow):
 
     # -- intents: what the user asked for ---------------------------------------------------
 
-    def open_conversation(self, conversation_id: int | None) -> None:
+    def open_conversation(self, conversation_id: int | None, *, fresh: bool = False) -> None:
         if self.composer is not None and self.composer.editing:
             self.composer.cancel_edit()
-        self.controller.open_conversation(conversation_id)
+        self.controller.open_conversation(conversation_id, fresh=fresh)
 
     def new_chat(self) -> None:
-        self.open_conversation(None)
+        left = self.controller.drafts.get(None) if not self.readonly else ""
+        self.open_conversation(None, fresh=True)  # a new chat starts empty
+        if self.composer is not None and left:
+            # Not lost either: the text left in the earlier new chat is one Ctrl+Z away.
+            self.composer.set_text(left)
+            cursor = self.composer.edit.textCursor()
+            cursor.select(cursor.SelectionType.Document)
+            cursor.removeSelectedText()
+            self.show_status("A new chat starts empty; Ctrl+Z brings back the text you left "
+                             "in the last one.", 10000)
         if self.composer is not None:
             self.composer.focus()
 
@@ -399,7 +408,7 @@ class MainWindow(QMainWindow):
             last_id = None
         if last_id is not None and not self.controller.exists(last_id):
             last_id = None
-        self.controller.drafts.load()
+        self.controller.load_drafts()
         self.open_conversation(last_id)
 
     def save_state(self) -> None:

@@ -196,7 +196,7 @@ class WelcomeView(QScrollArea):
         self._found = list(found)
         for index, server in enumerate(found):
             self.servers_box.addWidget(self._server_row(index, server))
-        self._note(self.server_note, 
+        self._note(self.server_note,
             "" if found else "No model server answered. Start one (for example Ollama), "
             "then look again.")
 

@@ -127,3 +127,22 @@ def test_screenshot_of_the_welcome_view(
     out = Path("/tmp/onboard") if Path("/tmp/onboard").is_dir() else tmp_path
     window.grab().save(str(out / f"welcome-{size[0]}-{theme}.png"))
     apply_theme(app, "light")
+
+
+def test_ctrl_n_starts_an_empty_chat_not_an_old_new_chats_draft(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider) -> None:
+    # Issue 12: a draft left in an earlier new chat came back on Ctrl+N and went out with
+    # the new text. A new chat starts empty; a draft stays with its own conversation.
+    fake_anthropic.script(Synth(["One."]))
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    window = make_window(ctx)
+    type_and_send(qtbot, window, "first")
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=5000)
+    first = window.controller.conversation_id
+    window.new_chat()
+    qtbot.keyClicks(window.composer.edit, "an old thought")
+    window.open_conversation(first)
+    assert window.composer.text() == ""
+    window.new_action.trigger()
+    assert window.controller.conversation_id is None
+    assert window.composer.text() == ""

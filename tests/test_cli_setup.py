@@ -1,0 +1,58 @@
+"""First run on the command line: `ask` with nothing set up, and `chatdesk setup`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from chatdesk.settings import load_settings
+from tests.fakes.server import FakeProvider, Synth
+
+
+def chatdesk(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.endswith("_API_KEY") and k != "OLLAMA_HOST"}
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+    return subprocess.run([sys.executable, "-m", "chatdesk", "--data-dir", str(data_dir),
+                           *args], input=stdin, capture_output=True, text=True, env=env,
+                          timeout=60)
+
+
+def test_ask_with_nothing_set_up_exits_2_names_setup_and_keeps_a_draft(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    done = chatdesk(data, "ask", "hello there")
+    assert done.returncode == 2 and done.stdout == ""
+    assert "chatdesk setup" in done.stderr and "draft" in done.stderr
+    assert "pending" not in done.stderr and "ollama" not in done.stderr.lower()
+    assert done.stderr.count("\n") == 1
+    assert json.loads((data / "drafts.json").read_text()) == {"new": "hello there"}
+    listed = chatdesk(data, "history", "list", "--json")
+    assert json.loads(listed.stdout) == []  # nothing saved, nothing pending
+
+
+def test_setup_finds_a_local_server_tests_it_and_saves_it(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with FakeProvider("ollama", models=["llama3.2", "qwen3"]) as fake:
+        fake.script(Synth(["OK"]), Synth(["Hello", " from the fake."]))
+        # Only the fake's loopback port is looked at, never the real usual ports.
+        done = chatdesk(data, "setup", "--server", fake.base_url, stdin="8\n2\n")
+        assert done.returncode == 0, done.stderr
+        assert "OK — answered" in done.stderr and "second provider" in done.stderr
+        saved = load_settings(data / "settings.toml")
+        assert saved.providers["local"].model == "qwen3"
+        asked = chatdesk(data, "ask", "hi")
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout == "Hello from the fake.\n"
+
+
+def test_setup_with_a_key_that_fails_saves_nothing(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with FakeProvider("openai") as fake:
+        done = chatdesk(data, "setup", "--server", "http://127.0.0.1:9", "--base-url",
+                        fake.base_url, stdin="2\nwrong-key\n")
+    assert done.returncode == 1
+    assert "Key rejected" in done.stderr and "Nothing was saved" in done.stderr
+    assert not (data / "settings.toml").exists()

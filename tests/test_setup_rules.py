@@ -1,0 +1,67 @@
+"""The set-up rule: a provider that is not set up is never pending; one that is, and is down, is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chatdesk import events as ev
+from chatdesk.chat import ChatService, NotSetUpError
+from chatdesk.secrets import KeyStore
+from chatdesk.settings import ProviderSettings, default_settings
+from chatdesk.store import HistoryStore, MessageStatus
+from tests.fakes.server import ErrorResponse, FakeProvider
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    s = HistoryStore.open(tmp_path / "history.db")
+    yield s
+    s.close()
+
+
+def collect(service: ChatService, text: str) -> list[Any]:
+    import asyncio
+
+    async def run() -> list[Any]:
+        try:
+            return [e async for e in service.send(text)]
+        finally:
+            await service.aclose()
+    return asyncio.run(run())
+
+
+def test_the_built_in_defaults_are_not_set_up_and_nothing_is_pending(store: Any) -> None:
+    service = ChatService(store, default_settings(), KeyStore(environ={}))
+    with pytest.raises(NotSetUpError, match="chatdesk setup"):
+        service.prepare("hello")
+    assert store.list_conversations() == []  # nothing saved, nothing pending
+    assert service.candidates() == []
+
+
+def test_a_never_reachable_entry_is_left_out_after_its_first_refusal(store: Any) -> None:
+    settings = default_settings()
+    settings.providers = {"mine": ProviderSettings("mine", "ollama", "m",
+                                                   base_url="http://127.0.0.1:9")}
+    settings.failover.order, settings.built_in = ["mine"], frozenset()
+    service = ChatService(store, settings, KeyStore(environ={}))
+    assert service.set_up(settings.providers["mine"]).ok  # written by the user: set up
+    collect(service, "first")
+    assert service.set_up(settings.providers["mine"]).why_not == "never reachable"
+    with pytest.raises(NotSetUpError):
+        service.prepare("second")
+
+
+def test_a_set_up_provider_that_is_down_makes_the_message_pending(store: Any) -> None:
+    with FakeProvider("openai") as fake:
+        fake.script(ErrorResponse(503, {"error": {"message": "down"}}))
+        settings = default_settings()
+        settings.providers = {"o": ProviderSettings("o", "openai", "gpt", base_url=fake.base_url)}
+        settings.failover.order, settings.built_in = ["o"], frozenset()
+        service = ChatService(store, settings, KeyStore(environ={"OPENAI_API_KEY":
+                                                                 fake.api_key}))
+        events = collect(service, "are you there?")
+    assert isinstance(events[-1], ev.AnswerPending)
+    assert store.messages(events[0].conversation_id)[0].status == MessageStatus.PENDING
