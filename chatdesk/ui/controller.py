@@ -413,6 +413,9 @@ class ChatController(QObject):
             self.say(wording.not_done(exc))
             return False
         self.drafts.forget(None if prepared.created else prepared.conversation_id)
+        # At once, not on the draft timer: a window.ini still holding the sent text would
+        # bring it back into the next new chat if chatdesk ended within that second.
+        self.save_drafts()
         self._answering, self._live = prepared.conversation_id, None
         if prepared.created and self.conversation_id is None:
             self._adopt(prepared.conversation_id)
