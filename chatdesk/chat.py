@@ -298,6 +298,10 @@ class ChatService:
         yield ev.MessageSaved(prepared.conversation_id, prepared.message.id)
         async for event in self._answer(prepared.conversation_id, prepared.message,
                                         prepared.candidates):
+            if isinstance(event, ev.AnswerPending) and not prepared.set_aside \
+                    and not any(self.set_up(c.settings).ok for c in prepared.candidates):
+                yield self._take_back(prepared)  # never reachable: not an outage
+                return
             yield event
 
     async def send(self, text: str, conversation_id: int | None = None,
@@ -313,6 +317,23 @@ class ChatService:
         async for event in self.answer(self.prepare_regenerate(
                 conversation_id, preferred=preferred, model=model)):
             yield event
+
+    def _take_back(self, prepared: PreparedSend) -> ev.NotSetUp:
+        """Take a message no provider could ever be reached for back out of the history
+        (with the failed answer the router stored), rather than leave it pending."""
+        conversation_id, message = prepared.conversation_id, prepared.message
+        reason = "; ".join(f"{c.name}: {self.set_up(c.settings).why_not}"
+                           for c in prepared.candidates)
+        with self.store.transaction():
+            _, after = self._thread_upto(conversation_id, message.id)
+            for later in after:
+                if later.role == "assistant":
+                    self.store.delete_message(later.id)
+            self.store.delete_message(message.id)
+            removed = prepared.created and not self.store.messages(conversation_id)
+            if removed:
+                self.store.delete_conversation(conversation_id)
+        return ev.NotSetUp(conversation_id, message.content, reason, removed)
 
     def recover(self) -> Recovered:
         """Clean up after chatdesk processes that died answering (run at start-up): their

@@ -48,11 +48,11 @@ def run_ask(args: argparse.Namespace, ctx: AppContext) -> int:
         return _keep_as_draft(ctx, conversation_id, text, exc)
     stream = service.send(text, conversation_id, providers=args.provider, model=args.model,
                           system=args.system)
-    return _run_async(_print_answers(stream, service))
+    return _run_async(_print_answers(stream, service, ctx))
 
 
 def _keep_as_draft(ctx: AppContext, conversation_id: int | None, text: str,
-                   problem: Exception) -> int:
+                   problem: object) -> int:
     """Nothing can answer because nothing is set up: not an outage, so nothing is pending.
     The text is kept as the conversation's draft (the app shows it in its composer)."""
     from chatdesk.draft_file import save_draft
@@ -68,10 +68,16 @@ def _keep_as_draft(ctx: AppContext, conversation_id: int | None, text: str,
     return EXIT_USAGE
 
 
-async def _print_answers(stream: AsyncIterator[ev.ChatEvent], service: ChatService) -> int:
+async def _print_answers(stream: AsyncIterator[ev.ChatEvent], service: ChatService,
+                         ctx: AppContext) -> int:
     printer = _AnswerPrinter()
     try:
         async for event in stream:
+            if isinstance(event, ev.NotSetUp):
+                printer._end_line()
+                kept_in = None if event.conversation_removed else event.conversation_id
+                return _keep_as_draft(ctx, kept_in, event.text,
+                                      wording.nothing_set_up("cli", event.reason))
             printer.show(event)
     except BusyError as exc:
         log.warning("history busy: %s", exc)

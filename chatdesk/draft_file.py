@@ -1,7 +1,8 @@
 """Unsent text the command line could not send, kept in DIR/drafts.json for the app to pick up.
 
 Keys are a conversation id, or "new" for a message that would have started one (as in the
-app's own drafts). A new draft for the same conversation replaces the old one. The app
+app's own drafts). A second draft for the same conversation is added below the first, so
+nothing typed is lost. The app
 reads the file at start-up, moves each draft into its composer's drafts and empties it."""
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ def read_drafts(root: Path) -> dict[str, str]:
 def save_draft(root: Path, conversation_id: int | None, text: str) -> Path:
     """Keep `text` as the draft of a conversation (None: of a new one). Raises OSError."""
     drafts = read_drafts(root)
-    drafts[NEW_CHAT if conversation_id is None else str(conversation_id)] = text
+    key = NEW_CHAT if conversation_id is None else str(conversation_id)
+    earlier = drafts.get(key, "")
+    drafts[key] = f"{earlier}\n\n{text}" if earlier and earlier != text else text
     _write(draft_path(root), drafts)
     return draft_path(root)
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from chatdesk.settings import load_settings
+from tests.fakes.ports import closed_port
 from tests.fakes.server import FakeProvider, Synth
 
 
@@ -51,8 +52,24 @@ def test_setup_finds_a_local_server_tests_it_and_saves_it(tmp_path: Path) -> Non
 def test_setup_with_a_key_that_fails_saves_nothing(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with FakeProvider("openai") as fake:
-        done = chatdesk(data, "setup", "--server", "http://127.0.0.1:9", "--base-url",
-                        fake.base_url, stdin="2\nwrong-key\n")
+        nowhere = f"http://127.0.0.1:{closed_port()}"
+        done = chatdesk(data, "setup", "--server", nowhere, "--base-url", fake.base_url,
+                        stdin="2\nwrong-key\n")
     assert done.returncode == 1
     assert "Key rejected" in done.stderr and "Nothing was saved" in done.stderr
     assert not (data / "settings.toml").exists()
+
+
+def test_ask_to_a_server_that_was_never_reachable_exits_2_and_nothing_is_pending(
+        tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "settings.toml").write_text(
+        '[failover]\norder = ["mine"]\n\n[providers.mine]\ntype = "ollama"\nmodel = "m"\n'
+        f'base_url = "http://127.0.0.1:{closed_port()}"\n', encoding="utf-8")
+    for attempt in ("first", "second"):  # refused once, then known never reachable
+        done = chatdesk(data, "ask", attempt)
+        assert done.returncode == 2, done.stderr
+        assert "chatdesk setup" in done.stderr and "pending" not in done.stderr
+    assert json.loads((data / "drafts.json").read_text()) == {"new": "first\n\nsecond"}
+    assert json.loads(chatdesk(data, "history", "list", "--json").stdout) == []

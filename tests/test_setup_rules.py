@@ -12,6 +12,7 @@ from chatdesk.chat import ChatService, NotSetUpError
 from chatdesk.secrets import KeyStore
 from chatdesk.settings import ProviderSettings, default_settings
 from chatdesk.store import HistoryStore, MessageStatus
+from tests.fakes.ports import closed_port
 from tests.fakes.server import ErrorResponse, FakeProvider
 
 
@@ -44,11 +45,11 @@ def test_the_built_in_defaults_are_not_set_up_and_nothing_is_pending(store: Any)
 def test_a_never_reachable_entry_is_left_out_after_its_first_refusal(store: Any) -> None:
     settings = default_settings()
     settings.providers = {"mine": ProviderSettings("mine", "ollama", "m",
-                                                   base_url="http://127.0.0.1:9")}
+                                                   base_url=f"http://127.0.0.1:{closed_port()}")}
     settings.failover.order, settings.built_in = ["mine"], frozenset()
     service = ChatService(store, settings, KeyStore(environ={}))
     assert service.set_up(settings.providers["mine"]).ok  # written by the user: set up
-    collect(service, "first")
+    assert isinstance(collect(service, "first")[-1], ev.NotSetUp)
     assert service.set_up(settings.providers["mine"]).why_not == "never reachable"
     with pytest.raises(NotSetUpError):
         service.prepare("second")
@@ -65,3 +66,18 @@ def test_a_set_up_provider_that_is_down_makes_the_message_pending(store: Any) ->
         events = collect(service, "are you there?")
     assert isinstance(events[-1], ev.AnswerPending)
     assert store.messages(events[0].conversation_id)[0].status == MessageStatus.PENDING
+
+
+def test_the_first_send_to_a_never_reachable_server_is_taken_back_not_pending(
+        store: Any) -> None:
+    settings = default_settings()
+    settings.providers = {"mine": ProviderSettings("mine", "ollama", "m",
+                                                   base_url=f"http://127.0.0.1:{closed_port()}")}
+    settings.failover.order, settings.built_in = ["mine"], frozenset()
+    service = ChatService(store, settings, KeyStore(environ={}))
+    events = collect(service, "hello?")
+    last = events[-1]
+    assert isinstance(last, ev.NotSetUp)
+    assert (last.text, last.conversation_removed) == ("hello?", True)
+    assert "mine: never reachable" in last.reason
+    assert store.pending_messages() == [] and store.list_conversations() == []

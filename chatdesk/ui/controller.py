@@ -504,13 +504,27 @@ class ChatController(QObject):
             self._live = (self._live[0], "")
         if self._answering is not None and self._answering == self.conversation_id:
             self.chatEvent.emit(event)
-        if isinstance(event, ev.AnswerPending):
+        if isinstance(event, ev.NotSetUp):
+            self._taken_back(event)
+        elif isinstance(event, ev.AnswerPending):
             self.say("Every provider failed. Your message is kept as pending and is sent by "
                      "itself when a provider is back.", 15000)
         elif isinstance(event, ev.AnswerStopped) and not event.cancelled:
             self.notice.emit(event.reason)
         elif isinstance(event, ev.AnswerStopped):
             self.say(event.reason)
+
+    def _taken_back(self, event: ev.NotSetUp) -> None:
+        """Nothing could be reached: the message left the history; its text goes back to
+        the composer (as the draft of its conversation) and the welcome view shows."""
+        where = None if event.conversation_removed else event.conversation_id
+        self.drafts.put(where, event.text)
+        self.save_drafts()
+        self.conversationsChanged.emit()
+        if self.conversation_id == event.conversation_id:
+            self.open_conversation(where)
+        self.setupNeeded.emit(True)
+        self.say(wording.nothing_set_up("app", event.reason), 15000)
 
     def _run_finished(self, kind: str, finished: int) -> None:
         self._live = None

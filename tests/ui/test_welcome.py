@@ -14,6 +14,7 @@ from chatdesk.context import AppContext
 from chatdesk.local_servers import LocalServer
 from chatdesk.settings import load_settings
 from chatdesk.ui.main_window import MainWindow
+from tests.fakes.ports import closed_port
 from tests.fakes.server import FakeProvider, Synth
 from tests.helpers import MemoryKeyring
 from tests.ui.conftest import qt_warning_marks
@@ -47,7 +48,8 @@ def test_a_first_launch_finds_a_local_server_tests_it_saves_it_and_answers(
         # Only the fake's loopback port is asked: never the real usual ports.
         window.controller.local_servers = [
             LocalServer("ollama", "Ollama", "ollama", fake.base_url),
-            LocalServer("lmstudio", "LM Studio", "openai", "http://127.0.0.1:9/v1")]
+            LocalServer("lmstudio", "LM Studio", "openai",
+                        f"http://127.0.0.1:{closed_port()}/v1")]
         welcome = window.welcome
         assert welcome is not None
         qtbot.waitUntil(lambda: window.center_stack.currentWidget() is welcome, timeout=3000)
@@ -146,3 +148,24 @@ def test_ctrl_n_starts_an_empty_chat_not_an_old_new_chats_draft(
     window.new_action.trigger()
     assert window.controller.conversation_id is None
     assert window.composer.text() == ""
+
+
+def test_a_send_to_a_server_never_reachable_comes_back_to_the_composer(
+        qtbot: Any, data_dir: Path, make_window: Any) -> None:
+    data_dir.mkdir(parents=True)
+    (data_dir / "settings.toml").write_text(
+        '[failover]\norder = ["mine"]\n\n[providers.mine]\ntype = "ollama"\nmodel = "m"\n'
+        f'base_url = "http://127.0.0.1:{closed_port()}"\n', encoding="utf-8")
+    ctx = AppContext.create(str(data_dir), warn=False)
+    try:
+        window = make_window(ctx)
+        window.controller.local_servers = []
+        assert window.center_stack.currentWidget() is window.transcript  # set up, so far
+        type_and_send(qtbot, window, "anyone home?")
+        qtbot.waitUntil(lambda: window.center_stack.currentWidget() is window.welcome,
+                        timeout=5000)
+        assert window.composer.text() == "anyone home?"
+        assert ctx.store.pending_messages() == [] and ctx.store.list_conversations() == []
+        assert "never reachable" in window.statusBar().currentMessage()
+    finally:
+        ctx.close()
