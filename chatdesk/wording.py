@@ -193,8 +193,7 @@ def nothing_set_up(where: Where = "cli", detail: str = "") -> str:
     `detail` says why for the providers named, e.g. 'anthropic: no key found'."""
     why = f" ({detail})" if detail else ""
     if where == "app":
-        return (f"No provider is set up yet{why}: paste an API key or use a model on this "
-                "computer, then send again. Your text is kept.")
+        return f"Nothing is set up to answer yet{why}: choose an option above. Your text is kept."
     return (f"no provider is set up yet{why}; run `chatdesk setup` to paste an API key or "
             "use a model on this computer")
 

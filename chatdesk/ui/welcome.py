@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -56,7 +57,7 @@ class WelcomeView(QScrollArea):
         page.setObjectName("welcomePage")
         outer = QHBoxLayout(page)
         outer.setContentsMargins(16, 20, 16, 20)
-        body = QWidget()
+        body = self._body = QWidget()
         body.setMaximumWidth(TEXT_WIDTH)
         outer.addStretch(1)
         outer.addWidget(body, 100)
@@ -92,8 +93,13 @@ class WelcomeView(QScrollArea):
             grid.addWidget(radio, row, 0)
             grid.addWidget(link, row, 1)
         grid.setColumnStretch(2, 1)
-        self.radios[KEY_PROVIDERS[0].name].setChecked(True)
         column.addLayout(grid)
+        self.where_label = _label("", "welcomeWhere")
+        self.where_label.setTextFormat(Qt.TextFormat.RichText)
+        self.where_label.setOpenExternalLinks(True)
+        column.addWidget(self.where_label)
+        self.provider_group.idToggled.connect(self._toggled)
+        self.radios[KEY_PROVIDERS[0].name].setChecked(True)
 
         key_row = QHBoxLayout()
         self.key_edit = QLineEdit()
@@ -108,6 +114,7 @@ class WelcomeView(QScrollArea):
         key_row.addWidget(self.key_button)
         column.addLayout(key_row)
         self.key_note = _label("", "welcomeKeyNote")
+        self.key_note.hide()
         self.key_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         column.addWidget(self.key_note)
 
@@ -118,6 +125,7 @@ class WelcomeView(QScrollArea):
         self.servers_box = QVBoxLayout()
         column.addLayout(self.servers_box)
         self.server_note = _label("", "welcomeServerNote")
+        self.server_note.hide()
         column.addWidget(self.server_note)
         look_row = QHBoxLayout()
         self.probe_button = QPushButton("Look again")
@@ -145,8 +153,30 @@ class WelcomeView(QScrollArea):
         """A note's text changed: its wrapped height must be measured again, or the lines
         below would draw over it."""
         label.setText(text)
-        width = max(label.width(), 200)
-        label.setMinimumHeight(label.heightForWidth(width) if text else 0)
+        label.setVisible(bool(text))
+        self._fit(label)
+
+    def _fit(self, label: QLabel) -> None:
+        # Measured at the column's width: the layout alone keeps a changed label's old
+        # height in a scroll area, and the next lines would draw over its last line.
+        width = self._body.contentsRect().width()
+        label.setMinimumHeight(label.heightForWidth(width) if label.text() and width > 0
+                               else 0)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        for label in (self.key_note, self.server_note, self.where_label):
+            self._fit(label)
+
+    def _toggled(self, _id: int, on: bool) -> None:
+        if on:
+            self._show_where()
+
+    def _show_where(self) -> None:
+        p = KEY_PROVIDERS[max(0, self.provider_group.checkedId())]
+        shown = p.key_url.removeprefix("https://")
+        self._note(self.where_label, f'Get a key for {p.label} at <a href="{p.key_url}">{shown}</a>'
+                                 ", then paste it here:")
 
     # -- intents ----------------------------------------------------------------------------
 
