@@ -122,6 +122,9 @@ class ChatService:
     def build_provider(self, provider: ProviderSettings) -> Provider:
         """A ready provider, or `errors.MissingKey` when it needs a key nobody gave."""
         lookup = self.keys.lookup(provider)
+        if lookup.key is None and lookup.source == "locked":
+            sentence = wording.key_file_locked(provider.name)
+            raise errors.MissingKey(wording.clause(sentence), provider=provider.name)
         if lookup.key is None and self.keys.needs_key(provider):
             env_var = next(iter(key_env_vars(provider)), None)
             sentence = wording.missing_key(provider.name, env_var,
@@ -159,7 +162,10 @@ class ChatService:
 
     def set_up(self, provider: ProviderSettings) -> SetUp:
         """Whether the provider can be asked at all (setup_rules); reads its key."""
-        has_key = not self.keys.needs_key(provider) or self.keys.lookup(provider).key is not None
+        lookup = self.keys.lookup(provider)
+        # A key in the locked key file is there: unlocking it is not setting anything up.
+        has_key = (not self.keys.needs_key(provider) or lookup.key is not None
+                   or lookup.source == "locked")
         return check(provider, has_key=has_key, health=self.health.get(provider.name),
                      built_in=provider.name in self.settings.built_in)
 
@@ -333,6 +339,8 @@ class ChatService:
             removed = prepared.created and not self.store.messages(conversation_id)
             if removed:
                 self.store.delete_conversation(conversation_id)
+        if removed:  # empty, made for this message alone: not a conversation for the Trash
+            self.store.purge_deleted(0, ids=[conversation_id])
         return ev.NotSetUp(conversation_id, message.content, reason, removed)
 
     def recover(self) -> Recovered:

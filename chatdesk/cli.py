@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import logging
 import sys
@@ -13,8 +12,10 @@ from typing import Any, NoReturn, TextIO, TypeVar
 import chatdesk
 from chatdesk.context import AppContext, ConfigError
 from chatdesk.store import (
+    TRASH_DAYS,
     Attempt,
     AttemptOutcome,
+    HistoryStore,
     MessageStatus,
     StoreError,
     conversation_to_json,
@@ -79,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="look for a local model server at URL instead of the usual ports")
 
     history = sub.add_parser("history", help="list or show conversations")
-    hsub = history.add_subparsers(dest="history_command", metavar="list|show",
+    hsub = history.add_subparsers(dest="history_command",
+                                  metavar="list|show|delete|trash|restore",
                                   parser_class=_Parser, required=True)
     hlist = hsub.add_parser("list", help="conversations, newest first")
     hlist.add_argument("--json", action="store_true")
@@ -87,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     hshow = hsub.add_parser("show", help="one conversation with every message")
     hshow.add_argument("id", type=int)
     hshow.add_argument("--json", action="store_true")
+    hdel = hsub.add_parser("delete", help="move conversations to the Trash (kept 30 days)")
+    hdel.add_argument("ids", type=int, nargs="+", metavar="ID")
+    htrash = hsub.add_parser("trash", help="deleted conversations, kept 30 days")
+    htrash.add_argument("--json", action="store_true")
+    htrash.add_argument("--empty", action="store_true",
+                        help="delete everything in the Trash for good, now")
+    hrestore = hsub.add_parser("restore", help="bring conversations back from the Trash")
+    hrestore.add_argument("ids", type=int, nargs="+", metavar="ID")
 
     search = sub.add_parser("search", help="full-text search of all history")
     search.add_argument("query", nargs="+")
@@ -99,14 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
                            help="first read each provider's status page; an outage it reports "
                                 "marks the provider down")
 
-    keys = sub.add_parser("keys", help="store or remove API keys in the OS keyring")
+    keys = sub.add_parser("keys", help="store or remove API keys (the OS keyring, else an "
+                          "encrypted key file)")
     ksub = keys.add_subparsers(dest="keys_command", metavar="set|delete|status",
                                parser_class=_Parser, required=True)
     kset = ksub.add_parser("set", help="store the key of provider NAME (read from stdin)")
     kset.add_argument("name")
     kdel = ksub.add_parser("delete", help="remove the key of provider NAME")
     kdel.add_argument("name")
-    ksub.add_parser("status", help="where each provider's key comes from (never the key)")
+    ksub.add_parser("status", help="which store holds each provider's key (never the key)")
 
     imp = sub.add_parser("import", help="import a ChatGPT, Claude or chatdesk export")
     imp.add_argument("kind", choices=["chatgpt", "claude", "chatdesk"],
@@ -236,6 +247,8 @@ def cmd_history(args: argparse.Namespace, ctx: AppContext) -> int:
             print(f"{s.id:>6}  {s.updated_at[:16].replace('T', ' ')}  "
                   f"{s.message_count:>4} msg  {'* ' if s.pinned else ''}{title}")
         return EXIT_OK
+    if args.history_command in ("delete", "trash", "restore"):
+        return _trash(args, store)
     conversation = store.get_conversation(args.id)
     if conversation is None:
         return _fail(f"no conversation with id {args.id}", EXIT_FAILED)
@@ -256,6 +269,47 @@ def cmd_history(args: argparse.Namespace, ctx: AppContext) -> int:
                 if attempt.outcome != AttemptOutcome.OK:
                     print(f"   ({_attempt_line(attempt)})")
         print(m.content)
+    return EXIT_OK
+
+
+def _trash(args: argparse.Namespace, store: HistoryStore) -> int:
+    """`history delete`, `history trash [--empty]` and `history restore`."""
+    if args.history_command == "trash":
+        store.purge_trash()
+        if args.empty:
+            gone = store.purge_deleted()
+            print(f"Emptied the Trash: {gone} conversation{'s' if gone != 1 else ''} "
+                  "deleted for good.", file=sys.stderr)
+            return EXIT_OK
+        trashed = store.trashed_conversations()
+        if args.json:
+            _print_json([{**summary_to_json(s), "deleted_at": s.deleted_at} for s in trashed])
+            return EXIT_OK
+        if not trashed:
+            print("The Trash is empty.", file=sys.stderr)
+        for s in trashed:
+            print(f"{s.id:>6}  deleted {(s.deleted_at or '')[:16].replace('T', ' ')}  "
+                  f"{s.message_count:>4} msg  {s.title or '(untitled)'}")
+        return EXIT_OK
+    wanted = set(args.ids)
+    if args.history_command == "delete":
+        known = {i for i in wanted if store.get_conversation(i) is not None}
+    else:
+        known = {s.id for s in store.trashed_conversations(limit=1_000_000)} & wanted
+    if known != wanted:
+        where = "in the Trash" if args.history_command == "restore" else "to delete"
+        missing = ", ".join(str(i) for i in sorted(wanted - known))
+        return _fail(f"no conversation {missing} {where}; nothing was changed", EXIT_FAILED)
+    with store.transaction():
+        for conversation_id in sorted(known):
+            if args.history_command == "delete":
+                store.delete_conversation(conversation_id)
+            else:
+                store.restore_conversation(conversation_id)
+    count = f"{len(known)} conversation{'s' if len(known) != 1 else ''}"
+    print(f"Moved {count} to the Trash; `chatdesk history restore` brings "
+          f"{'them' if len(known) != 1 else 'it'} back within {TRASH_DAYS} days."
+          if args.history_command == "delete" else f"Restored {count}.", file=sys.stderr)
     return EXIT_OK
 
 
@@ -316,42 +370,13 @@ async def _check_status_pages(ctx: AppContext) -> None:
 
 
 def cmd_keys(args: argparse.Namespace, ctx: AppContext) -> int:
+    from chatdesk.cli_keys import KeysUsageError, run_keys
     from chatdesk.secrets import KeyStoreError
 
-    if args.keys_command == "status":
-        for row in ctx.key_status():
-            print(f"{row[0]:<14} {row[1]}")
-        return EXIT_OK
-    provider = ctx.settings.providers.get(args.name)
-    if provider is None:
-        known = ", ".join(ctx.settings.providers) or "none"
-        raise UsageError(f"no provider named {args.name!r} in settings.toml (configured: {known})")
     try:
-        if args.keys_command == "delete":
-            if ctx.keys.delete(args.name):
-                print(f"Removed the API key of {args.name} from the system keyring.",
-                      file=sys.stderr)
-            else:
-                print(f"The system keyring held no key for {args.name}.", file=sys.stderr)
-            return EXIT_OK
-        key = _read_key(args.name)
-        ctx.keys.set(args.name, key, provider)
-    except KeyStoreError as exc:
+        return run_keys(args, ctx)
+    except (KeysUsageError, KeyStoreError) as exc:
         return _fail(exc, EXIT_USAGE)
-    ctx.health().reset(args.name)
-    print(f"Saved the API key of {args.name} in the system keyring.", file=sys.stderr)
-    return EXIT_OK
-
-
-def _read_key(name: str) -> str:
-    if sys.stdin.isatty():
-        key = getpass.getpass(f"API key for {name} (input hidden): ")
-    else:
-        key = sys.stdin.readline()
-    key = key.strip()
-    if not key:
-        raise UsageError("no key given: type it at the prompt or pipe it on stdin")
-    return key
 
 
 # -- import / export (in cli_transfer, loaded only when used) ----------------------------

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from chatdesk import events as ev
 from chatdesk import wording
 from chatdesk.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, _run_async
+from chatdesk.cli_keys import unlock_for_sending
 from chatdesk.context import AppContext
 from chatdesk.providers.errors import ErrorClass
 from chatdesk.store import BusyError
@@ -46,6 +47,7 @@ def run_ask(args: argparse.Namespace, ctx: AppContext) -> int:
         raise UsageError(str(exc)) from None
     except NotSetUpError as exc:
         return _keep_as_draft(ctx, conversation_id, text, exc)
+    unlock_for_sending(ctx, args.provider)
     stream = service.send(text, conversation_id, providers=args.provider, model=args.model,
                           system=args.system)
     return _run_async(_print_answers(stream, service, ctx))
@@ -161,6 +163,7 @@ def run_retry(args: argparse.Namespace, ctx: AppContext) -> int:
     if not pending:
         print("No pending messages.", file=sys.stderr)
         return EXIT_OK
+    unlock_for_sending(ctx)
     return _run_async(_retry(service, len(pending)))
 
 

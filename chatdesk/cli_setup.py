@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from chatdesk import wording
-from chatdesk.cli import EXIT_FAILED, EXIT_OK, UsageError, _run_async
+from chatdesk.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, _run_async
 from chatdesk.context import AppContext, KeyChanges, SettingsChangeError
 from chatdesk.onboarding import KEY_PROVIDERS, WHY_A_SECOND, KeyProvider, with_provider
 
@@ -127,13 +127,25 @@ async def _test_and_save(ctx: AppContext, service: ChatService, entry: ProviderS
         return EXIT_FAILED
     _say(outcome)
     settings = with_provider(ctx.settings, entry, keep)
+    if key:
+        from chatdesk.cli_keys import KeysUsageError, prepare_lasting_store
+
+        try:
+            prepare_lasting_store(ctx)  # no keyring: the encrypted key file, as `keys set`
+        except KeysUsageError as exc:
+            _say(f"chatdesk: {exc}. Nothing was saved.")
+            return EXIT_USAGE
     try:
         ctx.save_settings(settings, KeyChanges(typed={entry.name: key} if key else {}))
     except SettingsChangeError as exc:
         _say(f"chatdesk: {exc}")
         return EXIT_FAILED
+    from chatdesk.secrets import KeyPlace
+
+    where = {KeyPlace.KEYRING: "the system keyring", KeyPlace.FILE: "the encrypted key file",
+             KeyPlace.SESSION: "memory"}[ctx.keys.place()]
     _say(f"Saved {entry.name} in {ctx.paths.settings_file.name}"
-         + (" and its key." if key else "."))
+         + (f", its key in {where}." if key else "."))
     _say('Ask something: chatdesk ask "hello"   (or open the app: chatdesk)')
     _say(WHY_A_SECOND + " Run chatdesk setup again to add one.")
     return EXIT_OK

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chatdesk.keyfile import KEY_FILE_NAME
 from chatdesk.paths import (
     PRIVATE_DIR_MODE,
     DataDirError,
@@ -18,7 +19,7 @@ from chatdesk.paths import (
     resolve_data_dir,
 )
 from chatdesk.provider_status import ProviderStatus, missing_keys, provider_statuses
-from chatdesk.secrets import KeyStore, KeyStoreError, RedactingFilter
+from chatdesk.secrets import KeyStore, KeyStoreError, RedactingFilter, source_label
 from chatdesk.settings import Settings, SettingsError, load_settings_or_defaults, save_settings
 from chatdesk.store import HistoryStore
 
@@ -71,7 +72,7 @@ class AppContext:
         if error is not None and warn:
             print(f"chatdesk: {str(error).rstrip('.')} (using default settings)",
                   file=sys.stderr)
-        return cls(paths, settings, error)
+        return cls(paths, settings, error, KeyStore(key_file=paths.root / KEY_FILE_NAME))
 
     def require_settings(self) -> None:
         """Commands that talk to providers refuse to guess when settings.toml is broken."""
@@ -102,12 +103,11 @@ class AppContext:
                     self.keys.delete(name, provider=settings.providers[name])
         except KeyStoreError as exc:
             raise SettingsChangeError(str(exc)) from None
-        if self.keys.secure_store_available():
-            for name in changes.removed - set(settings.providers):
-                try:  # a removed provider's key should not linger in the keyring
-                    self.keys.delete(name)
-                except KeyStoreError:
-                    pass
+        for name in changes.removed - set(settings.providers):
+            try:  # a removed provider's key should not linger in any store
+                self.keys.delete(name)
+            except KeyStoreError:
+                pass
 
     @property
     def store(self) -> HistoryStore:
@@ -165,19 +165,11 @@ class AppContext:
         } for s in self.provider_statuses()]
 
     def key_status(self) -> list[tuple[str, str]]:
-        """(provider, where its key comes from) — never the key itself."""
-        rows = []
-        secure = self.keys.secure_store_available()
-        for p in self.settings.ordered_providers():
-            lookup = self.keys.lookup(p)
-            if lookup.source == "not-needed":
-                where = "no key needed"
-            elif lookup.key is None:
-                where = "no key" + ("" if secure else " (no system keyring: use a variable)")
-            else:
-                where = lookup.source
-            rows.append((p.name, where))
-        return rows
+        """(provider, which store holds its key: "system keyring", "encrypted key file",
+        "this session only", "env:NAME", "none"…) — never the key itself. Does not unlock
+        the key file: its provider names are readable without the passphrase."""
+        return [(p.name, source_label(self.keys.lookup(p).source))
+                for p in self.settings.ordered_providers()]
 
 
 def _setup_logging(paths: DataPaths) -> None:

@@ -1,4 +1,5 @@
-"""API keys: the OS keyring first, then environment variables; and keeping keys out of logs."""
+"""API keys: the OS keyring, then the encrypted key file or this session's memory, then
+environment variables; and keeping keys out of logs."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+from chatdesk.keyfile import KeyFile, KeyFileError
+from chatdesk.keyfile import WrongPassphraseError as KeyFileWrongPassphrase
 
 if TYPE_CHECKING:  # keyring is imported lazily: loading its backends is slow-ish
     from keyring.backend import KeyringBackend
@@ -44,9 +50,46 @@ class NoSecureStoreError(KeyStoreError):
     """There is no secure keyring backend on this machine."""
 
 
+class WrongPassphraseError(KeyStoreError):
+    """The passphrase does not open the encrypted key file; nothing changed."""
+
+
+class KeyPlace(StrEnum):
+    """Where new keys are written."""
+
+    KEYRING = "keyring"
+    FILE = "file"  # the encrypted key file, when there is no keyring
+    SESSION = "session"  # this process's memory, when there is neither
+
+
+class KeyFileState(StrEnum):
+    """The encrypted key file as this process sees it."""
+
+    ABSENT = "absent"
+    LOCKED = "locked"
+    UNLOCKED = "unlocked"
+    DAMAGED = "damaged"
+
+
+PLACE_LABELS = {
+    KeyPlace.KEYRING: "system keyring",
+    KeyPlace.FILE: "encrypted key file",
+    KeyPlace.SESSION: "this session only",
+}
+
+
+def source_label(source: str) -> str:
+    """KeyLookup.source as people read it: "system keyring", "env:NAME", "none"…"""
+    if source in PLACE_LABELS:
+        return PLACE_LABELS[KeyPlace(source)]
+    return {"locked": "encrypted key file (locked)", "not-needed": "no key needed"}.get(
+        source, source)
+
+
 @dataclass(frozen=True)
 class KeyLookup:
-    """Where a provider's key was found: "keyring", "env:NAME", "none" or "not-needed"."""
+    """Where a provider's key was found: "keyring", "file", "session", "env:NAME", "none",
+    "not-needed", or "locked" (the encrypted key file holds it but is not unlocked)."""
 
     key: str | None = field(repr=False)
     source: str
@@ -84,9 +127,13 @@ class KeyStore:
         self,
         environ: Mapping[str, str] = os.environ,
         backend: KeyringBackend | None = None,
+        key_file: Path | None = None,
     ) -> None:
         self._environ = environ
         self._backend = backend
+        self._file = KeyFile(key_file) if key_file is not None else None
+        self._session: dict[str, str] = {}
+        self._place: KeyPlace | None = None  # chosen in Settings for this session
 
     def backend(self) -> KeyringBackend | None:
         """The keyring backend in use (found on first use), or None if keyring cannot load one."""
@@ -120,12 +167,115 @@ class KeyStore:
         if key:
             register_secret(key)
             return KeyLookup(key, "keyring")
+        locked = False
+        if keyring and self._file is not None:  # keyring=False: "what if no store held it"
+            if self._file.unlocked:
+                key = self._file.get(provider.name)
+                if key:
+                    register_secret(key)
+                    return KeyLookup(key, "file")
+            else:
+                locked = provider.name in self.key_file_names()
+        key = self._session.get(provider.name) if keyring else None
+        if key:
+            return KeyLookup(key, "session")
         for var in key_env_vars(provider):
             key = self._environ.get(var, "").strip()
             if key:
                 register_secret(key)
                 return KeyLookup(key, f"env:{var}")
+        if locked:
+            return KeyLookup(None, "locked")
         return KeyLookup(None, "none" if self.needs_key(provider) else "not-needed")
+
+    # --- where keys live without a keyring ----------------------------------------------
+    def place(self) -> KeyPlace:
+        """Where set() writes: the keyring when there is a secure one; else the encrypted key
+        file if it exists (or was chosen), else this session's memory."""
+        if self.secure_store_available():
+            return KeyPlace.KEYRING
+        if self._place is not None:
+            return self._place
+        if self._file is not None and self._file.exists():
+            return KeyPlace.FILE
+        return KeyPlace.SESSION
+
+    def choose_session_only(self) -> None:
+        """New keys stay in memory until the process ends (the key file, if any, stays)."""
+        self._place = KeyPlace.SESSION
+
+    def choose_key_file(self) -> None:
+        """New keys go to the encrypted key file, which must exist (create_key_file)."""
+        if self._file is None or not self._file.exists():
+            raise KeyStoreError("There is no encrypted key file yet; choose a passphrase to "
+                                "create one.")
+        self._place = KeyPlace.FILE
+
+    @property
+    def key_file_path(self) -> Path | None:
+        return self._file.path if self._file is not None else None
+
+    def key_file_state(self) -> KeyFileState:
+        if self._file is None or not self._file.exists():
+            return KeyFileState.ABSENT
+        if self._file.unlocked:
+            return KeyFileState.UNLOCKED
+        return KeyFileState.DAMAGED if self.key_file_problem() else KeyFileState.LOCKED
+
+    def key_file_problem(self) -> str | None:
+        """Why the key file cannot be read (damaged, unknown format), as a sentence."""
+        if self._file is None or not self._file.exists() or self._file.unlocked:
+            return None
+        try:
+            self._file.names()
+        except KeyFileError as exc:
+            return str(exc)
+        return None
+
+    def key_file_names(self) -> list[str]:
+        """The providers the key file holds keys for; [] if none, no file or a damaged one."""
+        if self._file is None or not self._file.exists():
+            return []
+        try:
+            return self._file.names()
+        except KeyFileError:
+            return []
+
+    def unlock_key_file(self, passphrase: str) -> None:
+        """Read the key file's keys into memory. WrongPassphraseError or KeyStoreError (the
+        file is damaged) leave everything as it was."""
+        file = self._require_file()
+        try:
+            file.unlock(passphrase)
+        except KeyFileWrongPassphrase as exc:
+            raise WrongPassphraseError(str(exc)) from None
+        except KeyFileError as exc:
+            raise KeyStoreError(str(exc)) from None
+        for name in file.names():  # redacted from now on, wherever they appear
+            register_secret(file.get(name))
+
+    def create_key_file(self, passphrase: str) -> None:
+        """Create the encrypted key file, moving this session's keys into it; from then on
+        new keys are written there."""
+        file = self._require_file()
+        try:
+            file.create(passphrase, self._session)
+        except KeyFileError as exc:
+            raise KeyStoreError(str(exc)) from None
+        self._session.clear()
+        self._place = KeyPlace.FILE
+
+    def change_passphrase(self, passphrase: str) -> None:
+        """Seal the unlocked key file with a new passphrase."""
+        try:
+            self._require_file().change_passphrase(passphrase)
+        except KeyFileError as exc:
+            raise KeyStoreError(str(exc)) from None
+
+    def _require_file(self) -> KeyFile:
+        if self._file is None:
+            raise KeyStoreError("This chatdesk has no data folder for an encrypted key file.")
+        return self._file
 
     def set(
         self,
@@ -139,7 +289,17 @@ class KeyStore:
         if not key:
             raise KeyStoreError(f"The key for {name} is empty; nothing was saved.")
         register_secret(key)
-        self._require_secure_store(name, provider, env_var, "saved")
+        place = self.place()
+        if place == KeyPlace.SESSION:
+            self._session[name] = key
+            return
+        if place == KeyPlace.FILE:
+            try:
+                self._require_file().set(name, key)
+            except KeyFileError as exc:
+                raise KeyStoreError(f"The key for {name} was not saved: "
+                                    f"{_lower_first(str(exc))}") from None
+            return
         backend = self.backend()
         assert backend is not None
         try:
@@ -148,13 +308,22 @@ class KeyStore:
             raise _keyring_failure(exc, f"The key for {name} could not be saved") from None
 
     def delete(self, name: str, provider: ProviderSettings | None = None) -> bool:
-        """Remove the stored key of provider name; False if there was none."""
-        self._require_secure_store(name, provider, None, "deleted")
+        """Remove the stored key of provider name from every store that holds it (keyring,
+        encrypted key file, this session); False if none did."""
+        removed = self._session.pop(name, None) is not None
+        if self._file is not None and name in self.key_file_names():
+            try:
+                removed = self._file.delete(name) or removed
+            except KeyFileError as exc:
+                raise KeyStoreError(f"The key for {name} was not deleted: "
+                                    f"{_lower_first(str(exc))}") from None
+        if not self.secure_store_available():
+            return removed
         backend = self.backend()
         assert backend is not None
         try:
             if backend.get_password(SERVICE, name) is None:
-                return False
+                return removed
             backend.delete_password(SERVICE, name)
         except Exception as exc:
             raise _keyring_failure(exc, f"The key for {name} could not be deleted") from None
@@ -170,33 +339,9 @@ class KeyStore:
             return None
         return value.strip() if isinstance(value, str) and value.strip() else None
 
-    def _require_secure_store(
-        self, name: str, provider: ProviderSettings | None, env_var: str | None, action: str
-    ) -> None:
-        if self.secure_store_available():
-            return
-        if env_var is None:
-            candidates = key_env_vars(provider) if provider is not None else []
-            env_var = candidates[0] if candidates else _guess_env_var(name)
-        where = f"the environment variable {env_var}" if env_var else "its environment variable"
-        if action == "saved":
-            todo = f"Set {where} instead"
-        else:
-            todo = f"Nothing is stored here; if the key comes from {where}, unset it there"
-        raise NoSecureStoreError(
-            "No secure key store (keyring backend) is available on this machine, so the key for "
-            f"{name} cannot be {action}. {todo}, or install and unlock a keyring service "
-            "(on Linux a Secret Service such as GNOME Keyring or KWallet) and try again."
-        )
 
-
-def _guess_env_var(name: str) -> str | None:
-    from chatdesk.settings import DEFAULT_MODELS, ProviderSettings
-
-    if name in DEFAULT_MODELS:
-        return next(iter(key_env_vars(ProviderSettings(name, name, DEFAULT_MODELS[name]))),
-                    None)
-    return None
+def _lower_first(sentence: str) -> str:
+    return sentence[:1].lower() + sentence[1:]
 
 
 def _is_secure(backend: KeyringBackend) -> bool:

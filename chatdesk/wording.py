@@ -153,18 +153,22 @@ def fix_key(provider_name: str) -> str:
 def missing_key(provider_name: str, env_var: str | None = None, secure_store: bool = True,
                 where: Where = "cli") -> str:
     """A provider needs a key and has none: where to put one. `env_var` is the variable
-    the key may also come from; without a secure keyring, only a variable can hold it.
-    `where` is who reads it: the command line, or the app's provider settings."""
+    the key may also come from. `keys set` and the key field work with or without a secure
+    keyring (without one, the key goes to the encrypted key file or this session's memory),
+    so `secure_store` no longer changes the words. `where` is who reads it: the command line,
+    or the app's settings."""
     what = f"No API key for {provider_name}"
     if where == "app":
-        todo = "type it above" if secure_store else f"set {env_var or 'its key variable'}"
-        return f"{what}: {todo} and try again."
-    if secure_store:
-        todo = f"add one with `chatdesk keys set {provider_name}`"
-        return f"{what}: {todo}" + (f" or set {env_var}." if env_var else ".")
-    todo = (f"set {env_var} to it" if env_var else
-            "name a variable with api_key_env in settings.toml and set it to the key")
-    return f"{what}: there is no system keyring on this machine, so {todo}."
+        return f"{what}: type it above and try again."
+    todo = f"add one with `chatdesk keys set {provider_name}`"
+    return f"{what}: {todo}" + (f" or set {env_var}." if env_var else ".")
+
+
+def key_file_locked(provider_name: str) -> str:
+    """The key is in the encrypted key file, which nobody unlocked (the app asks at start;
+    the CLI has said how to unlock it before sending)."""
+    return (f"The key of {provider_name} is in the encrypted key file, which is locked: "
+            "unlock it with its passphrase and try again.")
 
 
 def insecure_http(provider_name: str, host: str) -> str:

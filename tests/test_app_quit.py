@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -17,6 +18,19 @@ from tests.helpers import key_env, write_settings
 
 PIECES = [f"w{i:03d} " for i in range(200)]
 PIECE_DELAY_S = 0.05
+
+
+def streamed(data: Path) -> str:
+    """The text saved so far of the answer being written, read without writing anything."""
+    conn = sqlite3.connect(f"file:{data / 'history.db'}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT content FROM messages WHERE role = 'assistant'"
+                           " ORDER BY id DESC LIMIT 1").fetchone()
+    except sqlite3.OperationalError:  # busy for a moment: read again
+        return ""
+    finally:
+        conn.close()
+    return row[0] if row else ""
 
 
 @pytest.mark.slow
@@ -40,7 +54,12 @@ def test_ctrl_c_while_an_answer_streams_stores_it_and_exits_cleanly(tmp_path: Pa
             while not fake.requests and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert fake.requests, "the app did not send the pending message"
-            time.sleep(1.0)  # some 20 pieces arrive
+            # Wait until the first pieces are saved (the app saves a streaming answer every
+            # fraction of a second): Ctrl+C then lands in the middle of the answer.
+            deadline = time.monotonic() + 20
+            while (len(streamed(data)) < len("w000 w001 w002 ")
+                   and time.monotonic() < deadline):
+                time.sleep(0.05)
             proc.send_signal(signal.SIGINT)  # as Ctrl+C in a terminal: the window closes
             out, err = proc.communicate(timeout=20)
         finally:

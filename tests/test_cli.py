@@ -157,8 +157,9 @@ def test_keys_set_without_keyring_says_what_to_do(
 ) -> None:
     monkeypatch.setattr(sys, "stdin", _Stdin("sk-ant-secret-value-123456\n"))
     code, out, err = run(capsys, "keys", "set", "anthropic")
-    assert code == 2
-    assert "ANTHROPIC_API_KEY" in err and "sk-ant-secret" not in err + out
+    assert code == 2 and err.count("\n") == 1
+    assert "CHATDESK_KEYS_PASSPHRASE" in err and "sk-ant-secret" not in err + out
+    assert not (data_dir / "keys.enc").exists()
 
 
 class _Stdin:
@@ -182,3 +183,36 @@ def test_cli_commands_never_import_qt(data_dir: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, cwd=Path(__file__).parents[1])
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_history_delete_trash_restore_and_empty(
+    data_dir: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from chatdesk.store import HistoryStore
+
+    data_dir.mkdir(parents=True)
+    with HistoryStore.open(data_dir / "history.db") as store:
+        ids = [store.create_conversation(title).id for title in ("one", "two", "three")]
+    code, _, err = run(capsys, "history", "delete", str(ids[0]), str(ids[1]))
+    assert code == 0 and "Moved 2 conversations to the Trash" in err
+    code, out, _ = run(capsys, "history", "list", "--json")
+    assert [c["id"] for c in json.loads(out)] == [ids[2]]
+    code, out, _ = run(capsys, "history", "trash", "--json")
+    trashed = json.loads(out)
+    assert [c["id"] for c in trashed] == [ids[1], ids[0]] and trashed[0]["deleted_at"]
+    code, out, _ = run(capsys, "history", "trash")
+    assert code == 0 and "two" in out and "one" in out
+    # Restoring something not in the Trash changes nothing at all.
+    code, _, err = run(capsys, "history", "restore", str(ids[0]), str(ids[2]))
+    assert code == 1 and f"no conversation {ids[2]} in the Trash" in err
+    assert len(json.loads(run(capsys, "history", "trash", "--json")[1])) == 2
+    code, _, err = run(capsys, "history", "restore", str(ids[0]))
+    assert code == 0 and "Restored 1 conversation." in err
+    code, _, err = run(capsys, "history", "trash", "--empty")
+    assert code == 0 and "1 conversation deleted for good" in err
+    code, _, err = run(capsys, "history", "trash")
+    assert "The Trash is empty." in err
+    code, out, _ = run(capsys, "history", "list", "--json")
+    assert sorted(c["id"] for c in json.loads(out)) == [ids[0], ids[2]]
+    code, _, err = run(capsys, "history", "delete", "999")
+    assert code == 1 and "no conversation 999 to delete" in err

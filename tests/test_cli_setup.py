@@ -13,9 +13,11 @@ from tests.fakes.ports import closed_port
 from tests.fakes.server import FakeProvider, Synth
 
 
-def chatdesk(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def chatdesk(data_dir: Path, *args: str, stdin: str = "",
+             **extra_env: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items()
-           if not k.endswith("_API_KEY") and k != "OLLAMA_HOST"}
+           if not k.endswith("_API_KEY") and k not in ("OLLAMA_HOST", "CHATDESK_KEYS_PASSPHRASE")}
+    env.update(extra_env)
     env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
     return subprocess.run([sys.executable, "-m", "chatdesk", "--data-dir", str(data_dir),
                            *args], input=stdin, capture_output=True, text=True, env=env,
@@ -73,3 +75,20 @@ def test_ask_to_a_server_that_was_never_reachable_exits_2_and_nothing_is_pending
         assert "chatdesk setup" in done.stderr and "pending" not in done.stderr
     assert json.loads((data / "drafts.json").read_text()) == {"new": "first\n\nsecond"}
     assert json.loads(chatdesk(data, "history", "list", "--json").stdout) == []
+
+
+def test_setup_without_a_keyring_keeps_the_pasted_key_in_the_encrypted_file(
+        tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    passphrase = {"CHATDESK_KEYS_PASSPHRASE": "a long passphrase"}
+    with FakeProvider("openai") as fake:
+        fake.script(Synth(["OK"]), Synth(["Hello", " again."]))
+        nowhere = f"http://127.0.0.1:{closed_port()}"
+        done = chatdesk(data, "setup", "--server", nowhere, "--base-url", fake.base_url,
+                        stdin=f"2\n{fake.api_key}\n", **passphrase)
+        assert done.returncode == 0, done.stderr
+        assert "encrypted key file" in done.stderr
+        assert fake.api_key not in (data / "settings.toml").read_text()
+        asked = chatdesk(data, "ask", "hi", **passphrase)
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout == "Hello again.\n"

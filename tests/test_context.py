@@ -106,15 +106,35 @@ def test_save_settings_refuses_while_the_file_is_broken(tmp_path: Path) -> None:
         ctx.close()
 
 
-def test_save_settings_says_when_no_keyring_can_keep_a_key(tmp_path: Path) -> None:
+def test_save_settings_without_a_keyring_picks_the_right_store(tmp_path: Path) -> None:
+    """The onboarding path: typed keys go to this session's memory unless the encrypted key
+    file exists, then there (locked: one sentence, settings.toml untouched)."""
     from keyring.backends import fail
+
+    from chatdesk.keyfile import KeyFile
 
     ctx = AppContext.create(str(tmp_path), warn=False)
     try:
-        ctx.keys = KeyStore(environ={}, backend=fail.Keyring())
+        assert ctx.keys.key_file_path == tmp_path / "keys.enc"
+        ctx.keys = KeyStore(environ={}, backend=fail.Keyring(), key_file=tmp_path / "keys.enc")
+        openai = ctx.settings.providers["openai"]
+        ctx.save_settings(ctx.settings, KeyChanges(typed={"openai": "sk-x-0000000001"}))
+        assert ctx.keys.lookup(openai).source == "session"
+        assert ("openai", "this session only") in ctx.key_status()
+        assert not (tmp_path / "keys.enc").exists()
+
+        KeyFile(tmp_path / "keys.enc").create("a passphrase", {"anthropic": "sk-ant-0000001"})
+        ctx.keys = KeyStore(environ={}, backend=fail.Keyring(), key_file=tmp_path / "keys.enc")
+        assert ("anthropic", "encrypted key file (locked)") in ctx.key_status()
         before = ctx.settings
-        with pytest.raises(SettingsChangeError, match="No secure key store"):
-            ctx.save_settings(before, KeyChanges(typed={"openai": "sk-x-0000"}))
-        assert ctx.settings is before
+        toml = ctx.paths.settings_file.read_bytes()
+        with pytest.raises(SettingsChangeError, match="locked"):
+            ctx.save_settings(before, KeyChanges(typed={"openai": "sk-x-0000000002"}))
+        assert ctx.settings is before and ctx.paths.settings_file.read_bytes() == toml
+        ctx.keys.unlock_key_file("a passphrase")
+        ctx.save_settings(before, KeyChanges(typed={"openai": "sk-x-0000000002"}))
+        assert ctx.keys.lookup(openai).source == "file"
+        assert dict(ctx.key_status())["anthropic"] == "encrypted key file"
+        assert KeyFile(tmp_path / "keys.enc").names() == ["anthropic", "openai"]
     finally:
         ctx.close()

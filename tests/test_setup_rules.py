@@ -81,3 +81,4 @@ def test_the_first_send_to_a_never_reachable_server_is_taken_back_not_pending(
     assert (last.text, last.conversation_removed) == ("hello?", True)
     assert "mine: never reachable" in last.reason
     assert store.pending_messages() == [] and store.list_conversations() == []
+    assert store.trashed_conversations() == []

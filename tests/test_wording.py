@@ -89,18 +89,21 @@ def test_failure_text_uses_the_same_words_for_the_transcript() -> None:
     assert wording.failure_text("mine", None, None, "") == "mine error"
 
 
+def test_a_locked_key_file_is_one_sentence() -> None:
+    text = wording.key_file_locked("anthropic")
+    assert "encrypted key file" in text and "passphrase" in text
+    assert_sentence(text)
+
+
 @pytest.mark.parametrize(("env_var", "secure", "where", "expected"), [
     ("ANTHROPIC_API_KEY", True, "cli", "No API key for anthropic: add one with "
      "`chatdesk keys set anthropic` or set ANTHROPIC_API_KEY."),
     (None, True, "cli", "No API key for anthropic: add one with `chatdesk keys set anthropic`."),
-    ("ANTHROPIC_API_KEY", False, "cli", "No API key for anthropic: there is no system keyring "
-     "on this machine, so set ANTHROPIC_API_KEY to it."),
-    (None, False, "cli", "No API key for anthropic: there is no system keyring on this "
-     "machine, so name a variable with api_key_env in settings.toml and set it to the key."),
+    ("ANTHROPIC_API_KEY", False, "cli", "No API key for anthropic: add one with "
+     "`chatdesk keys set anthropic` or set ANTHROPIC_API_KEY."),
     ("ANTHROPIC_API_KEY", True, "app", "No API key for anthropic: type it above and try again."),
-    ("ANTHROPIC_API_KEY", False, "app",
-     "No API key for anthropic: set ANTHROPIC_API_KEY and try again."),
-    (None, False, "app", "No API key for anthropic: set its key variable and try again."),
+    # Without a keyring the key field still works: this session only, or the key file.
+    ("ANTHROPIC_API_KEY", False, "app", "No API key for anthropic: type it above and try again."),
 ])
 def test_missing_key_has_one_sentence_per_situation(env_var: str | None, secure: bool,
                                                     where: wording.Where, expected: str) -> None:

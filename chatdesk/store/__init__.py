@@ -9,7 +9,7 @@ from chatdesk.store.errors import (
     ReadOnlyError,
     StoreError,
 )
-from chatdesk.store.history import HistoryStore
+from chatdesk.store.history import TRASH_DAYS, HistoryStore
 from chatdesk.store.models import (
     Attempt,
     Conversation,
@@ -28,6 +28,7 @@ from chatdesk.store.schema import schema_version
 from chatdesk.store.search import build_fts_query
 
 __all__ = [
+    "TRASH_DAYS",
     "Attempt",
     "AttemptOutcome",
     "BusyError",

@@ -42,6 +42,12 @@ LIMIT ? OFFSET ?
 """
 
 
+# deleted_at values are ISO times ("2026-…"); an import's hidden conversations carry a marker
+# that sorts after every time ("~importing"): `deleted_at < this` means a real deletion.
+_NOT_A_TIME = "~"
+TRASH_DAYS = 30  # how long a deleted conversation stays in the Trash
+
+
 def _new_uid() -> str:
     import uuid  # loaded on first write: it is not needed to show the history
 
@@ -162,14 +168,39 @@ class HistoryStore(Claims):
             f"There is no conversation {id}.",
         )
 
-    def purge_deleted(self, older_than_s: float = 0) -> int:
-        """Really delete conversations soft-deleted at least `older_than_s` ago; returns count."""
-        cutoff = to_iso(datetime.now(UTC) - timedelta(seconds=older_than_s))
+    def trashed_conversations(self, limit: int = 500) -> list[ConversationSummary]:
+        """The Trash: conversations deleted and not yet purged, the latest deleted first
+        (an import's hidden conversations are not in it)."""
+        rows = self._rows(
+            _SUMMARY_SQL.replace("ORDER BY c.pinned DESC, c.updated_at DESC",
+                                 "ORDER BY c.deleted_at DESC")
+            .format(where="WHERE c.deleted_at IS NOT NULL AND c.deleted_at < ?"),
+            (_NOT_A_TIME, limit, 0))
+        return [ConversationSummary.from_row(row) for row in rows]
+
+    def purge_trash(self, *, now: datetime | None = None) -> int:
+        """Delete for good what has been in the Trash for TRASH_DAYS."""
+        return self.purge_deleted(TRASH_DAYS * 86_400, now=now)
+
+    def purge_deleted(self, older_than_s: float = 0, *, now: datetime | None = None,
+                      ids: list[int] | None = None) -> int:
+        """Really delete conversations soft-deleted at least `older_than_s` ago (only those
+        of `ids` when given); returns how many. An import's hidden ones are never touched."""
+        cutoff = to_iso((now or datetime.now(UTC)) - timedelta(seconds=older_than_s))
+        sql = ("DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?"
+               " AND deleted_at < ?")
+        params: list[object] = [cutoff, _NOT_A_TIME]
+        if ids is not None:
+            if not ids:
+                return 0
+            sql += f" AND id IN ({', '.join('?' * len(ids))})"
+            params.extend(ids)
+        if not self.readonly and self._one(
+                sql.replace("DELETE FROM", "SELECT 1 FROM", 1) + " LIMIT 1",
+                tuple(params)) is None:
+            return 0  # the common case at start-up: no write at all
         with self._write() as conn:
-            cur = conn.execute(
-                "DELETE FROM conversations WHERE deleted_at IS NOT NULL AND deleted_at <= ?",
-                (cutoff,),
-            )
+            cur = conn.execute(sql, tuple(params))
         return cur.rowcount
 
     # -- messages -----------------------------------------------------------------------

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from chatdesk.plain_text import plain_line
 from chatdesk.states import AttemptOutcome, HealthState, MessageStatus
 
 ROLES = frozenset({"system", "user", "assistant", "tool"})
@@ -34,8 +35,9 @@ def to_iso(when: datetime | float) -> str:
 
 
 def derive_title(text: str, limit: int = TITLE_LENGTH) -> str | None:
-    """A title from a first message: one line, at most ~`limit` characters, cut at a word."""
-    line = " ".join(text.split())
+    """A title from a first message: one line of plain text (markdown read as a reader sees
+    it), at most ~`limit` characters, cut at a word."""
+    line = plain_line(text[:limit * 8])  # a huge first message: its start is enough
     if not line:
         return None
     if len(line) <= limit:

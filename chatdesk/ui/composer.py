@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 MAX_LINES = 10
 
 
+PLACEHOLDERS = ("Write a message… (Enter sends, Shift+Enter for a new line)",
+                "Write a message… (Enter sends)", "Write a message…", "Message…")
+
+
 class ComposerEdit(QPlainTextEdit):
     """Enter sends, Shift+Enter starts a new line, Esc stops (or cancels an edit), Up on an
     empty box edits the last message. It grows with its text up to MAX_LINES lines."""
@@ -37,7 +41,7 @@ class ComposerEdit(QPlainTextEdit):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("composerEdit")
-        self.setPlaceholderText("Write a message… (Enter sends, Shift+Enter for a new line)")
+        self.setPlaceholderText(PLACEHOLDERS[0])
         self.setTabChangesFocus(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.document().contentsChanged.connect(self._fit)
@@ -69,6 +73,22 @@ class ComposerEdit(QPlainTextEdit):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         self._fit()
+        self._choose_hint()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # zoom
+            self._choose_hint()
+
+    def _choose_hint(self) -> None:
+        """The longest hint that fits on one line: a wrapped one is cut off by the box.
+        (contentsRect, not viewport(): the viewport is resized after a resize event.)"""
+        room = self.contentsRect().width() - 2 * int(self.document().documentMargin()) - 4
+        metrics = self.fontMetrics()
+        hint = next((h for h in PLACEHOLDERS if metrics.horizontalAdvance(h) <= room),
+                    PLACEHOLDERS[-1])
+        if hint != self.placeholderText():
+            self.setPlaceholderText(hint)
 
 
 class Composer(QFrame):

@@ -7,6 +7,7 @@ live in the core (ChatService, AppContext); it only decides when to ask for them
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -15,8 +16,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
 from chatdesk import wording
+from chatdesk.facts import conversation_summary
 from chatdesk.providers import errors
-from chatdesk.store import HistoryStore, StoredMessage, StoreError
+from chatdesk.secrets import KeyFileState, KeyPlace
+from chatdesk.store import ConversationSummary, HistoryStore, StoredMessage, StoreError
 from chatdesk.ui.drafts import DraftBook
 
 if TYPE_CHECKING:
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
     from chatdesk.context import AppContext, KeyChanges
     from chatdesk.local_servers import FoundServer, LocalServer
     from chatdesk.provider_status import ProviderStatus
-    from chatdesk.secrets import KeyLookup
+    from chatdesk.secrets import KeyLookup, KeyStore
     from chatdesk.settings import ProviderSettings, Settings
     from chatdesk.ui.bridge import ChatBridge
 
@@ -40,6 +43,7 @@ PENDING_RETRY_MS = 30000
 FIRST_RETRY_MS = 3000
 DRAFT_SAVE_MS = 1000  # an unsent message is written to window.ini this long after typing
 STATUS_MS = 6000
+TRASH_PURGE_MS = 20000  # well after start-up: never in the way of the first paint
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,16 @@ class OpenedConversation:
     preferred_provider: str | None
     draft: str
     live: tuple[int, str] | None  # (answer id, text so far) of an answer streaming into it
+
+
+@dataclass(frozen=True)
+class ConversationFacts:
+    """What the conversation panel shows of the conversation shown."""
+
+    conversation_id: int | None
+    title: str | None
+    system_prompt: str | None
+    summary: str  # "Started 3 Dec 2026 · 12 messages · answered by Anthropic, OpenAI · …"
 
 
 class ChatController(QObject):
@@ -73,6 +87,7 @@ class ChatController(QObject):
     message = Signal(str, int)  # a passing sentence for the status bar, how long (ms)
     settingsChanged = Signal(object)  # Settings, after a save
     setupNeeded = Signal(bool)  # True: no provider is set up, the window shows its welcome
+    passphraseNeeded = Signal()  # the encrypted key file holds keys and is locked (once a run)
 
     def __init__(self, store: HistoryStore, ctx: AppContext | None, *, readonly: bool = False,
                  state: QSettings | None = None, parent: QObject | None = None) -> None:
@@ -82,11 +97,13 @@ class ChatController(QObject):
         self.bridge: ChatBridge | None = None
         self.conversation_id: int | None = None  # the conversation shown; None: a new chat
         self._new_chat_provider: str | None = None
+        self._new_chat_system: str | None = None
         self._answering: int | None = None  # the conversation of the answer running
         self._live: tuple[int, str] | None = None
         self._missing_keys: frozenset[str] = frozenset()
         self._import_running = False
-        self._keyring_keys: dict[str, KeyLookup | None] = {}  # what the keyring holds
+        self._keyring_keys: dict[str, KeyLookup | None] = {}  # what the key stores hold
+        self._passphrase_asked = False
         self.drafts = DraftBook(state if not self.readonly else None)
         self._draft_timer = QTimer(self)
         self._draft_timer.setSingleShot(True)
@@ -133,6 +150,7 @@ class ChatController(QObject):
         self._every(HEALTH_REFRESH_MS, self.refresh_status)
         self._every(PENDING_RETRY_MS, self.retry_pending_if_ready)
         QTimer.singleShot(FIRST_RETRY_MS, self.retry_pending_if_ready)
+        QTimer.singleShot(TRASH_PURGE_MS, self.purge_old_trash)
 
     def watch_status_pages(self) -> None:
         """Read the providers' status pages in the background from now on."""
@@ -167,6 +185,9 @@ class ChatController(QObject):
             return
         self._missing_keys = self.ctx.missing_keys()
         self.refresh_status()
+        if not self._passphrase_asked and not self.readonly and self.key_file_locked_in_use():
+            self._passphrase_asked = True  # once per session: "Not now" is an answer
+            self.passphraseNeeded.emit()
         self.setupNeeded.emit(not self.any_set_up())
 
     def any_set_up(self) -> bool:
@@ -175,8 +196,12 @@ class ChatController(QObject):
             return True
         from chatdesk.setup_rules import any_set_up
 
+        settings, keys = self.ctx.settings, self.ctx.keys
         try:
-            return any_set_up(self.ctx.settings, self.ctx.health(), self._missing_keys)
+            # A key in the locked key file is there (the passphrase dialog asks for it).
+            missing = {n for n in self._missing_keys if n in settings.providers
+                       and keys.lookup(settings.providers[n]).source != "locked"}
+            return any_set_up(settings, self.ctx.health(), missing)
         except StoreError:
             return True  # the history is busy: say nothing rather than the wrong thing
 
@@ -219,18 +244,74 @@ class ChatController(QObject):
         return self.ctx is not None and self.ctx.keys.secure_store_available()
 
     def key_lookup(self, provider: ProviderSettings, *, keyring: bool = True) -> KeyLookup:
-        """Where the provider's key comes from. The keyring is read once per provider (it can
-        be slow: D-Bus) until settings are saved; variables are read every time."""
+        """Where the provider's key comes from. The stores are read once per provider (the
+        keyring can be slow: D-Bus) until settings are saved or the key file is unlocked;
+        variables are read every time."""
         assert self.ctx is not None
         keys = self.ctx.keys
         if keyring:
             if provider.name not in self._keyring_keys:
                 found = keys.lookup(provider)
-                self._keyring_keys[provider.name] = found if found.source == "keyring" else None
-            stored = self._keyring_keys[provider.name]
-            if stored is not None:
-                return stored
+                stored = found.source in ("keyring", "file", "session", "locked")
+                self._keyring_keys[provider.name] = found if stored else None
+            cached = self._keyring_keys[provider.name]
+            if cached is not None:
+                return cached
         return keys.lookup(provider, keyring=False)
+
+    # -- the key stores without a keyring: this session only, or the encrypted key file ---
+
+    def key_place(self) -> KeyPlace:
+        """Where a key typed now is kept: "keyring", "file" or "session"."""
+        assert self.ctx is not None
+        return self.ctx.keys.place()
+
+    def key_file_state(self) -> KeyFileState:
+        assert self.ctx is not None
+        return self.ctx.keys.key_file_state()
+
+    def key_file_path(self) -> str:
+        assert self.ctx is not None
+        return str(self.ctx.keys.key_file_path or "")
+
+    def key_file_problem(self) -> str | None:
+        return self.ctx.keys.key_file_problem() if self.ctx is not None else None
+
+    def key_file_locked_in_use(self) -> bool:
+        """The key file is locked and holds the key of a configured provider."""
+        if self.ctx is None or self.ctx.keys.key_file_state() != KeyFileState.LOCKED:
+            return False
+        return any(n in self.ctx.settings.providers for n in self.ctx.keys.key_file_names())
+
+    def unlock_keys(self, passphrase: str) -> str | None:
+        """Unlock the key file for this session; what went wrong as a sentence, or None."""
+        return self._key_file_action(lambda keys: keys.unlock_key_file(passphrase))
+
+    def create_key_file(self, passphrase: str) -> str | None:
+        """Create the key file (this session's keys move into it) and keep new keys there."""
+        return self._key_file_action(lambda keys: keys.create_key_file(passphrase))
+
+    def change_passphrase(self, passphrase: str) -> str | None:
+        return self._key_file_action(lambda keys: keys.change_passphrase(passphrase))
+
+    def choose_key_store(self, place: KeyPlace) -> str | None:
+        """Keep new keys for this session only, or in the (existing, unlocked) key file."""
+        if place == KeyPlace.SESSION:
+            return self._key_file_action(lambda keys: keys.choose_session_only())
+        return self._key_file_action(lambda keys: keys.choose_key_file())
+
+    def _key_file_action(self, action: Callable[[KeyStore], None]) -> str | None:
+        if self.ctx is None:
+            return "This history is open read-only; keys cannot be changed here."
+        from chatdesk.secrets import KeyStoreError
+
+        try:
+            action(self.ctx.keys)
+        except KeyStoreError as exc:
+            return str(exc)
+        self._keyring_keys.clear()
+        self.check_keys()
+        return None
 
     def needs_key(self, provider: ProviderSettings) -> bool:
         return self.ctx is not None and self.ctx.keys.needs_key(provider)
@@ -250,7 +331,7 @@ class ChatController(QObject):
             self.say(str(exc))
             return False
         self.conversation_id = conversation.id if conversation else None
-        self._new_chat_provider = None
+        self._new_chat_provider = self._new_chat_system = None
         live = self._live if self.busy and self._answering == self.conversation_id \
             and self.conversation_id is not None else None
         self.conversationOpened.emit(OpenedConversation(
@@ -258,6 +339,52 @@ class ChatController(QObject):
             conversation.preferred_provider if conversation else None,
             self.drafts.get(self.conversation_id), live))
         return True
+
+    def conversation_title(self) -> str | None:
+        """The stored title of the conversation shown (None: a new chat, or untitled)."""
+        if self.conversation_id is None:
+            return None
+        try:
+            conversation = self.store.get_conversation(self.conversation_id)
+        except StoreError:
+            return None
+        return conversation.title if conversation else None
+
+    def conversation_facts(self) -> ConversationFacts:
+        if self.conversation_id is None:
+            return ConversationFacts(None, None, self._new_chat_system,
+                                     "A new chat: the title comes from your first message.")
+        try:
+            conversation = self.store.get_conversation(self.conversation_id)
+            messages = self.store.messages(self.conversation_id) if conversation else []
+        except StoreError as exc:
+            return ConversationFacts(self.conversation_id, None, None, str(exc))
+        if conversation is None:
+            return ConversationFacts(None, None, None, "")
+        return ConversationFacts(conversation.id, conversation.title,
+                                 conversation.system_prompt,
+                                 conversation_summary(conversation, messages))
+
+    def set_system_prompt(self, text: str) -> None:
+        """The system prompt of the conversation shown from its next answer on ("" none);
+        a new chat's goes with its first message."""
+        prompt = text.strip() or None
+        if self.conversation_id is None:
+            self._new_chat_system = prompt
+            return
+        try:
+            self.store.set_system_prompt(self.conversation_id, prompt)
+        except StoreError as exc:
+            self.say(str(exc))
+
+    def rename_shown(self, title: str) -> None:
+        if self.conversation_id is None:
+            return
+        problem = self.rename_conversation(self.conversation_id, title.strip() or None)
+        if problem:
+            self.say(problem)
+        else:
+            self.conversationsChanged.emit()
 
     def exists(self, conversation_id: int) -> bool:
         try:
@@ -293,6 +420,38 @@ class ChatController(QObject):
             return
         self.conversationsChanged.emit()
         self.open_conversation(conversation_id)
+
+    # -- the Trash ------------------------------------------------------------------------
+
+    def trashed_conversations(self) -> list[ConversationSummary]:
+        try:
+            return self.store.trashed_conversations()
+        except StoreError as exc:
+            self.say(str(exc))
+            return []
+
+    def restore_conversations(self, ids: list[int]) -> None:
+        try:
+            with self.store.transaction():
+                for conversation_id in ids:
+                    self.store.restore_conversation(conversation_id)
+        except StoreError as exc:
+            self.say(str(exc))
+            return
+        self.conversationsChanged.emit()
+
+    def empty_trash(self, ids: list[int] | None = None) -> int:
+        """Delete for good those of `ids` in the Trash (None: all of it); how many went."""
+        try:
+            return self.store.purge_deleted(ids=ids)
+        except StoreError as exc:
+            self.say(str(exc))
+            return 0
+
+    def purge_old_trash(self) -> None:
+        """What has been in the Trash for TRASH_DAYS goes for good (once, at start)."""
+        with contextlib.suppress(StoreError):  # a busy or read-only file: next start
+            self.store.purge_trash()
 
     def imported(self, conversations_updated: int) -> None:
         """An import ended: the list changed, and so may the conversation shown."""
@@ -387,9 +546,12 @@ class ChatController(QObject):
             return False
         # A chosen provider is stored with its conversation (choose_provider); a new chat's
         # choice goes with its first message. Otherwise the failover order decides.
-        preferred = self._new_chat_provider if self.conversation_id is None else None
+        new_chat = self.conversation_id is None
+        preferred = self._new_chat_provider if new_chat else None
+        system = self._new_chat_system if new_chat else None
         return self._start(lambda: service.prepare(
-            text, self.conversation_id, preferred=preferred, model=model, replacing=replacing))
+            text, self.conversation_id, preferred=preferred, model=model, replacing=replacing,
+            system=system))
 
     def regenerate(self, *, model: str | None = None) -> bool:
         """Ask again for the last answer of the conversation shown."""
@@ -426,7 +588,7 @@ class ChatController(QObject):
 
     def _adopt(self, conversation_id: int) -> None:
         self.conversation_id = conversation_id
-        self._new_chat_provider = None
+        self._new_chat_provider = self._new_chat_system = None
         self.conversationsChanged.emit()
         self.conversationAdopted.emit(conversation_id)
 

@@ -9,13 +9,20 @@ from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt
-from PySide6.QtGui import QFont, QFontMetrics, QPalette
+from PySide6.QtGui import QFontMetrics, QPalette
 from PySide6.QtWidgets import QApplication
 
+from chatdesk.plain_text import plain_line
 from chatdesk.store import ConversationSummary, HistoryStore, StoreError
+from chatdesk.ui.zoom import small_font
 
 PAGE_SIZE = 60  # about two screens; the view fetches more as it scrolls
 
+
+
+def shown_title(title: str | None) -> str:
+    """A conversation's title as the list shows it: plain text, never markdown."""
+    return (plain_line(title) if title else "") or "New chat"
 
 class ConversationRole(IntEnum):
     """The data roles of ConversationListModel beyond Qt's own."""
@@ -186,7 +193,7 @@ class ConversationListModel(QAbstractListModel):
         summary = row.summary
         assert summary is not None
         if role == Qt.ItemDataRole.DisplayRole:
-            return summary.title or "New chat"
+            return shown_title(summary.title)
         if role == Qt.ItemDataRole.SizeHintRole:
             return QSize(-1, QFontMetrics(QApplication.font()).height() + 12)
         if role == Qt.ItemDataRole.EditRole:
@@ -194,7 +201,7 @@ class ConversationListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             when = parse_time(summary.updated_at).strftime("%Y-%m-%d %H:%M")
             count = summary.message_count
-            return (f"{summary.title or 'New chat'}\n{count} message{'s' if count != 1 else ''}"
+            return (f"{shown_title(summary.title)}\n{count} message{'s' if count != 1 else ''}"
                     f" · last updated {when}")
         if role == ConversationRole.CONVERSATION_ID:
             return summary.id
@@ -214,9 +221,8 @@ class ConversationListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom
         if role == Qt.ItemDataRole.FontRole:
-            font = QFont(QApplication.font())
+            font = small_font(QApplication.font())
             font.setBold(True)
-            font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
             return font
         if role == Qt.ItemDataRole.ForegroundRole:
             return QApplication.palette().color(QPalette.ColorRole.PlaceholderText)

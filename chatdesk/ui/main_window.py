@@ -20,9 +20,12 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.store import HistoryStore
+from chatdesk.ui import design, zoom
 from chatdesk.ui.banner import Banner
 from chatdesk.ui.composer import Composer, ProviderPicker
 from chatdesk.ui.controller import STATUS_MS, ChatController, OpenedConversation
+from chatdesk.ui.conversation_model import shown_title
+from chatdesk.ui.conversation_panel import ConversationPanel
 from chatdesk.ui.health_bar import HealthBar
 from chatdesk.ui.resources import icon
 from chatdesk.ui.sidebar import Sidebar
@@ -56,6 +59,9 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle("chatdesk")
+        self._browse_name = browse_path.name if browse_path is not None else None
+        self.zoom = zoom.DEFAULT
+        self._panel_hid_sidebar = False  # the panel took the sidebar's room on a narrow window
         self.store = store
         self.readonly = browse_path is not None or ctx is None
         self._background = background
@@ -74,7 +80,7 @@ class MainWindow(QMainWindow):
         self.composer: Composer | None = None
         self.health_bar: HealthBar | None = None
 
-        center = QWidget()
+        self.center = center = QWidget()
         column = QVBoxLayout(center)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
@@ -99,9 +105,17 @@ class MainWindow(QMainWindow):
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(center)
+        self.panel: ConversationPanel | None = None
+        if not self.readonly:
+            self.panel = ConversationPanel(self.controller)
+            self.panel.hide()
+            self.splitter.addWidget(self.panel)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([260, 740])
+        low, high = design.SIDEBAR_RANGE_PX
+        self.sidebar.setMinimumWidth(low)
+        self.sidebar.setMaximumWidth(high)
+        self.splitter.setSizes([design.SIDEBAR_PX, 1100 - design.SIDEBAR_PX])
         self.setCentralWidget(self.splitter)
         self.statusBar().setObjectName("statusBar")
         if not self.readonly:
@@ -109,6 +123,7 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(self.health_bar)
         self._build_actions()
         self._connect()
+        self._name_for_screen_readers()
 
         self.transcript.placeholder = (
             "Choose a conversation on the left, or search them all (Ctrl+K)." if self.readonly
@@ -169,21 +184,155 @@ class MainWindow(QMainWindow):
             self.settings_action = self._action("Settings…", self.open_settings, "Ctrl+,",
                                                 "settings")
             self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+            self.trash_action = self._action("Trash…", self.open_trash)
             for action in (self.new_action, self.search_action, None, self.stop_action,
                            self.regenerate_action, self.edit_action, self.retry_action, None,
-                           self.settings_action):
+                           self.trash_action, self.settings_action):
                 menu.addSeparator() if action is None else menu.addAction(action)
         else:
             menu.addAction(self.search_action)
+        self._build_view_menu()
         menu.addSeparator()
         quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         menu.addAction(quit_action)
 
+    def _name_for_screen_readers(self) -> None:
+        """Accessible names for the controls that have no text of their own to be read by."""
+        names: list[tuple[QWidget | None, str]] = [
+            (self.transcript, "Conversation"),
+            (self.sidebar.list, "Conversations"),
+            (self.sidebar.search, "Search all chats"),
+            (self.sidebar.results, "Search results"),
+        ]
+        if self.composer is not None:
+            names.append((self.composer.edit, "Message"))
+        if self.picker is not None:
+            names += [(self.picker.provider_combo, "Provider asked first"),
+                      (self.picker.model_combo, "Model"),
+                      (self.picker.model_combo.lineEdit(), "Model")]
+        for widget, name in names:
+            if widget is not None:
+                widget.setAccessibleName(name)
+
+    def _build_view_menu(self) -> None:
+        """Moving between conversations, the sidebar, the shortcut sheet."""
+        menu = self.menuBar().addMenu("&View")
+        self.sidebar_action = self._action("Show sidebar", self.toggle_sidebar, "Ctrl+B")
+        self.sidebar_action.setCheckable(True)
+        self.sidebar_action.setChecked(True)
+        self.next_action = self._action("Next conversation",
+                                        lambda: self.sidebar.select_next(1), "Ctrl+PgDown")
+        self.next_action.setShortcuts([QKeySequence("Ctrl+PgDown"), QKeySequence("Ctrl+Tab")])
+        self.previous_action = self._action("Previous conversation",
+                                            lambda: self.sidebar.select_next(-1), "Ctrl+PgUp")
+        self.previous_action.setShortcuts([QKeySequence("Ctrl+PgUp"),
+                                           QKeySequence("Ctrl+Shift+Tab")])
+        self.zoom_in_action = self._action("Zoom in", lambda: self.set_zoom(
+            zoom.step(self.zoom, 1)), QKeySequence.StandardKey.ZoomIn)
+        self.zoom_in_action.setShortcuts([QKeySequence("Ctrl+="), QKeySequence("Ctrl++")])
+        self.zoom_out_action = self._action("Zoom out", lambda: self.set_zoom(
+            zoom.step(self.zoom, -1)), "Ctrl+-")
+        self.zoom_reset_action = self._action("Actual size", lambda: self.set_zoom(
+            zoom.DEFAULT), "Ctrl+0")
+        self.panel_action = self._action("Conversation details", self.toggle_panel, "Ctrl+I")
+        self.panel_action.setCheckable(True)
+        self.panel_action.setEnabled(self.panel is not None)
+        self.shortcuts_action = self._action("Keyboard shortcuts", self.show_shortcuts, "F1")
+        self.shortcuts_action.setShortcuts([QKeySequence("F1"), QKeySequence("Ctrl+/")])
+        for action in (self.sidebar_action, self.panel_action, None, self.next_action,
+                       self.previous_action, None, self.zoom_in_action, self.zoom_out_action,
+                       self.zoom_reset_action, None, self.shortcuts_action):
+            menu.addSeparator() if action is None else menu.addAction(action)
+
+    def toggle_panel(self) -> None:
+        """Show or hide the conversation panel (title, system prompt, facts)."""
+        if self.panel is None:
+            return
+        shown = self.panel.isHidden()
+        if not shown:
+            self.panel.save_prompt()
+        self.panel.setVisible(shown)
+        self.panel_action.setChecked(shown)
+        if shown and not self.sidebar.isHidden():
+            center = self.center.minimumSizeHint().width()
+            needed = self.sidebar.minimumWidth() + center + self.panel.minimumWidth()
+            if self.splitter.width() < needed + 24:  # no room for both side panes
+                self._panel_hid_sidebar = True
+                self.toggle_sidebar()
+        elif not shown and self._panel_hid_sidebar:
+            self._panel_hid_sidebar = False
+            if self.sidebar.isHidden():
+                self.toggle_sidebar()
+        if shown:
+            sizes = self.splitter.sizes()
+            want = max(self.panel.minimumWidth(), 300)
+            if sizes[2] < want:  # take its room from the transcript, not the sidebar
+                self.splitter.setSizes([sizes[0], max(0, sizes[1] + sizes[2] - want), want])
+        if shown:
+            self.update_panel()
+            self.panel.prompt.setFocus()
+        else:
+            self.focus_composer()
+
+    def update_panel(self) -> None:
+        if self.panel is not None and not self.panel.isHidden():
+            self.panel.show_facts(self.controller.conversation_facts())
+
+    def set_zoom(self, factor: float) -> None:
+        """The size of all text (1.0: design.BODY_PX); remembered in window.ini."""
+        self.zoom = zoom.nearest(factor)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            zoom.apply_zoom(app, self.zoom)
+        self.transcript.restyle()
+        self.zoom_in_action.setEnabled(self.zoom < zoom.STEPS[-1])
+        self.zoom_out_action.setEnabled(self.zoom > zoom.STEPS[0])
+        if self.zoom != zoom.DEFAULT:
+            self.statusBar().showMessage(f"Zoom {round(self.zoom * 100)} %", STATUS_MS)
+
+    def toggle_sidebar(self) -> None:
+        shown = self.sidebar.isHidden()
+        focused = QApplication.focusWidget()
+        had_focus = focused is not None and self.sidebar.isAncestorOf(focused)
+        self.sidebar.setVisible(shown)
+        self.sidebar_action.setChecked(shown)
+        if not shown and had_focus:
+            self.focus_composer()
+
+    def _typed_in_transcript(self, text: str) -> None:
+        if self.composer is not None and self.composer.edit.isEnabled():
+            self.composer.focus()
+            self.composer.edit.insertPlainText(text)
+
+    def focus_composer(self) -> None:
+        if self.composer is not None:
+            self.composer.focus()
+        else:
+            self.transcript.setFocus()
+
+    def show_shortcuts(self) -> None:
+        from chatdesk.ui.shortcut_sheet import ShortcutSheet
+
+        sheet = ShortcutSheet(self.findChildren(QAction), self)
+        sheet.exec()
+        sheet.deleteLater()
+
+    def update_title(self) -> None:
+        """The window's title: the conversation's ("New chat" before it has one); a browsed
+        file's name and "read-only"."""
+        if self._browse_name is not None:
+            self.setWindowTitle(f"{self._browse_name} — read-only — chatdesk")
+            return
+        title = self.controller.conversation_title()
+        self.setWindowTitle(f"{shown_title(title)} — chatdesk")
+
     def _connect(self) -> None:
         c, sb = self.controller, self.sidebar
         sb.conversationSelected.connect(self.open_conversation)
         sb.newChatRequested.connect(self.new_chat)
+        sb.trashRequested.connect(self.open_trash)
+        self.transcript.typed.connect(self._typed_in_transcript)
         sb.searchHitActivated.connect(self.jump_to_message)
         sb.problem.connect(self.show_status)
         self.transcript.status.connect(self.show_status)
@@ -193,7 +342,11 @@ class MainWindow(QMainWindow):
         c.messagesSetAside.connect(lambda ids: self.transcript.tmodel.remove_from(ids[0]))
         c.chatEvent.connect(self.transcript.apply_event)
         c.busyChanged.connect(self._busy_changed)
+        c.passphraseNeeded.connect(self.ask_passphrase)
         c.conversationsChanged.connect(sb.reload)
+        c.conversationsChanged.connect(self.update_title)
+        c.conversationsChanged.connect(self.update_panel)
+        sb.model.dataChanged.connect(lambda *_: self.update_title())  # a rename
         c.conversationDeleted.connect(self._deleted)
         c.statusChanged.connect(self._status_changed)
         c.notice.connect(self.notice_banner.show_text)
@@ -307,8 +460,15 @@ class MainWindow(QMainWindow):
         from chatdesk.onboarding import key_provider
 
         assert self.welcome is not None
-        if not self.controller.set_up_provider(key_provider(name).entry(), key,
-                                               self.welcome.key_result):
+        welcome, c = self.welcome, self.controller
+
+        def done(problem: str | None) -> None:
+            welcome.key_result(problem)
+            if problem is None and c.key_place() == "session":  # the welcome view is gone
+                self.show_status("Key saved for this session only (no system keyring); "
+                                 "Settings can keep it in an encrypted file.", 15000)
+
+        if not self.controller.set_up_provider(key_provider(name).entry(), key, done):
             self.welcome.key_result("chatdesk is still starting; try again in a moment.")
 
     def _set_up_server(self, found: FoundServer, model: str) -> None:
@@ -336,9 +496,18 @@ class MainWindow(QMainWindow):
     def _deleted(self, conversation_id: int, title: str) -> None:
         if self.composer is not None and self.controller.conversation_id is None:
             self.composer.focus()
-        self.undo_banner.show_text(f"Deleted “{title}”", "Undo",
+        self.undo_banner.show_text(f"Moved “{title}” to the Trash", "Undo",
                                    lambda: self.controller.restore_conversation(conversation_id),
                                    UNDO_MS)
+
+    def open_trash(self) -> None:
+        if self.readonly:
+            return
+        from chatdesk.ui.trash_dialog import TrashDialog
+
+        dialog = TrashDialog(self.controller, self)
+        dialog.exec()
+        dialog.deleteLater()
 
     def open_settings(self) -> None:
         if self.readonly:
@@ -348,6 +517,15 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.controller, self)
         dialog.exec()
         dialog.deleteLater()
+
+    def ask_passphrase(self) -> None:
+        """The encrypted key file holds keys and is locked: ask for its passphrase, without
+        blocking the window (the controller asks once a run)."""
+        from chatdesk.ui.passphrase_dialog import PassphraseDialog, PassphraseMode
+
+        dialog = PassphraseDialog(self.controller, PassphraseMode.UNLOCK, self)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
 
     # -- state: what the controller says ----------------------------------------------------
 
@@ -363,10 +541,14 @@ class MainWindow(QMainWindow):
             self.picker.set_current(opened.preferred_provider)
         self.sidebar.select_conversation(opened.conversation_id)
         self.transfers.update_enabled()
+        self.update_title()
+        self.update_panel()
 
     def _adopted(self, conversation_id: int) -> None:
         self.sidebar.select_conversation(conversation_id)
         self.transfers.update_enabled()
+        self.update_title()
+        self.update_panel()
 
     def _busy_changed(self, busy: bool) -> None:
         if self.composer is not None:
@@ -400,6 +582,14 @@ class MainWindow(QMainWindow):
         splitter = s.value("window/splitter") if s is not None else None
         if splitter is not None:
             self.splitter.restoreState(splitter)
+        if s is not None and str(s.value("window/sidebar_hidden", "")) == "true":
+            self.toggle_sidebar()
+        try:
+            remembered = float(str(s.value("window/zoom", zoom.DEFAULT))) if s is not None \
+                else zoom.DEFAULT
+        except (TypeError, ValueError):
+            remembered = zoom.DEFAULT
+        self.set_zoom(remembered)
         last = s.value("window/last_conversation") if s is not None and not self.readonly \
             else None
         try:
@@ -417,6 +607,8 @@ class MainWindow(QMainWindow):
             return
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/splitter", self.splitter.saveState())
+        s.setValue("window/sidebar_hidden", "true" if self.sidebar.isHidden() else "")
+        s.setValue("window/zoom", self.zoom)
         if not self.readonly:  # a browsed file's ids mean nothing in the user's history
             s.setValue("window/last_conversation", self.controller.conversation_id or "")
         s.sync()

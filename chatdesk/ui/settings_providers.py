@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
     QComboBox,
+    QDialog,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
@@ -29,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.chat import TEST_PROMPT
-from chatdesk.secrets import key_env_vars
+from chatdesk.secrets import KeyFileState, KeyPlace, key_env_vars
 from chatdesk.settings import DEFAULT_BASE_URLS, DEFAULT_MODELS, PROVIDER_TYPES, ProviderSettings
 from chatdesk.ui.key_hint import key_hint
 from chatdesk.wording import missing_key, provider_failure
@@ -97,7 +98,8 @@ class ProvidersPage(QWidget):
             moves.addWidget(button)
         moves.addStretch(1)
         self.new_name = named(QLineEdit(), "newProviderName")
-        self.new_name.setPlaceholderText("name, e.g. groq")
+        self.new_name.setPlaceholderText("name")
+        self.new_name.setToolTip("A name for the new entry, e.g. groq or anthropic-work")
         self.new_type = named(QComboBox(), "newProviderType")
         self.new_type.addItems(list(PROVIDER_TYPES))
         self.add = named(QPushButton("Add"), "providerAdd")
@@ -139,12 +141,13 @@ class ProvidersPage(QWidget):
         self.key_show = named(QToolButton(), "providerKeyShow", "Show")
         self.key_show.setCheckable(True)
         self.key_forget = named(QToolButton(), "providerKeyForget", "Forget")
-        self.key_forget.setToolTip("Remove the key stored in the system keyring (on Save).")
+        self.key_forget.setToolTip("Remove the stored key (on Save).")
         key_row = QHBoxLayout()
         key_row.addWidget(self.key, 1)
         key_row.addWidget(self.key_show)
         key_row.addWidget(self.key_forget)
         self.key_note = make_note("providerKeyNote")
+        self._build_key_store()
         self.key_env = named(QLineEdit(), "providerKeyEnv")
         self.test = named(QPushButton("Test"), "providerTest")
         self.test.setToolTip(f"Sends one tiny request (“{TEST_PROMPT}”) with these settings.")
@@ -154,6 +157,11 @@ class ProvidersPage(QWidget):
         form.addRow("Base URL:", self.base_url)
         form.addRow("Model:", stacked(model_row, self.fetch_note))
         form.addRow("API key:", stacked(key_row, self.key_note))
+        if not self.secure:
+            store_row = QHBoxLayout()
+            store_row.addWidget(self.key_store, 1)
+            store_row.addWidget(self.key_file_button)
+            form.addRow("Keys kept:", stacked(store_row, self.key_store_note))
         form.addRow("Key variable:", self.key_env)
         test_row = QHBoxLayout()
         test_row.addWidget(self.test)
@@ -175,6 +183,89 @@ class ProvidersPage(QWidget):
         self.key_forget.clicked.connect(self._on_forget)
         self.fetch.clicked.connect(self.fetch_models)
         self.test.clicked.connect(self.run_test)
+
+    # --- where keys live without a keyring ------------------------------------------------
+    def _build_key_store(self) -> None:
+        self.key_store = named(QComboBox(), "keyStore")
+        self.key_store.addItem("This session only (until chatdesk closes)", KeyPlace.SESSION)
+        self.key_store.addItem("In an encrypted file, with a passphrase", KeyPlace.FILE)
+        self.key_store.setToolTip("There is no system keyring on this computer: choose where "
+                                  "the keys you type here are kept.")
+        self.key_file_button = named(QPushButton(), "keyFileButton")
+        self.key_file_button.clicked.connect(self._on_key_file_button)
+        self.key_store_note = make_note("keyStoreNote")
+        self.passphrase_dialog: QDialog | None = None
+        self._show_key_store()
+        self.key_store.activated.connect(self._on_key_store)
+
+    def _show_key_store(self) -> None:
+        """The store choice, its button and a sentence on what it means, as things are now."""
+        if self.secure:
+            return
+        place = self.controller.key_place()
+        state = self.controller.key_file_state()
+        self.key_store.setCurrentIndex(self.key_store.findData(place))
+        path = self.controller.key_file_path()
+        self.key_file_button.setVisible(state in (KeyFileState.LOCKED, KeyFileState.UNLOCKED))
+        self.key_file_button.setText("Unlock…" if state == KeyFileState.LOCKED
+                                     else "Change passphrase…")
+        problem = self.controller.key_file_problem()
+        if problem:
+            note = problem
+        elif place == KeyPlace.SESSION:
+            note = ("No system keyring here: keys you type are kept in memory only until "
+                    "chatdesk closes, then they are gone. To keep them, choose an encrypted "
+                    "file.")
+        elif state == KeyFileState.LOCKED:
+            note = (f"Keys are kept in the encrypted file {path}, which is locked: unlock it "
+                    "to use or change its keys.")
+        else:
+            note = f"Keys are kept in the encrypted file {path}, sealed with your passphrase."
+        self.key_store_note.setText(note)
+
+    def _on_key_store(self, index: int) -> None:
+        place = KeyPlace(self.key_store.itemData(index))
+        state = self.controller.key_file_state()
+        if place == KeyPlace.SESSION or state == KeyFileState.UNLOCKED:
+            self._key_store_done(self.controller.choose_key_store(place))
+        elif state == KeyFileState.ABSENT:
+            self.ask_passphrase("create")
+        elif state == KeyFileState.LOCKED:
+            self.ask_passphrase("unlock", then_choose=True)
+        else:  # damaged: say so, keep this session's store
+            self._key_store_done(None)
+
+    def _on_key_file_button(self) -> None:
+        locked = self.controller.key_file_state() == KeyFileState.LOCKED
+        self.ask_passphrase("unlock" if locked else "change")
+
+    def ask_passphrase(self, mode: str, then_choose: bool = False) -> QDialog:
+        """Open the passphrase dialog (window-modal, without blocking); the page follows its
+        outcome."""
+        from chatdesk.ui.passphrase_dialog import PassphraseDialog, PassphraseMode
+
+        dialog = PassphraseDialog(self.controller, PassphraseMode(mode), self.window())
+        self.passphrase_dialog = dialog
+
+        def finished(result: int) -> None:
+            self.passphrase_dialog = None
+            dialog.deleteLater()
+            problem = None
+            if result == QDialog.DialogCode.Accepted and then_choose:
+                problem = self.controller.choose_key_store(KeyPlace.FILE)
+            self._key_store_done(problem)
+
+        dialog.finished.connect(finished)
+        dialog.open()
+        return dialog
+
+    def _key_store_done(self, problem: str | None) -> None:
+        self._show_key_store()
+        if problem:
+            self.key_store_note.setText(problem)
+        p = self.current()
+        if p is not None:
+            self._refresh_hints(p)
 
     # --- the list -----------------------------------------------------------------------
     def order(self) -> list[str]:
@@ -272,10 +363,8 @@ class ProvidersPage(QWidget):
         env_vars = key_env_vars(p)
         self.key_env.setPlaceholderText(env_vars[0] if env_vars else "e.g. MY_PROVIDER_API_KEY")
         hint = key_hint(p, self.controller.key_lookup(p).source, self.controller.needs_key(p),
-                        self.secure, p.name in self.forget_keys)
+                        self.secure, p.name in self.forget_keys, self.controller.key_place())
         self.key_forget.setVisible(hint.stored)
-        self.key.setEnabled(self.secure)
-        self.key_show.setEnabled(self.secure)
         self.key.setPlaceholderText(hint.placeholder)
         self.key_note.setText(hint.note)
 

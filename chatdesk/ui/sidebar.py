@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QEvent,
     QModelIndex,
     QPersistentModelIndex,
     QPoint,
+    QRect,
     QRectF,
     QSize,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QKeyEvent, QPalette, QTextDocument
+from PySide6.QtGui import (
+    QAction,
+    QHelpEvent,
+    QIcon,
+    QKeyEvent,
+    QMouseEvent,
+    QPalette,
+    QTextDocument,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractScrollArea,
@@ -31,12 +42,19 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
 
+from chatdesk.plain_text import plain_line
 from chatdesk.store import SearchHit, StoreError
-from chatdesk.ui.conversation_model import ConversationListModel, ConversationRole
+from chatdesk.ui.conversation_model import (
+    ConversationListModel,
+    ConversationRole,
+    shown_title,
+)
+from chatdesk.ui.resources import icon
 
 if TYPE_CHECKING:
     from chatdesk.ui.controller import ChatController
@@ -74,18 +92,18 @@ class SearchResultsModel(QAbstractListModel):
         if not index.isValid() or index.row() >= len(self.hits):
             return None
         hit = self.hits[index.row()]
-        snippet = " ".join(hit.snippet.split())
+        snippet = plain_line(hit.snippet)
         if role == Qt.ItemDataRole.DisplayRole:
             plain = snippet.replace(_MARK_START, "").replace(_MARK_END, "")
-            return f"{hit.conversation_title or 'New chat'}: {plain}"
+            return f"{shown_title(hit.conversation_title)}: {plain}"
         if role == SearchRole.HTML:
             marked = (html.escape(snippet).replace(_MARK_START, "<b>")
                       .replace(_MARK_END, "</b>"))
             who = "You" if hit.role == "user" else hit.role.capitalize()
-            title = html.escape(hit.conversation_title or "New chat")
-            muted = QApplication.palette().color(QPalette.ColorRole.PlaceholderText).name()
+            title = html.escape(shown_title(hit.conversation_title))
+            # The delegate colours class "meta": muted, or the selection's text colour.
             return (f"<div style='font-weight:600'>{title}</div>"
-                    f"<div><span style='color:{muted}'>{who}, {hit.created_at[:10]}:</span>"
+                    f"<div><span class='meta'>{who}, {hit.created_at[:10]}:</span>"
                     f" {marked}</div>")
         if role == SearchRole.CONVERSATION_ID:
             return hit.conversation_id
@@ -104,9 +122,12 @@ class _HtmlDelegate(QStyledItemDelegate):
         doc.setDocumentMargin(0)
         doc.setDefaultFont(option.font)
         color = option.palette.color(QPalette.ColorRole.Text)
+        muted = option.palette.color(QPalette.ColorRole.PlaceholderText)
         if option.state & QStyle.StateFlag.State_Selected:
-            color = option.palette.color(QPalette.ColorRole.HighlightedText)
-        doc.setDefaultStyleSheet(f"body {{ color: {color.name()}; }}")
+            # On the selection's background the muted grey all but vanished (1.2:1 in dark).
+            color = muted = option.palette.color(QPalette.ColorRole.HighlightedText)
+        doc.setDefaultStyleSheet(f"body {{ color: {color.name()}; }}"
+                                 f" .meta {{ color: {muted.name()}; }}")
         doc.setHtml(f"<body>{index.data(SearchRole.HTML) or ''}</body>")
         doc.setTextWidth(max(40, option.rect.width() - 2 * self.PADDING))
         return doc
@@ -130,6 +151,108 @@ class _HtmlDelegate(QStyledItemDelegate):
             opt.rect.setWidth(opt.widget.viewport().width())
         doc = self._document(opt, index)
         return QSize(int(doc.textWidth()), int(doc.size().height()) + 2 * self.PADDING)
+
+
+class _ConversationList(QListView):
+    """The conversation list; the keyboard's cursor never rests on a date header."""
+
+    def moveCursor(self, action: QAbstractItemView.CursorAction,  # noqa: N802 - Qt's name
+                   modifiers: Qt.KeyboardModifier) -> QModelIndex:
+        index = super().moveCursor(action, modifiers)
+        model = self.model()
+        if not index.isValid() or not index.data(ConversationRole.IS_HEADER):
+            return index
+        up = action in (QAbstractItemView.CursorAction.MoveUp,
+                        QAbstractItemView.CursorAction.MovePrevious)
+        for step in ((-1, 1) if up else (1, -1)):
+            row = index.row() + step
+            while 0 <= row < model.rowCount():
+                candidate = model.index(row, 0)
+                if not candidate.data(ConversationRole.IS_HEADER):
+                    return candidate
+                row += step
+        return self.currentIndex()
+
+
+class _ConversationDelegate(QStyledItemDelegate):
+    """A conversation row; the selected or hovered one shows Rename, Pin and Delete as icon
+    buttons at its right end (the same actions as its context menu)."""
+
+    ICON = 16
+    GAP = 6
+    ACTIONS = (("rename", "edit", "Rename (F2)"), ("pin", "pin", "Pin to the top"),
+               ("delete", "delete", "Move to the Trash (Delete)"))
+
+    def __init__(self, view: QListView, chosen: Callable[[str, QModelIndex], None]) -> None:
+        super().__init__(view)
+        self.view = view
+        self.chosen = chosen
+
+    def has_actions(self, index: _Index) -> bool:
+        return not index.data(ConversationRole.IS_HEADER) \
+            and not getattr(self.view, "readonly", False)
+
+    def shows_actions(self, option: QStyleOptionViewItem, index: _Index) -> bool:
+        """Painted on the selected and the hovered row (a click is always on a hovered one)."""
+        return self.has_actions(index) and bool(
+            option.state & (QStyle.StateFlag.State_Selected | QStyle.StateFlag.State_MouseOver))
+
+    def action_rects(self, rect: QRect) -> list[tuple[str, QRect]]:
+        """Where each action's icon is in a row of `rect`, right to left: delete, pin, rename."""
+        out: list[tuple[str, QRect]] = []
+        right = rect.right() - self.GAP
+        top = rect.top() + (rect.height() - self.ICON) // 2
+        for name, _icon, _tip in reversed(self.ACTIONS):
+            out.append((name, QRect(right - self.ICON + 1, top, self.ICON, self.ICON)))
+            right -= self.ICON + self.GAP
+        return out[::-1]
+
+    def paint(self, painter: Any, option: QStyleOptionViewItem, index: _Index) -> None:
+        if not self.shows_actions(option, index):
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        reserve = len(self.ACTIONS) * (self.ICON + self.GAP) + self.GAP
+        text, opt.text = opt.text, ""
+        style = opt.widget.style() if opt.widget else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, opt.widget)
+        text_rect.setRight(text_rect.right() - reserve)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.save()
+        painter.setFont(opt.font)
+        painter.setPen(opt.palette.color(QPalette.ColorRole.HighlightedText if selected
+                                         else QPalette.ColorRole.Text))
+        elided = opt.fontMetrics.elidedText(text, Qt.TextElideMode.ElideRight,
+                                            max(0, text_rect.width() - 4))
+        painter.drawText(text_rect.adjusted(2, 0, 0, 0),
+                         int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), elided)
+        painter.restore()
+        mode = QIcon.Mode.Selected if selected else QIcon.Mode.Normal
+        for (_name, rect), (_, icon_name, _tip) in zip(self.action_rects(option.rect),
+                                                        self.ACTIONS, strict=True):
+            icon(icon_name).paint(painter, rect, Qt.AlignmentFlag.AlignCenter, mode)
+
+    def editorEvent(self, event: QEvent, model: Any, option: QStyleOptionViewItem,  # noqa: N802
+                    index: _Index) -> bool:
+        if event.type() == QEvent.Type.MouseButtonRelease and isinstance(event, QMouseEvent) \
+                and self.has_actions(index):
+            for name, rect in self.action_rects(option.rect):
+                if rect.adjusted(-3, -3, 3, 3).contains(event.position().toPoint()):
+                    self.chosen(name, self.view.model().index(index.row(), 0))
+                    return True
+        return super().editorEvent(event, model, option, index)
+
+    def helpEvent(self, event: QHelpEvent, view: QAbstractItemView,  # noqa: N802
+                  option: QStyleOptionViewItem, index: _Index) -> bool:
+        if self.has_actions(index):
+            for (_name, rect), (_, _icon, tip) in zip(self.action_rects(option.rect),
+                                                       self.ACTIONS, strict=True):
+                if rect.adjusted(-3, -3, 3, 3).contains(event.pos()):
+                    QToolTip.showText(event.globalPos(), tip, view)
+                    return True
+        return super().helpEvent(event, view, option, index)
 
 
 class _SearchField(QLineEdit):
@@ -158,6 +281,7 @@ class Sidebar(QWidget):
 
     conversationSelected = Signal(int)
     newChatRequested = Signal()
+    trashRequested = Signal()
     searchHitActivated = Signal(int, int)  # conversation id, message id
     problem = Signal(str)  # a sentence to show in the status bar
 
@@ -190,7 +314,7 @@ class Sidebar(QWidget):
 
         self.model = ConversationListModel(
             store, rename=None if readonly else controller.rename_conversation)
-        self.list = QListView()
+        self.list = _ConversationList()
         self.list.setObjectName("conversationList")
         self.list.setModel(self.model)
         self.list.setUniformItemSizes(False)
@@ -198,6 +322,9 @@ class Sidebar(QWidget):
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.setMouseTracking(True)  # the hovered row shows its actions
+        self.list.readonly = readonly  # type: ignore[attr-defined]
+        self.list.setItemDelegate(_ConversationDelegate(self.list, self._row_action))
         self.list.customContextMenuRequested.connect(self._show_menu)
         self.list.selectionModel().currentChanged.connect(self._current_changed)
         self.list.setFrameShape(QListView.Shape.NoFrame)
@@ -230,6 +357,14 @@ class Sidebar(QWidget):
         layout.addWidget(self.search)
         layout.addWidget(self.results_note)
         layout.addWidget(self.stack, 1)
+        self.trash_button = QPushButton(icon("delete"), "Trash")
+        self.trash_button.setObjectName("trashButton")
+        self.trash_button.setFlat(True)
+        self.trash_button.setToolTip("Deleted conversations, kept 30 days: restore or delete "
+                                     "them for good")
+        self.trash_button.clicked.connect(self.trashRequested)
+        self.trash_button.setVisible(not readonly)
+        layout.addWidget(self.trash_button, 0, Qt.AlignmentFlag.AlignLeft)
 
         self.delete_action = QAction("Delete", self.list)
         self.delete_action.setShortcut(Qt.Key.Key_Delete)
@@ -269,6 +404,32 @@ class Sidebar(QWidget):
         finally:
             self._quiet = False
 
+    def select_next(self, step: int) -> None:
+        """Open the conversation `step` rows below (above, when negative) the selected one,
+        skipping date headers and wrapping around; the list loads more rows as needed."""
+        model = self.model
+
+        def rows() -> list[int]:
+            return [r for r in range(model.rowCount())
+                    if not model.index(r).data(ConversationRole.IS_HEADER)]
+
+        found = rows()
+        if not found:
+            return
+        current = self.list.currentIndex().row()
+        at = found.index(current) if current in found else (-1 if step > 0 else 0)
+        beyond = at + step >= len(found) if step > 0 else at + step < 0
+        if beyond and model.canFetchMore():
+            # Past the rows loaded so far: the next page, or (wrapping to the end) all.
+            while model.canFetchMore():
+                model.fetchMore()
+                if step > 0:
+                    break
+            found = rows()
+        target = found[(at + step) % len(found)]
+        self.list.setCurrentIndex(model.index(target))  # emits conversationSelected
+        self.list.scrollTo(model.index(target))
+
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if self._quiet or not current.isValid():
             return
@@ -290,6 +451,16 @@ class Sidebar(QWidget):
         delete = QAction("Delete", self)
         delete.triggered.connect(lambda: self.delete_conversation(conversation_id))
         return [rename, pin, delete]
+
+    def _row_action(self, name: str, index: QModelIndex) -> None:
+        """A row's icon button: the same as its context-menu action."""
+        wanted = {"rename": "Rename", "pin": ("Pin", "Unpin"), "delete": "Delete"}[name]
+        for action in self.context_actions(index):
+            if action.text() in (wanted if isinstance(wanted, tuple) else (wanted,)):
+                # After the view has finished with the click: deleting or editing the row
+                # from inside its own mouse handling confuses it.
+                QTimer.singleShot(0, action.trigger)
+                return
 
     def _show_menu(self, pos: QPoint) -> None:
         actions = self.context_actions(self.list.indexAt(pos))

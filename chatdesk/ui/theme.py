@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QStyleFactory
+from PySide6.QtWidgets import QApplication
+
+from chatdesk.ui import design
 
 if TYPE_CHECKING:
     from chatdesk.settings import Settings
@@ -14,56 +16,51 @@ if TYPE_CHECKING:
 THEMES = ("system", "light", "dark")
 _WATCHER_NAME = "chatdeskThemeWatcher"
 
-_DARK = {
-    QPalette.ColorRole.Window: "#2b2d30",
-    QPalette.ColorRole.WindowText: "#e4e6e8",
-    QPalette.ColorRole.Base: "#1e1f22",
-    QPalette.ColorRole.AlternateBase: "#26282b",
-    QPalette.ColorRole.ToolTipBase: "#3c3f43",
-    QPalette.ColorRole.ToolTipText: "#e4e6e8",
-    QPalette.ColorRole.PlaceholderText: "#8b9098",
-    QPalette.ColorRole.Text: "#e4e6e8",
-    QPalette.ColorRole.Button: "#393b40",
-    QPalette.ColorRole.ButtonText: "#e4e6e8",
-    QPalette.ColorRole.BrightText: "#ff6b6b",
-    QPalette.ColorRole.Light: "#4e5157",
-    QPalette.ColorRole.Midlight: "#43464b",
-    QPalette.ColorRole.Mid: "#303236",
-    QPalette.ColorRole.Dark: "#1b1c1f",
-    QPalette.ColorRole.Shadow: "#0c0c0d",
-    QPalette.ColorRole.Highlight: "#3574f0",
-    QPalette.ColorRole.HighlightedText: "#ffffff",
-    QPalette.ColorRole.Link: "#6cb6ff",
-    QPalette.ColorRole.LinkVisited: "#b392f0",
-}
-_DARK_DISABLED = {
-    QPalette.ColorRole.WindowText: "#7d8188",
-    QPalette.ColorRole.Text: "#7d8188",
-    QPalette.ColorRole.ButtonText: "#7d8188",
-    QPalette.ColorRole.Base: "#26282b",
-    QPalette.ColorRole.Button: "#313337",
-    QPalette.ColorRole.Highlight: "#4a4d52",
-    QPalette.ColorRole.HighlightedText: "#a0a4aa",
-}
+def _palette(tokens: design.Palette) -> QPalette:
+    """Qt's colour roles from the design's tokens (docs/design.md)."""
+    role = QPalette.ColorRole
+    base = QColor(tokens.window)
+    dark = base.lightness() < 128
+    colors = {
+        role.Window: tokens.surface,  # behind widgets: the sidebar, dialogs, bars
+        role.WindowText: tokens.text,
+        role.Base: tokens.window,  # lists, fields, the transcript
+        role.AlternateBase: tokens.surface,
+        role.ToolTipBase: tokens.raised,
+        role.ToolTipText: tokens.text,
+        role.PlaceholderText: tokens.muted,
+        role.Text: tokens.text,
+        role.Button: tokens.raised,
+        role.ButtonText: tokens.text,
+        role.BrightText: tokens.danger,
+        role.Light: QColor(tokens.raised).lighter(125 if dark else 100).name(),
+        role.Midlight: QColor(tokens.raised).lighter(112 if dark else 100).name(),
+        role.Mid: tokens.border,
+        role.Dark: QColor(tokens.surface).darker(160).name(),
+        role.Shadow: "#0c0c0d" if dark else "#8c959f",
+        role.Highlight: tokens.highlight,
+        role.HighlightedText: tokens.on_highlight,
+        role.Link: tokens.link,
+        role.LinkVisited: tokens.link,
+    }
+    palette = QPalette()
+    for name, color in colors.items():
+        palette.setColor(name, QColor(color))
+    for name in (role.WindowText, role.Text, role.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, name, QColor(tokens.disabled))
+    palette.setColor(QPalette.ColorGroup.Disabled, role.Highlight, QColor(tokens.border))
+    palette.setColor(QPalette.ColorGroup.Disabled, role.HighlightedText, QColor(tokens.text))
+    if hasattr(role, "Accent"):  # Qt 6.6+
+        palette.setColor(role.Accent, QColor(tokens.accent))
+    return palette
 
 
 def _dark_palette() -> QPalette:
-    palette = QPalette()
-    for role, color in _DARK.items():
-        palette.setColor(role, QColor(color))
-    for role, color in _DARK_DISABLED.items():
-        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(color))
-    if hasattr(QPalette.ColorRole, "Accent"):  # Qt 6.6+
-        palette.setColor(QPalette.ColorRole.Accent, QColor(_DARK[QPalette.ColorRole.Highlight]))
-    return palette
+    return _palette(design.DARK)
 
 
 def _light_palette() -> QPalette:
-    style = QStyleFactory.create("Fusion")
-    palette = QPalette(style.standardPalette()) if style is not None else QPalette()
-    palette.setColor(QPalette.ColorRole.Link, QColor("#0969da"))
-    palette.setColor(QPalette.ColorRole.LinkVisited, QColor("#8250df"))
-    return palette
+    return _palette(design.LIGHT)
 
 
 class ThemeWatcher(QObject):

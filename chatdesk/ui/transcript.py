@@ -19,6 +19,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QAction,
     QGuiApplication,
+    QKeyEvent,
     QKeySequence,
     QPainter,
     QPaintEvent,
@@ -63,6 +64,7 @@ class TranscriptView(QListView):
 
     actionRequested = Signal(str, int)  # "edit" | "regenerate", message id
     status = Signal(str)  # a short sentence for the status bar
+    typed = Signal(str)  # text typed while the transcript had focus: it belongs in the composer
 
     def __init__(self, store: HistoryStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -104,6 +106,17 @@ class TranscriptView(QListView):
         copy.triggered.connect(self.copy_current)
         self.addAction(copy)
 
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        """Printable keys go to the composer (with that text); the rest move and copy."""
+        text = event.text()
+        mods = event.modifiers() & ~(Qt.KeyboardModifier.ShiftModifier
+                                     | Qt.KeyboardModifier.KeypadModifier)
+        if text and text.isprintable() and not text.isspace() and \
+                mods == Qt.KeyboardModifier.NoModifier:
+            self.typed.emit(text)
+            return
+        super().keyPressEvent(event)
+
     # -- showing --------------------------------------------------------------------------
 
     def show_conversation(self, messages: list[StoredMessage]) -> None:
@@ -130,6 +143,11 @@ class TranscriptView(QListView):
 
     def set_dark(self, dark: bool) -> None:
         self.delegate.set_dark(dark)
+        self.restyle()
+
+    def restyle(self) -> None:
+        """Render every message again (the theme or the text size changed)."""
+        self.delegate.clear()
         for row in self.tmodel.all_rows:
             row.version += 1
         self.scheduleDelayedItemsLayout()

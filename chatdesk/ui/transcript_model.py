@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
 
 from chatdesk.store import Attempt, MessageStatus, StoredMessage
+from chatdesk.ui.conversation_model import parse_time
 from chatdesk.wording import display_name as display_name  # the delegate imports it here
 from chatdesk.wording import failure_text
 
@@ -94,6 +95,24 @@ class MessageRow:
         notices: list[Notice] | None = None if m.role == "assistant" else []
         return cls(m.id, m.role, m.content, m.status, m.provider, m.model, m.created_at,
                    notices)
+
+
+def spoken_provenance(row: MessageRow) -> str:
+    """Who wrote a message, and its state, in words: "Anthropic, claude-sonnet-4-5, 11:40"."""
+    if row.role == "user":
+        bits = ["You"]
+    elif row.provider is None:
+        bits = [row.role.capitalize()]
+    else:
+        bits = [display_name(row.provider)] + ([row.model] if row.model else [])
+    if row.status != MessageStatus.COMPLETE:
+        bits.append(str(row.status))
+    if row.created_at:
+        try:
+            bits.append(parse_time(row.created_at).strftime("%H:%M"))
+        except ValueError:
+            pass
+    return ", ".join(bits)
 
 
 class TranscriptModel(QAbstractListModel):
@@ -436,6 +455,8 @@ class TranscriptModel(QAbstractListModel):
 
             return row.content if len(row.content) <= RENDER_LIMIT \
                 else row.content[:RENDER_LIMIT] + "…"
+        if role == Qt.ItemDataRole.AccessibleDescriptionRole:  # what a screen reader adds
+            return spoken_provenance(row)
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:

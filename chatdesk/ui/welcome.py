@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.onboarding import KEY_PROVIDERS, WHY_A_SECOND
+from chatdesk.ui import design
 
 if TYPE_CHECKING:
     from chatdesk.local_servers import FoundServer
@@ -35,6 +36,17 @@ def _label(text: str, name: str = "", wrap: bool = True) -> QLabel:
     if name:
         label.setObjectName(name)
     return label
+
+
+def _scale(label: QLabel, factor: float) -> None:
+    """Bold, and `factor` times the text size (set in pixels by the design, or in points)."""
+    font = label.font()
+    font.setBold(True)
+    if font.pixelSize() > 0:
+        font.setPixelSize(round(font.pixelSize() * factor))
+    elif font.pointSizeF() > 0:
+        font.setPointSizeF(font.pointSizeF() * factor)
+    label.setFont(font)
 
 
 class WelcomeView(QScrollArea):
@@ -56,20 +68,18 @@ class WelcomeView(QScrollArea):
         page = QWidget()
         page.setObjectName("welcomePage")
         outer = QHBoxLayout(page)
-        outer.setContentsMargins(16, 20, 16, 20)
+        outer.setContentsMargins(design.SPACE[3], design.SPACE[4], design.SPACE[3],
+                                  design.SPACE[4])
         body = self._body = QWidget()
         body.setMaximumWidth(TEXT_WIDTH)
         outer.addStretch(1)
         outer.addWidget(body, 100)
         outer.addStretch(1)
         column = QVBoxLayout(body)
-        column.setSpacing(10)
+        column.setSpacing(design.SPACE[2])
 
         title = _label("Welcome to chatdesk", "welcomeTitle")
-        font = title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.6)
-        font.setBold(True)
-        title.setFont(font)
+        _scale(title, design.HEADING_PX[0] / design.BODY_PX)
         column.addWidget(title)
         column.addWidget(_label("To get answers, connect chatdesk to an AI model: paste an API "
                                 "key, or use a model that runs on this computer. Your text "
@@ -142,11 +152,8 @@ class WelcomeView(QScrollArea):
 
     def _heading(self, text: str) -> QLabel:
         label = _label(text, "welcomeHeading")
-        font = label.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        label.setFont(font)
-        label.setContentsMargins(0, 10, 0, 0)
+        _scale(label, design.HEADING_PX[2] / design.BODY_PX)
+        label.setContentsMargins(0, design.SPACE[2], 0, 0)
         return label
 
     def _note(self, label: QLabel, text: str) -> None:

@@ -44,7 +44,7 @@ def test_type_and_send_streams_the_answer_and_saves_it(
     fake_anthropic.script(Synth(["Hello", " there,", " friend."], delay_s=0.3))
     ctx = make_ctx([("anthropic", fake_anthropic)])
     window = make_window(ctx)
-    assert window.windowTitle() == "chatdesk"
+    assert window.windowTitle() == "New chat — chatdesk"
     assert QApplication.focusWidget() is window.composer.edit
 
     send(qtbot, window, "hi there")
@@ -537,13 +537,13 @@ def test_window_state_is_remembered(qtbot: Any, make_ctx: Any, make_window: Any,
     conv = ctx.store.create_conversation("Remember me")
     window = make_window(ctx, size=(700, 500))
     window.open_conversation(conv.id)
-    window.splitter.setSizes([233, 467])
+    window.splitter.setSizes([200, 500])
     saved = (window.width(), window.height())
     window.close()
     assert (data_dir / "window.ini").is_file()
     again = make_window(ctx)
     assert again.controller.conversation_id == conv.id
-    assert again.splitter.sizes()[0] == 233
+    assert again.splitter.sizes()[0] == 200
     assert (again.width(), again.height()) == saved
 
 

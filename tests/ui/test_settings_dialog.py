@@ -175,17 +175,137 @@ def test_key_round_trip_through_the_keyring(qtbot, ctx: AppContext,
     assert memory.entries == {}
 
 
-def test_without_a_keyring_the_key_field_is_off_and_says_what_to_do(qtbot,
-                                                                   ctx: AppContext) -> None:
-    ctx.keys = KeyStore(environ={}, backend=fail.Keyring())
+def screenshot(qtbot, widget, name: str) -> None:
+    """Saved to /tmp/chatdesk-shots/ to be looked at (clipped text, layout)."""
+    shots = Path("/tmp/chatdesk-shots")
+    shots.mkdir(parents=True, exist_ok=True)
+    qtbot.wait(50)
+    assert widget.grab().save(str(shots / f"{name}.png"))
+
+
+def no_keyring(ctx: AppContext, environ: dict[str, str] | None = None) -> KeyStore:
+    ctx.keys = KeyStore(environ=environ or {}, backend=fail.Keyring(),
+                        key_file=ctx.paths.root / "keys.enc")
+    return ctx.keys
+
+
+def test_without_a_keyring_a_typed_key_is_kept_for_this_session(qtbot,
+                                                                 ctx: AppContext) -> None:
+    keys = no_keyring(ctx)
     dialog = open_dialog(qtbot, ctx)
-    assert not w(dialog, QLineEdit, "providerKey").isEnabled()
-    note = w(dialog, QLabel, "providerKeyNote").text()
-    assert "No system keyring is available on this machine" in note
-    assert "ANTHROPIC_API_KEY" in note
-    dialog.providers_page.select("openai")
-    assert "OPENAI_API_KEY" in w(dialog, QLabel, "providerKeyNote").text()
-    assert dialog.save()  # the rest still saves
+    key = w(dialog, QLineEdit, "providerKey")
+    assert key.isEnabled() and w(dialog, QToolButton, "providerKeyShow").isEnabled()
+    store = w(dialog, QComboBox, "keyStore")
+    assert store.isVisible() and store.currentText().startswith("This session only")
+    note = w(dialog, QLabel, "keyStoreNote").text()
+    assert "kept in memory only until chatdesk closes" in note and "encrypted file" in note
+    assert "memory for this session only" in w(dialog, QLabel, "providerKeyNote").text()
+    screenshot(qtbot, dialog, "settings-no-keyring")
+    qtbot.keyClicks(key, "sk-ant-session-key-0123456789")
+    assert dialog.save()
+    anthropic = ctx.settings.providers["anthropic"]
+    assert keys.lookup(anthropic).source == "session"
+    assert not (ctx.paths.root / "keys.enc").exists()
+    again = open_dialog(qtbot, ctx)
+    assert "kept for this session only" in w(again, QLabel, "providerKeyNote").text()
+    assert w(again, QToolButton, "providerKeyForget").isVisible()
+
+
+def test_choosing_the_encrypted_file_asks_for_a_passphrase_twice(qtbot,
+                                                                  ctx: AppContext) -> None:
+    from chatdesk.ui.passphrase_dialog import PassphraseDialog
+
+    keys = no_keyring(ctx)
+    keys.set("openai", "sk-proj-typed-before-0123456789")  # this session's key moves in
+    dialog = open_dialog(qtbot, ctx)
+    page = dialog.providers_page
+    store = w(dialog, QComboBox, "keyStore")
+    store.setCurrentIndex(1)
+    store.activated.emit(1)
+    ask = page.passphrase_dialog
+    assert isinstance(ask, PassphraseDialog) and ask.isVisible()  # open(), not exec()
+    qtbot.keyClicks(ask.findChild(QLineEdit, "passphrase"), "my passphrase")
+    qtbot.keyClicks(ask.findChild(QLineEdit, "passphraseAgain"), "my passphrase!")
+    ok = ask.findChild(QPushButton, "passphraseOk")
+    assert ok.text() == "Create the file"
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    assert "differ" in ask.findChild(QLabel, "passphraseError").text() and ask.isVisible()
+    screenshot(qtbot, ask, "passphrase-create")
+    assert not (ctx.paths.root / "keys.enc").exists()
+    again = ask.findChild(QLineEdit, "passphraseAgain")
+    again.setText("my passphrase")
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.passphrase_dialog is None)
+    key_file = ctx.paths.root / "keys.enc"
+    assert key_file.exists() and b"typed-before" not in key_file.read_bytes()
+    assert store.currentIndex() == 1
+    assert str(key_file) in w(dialog, QLabel, "keyStoreNote").text()
+    assert w(dialog, QPushButton, "keyFileButton").text() == "Change passphrase…"
+    qtbot.keyClicks(w(dialog, QLineEdit, "providerKey"), "sk-ant-into-the-file-0123456789")
+    assert dialog.save()
+    from chatdesk.keyfile import KeyFile
+
+    assert KeyFile(key_file).names() == ["anthropic", "openai"]
+    assert b"into-the-file" not in key_file.read_bytes()
+
+
+def test_cancelling_the_new_file_keeps_this_session(qtbot, ctx: AppContext) -> None:
+    no_keyring(ctx)
+    dialog = open_dialog(qtbot, ctx)
+    store = w(dialog, QComboBox, "keyStore")
+    store.setCurrentIndex(1)
+    store.activated.emit(1)
+    ask = dialog.providers_page.passphrase_dialog
+    assert ask is not None
+    qtbot.mouseClick(ask.findChild(QPushButton, "passphraseCancel"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.providers_page.passphrase_dialog is None)
+    assert store.currentIndex() == 0 and not (ctx.paths.root / "keys.enc").exists()
+
+
+def test_a_locked_key_file_is_unlocked_from_the_dialog(qtbot, ctx: AppContext) -> None:
+    from chatdesk.keyfile import KeyFile
+
+    KeyFile(ctx.paths.root / "keys.enc").create("the passphrase", {
+        "anthropic": "sk-ant-in-the-file-0123456789"})
+    keys = no_keyring(ctx)
+    dialog = open_dialog(qtbot, ctx)
+    assert "in the locked key file" in w(dialog, QLineEdit, "providerKey").placeholderText()
+    assert "locked" in w(dialog, QLabel, "keyStoreNote").text()
+    screenshot(qtbot, dialog, "settings-key-file-locked")
+    button = w(dialog, QPushButton, "keyFileButton")
+    assert button.text() == "Unlock…"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    ask = dialog.providers_page.passphrase_dialog
+    assert ask is not None and not ask.findChild(QLineEdit, "passphraseAgain").isVisible()
+    field = ask.findChild(QLineEdit, "passphrase")
+    qtbot.keyClicks(field, "not it at all")
+    ok = ask.findChild(QPushButton, "passphraseOk")
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    error = ask.findChild(QLabel, "passphraseError").text()
+    assert "does not open" in error and ask.isVisible()
+    assert field.text() == "not it at all" and field.selectedText() == "not it at all"
+    field.setText("the passphrase")
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.providers_page.passphrase_dialog is None)
+    assert keys.lookup(ctx.settings.providers["anthropic"]).source == "file"
+    assert "stored in the encrypted key file" in w(dialog, QLabel, "providerKeyNote").text()
+
+
+def test_a_damaged_key_file_is_said_and_this_session_still_works(qtbot,
+                                                                 ctx: AppContext) -> None:
+    key_file = ctx.paths.root / "keys.enc"
+    key_file.write_bytes(b"garbage")
+    keys = no_keyring(ctx)
+    dialog = open_dialog(qtbot, ctx)
+    note = w(dialog, QLabel, "keyStoreNote").text()
+    assert f"The key file {key_file} is damaged" in note
+    store = w(dialog, QComboBox, "keyStore")
+    store.setCurrentIndex(0)
+    store.activated.emit(0)
+    qtbot.keyClicks(w(dialog, QLineEdit, "providerKey"), "sk-ant-session-key-0123456789")
+    assert dialog.save()
+    assert keys.lookup(ctx.settings.providers["anthropic"]).source == "session"
+    assert key_file.read_bytes() == b"garbage"
 
 
 def test_add_and_remove_providers(qtbot, ctx: AppContext) -> None:
@@ -403,9 +523,10 @@ def test_a_key_from_the_environment_is_named_not_shown(qtbot, ctx: AppContext,
     assert w(dialog, QLineEdit, "providerKey").text() == ""
     assert env_key not in w(dialog, QLabel, "providerKeyNote").text()
     assert dialog.providers_page.key_for(ctx.settings.providers["anthropic"]) == env_key
-    ctx.keys = KeyStore(environ={"ANTHROPIC_API_KEY": env_key}, backend=fail.Keyring())
-    no_keyring = open_dialog(qtbot, ctx)
-    assert "(ANTHROPIC_API_KEY is set now)" in w(no_keyring, QLabel, "providerKeyNote").text()
+    no_keyring(ctx, {"ANTHROPIC_API_KEY": env_key})
+    without = open_dialog(qtbot, ctx)
+    assert "Using the key in ANTHROPIC_API_KEY; type one to keep it in memory for this " \
+        "session only instead." == w(without, QLabel, "providerKeyNote").text()
 
 
 def test_a_plain_http_base_url_off_this_machine_asks_before_saving(

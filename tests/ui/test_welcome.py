@@ -174,3 +174,31 @@ def test_a_send_to_a_server_never_reachable_comes_back_to_the_composer(
         assert "never reachable" in window.statusBar().currentMessage()
     finally:
         ctx.close()
+
+
+def test_without_a_keyring_a_pasted_key_answers_for_this_session(
+        qtbot: Any, data_dir: Path, make_window: Any, monkeypatch: pytest.MonkeyPatch,
+        fake_anthropic: FakeProvider) -> None:
+    monkeypatch.setattr(onboarding, "KEY_PROVIDERS", tuple(
+        dataclasses.replace(p, base_url=fake_anthropic.base_url) if p.name == "anthropic"
+        else p for p in onboarding.KEY_PROVIDERS))
+    for var in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    ctx = AppContext.create(str(data_dir), warn=False)  # the test-wide failing keyring
+    try:
+        window = make_window(ctx)
+        window.controller.local_servers = []
+        welcome = window.welcome
+        qtbot.waitUntil(lambda: window.center_stack.currentWidget() is welcome, timeout=3000)
+        fake_anthropic.script(Synth(["OK"]), Synth(["Hi."]))
+        welcome.key_edit.setText(fake_anthropic.api_key)
+        welcome.key_button.click()
+        qtbot.waitUntil(lambda: window.center_stack.currentWidget() is window.transcript,
+                        timeout=5000)
+        assert "this session only" in window.statusBar().currentMessage()
+        type_and_send(qtbot, window, "hello")
+        qtbot.waitUntil(lambda: not window.controller.busy
+                        and len(window.transcript.tmodel.rows) == 2, timeout=5000)
+        assert window.transcript.tmodel.rows[1].content == "Hi."
+    finally:
+        ctx.close()
