@@ -76,7 +76,7 @@ class WelcomeView(QScrollArea):
         outer.addWidget(body, 100)
         outer.addStretch(1)
         column = QVBoxLayout(body)
-        column.setSpacing(design.SPACE[2])
+        column.setSpacing(design.SPACE[1])
 
         title = _label("Welcome to chatdesk", "welcomeTitle")
         _scale(title, design.HEADING_PX[0] / design.BODY_PX)
@@ -88,7 +88,7 @@ class WelcomeView(QScrollArea):
         column.addWidget(self._heading("Paste an API key"))
         grid = QGridLayout()
         grid.setHorizontalSpacing(16)
-        grid.setVerticalSpacing(4)
+        grid.setVerticalSpacing(0)
         self.provider_group = QButtonGroup(self)
         self.radios: dict[str, QRadioButton] = {}
         for row, p in enumerate(KEY_PROVIDERS):
