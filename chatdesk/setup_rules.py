@@ -11,13 +11,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from chatdesk.providers.errors import never_connected
+
 if TYPE_CHECKING:
     from chatdesk.failover.health import HealthBook, ProviderHealth
     from chatdesk.settings import ProviderSettings, Settings
-
-# The error class of a provider that could not be reached at all (refused, no such host).
-_UNREACHABLE = "connection_failed"
-
 
 @dataclass(frozen=True)
 class SetUp:
@@ -47,8 +45,8 @@ def is_local(provider: ProviderSettings) -> bool:
 def check(provider: ProviderSettings, *, has_key: bool, health: ProviderHealth,
           built_in: bool) -> SetUp:
     """The rule. Not set up: no key found; a local server from the built-in defaults that
-    has never answered; or one that was never reachable (it could not be connected to and
-    has never answered). An entry the user wrote, with its key, is set up until then."""
+    has never answered; or a local server that was never reachable (no connection could be
+    made and it has never answered). An entry the user wrote, with its key, is set up."""
     name = provider.name
     if not has_key:
         return SetUp(name, "no key found")
@@ -56,7 +54,9 @@ def check(provider: ProviderSettings, *, has_key: bool, health: ProviderHealth,
         return SetUp(name)
     if built_in and is_local(provider):
         return SetUp(name, "a local server from the built-in list that has never answered")
-    if health.last_error_class == _UNREACHABLE:
+    # Only a server on this computer: a service elsewhere that cannot be reached is an
+    # outage (or this computer is offline), and its messages wait as pending.
+    if is_local(provider) and never_connected(health.last_error_class, health.last_error):
         return SetUp(name, "never reachable")
     return SetUp(name)
 

@@ -82,3 +82,24 @@ def test_the_first_send_to_a_never_reachable_server_is_taken_back_not_pending(
     assert "mine: never reachable" in last.reason
     assert store.pending_messages() == [] and store.list_conversations() == []
     assert store.trashed_conversations() == []
+
+
+@pytest.mark.parametrize(("base_url", "message", "why_not"), [
+    ("http://127.0.0.1:11434", "could not connect (refused)", "never reachable"),
+    # It accepted the connection, then dropped it: a fault, not a server that is not there.
+    ("http://127.0.0.1:11434", "network error (reset)", None),
+    # A service elsewhere that cannot be reached: an outage, or this computer is offline.
+    ("https://api.example.com/v1", "could not connect (no route)", None),
+])
+def test_never_reachable_means_a_local_server_no_connection_was_ever_made_to(
+        base_url: str, message: str, why_not: str | None) -> None:
+    from chatdesk.failover.health import ProviderHealth
+    from chatdesk.setup_rules import check
+    from chatdesk.store import HealthState
+
+    health = ProviderHealth("p", HealthState.DOWN, 1, 30.0, message, "connection_failed")
+    entry = ProviderSettings("p", "openai", "m", base_url=base_url)
+    assert check(entry, has_key=True, health=health, built_in=False).why_not == why_not
+    answered = ProviderHealth("p", HealthState.DOWN, 1, 30.0, message, "connection_failed",
+                              last_success_at=1.0)
+    assert check(entry, has_key=True, health=answered, built_in=False).ok
