@@ -27,6 +27,7 @@ from chatdesk.providers.base import (
 from chatdesk.providers.registry import make_provider, new_http_client
 from chatdesk.secrets import KeyStore, key_env_vars
 from chatdesk.settings import ProviderSettings, Settings
+from chatdesk.setup_rules import SetUp, check
 from chatdesk.store import HistoryStore, MessageStatus, Recovered, StoredMessage
 from chatdesk.versions import Versions, main_line_upto, switch_plan, versions_of
 
@@ -45,6 +46,15 @@ PROBE_TIMEOUT_CAP_S = 30.0
 
 class UnknownProviderError(ValueError):
     """A provider name that settings.toml does not define."""
+
+
+class NotSetUpError(Exception):
+    """No provider asked for can answer because none is set up: nothing was saved or sent.
+    str() is the sentence for the command line; `detail` says why, per provider."""
+
+    def __init__(self, detail: str = "") -> None:
+        self.detail = detail
+        super().__init__(wording.nothing_set_up("cli", detail))
 
 
 class EditError(LookupError):
@@ -144,10 +154,30 @@ class ChatService:
             entries = self.settings.ordered_providers()
             if preferred and preferred in self.settings.providers:
                 entries.sort(key=lambda p: p.name != preferred)
+        # Providers that are not set up are left out without a word: they are not down.
+        entries = [p for p in entries if self.set_up(p).ok]
         result = [Candidate(p, p.model) for p in entries]
         if model and result:
             result[0] = Candidate(result[0].settings, model)
         return result
+
+    def set_up(self, provider: ProviderSettings) -> SetUp:
+        """Whether the provider can be asked at all (setup_rules); reads its key."""
+        lookup = self.keys.lookup(provider)
+        # A key in the locked key file is there: unlocking it is not setting anything up.
+        has_key = (not self.keys.needs_key(provider) or lookup.key is not None
+                   or lookup.source == "locked")
+        return check(provider, has_key=has_key, health=self.health.get(provider.name),
+                     built_in=provider.name in self.settings.built_in)
+
+    def require_set_up(self, names: list[str] | None = None) -> None:
+        """Raise NotSetUpError when none of `names` (else of all providers) is set up."""
+        entries = [self.provider_settings(n) for n in names] if names \
+            else self.settings.ordered_providers()
+        found = [self.set_up(p) for p in entries]
+        if not any(c.ok for c in found):
+            raise NotSetUpError("; ".join(f"{c.name}: {c.why_not}" for c in found)
+                                if names else "")
 
     async def watch_status_pages(self) -> None:
         """Read the providers' status pages now and then, until cancelled: a reported major
@@ -200,6 +230,7 @@ class ChatService:
         elapsed = time.monotonic() - started
         if not got_text:
             return f"Reached {provider.name}, but its answer was empty ({elapsed:.1f} s)."
+        self.health.record_success(provider.name)  # it has answered: a local one is set up
         return f"OK — answered in {elapsed:.1f} s"
 
     # -- sending ----------------------------------------------------------------------
@@ -219,13 +250,14 @@ class ChatService:
     def prepare(self, text: str, conversation_id: int | None = None,
                 **options: Unpack[SendOptions]) -> PreparedSend:
         """Save the user's message (in a new conversation when conversation_id is None)
-        before anything is sent. Raises UnknownProviderError, LookupError/EditError or
-        StoreError, saving nothing."""
+        before anything is sent. Raises UnknownProviderError, NotSetUpError,
+        LookupError/EditError or StoreError, saving nothing."""
         providers, model = options.get("providers"), options.get("model")
         preferred, system = options.get("preferred"), options.get("system")
         replacing = options.get("replacing")
         if preferred is not None and preferred not in self.settings.providers:
             preferred = None  # a provider removed from settings since it was chosen
+        self.require_set_up(providers)  # not an outage: nothing is saved, nothing pending
         with self.store.transaction():  # all of it, or none of it
             if conversation_id is None:
                 if replacing is not None:
@@ -332,6 +364,10 @@ class ChatService:
         yield ev.MessageSaved(prepared.conversation_id, prepared.message.id)
         async for event in self._answer(prepared.conversation_id, prepared.message,
                                         prepared.candidates):
+            if isinstance(event, ev.AnswerPending) and not prepared.set_aside \
+                    and not any(self.set_up(c.settings).ok for c in prepared.candidates):
+                yield self._take_back(prepared)  # never reachable: not an outage
+                return
             yield event
 
     async def send(self, text: str, conversation_id: int | None = None,
@@ -347,6 +383,25 @@ class ChatService:
         async for event in self.answer(self.prepare_regenerate(
                 conversation_id, preferred=preferred, model=model)):
             yield event
+
+    def _take_back(self, prepared: PreparedSend) -> ev.NotSetUp:
+        """Take a message no provider could ever be reached for back out of the history
+        (with the failed answer the router stored), rather than leave it pending."""
+        conversation_id, message = prepared.conversation_id, prepared.message
+        reason = "; ".join(f"{c.name}: {self.set_up(c.settings).why_not}"
+                           for c in prepared.candidates)
+        with self.store.transaction():
+            _, after = self._thread_upto(conversation_id, message.id)
+            for later in after:
+                if later.role == "assistant":
+                    self.store.delete_message(later.id)
+            self.store.delete_message(message.id)
+            removed = prepared.created and not self.store.messages(conversation_id)
+            if removed:
+                self.store.delete_conversation(conversation_id)
+        if removed:  # empty, made for this message alone: not a conversation for the Trash
+            self.store.purge_deleted(0, ids=[conversation_id])
+        return ev.NotSetUp(conversation_id, message.content, reason, removed)
 
     def recover(self) -> Recovered:
         """Clean up after chatdesk processes that died answering (run at start-up): their

@@ -72,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("retry", help="send every pending message now")
 
+    setup = sub.add_parser("setup", help="first-run set-up: paste an API key or use a model "
+                           "on this computer; it is tested, then saved")
+    setup.add_argument("--base-url", metavar="URL",
+                       help="send the chosen service's requests to URL (a proxy, a gateway)")
+    setup.add_argument("--server", metavar="URL",
+                       help="look for a local model server at URL instead of the usual ports")
+
     history = sub.add_parser("history", help="list or show conversations")
     hsub = history.add_subparsers(dest="history_command",
                                   metavar="list|show|delete|trash|restore",
@@ -216,6 +223,12 @@ def cmd_retry(args: argparse.Namespace, ctx: AppContext) -> int:
     from chatdesk.cli_chat import run_retry
 
     return run_retry(args, ctx)
+
+
+def cmd_setup(args: argparse.Namespace, ctx: AppContext) -> int:
+    from chatdesk.cli_setup import run_setup
+
+    return run_setup(args, ctx)
 
 
 # -- history / search -----------------------------------------------------------------
@@ -398,6 +411,7 @@ def cmd_repair(args: argparse.Namespace, ctx: AppContext) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace, AppContext], int]] = {
     "ask": cmd_ask,
     "retry": cmd_retry,
+    "setup": cmd_setup,
     "history": cmd_history,
     "search": cmd_search,
     "providers": cmd_providers,

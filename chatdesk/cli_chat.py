@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from chatdesk import events as ev
 from chatdesk import wording
-from chatdesk.cli import EXIT_FAILED, EXIT_OK, UsageError, _run_async
+from chatdesk.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, _run_async
 from chatdesk.cli_keys import unlock_for_sending
 from chatdesk.context import AppContext
 from chatdesk.providers.errors import ErrorClass
@@ -38,20 +38,48 @@ def run_ask(args: argparse.Namespace, ctx: AppContext) -> int:
     if conversation_id is not None and ctx.store.get_conversation(conversation_id) is None:
         raise UsageError(f"no conversation with id {conversation_id}")
     service = ctx.chat_service()
+    from chatdesk.chat import NotSetUpError
+
     try:
         service.candidates(args.provider, args.model)
+        service.require_set_up(args.provider)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    except NotSetUpError as exc:
+        return _keep_as_draft(ctx, conversation_id, text, exc)
     unlock_for_sending(ctx, args.provider)
     stream = service.send(text, conversation_id, providers=args.provider, model=args.model,
                           system=args.system)
-    return _run_async(_print_answers(stream, service))
+    return _run_async(_print_answers(stream, service, ctx))
 
 
-async def _print_answers(stream: AsyncIterator[ev.ChatEvent], service: ChatService) -> int:
+def _keep_as_draft(ctx: AppContext, conversation_id: int | None, text: str,
+                   problem: object) -> int:
+    """Nothing can answer because nothing is set up: not an outage, so nothing is pending.
+    The text is kept as the conversation's draft (the app shows it in its composer)."""
+    from chatdesk.draft_file import save_draft
+
+    where = f"conversation {conversation_id}" if conversation_id is not None else "a new chat"
+    try:
+        path = save_draft(ctx.paths.root, conversation_id, text)
+        kept = f"Your message is kept as a draft of {where} (in {path.name}); nothing was sent."
+    except OSError as exc:
+        kept = f"Your message could not be kept as a draft ({exc.strerror or exc}); nothing " \
+               "was sent."
+    print(f"chatdesk: {problem}. {kept}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+async def _print_answers(stream: AsyncIterator[ev.ChatEvent], service: ChatService,
+                         ctx: AppContext) -> int:
     printer = _AnswerPrinter()
     try:
         async for event in stream:
+            if isinstance(event, ev.NotSetUp):
+                printer._end_line()
+                kept_in = None if event.conversation_removed else event.conversation_id
+                return _keep_as_draft(ctx, kept_in, event.text,
+                                      wording.nothing_set_up("cli", event.reason))
             printer.show(event)
     except BusyError as exc:
         log.warning("history busy: %s", exc)

@@ -48,14 +48,7 @@ def run_keys(args: argparse.Namespace, ctx: AppContext) -> int:
             print(f"No store held a key for {args.name}.", file=sys.stderr)
         return EXIT_OK
     key = read_key(args.name)
-    if keys.place() != KeyPlace.KEYRING:
-        # A key kept in memory would die with this process: without a keyring, the CLI
-        # always keeps keys in the encrypted key file.
-        if keys.key_file_state() == KeyFileState.ABSENT:
-            _create_key_file(ctx)
-        else:
-            unlock(ctx)
-        keys.choose_key_file()
+    prepare_lasting_store(ctx)
     keys.set(args.name, key, provider)
     ctx.health().reset(args.name)
     where = PLACE_LABELS[keys.place()]
@@ -63,6 +56,19 @@ def run_keys(args: argparse.Namespace, ctx: AppContext) -> int:
         where += f" {keys.key_file_path}"
     print(f"Saved the API key of {args.name} in the {where}.", file=sys.stderr)
     return EXIT_OK
+
+
+def prepare_lasting_store(ctx: AppContext) -> None:
+    """Before the CLI stores a key: a key kept in memory would die with this process, so
+    without a keyring the CLI always keeps keys in the encrypted key file (created, or
+    unlocked, here). Raises KeysUsageError."""
+    keys = ctx.keys
+    if keys.place() != KeyPlace.KEYRING:
+        if keys.key_file_state() == KeyFileState.ABSENT:
+            _create_key_file(ctx)
+        else:
+            unlock(ctx)
+        keys.choose_key_file()
 
 
 def read_key(name: str) -> str:

@@ -142,9 +142,14 @@ class AppContext:
 
     def retry_ready(self, missing: frozenset[str] | None = None) -> bool:
         """Whether sending the pending messages now could work: some wait, and some provider
-        with a key is not cooling down."""
-        return bool(self.store.pending_messages(interrupted=False)) and any(
-            s.ready for s in self.provider_statuses(missing))
+        that is set up (setup_rules) is not cooling down."""
+        from chatdesk.setup_rules import checks
+
+        if not self.store.pending_messages(interrupted=False):
+            return False
+        missing = self.missing_keys() if missing is None else missing
+        set_up = {c.name for c in checks(self.settings, self.health(), missing) if c.ok}
+        return any(s.ready for s in self.provider_statuses(missing) if s.name in set_up)
 
     def interrupted_pending(self) -> int:
         """How many pending messages had their answer cut off by a crash (the app asks before

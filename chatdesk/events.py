@@ -100,7 +100,19 @@ class AnswerStopped:
     cancelled: bool = False
 
 
+@dataclass(frozen=True)
+class NotSetUp:
+    """No provider asked was ever reachable (refused, and none has ever answered): that is
+    not an outage. The user's message was taken back out of the history, so nothing is
+    pending; `text` is theirs to keep (the app's composer, the CLI's drafts)."""
+
+    conversation_id: int
+    text: str
+    reason: str  # why, per provider: "ollama: never reachable"
+    conversation_removed: bool  # the conversation was made for this message, and is gone
+
+
 ChatEvent = (
     MessageSaved | AttemptStarted | FirstToken | TextChunk | Restarted | AttemptFailed
-    | Switched | AnswerFinished | AnswerPending | AnswerStopped
+    | Switched | AnswerFinished | AnswerPending | AnswerStopped | NotSetUp
 )

@@ -97,6 +97,9 @@ class Settings:
     failover: FailoverSettings
     providers: dict[str, ProviderSettings]
     ui: UiSettings = field(default_factory=UiSettings)
+    # Providers that come from the built-in defaults, not from a table the user wrote: a
+    # local one among them is not "set up" until it has answered once (see setup_rules).
+    built_in: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     def ordered_providers(self) -> list[ProviderSettings]:
         """Providers named in failover.order first, then the others in file order."""
@@ -119,7 +122,8 @@ class SettingsError(Exception):
 def default_settings() -> Settings:
     """anthropic, openai, gemini and ollama, in that order, with their default models."""
     providers = {t: ProviderSettings(t, t, DEFAULT_MODELS[t]) for t in PROVIDER_TYPES}
-    return Settings(FailoverSettings(order=list(PROVIDER_TYPES)), providers, UiSettings())
+    return Settings(FailoverSettings(order=list(PROVIDER_TYPES)), providers, UiSettings(),
+                    built_in=frozenset(providers))
 
 
 DEFAULT_SETTINGS_TOML = """\

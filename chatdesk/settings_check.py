@@ -139,7 +139,10 @@ class Validator:
                 ("ui", "theme"),
                 f'[ui] theme must be "system", "light" or "dark", not {show(theme)}.',
             )
-        return Settings(failover, providers, UiSettings(theme=theme))
+        # An entry just as the defaults (or the template settings.toml) have it is not one
+        # the user wrote: a local one is not taken as set up until it has answered once.
+        built_in = frozenset(n for n, p in providers.items() if defaults.providers.get(n) == p)
+        return Settings(failover, providers, UiSettings(theme=theme), built_in=built_in)
 
     def failover(self, raw: dict[str, Any], providers: dict[str, Any]) -> FailoverSettings:
         self.known_keys(raw, FAILOVER_KEYS, ("failover",), "[failover]")

@@ -263,6 +263,16 @@ def cooling_down(provider_name: str, seconds_left: float) -> str:
     return f"{provider_name} cooling down ({duration(seconds_left)} left)"
 
 
+def nothing_set_up(where: Where = "cli", detail: str = "") -> str:
+    """No provider can be asked because none is set up (not an outage: nothing is pending).
+    `detail` says why for the providers named, e.g. 'anthropic: no key found'."""
+    why = f" ({detail})" if detail else ""
+    if where == "app":
+        return f"Nothing is set up to answer yet{why}: choose an option above. Your text is kept."
+    return (f"no provider is set up yet{why}; run `chatdesk setup` to paste an API key or "
+            "use a model on this computer")
+
+
 def every_provider_failed(reasons: list[str]) -> str:
     """Why a message is left pending: each provider's reason, in order."""
     detail = "; ".join(reasons) if reasons else "no provider is configured"

@@ -326,6 +326,17 @@ def classify_stream_error(payload: Any, provider: str | None = None) -> Provider
     return ServerError(text, provider=provider)
 
 
+# How a failure to make any connection at all (refused, no such host) begins: a server
+# that accepted and then dropped the connection is a "network error" instead.
+NO_CONNECTION = "could not connect"
+
+
+def never_connected(error_class: str | None, message: str | None) -> bool:
+    """Whether a stored failure (health's last error) means no connection was ever made."""
+    return error_class == ErrorClass.CONNECTION_FAILED \
+        and (message or "").startswith(NO_CONNECTION)
+
+
 def classify_transport(exc: httpx.HTTPError, provider: str | None = None) -> ProviderError:
     """The error for a network-level failure raised by httpx."""
     # Imported here so that the app and the CLI can show history without loading httpx.
@@ -341,7 +352,7 @@ def classify_transport(exc: httpx.HTTPError, provider: str | None = None) -> Pro
         return ProviderTimeout(f"timed out ({detail})", provider=provider)
     if isinstance(exc, httpx.ConnectError):
         tls = _tls_failure(exc, provider)
-        return tls or ConnectionFailed(f"could not connect ({detail})", provider=provider)
+        return tls or ConnectionFailed(f"{NO_CONNECTION} ({detail})", provider=provider)
     if isinstance(exc, httpx.RemoteProtocolError):
         return TruncatedStream(f"the connection was cut ({detail})", provider=provider)
     if isinstance(exc, httpx_sse.SSEError):  # a 200 that is not an event stream

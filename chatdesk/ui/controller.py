@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from chatdesk import events as ev
     from chatdesk.chat import ChatService, PreparedSend
     from chatdesk.context import AppContext, KeyChanges
+    from chatdesk.local_servers import FoundServer, LocalServer
     from chatdesk.provider_status import ProviderStatus
     from chatdesk.secrets import KeyLookup, KeyStore
     from chatdesk.settings import ProviderSettings, Settings
@@ -86,6 +87,7 @@ class ChatController(QObject):
     resendOffered = Signal(str)  # answers a crash cut off: the window offers "Send again"
     message = Signal(str, int)  # a passing sentence for the status bar, how long (ms)
     settingsChanged = Signal(object)  # Settings, after a save
+    setupNeeded = Signal(bool)  # True: no provider is set up, the window shows its welcome
     passphraseNeeded = Signal()  # the encrypted key file holds keys and is locked (once a run)
 
     def __init__(self, store: HistoryStore, ctx: AppContext | None, *, readonly: bool = False,
@@ -112,6 +114,7 @@ class ChatController(QObject):
         self._probes = ProbeScheduler()
         self._probe_timers: dict[str, QTimer] = {}  # one per cooling provider: its cooldown end
         self._retry_when_idle = False  # a probe found a provider back while an answer ran
+        self.local_servers: list[LocalServer] | None = None  # where to look; None: the usual
 
     # -- settings and the engine ----------------------------------------------------------
 
@@ -189,6 +192,22 @@ class ChatController(QObject):
         if not self._passphrase_asked and not self.readonly and self.key_file_locked_in_use():
             self._passphrase_asked = True  # once per session: "Not now" is an answer
             self.passphraseNeeded.emit()
+        self.setupNeeded.emit(not self.any_set_up())
+
+    def any_set_up(self) -> bool:
+        """Whether some provider can answer at all (setup_rules), as far as keys were read."""
+        if self.ctx is None:
+            return True
+        from chatdesk.setup_rules import any_set_up
+
+        settings, keys = self.ctx.settings, self.ctx.keys
+        try:
+            # A key in the locked key file is there (the passphrase dialog asks for it).
+            missing = {n for n in self._missing_keys if n in settings.providers
+                       and keys.lookup(settings.providers[n]).source != "locked"}
+            return any_set_up(settings, self.ctx.health(), missing)
+        except StoreError:
+            return True  # the history is busy: say nothing rather than the wrong thing
 
     def refresh_status(self) -> None:
         statuses = self.provider_statuses()
@@ -337,8 +356,11 @@ class ChatController(QObject):
 
     # -- conversations --------------------------------------------------------------------
 
-    def open_conversation(self, conversation_id: int | None) -> bool:
-        """Show a conversation (None: a new chat); False, and a sentence, if it cannot."""
+    def open_conversation(self, conversation_id: int | None, *, fresh: bool = False) -> bool:
+        """Show a conversation (None: a new chat; `fresh`: an empty one, as New chat starts,
+        not the text left in an earlier one); False, and a sentence, if it cannot."""
+        if fresh and conversation_id is None:
+            self.drafts.forget(None)
         try:
             conversation = self.store.get_conversation(conversation_id) \
                 if conversation_id else None
@@ -515,6 +537,17 @@ class ChatController(QObject):
         self.drafts.put(self.conversation_id, text)
         self._draft_timer.start()
 
+    def load_drafts(self) -> None:
+        """The drafts of window.ini, and those `chatdesk ask` kept when it could not send."""
+        self.drafts.load()
+        if self.ctx is not None and not self.readonly:
+            from chatdesk.draft_file import take_drafts
+
+            kept = take_drafts(self.ctx.paths.root)
+            if kept:
+                self.drafts.add_kept(kept)
+                self.drafts.write()
+
     def save_drafts(self) -> None:
         self._draft_timer.stop()
         self.drafts.write()
@@ -567,15 +600,22 @@ class ChatController(QObject):
         return self._start(lambda: service.prepare_regenerate(conversation_id, model=model))
 
     def _start(self, prepare: Callable[[], PreparedSend]) -> bool:
-        from chatdesk.chat import EditError, UnknownProviderError
+        from chatdesk.chat import EditError, NotSetUpError, UnknownProviderError
 
         assert self.bridge is not None
         try:
             prepared = prepare()
+        except NotSetUpError:  # not an outage: nothing is pending, the text stays put
+            self.setupNeeded.emit(True)
+            self.say(wording.nothing_set_up("app"), 15000)
+            return False
         except (StoreError, EditError, UnknownProviderError, LookupError) as exc:
             self.say(wording.not_done(exc))
             return False
         self.drafts.forget(None if prepared.created else prepared.conversation_id)
+        # At once, not on the draft timer: a window.ini still holding the sent text would
+        # bring it back into the next new chat if chatdesk ended within that second.
+        self.save_drafts()
         self._answering, self._live = prepared.conversation_id, None
         if prepared.created and self.conversation_id is None:
             self._adopt(prepared.conversation_id)
@@ -664,13 +704,27 @@ class ChatController(QObject):
             self._live = (self._live[0], "")
         if self._answering is not None and self._answering == self.conversation_id:
             self.chatEvent.emit(event)
-        if isinstance(event, ev.AnswerPending):
+        if isinstance(event, ev.NotSetUp):
+            self._taken_back(event)
+        elif isinstance(event, ev.AnswerPending):
             self.say("Every provider failed. Your message is kept as pending and is sent by "
                      "itself when a provider is back.", 15000)
         elif isinstance(event, ev.AnswerStopped) and not event.cancelled:
             self.notice.emit(event.reason)
         elif isinstance(event, ev.AnswerStopped):
             self.say(event.reason)
+
+    def _taken_back(self, event: ev.NotSetUp) -> None:
+        """Nothing could be reached: the message left the history; its text goes back to
+        the composer (as the draft of its conversation) and the welcome view shows."""
+        where = None if event.conversation_removed else event.conversation_id
+        self.drafts.put(where, event.text)
+        self.save_drafts()
+        self.conversationsChanged.emit()
+        if self.conversation_id == event.conversation_id:
+            self.open_conversation(where)
+        self.setupNeeded.emit(True)
+        self.say(wording.nothing_set_up("app", event.reason), 15000)
 
     def _run_finished(self, kind: str, finished: int) -> None:
         self._live = None
@@ -698,6 +752,37 @@ class ChatController(QObject):
         provider = settings.providers.get(name) if settings is not None else None
         self.say(wording.models_failure(name, exc, provider.effective_base_url()
                                         if provider is not None else None))
+
+    # -- first run: the welcome view's choices ------------------------------------------
+
+    def find_local_servers(self, done: Callable[[list[FoundServer]], None]) -> bool:
+        """Ask the usual local ports (or `local_servers`) which model servers answer."""
+        from chatdesk.local_servers import default_servers, probe
+
+        servers = self.local_servers if self.local_servers is not None else default_servers()
+        return self.run_job(lambda service: probe(servers, service.client), done,
+                            lambda exc: done([])) is not None
+
+    def set_up_provider(self, entry: ProviderSettings, key: str | None,
+                        done: Callable[[str | None], None]) -> bool:
+        """Test a first-run choice with one tiny request, then save it (with its key) as a
+        provider; done(None) once saved, else done(why not, as a sentence)."""
+        from chatdesk.context import KeyChanges
+        from chatdesk.onboarding import with_provider
+
+        def save(_outcome: str) -> None:
+            ctx = self.ctx
+            assert ctx is not None and self.bridge is not None
+            service = self.bridge.service
+            keep = [p.name for p in ctx.settings.providers.values() if service.set_up(p).ok]
+            done(self.save_settings(with_provider(ctx.settings, entry, keep),
+                                    KeyChanges(typed={entry.name: key} if key else {})))
+
+        def failed(exc: BaseException) -> None:
+            done(wording.provider_failure(exc, entry.name, entry.effective_base_url()))
+
+        return self.run_job(lambda service: service.test_provider(entry, key), save,
+                            failed) is not None
 
     # -- one-off jobs on the engine (models, the settings dialog's probes) ----------------
 

@@ -45,6 +45,12 @@ class DraftBook:
         finally:
             s.endGroup()
 
+    def add_kept(self, kept: dict[str, str]) -> None:
+        """Drafts the command line kept (draft_file): after the app's own, if it has one."""
+        for key, text in kept.items():
+            mine = self._drafts.get(key, "")
+            self._drafts[key] = f"{mine}\n\n{text}" if mine.strip() and mine != text else text
+
     def write(self, sync: bool = True) -> None:
         s = self._state
         if s is None:

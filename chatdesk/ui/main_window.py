@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QShowEvent
-from PySide6.QtWidgets import QApplication, QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from chatdesk.store import HistoryStore
 from chatdesk.ui import design, zoom
@@ -25,9 +32,11 @@ from chatdesk.ui.sidebar import Sidebar
 from chatdesk.ui.theme import follow_settings, is_dark, theme_watcher
 from chatdesk.ui.transcript import TranscriptView
 from chatdesk.ui.transfer_actions import TransferActions
+from chatdesk.ui.welcome import WelcomeView
 
 if TYPE_CHECKING:
     from chatdesk.context import AppContext
+    from chatdesk.local_servers import FoundServer
     from chatdesk.provider_status import ProviderStatus
     from chatdesk.settings import Settings
     from chatdesk.ui.bridge import ChatBridge
@@ -80,7 +89,15 @@ class MainWindow(QMainWindow):
         if not self.readonly:
             self.picker = ProviderPicker()
             column.addWidget(self.picker)
-        column.addWidget(self.transcript, 1)
+        # The welcome view takes the transcript's place while no provider is set up.
+        self.welcome: WelcomeView | None = None
+        self._setup_needed = False
+        self.center_stack = QStackedWidget()
+        self.center_stack.addWidget(self.transcript)
+        if not self.readonly:
+            self.welcome = WelcomeView()
+            self.center_stack.addWidget(self.welcome)
+        column.addWidget(self.center_stack, 1)
         if not self.readonly:
             self.composer = Composer()
             column.addWidget(self.composer)
@@ -337,6 +354,12 @@ class MainWindow(QMainWindow):
             text, "Send again", c.resend_interrupted))
         c.message.connect(self.show_status)
         c.settingsChanged.connect(self._settings_changed)
+        c.setupNeeded.connect(self._setup_changed)
+        if self.welcome is not None:
+            w = self.welcome
+            w.probeRequested.connect(self._find_local_servers)
+            w.keySubmitted.connect(self._set_up_key)
+            w.serverChosen.connect(self._set_up_server)
         composer, picker = self.composer, self.picker
         if composer is not None:
             composer.textChanged.connect(lambda: c.set_draft(composer.draft_text()))
@@ -361,13 +384,22 @@ class MainWindow(QMainWindow):
 
     # -- intents: what the user asked for ---------------------------------------------------
 
-    def open_conversation(self, conversation_id: int | None) -> None:
+    def open_conversation(self, conversation_id: int | None, *, fresh: bool = False) -> None:
         if self.composer is not None and self.composer.editing:
             self.composer.cancel_edit()
-        self.controller.open_conversation(conversation_id)
+        self.controller.open_conversation(conversation_id, fresh=fresh)
 
     def new_chat(self) -> None:
-        self.open_conversation(None)
+        left = self.controller.drafts.get(None) if not self.readonly else ""
+        self.open_conversation(None, fresh=True)  # a new chat starts empty
+        if self.composer is not None and left:
+            # Not lost either: the text left in the earlier new chat is one Ctrl+Z away.
+            self.composer.set_text(left)
+            cursor = self.composer.edit.textCursor()
+            cursor.select(cursor.SelectionType.Document)
+            cursor.removeSelectedText()
+            self.show_status("A new chat starts empty; Ctrl+Z brings back the text you left "
+                             "in the last one.", 10000)
         if self.composer is not None:
             self.composer.focus()
 
@@ -388,6 +420,8 @@ class MainWindow(QMainWindow):
         self.transcript.scroll_to_end()
         if not self.controller.send(text, model=picker.current_model() if picker else None,
                                     replacing=composer.editing_id):
+            if self._setup_needed and self.welcome is not None:
+                self._show_welcome(True)  # the text stays in the box
             return False
         if composer.editing:
             composer.end_edit()  # the box gets back the draft it held before the edit
@@ -416,6 +450,48 @@ class MainWindow(QMainWindow):
             self.edit_last()
         elif name == "regenerate":
             self.regenerate()
+
+    def _find_local_servers(self) -> None:
+        assert self.welcome is not None
+        if not self.controller.find_local_servers(self.welcome.show_servers):
+            QTimer.singleShot(500, self._find_local_servers)  # the engine is starting
+
+    def _set_up_key(self, name: str, key: str) -> None:
+        from chatdesk.onboarding import key_provider
+
+        assert self.welcome is not None
+        welcome, c = self.welcome, self.controller
+
+        def done(problem: str | None) -> None:
+            welcome.key_result(problem)
+            if problem is None and c.key_place() == "session":  # the welcome view is gone
+                self.show_status("Key saved for this session only (no system keyring); "
+                                 "Settings can keep it in an encrypted file.", 15000)
+
+        if not self.controller.set_up_provider(key_provider(name).entry(), key, done):
+            self.welcome.key_result("chatdesk is still starting; try again in a moment.")
+
+    def _set_up_server(self, found: FoundServer, model: str) -> None:
+        assert self.welcome is not None
+        if not self.controller.set_up_provider(found.entry(model), None,
+                                               self.welcome.server_result):
+            self.welcome.server_result("chatdesk is still starting; try again in a moment.")
+
+    def _setup_changed(self, needed: bool) -> None:
+        """No provider is set up (True): the welcome view shows in a new chat, or wherever a
+        send was refused for it; once one is, the conversation is back."""
+        if self.welcome is None:
+            return
+        self._setup_needed = needed
+        self._show_welcome(needed and self.controller.conversation_id is None)
+
+    def _show_welcome(self, show: bool) -> None:
+        assert self.welcome is not None
+        self.center_stack.setCurrentWidget(self.welcome if show else self.transcript)
+        if self.picker is not None:  # no provider to pick until one is set up
+            self.picker.setVisible(not show)
+        if show:
+            self.welcome.probe_once()
 
     def _deleted(self, conversation_id: int, title: str) -> None:
         if self.composer is not None and self.controller.conversation_id is None:
@@ -456,6 +532,8 @@ class MainWindow(QMainWindow):
     def _show_opened(self, opened: OpenedConversation) -> None:
         if self.composer is not None:
             self.composer.set_text(opened.draft)
+        if self.welcome is not None:
+            self._show_welcome(self._setup_needed and opened.conversation_id is None)
         self.transcript.show_conversation(opened.messages)
         if opened.live is not None:
             self.transcript.tmodel.mark_live(*opened.live)
@@ -520,7 +598,7 @@ class MainWindow(QMainWindow):
             last_id = None
         if last_id is not None and not self.controller.exists(last_id):
             last_id = None
-        self.controller.drafts.load()
+        self.controller.load_drafts()
         self.open_conversation(last_id)
 
     def save_state(self) -> None:

@@ -177,6 +177,23 @@ def test_drafts_follow_their_conversation_and_a_sent_one_is_forgotten(
     assert seen.of("conversationOpened")[-1].draft == ""  # not brought back by the next chat
 
 
+def test_a_sent_draft_is_gone_from_window_ini_at_once_not_a_second_later(
+        qtbot: Any, make_ctx: Any, make_controller: Any, fake_anthropic: FakeProvider,
+        data_dir: Path) -> None:
+    # Issue 12: a draft already sent came back in the next new chat (and went out again
+    # with the new text) when chatdesk ended before the draft timer wrote window.ini.
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    controller, _seen = make_controller(ctx)
+    controller.open_conversation(None)
+    controller.set_draft("already sent")
+    controller.save_drafts()
+    fake_anthropic.script(Synth(["ok"]))
+    assert controller.send("already sent")
+    ini = QSettings(str(data_dir / "window.ini"), QSettings.Format.IniFormat)
+    assert ini.value("drafts/new") is None
+    idle(qtbot, controller)
+
+
 def test_saved_settings_reach_every_listener(
         qtbot: Any, make_ctx: Any, make_controller: Any, fake_anthropic: FakeProvider,
         fake_openai: FakeProvider) -> None:
