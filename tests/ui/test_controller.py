@@ -284,6 +284,8 @@ def test_a_recovered_provider_is_probed_at_its_cooldown_end_and_the_pending_mess
 
     with FakeProvider("anthropic") as fake:
         ctx = make_ctx([("anthropic", fake)], cooldown_s=2)
+    # It answered before (a loopback server never reached is "not set up", not down).
+    ctx.health().record_success("anthropic")
     port = fake.port  # stopped: the provider is down
     controller, _ = make_controller(ctx)
     controller.open_conversation(None)
@@ -310,6 +312,7 @@ def test_a_probe_that_fails_cools_down_again_and_the_next_end_is_probed(
         qtbot: Any, make_ctx: Any, make_controller: Any) -> None:
     with FakeProvider("anthropic") as fake:
         ctx = make_ctx([("anthropic", fake)], cooldown_s=0.5)
+    ctx.health().record_success("anthropic")  # it worked before: this is an outage
     controller, _ = make_controller(ctx)
     controller.open_conversation(None)
     controller.send("anyone?")
