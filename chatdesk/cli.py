@@ -347,6 +347,8 @@ def cmd_providers(args: argparse.Namespace, ctx: AppContext) -> int:
         return EXIT_OK
     for s in ctx.provider_statuses():
         error = f"  last error: {s.last_error}" if s.last_error else ""
+        if s.not_set_up:
+            error = f"  not set up: {s.not_set_up}{error}"
         print(f"{s.name:<14} {s.type:<9} {wording.health_cli(s.state, s.seconds_left):<20} "
               f"{s.model:<24} {s.base_url}{error}")
     return EXIT_OK

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from chatdesk.secrets import redact
@@ -33,6 +33,7 @@ class ProviderStatus:
     last_success_at: float | None = None  # unix times; None: never
     last_failure_at: float | None = None
     down_until: float | None = None  # unix time the cooldown (or the key's wait) ends
+    not_set_up: str | None = None  # why it is never asked (setup_rules), or None
 
     @property
     def ready(self) -> bool:
@@ -60,8 +61,14 @@ def missing_keys(settings: Settings, keys: KeyStore) -> frozenset[str]:
 def provider_statuses(settings: Settings, health: HealthBook,
                       missing: frozenset[str]) -> list[ProviderStatus]:
     """Every provider in failover order: its health, or no-key when it has no key."""
-    return [merged(p.name, p.type, p.model, p.effective_base_url(), health.get(p.name),
-                   p.name in missing) for p in settings.ordered_providers()]
+    from chatdesk.setup_rules import checks
+
+    why_not = {c.name: c.why_not for c in checks(settings, health, missing)}
+    return [replace(merged(p.name, p.type, p.model, p.effective_base_url(), health.get(p.name),
+                           p.name in missing),
+                    # No key has its own state; the rest of "not set up" is said here.
+                    not_set_up=None if p.name in missing else why_not.get(p.name))
+            for p in settings.ordered_providers()]
 
 
 def merged(name: str, type_: str, model: str, base_url: str, h: ProviderHealth,

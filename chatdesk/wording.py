@@ -105,6 +105,12 @@ def health_words(state: str, seconds_left: float, ever_failed: bool = False) -> 
     return _HEALTH_WORDS.get(state, str(state))  # StrEnum members hash as their values
 
 
+def not_set_up_tooltip(name: str, why_not: str) -> str:
+    """Why a provider is never asked, and how to change that."""
+    return (f"{display_name(name)} is not set up ({why_not}), so messages never go to it. "
+            "Set it up in Settings (Ctrl+,).")
+
+
 def health_cli(state: str, seconds_left: float) -> str:
     """A provider's state in `chatdesk providers`: 'down (59 s)', 'key-rejected (4 min)'."""
     waiting = state in (HealthState.DOWN, HealthState.KEY_REJECTED) and seconds_left > 0

@@ -107,9 +107,10 @@ def test_providers_json_lists_order_and_health(
     assert code == 0
     assert [r["name"] for r in rows] == ["main", "backup"]
     assert set(rows[0]) == {"name", "type", "model", "base_url", "state", "last_error",
-                            "cooldown_left_s", "slow"}
+                            "cooldown_left_s", "slow", "set_up"}
     assert rows[0]["state"] == "unknown" and rows[1]["state"] == "no-key"  # never tried
     assert rows[0]["slow"] is False
+    assert (rows[0]["set_up"], rows[1]["set_up"]) == (True, False)  # backup has no key
     assert fakes[0][1].api_key not in out
 
 

@@ -60,7 +60,7 @@ def test_providers_json_rows_are_the_statuses(tmp_path: Path) -> None:
     try:
         rows = ctx.provider_rows()
         assert [set(r) for r in rows] == [{"name", "type", "model", "base_url", "state",
-                                           "last_error", "cooldown_left_s", "slow"}] * 3
+                                           "last_error", "cooldown_left_s", "slow", "set_up"}] * 3
         assert [r["state"] for r in rows] == ["no-key", "unknown", "no-key"]
     finally:
         ctx.close()

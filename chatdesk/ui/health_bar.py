@@ -12,7 +12,13 @@ from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QWidget
 
 from chatdesk.states import HealthState
-from chatdesk.wording import display_name, health_tooltip, health_words, providers_usable
+from chatdesk.wording import (
+    display_name,
+    health_tooltip,
+    health_words,
+    not_set_up_tooltip,
+    providers_usable,
+)
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QMouseEvent
@@ -49,6 +55,7 @@ class HealthRow:
     last_error_class: str | None = None
     last_success_at: float | None = None  # unix times
     last_failure_at: float | None = None
+    not_set_up: str | None = None  # why it is never asked; shown instead of its health
 
     @classmethod
     def of(cls, row: ProviderStatus | Mapping[str, Any]) -> HealthRow:
@@ -62,6 +69,7 @@ class HealthRow:
             last_error_class=get("last_error_class") or None,
             last_success_at=get("last_success_at"),
             last_failure_at=get("last_failure_at"),
+            not_set_up=get("not_set_up") or None,
         )
 
 
@@ -127,6 +135,8 @@ class HealthItem(QWidget):
 
     def words(self) -> str:
         """'Anthropic · down 2:13': the name and what its state is now."""
+        if self.row.not_set_up:
+            return f"{display_name(self.name)} · not set up"
         words = health_words(self.state, self.seconds_left(),
                              ever_failed=self.row.last_failure_at is not None)
         return f"{display_name(self.name)} · {words}"
@@ -139,6 +149,11 @@ class HealthItem(QWidget):
         self.dot.ring = state == S.UNKNOWN
         self.dot.update()
         row = self.row
+        if row.not_set_up:
+            self.dot.color = QColor(STATE_COLORS[S.UNKNOWN])
+            self.setToolTip(not_set_up_tooltip(self.name, row.not_set_up))
+            self.setAccessibleName(text)
+            return
         self.setToolTip(health_tooltip(
             self.name, state, left, row.failures, row.last_error,
             last_error_class=row.last_error_class,
@@ -258,7 +273,8 @@ class HealthBar(QWidget):
             self.updateGeometry()
 
     def _changed(self) -> None:
-        usable = sum(1 for i in self._items.values() if i.state in _USABLE)
+        usable = sum(1 for i in self._items.values()
+                     if i.state in _USABLE and not i.row.not_set_up)
         total = len(self._items)
         self.summary_label.setText(providers_usable(usable, total))
         worst = S.UP if usable == total else S.SLOW if usable else S.DOWN

@@ -237,3 +237,18 @@ def test_each_state_on_the_status_bar_screenshot(qtbot: Any) -> None:
         qtbot.waitUntil(lambda item=item: fits(item.label), timeout=2000)
         window.statusBar().grab().save(str(SHOTS / f"health_{row['state']}.png"))
         window.close()
+
+
+def test_a_provider_that_is_not_set_up_says_so(qtbot: Any) -> None:
+    from chatdesk.ui.health_bar import HealthBar
+
+    bar = HealthBar()
+    qtbot.addWidget(bar)
+    bar.update_health([{"name": "anthropic", "state": "up"},
+                       {"name": "ollama", "state": "unknown",
+                        "not_set_up": "a local server from the built-in list that has "
+                                      "never answered"}])
+    item = bar.item("ollama")
+    assert item is not None and item.label.text() == "Ollama · not set up"
+    assert "not set up (a local server" in item.toolTip()
+    assert bar.summary_label.text().startswith("1 of 2")
