@@ -163,7 +163,7 @@ class AppContext:
             "name": s.name, "type": s.type, "model": s.model, "base_url": s.base_url,
             "state": s.state.spec_state, "last_error": s.last_error,
             "cooldown_left_s": s.cooldown_left_s, "slow": s.state == HealthState.SLOW,
-            "set_up": s.not_set_up is None,
+            "set_up": s.not_set_up is None and s.state != HealthState.NO_KEY,
         } for s in self.provider_statuses()]
 
     def key_status(self) -> list[tuple[str, str]]:
