@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QScrollArea,
     QWidget,
 )
 
@@ -80,7 +81,7 @@ def outside(window: QWidget) -> list[str]:
     bounds = window.rect()
     problems = []
     for widget in window.findChildren(QWidget):
-        if not _visible(widget, window) or widget.isWindow():
+        if not _visible(widget, window) or widget.isWindow() or _scrolled(widget, window):
             continue
         top_left = widget.mapTo(window, widget.rect().topLeft())
         rect = QRect(top_left, widget.size())
@@ -88,6 +89,15 @@ def outside(window: QWidget) -> list[str]:
             problems.append(f"{_name(widget)} at {rect.getRect()} is outside "
                             f"{bounds.width()}x{bounds.height()}")
     return problems
+
+
+def _scrolled(widget: QWidget, window: QWidget) -> bool:
+    """Inside a scroll area's content: it may reach past the window, scrolled into view."""
+    for area in window.findChildren(QScrollArea):
+        content = area.widget()
+        if content is not None and (content is widget or content.isAncestorOf(widget)):
+            return True
+    return False
 
 
 def _name(widget: QWidget) -> str:
