@@ -200,7 +200,9 @@ def skipped(provider_name: str, state: str, seconds_left: float,
     for 2 more minutes (overloaded)', 'Skipped OpenAI: key rejected'."""
     who = display_name(provider_name)
     if state == HealthState.DOWN:
-        why = f" ({error_label(error_class)})" if error_class else ""
+        why = " (outage reported on its status page)" \
+            if error_class == errors.ErrorClass.STATUS_PAGE else \
+            f" ({error_label(error_class)})" if error_class else ""
         return f"Skipped {who}: down for {_more(seconds_left)}{why}"
     if state == HealthState.NO_KEY:
         return f"Skipped {who}: {error_label(error_class or errors.ErrorClass.AUTH)}"
@@ -255,8 +257,8 @@ def pending_reason(reason: str) -> str:
     return _sentence(reason)
 
 
-PENDING_EXPLAINED = ("Pending — no provider could answer, so your message waits and is sent "
-                     "by itself when one is back")
+PENDING_EXPLAINED = ("Not answered yet — your message is kept and sent by itself when a "
+                     "provider is back")
 
 
 INTERRUPTED = "chatdesk stopped before this answer finished (it was closed or crashed)"

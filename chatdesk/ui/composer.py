@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from PySide6.QtGui import QResizeEvent
 
 MAX_LINES = 10
+PLACEHOLDER = "Write a message… (Enter sends, Shift+Enter for a new line)"
+SHORT_PLACEHOLDER = "Write a message…"  # a narrow window: the hint would be cut off
 
 
 class ComposerEdit(QPlainTextEdit):
@@ -37,7 +39,7 @@ class ComposerEdit(QPlainTextEdit):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("composerEdit")
-        self.setPlaceholderText("Write a message… (Enter sends, Shift+Enter for a new line)")
+        self.setPlaceholderText(PLACEHOLDER)
         self.setTabChangesFocus(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.document().contentsChanged.connect(self._fit)
@@ -68,6 +70,11 @@ class ComposerEdit(QPlainTextEdit):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
+        room = self.viewport().width() - 2 * int(self.document().documentMargin()) - 4
+        fits = self.fontMetrics().horizontalAdvance(PLACEHOLDER) <= room
+        wanted = PLACEHOLDER if fits else SHORT_PLACEHOLDER
+        if self.placeholderText() != wanted:
+            self.setPlaceholderText(wanted)
         self._fit()
 
 
@@ -215,6 +222,9 @@ class ProviderPicker(QWidget):
 
         self.provider_combo = QComboBox()
         self.provider_combo.setObjectName("providerCombo")
+        # Never narrower than the longest name: at 480 px the model box gives way instead.
+        self.provider_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.provider_combo.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
         self.provider_combo.setToolTip("Who answers first in this conversation; the others are "
                                        "tried in order if it fails")
         self.provider_combo.currentIndexChanged.connect(self._provider_changed)
@@ -222,7 +232,7 @@ class ProviderPicker(QWidget):
         self.model_combo.setObjectName("modelCombo")
         self.model_combo.setEditable(True)
         self.model_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.model_combo.setMinimumContentsLength(18)
+        self.model_combo.setMinimumContentsLength(10)
         self.model_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.model_combo.setToolTip("The model to ask (type any model name)")

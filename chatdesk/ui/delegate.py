@@ -254,7 +254,7 @@ class MessageDelegate(QStyledItemDelegate):
         doc = self._new_document()
         if row.page < 0:
             doc.setHtml(self.head_html(row, notices) + self._render(row.content[:cut], self.dark)
-                        + self.more_html(row, 0, cut))
+                        + self.more_html(row, 0, cut) + self.pending_html(row))
             return doc
         line, char = self._line_metrics()
         end = page_end(row.content, row.page, max(10, int(self.text_width() / char)),
@@ -313,7 +313,7 @@ class MessageDelegate(QStyledItemDelegate):
         """The whole row as HTML: header, failover notices, the message."""
         html_text = self.head_html(row, notices)
         if row.content:
-            return html_text + self._render(row.content, self.dark)
+            return html_text + self._render(row.content, self.dark) + self.pending_html(row)
         if row.live:
             muted = "#9aa4b0" if self.dark else "#5a6570"
             return html_text + f"<p style='color:{muted}'>…</p>"
@@ -321,7 +321,7 @@ class MessageDelegate(QStyledItemDelegate):
 
     def head_html(self, row: MessageRow, notices: list[Notice]) -> str:
         return (f"<p style='margin-top:0px; margin-bottom:4px'>{self.header_html(row)}</p>"
-                + self.notices_html(notices) + self.pending_html(row))
+                + self.notices_html(notices))
 
     def pending_html(self, row: MessageRow) -> str:
         """Under a pending message: why it waits, when it is tried next, and "Send now". All
@@ -336,7 +336,7 @@ class MessageDelegate(QStyledItemDelegate):
         if row.pending_note:
             lines.append(f"{html.escape(row.pending_note)} · <a href='sendnow:{row.id}' "
                          f"style='color:{link}'><b>Send now</b></a>")
-        return (f"<table width='100%' cellspacing='0' cellpadding='6' style='margin-bottom:6px'>"
+        return (f"<table width='100%' cellspacing='0' cellpadding='6' style='margin-top:2px'>"
                 f"<tr><td bgcolor='{bg}' style='font-size:small; color:{fg}'>"
                 f"{'<br>'.join(lines)}</td></tr></table>")
 
