@@ -252,6 +252,12 @@ def answered_after(provider: str | None, model: str | None, down: list[str],
     return text
 
 
+def earlier_try(failure: str) -> str:
+    """A failed try from before a pending message was answered: 'Anthropic overloaded (529)
+    — an earlier try'."""
+    return f"{failure} — an earlier try"
+
+
 def pending_reason(reason: str) -> str:
     """AnswerPending's reason as the sentence under the pending message."""
     return _sentence(reason)

@@ -273,14 +273,22 @@ class TranscriptModel(QAbstractListModel):
     # -- rows -------------------------------------------------------------------------------
 
     def notices(self, row: MessageRow) -> list[Notice]:
+        """The lines under an answer's header, read from the store the first time: who
+        answered after whom (a late answer), its earlier failed tries, the providers
+        skipped, then its own failed attempts."""
         if row.notices is None:
             loader = self._attempts_loader
             own = loader(row.id) if loader else []
-            notices = [Notice(-1 - i, text, "", kind="skipped")
-                       for i, text in enumerate(row.skipped)]
+            notices: list[Notice] = []
             if row.folded and loader is not None:
                 folded = [a for message_id in row.folded for a in loader(message_id)]
-                notices.insert(0, provenance_notice(row, folded, own))
+                notices.append(provenance_notice(row, folded, own))
+                # The failed tries stay visible (SPEC), inside the answer they led to.
+                notices += [Notice(a.id, wording.earlier_try(failure_text(
+                    a.provider, a.error_class, a.http_status, a.streamed_text)),
+                    a.streamed_text) for a in folded if a.outcome == "failed"]
+            notices += [Notice(-1 - i, text, "", kind="skipped")
+                        for i, text in enumerate(row.skipped)]
             row.notices = notices + notices_from_attempts(own)
         return row.notices
 

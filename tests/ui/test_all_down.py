@@ -79,6 +79,9 @@ def test_send_now_answers_at_once_and_the_not_answered_row_folds_into_the_proven
     assert len(provenance) == 1
     assert re.fullmatch(r"Answered by OpenAI \(gpt-test\) after Anthropic and OpenAI were "
                         r"down — \d+ s later", provenance[0]), provenance
+    # The failed tries stay visible, inside the answer (a click shows what each wrote).
+    assert [n.text for n in notices if n.text.endswith("an earlier try")] == [
+        "Anthropic overloaded (529) — an earlier try", "OpenAI overloaded (503) — an earlier try"]
     text = doc_text(window, answer)
     assert "Not answered" not in text and provenance[0] in text
     assert "two streets away" in text

@@ -269,16 +269,16 @@ def test_all_down_and_recovered(make_ctx: Any, make_window: Any, fake_anthropic:
         window.composer.set_text("Where is the nearest train station?")
         window.send_text("Where is the nearest train station?")
         qtbot.waitUntil(lambda: not window.controller.busy
-                        and bool(window.transcript.tmodel.rows[0].pending_note), timeout=5000)
+                        and bool(window.transcript.tmodel.rows[0].pending_note), timeout=10000)
         shoot(window, f"30-all-down-{width}-{theme}")
         pending = window.transcript.tmodel.rows[0]
         doc = window.transcript.delegate.document_for(pending, window.transcript.tmodel)
         assert doc.size().width() <= window.transcript.delegate.text_width() + 1  # it wraps
         fake_anthropic.script(ErrorResponse(529))
         fake_openai.script(Synth(["The station is two streets away, past the bakery."]))
-        window.controller.send_now()
+        assert window.controller.send_now()
         qtbot.waitUntil(lambda: not window.controller.busy
-                        and len(window.transcript.tmodel.rows) == 2, timeout=5000)
+                        and len(window.transcript.tmodel.rows) == 2, timeout=10000)
         shoot(window, f"31-recovered-{width}-{theme}")
     finally:
         apply_theme(app, "light")
