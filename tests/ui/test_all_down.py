@@ -21,6 +21,27 @@ def doc_text(window: MainWindow, row: MessageRow) -> str:
     return window.transcript.delegate.document_for(row, window.transcript.tmodel).toPlainText()
 
 
+def click_link(qtbot: Any, window: MainWindow, row: int, label: str) -> None:
+    """Click the middle of a link's text in a transcript row, as a user would."""
+    from PySide6.QtCore import QPoint, Qt
+
+    view = window.transcript
+    index = view.tmodel.index(row)
+    view.scrollTo(index)
+    doc = view.delegate.document(index)
+    cursor = doc.find(label)
+    assert not cursor.isNull(), f"no {label!r} in the row"
+    block = cursor.block()
+    line = block.layout().lineForTextPosition(cursor.selectionStart() - block.position())
+    x = (line.cursorToX(cursor.selectionStart() - block.position())[0]
+         + line.cursorToX(cursor.selectionEnd() - block.position())[0]) / 2
+    top = doc.documentLayout().blockBoundingRect(block).top() + line.y() + line.height() / 2
+    origin = view.delegate.doc_origin(view.visualRect(index))
+    pos = origin + QPoint(int(x), int(top))
+    assert view.delegate.anchor_at(index, view.visualRect(index), pos), "not on the link"
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+
+
 def all_down(qtbot: Any, make_ctx: Any, make_window: Any, anthropic: FakeProvider,
              openai: FakeProvider, **window: Any) -> tuple[Any, MainWindow]:
     anthropic.script(ErrorResponse(529))
@@ -67,7 +88,8 @@ def test_send_now_answers_at_once_and_the_not_answered_row_folds_into_the_proven
     fake_openai.script(Synth(["The station is ", "two streets away."]))
     user = rows(window)[0]
     qtbot.wait(1100)  # the provenance says how much later it was answered: let a second pass
-    window.transcript.activate(("link", 0, f"sendnow:{user.id}"))  # the link under it
+    assert user.pending
+    click_link(qtbot, window, 0, "Send now")
     wait_idle(qtbot, window)
     assert len(fake_openai.requests) == 2  # tried although its cooldown had not ended
     shown = rows(window)
