@@ -408,11 +408,13 @@ class ChatService:
         attempts are closed, their answers marked interrupted and their messages pending."""
         return self.store.recover_interrupted(wording.INTERRUPTED)
 
-    async def retry_pending(self, *, interrupted: bool = True) -> AsyncIterator[ev.ChatEvent]:
+    async def retry_pending(self, *, interrupted: bool = True,
+                            force: bool = False) -> AsyncIterator[ev.ChatEvent]:
         """Send every pending message once, in order; a message another process took is
         skipped. A message waits while an earlier one of its conversation is pending (failed
         again, or taken elsewhere): answered before it, it would be answered twice.
         `interrupted=False` leaves those whose answer a crash cut off (the app asks first).
+        `force` (the app's "Send now") tries providers still cooling down too.
 
         A message stays `pending` (claimed) until its answer is saved, so a crash mid-way
         leaves it to be sent again (at once when its process is known dead), never lost."""
@@ -431,7 +433,8 @@ class ChatService:
                 self.store.set_alternate(self.store.interrupted_answers(message))
                 yield ev.MessageSaved(conversation.id, message.id)
                 candidates = self.candidates(preferred=conversation.preferred_provider)
-                async for event in self._answer(conversation.id, message, candidates):
+                async for event in self._answer(conversation.id, message, candidates,
+                                                force=force):
                     yield event
             finally:
                 current = self.store.get_message(message.id)
@@ -439,14 +442,15 @@ class ChatService:
                     self.store.release_claim(message.id)
 
     async def _answer(self, conversation_id: int, user_message: StoredMessage,
-                      candidates: list[Candidate]) -> AsyncIterator[ev.ChatEvent]:
+                      candidates: list[Candidate], *,
+                      force: bool = False) -> AsyncIterator[ev.ChatEvent]:
         conversation = self.store.get_conversation(conversation_id)
         before, after = self._thread_upto(conversation_id, user_message.id)
         turn = Turn(conversation_id, user_message.id, _sent(before),
                     conversation.system_prompt if conversation else None,
                     _answer_place(before, after))
         try:
-            async for event in self.router.answer(turn, candidates):
+            async for event in self.router.answer(turn, candidates, force=force):
                 if isinstance(event, ev.AnswerFinished | ev.AnswerStopped):
                     # Answered (or refused for good): this message and earlier pending ones
                     # of the conversation, which the provider saw, are no longer waiting.

@@ -62,6 +62,15 @@ class AttemptFailed:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A provider left out of this answer without a try: cooling down, no key, key rejected.
+    `notice` is its one line for people ('Skipped Anthropic: down for 2 more minutes')."""
+
+    provider: str
+    notice: str
+
+
+@dataclass(frozen=True)
 class Switched:
     from_provider: str
     to_provider: str
@@ -114,5 +123,5 @@ class NotSetUp:
 
 ChatEvent = (
     MessageSaved | AttemptStarted | FirstToken | TextChunk | Restarted | AttemptFailed
-    | Switched | AnswerFinished | AnswerPending | AnswerStopped | NotSetUp
+    | Skipped | Switched | AnswerFinished | AnswerPending | AnswerStopped | NotSetUp
 )

@@ -285,6 +285,79 @@ def every_provider_failed(reasons: list[str]) -> str:
     return f"every provider failed ({detail})"
 
 
+def skipped(provider_name: str, state: str, seconds_left: float,
+            error_class: str | None) -> str:
+    """The one-line notice of a provider left out of an answer: 'Skipped Anthropic: down
+    for 2 more minutes (overloaded)', 'Skipped OpenAI: key rejected'."""
+    who = display_name(provider_name)
+    if state == HealthState.DOWN:
+        why = " (outage reported on its status page)" \
+            if error_class == errors.ErrorClass.STATUS_PAGE else \
+            f" ({error_label(error_class)})" if error_class else ""
+        return f"Skipped {who}: down for {_more(seconds_left)}{why}"
+    if state == HealthState.NO_KEY:
+        return f"Skipped {who}: {error_label(error_class or errors.ErrorClass.AUTH)}"
+    return f"Skipped {who}: no API key"
+
+
+def _more(seconds: float) -> str:
+    """'42 more seconds', '2 more minutes' (a skipped notice stays: no ticking count)."""
+    s = max(1, math.ceil(seconds))
+    if s < 90:
+        return f"{s} more second{'s' if s != 1 else ''}"
+    return f"{round(s / 60)} more minutes"
+
+
+def next_try(provider_name: str | None, seconds_left: float | None) -> str:
+    """Under a pending message: 'Next try in 0:42 — when Anthropic's cooldown ends'."""
+    if provider_name is None or seconds_left is None:
+        return ("No provider will be tried by itself: fix a key in Settings, or press "
+                "Send now to try anyway")
+    if seconds_left <= 0:
+        return f"Next try: now — {display_name(provider_name)} may be tried again"
+    s = math.ceil(seconds_left)
+    return (f"Next try in {s // 60}:{s % 60:02d} — when {display_name(provider_name)}'s "
+            "cooldown ends")
+
+
+def names_and(names: list[str]) -> str:
+    """'Anthropic', 'Anthropic and Gemini', 'Anthropic, Gemini and Groq'."""
+    shown = [display_name(n) for n in names]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
+def answered_after(provider: str | None, model: str | None, down: list[str],
+                   seconds_later: float | None) -> str:
+    """The provenance of a pending message's late answer: 'Answered by OpenAI (gpt-4o) after
+    Anthropic and Gemini were down — 3 min later'."""
+    who = display_name(provider) + (f" ({model})" if model else "")
+    text = f"Answered by {who}"
+    if down:
+        text += f" after {names_and(down)} {'was' if len(down) == 1 else 'were'} down"
+    else:
+        text += " after no provider could answer"
+    if seconds_later is not None and seconds_later >= 1:
+        minutes = round(seconds_later / 60)
+        text += (f" — {minutes} min later" if minutes >= 1
+                 else f" — {int(seconds_later)} s later")
+    return text
+
+
+def earlier_try(failure: str) -> str:
+    """A failed try from before a pending message was answered: 'Anthropic overloaded (529)
+    — an earlier try'."""
+    return f"{failure} — an earlier try"
+
+
+def pending_reason(reason: str) -> str:
+    """AnswerPending's reason as the sentence under the pending message."""
+    return _sentence(reason)
+
+
+PENDING_EXPLAINED = ("Not answered yet — your message is kept and sent by itself when a "
+                     "provider is back")
+
+
 INTERRUPTED = "chatdesk stopped before this answer finished (it was closed or crashed)"
 
 

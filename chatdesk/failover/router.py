@@ -130,6 +130,7 @@ class _Progress:
     previous_attempt: int | None = None
     last_failure: ev.AttemptFailed | None = None
     reasons: list[str] = field(default_factory=list)  # why each provider did not answer
+    skipped: list[str] = field(default_factory=list)  # the notice of a provider just skipped
 
 
 class Router:
@@ -151,13 +152,17 @@ class Router:
         self.monotonic = monotonic
         self.flush_interval_s = flush_interval_s
 
-    async def answer(self, turn: Turn, candidates: list[Candidate]) -> AsyncIterator[ev.ChatEvent]:
+    async def answer(self, turn: Turn, candidates: list[Candidate], *,
+                     force: bool = False) -> AsyncIterator[ev.ChatEvent]:
         """Try each candidate in turn until one answers, a failure stops the answer, or none
-        is left (the user's message is then marked pending)."""
+        is left (the user's message is then marked pending). `force` (the user's "Send now")
+        tries providers that are still cooling down too."""
         progress = _Progress(turn)
         for candidate in candidates:
-            provider = self._usable(candidate, progress)
+            provider = self._usable(candidate, progress, force)
             if provider is None:
+                if progress.skipped:
+                    yield ev.Skipped(candidate.name, progress.skipped.pop())
                 continue
             for event in self._switch_to(candidate, provider, progress):
                 yield event
@@ -187,22 +192,28 @@ class Router:
 
     # -- the steps of one answer, in order ----------------------------------------------------
 
-    def _usable(self, candidate: Candidate, progress: _Progress) -> Provider | None:
-        """The provider to try, or None (and the reason noted) when it must be skipped: its
-        key is missing or was rejected, or it is cooling down after a failure. Those never
-        tried, or whose cooldown ended (half-open), are tried."""
+    def _usable(self, candidate: Candidate, progress: _Progress,
+                force: bool = False) -> Provider | None:
+        """The provider to try, or None (the reason and a skipped notice noted) when it must
+        be skipped: its key is missing or was rejected, or it is cooling down after a failure
+        (unless `force`)."""
         name = candidate.name
         state = self.health.get(name)
         if state.state in (HealthState.NO_KEY, HealthState.KEY_REJECTED):
             progress.reasons.append(wording.key_unusable(name, state.last_error_class))
+            progress.skipped.append(wording.skipped(name, state.state, state.seconds_left,
+                                                    state.last_error_class))
             return None
-        if state.state == HealthState.DOWN:
+        if state.state == HealthState.DOWN and not force:
             progress.reasons.append(wording.cooling_down(name, state.seconds_left))
+            progress.skipped.append(wording.skipped(name, state.state, state.seconds_left,
+                                                    state.last_error_class))
             return None
         try:
             return self.build_provider(candidate.settings)
         except errors.MissingKey as exc:
             progress.reasons.append(str(exc))  # it names the provider and where a key goes
+            progress.skipped.append(wording.skipped(name, HealthState.UP, 0.0, None))
             return None
 
     def _switch_to(self, candidate: Candidate, provider: Provider,

@@ -279,6 +279,10 @@ def read_native(path: Path | str) -> Iterator[dict[str, Any]]:
         cut = "premature eof" in detail.lower() or "incomplete json" in detail.lower()
         raise _fail(path, "the file ends in the middle: it was cut off while being copied or "
                     "written" if cut else f"the JSON is damaged: {detail}") from None
+    except UnicodeDecodeError:
+        # A JSON escape of half a UTF-16 pair (\ud800 alone) is no text at all.
+        raise _fail(path, "it holds text that is not valid Unicode (an unpaired \\u escape)"
+                    ) from None
     except OSError as exc:
         raise ImportFormatError(f"Could not read {path}: {exc.strerror or exc}; "
                                 "nothing was imported") from None

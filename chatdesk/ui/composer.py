@@ -235,6 +235,9 @@ class ProviderPicker(QWidget):
 
         self.provider_combo = QComboBox()
         self.provider_combo.setObjectName("providerCombo")
+        # Never narrower than the longest name: at 480 px the model box gives way instead.
+        self.provider_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.provider_combo.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
         self.provider_combo.setToolTip("Who answers first in this conversation; the others are "
                                        "tried in order if it fails")
         self.provider_combo.currentIndexChanged.connect(self._provider_changed)
@@ -242,7 +245,7 @@ class ProviderPicker(QWidget):
         self.model_combo.setObjectName("modelCombo")
         self.model_combo.setEditable(True)
         self.model_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.model_combo.setMinimumContentsLength(18)
+        self.model_combo.setMinimumContentsLength(10)
         self.model_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.model_combo.setToolTip("The model to ask (type any model name)")

@@ -81,6 +81,7 @@ class ChatController(QObject):
     conversationDeleted = Signal(int, str)  # id, title: the window offers Undo
     providersChanged = Signal(object, object)  # [(name, model)], the conversation's provider
     statusChanged = Signal(object)  # list[ProviderStatus], in failover order
+    nextTryChanged = Signal(object)  # pending.NextTry | None: when pending messages go next
     modelsLoaded = Signal(str, object)  # provider name, list[str]
     modelsFailed = Signal(str)  # provider name (the sentence comes on `message`)
     notice = Signal(str)  # a problem that needs the user: shown until dismissed
@@ -214,6 +215,7 @@ class ChatController(QObject):
         if statuses is not None:
             self.statusChanged.emit(statuses)
             self._plan_probes(statuses)
+            self._emit_next_try()
 
     def _plan_probes(self, statuses: list[ProviderStatus]) -> None:
         """Probe each provider whose cooldown ended; wake up as the next ones end (re-armed
@@ -247,6 +249,18 @@ class ChatController(QObject):
         self.refresh_status()
         if not self.retry_pending_if_ready() and self.busy:
             self._retry_when_idle = True
+
+    def _emit_next_try(self) -> None:
+        from chatdesk.pending import next_try
+
+        if self.ctx is None or self.settings is None:
+            return
+        names = [p.name for p in self.settings.ordered_providers()
+                 if p.name not in self._missing_keys]
+        try:
+            self.nextTryChanged.emit(next_try(self.ctx.health(), names))
+        except StoreError as exc:
+            self.say(str(exc))
 
     def provider_statuses(self) -> list[ProviderStatus] | None:
         if self.ctx is None or self.readonly:
@@ -654,6 +668,15 @@ class ChatController(QObject):
             return False
         return self._start_retry(b, interrupted=False)
 
+    def send_now(self) -> bool:
+        """"Send now" under a pending message: one try at once, even of providers still
+        cooling down (the user chose to)."""
+        b = self.bridge
+        if b is None or b.busy or self._import_running or self.settings_problem is not None:
+            self.say("Wait for the answer running (or the import) to end, then try again.")
+            return False
+        return self._start_retry(b, interrupted=False, force=True)
+
     def recover_interrupted(self) -> int:
         """Close what chatdesk processes that died mid-answer left running; if answers were cut
         off, `resendOffered` lets the user send their messages again. Returns how many wait."""
@@ -681,13 +704,15 @@ class ChatController(QObject):
             return False
         return self._start_retry(b, interrupted=True)
 
-    def _start_retry(self, bridge: ChatBridge, *, interrupted: bool) -> bool:
-        """Send the pending messages (`interrupted`: those a crash cut off too)."""
+    def _start_retry(self, bridge: ChatBridge, *, interrupted: bool,
+                     force: bool = False) -> bool:
+        """Send the pending messages (`interrupted`: those a crash cut off too; `force`:
+        to providers cooling down too)."""
         service = self._engine_service()
         if service is None:
             return False
         self._answering, self._live = None, None
-        bridge.start(service.retry_pending(interrupted=interrupted),
+        bridge.start(service.retry_pending(interrupted=interrupted, force=force),
                      "resend" if interrupted else "retry")
         return True
 
@@ -707,8 +732,7 @@ class ChatController(QObject):
         if isinstance(event, ev.NotSetUp):
             self._taken_back(event)
         elif isinstance(event, ev.AnswerPending):
-            self.say("Every provider failed. Your message is kept as pending and is sent by "
-                     "itself when a provider is back.", 15000)
+            self.refresh_status()  # the pending message shows its next try at once
         elif isinstance(event, ev.AnswerStopped) and not event.cancelled:
             self.notice.emit(event.reason)
         elif isinstance(event, ev.AnswerStopped):

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from chatdesk import wording
 from chatdesk.store import MessageStatus
 from chatdesk.ui.bounds import (
     MAX_ROW_HEIGHT,
@@ -260,7 +261,7 @@ class MessageDelegate(QStyledItemDelegate):
         doc = self._new_document()
         if row.page < 0:
             doc.setHtml(self.head_html(row, notices) + self._render(row.content[:cut], self.dark)
-                        + self.more_html(row, 0, cut))
+                        + self.more_html(row, 0, cut) + self.pending_html(row))
             return doc
         line, char = self._line_metrics()
         end = page_end(row.content, row.page, max(10, int(self.text_width() / char)),
@@ -319,7 +320,7 @@ class MessageDelegate(QStyledItemDelegate):
         """The whole row as HTML: header, failover notices, the message."""
         html_text = self.head_html(row, notices)
         if row.content:
-            return html_text + self._render(row.content, self.dark)
+            return html_text + self._render(row.content, self.dark) + self.pending_html(row)
         if row.live:
             muted = "#9aa4b0" if self.dark else "#5a6570"
             return html_text + f"<p style='color:{muted}'>…</p>"
@@ -329,6 +330,23 @@ class MessageDelegate(QStyledItemDelegate):
         return (f"<p style='margin-top:0px; margin-bottom:4px'>{self.header_html(row)}</p>"
                 + self.notices_html(notices))
 
+    def pending_html(self, row: MessageRow) -> str:
+        """Under a pending message: why it waits, when it is tried next, and "Send now". All
+        wrapped text in a table cell, so no sentence is ever cut off at any width."""
+        if not row.pending or row.sending:
+            return ""
+        fg, bg = ("#e3b341", "#3a3220") if self.dark else ("#7d5200", "#fff5d6")
+        link = "#6cb6ff" if self.dark else "#0969da"
+        lines = [f"<b>{html.escape(wording.PENDING_EXPLAINED)}.</b>"]
+        if row.pending_reason:
+            lines.append(html.escape(wording.pending_reason(row.pending_reason)))
+        if row.pending_note:
+            lines.append(f"{html.escape(row.pending_note)} · <a href='sendnow:{row.id}' "
+                         f"style='color:{link}'><b>Send now</b></a>")
+        return (f"<table width='100%' cellspacing='0' cellpadding='6' style='margin-top:2px'>"
+                f"<tr><td bgcolor='{bg}' style='font-size:small; color:{fg}'>"
+                f"{'<br>'.join(lines)}</td></tr></table>")
+
     def header_html(self, row: MessageRow) -> str:
         """Who wrote the row and when, as the inline HTML of the row's first paragraph."""
         muted = "#9aa4b0" if self.dark else "#5a6570"
@@ -336,8 +354,13 @@ class MessageDelegate(QStyledItemDelegate):
 
     def notices_html(self, notices: list[Notice]) -> str:
         """Failover notices as one tinted box; an expanded one shows the failed attempt."""
+        plain = [n for n in notices if n.kind != "failure"]
+        notices = [n for n in notices if n.kind == "failure"]
+        muted_line = "#9aa4b0" if self.dark else "#5a6570"
+        head = "".join(f"<p style='margin-top:0px; margin-bottom:4px; color:{muted_line};"
+                       f" font-size:small'>{html.escape(n.text)}</p>" for n in plain)
         if not notices:
-            return ""
+            return head
         fg, bg = ("#e3b341", "#3a3220") if self.dark else ("#7d5200", "#fff5d6")
         muted = "#b8ad94" if self.dark else "#6b5a33"
         lines = []
@@ -350,9 +373,10 @@ class MessageDelegate(QStyledItemDelegate):
                 lines.append(f"<span style='color:{muted}'>What it wrote before failing:</span>"
                              f"<pre style='margin:0px; color:{muted};"
                              f" white-space:pre-wrap'>{html.escape(shown)}</pre>")
-        return (f"<table width='100%' cellspacing='0' cellpadding='6' style='margin-bottom:6px'>"
-                f"<tr><td bgcolor='{bg}' style='font-size:small'>{'<br>'.join(lines)}</td>"
-                f"</tr></table>")
+        return head + (
+            f"<table width='100%' cellspacing='0' cellpadding='6' style='margin-bottom:6px'>"
+            f"<tr><td bgcolor='{bg}' style='font-size:small'>{'<br>'.join(lines)}</td>"
+            f"</tr></table>")
 
     def header_text(self, row: MessageRow) -> str:
         when = ""
@@ -366,8 +390,7 @@ class MessageDelegate(QStyledItemDelegate):
             if row.status == MessageStatus.PENDING and row.sending:
                 bits.append("sending now…")
             elif row.status == MessageStatus.PENDING:
-                bits.append("<span style='color:#d29922'>Pending — it is sent by itself when "
-                            "a provider is back</span>")
+                bits.append("<span style='color:#d29922'>Pending</span>")
         elif row.provider is None and not row.live:
             bits = ["<b>Not answered</b>"]
         else:

@@ -349,6 +349,7 @@ class MainWindow(QMainWindow):
         sb.model.dataChanged.connect(lambda *_: self.update_title())  # a rename
         c.conversationDeleted.connect(self._deleted)
         c.statusChanged.connect(self._status_changed)
+        c.nextTryChanged.connect(self.transcript.set_next_try)
         c.notice.connect(self.notice_banner.show_text)
         c.resendOffered.connect(lambda text: self.notice_banner.show_text(
             text, "Send again", c.resend_interrupted))
@@ -446,7 +447,9 @@ class MainWindow(QMainWindow):
         self.controller.regenerate(model=picker.current_model() if picker else None)
 
     def _transcript_action(self, name: str, _message_id: int) -> None:
-        if name == "edit":
+        if name == "send-now":
+            self.controller.send_now()
+        elif name == "edit":
             self.edit_last()
         elif name == "regenerate":
             self.regenerate()

@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # event classes are made when the first such event comes
     from PySide6.QtGui import QContextMenuEvent, QHelpEvent, QMouseEvent
 
     from chatdesk import events as ev
+    from chatdesk.pending import NextTry
 
 log = logging.getLogger("chatdesk.ui.transcript")
 
@@ -46,6 +47,7 @@ PRERENDER_ROWS = 24  # rows around the bottom (or a search hit) measured before 
 JUMP_SETTLE_MS = 1500  # keep re-centring a jumped-to message while rows above get measured
 GROW_ROWS = 80  # rows added to the window when scrolling near one of its ends
 MAX_WINDOW = 480  # rows the view may see at once; the far end is trimmed beyond that
+TICK_MS = 1000  # a pending message's "Next try in 0:42" counts down this often
 
 
 def open_link(href: str) -> bool:
@@ -62,7 +64,7 @@ def open_link(href: str) -> bool:
 class TranscriptView(QListView):
     """Messages of one conversation (model/view, rendered lazily by MessageDelegate)."""
 
-    actionRequested = Signal(str, int)  # "edit" | "regenerate", message id
+    actionRequested = Signal(str, int)  # "edit" | "regenerate" | "send-now", message id
     status = Signal(str)  # a short sentence for the status bar
     typed = Signal(str)  # text typed while the transcript had focus: it belongs in the composer
 
@@ -105,6 +107,21 @@ class TranscriptView(QListView):
         copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         copy.triggered.connect(self.copy_current)
         self.addAction(copy)
+        self._tick = QTimer(self)
+        self._tick.setInterval(TICK_MS)
+        self._tick.timeout.connect(self._tick_pending)
+
+    def set_next_try(self, next_try: NextTry | None) -> None:
+        """When pending messages are next sent by themselves (None: not by themselves)."""
+        self.tmodel.set_next_try(next_try)
+        self._tick_pending()
+
+    def _tick_pending(self) -> None:
+        if self.tmodel.tick():
+            if not self._tick.isActive():
+                self._tick.start()
+        else:
+            self._tick.stop()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
         """Printable keys go to the composer (with that text); the rest move and copy."""
@@ -126,6 +143,7 @@ class TranscriptView(QListView):
         self.clear_selection()
         self.delegate.set_width(self.viewport().width())
         self.tmodel.load(messages)
+        self._tick_pending()
         count = self.tmodel.rowCount()
         self.prerender(range(max(0, count - PRERENDER_ROWS), count))
         self._stick = True
@@ -291,12 +309,15 @@ class TranscriptView(QListView):
             m.add_failure(event)
         elif isinstance(event, ev.Switched):
             m.note_switch(event)
+        elif isinstance(event, ev.Skipped):
+            m.note_skipped(event)
         elif isinstance(event, ev.MessageSaved):
             self.refresh_message(event.message_id)
             m.mark_sending(event.message_id)  # a pending message being sent again
         elif isinstance(event, ev.AnswerFinished):
             m.end_live()
             self.refresh_message(event.message_id)
+            m.fold_into(event.message_id)
             self._refresh_pending()
         elif isinstance(event, ev.AnswerPending):
             live = m.live_row
@@ -304,6 +325,8 @@ class TranscriptView(QListView):
             if live is not None:
                 self.refresh_message(live.id)
             self.refresh_message(event.message_id)
+            m.note_pending(event)
+            self._tick_pending()
         elif isinstance(event, ev.AnswerStopped):
             live = m.live_row
             m.end_live()
@@ -466,6 +489,9 @@ class TranscriptView(QListView):
                 self.tmodel.show_page(row_index, int(value.split(":", 1)[1]))
             except ValueError:
                 pass
+            return
+        if value.startswith("sendnow:"):
+            self.actionRequested.emit("send-now", row.id)
             return
         if value.startswith("toggle:"):
             try:

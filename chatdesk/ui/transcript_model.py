@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
 
+from chatdesk import wording
+from chatdesk.pending import NextTry, fold_unanswered
 from chatdesk.store import Attempt, MessageStatus, StoredMessage
 from chatdesk.ui.conversation_model import parse_time
 from chatdesk.wording import display_name as display_name  # the delegate imports it here
@@ -16,7 +20,6 @@ from chatdesk.wording import failure_text
 
 if TYPE_CHECKING:
     from chatdesk import events as ev
-
 
 
 class TranscriptRole(IntEnum):
@@ -39,12 +42,33 @@ def live_refresh_ms(build_ms: float) -> int:
 
 @dataclass
 class Notice:
-    """One failed attempt shown inline; clicking it shows what that provider had written."""
+    """One failed attempt shown inline; clicking it shows what that provider had written.
+    A "provenance" or "skipped" notice is one plain line about who answered and who not."""
 
     attempt_id: int
     text: str
     detail: str
     expanded: bool = False
+    kind: str = "failure"  # "failure" | "provenance" | "skipped"
+
+
+def _seconds_between(start: str, end: str | None) -> float | None:
+    try:
+        return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() \
+            if end else None
+    except ValueError:
+        return None
+
+
+def provenance_notice(answer: MessageRow, folded: list[Attempt],
+                      own: list[Attempt]) -> Notice:
+    """'Answered by OpenAI (gpt-4o) after Anthropic and Gemini were down — 3 min later':
+    the facts of the "Not answered" rows a late answer replaced."""
+    down = list(dict.fromkeys(a.provider for a in folded if a.outcome == "failed"))
+    ended = next((a.ended_at for a in reversed(own) if a.outcome == "ok"), None)
+    later = _seconds_between(folded[0].started_at, ended) if folded else None
+    return Notice(0, wording.answered_after(answer.provider, answer.model, down, later), "",
+                  kind="provenance")
 
 
 def notices_from_attempts(attempts: list[Attempt]) -> list[Notice]:
@@ -85,6 +109,10 @@ class MessageRow:
     notices: list[Notice] | None = None  # None: not read from the store yet (lazy)
     live: bool = False
     sending: bool = False  # a pending message being sent again now
+    folded: list[int] = field(default_factory=list)  # "Not answered" rows this answer replaced
+    skipped: list[str] = field(default_factory=list)  # providers left out of this answer
+    pending_reason: str = ""  # why no provider answered this pending message (this session)
+    pending_note: str = ""  # when it is tried next
     version: int = 0
     page: int = -1  # a huge message: where the plain-text part shown begins (-1: none)
     estimate: tuple[int, int, int] | None = field(default=None, repr=False)  # (w, ver, h)
@@ -95,6 +123,10 @@ class MessageRow:
         notices: list[Notice] | None = None if m.role == "assistant" else []
         return cls(m.id, m.role, m.content, m.status, m.provider, m.model, m.created_at,
                    notices)
+
+    @property
+    def pending(self) -> bool:
+        return self.role == "user" and self.status == MessageStatus.PENDING
 
 
 def spoken_provenance(row: MessageRow) -> str:
@@ -142,12 +174,19 @@ class TranscriptModel(QAbstractListModel):
         self._refresh.setInterval(LIVE_REFRESH_MS)
         self._refresh.timeout.connect(self._refresh_live)
         self.refresh_interval: Callable[[], int] = lambda: LIVE_REFRESH_MS
+        self.next_try: NextTry | None = None
+        self.clock: Callable[[], float] = time.time
+        self._skipped: list[str] = []  # skipped notices waiting for the answer's row
 
     # -- loading and the window -------------------------------------------------------------
 
     def load(self, messages: list[StoredMessage]) -> None:
         self.beginResetModel()
-        self.all_rows = [MessageRow.from_stored(m) for m in messages if m.role != "system"]
+        shown, folded = fold_unanswered([m for m in messages if m.role != "system"])
+        self.all_rows = [MessageRow.from_stored(m) for m in shown]
+        for row in self.all_rows:
+            row.folded = folded.get(row.id, [])
+        self._tick_rows(self.all_rows)
         self.hi = len(self.all_rows)
         self.lo = max(0, self.hi - WINDOW)
         self._live_row, self._live_attempt = None, None
@@ -253,10 +292,48 @@ class TranscriptModel(QAbstractListModel):
     # -- rows -------------------------------------------------------------------------------
 
     def notices(self, row: MessageRow) -> list[Notice]:
+        """The lines under an answer's header, read from the store the first time: who
+        answered after whom (a late answer), its earlier failed tries, the providers
+        skipped, then its own failed attempts."""
         if row.notices is None:
             loader = self._attempts_loader
-            row.notices = notices_from_attempts(loader(row.id)) if loader else []
+            own = loader(row.id) if loader else []
+            notices: list[Notice] = []
+            if row.folded and loader is not None:
+                folded = [a for message_id in row.folded for a in loader(message_id)]
+                notices.append(provenance_notice(row, folded, own))
+                # The failed tries stay visible (SPEC), inside the answer they led to.
+                notices += [Notice(a.id, wording.earlier_try(failure_text(
+                    a.provider, a.error_class, a.http_status, a.streamed_text)),
+                    a.streamed_text) for a in folded if a.outcome == "failed"]
+            notices += [Notice(-1 - i, text, "", kind="skipped")
+                        for i, text in enumerate(row.skipped)]
+            row.notices = notices + notices_from_attempts(own)
         return row.notices
+
+    # -- pending messages: the next try ---------------------------------------------------
+
+    def set_next_try(self, next_try: NextTry | None) -> None:
+        self.next_try = next_try
+        self.tick()
+
+    def tick(self) -> bool:
+        """Bring the pending rows' "Next try in …" up to date; whether any row waits."""
+        return self._tick_rows(self.all_rows, notify=True)
+
+    def _tick_rows(self, rows: list[MessageRow], notify: bool = False) -> bool:
+        nt, now, any_pending = self.next_try, self.clock(), False
+        note = wording.next_try(nt.provider if nt else None,
+                                nt.seconds_left(now) if nt else None)
+        for pos, row in enumerate(rows):
+            if not row.pending:
+                continue
+            any_pending = True
+            if row.pending_note != note and not row.sending:
+                row.pending_note = note
+                if notify:
+                    self._changed_at(pos)
+        return any_pending
 
     def upsert(self, message: StoredMessage, live: bool = False) -> None:
         """Add a stored message at the end, or refresh its row from the store."""
@@ -266,7 +343,12 @@ class TranscriptModel(QAbstractListModel):
         if pos < 0:
             self._append(fresh)
         else:
-            fresh.version = self.all_rows[pos].version + 1
+            old = self.all_rows[pos]
+            fresh.version = old.version + 1
+            fresh.folded, fresh.skipped = old.folded, old.skipped
+            if fresh.pending:
+                fresh.pending_reason = old.pending_reason
+                self._tick_rows([fresh])
             self.all_rows[pos] = fresh
             self._changed_at(pos)
         if live:
@@ -349,18 +431,70 @@ class TranscriptModel(QAbstractListModel):
         self._live_row = row
         self._changed_at(pos)
 
+    def note_skipped(self, event: ev.Skipped) -> None:
+        """A provider left out: its notice goes on the answer's row once there is one."""
+        row = self._live_row
+        if row is None:
+            self._skipped.append(event.notice)
+            return
+        row.skipped.append(event.notice)
+        self.notices(row).append(Notice(-len(row.skipped), event.notice, "", kind="skipped"))
+        self._refresh_live()
+
+    def note_pending(self, event: ev.AnswerPending) -> None:
+        """No provider answered: the message's row says why (until it is answered)."""
+        self._skipped = []
+        pos = self.position_of(event.message_id)
+        if pos >= 0:
+            self.all_rows[pos].pending_reason = event.reason
+            self._changed_at(pos)
+
     def begin_answer(self, event: ev.AttemptStarted) -> None:
         self._live_attempt = event.attempt_id
         pos = self.position_of(event.answer_id)
+        skipped, self._skipped = self._skipped, []
         if pos < 0:
+            notices = [Notice(-1 - i, text, "", kind="skipped") for i, text in enumerate(skipped)]
             row = MessageRow(event.answer_id, "assistant", "", MessageStatus.PARTIAL,
-                             event.provider, event.model, notices=[], live=True)
+                             event.provider, event.model, notices=notices, live=True,
+                             skipped=skipped)
             self._add_answer(row)
         else:
             row = self.all_rows[pos]
             row.provider, row.model, row.live = event.provider, event.model, True
             self._changed_at(pos)
         self._live_row = row
+
+    def fold_into(self, answer_id: int) -> None:
+        """A late answer replaces the "Not answered" rows of its message: they leave the
+        transcript and their facts join the answer's provenance."""
+        pos = self.position_of(answer_id)
+        if pos < 0:
+            return
+        first = pos
+        while first > 0 and self.all_rows[first - 1].role != "user":
+            first -= 1
+        gone = [r for r in self.all_rows[first:pos] if r.role == "assistant"
+                and r.provider is None and r.status == MessageStatus.FAILED]
+        if not gone:
+            return
+        answer = self.all_rows[pos]
+        answer.folded = [*answer.folded, *(r.id for r in gone)]
+        answer.notices = None
+        for row in gone:
+            self._remove_row(self.all_rows.index(row))
+        self._changed_at(self.position_of(answer_id))
+
+    def _remove_row(self, pos: int) -> None:
+        if self.lo <= pos < self.hi:
+            self.beginRemoveRows(QModelIndex(), pos - self.lo, pos - self.lo)
+            del self.all_rows[pos]
+            self.hi -= 1
+            self.endRemoveRows()
+        else:
+            del self.all_rows[pos]
+            if pos < self.lo:
+                self.lo, self.hi = self.lo - 1, self.hi - 1
 
     def append_text(self, text: str) -> None:
         row = self._live_row

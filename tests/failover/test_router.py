@@ -384,3 +384,45 @@ async def test_router_skips_missing_keys_and_cooling_providers(
     assert only(events, ev.AnswerFinished)[0].provider == "a3"
     assert only(events, ev.FirstToken) == [ev.FirstToken("a3", 0.0)]
     assert not only(events, ev.Switched)  # nothing was tried before a3
+
+
+async def test_each_skipped_provider_gets_a_one_line_notice(
+    fakes: dict[str, FakeProvider], rigs: Callable[..., Rig],
+) -> None:
+    main, a2, a3 = fakes["main"], fakes["a2"], fakes["a3"]
+    rig = rigs([entry("a1", main), ("a2", "anthropic", a2.base_url, None), entry("a3", a3)])
+    service = rig.service
+    service.health.mark_down("a1", "status page: major outage", 120)
+    conversation = rig.store.create_conversation()
+    question = rig.store.add_message(conversation.id, "user", "hi")
+    turn = Turn(conversation.id, question.id, [Message("user", "hi")], None)
+
+    events = await collect(service.router.answer(turn, service.candidates()))
+
+    assert only(events, ev.Skipped) == [
+        ev.Skipped("a1", "Skipped a1: down for 2 more minutes "
+                         "(outage reported on its status page)"),
+        ev.Skipped("a2", "Skipped a2: no API key"),
+    ]
+    # The notices come before the answer starts, in failover order.
+    kinds = [type(e) for e in events]
+    assert kinds.index(ev.Skipped) < kinds.index(ev.AttemptStarted)
+
+
+async def test_forcing_tries_a_provider_that_is_cooling_down(
+    fakes: dict[str, FakeProvider], rigs: Callable[..., Rig],
+) -> None:
+    main = fakes["main"]
+    main.script(Synth(["Back."]))
+    rig = rigs([entry("a1", main)])
+    service = rig.service
+    service.health.mark_down("a1", "status page: major outage", 300)
+    conversation = rig.store.create_conversation()
+    question = rig.store.add_message(conversation.id, "user", "hi")
+    turn = Turn(conversation.id, question.id, [Message("user", "hi")], None)
+
+    skipped = await collect(service.router.answer(turn, service.candidates()))
+    assert main.requests == [] and only(skipped, ev.AnswerPending)
+    forced = await collect(service.router.answer(turn, service.candidates(), force=True))
+    assert len(main.requests) == 1 and only(forced, ev.AnswerFinished)[0].content == "Back."
+    assert not only(forced, ev.Skipped)

@@ -204,6 +204,9 @@ def test_a_cut_off_file_imports_nothing(source: HistoryStore, tmp_path: Path) ->
      ' "created_at": "t"}]}]}', "role"),
     ("not json at all", "damaged"),
     ("", "empty"),
+    # Half a UTF-16 pair, then a digit (hypothesis found it): once a UnicodeDecodeError.
+    ('{"format": "chatdesk", "version": 1, "conversations": [{"\\ud8000\\udc00": 1}]}',
+     "not valid Unicode"),
 ])
 def test_files_that_are_not_chatdesk_exports_are_refused(tmp_path: Path, text: str,
                                                          why: str) -> None:

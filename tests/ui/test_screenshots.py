@@ -248,3 +248,37 @@ def test_huge_message_collapsed(qtbot: Any, make_ctx: Any, make_window: Any,
     view.activate(("link", 1, "page:0"))
     view.scrollToBottom()
     shoot(window, "13b-huge-show-all")
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("width", [1100, 480])
+def test_all_down_and_recovered(make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+                                fake_openai: FakeProvider, shoot: Any, qtbot: Any,
+                                width: int, theme: str) -> None:
+    """The pending message with its reason, countdown and Send now; then the late answer
+    with its provenance. Nothing may be cut off, at any width, in either theme."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply_theme(app, theme)
+    try:
+        fake_anthropic.script(ErrorResponse(529))
+        fake_openai.script(ErrorResponse(503))
+        ctx = make_ctx([("anthropic", fake_anthropic), ("openai", fake_openai)], cooldown_s=60)
+        window = make_window(ctx, size=(width, 640))
+        assert window.composer is not None
+        window.composer.set_text("Where is the nearest train station?")
+        window.send_text("Where is the nearest train station?")
+        qtbot.waitUntil(lambda: not window.controller.busy
+                        and bool(window.transcript.tmodel.rows[0].pending_note), timeout=10000)
+        shoot(window, f"30-all-down-{width}-{theme}")
+        pending = window.transcript.tmodel.rows[0]
+        doc = window.transcript.delegate.document_for(pending, window.transcript.tmodel)
+        assert doc.size().width() <= window.transcript.delegate.text_width() + 1  # it wraps
+        fake_anthropic.script(ErrorResponse(529))
+        fake_openai.script(Synth(["The station is two streets away, past the bakery."]))
+        assert window.controller.send_now()
+        qtbot.waitUntil(lambda: not window.controller.busy
+                        and len(window.transcript.tmodel.rows) == 2, timeout=10000)
+        shoot(window, f"31-recovered-{width}-{theme}")
+    finally:
+        apply_theme(app, "light")
