@@ -33,7 +33,7 @@ def next_try(health: HealthBook, names: Iterable[str]) -> NextTry | None:
     best: NextTry | None = None
     for name in names:
         state = health.get(name)
-        if state.state in (HealthState.UP, HealthState.HALF_OPEN):
+        if state.state.usable:  # up, slow, never tried, or its cooldown over
             return NextTry(name, now, None)
         if state.state == HealthState.DOWN and (best is None or now + state.seconds_left < best.at):
             best = NextTry(name, now + state.seconds_left, state.last_error_class)
