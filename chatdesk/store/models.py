@@ -119,6 +119,7 @@ class StoredMessage:
     parent_id: int | None = None
     source_id: str | None = None
     is_alternate: bool = False
+    reasoning: str | None = None  # the model's thinking before its answer, not part of it
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StoredMessage:

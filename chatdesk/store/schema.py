@@ -139,10 +139,16 @@ def _v3_health_times(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE provider_health ADD COLUMN last_failure_at REAL")
 
 
+def _v4_reasoning(conn: sqlite3.Connection) -> None:
+    """An answer's reasoning (thinking) beside its text: kept and shown, never sent back to
+    a provider as the answer (issue 14)."""
+    conn.execute("ALTER TABLE messages ADD COLUMN reasoning TEXT")
+
+
 # Forward only: MIGRATIONS[n] takes a file from user_version n to n + 1. Never edit a
 # released entry; append a new function instead.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    _v1_initial, _v2_claim_owners, _v3_health_times,
+    _v1_initial, _v2_claim_owners, _v3_health_times, _v4_reasoning,
 ]
 
 
