@@ -190,6 +190,8 @@ def message_to_json(message: StoredMessage) -> dict[str, Any]:
         "model": message.model,
         "status": message.status,
         "created_at": message.created_at,
+        # SPEC allows more keys; reasoning only where an answer has some.
+        **({"reasoning": message.reasoning} if message.reasoning else {}),
     }
 
 
