@@ -112,6 +112,7 @@ class _AnswerPrinter:
                 # answer starts. A pipe gets only text (the separator is not the answer).
                 print(wording.restart_separator(event.to_provider), file=err)
             self.restarted = False
+            self.shown = False
             self.advice = ""
         elif isinstance(event, ev.AnswerFinished) and event.refused:
             self._end_line()
