@@ -171,4 +171,5 @@ async def _retry(service: ChatService, count: int) -> int:
     # tried, but is still pending.
     still = len(service.store.pending_messages())
     print(f"{sent} sent, {still} still pending", file=sys.stderr)
-    return EXIT_FAILED if failed or still else EXIT_OK
+    # A refusal is an answer sent, but not the one asked for: it fails the run, as in `ask`.
+    return EXIT_FAILED if failed or still or printer.exit_code else EXIT_OK
