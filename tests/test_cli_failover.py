@@ -328,3 +328,19 @@ def test_piped_stdout_gets_no_separator(
 
     assert code == 0 and out == "Half an\nHello! How can I help you today?\n"
     assert "────" not in out and "────" not in err
+
+
+def test_retry_of_a_message_that_is_then_refused_exits_1(
+    fakes: dict[str, FakeProvider], data_dir: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a = fakes["anthropic"]
+    configure(data_dir, monkeypatch, [("anthropic", a)], cooldown_s=0)
+    a.script(ErrorResponse(529))
+    assert run(capsys, "ask", "hello")[0] == 1
+    a.script(Stream((SDK_WIRE / "anthropic" / "refusal_no_text.sse").read_bytes()))
+
+    code, _, err = run(capsys, "retry")
+
+    assert code == 1 and "Anthropic refused to answer" in err and "1 sent, 0 still pending" in err
+    assert history(capsys)[-1]["status"] == "refused"
