@@ -225,8 +225,11 @@ class ChatService:
         started = time.monotonic()
         request = ChatRequest([Message("user", TEST_PROMPT)], provider.model, max_tokens=5)
         got_text = False
-        async for event in self._probe_provider(provider, key).stream(request):
-            got_text = got_text or (isinstance(event, TextDelta) and bool(event.text))
+        try:
+            async for event in self._probe_provider(provider, key).stream(request):
+                got_text = got_text or (isinstance(event, TextDelta) and bool(event.text))
+        except errors.EmptyAnswer:
+            got_text = False  # it answered, with nothing: worth saying so, not an error
         elapsed = time.monotonic() - started
         if not got_text:
             return f"Reached {provider.name}, but its answer was empty ({elapsed:.1f} s)."

@@ -268,6 +268,12 @@ def cmd_history(args: argparse.Namespace, ctx: AppContext) -> int:
             for attempt in store.attempts(m.id):
                 if attempt.outcome != AttemptOutcome.OK:
                     print(f"   ({_attempt_line(attempt)})")
+            if m.reasoning:
+                from chatdesk.wording import REASONING_HEADING
+
+                print(REASONING_HEADING)
+                print("\n".join(f"  │ {line}" for line in m.reasoning.splitlines()))
+                print()
         print(m.content)
     return EXIT_OK
 

@@ -99,6 +99,7 @@ class _AnswerPrinter:
         self.exit_code = EXIT_OK
         self.at_line_start = True
         self.restarted = False  # the text printed so far was dropped by the backup
+        self.shown = False  # answer text was printed since the attempt began
         self.advice = ""  # what the user can do about the last failure
         self.saved = False  # the user's message is in the history (MessageSaved came)
 
@@ -115,6 +116,7 @@ class _AnswerPrinter:
         err = sys.stderr
         if isinstance(event, ev.TextChunk):
             self._out(event.text)
+            self.shown = True
         elif isinstance(event, ev.MessageSaved):
             self.saved = True
         elif isinstance(event, ev.AttemptFailed):
@@ -132,9 +134,20 @@ class _AnswerPrinter:
             else:
                 self._end_line()
                 how = "answering afresh on" if self.restarted else "switching to"
-            self.restarted = False
             print(f"{event.why} — {how} {event.to_provider}{self.advice}", file=err)
+            if self.restarted and self.shown and sys.stdout.isatty():
+                # On a terminal the abandoned text stays on screen: mark where the real
+                # answer starts. A pipe gets only text (the separator is not the answer).
+                print(wording.restart_separator(event.to_provider), file=err)
+            self.restarted = False
+            self.shown = False
             self.advice = ""
+        elif isinstance(event, ev.AnswerFinished) and event.refused:
+            self._end_line()
+            sentence = wording.refused(event.provider, event.finish_reason,
+                                       event.conversation_id, event.next_provider)
+            print(f"chatdesk: {sentence}", file=err)
+            self.exit_code = EXIT_FAILED
         elif isinstance(event, ev.AnswerFinished):
             self._end_line()
             print(f"answered by {event.provider} · {event.model} "
@@ -186,4 +199,5 @@ async def _retry(service: ChatService, count: int) -> int:
     # tried, but is still pending.
     still = len(service.store.pending_messages())
     print(f"{sent} sent, {still} still pending", file=sys.stderr)
-    return EXIT_FAILED if failed or still else EXIT_OK
+    # A refusal is an answer sent, but not the one asked for: it fails the run, as in `ask`.
+    return EXIT_FAILED if failed or still or printer.exit_code else EXIT_OK

@@ -88,6 +88,9 @@ class AnswerFinished:
     finish_reason: str | None
     input_tokens: int | None
     output_tokens: int | None
+    refused: bool = False  # the provider refused or blocked it: `content` is its reply
+    next_provider: str | None = None  # who would be asked next (for "Ask <next provider>")
+    reasoning: str = ""  # the model's thinking, apart from the answer
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ class MessageStatus(StrEnum):
     PARTIAL = "partial"  # an answer still streaming, or cut short (stopped by the user)
     PENDING = "pending"  # a user message no provider answered yet; sent again by itself
     FAILED = "failed"  # an answer no provider finished
+    REFUSED = "refused"  # the provider refused or blocked the answer: its reply, not an answer
 
 
 class AttemptOutcome(StrEnum):

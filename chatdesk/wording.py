@@ -358,6 +358,32 @@ PENDING_EXPLAINED = ("Not answered yet — your message is kept and sent by itse
                      "provider is back")
 
 
+# -- replies that are not answers, and answers restarted ------------------------------------
+
+def refused(provider_name: str, finish_reason: str | None, conversation_id: int,
+            next_provider: str | None) -> str:
+    """Why `ask` exits 1 after a refusal or safety block, and how to ask someone else."""
+    who = display_name(provider_name)
+    if finish_reason in (None, "refusal", "stop"):
+        what = f"{who} refused to answer"
+    else:
+        what = f"{who} blocked the answer ({finish_reason})"
+    target = next_provider or "NAME"
+    how = f'chatdesk ask -c {conversation_id} --provider {target} "…"'
+    if next_provider:
+        return f"{what}; its reply is kept, marked refused. To ask {next_provider}: {how}"
+    return f"{what}; its reply is kept, marked refused. To ask another provider: {how}"
+
+
+def restart_separator(provider_name: str) -> str:
+    """The line a terminal shows where a backup's fresh answer starts (the text above it
+    was abandoned)."""
+    return f"──── the answer from {provider_name} starts below; the text above was abandoned ────"
+
+
+REASONING_HEADING = "reasoning (not part of the answer):"
+
+
 INTERRUPTED = "chatdesk stopped before this answer finished (it was closed or crashed)"
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from chatdesk.cli import main
-from tests.fakes.server import ErrorResponse, FakeProvider, Synth
+from tests.fakes.server import ErrorResponse, FakeProvider, Stream, Synth
 from tests.helpers import MODELS, key_env, write_settings
 
 
@@ -234,3 +234,113 @@ def test_retry_sends_two_pending_messages_of_a_conversation_in_order(
     thread = [(m["role"], m["content"]) for m in history(capsys) if m["status"] != "failed"]
     assert thread == [("user", "Question A"), ("assistant", "Answer A."),
                       ("user", "Question B"), ("assistant", "Answer B.")]
+
+
+# -- issue 14: refusals, reasoning, and where a fresh answer starts ---------------------------
+
+SDK_WIRE = Path(__file__).parent / "wire" / "sdk"
+
+
+def test_a_refusal_prints_what_arrived_exits_1_and_names_the_next_provider(
+    fakes: dict[str, FakeProvider], data_dir: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a, o = fakes["anthropic"], fakes["openai"]
+    configure(data_dir, monkeypatch, [("anthropic", a), ("openai", o)])
+    a.script(Stream((SDK_WIRE / "anthropic" / "thinking_then_refusal.sse").read_bytes()))
+
+    code, out, err = run(capsys, "ask", "What is a solar eclipse, claudius?")
+
+    assert code == 1 and out == "Hi\n"
+    assert err.splitlines() == [
+        "chatdesk: Anthropic refused to answer; its reply is kept, marked refused. To ask "
+        'openai: chatdesk ask -c 1 --provider openai "…"']
+    assert o.requests == []
+    answer = history(capsys)[-1]
+    assert (answer["content"], answer["status"]) == ("Hi", "refused")
+    assert answer["reasoning"].startswith("Simple educational question")
+
+
+def test_a_safety_block_is_worded_as_a_block(
+    fakes: dict[str, FakeProvider], data_dir: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with FakeProvider("gemini") as g:
+        configure(data_dir, monkeypatch, [("gemini", g)])
+        g.script(Stream((SDK_WIRE / "gemini" / "finish_safety.sse").read_bytes()))
+        code, out, err = run(capsys, "ask", "hello")
+    assert code == 1 and out == "Here is how\n"
+    assert err.startswith("chatdesk: Gemini blocked the answer (SAFETY); its reply is kept")
+    assert 'To ask another provider: chatdesk ask -c 1 --provider NAME "…"' in err
+
+
+def test_history_show_prints_reasoning_apart_from_the_answer(
+    fakes: dict[str, FakeProvider], data_dir: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    o = fakes["openai"]
+    configure(data_dir, monkeypatch, [("openai", o)])
+    o.script(Stream((SDK_WIRE / "openai" / "deepseek_reasoning_content.sse").read_bytes()))
+    code, out, _ = run(capsys, "ask", "Which is larger, 9.11 or 9.8?")
+    assert code == 0 and out == "9.8 is larger.\n"  # the reasoning is not the answer
+
+    code, out, _ = run(capsys, "history", "show", "1")
+    assert code == 0
+    lines = out.splitlines()
+    start = lines.index("reasoning (not part of the answer):")
+    assert lines[start + 1:start + 4] == [
+        "  │ The user asks 9.11 vs 9.8. 9.8 = 9.80 > 9.11.", "", "9.8 is larger."]
+    answer, question = history(capsys)[-1], history(capsys)[0]
+    assert answer["reasoning"] == "The user asks 9.11 vs 9.8. 9.8 = 9.80 > 9.11."
+    assert "reasoning" not in question
+
+
+def _restart(fakes: dict[str, FakeProvider], data_dir: Path,
+             monkeypatch: pytest.MonkeyPatch) -> None:
+    a, o = fakes["anthropic"], fakes["openai"]
+    configure(data_dir, monkeypatch, [("anthropic", a), ("openai", o)])
+    a.script(Synth(["Half an"], finish=False))
+
+
+def test_on_a_terminal_a_fresh_answer_is_marked_where_it_starts(
+    fakes: dict[str, FakeProvider], data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _restart(fakes, data_dir, monkeypatch)
+    out, err = _Terminal(), _Terminal()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+
+    assert main(["ask", "hello"]) == 0
+
+    assert out.getvalue() == "Half an\nHello! How can I help you today?\n"
+    assert err.getvalue().splitlines()[:2] == [
+        "anthropic failed after 2 words: stream cut short — answering afresh on openai",
+        "──── the answer from openai starts below; the text above was abandoned ────"]
+
+
+def test_piped_stdout_gets_no_separator(
+    fakes: dict[str, FakeProvider], data_dir: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _restart(fakes, data_dir, monkeypatch)
+
+    code, out, err = run(capsys, "ask", "hello")
+
+    assert code == 0 and out == "Half an\nHello! How can I help you today?\n"
+    assert "────" not in out and "────" not in err
+
+
+def test_retry_of_a_message_that_is_then_refused_exits_1(
+    fakes: dict[str, FakeProvider], data_dir: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a = fakes["anthropic"]
+    configure(data_dir, monkeypatch, [("anthropic", a)], cooldown_s=0)
+    a.script(ErrorResponse(529))
+    assert run(capsys, "ask", "hello")[0] == 1
+    a.script(Stream((SDK_WIRE / "anthropic" / "refusal_no_text.sse").read_bytes()))
+
+    code, _, err = run(capsys, "retry")
+
+    assert code == 1 and "Anthropic refused to answer" in err and "1 sent, 0 still pending" in err
+    assert history(capsys)[-1]["status"] == "refused"

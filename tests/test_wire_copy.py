@@ -21,7 +21,8 @@ def test_the_copy_is_in_the_repository() -> None:
     for protocol in ("anthropic", "openai", "gemini", "ollama", "statuspage"):
         assert (WIRE_COPY / protocol).is_dir(), protocol
     assert (WIRE_COPY / "README.md").is_file()
-    assert all((WIRE_COPY / name).is_file() for name in COPY_ONLY)
+    assert all((WIRE_COPY / name).is_file() for name in COPY_ONLY if not name.endswith("/"))
+    assert (WIRE_COPY / "sdk" / "README.md").is_file()
 
 
 def test_the_helpers_read_the_copy_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch,
@@ -61,6 +62,13 @@ def test_drift_names_changed_missing_and_extra_files(tmp_path: Path) -> None:
         "not in the reference: b/four",
         "differs from the reference: a/one.json",
     ]
+
+
+def test_a_folder_of_the_copy_own_may_be_in_the_copy_alone(tmp_path: Path) -> None:
+    ref = _tree(tmp_path / "ref", {"a/one.json": b"{}"})
+    copy = _tree(tmp_path / "copy", {"a/one.json": b"{}", "sdk/a/x.sse": b"data: 1\n\n",
+                                     "sdkx/y": b"y"})
+    assert wire_drift(ref, copy, frozenset({"sdk/"})) == ["not in the reference: sdkx/y"]
 
 
 def test_drift_sees_a_line_ending_change(tmp_path: Path) -> None:

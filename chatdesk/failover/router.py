@@ -18,7 +18,9 @@ from chatdesk.providers.base import (
     Finished,
     Message,
     Provider,
+    RefusalDelta,
     TextDelta,
+    ThinkingDelta,
     Usage,
     shown_continuation,
     trim_prefill,
@@ -109,6 +111,9 @@ class _Attempt:
     usage: Usage = field(default_factory=Usage)
     finish_reason: str | None = None
     first_token_s: float | None = None  # how long the first token took (None: none came)
+    refused: bool = False  # the provider refused or blocked the answer (its text is the reply)
+    reasoning: list[str] = field(default_factory=list)  # its thinking, kept apart from the text
+    active: bool = False  # anything arrived: text, reasoning or a refusal
 
     @property
     def name(self) -> str:
@@ -186,7 +191,7 @@ class Router:
             except (asyncio.CancelledError, GeneratorExit):
                 self._finish(attempt, AttemptOutcome.CANCELLED)
                 raise
-            yield self._succeeded(attempt, progress)
+            yield self._succeeded(attempt, progress, _next_name(candidates, candidate))
             return
         yield self._pending(progress)
 
@@ -264,25 +269,32 @@ class Router:
         writer = attempt.writer
         started = self.monotonic()
         async for event in attempt.provider.stream(attempt.request):
-            if isinstance(event, TextDelta):
+            if isinstance(event, TextDelta | ThinkingDelta | RefusalDelta) and not attempt.active:
+                # Reasoning is activity too: a model thinking is not a provider hanging.
+                attempt.active = True
+                attempt.first_token_s = self.monotonic() - started
+                yield ev.FirstToken(attempt.name, attempt.first_token_s)
+            if isinstance(event, ThinkingDelta):
+                attempt.reasoning.append(event.text)
+            elif isinstance(event, TextDelta | RefusalDelta):
+                # A refusal's words are the provider's reply: kept and shown as its text.
                 text = event.text
-                if not writer.parts:
-                    attempt.first_token_s = self.monotonic() - started
-                    yield ev.FirstToken(attempt.name, attempt.first_token_s)
-                    if attempt.cut_space:
-                        shown = shown_continuation(attempt.cut_space, text)
-                        writer.add(text)
-                        if shown:
-                            yield ev.TextChunk(shown)
-                        continue
+                if not writer.parts and attempt.cut_space:
+                    shown = shown_continuation(attempt.cut_space, text)
+                    writer.add(text)
+                    if shown:
+                        yield ev.TextChunk(shown)
+                    continue
                 writer.add(text)
                 yield ev.TextChunk(text)
             elif isinstance(event, Usage):
-                usage = attempt.usage
-                attempt.usage = Usage(event.input_tokens or usage.input_tokens,
-                                      event.output_tokens or usage.output_tokens)
+                usage = attempt.usage  # 0 is a count: only a missing one keeps the last
+                attempt.usage = Usage(
+                    usage.input_tokens if event.input_tokens is None else event.input_tokens,
+                    usage.output_tokens if event.output_tokens is None else event.output_tokens)
             elif isinstance(event, Finished):
                 attempt.finish_reason = event.reason
+                attempt.refused = event.refused
 
     def _finish(self, attempt: _Attempt, outcome: AttemptOutcome,
                 error: errors.ProviderError | None = None) -> str:
@@ -301,8 +313,10 @@ class Router:
         if outcome is AttemptOutcome.FAILED:
             self.store.update_message_content(attempt.answer_id, text)
         elif outcome is AttemptOutcome.OK:
-            self._settle(attempt.answer_id, text, MessageStatus.COMPLETE, attempt.candidate,
-                         attempt.usage, attempt.finish_reason)
+            status = MessageStatus.REFUSED if attempt.refused else MessageStatus.COMPLETE
+            self._settle(attempt.answer_id, text, status, attempt.candidate,
+                         attempt.usage, attempt.finish_reason,
+                         "".join(attempt.reasoning) or None)
         else:
             self._settle(attempt.answer_id, text,
                          MessageStatus.PARTIAL if text else MessageStatus.FAILED,
@@ -329,15 +343,18 @@ class Router:
         return ev.AnswerStopped(progress.turn.conversation_id, attempt.answer_id,
                                 wording.stopped(attempt.name, exc.message, decision.advice))
 
-    def _succeeded(self, attempt: _Attempt, progress: _Progress) -> ev.AnswerFinished:
-        """The attempt gave the whole answer: stored complete, its provider is up."""
+    def _succeeded(self, attempt: _Attempt, progress: _Progress,
+                   next_provider: str | None) -> ev.AnswerFinished:
+        """The attempt gave the whole answer (or refused it): stored complete (or refused),
+        its provider is up — a refusal is the provider's reply, not an outage."""
         self._finish(attempt, AttemptOutcome.OK)
         self.health.record_success(attempt.name)
         usage = attempt.usage
         return ev.AnswerFinished(
             progress.turn.conversation_id, attempt.answer_id, attempt.name,
             attempt.candidate.model, attempt.text, attempt.finish_reason, usage.input_tokens,
-            usage.output_tokens,
+            usage.output_tokens, refused=attempt.refused, next_provider=next_provider,
+            reasoning="".join(attempt.reasoning),
         )
 
     def _pending(self, progress: _Progress) -> ev.AnswerPending:
@@ -351,7 +368,7 @@ class Router:
 
     def _settle(self, answer_id: int, content: str, status: MessageStatus,
                 candidate: Candidate | None, usage: Usage | None = None,
-                finish_reason: str | None = None) -> None:
+                finish_reason: str | None = None, reasoning: str | None = None) -> None:
         """Store the answer's final text and status, naming who wrote it (None: nobody)."""
         self.store.finish_message(
             answer_id, content=content, status=status,
@@ -359,5 +376,12 @@ class Router:
             model=candidate.model if candidate else None,
             input_tokens=usage.input_tokens if usage else None,
             output_tokens=usage.output_tokens if usage else None,
-            finish_reason=finish_reason,
+            finish_reason=finish_reason, reasoning=reasoning,
         )
+
+
+def _next_name(candidates: list[Candidate], current: Candidate) -> str | None:
+    """The provider after `current` in this answer's order (whom to ask after a refusal)."""
+    names = [c.name for c in candidates]
+    after = names[names.index(current.name) + 1:]
+    return next((n for n in after if n != current.name), None)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 import httpx
-import httpx_sse
 
 from chatdesk import wording
 from chatdesk.providers import errors
@@ -23,6 +21,8 @@ from chatdesk.providers.base import (
     ThinkingDelta,
     Usage,
     split_system,
+    sse_events,
+    sse_json,
     trim_prefill,
 )
 
@@ -97,12 +97,12 @@ class AnthropicProvider(Provider):
     async def parse_stream(self, response: httpx.Response) -> AsyncIterator[ProviderEvent]:
         input_tokens: int | None = None
         stop_reason: str | None = None
-        async for sse in httpx_sse.EventSource(response).aiter_sse():
+        async for sse in sse_events(response, self.name):
             if not sse.data.strip():
                 continue
-            payload = json.loads(sse.data)
-            if not isinstance(payload, dict):
-                raise ValueError(f"expected an object, got {errors.excerpt(sse.data)!r}")
+            payload = sse_json(sse)
+            if payload is None:
+                return  # cut inside the last event
             kind = payload.get("type") or sse.event
             if kind == "error" or sse.event == "error":
                 raise errors.classify_stream_error(payload, self.name)
@@ -121,10 +121,11 @@ class AnthropicProvider(Provider):
                 usage = payload.get("usage") or {}
                 if usage:
                     # Usage events are cumulative snapshots: the last one wins.
-                    input_tokens = usage.get("input_tokens") or input_tokens
+                    if usage.get("input_tokens") is not None:  # 0 is a count too
+                        input_tokens = usage["input_tokens"]
                     yield Usage(input_tokens, usage.get("output_tokens"))
             elif kind == "message_stop":
-                yield Finished(stop_reason)
+                yield Finished(stop_reason, refused=stop_reason == "refusal")
                 return
             # ping, content_block_start/stop, signatures and unknown events carry no text.
 

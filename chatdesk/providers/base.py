@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
@@ -11,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import httpx
+import httpx_sse
+from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 
 from chatdesk.providers import errors
 
@@ -50,6 +53,14 @@ class ThinkingDelta:
 
 
 @dataclass(frozen=True)
+class RefusalDelta:
+    """The model declining to answer, in its own words (OpenAI's `delta.refusal`): the
+    provider's reply, kept and shown, but not the answer that was asked for."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Usage:
     input_tokens: int | None = None
     output_tokens: int | None = None
@@ -57,12 +68,16 @@ class Usage:
 
 @dataclass(frozen=True)
 class Finished:
-    """The terminal event; `reason` is the provider's own word (end_turn, stop, STOP, length…)."""
+    """The terminal event; `reason` is the provider's own word (end_turn, stop, STOP, length…).
+    `refused`: the provider refused or blocked the answer (set by `Provider.stream`)."""
 
     reason: str | None = None
+    refused: bool = False
 
 
-ProviderEvent = TextDelta | ThinkingDelta | Usage | Finished
+ProviderEvent = TextDelta | ThinkingDelta | RefusalDelta | Usage | Finished
+# The events that show the provider is working on the answer (activity for the deadlines).
+ACTIVITY = (TextDelta, ThinkingDelta, RefusalDelta)
 
 
 @dataclass(frozen=True)
@@ -204,17 +219,19 @@ class Provider(ABC):
     async def _guarded(
         self, events: AsyncIterator[ProviderEvent], first_deadline: float | None = None
     ) -> AsyncIterator[ProviderEvent]:
-        """Apply the first-token and stall deadlines and require a terminal event.
+        """Apply the first-token and stall deadlines, require a terminal event and judge it.
 
-        Before the first text the deadline is fixed (`first_deadline`); after it, each
-        event that carries something (not an empty delta) restarts the stall deadline.
+        Before the first activity (text, reasoning or a refusal) the deadline is fixed
+        (`first_deadline`); after it, each event that carries something (not an empty
+        delta) restarts the stall deadline. A terminal event that is not an answer (an
+        error finish, nothing at all) raises as `errors.judge_ending` says.
         """
         loop = asyncio.get_running_loop()
         if first_deadline is None:
             first_deadline = loop.time() + self.timeouts.first_token_s
         deadline = first_deadline
         iterator = aiter(events)
-        got_text = False
+        seen: set[type] = set()
         finished = False
         try:
             while True:
@@ -224,7 +241,7 @@ class Provider(ABC):
                 except StopAsyncIteration:
                     break
                 except TimeoutError:
-                    if got_text:
+                    if seen:
                         raise errors.StallTimeout(
                             f"no data for {self.timeouts.stall_s:g} s in the middle of the answer",
                             provider=self.name,
@@ -235,16 +252,21 @@ class Provider(ABC):
                         f"the stream could not be read: {exc}", provider=self.name
                     ) from None
                 event = self._well_typed(event)
-                if isinstance(event, TextDelta | ThinkingDelta):
+                if isinstance(event, ACTIVITY):
                     if not event.text:
                         continue
-                    got_text = True
+                    seen.add(type(event))
                 if isinstance(event, Finished):
+                    refused = errors.judge_ending(
+                        event.reason, answered=TextDelta in seen,
+                        refused=event.refused or RefusalDelta in seen,
+                        reasoned=ThinkingDelta in seen, provider=self.name)
+                    event = Finished(event.reason, refused)
                     finished = True
                 yield event
                 if finished:
                     break
-                if got_text:
+                if seen:
                     deadline = loop.time() + self.timeouts.stall_s
         finally:
             close = getattr(iterator, "aclose", None)
@@ -259,7 +281,7 @@ class Provider(ABC):
         """The event as the rest of chatdesk may trust it. Text must be text (else the
         stream is malformed); a token count or finish reason of another type is dropped,
         not worth failing a good answer for."""
-        if isinstance(event, TextDelta | ThinkingDelta):
+        if isinstance(event, ACTIVITY):
             if not isinstance(event.text, str):
                 raise errors.MalformedStream(
                     f"the stream could not be read: text of type {type(event.text).__name__}",
@@ -267,7 +289,7 @@ class Provider(ABC):
         elif isinstance(event, Usage):
             return Usage(_count(event.input_tokens), _count(event.output_tokens))
         elif isinstance(event, Finished) and not isinstance(event.reason, str | None):
-            return Finished(None)
+            return Finished(None, event.refused)
         return event
 
     async def list_models(self) -> list[ModelInfo]:
@@ -301,6 +323,73 @@ def _count(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     return None
+
+
+@dataclass(frozen=True)
+class SseEvent:
+    """One server-sent event; `at_eof`: dispatched by the end of the stream, not by the
+    blank line after it (its data may be cut short)."""
+
+    event: str
+    data: str
+    at_eof: bool = False
+
+
+_SSE_FIELDS = frozenset({"data", "event", "id", "retry"})
+
+
+async def sse_events(response: httpx.Response, provider: str) -> AsyncIterator[SseEvent]:
+    """The events of an SSE response, read as the official SDKs read them.
+
+    The last event counts even without its blank line. Lines outside SSE framing (Gemini
+    appends a pretty-printed `{"error": {...}}` to a failing stream) are gathered, and at
+    the end raise the error they describe. Raises httpx_sse.SSEError for a response that
+    is not an event stream.
+    """
+    content_type = response.headers.get("content-type", "").partition(";")[0]
+    if "text/event-stream" not in content_type:
+        raise httpx_sse.SSEError(
+            f"expected Content-Type text/event-stream, got {content_type!r}")
+    lines, decoder = SSELineDecoder(), SSEDecoder()
+    stray: list[str] = []
+
+    def events_of(texts: list[str]) -> list[SseEvent]:
+        found = []
+        for line in texts:
+            if line and not line.startswith(":") and line.partition(":")[0] not in _SSE_FIELDS:
+                stray.append(line)
+                continue
+            sse = decoder.decode(line)
+            if sse is not None:
+                found.append(SseEvent(sse.event, sse.data))
+        return found
+
+    async for text in response.aiter_text():
+        for event in events_of(lines.decode(text)):
+            yield event
+    for event in events_of(lines.flush()):
+        yield event
+    last = decoder.decode("")  # an event the stream ended without dispatching
+    if last is not None:
+        yield SseEvent(last.event, last.data, at_eof=True)
+    if stray:
+        error = errors.classify_unframed(" ".join(stray), provider)
+        if error is not None:
+            raise error
+
+
+def sse_json(sse: SseEvent) -> Any:
+    """The JSON of an event's data; None when the stream was cut inside its last event
+    (a truncated stream, not a malformed one)."""
+    try:
+        payload = json.loads(sse.data)
+    except ValueError:
+        if sse.at_eof:
+            return None
+        raise
+    if not isinstance(payload, dict):
+        raise ValueError(f"expected an object, got {errors.excerpt(sse.data)!r}")
+    return payload
 
 
 async def _read_error_body(response: httpx.Response) -> str:

@@ -35,6 +35,8 @@ class ErrorClass(StrEnum):
     NOT_FOUND = "not_found"
     MALFORMED_STREAM = "malformed_stream"
     TRUNCATED_STREAM = "truncated_stream"
+    EMPTY_ANSWER = "empty_answer"
+    ERROR_FINISH = "error_finish"
     NO_KEY = "no_key"
     TLS = "tls"
     CERTIFICATE = "certificate"
@@ -167,6 +169,22 @@ class TruncatedStream(ProviderError):
     label = "stream cut short"
 
 
+class EmptyAnswer(ProviderError):
+    """The stream finished as if answered, with no answer in it (llama.cpp and LiteLLM do
+    this when something went wrong): a provider fault."""
+
+    kind = ErrorClass.EMPTY_ANSWER
+    label = "empty answer"
+
+
+class ErrorFinish(ServerError):
+    """The stream ended with a finish reason that says the answer failed (OpenAI `error`,
+    Gemini `RECITATION`, `MALFORMED_FUNCTION_CALL`…)."""
+
+    kind = ErrorClass.ERROR_FINISH
+    label = "answer ended in error"
+
+
 class MissingKey(ProviderError):
     kind = ErrorClass.NO_KEY
     label = "no API key"
@@ -184,13 +202,19 @@ ALL_ERRORS: tuple[type[ProviderError], ...] = (
     Overloaded, RateLimited, QuotaExceeded, ServerError, ProviderTimeout, ConnectTimeout,
     FirstTokenTimeout, StallTimeout, ConnectionFailed, AuthError, BadRequest, ContextTooLong,
     NotFound, MalformedStream, TruncatedStream, MissingKey, TlsError, CertificateError,
-    InsecureHttp,
+    InsecureHttp, EmptyAnswer, ErrorFinish,
 )
 BY_KIND: dict[str, type[ProviderError]] = {cls.kind: cls for cls in ALL_ERRORS}
 
 _CONTEXT_PATTERNS = re.compile(
     r"context[_ ]length|prompt is too long|maximum context|too many tokens|"
     r"input token count|exceeds the (?:maximum|context)",
+    re.IGNORECASE,
+)
+# A gateway (LiteLLM, OpenRouter, vLLM…) asked for a model it does not serve, often as a 400.
+_UNKNOWN_MODEL = re.compile(
+    r"model_not_found|unknown model|invalid model|no such model|not a valid model|"
+    r"model\b[^.]{0,120}?\b(?:not found|does not exist|is not supported|not available)",
     re.IGNORECASE,
 )
 _AUTH_REASONS = {"API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED", "PERMISSION_DENIED",
@@ -306,6 +330,8 @@ def classify_response(
         return NotFound(text, **kw)
     if status == 413 or (400 <= status < 500 and _CONTEXT_PATTERNS.search(f"{text} {code}")):
         return ContextTooLong(text, **kw)
+    if 400 <= status < 500 and _UNKNOWN_MODEL.search(f"{text} {code}"):
+        return NotFound(text, **kw)
     if 400 <= status < 500:
         return BadRequest(text, **kw)
     return ServerError(text, **kw)
@@ -335,6 +361,62 @@ def never_connected(error_class: str | None, message: str | None) -> bool:
     """Whether a stored failure (health's last error) means no connection was ever made."""
     return error_class == ErrorClass.CONNECTION_FAILED \
         and (message or "").startswith(NO_CONNECTION)
+
+
+def classify_unframed(text: str, provider: str | None = None) -> ProviderError | None:
+    """The error a provider wrote into a 200 stream outside its framing (Gemini appends a
+    pretty-printed `{"error": {"code": 429, "status": "RESOURCE_EXHAUSTED"…}}` after its
+    events), classified by its HTTP code as that response would be; None if it is not one."""
+    payload = _decode(text)
+    if not isinstance(payload, dict) or not payload.get("error"):
+        return None
+    err = payload["error"]
+    code = err.get("code") if isinstance(err, dict) else None
+    if isinstance(code, int) and not isinstance(code, bool) and 400 <= code <= 599:
+        return classify_response(code, {}, text, provider)
+    return classify_stream_error(payload, provider)
+
+
+# Finish reasons (any protocol's own word) that end an answer the provider would not give.
+REFUSAL_FINISHES = frozenset({
+    "refusal",  # Anthropic
+    "content_filter",  # OpenAI-compatible (Azure, OpenRouter)
+    "SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY",  # Gemini
+})
+# Finish reasons that say the answer failed: a provider fault.
+ERROR_FINISHES = frozenset({
+    "error",  # OpenAI-compatible (OpenRouter, LiteLLM)
+    "RECITATION", "MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "LANGUAGE",
+    "FINISH_REASON_UNSPECIFIED", "OTHER",  # Gemini
+})
+# Finish reasons that say the answer hit the length limit.
+LENGTH_FINISHES = frozenset({"length", "max_tokens", "MAX_TOKENS"})
+
+
+def judge_ending(reason: str | None, *, answered: bool, refused: bool, reasoned: bool,
+                 provider: str | None = None) -> bool:
+    """Whether a finished stream is a refusal (True) or an answer (False); raises the
+    error for an ending that is neither. `answered`/`refused`/`reasoned`: answer text,
+    refusal text and reasoning arrived."""
+    if refused or reason in REFUSAL_FINISHES:
+        return True
+    if reason in ERROR_FINISHES:
+        return _raise(ErrorFinish(f"the answer ended with finish reason {reason!r}",
+                                  provider=provider))
+    if answered:
+        return False
+    if reason in LENGTH_FINISHES and not reasoned:
+        # Not one token of output fitted: the conversation fills the model's context
+        # (llama.cpp and LiteLLM say so this way).
+        return _raise(ContextTooLong(
+            f"the answer ended at once with finish reason {reason!r}: no room left in the "
+            "model's context", provider=provider))
+    return _raise(EmptyAnswer(f"the stream finished with no answer (finish reason {reason!r})",
+                              provider=provider))
+
+
+def _raise(error: ProviderError) -> bool:
+    raise error
 
 
 def classify_transport(exc: httpx.HTTPError, provider: str | None = None) -> ProviderError:

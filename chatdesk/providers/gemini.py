@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
-import httpx_sse
 
 from chatdesk import wording
 from chatdesk.providers import errors
@@ -24,6 +22,8 @@ from chatdesk.providers.base import (
     ThinkingDelta,
     Usage,
     split_system,
+    sse_events,
+    sse_json,
 )
 
 _ROLES = {"user": "user", "assistant": "model"}
@@ -73,18 +73,26 @@ class GeminiProvider(Provider):
     async def parse_stream(self, response: httpx.Response) -> AsyncIterator[ProviderEvent]:
         finish_reason: str | None = None
         last_usage: Usage | None = None
-        async for sse in httpx_sse.EventSource(response).aiter_sse():
+        async for sse in sse_events(response, self.name):
             if not sse.data.strip():
                 continue
-            payload = json.loads(sse.data)
-            if not isinstance(payload, dict):
-                raise ValueError(f"expected an object, got {errors.excerpt(sse.data)!r}")
+            payload = sse_json(sse)
+            if payload is None:
+                break  # cut inside the last event: ends as truncated unless finished before
             if payload.get("error") or sse.event == "error":
                 raise errors.classify_stream_error(payload, self.name)
+            meta = payload.get("usageMetadata")
+            if isinstance(meta, dict):
+                usage = Usage(meta.get("promptTokenCount"), meta.get("candidatesTokenCount"))
+                if usage != last_usage:  # every chunk repeats it; report changes only
+                    last_usage = usage
+                    yield usage
             candidates = payload.get("candidates") or []
             block = (payload.get("promptFeedback") or {}).get("blockReason")
             if block and not candidates:
-                raise errors.BadRequest(f"the prompt was blocked: {block}", provider=self.name)
+                # The prompt itself was blocked: a refusal, with nothing more to come.
+                yield Finished(str(block), refused=True)
+                return
             if candidates and isinstance(candidates[0], dict):
                 candidate = candidates[0]
                 for part in (candidate.get("content") or {}).get("parts") or []:
@@ -92,12 +100,6 @@ class GeminiProvider(Provider):
                         text = str(part["text"])
                         yield ThinkingDelta(text) if part.get("thought") else TextDelta(text)
                 finish_reason = candidate.get("finishReason") or finish_reason
-            meta = payload.get("usageMetadata")
-            if isinstance(meta, dict):
-                usage = Usage(meta.get("promptTokenCount"), meta.get("candidatesTokenCount"))
-                if usage != last_usage:  # every chunk repeats it; report changes only
-                    last_usage = usage
-                    yield usage
         if finish_reason is not None:
             yield Finished(finish_reason)
 

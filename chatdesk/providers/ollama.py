@@ -17,6 +17,7 @@ from chatdesk.providers.base import (
     Provider,
     ProviderEvent,
     TextDelta,
+    ThinkingDelta,
     Usage,
 )
 
@@ -84,7 +85,11 @@ class OllamaProvider(Provider):
                 raise ValueError(f"expected an object, got {errors.excerpt(line)!r}")
             if payload.get("error"):
                 raise errors.classify_stream_error(payload, self.name)
-            text = (payload.get("message") or {}).get("content")
+            message = payload.get("message") or {}
+            thinking = message.get("thinking")
+            if thinking:
+                yield ThinkingDelta(str(thinking))
+            text = message.get("content")
             if text:
                 yield TextDelta(str(text))
             if payload.get("done"):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 import httpx
-import httpx_sse
 
 from chatdesk.providers import errors
 from chatdesk.providers.base import (
@@ -17,8 +15,12 @@ from chatdesk.providers.base import (
     ModelInfo,
     Provider,
     ProviderEvent,
+    RefusalDelta,
     TextDelta,
+    ThinkingDelta,
     Usage,
+    sse_events,
+    sse_json,
 )
 
 
@@ -71,22 +73,30 @@ class OpenAIProvider(Provider):
 
     async def parse_stream(self, response: httpx.Response) -> AsyncIterator[ProviderEvent]:
         finish_reason: str | None = None
-        async for sse in httpx_sse.EventSource(response).aiter_sse():
+        async for sse in sse_events(response, self.name):
             data = sse.data.strip()
             if not data:
                 continue
             if data == "[DONE]":
                 yield Finished(finish_reason)
                 return
-            payload = json.loads(data)
-            if not isinstance(payload, dict):
-                raise ValueError(f"expected an object, got {errors.excerpt(data)!r}")
+            payload = sse_json(sse)
+            if payload is None:
+                break  # cut inside the last event: finished only if its reason came before
             if payload.get("error") or sse.event == "error":
                 raise errors.classify_stream_error(payload, self.name)
             choices = payload.get("choices") or []
             if choices and isinstance(choices[0], dict):
                 choice = choices[0]
-                text = _text_of((choice.get("delta") or {}).get("content"))
+                delta = choice.get("delta") or {}
+                # DeepSeek, vLLM, llama.cpp: reasoning_content; OpenRouter: reasoning.
+                for key in ("reasoning_content", "reasoning"):
+                    if isinstance(delta.get(key), str) and delta[key]:
+                        yield ThinkingDelta(delta[key])
+                        break
+                if isinstance(delta.get("refusal"), str) and delta["refusal"]:
+                    yield RefusalDelta(delta["refusal"])
+                text = _text_of(delta.get("content"))
                 if text:
                     yield TextDelta(text)
                 finish_reason = choice.get("finish_reason") or finish_reason

@@ -312,6 +312,7 @@ class HistoryStore(Claims):
         input_tokens: int | None = None,
         output_tokens: int | None = None,
         finish_reason: str | None = None,
+        reasoning: str | None = None,
     ) -> StoredMessage:
         """Record an answer's final text and outcome; the conversation counts as updated."""
         check(status, MESSAGE_STATUSES, "status")
@@ -319,8 +320,8 @@ class HistoryStore(Claims):
         with self._write() as conn:
             cur = conn.execute(
                 "UPDATE messages SET content = ?, status = ?, provider = ?, model = ?,"
-                " input_tokens = ?, output_tokens = ?, finish_reason = ?, updated_at = ?"
-                " WHERE id = ?",
+                " input_tokens = ?, output_tokens = ?, finish_reason = ?, reasoning = ?,"
+                " updated_at = ? WHERE id = ?",
                 (
                     content,
                     status,
@@ -329,6 +330,7 @@ class HistoryStore(Claims):
                     input_tokens,
                     output_tokens,
                     finish_reason,
+                    reasoning,
                     now,
                     id,
                 ),

@@ -119,6 +119,7 @@ class StoredMessage:
     parent_id: int | None = None
     source_id: str | None = None
     is_alternate: bool = False
+    reasoning: str | None = None  # the model's thinking before its answer, not part of it
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StoredMessage:
@@ -189,6 +190,8 @@ def message_to_json(message: StoredMessage) -> dict[str, Any]:
         "model": message.model,
         "status": message.status,
         "created_at": message.created_at,
+        # SPEC allows more keys; reasoning only where an answer has some.
+        **({"reasoning": message.reasoning} if message.reasoning else {}),
     }
 
 

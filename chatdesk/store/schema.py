@@ -147,10 +147,16 @@ def _v4_first_token_times(conn: sqlite3.Connection) -> None:
                  " WHERE first_token_s IS NOT NULL")
 
 
+def _v5_reasoning(conn: sqlite3.Connection) -> None:
+    """An answer's reasoning (thinking) beside its text: kept and shown, never sent back to
+    a provider as the answer (issue 14)."""
+    conn.execute("ALTER TABLE messages ADD COLUMN reasoning TEXT")
+
+
 # Forward only: MIGRATIONS[n] takes a file from user_version n to n + 1. Never edit a
 # released entry; append a new function instead.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    _v1_initial, _v2_claim_owners, _v3_health_times, _v4_first_token_times,
+    _v1_initial, _v2_claim_owners, _v3_health_times, _v4_first_token_times, _v5_reasoning,
 ]
 
 

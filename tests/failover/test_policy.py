@@ -23,6 +23,9 @@ EXPECTED: dict[type[errors.ProviderError], tuple[Action, bool, bool]] = {
     errors.CertificateError: (Action.FAIL_OVER, True, False),
     errors.MalformedStream: (Action.FAIL_OVER, True, False),
     errors.TruncatedStream: (Action.FAIL_OVER, True, False),
+    # Endings that are not answers: provider faults (SPEC: "fail over").
+    errors.EmptyAnswer: (Action.FAIL_OVER, True, False),
+    errors.ErrorFinish: (Action.FAIL_OVER, True, False),
     errors.NotFound: (Action.FAIL_OVER, False, False),
     errors.AuthError: (Action.FAIL_OVER, False, True),
     errors.MissingKey: (Action.FAIL_OVER, False, True),

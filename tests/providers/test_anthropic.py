@@ -188,9 +188,11 @@ async def test_error_responses(name: str) -> None:
     assert outcome.events == []
 
 
-async def test_every_cut_before_message_stop_is_truncated() -> None:
+async def test_every_cut_before_message_stop_is_whole_is_truncated() -> None:
     body = wire_bytes(P, "stream_ok.sse")
-    await check_every_cut(AnthropicProvider, body, example_request(), HELLO, len(body))
+    assert body.endswith(b'data: {"type":"message_stop"}\n\n')
+    # As the SDK does, the last event counts once its data is whole, blank line or not.
+    await check_every_cut(AnthropicProvider, body, example_request(), HELLO, len(body) - 2)
 
 
 async def test_malformed_data_line() -> None:

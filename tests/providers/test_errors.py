@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import time
 
 import httpx
 import httpx_sse
 import pytest
 
+from chatdesk.failover import policy
 from chatdesk.providers import errors
 from tests.providers.wire import error_files, status_of, wire_bytes
+from tests.wirefiles import WIRE_COPY
 
 # Every error example of every protocol, and the class the outage policy needs for it.
 EXPECTED = {
@@ -191,3 +194,61 @@ def test_a_body_that_is_not_json_is_redacted_before_it_is_cut() -> None:
     message = errors.classify_response(500, {}, body).message
     assert SECRET[:8] not in message and len(message) <= 300
     assert errors.excerpt("y" * 75 + SECRET) == ("y" * 75 + "[redacted]")[:80]
+
+
+# -- issue 14: a gateway's "unknown model", errors outside SSE framing ----------------------
+
+@pytest.mark.parametrize("name", ["error_400_unknown_model_litellm.json",
+                                  "error_400_unknown_model_openrouter.json"])
+def test_a_gateways_unknown_model_is_that_entrys_problem(name: str) -> None:
+    body = (WIRE_COPY / "sdk" / "openai" / name).read_text(encoding="utf-8")
+    error = errors.classify_response(400, {}, body, "gateway")
+    assert type(error) is errors.NotFound and error.status == 400
+    decision = policy.decide(error)
+    assert decision.action is policy.Action.FAIL_OVER and not decision.cool_down
+
+
+@pytest.mark.parametrize("message", [
+    "Invalid value for 'temperature': must be between 0 and 2",
+    "messages: roles must alternate between user and assistant",
+    "max_tokens: model output limit is 8192",  # names the model but is not about which one
+])
+def test_other_bad_requests_stay_bad_requests(message: str) -> None:
+    body = json.dumps({"error": {"message": message, "type": "invalid_request_error"}})
+    assert type(errors.classify_response(400, {}, body)) is errors.BadRequest
+
+
+def test_an_unframed_error_is_classified_by_its_code() -> None:
+    body = (WIRE_COPY / "gemini" / "error_429_resource_exhausted.json").read_text()
+    error = errors.classify_unframed(body, "g")
+    assert type(error) is errors.RateLimited and error.retry_after == 37
+    assert errors.classify_unframed('{"not": "an error"}') is None
+    assert errors.classify_unframed("just text") is None
+    assert type(errors.classify_unframed('{"error": {"message": "overloaded"}}')) is \
+        errors.Overloaded
+
+
+@pytest.mark.parametrize(("reason", "answered", "refused", "reasoned", "expected"), [
+    ("stop", True, False, False, False),
+    ("end_turn", True, False, True, False),
+    ("refusal", False, False, False, True),
+    ("stop", False, True, False, True),  # OpenAI: delta.refusal, finish "stop"
+    ("SAFETY", True, False, False, True),
+    ("content_filter", False, False, False, True),
+    ("error", True, False, False, errors.ErrorFinish),
+    ("RECITATION", True, False, False, errors.ErrorFinish),
+    ("MALFORMED_FUNCTION_CALL", False, False, False, errors.ErrorFinish),
+    ("stop", False, False, False, errors.EmptyAnswer),
+    ("stop", False, False, True, errors.EmptyAnswer),  # thought, never answered
+    ("length", False, False, False, errors.ContextTooLong),
+    ("length", False, False, True, errors.EmptyAnswer),  # thought until the limit
+    ("length", True, False, False, False),  # cut at max_tokens, but an answer
+])
+def test_judging_an_ending(reason: str, answered: bool, refused: bool, reasoned: bool,
+                           expected: bool | type[errors.ProviderError]) -> None:
+    if isinstance(expected, bool):
+        assert errors.judge_ending(reason, answered=answered, refused=refused,
+                                   reasoned=reasoned) is expected
+    else:
+        with pytest.raises(expected):
+            errors.judge_ending(reason, answered=answered, refused=refused, reasoned=reasoned)

@@ -102,8 +102,9 @@ async def test_stream_ok_with_crlf_and_lf(separator: bytes) -> None:
 
 async def test_every_cut_before_the_finish_reason_is_truncated() -> None:
     body = wire_bytes(P, "stream_ok.sse")
-    # A lone CR ends the blank line too, so the last event is whole one byte early.
-    await check_every_cut(GeminiProvider, body, example_request(), HELLO, len(body) - 1)
+    assert body.endswith(b"}\r\n\r\n")
+    # As the SDK does, the last event counts once its data is whole, blank line or not.
+    await check_every_cut(GeminiProvider, body, example_request(), HELLO, len(body) - 4)
 
 
 async def test_one_byte_chunks_with_split_utf8() -> None:
@@ -129,22 +130,23 @@ async def test_thought_parts_are_skipped_and_several_parts_joined() -> None:
     assert outcome.finished == Finished("STOP")
 
 
-async def test_safety_finish_is_still_a_finish() -> None:
+async def test_safety_finish_is_a_refusal_that_keeps_its_text() -> None:
     body = event({"candidates": [{"content": {"parts": [{"text": "Partly"}]}}]}) + event(
         {"candidates": [{"finishReason": "SAFETY", "safetyRatings": []}]}
     )
     outcome = await run(GeminiProvider, Server(body=body), example_request())
     assert outcome.error is None
     assert outcome.text == "Partly"
-    assert outcome.finished == Finished("SAFETY")
+    assert outcome.finished == Finished("SAFETY", refused=True)
 
 
-async def test_blocked_prompt_is_a_bad_request() -> None:
+async def test_blocked_prompt_is_a_refusal() -> None:
     body = event({"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},
                   "usageMetadata": {"promptTokenCount": 5}})
     outcome = await run(GeminiProvider, Server(body=body), example_request())
-    assert type(outcome.error) is errors.BadRequest
-    assert outcome.error.message == "the prompt was blocked: PROHIBITED_CONTENT"
+    assert outcome.error is None
+    assert outcome.text == ""
+    assert outcome.finished == Finished("PROHIBITED_CONTENT", refused=True)
 
 
 async def test_error_event_midstream() -> None:

@@ -11,7 +11,7 @@ from chatdesk.store.models import ATTEMPT_OUTCOMES, HEALTH_STATES, MESSAGE_STATU
 
 
 def test_stored_values_are_unchanged() -> None:
-    assert MESSAGE_STATUSES == {"complete", "partial", "pending", "failed"}
+    assert MESSAGE_STATUSES == {"complete", "partial", "pending", "failed", "refused"}
     assert ATTEMPT_OUTCOMES == {"running", "ok", "failed", "cancelled"}
     assert HEALTH_STATES == {"unknown", "up", "slow", "down", "half-open", "key-rejected",
                              "no-key"}
