@@ -193,7 +193,8 @@ async def test_an_ending_that_is_not_an_answer_fails_over(
     assert isinstance(events[-1], ev.AnswerFinished) and events[-1].provider == "anthropic"
     assert answer_of(rig, events).status == MessageStatus.COMPLETE
     state = rig.service.health.get("openai").state
-    assert state == (HealthState.DOWN if cools_down else HealthState.UP)
+    # Without a cooldown it stays as it was: never answered yet, so "unknown".
+    assert state == (HealthState.DOWN if cools_down else HealthState.UNKNOWN)
 
 
 async def test_gemini_error_after_its_events_is_a_rate_limit_with_its_cooldown(
@@ -228,4 +229,5 @@ async def test_a_gateways_unknown_model_fails_over_and_marks_that_entry(
     assert events[-1].provider == "anthropic"
     health = rig.service.health.get("gateway")
     assert health.last_error_class == ErrorClass.NOT_FOUND
-    assert health.state == HealthState.UP  # its other models may be fine: no cooldown
+    # Its other models may be fine: no cooldown (never answered yet, so "unknown").
+    assert health.state == HealthState.UNKNOWN and health.seconds_left == 0
