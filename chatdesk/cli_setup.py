@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from typing import TYPE_CHECKING
 
@@ -106,14 +105,12 @@ def _pick_model(found: FoundServer) -> str | None:
 
 
 def _read_key(label: str) -> str:
-    if sys.stdin.isatty():
-        key = getpass.getpass(f"API key for {label} (input hidden): ")
-    else:
-        key = sys.stdin.readline()
-    key = key.strip()
-    if not key:
-        raise UsageError("no key given: paste it at the prompt; nothing was saved")
-    return key
+    from chatdesk.cli_keys import KeysUsageError, read_key
+
+    try:
+        return read_key(label)
+    except KeysUsageError:
+        raise UsageError("no key given: paste it at the prompt; nothing was saved") from None
 
 
 async def _test_and_save(ctx: AppContext, service: ChatService, entry: ProviderSettings,

@@ -35,6 +35,14 @@ def write_settings(data_dir: Path, fakes: Iterable[tuple[str, FakeProvider]],
     return path
 
 
+def reset_fakes(pool: dict[str, FakeProvider]) -> dict[str, FakeProvider]:
+    """Fakes shared by a module's tests, back to no requests seen and nothing scripted."""
+    for fake in pool.values():
+        fake.clear()
+        fake.default_response = None
+    return pool
+
+
 def key_var(name: str) -> str:
     return "CHATDESK_TEST_KEY_" + name.upper().replace("-", "_")
 

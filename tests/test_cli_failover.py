@@ -13,7 +13,7 @@ import pytest
 
 from chatdesk.cli import main
 from tests.fakes.server import ErrorResponse, FakeProvider, Stream, Synth
-from tests.helpers import MODELS, key_env, write_settings
+from tests.helpers import MODELS, key_env, reset_fakes, write_settings
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +25,8 @@ def pool() -> Iterator[dict[str, FakeProvider]]:
 
 @pytest.fixture
 def fakes(pool: dict[str, FakeProvider]) -> Iterator[dict[str, FakeProvider]]:
-    for fake in pool.values():
-        fake.clear()
-        fake.default_response = None
-    yield pool
-    for fake in pool.values():
-        fake.clear()
-        fake.default_response = None
+    yield reset_fakes(pool)
+    reset_fakes(pool)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from chatdesk.failover.router import Router, Turn
 from chatdesk.providers.base import Message
 from chatdesk.store import HistoryStore
 from tests.fakes.server import ErrorResponse, FakeProvider, Stream, Synth
-from tests.helpers import MODELS
+from tests.helpers import MODELS, reset_fakes
 from tests.test_chat import (
     FakeClock,
     Rig,
@@ -48,13 +48,8 @@ def pool() -> Iterator[dict[str, FakeProvider]]:
 
 @pytest.fixture
 def fakes(pool: dict[str, FakeProvider]) -> Iterator[dict[str, FakeProvider]]:
-    for fake in pool.values():
-        fake.clear()
-        fake.default_response = None
-    yield pool
-    for fake in pool.values():
-        fake.clear()
-        fake.default_response = None
+    yield reset_fakes(pool)
+    reset_fakes(pool)
 
 
 def last_turn(fake: FakeProvider) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from chatdesk import events as ev
 from chatdesk.providers.errors import ErrorClass
 from chatdesk.store import HealthState, MessageStatus
 from tests.fakes.server import ErrorResponse, FakeProvider, Stream
+from tests.helpers import reset_fakes
 from tests.test_chat import Rig, collect, entry, only, rig_factory, wire_conversation
 from tests.wirefiles import WIRE_COPY
 
@@ -37,13 +38,8 @@ def pool() -> Iterator[dict[str, FakeProvider]]:
 
 @pytest.fixture
 def fakes(pool: dict[str, FakeProvider]) -> Iterator[dict[str, FakeProvider]]:
-    for fake in pool.values():
-        fake.clear()
-        fake.default_response = None
-    yield pool
-    for fake in pool.values():
-        fake.clear()
-        fake.default_response = None
+    yield reset_fakes(pool)
+    reset_fakes(pool)
 
 
 def answer_of(rig: Rig, events: list[ev.ChatEvent]) -> object:

@@ -19,28 +19,22 @@ def test_contrast_matches_known_values() -> None:
     assert design.contrast("#ffffff", "#767676") == design.contrast("#767676", "#ffffff")
 
 
+def low_pairs(theme: str, pairs: tuple[tuple[str, str], ...], floor: float) -> dict[str, float]:
+    """The pairs of `theme` whose contrast is under `floor`, with their ratios."""
+    palette = design.PALETTES[theme]
+    ratios = {f"{fg} on {bg}": design.contrast(getattr(palette, fg), getattr(palette, bg))
+              for fg, bg in pairs}
+    return {pair: round(ratio, 2) for pair, ratio in ratios.items() if ratio < floor}
+
+
 @pytest.mark.parametrize("theme", sorted(design.PALETTES))
 def test_every_text_pair_reads_at_4_5_to_1(theme: str) -> None:
-    palette = design.PALETTES[theme]
-    low = {
-        f"{fg} on {bg}": round(ratio, 2)
-        for fg, bg in design.TEXT_PAIRS
-        if (ratio := design.contrast(getattr(palette, fg), getattr(palette, bg)))
-        < design.TEXT_CONTRAST
-    }
-    assert low == {}
+    assert low_pairs(theme, design.TEXT_PAIRS, design.TEXT_CONTRAST) == {}
 
 
 @pytest.mark.parametrize("theme", sorted(design.PALETTES))
 def test_focus_rings_and_borders_stand_out_at_3_to_1(theme: str) -> None:
-    palette = design.PALETTES[theme]
-    low = {
-        f"{fg} on {bg}": round(ratio, 2)
-        for fg, bg in design.NON_TEXT_PAIRS
-        if (ratio := design.contrast(getattr(palette, fg), getattr(palette, bg)))
-        < design.NON_TEXT_CONTRAST
-    }
-    assert low == {}
+    assert low_pairs(theme, design.NON_TEXT_PAIRS, design.NON_TEXT_CONTRAST) == {}
 
 
 def test_the_assistant_and_you_are_told_apart_by_more_than_a_faint_panel() -> None:
