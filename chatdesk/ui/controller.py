@@ -19,9 +19,9 @@ from chatdesk import wording
 from chatdesk.facts import conversation_summary
 from chatdesk.providers import errors
 from chatdesk.recovery import ProbeScheduler
-from chatdesk.secrets import KeyFileState, KeyPlace
 from chatdesk.store import ConversationSummary, HistoryStore, StoredMessage, StoreError
 from chatdesk.ui.drafts import DraftBook
+from chatdesk.ui.key_actions import KeyActions
 
 if TYPE_CHECKING:
     import asyncio
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from chatdesk.context import AppContext, KeyChanges
     from chatdesk.local_servers import FoundServer, LocalServer
     from chatdesk.provider_status import ProviderStatus
-    from chatdesk.secrets import KeyLookup, KeyStore
     from chatdesk.settings import ProviderSettings, Settings
     from chatdesk.ui.bridge import ChatBridge
 
@@ -104,7 +103,7 @@ class ChatController(QObject):
         self._live: tuple[int, str] | None = None
         self._missing_keys: frozenset[str] = frozenset()
         self._import_running = False
-        self._keyring_keys: dict[str, KeyLookup | None] = {}  # what the key stores hold
+        self.keys = KeyActions(ctx, self.check_keys)  # the settings dialog's key matters
         self._passphrase_asked = False
         self.drafts = DraftBook(state if not self.readonly else None)
         self._draft_timer = QTimer(self)
@@ -190,7 +189,7 @@ class ChatController(QObject):
             return
         self._missing_keys = self.ctx.missing_keys()
         self.refresh_status()
-        if not self._passphrase_asked and not self.readonly and self.key_file_locked_in_use():
+        if not self._passphrase_asked and not self.readonly and self.keys.file_locked_in_use():
             self._passphrase_asked = True  # once per session: "Not now" is an answer
             self.passphraseNeeded.emit()
         self.setupNeeded.emit(not self.any_set_up())
@@ -283,90 +282,12 @@ class ChatController(QObject):
         except SettingsChangeError as exc:
             return str(exc)
         finally:
-            self._keyring_keys.clear()
+            self.keys.forget()
         if self.bridge is not None:
             self.bridge.replace_service(self.ctx.chat_service)
         self.settingsChanged.emit(settings)
         self.reload_settings()
         return None
-
-    # -- keys, for the settings dialog ----------------------------------------------------
-
-    def secure_key_store(self) -> bool:
-        return self.ctx is not None and self.ctx.keys.secure_store_available()
-
-    def key_lookup(self, provider: ProviderSettings, *, keyring: bool = True) -> KeyLookup:
-        """Where the provider's key comes from. The stores are read once per provider (the
-        keyring can be slow: D-Bus) until settings are saved or the key file is unlocked;
-        variables are read every time."""
-        assert self.ctx is not None
-        keys = self.ctx.keys
-        if keyring:
-            if provider.name not in self._keyring_keys:
-                found = keys.lookup(provider)
-                stored = found.source in ("keyring", "file", "session", "locked")
-                self._keyring_keys[provider.name] = found if stored else None
-            cached = self._keyring_keys[provider.name]
-            if cached is not None:
-                return cached
-        return keys.lookup(provider, keyring=False)
-
-    # -- the key stores without a keyring: this session only, or the encrypted key file ---
-
-    def key_place(self) -> KeyPlace:
-        """Where a key typed now is kept: "keyring", "file" or "session"."""
-        assert self.ctx is not None
-        return self.ctx.keys.place()
-
-    def key_file_state(self) -> KeyFileState:
-        assert self.ctx is not None
-        return self.ctx.keys.key_file_state()
-
-    def key_file_path(self) -> str:
-        assert self.ctx is not None
-        return str(self.ctx.keys.key_file_path or "")
-
-    def key_file_problem(self) -> str | None:
-        return self.ctx.keys.key_file_problem() if self.ctx is not None else None
-
-    def key_file_locked_in_use(self) -> bool:
-        """The key file is locked and holds the key of a configured provider."""
-        if self.ctx is None or self.ctx.keys.key_file_state() != KeyFileState.LOCKED:
-            return False
-        return any(n in self.ctx.settings.providers for n in self.ctx.keys.key_file_names())
-
-    def unlock_keys(self, passphrase: str) -> str | None:
-        """Unlock the key file for this session; what went wrong as a sentence, or None."""
-        return self._key_file_action(lambda keys: keys.unlock_key_file(passphrase))
-
-    def create_key_file(self, passphrase: str) -> str | None:
-        """Create the key file (this session's keys move into it) and keep new keys there."""
-        return self._key_file_action(lambda keys: keys.create_key_file(passphrase))
-
-    def change_passphrase(self, passphrase: str) -> str | None:
-        return self._key_file_action(lambda keys: keys.change_passphrase(passphrase))
-
-    def choose_key_store(self, place: KeyPlace) -> str | None:
-        """Keep new keys for this session only, or in the (existing, unlocked) key file."""
-        if place == KeyPlace.SESSION:
-            return self._key_file_action(lambda keys: keys.choose_session_only())
-        return self._key_file_action(lambda keys: keys.choose_key_file())
-
-    def _key_file_action(self, action: Callable[[KeyStore], None]) -> str | None:
-        if self.ctx is None:
-            return "This history is open read-only; keys cannot be changed here."
-        from chatdesk.secrets import KeyStoreError
-
-        try:
-            action(self.ctx.keys)
-        except KeyStoreError as exc:
-            return str(exc)
-        self._keyring_keys.clear()
-        self.check_keys()
-        return None
-
-    def needs_key(self, provider: ProviderSettings) -> bool:
-        return self.ctx is not None and self.ctx.keys.needs_key(provider)
 
     # -- conversations --------------------------------------------------------------------
 

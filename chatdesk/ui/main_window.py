@@ -467,7 +467,7 @@ class MainWindow(QMainWindow):
 
         def done(problem: str | None) -> None:
             welcome.key_result(problem)
-            if problem is None and c.key_place() == "session":  # the welcome view is gone
+            if problem is None and c.keys.place() == "session":  # the welcome view is gone
                 self.show_status("Key saved for this session only (no system keyring); "
                                  "Settings can keep it in an encrypted file.", 15000)
 

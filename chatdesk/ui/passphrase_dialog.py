@@ -46,7 +46,7 @@ class PassphraseDialog(QDialog):
         self.setObjectName("passphraseDialog")
         self.controller, self.mode = controller, mode
         self.setWindowTitle(_TITLES[mode])
-        path = controller.key_file_path()
+        path = controller.keys.file_path()
         intro = named(QLabel(_intro(mode, path)), "passphraseIntro")
         intro.setWordWrap(True)
         self.passphrase = named(QLineEdit(), "passphrase")
@@ -92,11 +92,11 @@ class PassphraseDialog(QDialog):
             return self._refuse("The two passphrases differ; type the same one twice.",
                                 self.again)
         if self.mode == PassphraseMode.UNLOCK:
-            problem = self.controller.unlock_keys(text)
+            problem = self.controller.keys.unlock(text)
         elif self.mode == PassphraseMode.CREATE:
-            problem = self.controller.create_key_file(text)
+            problem = self.controller.keys.create_file(text)
         else:
-            problem = self.controller.change_passphrase(text)
+            problem = self.controller.keys.change_passphrase(text)
         if problem is not None:
             return self._refuse(problem, self.passphrase)
         self.error.setText("")

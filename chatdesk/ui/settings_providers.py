@@ -67,7 +67,7 @@ class ProvidersPage(QWidget):
         self.typed_keys: dict[str, str] = {}
         self.forget_keys: set[str] = set()
         self.removed: set[str] = set()
-        self.secure = controller.secure_key_store()
+        self.secure = controller.keys.secure_store()
         self._loading = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._notes: dict[tuple[str, str], str] = {}  # (provider, "fetch"|"test") -> sentence
@@ -202,14 +202,14 @@ class ProvidersPage(QWidget):
         """The store choice, its button and a sentence on what it means, as things are now."""
         if self.secure:
             return
-        place = self.controller.key_place()
-        state = self.controller.key_file_state()
+        place = self.controller.keys.place()
+        state = self.controller.keys.file_state()
         self.key_store.setCurrentIndex(self.key_store.findData(place))
-        path = self.controller.key_file_path()
+        path = self.controller.keys.file_path()
         self.key_file_button.setVisible(state in (KeyFileState.LOCKED, KeyFileState.UNLOCKED))
         self.key_file_button.setText("Unlock…" if state == KeyFileState.LOCKED
                                      else "Change passphrase…")
-        problem = self.controller.key_file_problem()
+        problem = self.controller.keys.file_problem()
         if problem:
             note = problem
         elif place == KeyPlace.SESSION:
@@ -225,9 +225,9 @@ class ProvidersPage(QWidget):
 
     def _on_key_store(self, index: int) -> None:
         place = KeyPlace(self.key_store.itemData(index))
-        state = self.controller.key_file_state()
+        state = self.controller.keys.file_state()
         if place == KeyPlace.SESSION or state == KeyFileState.UNLOCKED:
-            self._key_store_done(self.controller.choose_key_store(place))
+            self._key_store_done(self.controller.keys.choose_store(place))
         elif state == KeyFileState.ABSENT:
             self.ask_passphrase("create")
         elif state == KeyFileState.LOCKED:
@@ -236,7 +236,7 @@ class ProvidersPage(QWidget):
             self._key_store_done(None)
 
     def _on_key_file_button(self) -> None:
-        locked = self.controller.key_file_state() == KeyFileState.LOCKED
+        locked = self.controller.keys.file_state() == KeyFileState.LOCKED
         self.ask_passphrase("unlock" if locked else "change")
 
     def ask_passphrase(self, mode: str, then_choose: bool = False) -> QDialog:
@@ -252,7 +252,7 @@ class ProvidersPage(QWidget):
             dialog.deleteLater()
             problem = None
             if result == QDialog.DialogCode.Accepted and then_choose:
-                problem = self.controller.choose_key_store(KeyPlace.FILE)
+                problem = self.controller.keys.choose_store(KeyPlace.FILE)
             self._key_store_done(problem)
 
         dialog.finished.connect(finished)
@@ -362,8 +362,8 @@ class ProvidersPage(QWidget):
         self.base_url.setPlaceholderText(DEFAULT_BASE_URLS[p.type])
         env_vars = key_env_vars(p)
         self.key_env.setPlaceholderText(env_vars[0] if env_vars else "e.g. MY_PROVIDER_API_KEY")
-        hint = key_hint(p, self.controller.key_lookup(p).source, self.controller.needs_key(p),
-                        self.secure, p.name in self.forget_keys, self.controller.key_place())
+        hint = key_hint(p, self.controller.keys.lookup(p).source, self.controller.keys.needs_key(p),
+                        self.secure, p.name in self.forget_keys, self.controller.keys.place())
         self.key_forget.setVisible(hint.stored)
         self.key.setPlaceholderText(hint.placeholder)
         self.key_note.setText(hint.note)
@@ -422,7 +422,7 @@ class ProvidersPage(QWidget):
         if p.name in self.typed_keys:
             return self.typed_keys[p.name]
         # A keyring entry about to be forgotten does not count: only variables do.
-        return self.controller.key_lookup(p, keyring=p.name not in self.forget_keys).key
+        return self.controller.keys.lookup(p, keyring=p.name not in self.forget_keys).key
 
     def _start(self, p: ProviderSettings, what: str, button: QPushButton,
                job: Callable[[ChatService], Coroutine[Any, Any, str]]) -> None:
@@ -450,7 +450,7 @@ class ProvidersPage(QWidget):
         task.add_done_callback(lambda t: button.setEnabled(True) if t.cancelled() else None)
 
     def _missing_key(self, p: ProviderSettings) -> str | None:
-        if self.key_for(p) or not self.controller.needs_key(p):
+        if self.key_for(p) or not self.controller.keys.needs_key(p):
             return None
         return missing_key(p.name, next(iter(key_env_vars(p)), None), self.secure, where="app")
 

@@ -84,7 +84,7 @@ def test_not_now_is_an_answer_for_this_run(
     window.controller.passphraseNeeded.connect(lambda: seen.append(1))
     window.controller.check_keys()
     assert seen == []
-    assert window.controller.key_file_locked_in_use()
+    assert window.controller.keys.file_locked_in_use()
 
 
 def test_without_keyring_or_file_a_pasted_key_answers_at_once(
