@@ -153,20 +153,25 @@ class ChatController(QObject):
             return
         self._every(HEALTH_REFRESH_MS, self.refresh_status)
         self._every(PENDING_RETRY_MS, self.retry_pending_if_ready)
-        QTimer.singleShot(FIRST_RETRY_MS, self.retry_pending_if_ready)
-        QTimer.singleShot(TRASH_PURGE_MS, self.purge_old_trash)
+        self._once(FIRST_RETRY_MS, self.retry_pending_if_ready)
+        self._once(TRASH_PURGE_MS, self.purge_old_trash)
 
     def watch_status_pages(self) -> None:
         """Read the providers' status pages in the background from now on."""
         if self.bridge is not None:
             self.bridge.watch_status_pages()
 
-    def _every(self, ms: int, slot: Callable[[], Any]) -> None:
+    def _every(self, ms: int, slot: Callable[[], Any], *, once: bool = False) -> None:
+        """A timer that `close` stops (a closed history is never touched by one)."""
         timer = QTimer(self)
+        timer.setSingleShot(once)
         timer.setInterval(ms)
         timer.timeout.connect(slot)
         timer.start()
         self._timers.append(timer)
+
+    def _once(self, ms: int, slot: Callable[[], Any]) -> None:
+        self._every(ms, slot, once=True)
 
     def reload_settings(self, keys_now: bool = True) -> None:
         """Tell the widgets about the providers, then look up keys and refresh their status.
