@@ -284,9 +284,8 @@ class ChatService:
             set_aside = self._set_aside_from(conversation.id, replacing) if replacing else ()
             # Its parent is the message before it: an edit's new text is then a version of
             # the message it replaces (same parent), see versions.py.
-            thread = self.store.messages(conversation.id) if not created else []
-            saved = self.store.add_message(conversation.id, "user", text,
-                                           parent_id=thread[-1].id if thread else None)
+            parent = self.store.last_message_id(conversation.id) if not created else None
+            saved = self.store.add_message(conversation.id, "user", text, parent_id=parent)
             # Claimed in the same transaction: if this process dies before the answer is
             # saved, the next start finds the claim dead and sends the message again.
             self.store.claim_message(saved.id)

@@ -280,6 +280,12 @@ class HistoryStore(Claims):
         rows = self._rows(sql + " ORDER BY created_at, id", (conversation_id,))
         return [StoredMessage.from_row(row) for row in rows]
 
+    def last_message_id(self, conversation_id: int) -> int | None:
+        """The id of the last message of the conversation's main line (None: empty)."""
+        row = self._one("SELECT id FROM messages WHERE conversation_id = ? AND is_alternate = 0"
+                        " ORDER BY created_at DESC, id DESC LIMIT 1", (conversation_id,))
+        return int(row[0]) if row else None
+
     def get_message(self, id: int) -> StoredMessage | None:
         row = self._one("SELECT * FROM messages WHERE id = ?", (id,))
         return StoredMessage.from_row(row) if row else None
