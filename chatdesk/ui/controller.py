@@ -7,6 +7,7 @@ live in the core (ChatService, AppContext); it only decides when to ask for them
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Coroutine
@@ -24,8 +25,6 @@ from chatdesk.ui.drafts import DraftBook
 from chatdesk.ui.key_actions import KeyActions
 
 if TYPE_CHECKING:
-    import asyncio
-
     from chatdesk import events as ev
     from chatdesk.chat import ChatService, PreparedSend
     from chatdesk.context import AppContext, KeyChanges
@@ -755,6 +754,13 @@ class ChatController(QObject):
             else:
                 done(result)
 
+        try:  # a timer firing while the app shuts down: there is no loop to run on
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or loop.is_closed():
+            run().close()
+            return None
         return bridge.spawn(run())
 
     # -- status, closing --------------------------------------------------------------------

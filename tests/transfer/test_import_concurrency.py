@@ -70,7 +70,9 @@ def check_index(path: Path) -> None:
 async def chat_while(importer: Importer, path: Path, fake: FakeProvider) -> list[int]:
     """Send messages until the import ends; each must be saved while it still runs, and no
     reader sees any of the import meanwhile. Returns the conversations made."""
-    rig = make_rig(path, [entry("openai", fake)])
+    # Generous deadlines: the import loads the machine, and this test is not about them.
+    rig = make_rig(path, [entry("openai", fake)], connect_timeout_s=5, first_token_timeout_s=10,
+                   stall_timeout_s=10)
     made: list[int] = []
     try:
         importer.start()
