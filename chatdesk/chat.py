@@ -29,7 +29,7 @@ from chatdesk.secrets import KeyStore, key_env_vars
 from chatdesk.settings import ProviderSettings, Settings
 from chatdesk.setup_rules import SetUp, check
 from chatdesk.store import HistoryStore, MessageStatus, Recovered, StoredMessage
-from chatdesk.versions import Versions, main_line_upto, switch_plan, versions_of
+from chatdesk.versions import Versions, all_versions, main_line_upto, switch_plan
 
 # Which stored messages a provider sees as the conversation so far.
 _SENT_STATUSES = {
@@ -305,9 +305,7 @@ class ChatService:
 
     def versions(self, conversation_id: int) -> dict[int, Versions]:
         """The messages of the conversation's main line that have other versions."""
-        messages = self.store.messages(conversation_id, include_alternates=True)
-        found = {m.id: versions_of(messages, m.id) for m in messages if not m.is_alternate}
-        return {i: v for i, v in found.items() if v is not None}
+        return all_versions(self.store.messages(conversation_id, include_alternates=True))
 
     def show_version(self, conversation_id: int, message_id: int) -> bool:
         """Put version `message_id` (and what followed it) on the main line; the version

@@ -48,6 +48,25 @@ def versions_of(messages: Sequence[StoredMessage], message_id: int) -> Versions 
     return Versions(ids, ids.index(message_id))
 
 
+def all_versions(messages: Sequence[StoredMessage]) -> dict[int, Versions]:
+    """The versions of every main-line message that has others, by message id."""
+    if not _linked(messages):
+        return {}
+    groups: dict[tuple[int | None, str], list[StoredMessage]] = {}
+    for m in messages:
+        groups.setdefault((m.parent_id, m.role), []).append(m)
+    found: dict[int, Versions] = {}
+    for siblings in groups.values():
+        if len(siblings) < 2:
+            continue
+        siblings.sort(key=lambda m: (m.created_at, m.id))
+        ids = tuple(m.id for m in siblings)
+        for i, m in enumerate(siblings):
+            if not m.is_alternate:
+                found[m.id] = Versions(ids, i)
+    return found
+
+
 def _children(messages: Sequence[StoredMessage]) -> dict[int | None, list[StoredMessage]]:
     children: dict[int | None, list[StoredMessage]] = {}
     for m in sorted(messages, key=lambda m: (m.created_at, m.id)):

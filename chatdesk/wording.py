@@ -43,6 +43,35 @@ def display_name(provider: str | None) -> str:
     return _BRANDS.get(head, head) + sep + tail
 
 
+def answer_usage(input_tokens: int | None, output_tokens: int | None,
+                 seconds: float | None, *, spoken: bool = False) -> str:
+    """An answer's cost, quietly: '1,204 → 356 tokens · 4.2 s' ('' when nothing is known).
+    Spoken: '1,204 tokens in, 356 out, 4.2 seconds'."""
+    bits: list[str] = []
+    if input_tokens is not None or output_tokens is not None:
+        tin = "?" if input_tokens is None else f"{input_tokens:,}"
+        tout = "?" if output_tokens is None else f"{output_tokens:,}"
+        bits.append(f"{tin} tokens in, {tout} out" if spoken else f"{tin} → {tout} tokens")
+    if seconds is not None and seconds >= 0:
+        shown = "under 0.1" if seconds < 0.05 else \
+            f"{seconds:.1f}" if seconds < 10 else f"{seconds:.0f}"
+        bits.append(f"{shown} seconds" if spoken else
+                    (f"{shown} s" if seconds < 60 else duration(seconds)))
+    return ", ".join(bits) if spoken else " · ".join(bits)
+
+
+def reasoning_toggle(reasoning: str, shown: bool) -> str:
+    """The line that opens or closes an answer's reasoning: '▸ Thought process (212 words)'."""
+    words = len(reasoning.split())
+    return f"{'▾' if shown else '▸'} Thought process ({words:,} word{'s' if words != 1 else ''})"
+
+
+def refused_note(provider: str | None) -> str:
+    """Under a refusal: what it is (the provider's reply, not the answer asked for)."""
+    return (f"{display_name(provider)} declined to answer. This is its reply, not an answer; "
+            "another provider may answer.")
+
+
 def error_label(error_class: str | None) -> str:
     """The error class in words: 'key rejected', not 'auth'; unknown classes spelled out."""
     known = errors.BY_KIND.get(error_class or "")

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
@@ -23,6 +23,8 @@ from chatdesk.recovery import ProbeScheduler
 from chatdesk.store import ConversationSummary, HistoryStore, StoredMessage, StoreError
 from chatdesk.ui.drafts import DraftBook
 from chatdesk.ui.key_actions import KeyActions
+from chatdesk.ui.message_actions import MessageActions
+from chatdesk.versions import Versions
 
 if TYPE_CHECKING:
     from chatdesk import events as ev
@@ -54,6 +56,8 @@ class OpenedConversation:
     preferred_provider: str | None
     draft: str
     live: tuple[int, str] | None  # (answer id, text so far) of an answer streaming into it
+    versions: dict[int, Versions] = field(default_factory=dict)  # of its main-line messages
+    keep_place: int | None = None  # a message to keep in view (a version was switched)
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class ChatController(QObject):
     settingsChanged = Signal(object)  # Settings, after a save
     setupNeeded = Signal(bool)  # True: no provider is set up, the window shows its welcome
     passphraseNeeded = Signal()  # the encrypted key file holds keys and is locked (once a run)
+    versionsChanged = Signal(object)  # {message id: Versions} of the conversation shown
 
     def __init__(self, store: HistoryStore, ctx: AppContext | None, *, readonly: bool = False,
                  state: QSettings | None = None, parent: QObject | None = None) -> None:
@@ -103,6 +108,7 @@ class ChatController(QObject):
         self._missing_keys: frozenset[str] = frozenset()
         self._import_running = False
         self.keys = KeyActions(ctx, self.check_keys)  # the settings dialog's key matters
+        self.message_actions = MessageActions(self)  # versions, branches, "Ask …"
         self._passphrase_asked = False
         self.drafts = DraftBook(state if not self.readonly else None)
         self._draft_timer = QTimer(self)
@@ -202,16 +208,30 @@ class ChatController(QObject):
         """Whether some provider can answer at all (setup_rules), as far as keys were read."""
         if self.ctx is None:
             return True
-        from chatdesk.setup_rules import any_set_up
-
-        settings, keys = self.ctx.settings, self.ctx.keys
         try:
-            # A key in the locked key file is there (the passphrase dialog asks for it).
-            missing = {n for n in self._missing_keys if n in settings.providers
-                       and keys.lookup(settings.providers[n]).source != "locked"}
-            return any_set_up(settings, self.ctx.health(), missing)
+            return bool(self._set_up_checks(any_only=True))
         except StoreError:
             return True  # the history is busy: say nothing rather than the wrong thing
+
+    def set_up_names(self) -> list[str]:
+        """The providers set up (setup_rules), in failover order ([] when unknown)."""
+        if self.ctx is None:
+            return []
+        try:
+            return self._set_up_checks()
+        except StoreError:
+            return []
+
+    def _set_up_checks(self, any_only: bool = False) -> list[str]:
+        from chatdesk.setup_rules import checks
+
+        assert self.ctx is not None
+        settings, keys = self.ctx.settings, self.ctx.keys
+        # A key in the locked key file is there (the passphrase dialog asks for it).
+        missing = {n for n in self._missing_keys if n in settings.providers
+                   and keys.lookup(settings.providers[n]).source != "locked"}
+        names = [c.name for c in checks(settings, self.ctx.health(), missing) if c.ok]
+        return names[:1] if any_only else names
 
     def refresh_status(self) -> None:
         statuses = self.provider_statuses()
@@ -295,7 +315,8 @@ class ChatController(QObject):
 
     # -- conversations --------------------------------------------------------------------
 
-    def open_conversation(self, conversation_id: int | None, *, fresh: bool = False) -> bool:
+    def open_conversation(self, conversation_id: int | None, *, fresh: bool = False,
+                          keep_place: int | None = None) -> bool:
         """Show a conversation (None: a new chat; `fresh`: an empty one, as New chat starts,
         not the text left in an earlier one); False, and a sentence, if it cannot."""
         if fresh and conversation_id is None:
@@ -314,7 +335,8 @@ class ChatController(QObject):
         self.conversationOpened.emit(OpenedConversation(
             self.conversation_id, messages,
             conversation.preferred_provider if conversation else None,
-            self.drafts.get(self.conversation_id), live))
+            self.drafts.get(self.conversation_id), live,
+            self.message_actions.versions(self.conversation_id), keep_place))
         return True
 
     def conversation_title(self) -> str | None:
@@ -502,9 +524,9 @@ class ChatController(QObject):
             self.notice.emit(f"{problem.rstrip('.')}. Fix settings.toml (Chat ▸ Settings…) "
                              "before sending; your text is kept.")
             return None
-        return self._engine_service()
+        return self.engine_service()
 
-    def _engine_service(self) -> ChatService | None:
+    def engine_service(self) -> ChatService | None:
         """The bridge's chat service; None (and a notice) when it cannot be made."""
         assert self.bridge is not None
         try:
@@ -530,13 +552,15 @@ class ChatController(QObject):
             text, self.conversation_id, preferred=preferred, model=model, replacing=replacing,
             system=system))
 
-    def regenerate(self, *, model: str | None = None) -> bool:
-        """Ask again for the last answer of the conversation shown."""
+    def regenerate(self, *, model: str | None = None, preferred: str | None = None) -> bool:
+        """Ask again for the last answer of the conversation shown (`preferred`: asking
+        that provider first)."""
         service = self._service()
         if service is None or self.conversation_id is None:
             return False
         conversation_id = self.conversation_id
-        return self._start(lambda: service.prepare_regenerate(conversation_id, model=model))
+        return self._start(lambda: service.prepare_regenerate(
+            conversation_id, model=model, preferred=preferred))
 
     def _start(self, prepare: Callable[[], PreparedSend]) -> bool:
         from chatdesk.chat import EditError, NotSetUpError, UnknownProviderError
@@ -607,7 +631,7 @@ class ChatController(QObject):
         off, `resendOffered` lets the user send their messages again. Returns how many wait."""
         if self.bridge is None or self.ctx is None:
             return 0
-        service = self._engine_service()
+        service = self.engine_service()
         if service is None:
             return 0
         try:
@@ -633,7 +657,7 @@ class ChatController(QObject):
                      force: bool = False) -> bool:
         """Send the pending messages (`interrupted`: those a crash cut off too; `force`:
         to providers cooling down too)."""
-        service = self._engine_service()
+        service = self.engine_service()
         if service is None:
             return False
         self._answering, self._live = None, None
@@ -678,6 +702,8 @@ class ChatController(QObject):
     def _run_finished(self, kind: str, finished: int) -> None:
         self._live = None
         self.conversationsChanged.emit()
+        if self.conversation_id is not None:  # an edit or regenerate kept another version
+            self.versionsChanged.emit(self.message_actions.versions(self.conversation_id))
         self.refresh_status()
         if kind in ("retry", "resend") and finished:
             self.say(f"Sent {finished} pending message{'s' if finished != 1 else ''}.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from chatdesk import wording
 from chatdesk.store import MessageStatus
+from chatdesk.ui import design
 from chatdesk.ui.bounds import (
     MAX_ROW_HEIGHT,
     PLAIN_PAGE,
@@ -50,13 +52,24 @@ from chatdesk.ui.bounds import (
     size_label,
 )
 from chatdesk.ui.conversation_model import parse_time
+from chatdesk.ui.resources import icon
 from chatdesk.ui.transcript_model import MessageRow, Notice, TranscriptRole, display_name
 
-MAX_TEXT_WIDTH = 860  # px; long lines are hard to read on a wide window
 CACHE_SIZE = 600  # documents kept; older ones are rebuilt when scrolled back to
 OUTER_X, OUTER_Y, PAD = 16, 5, 10
-LINK_GAP = 14
-_LINK_LABELS = {"copy": "Copy", "edit": "Edit", "regenerate": "Regenerate"}
+FOOTER_H = 30  # under each message: its action buttons, versions and usage
+BUTTON = 26  # an action button's side; its icon is 16 px
+BUTTON_GAP = 2
+_ICONS = {"copy": "copy", "edit": "edit", "regenerate": "retry", "branch": "branch",
+          "prev": "chevron-left", "next": "chevron-right"}
+ACTION_TIPS = {
+    "copy": "Copy the message (Ctrl+C)",
+    "edit": "Edit and send again (Ctrl+E)",
+    "regenerate": "Ask again for this answer (Ctrl+R)",
+    "branch": "Branch from here: a new conversation with the messages up to this one",
+    "prev": "Previous version (Alt+Left)",
+    "next": "Next version (Alt+Right)",
+}
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -176,6 +189,8 @@ class MessageDelegate(QStyledItemDelegate):
         self.selection: TextSelection | None = None  # text selected in one message
         self._live: dict[int, _LiveDocument] = {}  # by message id; one answer at a time
         self._metrics: tuple[int, float] | None = None
+        self.hover_button: tuple[int, str] | None = None  # (message id, action) under the mouse
+        self.focus_button: tuple[int, str] | None = None  # ... that the keyboard is on
 
     # -- geometry -------------------------------------------------------------------------
 
@@ -193,16 +208,32 @@ class MessageDelegate(QStyledItemDelegate):
         self._metrics = None
 
     def text_width(self) -> int:
-        return max(120, min(MAX_TEXT_WIDTH, self.width - 2 * OUTER_X) - 2 * PAD)
+        """The width of an answer's text: the column (design.COLUMN_MAX_PX at most)."""
+        return max(120, min(design.COLUMN_MAX_PX, self.width - 2 * OUTER_X) - 2 * PAD)
 
-    def bubble_rect(self, item_rect: QRect) -> QRect:
-        """Where the row's box is drawn inside its item rectangle (centred, capped width)."""
+    def user_text_width(self) -> int:
+        """The widest your message's text gets: its bubble is at most 85 % of the column."""
+        return max(100, int((self.text_width() + 2 * PAD) * design.USER_BUBBLE_MAX) - 2 * PAD)
+
+    def column_rect(self, item_rect: QRect) -> QRect:
+        """The text column inside a row's item rectangle (centred), above its footer."""
         inner = self.text_width() + 2 * PAD
         left = item_rect.left() + max(OUTER_X, (item_rect.width() - inner) // 2)
-        return QRect(left, item_rect.top() + OUTER_Y, inner, item_rect.height() - 2 * OUTER_Y)
+        return QRect(left, item_rect.top() + OUTER_Y, inner,
+                     item_rect.height() - 2 * OUTER_Y - FOOTER_H)
 
-    def doc_origin(self, item_rect: QRect) -> QPoint:
-        box = self.bubble_rect(item_rect)
+    def bubble_rect(self, item_rect: QRect, row: MessageRow | None = None) -> QRect:
+        """Where the row's box is drawn: the column for an answer; for your message, a
+        bubble on the column's right, as wide as its text needs."""
+        column = self.column_rect(item_rect)
+        if row is None or row.role != "user":
+            return column
+        ideal = math.ceil(self.document_for(row).idealWidth()) + 2 * PAD
+        width = max(4 * PAD, min(self.user_text_width() + 2 * PAD, ideal))
+        return QRect(column.right() + 1 - width, column.top(), width, column.height())
+
+    def doc_origin(self, item_rect: QRect, row: MessageRow | None = None) -> QPoint:
+        box = self.bubble_rect(item_rect, row)
         return QPoint(box.left() + PAD, box.top() + PAD)
 
     # -- documents ------------------------------------------------------------------------
@@ -230,7 +261,7 @@ class MessageDelegate(QStyledItemDelegate):
                 self._cache.popitem(last=False)
         else:
             self._cache.move_to_end(row.id)
-        width = self.text_width()
+        width = self.user_text_width() if row.role == "user" else self.text_width()
         if entry.doc.textWidth() != width:
             entry.doc.setTextWidth(width)
         return entry.doc
@@ -244,7 +275,8 @@ class MessageDelegate(QStyledItemDelegate):
             self.live_build_ms = (time.perf_counter() - started) * 1000
             return doc
         live = self._live.pop(row.id, None)
-        if live is not None and row.content \
+        if live is not None and row.content and not row.reasoning \
+                and row.status != MessageStatus.REFUSED \
                 and live.fits(self.dark, self.notices_html(notices), row.content):
             live.finish(row.content, self.header_html(row))  # a long answer: no stall at its end
             return live.doc
@@ -319,7 +351,7 @@ class MessageDelegate(QStyledItemDelegate):
     def row_html(self, row: MessageRow, notices: list[Notice]) -> str:
         """The whole row as HTML: header, failover notices, the message."""
         html_text = self.head_html(row, notices)
-        if row.content:
+        if row.content or row.status == MessageStatus.REFUSED:
             return html_text + self._render(row.content, self.dark) + self.pending_html(row)
         if row.live:
             muted = "#9aa4b0" if self.dark else "#5a6570"
@@ -327,8 +359,38 @@ class MessageDelegate(QStyledItemDelegate):
         return html_text
 
     def head_html(self, row: MessageRow, notices: list[Notice]) -> str:
-        return (f"<p style='margin-top:0px; margin-bottom:4px'>{self.header_html(row)}</p>"
-                + self.notices_html(notices))
+        """The header line (none in your own message's bubble unless it waits), the
+        failover notices, a refusal's note and the answer's reasoning, collapsed."""
+        header = "" if row.role == "user" and not row.pending else \
+            f"<p style='margin-top:0px; margin-bottom:4px'>{self.header_html(row)}</p>"
+        return header + self.notices_html(notices) + self.refusal_html(row) \
+            + self.reasoning_html(row)
+
+    def _tokens(self) -> design.Palette:
+        return design.DARK if self.dark else design.LIGHT
+
+    def refusal_html(self, row: MessageRow) -> str:
+        """A refusal is the provider's reply, not an answer: a note in the answer's place."""
+        if row.status != MessageStatus.REFUSED:
+            return ""
+        t = self._tokens()
+        return (f"<table width='100%' cellspacing='0' cellpadding='6' style='margin-bottom:6px'>"
+                f"<tr><td bgcolor='{t.danger_bg}' style='font-size:small; color:{t.danger}'>"
+                f"{html.escape(wording.refused_note(row.provider))}</td></tr></table>")
+
+    def reasoning_html(self, row: MessageRow) -> str:
+        """The model's thinking: one line that opens it; open, its text in muted type."""
+        if not row.reasoning or row.live:
+            return ""
+        t = self._tokens()
+        toggle = (f"<p style='margin-top:0px; margin-bottom:6px; font-size:small'>"
+                  f"<a href='reasoning:' style='color:{t.muted}; text-decoration:none'>"
+                  f"{html.escape(wording.reasoning_toggle(row.reasoning, row.reasoning_open))}"
+                  f"</a></p>")
+        if not row.reasoning_open:
+            return toggle
+        return toggle + (f"<p style='margin-top:0px; margin-bottom:8px; color:{t.muted};"
+                         f" white-space:pre-wrap'>{html.escape(row.reasoning)}</p>")
 
     def pending_html(self, row: MessageRow) -> str:
         """Under a pending message: why it waits, when it is tried next, and "Send now". All
@@ -403,6 +465,9 @@ class MessageDelegate(QStyledItemDelegate):
                 bits.append("<span style='color:#d29922'>stopped — partial answer</span>")
             elif row.status == "failed" and row.provider is not None:
                 bits.append("<span style='color:#da3633'>failed</span>")
+            elif row.status == MessageStatus.REFUSED:
+                bits.append(f"<span style='color:{self._tokens().danger}'>declined to answer"
+                            "</span>")
         if when:
             bits.append(when)
         return " · ".join(bits)
@@ -419,7 +484,7 @@ class MessageDelegate(QStyledItemDelegate):
         lines = 0
         for part in shown_text(row.content, row.page).split("\n"):
             lines += 1 + len(part) // per_line
-        height = 2 * PAD + 2 * OUTER_Y + int(line * 1.4) + lines * line
+        height = 2 * PAD + 2 * OUTER_Y + FOOTER_H + int(line * 1.4) + lines * line
         row.estimate = (width, row.version, height)
         return height
 
@@ -433,7 +498,7 @@ class MessageDelegate(QStyledItemDelegate):
     def row_height(self, row: MessageRow, model: Any = None) -> int:
         if self.has_document(row):
             doc = self.document_for(row, model)
-            return int(doc.size().height()) + 2 * PAD + 2 * OUTER_Y
+            return int(doc.size().height()) + 2 * PAD + 2 * OUTER_Y + FOOTER_H
         return self.estimate_height(row)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
@@ -452,21 +517,21 @@ class MessageDelegate(QStyledItemDelegate):
             return
         model = index.model()
         doc = self.document_for(row, model)
-        box = self.bubble_rect(option.rect)
+        box = self.bubble_rect(option.rect, row)
         palette = option.palette
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         fill: QColor | None = None
         if row.role == "user":
-            fill = palette.color(QPalette.ColorRole.AlternateBase)
+            fill = QColor(self._tokens().user_bubble)
         if option.state & QStyle.StateFlag.State_Selected:
             fill = QColor(palette.color(QPalette.ColorRole.Highlight))
             fill.setAlpha(48)
         if fill is not None:
             painter.setPen(QColor(0, 0, 0, 0))
             painter.setBrush(fill)
-            painter.drawRoundedRect(QRectF(box), 8, 8)
-        origin = self.doc_origin(option.rect)
+            painter.drawRoundedRect(QRectF(box), design.RADIUS_CARD, design.RADIUS_CARD)
+        origin = QPoint(box.left() + PAD, box.top() + PAD)
         painter.translate(origin)
         ctx = QAbstractTextDocumentLayout.PaintContext()
         ctx.palette = palette
@@ -489,37 +554,122 @@ class MessageDelegate(QStyledItemDelegate):
         if not ctx.clip.isEmpty():  # an empty clip would mean no clip: draw everything
             doc.documentLayout().draw(painter, ctx)
         painter.restore()
-        if option.state & QStyle.StateFlag.State_MouseOver and hasattr(model, "actions"):
-            self._paint_links(painter, option, model.actions(index.row()))
-        real = int(doc.size().height()) + 2 * PAD + 2 * OUTER_Y
+        if hasattr(model, "actions"):
+            self._paint_footer(painter, option, row, model.actions(index.row()))
+        real = int(doc.size().height()) + 2 * PAD + 2 * OUTER_Y + FOOTER_H
         if row.given_height != real:
             row.given_height = real
             self.sizeHintChanged.emit(index)
 
-    def link_rects(self, item_rect: QRect, actions: list[str],
-                   font: QFont | None = None) -> list[tuple[str, QRect]]:
-        """Where the hover links (Copy, Edit, Regenerate) sit: the row's top right corner."""
-        metrics = QFontMetrics(font or QFont())
-        box = self.bubble_rect(item_rect)
-        right = box.right() - PAD
-        rects: list[tuple[str, QRect]] = []
-        for name in reversed(actions):
-            label = _LINK_LABELS[name]
-            w = metrics.horizontalAdvance(label)
-            rects.append((name, QRect(right - w, box.top() + PAD - 1, w, metrics.height())))
-            right -= w + LINK_GAP
-        return list(reversed(rects))
+    # -- the footer: action buttons, versions, usage ------------------------------------------
 
-    def _paint_links(self, painter: QPainter, option: QStyleOptionViewItem,
-                     actions: list[str]) -> None:
-        if not actions:
-            return
+    def footer_text(self, row: MessageRow) -> str:
+        """The quiet words at the footer's right end: an answer's tokens and time."""
+        if row.role == "assistant" and not row.live:
+            return wording.answer_usage(row.input_tokens, row.output_tokens, row.seconds)
+        return ""
+
+    def button_label(self, name: str, row: MessageRow, model: Any = None) -> str:
+        """A text button's label ("Ask OpenAI"); "" for an icon button."""
+        if name == "ask-other" and model is not None and hasattr(model, "ask_other"):
+            return f"Ask {display_name(model.ask_other(row))}"
+        return ""
+
+    def button_tip(self, name: str, row: MessageRow, model: Any = None) -> str:
+        if name == "ask-other":
+            return f"{self.button_label(name, row, model)} for an answer instead"
+        return ACTION_TIPS.get(name, name)
+
+    def button_rects(self, item_rect: QRect, row: MessageRow, actions: list[str],
+                     font: QFont | None = None, model: Any = None) -> list[tuple[str, QRect]]:
+        """Where a row's buttons sit, in its footer: from the column's left under an answer,
+        ending at the bubble's right under your message. The version count sits between
+        "prev" and "next"."""
+        metrics = QFontMetrics(font or QFont())
+        widths: list[tuple[str, int]] = []
+        for name in actions:
+            label = self.button_label(name, row, model)
+            widths.append((name, metrics.horizontalAdvance(label) + 2 * PAD if label
+                           else BUTTON))
+            if name == "prev" and row.versions is not None:
+                widths.append(("count", metrics.horizontalAdvance(row.versions.label) + 8))
+        total = sum(w for _, w in widths) + BUTTON_GAP * max(0, len(widths) - 1)
+        box = self.bubble_rect(item_rect, row)
+        top = box.bottom() + 1 + (FOOTER_H - BUTTON) // 2
+        x = box.right() + 1 - total if row.role == "user" else box.left() + PAD - 5
+        rects: list[tuple[str, QRect]] = []
+        for name, width in widths:
+            rects.append((name, QRect(x, top, width, BUTTON)))
+            x += width + BUTTON_GAP
+        return rects
+
+    def link_rects(self, item_rect: QRect, actions: list[str],
+                   font: QFont | None = None, row: MessageRow | None = None,
+                   model: Any = None) -> list[tuple[str, QRect]]:
+        """The clickable buttons of a row (the version count is not one)."""
+        row = row or MessageRow(0, "assistant", "", MessageStatus.COMPLETE)
+        return [(n, r) for n, r in self.button_rects(item_rect, row, actions, font, model)
+                if n != "count"]
+
+    def _paint_footer(self, painter: QPainter, option: QStyleOptionViewItem, row: MessageRow,
+                      actions: list[str]) -> None:
+        t = self._tokens()
+        model = option.index.model() if option.index.isValid() else None
+        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        focused = bool(option.state & QStyle.StateFlag.State_HasFocus)
+        # Always shown: the last answer's buttons, version arrows, "Ask …"; the others
+        # on the row under the mouse or the keyboard's current row.
+        always = {"prev", "next", "count", "ask-other"}
+        if "regenerate" in actions:
+            always |= set(actions)
         painter.save()
-        painter.setFont(option.font)
-        painter.setPen(option.palette.color(QPalette.ColorRole.Link))
-        for name, rect in self.link_rects(option.rect, actions, option.font):
-            painter.drawText(rect, 0, _LINK_LABELS[name])
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        small = footer_font(option.font)
+        painter.setFont(small)
+        rects = self.button_rects(option.rect, row, actions, small, model)
+        box = self.bubble_rect(option.rect, row)
+        end = rects[-1][1].right() + 12 if rects else box.left() + PAD
+        for name, rect in rects:
+            if name not in always and not (hovered or focused or self._focus_on(row, name)):
+                continue
+            if name == "count":
+                assert row.versions is not None
+                painter.setPen(QColor(t.muted))
+                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, row.versions.label)
+                continue
+            lit = self.hover_button == (row.id, name) or self._focus_on(row, name)
+            if lit:
+                painter.setPen(QColor(0, 0, 0, 0))
+                painter.setBrush(QColor(t.selected))
+                painter.drawRoundedRect(QRectF(rect), design.RADIUS_CONTROL,
+                                        design.RADIUS_CONTROL)
+            if self._focus_on(row, name):
+                ring = QColor(t.accent)
+                painter.setPen(ring)
+                painter.setBrush(QColor(0, 0, 0, 0))
+                painter.drawRoundedRect(QRectF(rect).adjusted(0.5, 0.5, -0.5, -0.5),
+                                        design.RADIUS_CONTROL, design.RADIUS_CONTROL)
+            label = self.button_label(name, row, model)
+            if label:
+                painter.setPen(QColor(t.link))
+                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, label)
+                continue
+            painter.setOpacity(1.0 if lit else 0.7)
+            icon(_ICONS[name]).paint(painter, rect.adjusted(5, 5, -5, -5))
+            painter.setOpacity(1.0)
+        text = self.footer_text(row)
+        if text:
+            painter.setPen(QColor(t.muted))
+            column = self.column_rect(option.rect)
+            area = QRect(end, column.bottom() + 1, column.right() - end - PAD, FOOTER_H)
+            painter.drawText(area, int(Qt.AlignmentFlag.AlignVCenter
+                                       | Qt.AlignmentFlag.AlignRight),
+                             QFontMetrics(small).elidedText(text, Qt.TextElideMode.ElideRight,
+                                                            max(0, area.width())))
         painter.restore()
+
+    def _focus_on(self, row: MessageRow, name: str) -> bool:
+        return self.focus_button == (row.id, name)
 
     def position_at(self, index: _Index, item_rect: QRect, pos: QPoint) -> int:
         """The text position in a row's document nearest to a point of the view's viewport
@@ -528,7 +678,7 @@ class MessageDelegate(QStyledItemDelegate):
         if row is None:
             return 0
         doc = self.document_for(row, index.model())
-        local = QPointF(pos - self.doc_origin(item_rect))
+        local = QPointF(pos - self.doc_origin(item_rect, row))
         height = doc.size().height()
         if local.y() < 0:
             return 0
@@ -543,8 +693,15 @@ class MessageDelegate(QStyledItemDelegate):
         if row is None:
             return None
         doc = self.document_for(row, index.model())
-        local = pos - self.doc_origin(item_rect)
+        local = pos - self.doc_origin(item_rect, row)
         return doc.documentLayout().anchorAt(QPointF(local)) or None
+
+
+def footer_font(base: QFont) -> QFont:
+    """The footer's small type (the version count, "Ask …", usage), from the view's font."""
+    small = QFont(base)
+    small.setPixelSize(max(10, round(QFontMetrics(base).height() * 0.8)))
+    return small
 
 
 def _row(index: _Index) -> MessageRow | None:

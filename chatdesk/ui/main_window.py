@@ -12,6 +12,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
+    QHBoxLayout,
     QMainWindow,
     QSplitter,
     QStackedWidget,
@@ -100,7 +101,14 @@ class MainWindow(QMainWindow):
         column.addWidget(self.center_stack, 1)
         if not self.readonly:
             self.composer = Composer()
-            column.addWidget(self.composer)
+            # As wide as the transcript's text column and centred with it (docs/design.md).
+            self.composer.setMaximumWidth(design.COLUMN_MAX_PX)
+            under = QHBoxLayout()
+            under.setContentsMargins(0, 0, 0, 0)
+            under.addStretch(1)
+            under.addWidget(self.composer, 1000)
+            under.addStretch(1)
+            column.addLayout(under)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.sidebar)
@@ -341,6 +349,8 @@ class MainWindow(QMainWindow):
         c.conversationAdopted.connect(self._adopted)
         c.messagesSetAside.connect(lambda ids: self.transcript.tmodel.remove_from(ids[0]))
         c.chatEvent.connect(self.transcript.apply_event)
+        c.versionsChanged.connect(self.transcript.tmodel.set_versions)
+        self.transcript.tmodel.next_provider = c.message_actions.next_provider
         c.busyChanged.connect(self._busy_changed)
         c.passphraseNeeded.connect(self.ask_passphrase)
         c.conversationsChanged.connect(sb.reload)
@@ -446,13 +456,20 @@ class MainWindow(QMainWindow):
         picker = self.picker
         self.controller.regenerate(model=picker.current_model() if picker else None)
 
-    def _transcript_action(self, name: str, _message_id: int) -> None:
+    def _transcript_action(self, name: str, message_id: int) -> None:
+        actions = self.controller.message_actions
         if name == "send-now":
             self.controller.send_now()
         elif name == "edit":
             self.edit_last()
         elif name == "regenerate":
             self.regenerate()
+        elif name == "version":
+            actions.show_version(message_id)
+        elif name == "branch":
+            actions.branch_from(message_id)
+        elif name == "ask-other":
+            actions.ask_other(message_id)
 
     def _find_local_servers(self) -> None:
         assert self.welcome is not None
@@ -537,9 +554,11 @@ class MainWindow(QMainWindow):
             self.composer.set_text(opened.draft)
         if self.welcome is not None:
             self._show_welcome(self._setup_needed and opened.conversation_id is None)
-        self.transcript.show_conversation(opened.messages)
+        self.transcript.show_conversation(opened.messages, opened.versions)
         if opened.live is not None:
             self.transcript.tmodel.mark_live(*opened.live)
+        if opened.keep_place is not None:
+            self.transcript.jump_to(opened.keep_place)
         if self.picker is not None:
             self.picker.set_current(opened.preferred_provider)
         self.sidebar.select_conversation(opened.conversation_id)

@@ -18,6 +18,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import (
     QAction,
+    QFont,
     QGuiApplication,
     QKeyEvent,
     QKeySequence,
@@ -31,7 +32,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QToolTip, QWi
 
 from chatdesk.store import Attempt, HistoryStore, MessageStatus, StoredMessage, StoreError
 from chatdesk.ui.bounds import preview_cut, shown_text
-from chatdesk.ui.delegate import MessageDelegate, TextSelection
+from chatdesk.ui.delegate import MessageDelegate, TextSelection, footer_font
 from chatdesk.ui.transcript_model import MessageRow, TranscriptModel, live_refresh_ms
 
 if TYPE_CHECKING:  # event classes are made when the first such event comes
@@ -39,6 +40,7 @@ if TYPE_CHECKING:  # event classes are made when the first such event comes
 
     from chatdesk import events as ev
     from chatdesk.pending import NextTry
+    from chatdesk.versions import Versions
 
 log = logging.getLogger("chatdesk.ui.transcript")
 
@@ -64,7 +66,9 @@ def open_link(href: str) -> bool:
 class TranscriptView(QListView):
     """Messages of one conversation (model/view, rendered lazily by MessageDelegate)."""
 
-    actionRequested = Signal(str, int)  # "edit" | "regenerate" | "send-now", message id
+    # "edit" | "regenerate" | "send-now" | "branch" | "ask-other" | "version", message id
+    # ("version": the id of the version to show)
+    actionRequested = Signal(str, int)
     status = Signal(str)  # a short sentence for the status bar
     typed = Signal(str)  # text typed while the transcript had focus: it belongs in the composer
 
@@ -124,7 +128,25 @@ class TranscriptView(QListView):
             self._tick.stop()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
-        """Printable keys go to the composer (with that text); the rest move and copy."""
+        """Printable keys go to the composer (with that text); Enter or Space presses the
+        button the keyboard is on; Alt+Left / Alt+Right change the current message's
+        version; the rest move and copy."""
+        key, alt = event.key(), event.modifiers() == Qt.KeyboardModifier.AltModifier
+        focus, row = self.delegate.focus_button, self._current_row()
+        if focus is not None and row is not None and focus[0] == row.id \
+                and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            self.press_button(row, focus[1])
+            return
+        if alt and key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
+            target = row if row is not None and row.versions is not None else \
+                next((r for r in reversed(self.tmodel.rows) if r.versions is not None), None)
+            if target is not None:
+                self.step_version(target, -1 if key == Qt.Key.Key_Left else 1)
+            return
+        if key == Qt.Key.Key_Escape and focus is not None:
+            self.delegate.focus_button = None
+            self._update_row(focus[0])
+            return
         text = event.text()
         mods = event.modifiers() & ~(Qt.KeyboardModifier.ShiftModifier
                                      | Qt.KeyboardModifier.KeypadModifier)
@@ -136,13 +158,15 @@ class TranscriptView(QListView):
 
     # -- showing --------------------------------------------------------------------------
 
-    def show_conversation(self, messages: list[StoredMessage]) -> None:
+    def show_conversation(self, messages: list[StoredMessage],
+                          versions: dict[int, Versions] | None = None) -> None:
         """Show one conversation's messages (the controller says which conversation)."""
         self._end_jump()
         self._anchor = None
         self.clear_selection()
+        self.delegate.focus_button = self.delegate.hover_button = None
         self.delegate.set_width(self.viewport().width())
-        self.tmodel.load(messages)
+        self.tmodel.load(messages, versions)
         self._tick_pending()
         count = self.tmodel.rowCount()
         self.prerender(range(max(0, count - PRERENDER_ROWS), count))
@@ -365,8 +389,10 @@ class TranscriptView(QListView):
             return None
         rect = self.visualRect(index)
         actions = self.tmodel.actions(index.row())
-        for name, area in self.delegate.link_rects(rect, actions, self.font()):
-            if area.adjusted(-3, -3, 3, 3).contains(pos):
+        row = self.tmodel.row(index.row())
+        for name, area in self.delegate.link_rects(rect, actions, self.footer_font(), row,
+                                                    self.tmodel):
+            if area.contains(pos):
                 return ("action", index.row(), name)
         href = self.delegate.anchor_at(index, rect, pos)
         return ("link", index.row(), href) if href else None
@@ -403,7 +429,10 @@ class TranscriptView(QListView):
                 self._select(TextSelection(selection.message_id, selection.anchor, at))
             return
         super().mouseMoveEvent(event)
-        over_link = self._target_at(pos) is not None
+        target = self._target_at(pos)
+        self._hover((self.tmodel.row(target[1]).id, target[2])
+                    if target is not None and target[0] == "action" else None)
+        over_link = target is not None
         shape = Qt.CursorShape.PointingHandCursor if over_link else \
             Qt.CursorShape.IBeamCursor if self.indexAt(pos).isValid() else \
             Qt.CursorShape.ArrowCursor
@@ -454,6 +483,11 @@ class TranscriptView(QListView):
         if event.type() == QEvent.Type.ToolTip:
             help_event = cast("QHelpEvent", event)
             target = self._target_at(help_event.pos())
+            if target and target[0] == "action":
+                row = self.tmodel.row(target[1])
+                QToolTip.showText(help_event.globalPos(),
+                                  self.delegate.button_tip(target[2], row, self.tmodel), self)
+                return True
             if target and target[0] == "link" and ":" in target[2]:
                 scheme = target[2].split(":", 1)[0].lower()
                 if scheme in OPENABLE_SCHEMES:
@@ -470,10 +504,10 @@ class TranscriptView(QListView):
             return
         row = self.tmodel.row(row_index)
         if kind == "action":
-            if value == "copy":
-                self.copy_row(row)
-            else:
-                self.actionRequested.emit(value, row.id)
+            self.press_button(row, value)
+            return
+        if value == "reasoning:":
+            self.tmodel.toggle_reasoning(row_index)
             return
         from chatdesk.ui.render import code_blocks, copy_index  # loaded after start-up
 
@@ -503,6 +537,87 @@ class TranscriptView(QListView):
             self.status.emit("Only web and mail links are opened; this one was not.")
 
     # -- copying and the context menu -----------------------------------------------------
+
+    def press_button(self, row: MessageRow, name: str) -> None:
+        """What a footer button does (by mouse or keyboard)."""
+        if name == "copy":
+            self.copy_row(row)
+        elif name in ("prev", "next"):
+            self.step_version(row, -1 if name == "prev" else 1)
+        else:
+            self.actionRequested.emit(name, row.id)
+
+    def step_version(self, row: MessageRow, step: int) -> bool:
+        """Show the version before or after the one shown of this message."""
+        versions = row.versions
+        if versions is None or self.tmodel.busy or self.tmodel.readonly:
+            return False
+        target = versions.current + step
+        if not 0 <= target < len(versions.ids):
+            self.status.emit("This is the first version." if step < 0
+                             else "This is the latest version.")
+            return False
+        self.actionRequested.emit("version", versions.ids[target])
+        return True
+
+    def footer_font(self) -> QFont:
+        """The font the footer is drawn (and hit-tested) in."""
+        return footer_font(self.font())
+
+    def _hover(self, button: tuple[int, str] | None) -> None:
+        if button != self.delegate.hover_button:
+            for message_id in {b[0] for b in (button, self.delegate.hover_button) if b}:
+                self._update_row(message_id)
+            self.delegate.hover_button = button
+
+    def _update_row(self, message_id: int) -> None:
+        row = self.tmodel.row_of(message_id)
+        if row >= 0:
+            self.viewport().update(self.visualRect(self.tmodel.index(row)))
+
+    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        self._hover(None)
+        super().leaveEvent(event)
+
+    # -- the keyboard in a message's buttons ----------------------------------------------
+
+    def _current_row(self) -> MessageRow | None:
+        index = self.currentIndex()
+        return self.tmodel.row(index.row()) if index.isValid() else None
+
+    def _buttons_of(self, row: MessageRow) -> list[str]:
+        pos = self.tmodel.row_of(row.id)
+        return self.tmodel.actions(pos) if pos >= 0 else []
+
+    def focus_buttons(self, forward: bool) -> bool:
+        """Tab / Shift+Tab: move through the current message's buttons; False when past
+        either end (focus then leaves the transcript, as Tab does elsewhere)."""
+        row = self._current_row()
+        if row is None:
+            return False
+        names = self._buttons_of(row)
+        focus = self.delegate.focus_button
+        at = names.index(focus[1]) if focus and focus[0] == row.id and focus[1] in names \
+            else (-1 if forward else len(names))
+        at += 1 if forward else -1
+        self.delegate.focus_button = (row.id, names[at]) if 0 <= at < len(names) else None
+        self._update_row(row.id)
+        if self.delegate.focus_button is not None:
+            name = self.delegate.focus_button[1]
+            self.status.emit(self.delegate.button_tip(name, row, self.tmodel))
+        return self.delegate.focus_button is not None
+
+    def focusNextPrevChild(self, forward: bool) -> bool:  # noqa: N802 - Qt's name
+        if self.hasFocus() and self.focus_buttons(forward):
+            return True
+        return super().focusNextPrevChild(forward)
+
+    def currentChanged(self, current: QModelIndex | QPersistentModelIndex,  # noqa: N802
+                       previous: QModelIndex | QPersistentModelIndex) -> None:
+        if self.delegate.focus_button is not None:
+            self._update_row(self.delegate.focus_button[0])
+            self.delegate.focus_button = None
+        super().currentChanged(current, previous)
 
     def copy_row(self, row: MessageRow) -> None:
         QGuiApplication.clipboard().setText(row.content)
@@ -540,17 +655,26 @@ class TranscriptView(QListView):
                 lambda _=False, s=source: QGuiApplication.clipboard().setText(s))
             actions.append(action)
         names = self.tmodel.actions(index.row())
-        labels = {"edit": "Edit and resend", "regenerate": "Regenerate answer"}
-        for name in ("edit", "regenerate"):
+        labels = {"edit": "Edit and resend", "regenerate": "Regenerate answer",
+                  "ask-other": self.delegate.button_label("ask-other", row, self.tmodel),
+                  "branch": "Branch from here", "prev": "Previous version",
+                  "next": "Next version"}
+        for name in ("edit", "regenerate", "ask-other", "branch", "prev", "next"):
             if name in names:
                 action = QAction(labels[name], self)
                 action.triggered.connect(
-                    lambda _=False, n=name, i=row.id: self.actionRequested.emit(n, i))
+                    lambda _=False, n=name, r=row: self.press_button(r, n))
                 actions.append(action)
+        if row.reasoning:
+            toggle = QAction("Hide the thought process" if row.reasoning_open
+                             else "Show the thought process", self)
+            toggle.triggered.connect(lambda: self.tmodel.toggle_reasoning(index.row()))
+            actions.append(toggle)
         return actions
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 - Qt's name
-        index = self.indexAt(event.pos())
+        keyboard = event.reason() == event.Reason.Keyboard  # the menu key or Shift+F10
+        index = self.currentIndex() if keyboard else self.indexAt(event.pos())
         actions = self.menu_actions(index)
         if not actions:
             return
@@ -558,4 +682,10 @@ class TranscriptView(QListView):
         menu = QMenu(self)
         for action in actions:
             menu.addAction(action)
-        menu.exec(event.globalPos())
+        where = event.globalPos()
+        if keyboard:
+            rect = self.visualRect(index)
+            where = self.viewport().mapToGlobal(
+                QPoint(rect.left() + 40, max(0, min(rect.top() + 20,
+                                                     self.viewport().height() - 20))))
+        menu.exec(where)

@@ -15,6 +15,7 @@ from chatdesk import wording
 from chatdesk.pending import NextTry, fold_unanswered
 from chatdesk.store import Attempt, MessageStatus, StoredMessage
 from chatdesk.ui.conversation_model import parse_time
+from chatdesk.versions import Versions
 from chatdesk.wording import display_name as display_name  # the delegate imports it here
 from chatdesk.wording import failure_text
 
@@ -58,6 +59,13 @@ def _seconds_between(start: str, end: str | None) -> float | None:
             if end else None
     except ValueError:
         return None
+
+
+def answer_seconds(attempts: list[Attempt]) -> float | None:
+    """How long the answer took: from its first try's start to the end of the one that
+    answered (failovers included); None when no try answered."""
+    ended = next((a.ended_at for a in reversed(attempts) if a.outcome == "ok"), None)
+    return _seconds_between(attempts[0].started_at, ended) if attempts else None
 
 
 def provenance_notice(answer: MessageRow, folded: list[Attempt],
@@ -113,6 +121,12 @@ class MessageRow:
     skipped: list[str] = field(default_factory=list)  # providers left out of this answer
     pending_reason: str = ""  # why no provider answered this pending message (this session)
     pending_note: str = ""  # when it is tried next
+    versions: Versions | None = None  # the other versions of this message, if it has any
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    seconds: float | None = None  # how long the answer took (read with its attempts)
+    reasoning: str | None = None  # the model's thinking, shown collapsed
+    reasoning_open: bool = False
     version: int = 0
     page: int = -1  # a huge message: where the plain-text part shown begins (-1: none)
     estimate: tuple[int, int, int] | None = field(default=None, repr=False)  # (w, ver, h)
@@ -122,7 +136,8 @@ class MessageRow:
     def from_stored(cls, m: StoredMessage) -> MessageRow:
         notices: list[Notice] | None = None if m.role == "assistant" else []
         return cls(m.id, m.role, m.content, m.status, m.provider, m.model, m.created_at,
-                   notices)
+                   notices, input_tokens=m.input_tokens, output_tokens=m.output_tokens,
+                   reasoning=m.reasoning or None)
 
     @property
     def pending(self) -> bool:
@@ -139,6 +154,11 @@ def spoken_provenance(row: MessageRow) -> str:
         bits = [display_name(row.provider)] + ([row.model] if row.model else [])
     if row.status != MessageStatus.COMPLETE:
         bits.append(str(row.status))
+    if row.versions is not None:
+        bits.append(f"version {row.versions.current + 1} of {len(row.versions.ids)}")
+    usage = wording.answer_usage(row.input_tokens, row.output_tokens, row.seconds, spoken=True)
+    if row.role == "assistant" and usage:
+        bits.append(usage)
     if row.created_at:
         try:
             bits.append(parse_time(row.created_at).strftime("%H:%M"))
@@ -176,16 +196,21 @@ class TranscriptModel(QAbstractListModel):
         self.refresh_interval: Callable[[], int] = lambda: LIVE_REFRESH_MS
         self.next_try: NextTry | None = None
         self.clock: Callable[[], float] = time.time
+        # The provider after a given one in the failover order, set up (the controller's).
+        self.next_provider: Callable[[str], str | None] = lambda _name: None
         self._skipped: list[str] = []  # skipped notices waiting for the answer's row
 
     # -- loading and the window -------------------------------------------------------------
 
-    def load(self, messages: list[StoredMessage]) -> None:
+    def load(self, messages: list[StoredMessage],
+             versions: dict[int, Versions] | None = None) -> None:
         self.beginResetModel()
         shown, folded = fold_unanswered([m for m in messages if m.role != "system"])
         self.all_rows = [MessageRow.from_stored(m) for m in shown]
+        versions = versions or {}
         for row in self.all_rows:
             row.folded = folded.get(row.id, [])
+            row.versions = versions.get(row.id)
         self._tick_rows(self.all_rows)
         self.hi = len(self.all_rows)
         self.lo = max(0, self.hi - WINDOW)
@@ -309,7 +334,21 @@ class TranscriptModel(QAbstractListModel):
             notices += [Notice(-1 - i, text, "", kind="skipped")
                         for i, text in enumerate(row.skipped)]
             row.notices = notices + notices_from_attempts(own)
+            row.seconds = answer_seconds(own)
         return row.notices
+
+    def set_versions(self, versions: dict[int, Versions]) -> None:
+        """The versions of the shown messages changed (an edit or regenerate kept one)."""
+        for pos, row in enumerate(self.all_rows):
+            found = versions.get(row.id)
+            if found != row.versions:
+                row.versions = found
+                self._changed_at(pos)
+
+    def toggle_reasoning(self, row_index: int) -> None:
+        row = self.row(row_index)
+        row.reasoning_open = not row.reasoning_open
+        self._changed_at(self.lo + row_index)
 
     # -- pending messages: the next try ---------------------------------------------------
 
@@ -346,6 +385,7 @@ class TranscriptModel(QAbstractListModel):
             old = self.all_rows[pos]
             fresh.version = old.version + 1
             fresh.folded, fresh.skipped = old.folded, old.skipped
+            fresh.versions, fresh.reasoning_open = old.versions, old.reasoning_open
             if fresh.pending:
                 fresh.pending_reason = old.pending_reason
                 self._tick_rows([fresh])
@@ -400,17 +440,31 @@ class TranscriptModel(QAbstractListModel):
             self.dataChanged.emit(first, self.index(self.hi - self.lo - 1), [])
 
     def actions(self, row_index: int) -> list[str]:
-        """The hover links of a view row: copy, plus edit / regenerate on the last exchange."""
+        """The buttons under a view row, in order: copy; edit / regenerate on the last
+        exchange; "ask-other" under a refusal that is the last answer; "branch"; and the
+        version arrows "prev" / "next" when the message has other versions."""
         row = self.row(row_index)
+        if row.live:
+            return []
         names = ["copy"] if row.content else []
-        if self.readonly or self.busy or row.live:
+        if self.readonly or self.busy:
             return names
+        last = self.all_rows[-1] is row and self.last_user_row() is not None
         if row is self.last_user_row():
             names.append("edit")
-        if row.role == "assistant" and row is self.all_rows[-1] \
-                and self.last_user_row() is not None:
+        if row.role == "assistant" and last:
             names.append("regenerate")
+            if row.status == MessageStatus.REFUSED and self.ask_other(row) is not None:
+                names.append("ask-other")
+        if row.role in ("user", "assistant") and not row.pending:
+            names.append("branch")
+        if row.versions is not None:
+            names += ["prev", "next"]
         return names
+
+    def ask_other(self, row: MessageRow) -> str | None:
+        """Who "Ask …" under a refusal asks: the next provider set up, if any."""
+        return self.next_provider(row.provider) if row.provider else None
 
     def last_user_row(self) -> MessageRow | None:
         return next((r for r in reversed(self.all_rows) if r.role == "user"), None)

@@ -36,7 +36,7 @@ def click_link(qtbot: Any, window: MainWindow, row: int, label: str) -> None:
     x = (line.cursorToX(cursor.selectionStart() - block.position())[0]
          + line.cursorToX(cursor.selectionEnd() - block.position())[0]) / 2
     top = doc.documentLayout().blockBoundingRect(block).top() + line.y() + line.height() / 2
-    origin = view.delegate.doc_origin(view.visualRect(index))
+    origin = view.delegate.doc_origin(view.visualRect(index), view.tmodel.row(index.row()))
     pos = origin + QPoint(int(x), int(top))
     assert view.delegate.anchor_at(index, view.visualRect(index), pos), "not on the link"
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=pos)

@@ -427,8 +427,8 @@ def test_edit_and_resend_replaces_the_last_exchange(
     window = make_window(ctx)
     send(qtbot, window, "first try")
     wait_idle(qtbot, window)
-    assert window.transcript.tmodel.actions(0) == ["copy", "edit"]
-    assert window.transcript.tmodel.actions(1) == ["copy", "regenerate"]
+    assert window.transcript.tmodel.actions(0) == ["copy", "edit", "branch"]
+    assert window.transcript.tmodel.actions(1) == ["copy", "regenerate", "branch"]
 
     qtbot.keyClick(window.composer.edit, Qt.Key.Key_Up)  # Up in an empty box edits
     assert window.composer.editing and window.composer.text() == "first try"

@@ -107,7 +107,8 @@ def test_selected_text(qtbot: Any, make_ctx: Any, make_window: Any,
     window = open_markdown(qtbot, make_ctx, make_window, fake_anthropic)
     view = window.transcript
     index = view.tmodel.index(1)
-    rect, origin = view.visualRect(index), view.delegate.doc_origin(view.visualRect(index))
+    rect = view.visualRect(index)
+    origin = view.delegate.doc_origin(rect, view.tmodel.row(index.row()))
     start = origin + QPoint(60, 52)  # in "Three steps", then down into the list
     end = QPoint(rect.center().x(), origin.y() + 110)
     qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=start)

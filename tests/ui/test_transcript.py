@@ -126,7 +126,9 @@ def test_width_changes_relayout_cached_documents(qtbot: Any, store: HistoryStore
     narrow = view.delegate.row_height(row, view.tmodel)
     assert narrow > wide
     assert view.delegate.renders == renders  # re-laid out, not re-rendered
-    assert view.delegate.document_for(row).textWidth() == view.delegate.text_width()
+    # Your message's bubble is at most 85 % of the column.
+    assert view.delegate.document_for(row).textWidth() == view.delegate.user_text_width()
+    assert view.delegate.user_text_width() < 0.86 * view.delegate.text_width()
 
 
 def test_streaming_updates_only_the_live_row_and_at_most_every_50_ms(
@@ -258,18 +260,22 @@ def test_hover_links_and_context_menu_actions(qtbot: Any, store: HistoryStore) -
     store.add_message(conv.id, "assistant", "answer\n\n```\ncode\n```", provider="p", model="m")
     view = make_view(qtbot, store)
     view.show_conversation(store.messages(conv.id))
-    assert view.tmodel.actions(0) == ["copy", "edit"]
-    assert view.tmodel.actions(1) == ["copy", "regenerate"]
+    assert view.tmodel.actions(0) == ["copy", "edit", "branch"]
+    assert view.tmodel.actions(1) == ["copy", "regenerate", "branch"]
     view.tmodel.set_busy(True)
     assert view.tmodel.actions(1) == ["copy"]
     view.tmodel.set_busy(False)
     labels = [a.text() for a in view.menu_actions(view.tmodel.index(1))]
-    assert labels == ["Copy message", "Copy code block 1", "Regenerate answer"]
+    assert labels == ["Copy message", "Copy code block 1", "Regenerate answer",
+                      "Branch from here"]
     requested: list[tuple[str, int]] = []
     view.actionRequested.connect(lambda name, mid: requested.append((name, mid)))
     rect = view.visualRect(view.tmodel.index(1))
-    (name, area), *_ = view.delegate.link_rects(rect, ["regenerate"], view.font())
-    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=area.center())
+    buttons = dict(view.delegate.link_rects(rect, view.tmodel.actions(1), view.footer_font(),
+                                            view.tmodel.rows[1], view.tmodel))
+    assert list(buttons) == ["copy", "regenerate", "branch"]
+    assert all(rect.contains(area) for area in buttons.values())  # in the row's footer
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=buttons["regenerate"].center())
     assert requested == [("regenerate", view.tmodel.rows[1].id)]
 
 
@@ -278,7 +284,7 @@ def _text_point(view: Any, row: int, block: int, x_fraction: float) -> QPoint:
     index = view.tmodel.index(row)
     doc = view.delegate.document(index)
     rect = doc.documentLayout().blockBoundingRect(doc.findBlockByNumber(block))
-    origin = view.delegate.doc_origin(view.visualRect(index))
+    origin = view.delegate.doc_origin(view.visualRect(index), view.tmodel.row(index.row()))
     return origin + QPoint(int(rect.left() + rect.width() * x_fraction), int(rect.center().y()))
 
 

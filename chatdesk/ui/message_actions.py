@@ -1,0 +1,100 @@
+"""What a message's buttons ask of the history, for the controller: its versions, a branch
+from it, and "Ask <next provider>" under a refusal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chatdesk import wording
+from chatdesk.store import StoreError
+from chatdesk.versions import Versions, all_versions
+
+if TYPE_CHECKING:
+    from chatdesk.ui.controller import ChatController
+
+
+class MessageActions:
+    """Acts on the conversation the controller shows; every problem is one sentence on the
+    status bar, and nothing is changed by half (the store's transactions)."""
+
+    def __init__(self, controller: ChatController) -> None:
+        self.c = controller
+
+    def versions(self, conversation_id: int | None) -> dict[int, Versions]:
+        """The versions of the conversation's main-line messages that have others."""
+        if conversation_id is None:
+            return {}
+        try:
+            return all_versions(self.c.store.messages(conversation_id,
+                                                      include_alternates=True))
+        except StoreError:
+            return {}  # the history is busy: the arrows come back when it is read again
+
+    def _can_change(self) -> bool:
+        if self.c.readonly:
+            self.c.say("This history is open read-only: nothing in it can be changed.")
+            return False
+        if self.c.busy:
+            self.c.say("Wait for the answer being written (or stop it) first.")
+            return False
+        return self.c.conversation_id is not None and self.c.bridge is not None
+
+    def show_version(self, message_id: int) -> bool:
+        """Put that version of a message (and what followed it) on the main line."""
+        if not self._can_change():
+            return False
+        service = self.c.engine_service()
+        conversation_id = self.c.conversation_id
+        if service is None or conversation_id is None:
+            return False
+        try:
+            changed = service.show_version(conversation_id, message_id)
+        except (StoreError, LookupError) as exc:
+            self.c.say(wording.not_done(exc))
+            return False
+        if changed:
+            self.c.open_conversation(conversation_id, keep_place=message_id)
+        return changed
+
+    def branch_from(self, message_id: int) -> int | None:
+        """A new conversation with the messages up to this one; it is opened."""
+        if not self._can_change():
+            return None
+        service = self.c.engine_service()
+        conversation_id = self.c.conversation_id
+        if service is None or conversation_id is None:
+            return None
+        try:
+            branch = service.branch_from(conversation_id, message_id)
+        except (StoreError, LookupError) as exc:
+            self.c.say(wording.not_done(exc))
+            return None
+        self.c.conversationsChanged.emit()
+        self.c.open_conversation(branch)
+        self.c.say("Branched into a new conversation; the original is unchanged.")
+        return branch
+
+    def next_provider(self, after: str) -> str | None:
+        """The provider set up that comes after `after` in the failover order (wrapping
+        round), other than it; None when there is none."""
+        names = self.c.set_up_names()
+        if after not in names:
+            return names[0] if names else None
+        at = names.index(after)
+        rest = names[at + 1:] + names[:at]
+        return rest[0] if rest else None
+
+    def ask_other(self, message_id: int) -> bool:
+        """Ask the next provider for the answer a provider refused (the last answer)."""
+        if not self._can_change():
+            return False
+        try:
+            answer = self.c.store.get_message(message_id)
+        except StoreError as exc:
+            self.c.say(str(exc))
+            return False
+        other = self.next_provider(answer.provider) if answer and answer.provider else None
+        if other is None:
+            self.c.say("No other provider is set up to ask.")
+            return False
+        return self.c.regenerate(preferred=other)
