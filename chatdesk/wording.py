@@ -68,8 +68,8 @@ def reasoning_toggle(reasoning: str, shown: bool) -> str:
 
 def refused_note(provider: str | None) -> str:
     """Under a refusal: what it is (the provider's reply, not the answer asked for)."""
-    return (f"{display_name(provider)} declined to answer. This is its reply, not an answer; "
-            "another provider may answer.")
+    return (f"{display_name(provider)} declined to answer; its reply is below. Another "
+            "provider may answer it.")
 
 
 def error_label(error_class: str | None) -> str:

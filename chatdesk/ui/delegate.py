@@ -555,7 +555,7 @@ class MessageDelegate(QStyledItemDelegate):
             doc.documentLayout().draw(painter, ctx)
         painter.restore()
         if hasattr(model, "actions"):
-            self._paint_footer(painter, option, row, model.actions(index.row()))
+            self._paint_footer(painter, option, row, model.actions(index.row()), model)
         real = int(doc.size().height()) + 2 * PAD + 2 * OUTER_Y + FOOTER_H
         if row.given_height != real:
             row.given_height = real
@@ -612,9 +612,8 @@ class MessageDelegate(QStyledItemDelegate):
                 if n != "count"]
 
     def _paint_footer(self, painter: QPainter, option: QStyleOptionViewItem, row: MessageRow,
-                      actions: list[str]) -> None:
+                      actions: list[str], model: Any) -> None:
         t = self._tokens()
-        model = option.index.model() if option.index.isValid() else None
         hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
         focused = bool(option.state & QStyle.StateFlag.State_HasFocus)
         # Always shown: the last answer's buttons, version arrows, "Ask …"; the others
@@ -653,6 +652,8 @@ class MessageDelegate(QStyledItemDelegate):
             if label:
                 painter.setPen(QColor(t.link))
                 painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, label)
+                continue
+            if name not in _ICONS:
                 continue
             painter.setOpacity(1.0 if lit else 0.7)
             icon(_ICONS[name]).paint(painter, rect.adjusted(5, 5, -5, -5))

@@ -18,6 +18,9 @@ WIDGET_KEYS: tuple[tuple[str, str], ...] = (
     ("Down (in the search field)", "Move into the results"),
     ("F2", "Rename the selected conversation"),
     ("Delete", "Move the selected conversation to the Trash"),
+    ("Tab (on a message)", "Move through its buttons; Enter or Space presses one"),
+    ("Alt+Left / Alt+Right (on a message)", "Its previous / next version"),
+    ("Menu key or Shift+F10 (on a message)", "All of its actions, Branch from here included"),
 )
 
 

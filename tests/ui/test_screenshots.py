@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QApplication
 
 from chatdesk.store import HistoryStore
@@ -281,5 +282,56 @@ def test_all_down_and_recovered(make_ctx: Any, make_window: Any, fake_anthropic:
         qtbot.waitUntil(lambda: not window.controller.busy
                         and len(window.transcript.tmodel.rows) == 2, timeout=10000)
         shoot(window, f"31-recovered-{width}-{theme}")
+    finally:
+        apply_theme(app, "light")
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("width", [1100, 800])
+def test_refusal_then_versions(make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+                               fake_openai: FakeProvider, shoot: Any, qtbot: Any,
+                               width: int, theme: str) -> None:
+    """A refusal with its collapsed thinking and "Ask OpenAI"; then OpenAI's answer, with the
+    question's "‹ 2/2 ›" and the answer's usage. Every button and word is in the window."""
+    from tests.ui.layout_check import clipped_text, outside
+    from tests.wirefiles import WIRE_COPY
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply_theme(app, theme)
+    try:
+        refusal = (WIRE_COPY / "sdk" / "anthropic" / "thinking_then_refusal.sse").read_bytes()
+        fake_anthropic.script(Stream(refusal))
+        fake_openai.script(Synth(["A solar eclipse happens when the Moon passes between the "
+                                  "Sun and the Earth and casts its shadow on the Earth."]))
+        ctx = make_ctx([("anthropic", fake_anthropic), ("openai", fake_openai)])
+        window = make_window(ctx, size=(width, 560))
+        window.send_text("What is a solar eclipse?")
+        qtbot.waitUntil(lambda: not window.controller.busy
+                        and window.transcript.tmodel.rows[-1].status == "refused", timeout=10000)
+        view = window.transcript
+        shoot(window, f"14-refused-{width}-{theme}")
+        assert "ask-other" in view.tmodel.actions(1)
+        assert window.controller.message_actions.ask_other(view.tmodel.rows[1].id)
+        qtbot.waitUntil(lambda: not window.controller.busy
+                        and window.transcript.tmodel.rows[-1].provider == "openai",
+                        timeout=10000)
+        qtbot.waitUntil(lambda: view.tmodel.rows[0].versions is not None)
+        view.setFocus()
+        view.setCurrentIndex(view.tmodel.index(0))  # the keyboard's row: its buttons show
+        shoot(window, f"15-versions-{width}-{theme}")
+        assert clipped_text(window) == [] and outside(window) == []
+        viewport = view.viewport().rect()
+        for row in (0, 1):
+            rect = view.visualRect(view.tmodel.index(row))
+            areas = view.delegate.button_rects(rect, view.tmodel.row(row),
+                                               view.tmodel.actions(row), view.footer_font(),
+                                               view.tmodel)
+            assert areas and all(viewport.contains(a) for _, a in areas), (row, areas)
+        counts = [a for n, a in view.delegate.button_rects(
+            view.visualRect(view.tmodel.index(0)), view.tmodel.row(0),
+            view.tmodel.actions(0), view.footer_font(), view.tmodel) if n == "count"]
+        metrics = QFontMetrics(view.footer_font())
+        assert counts and counts[0].width() >= metrics.horizontalAdvance("2/2")  # it fits
     finally:
         apply_theme(app, "light")
