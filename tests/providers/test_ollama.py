@@ -61,7 +61,7 @@ def test_temperature_goes_into_options() -> None:
     body = p.build_chat_call(ChatRequest([Message("user", "a")], "m", None, 9, 0.2)).json_body
     assert body["options"] == {"num_predict": 9, "temperature": 0.2}
     assert body["messages"] == [{"role": "user", "content": "a"}]
-    assert p.supports_prefill is False
+    assert p.supports_prefill is True  # a trailing assistant message is continued
 
 
 async def test_stream_ok() -> None:
