@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+
 import httpx
 import pytest
 
@@ -127,6 +128,7 @@ def assert_continued(events: list[ev.ChatEvent], service: ChatService) -> None:
     assert not only(events, ev.Restarted)
     assert [e.continuing for e in only(events, ev.AttemptStarted)] == [False, True]
     stored = service.store.get_message(done.message_id)
+    assert stored is not None
     assert (stored.content, stored.status) == (ANSWER, "complete")
     failed, ok = service.store.attempts(stored.id)
     assert failed.streamed_text == "".join(PARTIAL)
@@ -139,7 +141,8 @@ def assert_afresh(events: list[ev.ChatEvent], service: ChatService) -> None:
     assert done.content == "".join(FRESH) and done.provider == "backup"
     assert only(events, ev.Restarted) == [ev.Restarted("backup")]
     assert [e.continuing for e in only(events, ev.AttemptStarted)] == [False, False]
-    assert service.store.get_message(done.message_id).content == "".join(FRESH)
+    stored = service.store.get_message(done.message_id)
+    assert stored is not None and stored.content == "".join(FRESH)
 
 
 # -- OpenAI-compatible services that continue ---------------------------------------------
