@@ -150,6 +150,8 @@ theme = "system"             # system | light | dark
 #   max_tokens  = optional; the longest answer, in tokens (default 4096)
 #   ca_bundle   = optional; a PEM file of extra CA certificates for this provider
 #   allow_insecure_http = true  lets the key travel over plain http:// to another machine
+#   continue_partial = "auto" | "never"  whether this provider goes on with an answer another
+#               one left unfinished, where its API can (auto, the default), or answers afresh
 
 [providers.anthropic]
 type = "anthropic"

@@ -35,7 +35,8 @@ from tests.helpers import MODELS
 
 PTYPES = ("anthropic", "openai", "gemini", "ollama")
 # Each primary's backup speaks another protocol, so the history is translated on failover;
-# the anthropic backup (of ollama) continues partial answers, the others answer afresh.
+# the anthropic (of ollama) and ollama (of gemini) backups continue partial answers, the
+# others answer afresh.
 BACKUP_TYPE = {"anthropic": "openai", "openai": "gemini", "gemini": "ollama",
                "ollama": "anthropic"}
 PIECES = ("The tides are", " caused by", " the moon's pull. ")
@@ -322,7 +323,7 @@ async def test_failover_matrix(ptype: str, failure_id: str, fakes: Servers,
         first = entry(ptype, primary)
         primary.script(failure.respond(ptype))
     partial = "".join(PIECES[:failure.streamed])
-    continuing = bool(partial) and btype == "anthropic"
+    continuing = bool(partial) and btype in ("anthropic", "ollama")
     backup_text = "".join(CONTINUATION if continuing else BACKUP_PIECES)
     backup.script(Synth(CONTINUATION if continuing else BACKUP_PIECES))
     rig = rigs([first, entry("backup", backup)])

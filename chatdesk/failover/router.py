@@ -225,7 +225,7 @@ class Router:
                    progress: _Progress) -> Iterator[ev.ChatEvent]:
         """Say how this provider takes over from a failed one: it continues the text kept so
         far where it can, else answers afresh (Restarted)."""
-        if progress.kept and not provider.supports_prefill:
+        if progress.kept and not _continues(candidate, provider):
             progress.kept = ""
             yield ev.Restarted(candidate.name)
         if progress.last_failure is not None:
@@ -378,6 +378,12 @@ class Router:
             output_tokens=usage.output_tokens if usage else None,
             finish_reason=finish_reason, reasoning=reasoning,
         )
+
+
+def _continues(candidate: Candidate, provider: Provider) -> bool:
+    """Whether this provider goes on with a partial answer: its API continues a prefill and
+    its entry's `continue_partial` is not "never"."""
+    return provider.supports_prefill and candidate.settings.continue_partial != "never"
 
 
 def _next_name(candidates: list[Candidate], current: Candidate) -> str | None:

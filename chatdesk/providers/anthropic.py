@@ -48,7 +48,10 @@ class AnthropicProvider(Provider):
 
     protocol: ClassVar[str] = "anthropic"
     default_base_url: ClassVar[str] = "https://api.anthropic.com"
-    supports_prefill: ClassVar[bool] = True
+
+    @property
+    def supports_prefill(self) -> bool:
+        return True
 
     def _headers(self, streaming: bool) -> dict[str, str]:
         if not self.endpoint.api_key:

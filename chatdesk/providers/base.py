@@ -126,8 +126,6 @@ class Provider(ABC):
 
     protocol: ClassVar[str]
     default_base_url: ClassVar[str]
-    # Whether a trailing assistant message is continued (not answered afresh).
-    supports_prefill: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -148,6 +146,20 @@ class Provider(ABC):
     @property
     def base_url(self) -> str:
         return self.endpoint.base_url.rstrip("/")
+
+    @property
+    def supports_prefill(self) -> bool:
+        """Whether this entry's API continues a trailing assistant message (the text kept
+        from a failed attempt) instead of answering afresh. Per entry, not per protocol:
+        of the OpenAI-compatible services some continue and some do not (see
+        docs/continuation.md)."""
+        return False
+
+    @property
+    def echoes_prefill(self) -> bool:
+        """Whether a continuation's stream starts by repeating the prefill it was sent
+        (Mistral's does); `stream` then drops that repeat (see `without_echo`)."""
+        return False
 
     # -- what each protocol module provides -------------------------------------------
 
@@ -202,7 +214,11 @@ class Provider(ABC):
                     raise errors.classify_response(
                         response.status_code, response.headers, body, self.name
                     )
-                async for event in self._guarded(self.parse_stream(response), first_deadline):
+                events = self._guarded(self.parse_stream(response), first_deadline)
+                prefill = prefill_of(request) if self.echoes_prefill else None
+                if prefill:
+                    events = without_echo(events, prefill)
+                async for event in events:
                     yield event
         except errors.ProviderError:
             raise
@@ -421,6 +437,44 @@ def shown_continuation(cut: str, text: str) -> str:
     """The first text of a continuation as shown after the prefill, which was shown with
     the white space `cut` from it: without a repeat of that space."""
     return text.lstrip() if cut and text[:1].isspace() else text
+
+
+def prefill_of(request: ChatRequest) -> str | None:
+    """The prefill a request asks to continue, as it is sent (cut by `trim_prefill`): the
+    trailing assistant message after at least one other turn; None when there is none or
+    nothing is left of it."""
+    messages = request.messages
+    if len(messages) < 2 or messages[-1].role != "assistant":
+        return None
+    return trim_prefill(messages[-1].content)[0] or None
+
+
+async def without_echo(events: AsyncIterator[ProviderEvent],
+                       prefill: str) -> AsyncIterator[ProviderEvent]:
+    """A continuation's events without the repeat of its prefill at the start of its text.
+
+    Text is held back while it could still be that repeat; once it is the whole prefill,
+    the rest goes on as the continuation. Text that turns out not to repeat the prefill
+    is passed on whole, so a server that does not repeat it loses nothing. Other events
+    (reasoning, usage, the finish) pass at once; the held text goes before a finish.
+    """
+    held = ""
+    matching = True
+    async for event in events:
+        if matching and isinstance(event, TextDelta):
+            held += event.text
+            if prefill.startswith(held):
+                continue  # still all a repeat of the prefill (or its beginning)
+            matching = False
+            rest = held[len(prefill):] if held.startswith(prefill) else held
+            held = ""
+            if rest:
+                yield TextDelta(rest)
+            continue
+        if matching and isinstance(event, Finished) and held and held != prefill:
+            matching = False
+            yield TextDelta(held)  # it ended on a beginning of the prefill: that was text
+        yield event
 
 
 # Anthropic and Gemini want the first turn to be the user's.

@@ -32,11 +32,15 @@ _ROLES = {"user": "user", "assistant": "model"}
 
 
 class GeminiProvider(Provider):
-    """Google Gemini (`streamGenerateContent?alt=sse`); the stream ends at EOF."""
+    """Google Gemini (`streamGenerateContent?alt=sse`); the stream ends at EOF.
+
+    A partial answer is not continued (`supports_prefill` is False): the API documents no
+    prefill, and newer models refuse a request that ends with a `model` turn (HTTP 400,
+    which would stop the answer instead of letting Gemini answer afresh).
+    """
 
     protocol: ClassVar[str] = "gemini"
     default_base_url: ClassVar[str] = "https://generativelanguage.googleapis.com"
-    supports_prefill: ClassVar[bool] = False
 
     def _headers(self, streaming: bool) -> dict[str, str]:
         if not self.endpoint.api_key:

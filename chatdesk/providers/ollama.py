@@ -19,6 +19,7 @@ from chatdesk.providers.base import (
     TextDelta,
     ThinkingDelta,
     Usage,
+    prefill_of,
 )
 
 
@@ -46,13 +47,18 @@ async def _lines(response: httpx.Response) -> AsyncIterator[tuple[str, bool]]:
 class OllamaProvider(Provider):
     """A local (or proxied) Ollama server. No key is needed; one is sent when configured.
 
-    supports_prefill is False: Ollama continues a trailing assistant message only for
-    models whose template allows it, so the router treats every answer as a fresh one.
+    A trailing assistant message is continued: Ollama's template engine leaves the last
+    assistant turn open (the model goes on from its last word, without repeating it). A
+    model whose own template closes that turn would answer afresh after it; such an entry
+    needs `continue_partial = "never"`. The prefill is cut by `base.trim_prefill`.
     """
 
     protocol: ClassVar[str] = "ollama"
     default_base_url: ClassVar[str] = "http://localhost:11434"
-    supports_prefill: ClassVar[bool] = False
+
+    @property
+    def supports_prefill(self) -> bool:
+        return True
 
     def _headers(self, streaming: bool) -> dict[str, str]:
         headers = {"content-type": "application/json"}
@@ -65,6 +71,12 @@ class OllamaProvider(Provider):
     def build_chat_call(self, request: ChatRequest) -> HttpCall:
         messages = [{"role": "system", "content": request.system}] if request.system else []
         messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        if request.messages[-1:] and request.messages[-1].role == "assistant":
+            prefill = prefill_of(request)
+            if prefill is None:
+                messages.pop()  # nothing left to continue: answered afresh
+            else:
+                messages[-1] = {"role": "assistant", "content": prefill}
         options: dict[str, Any] = {"num_predict": request.max_tokens}
         if request.temperature is not None:
             options["temperature"] = request.temperature

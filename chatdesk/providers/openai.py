@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from enum import StrEnum
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -19,9 +21,37 @@ from chatdesk.providers.base import (
     TextDelta,
     ThinkingDelta,
     Usage,
+    prefill_of,
     sse_events,
     sse_json,
 )
+
+
+class Flavour(StrEnum):
+    """Which service an OpenAI-compatible entry talks to, as far as continuing a partial
+    answer goes: the protocol itself says nothing about a trailing assistant message."""
+
+    PLAIN = "plain"  # OpenAI and any server not known to continue: answers afresh
+    DEEPSEEK = "deepseek"  # /beta endpoint, `"prefix": true` on the last message
+    MISTRAL = "mistral"  # `"prefix": true`; the answer repeats the prefix first
+    OPENROUTER = "openrouter"  # a trailing assistant message is continued as it is
+
+
+# Hosts whose documentation says how a partial answer is continued (docs/continuation.md).
+_HOSTS = {
+    "api.deepseek.com": Flavour.DEEPSEEK,
+    "api.mistral.ai": Flavour.MISTRAL,
+    "openrouter.ai": Flavour.OPENROUTER,
+}
+
+
+def flavour_of(base_url: str) -> Flavour:
+    """The flavour of the service at `base_url`, by its host; PLAIN when it is not known."""
+    try:
+        host = (urlsplit(base_url.strip()).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return Flavour.PLAIN
+    return _HOSTS.get(host, Flavour.PLAIN)
 
 
 def _text_of(content: Any) -> str:
@@ -40,13 +70,26 @@ def _text_of(content: Any) -> str:
 class OpenAIProvider(Provider):
     """OpenAI, OpenRouter, Mistral, Groq, DeepSeek, LM Studio, vLLM, llama.cpp…
 
-    A trailing assistant message is sent as it is: whether a given server continues it is
-    not part of the protocol, so the router treats the answer as a fresh one.
+    Whether a trailing assistant message is continued is not part of the protocol: it is
+    per service (`flavour`). DeepSeek, Mistral and OpenRouter document it, and get the
+    prefill as their documentation asks (cut by `base.trim_prefill`); every other server
+    (OpenAI itself included) answers afresh, so the router does not send it one.
     """
 
     protocol: ClassVar[str] = "openai"
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
-    supports_prefill: ClassVar[bool] = False
+
+    @property
+    def flavour(self) -> Flavour:
+        return flavour_of(self.base_url)
+
+    @property
+    def supports_prefill(self) -> bool:
+        return self.flavour is not Flavour.PLAIN
+
+    @property
+    def echoes_prefill(self) -> bool:
+        return self.flavour is Flavour.MISTRAL
 
     def _headers(self, streaming: bool) -> dict[str, str]:
         headers = {"content-type": "application/json"}
@@ -57,8 +100,13 @@ class OpenAIProvider(Provider):
         return headers
 
     def build_chat_call(self, request: ChatRequest) -> HttpCall:
-        messages = [{"role": "system", "content": request.system}] if request.system else []
+        messages: list[dict[str, Any]] = (
+            [{"role": "system", "content": request.system}] if request.system else [])
         messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        url = f"{self.base_url}/chat/completions"
+        if self.supports_prefill and request.messages[-1:] and \
+                request.messages[-1].role == "assistant":
+            url = self._continue_prefill(request, messages) or url
         body: dict[str, Any] = {
             "model": request.model,
             "messages": messages,
@@ -69,7 +117,26 @@ class OpenAIProvider(Provider):
         }
         if request.temperature is not None:
             body["temperature"] = request.temperature
-        return HttpCall("POST", f"{self.base_url}/chat/completions", self._headers(True), body)
+        return HttpCall("POST", url, self._headers(True), body)
+
+    def _continue_prefill(self, request: ChatRequest,
+                          messages: list[dict[str, Any]]) -> str | None:
+        """Make the trailing assistant message of `messages` a prefill as this service
+        wants it; returns the URL to send it to when that is not the usual one."""
+        prefill = prefill_of(request)
+        if prefill is None:
+            messages.pop()  # nothing to continue: the question is answered afresh
+            return None
+        last: dict[str, Any] = {"role": "assistant", "content": prefill}
+        flavour = self.flavour
+        if flavour in (Flavour.DEEPSEEK, Flavour.MISTRAL):
+            last["prefix"] = True
+        messages[-1] = last
+        if flavour is Flavour.DEEPSEEK:
+            # Prefix completion is a beta feature, only at <origin>/beta.
+            parts = urlsplit(self.base_url)
+            return f"{parts.scheme}://{parts.netloc}/beta/chat/completions"
+        return None
 
     async def parse_stream(self, response: httpx.Response) -> AsyncIterator[ProviderEvent]:
         finish_reason: str | None = None

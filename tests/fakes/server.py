@@ -75,7 +75,8 @@ class FakeProvider:
     def __init__(self, provider_type: str = "anthropic", wire_dir: str | Path | None = None, *,
                  api_key: str | None = None, require_auth: bool = True, port: int = 0,
                  host: str = "127.0.0.1", models: list[str] | None = None,
-                 tls: ssl.SSLContext | None = None) -> None:
+                 tls: ssl.SSLContext | None = None,
+                 chat_paths: tuple[str, ...] | None = None) -> None:
         if provider_type not in PROVIDER_TYPES:
             raise ValueError(f"provider type must be one of {', '.join(PROVIDER_TYPES)}")
         self.provider_type = provider_type
@@ -84,6 +85,9 @@ class FakeProvider:
         self.require_auth = require_auth and provider_type != "ollama"
         self.host = host
         self.tls = tls  # a server context: serve https:// (for certificate tests)
+        # The paths chat requests may use, when not the protocol's own: a service's own
+        # routes (DeepSeek's /beta/chat/completions, OpenRouter's /api/v1/chat/completions).
+        self.chat_paths = chat_paths
         self.models = list(models) if models is not None else list(DEFAULT_MODELS[provider_type])
         self.default_response: Response | None = None
         self._requested_port = port
@@ -297,6 +301,8 @@ class FakeProvider:
             return "models"
         if self.provider_type == "gemini":
             return "chat" if _GEMINI_STREAM.match(path) else None
+        if self.chat_paths is not None:
+            return "chat" if path in self.chat_paths else None
         return "chat" if path == _CHAT_ROUTE[self.provider_type] else None
 
     def _auth_error(self, raw: RawRequest) -> Response | None:

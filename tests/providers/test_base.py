@@ -24,9 +24,12 @@ from chatdesk.providers.base import (
     TextDelta,
     ThinkingDelta,
     Timeouts,
+    Usage,
     merge_consecutive,
+    prefill_of,
     shown_continuation,
     trim_prefill,
+    without_echo,
 )
 from chatdesk.providers.registry import PROVIDER_TYPES, make_provider, new_http_client
 from tests.providers.wire import ChunkedStream
@@ -266,3 +269,41 @@ def test_a_prefill_is_sent_without_trailing_space_and_not_shown_twice() -> None:
     assert shown_continuation(" ", " twice") == "twice"
     assert shown_continuation(" ", "twice") == "twice"
     assert shown_continuation("", " twice") == " twice"
+
+
+def test_the_prefill_of_a_request_is_its_cut_trailing_assistant_turn() -> None:
+    user = Message("user", "Why?")
+    assert prefill_of(ChatRequest([user, Message("assistant", "Tides rise \n")], "m")) == \
+        "Tides rise"
+    assert prefill_of(ChatRequest([user, Message("assistant", " ")], "m")) is None
+    assert prefill_of(ChatRequest([user], "m")) is None
+    assert prefill_of(ChatRequest([Message("assistant", "Alone")], "m")) is None
+
+
+async def _echo_free(prefill: str, *events: ProviderEvent) -> list[ProviderEvent]:
+    async def source() -> AsyncIterator[ProviderEvent]:
+        for event in events:
+            yield event
+
+    return [event async for event in without_echo(source(), prefill)]
+
+
+@pytest.mark.parametrize(("pieces", "expected"), [
+    (["Tides rise", " with the moon."], [" with the moon."]),  # repeated whole
+    (["Tid", "es r", "ise with", " the moon."], [" with", " the moon."]),  # repeated in bits
+    ([" with the moon."], [" with the moon."]),  # not repeated: nothing lost
+    (["Tides fall", " later."], ["Tides fall", " later."]),  # starts alike, then differs
+    (["Tides rise"], []),  # nothing but the repeat
+    (["Tides"], ["Tides"]),  # ended inside what might have been a repeat: it was text
+])
+async def test_a_repeated_prefill_is_dropped_from_the_continuation(
+        pieces: list[str], expected: list[str]) -> None:
+    events = await _echo_free("Tides rise", *(TextDelta(p) for p in pieces), Finished("stop"))
+    assert events == [*(TextDelta(t) for t in expected), Finished("stop")]
+
+
+async def test_reasoning_and_usage_pass_while_the_repeat_is_held() -> None:
+    events = await _echo_free("Tides rise", TextDelta("Tides"), ThinkingDelta("hm"),
+                              Usage(1, 2), TextDelta(" rise and fall"), Finished("stop"))
+    assert events == [ThinkingDelta("hm"), Usage(1, 2), TextDelta(" and fall"),
+                      Finished("stop")]

@@ -61,7 +61,7 @@ def test_temperature_goes_into_options() -> None:
     body = p.build_chat_call(ChatRequest([Message("user", "a")], "m", None, 9, 0.2)).json_body
     assert body["options"] == {"num_predict": 9, "temperature": 0.2}
     assert body["messages"] == [{"role": "user", "content": "a"}]
-    assert p.supports_prefill is False
+    assert p.supports_prefill is True  # a trailing assistant message is continued
 
 
 async def test_stream_ok() -> None:
@@ -157,3 +157,15 @@ async def test_list_models() -> None:
         models = await p.list_models()
     assert [m.id for m in models] == ["llama3.2:latest", "qwen3:8b"]
     assert str(server.requests[0].url) == "http://localhost:11434/api/tags"
+
+
+def test_a_prefill_is_sent_cut_and_a_blank_one_is_dropped() -> None:
+    p = OllamaProvider(Endpoint("o", "http://h:1", None), None)  # type: ignore[arg-type]
+    prefilled = ChatRequest([Message("user", "a"), Message("assistant", "The moon \n")], "m")
+    body = p.build_chat_call(prefilled).json_body
+    assert body is not None
+    assert body["messages"] == [{"role": "user", "content": "a"},
+                                {"role": "assistant", "content": "The moon"}]
+    blank = ChatRequest([Message("user", "a"), Message("assistant", "  ")], "m")
+    body = p.build_chat_call(blank).json_body
+    assert body is not None and body["messages"] == [{"role": "user", "content": "a"}]

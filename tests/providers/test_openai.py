@@ -8,7 +8,7 @@ import pytest
 
 from chatdesk.providers import errors
 from chatdesk.providers.base import ChatRequest, Endpoint, Finished, Message, Usage
-from chatdesk.providers.openai import OpenAIProvider
+from chatdesk.providers.openai import Flavour, OpenAIProvider, flavour_of
 from tests.providers.wire import (
     Server,
     check_every_cut,
@@ -223,3 +223,66 @@ async def test_list_models_with_a_broken_body_is_malformed() -> None:
         p = OpenAIProvider(Endpoint("o", "https://x/v1", None), client)
         with pytest.raises(errors.MalformedStream):
             await p.list_models()
+
+
+# -- continuing a partial answer, per service ---------------------------------------------
+
+PREFILLED = ChatRequest([Message("user", "Why tides?"), Message("assistant", "The moon \n")],
+                        "m")
+
+
+@pytest.mark.parametrize(("base_url", "flavour"), [
+    ("https://api.openai.com/v1", Flavour.PLAIN),
+    ("https://api.deepseek.com", Flavour.DEEPSEEK),
+    ("https://API.DeepSeek.com./v1", Flavour.DEEPSEEK),
+    ("https://api.mistral.ai/v1", Flavour.MISTRAL),
+    ("https://openrouter.ai/api/v1", Flavour.OPENROUTER),
+    ("https://deepseek.example.com/v1", Flavour.PLAIN),  # a proxy may not pass `prefix` on
+    ("http://127.0.0.1:8080/v1", Flavour.PLAIN),
+    ("http://[::1", Flavour.PLAIN),
+])
+def test_the_flavour_is_the_base_urls_host(base_url: str, flavour: Flavour) -> None:
+    assert flavour_of(base_url) is flavour
+    provider = OpenAIProvider(Endpoint("x", base_url, "k"), None)  # type: ignore[arg-type]
+    assert provider.supports_prefill is (flavour is not Flavour.PLAIN)
+    assert provider.echoes_prefill is (flavour is Flavour.MISTRAL)
+
+
+@pytest.mark.parametrize(("base_url", "url", "last"), [
+    ("https://api.deepseek.com/v1", "https://api.deepseek.com/beta/chat/completions",
+     {"role": "assistant", "content": "The moon", "prefix": True}),
+    ("https://api.deepseek.com:8443", "https://api.deepseek.com:8443/beta/chat/completions",
+     {"role": "assistant", "content": "The moon", "prefix": True}),
+    ("https://api.mistral.ai/v1", "https://api.mistral.ai/v1/chat/completions",
+     {"role": "assistant", "content": "The moon", "prefix": True}),
+    ("https://openrouter.ai/api/v1", "https://openrouter.ai/api/v1/chat/completions",
+     {"role": "assistant", "content": "The moon"}),
+])
+def test_a_prefill_is_sent_as_each_service_documents_it(base_url: str, url: str,
+                                                         last: dict[str, object]) -> None:
+    call = OpenAIProvider(Endpoint("x", base_url, "k"), None).build_chat_call(  # type: ignore[arg-type]
+        PREFILLED)
+    assert call.url == url
+    assert call.json_body is not None
+    assert call.json_body["messages"] == [{"role": "user", "content": "Why tides?"}, last]
+
+
+def test_a_fresh_question_goes_to_the_usual_endpoint_without_prefix() -> None:
+    request = ChatRequest([Message("user", "Why tides?")], "m")
+    call = OpenAIProvider(Endpoint("x", "https://api.deepseek.com", "k"),
+                          None).build_chat_call(request)  # type: ignore[arg-type]
+    assert call.url == "https://api.deepseek.com/chat/completions"
+    assert call.json_body is not None
+    assert call.json_body["messages"] == [{"role": "user", "content": "Why tides?"}]
+
+
+def test_a_white_space_prefill_is_dropped_and_plain_openai_gets_the_turn_as_it_is() -> None:
+    blank = ChatRequest([Message("user", "Why?"), Message("assistant", " \n")], "m")
+    call = OpenAIProvider(Endpoint("x", "https://api.mistral.ai/v1", "k"),
+                          None).build_chat_call(blank)  # type: ignore[arg-type]
+    assert call.json_body is not None
+    assert call.json_body["messages"] == [{"role": "user", "content": "Why?"}]
+    plain = OpenAIProvider(Endpoint("x", "https://api.openai.com/v1", "k"),
+                           None).build_chat_call(PREFILLED)  # type: ignore[arg-type]
+    assert plain.json_body is not None
+    assert plain.json_body["messages"][-1] == {"role": "assistant", "content": "The moon \n"}
