@@ -93,6 +93,8 @@ def _fill(raw: RawNode, msg: dict[str, Any], assets: dict[str, str], default: st
     if role == "assistant":
         raw.provider = "openai"
         raw.model = _text(metadata.get("model_slug")) or default
+    elif role == "tool":  # a tool turn keeps the tool's name where a model's would be
+        raw.model = _text(author.get("name")) or None
 
 
 def _render(kind: str, content: dict[str, Any], assets: dict[str, str]) -> str:
@@ -109,7 +111,7 @@ def _render(kind: str, content: dict[str, Any], assets: dict[str, str]) -> str:
         return fence(text, None if language in ("", "unknown") else language) if text else ""
     if kind == "execution_output":
         text = _text(content.get("text"))
-        return fence(text) if text.strip() else ""
+        return fence(text, "output") if text.strip() else ""
     if kind == "tether_browsing_display":
         return _text(content.get("result")).strip() or _text(content.get("summary"))
     if kind == "tether_quote":
