@@ -48,7 +48,7 @@ def display_name(provider: str | None) -> str:
 _TOOL_NAMES = {"browser": "web browsing", "web": "web search", "web.run": "web search",
                "web_search": "web search", "web_fetch": "a web page", "dalle.text2im": "DALL·E",
                "myfiles_browser": "file search", "file_search": "file search",
-               "bio": "memory", "artifacts": "an artifact", "python": "Python",
+               "bio": "memory", "python": "Python",
                "repl": "the analysis tool", "container.exec": "the code runner"}
 CODE_INTERPRETERS = frozenset({"python", "python_user_visible", "container.exec", "repl"})
 TOOL_CODE = "Code"

@@ -89,6 +89,8 @@ def _fill(raw: RawNode, msg: dict[str, Any], assets: dict[str, str], default: st
     if kind in _SKIPPED_TYPES:
         return
     raw.content = _render(kind, content, assets)
+    if role == "tool" and not raw.content.strip():  # web.run keeps what it found aside
+        raw.content = _search_results(metadata.get("search_result_groups"))
     raw.role = role
     if role == "assistant":
         raw.provider = "openai"
@@ -136,6 +138,17 @@ def _render(kind: str, content: dict[str, Any], assets: dict[str, str]) -> str:
     parts = [p for p in _items(content.get("parts")) if isinstance(p, str)]
     parts += [_text(content.get(k)) for k in ("text", "result") if isinstance(content.get(k), str)]
     return "\n\n".join(p for p in parts if p.strip())
+
+
+def _search_results(groups: Any) -> str:
+    """A web search's results (`metadata.search_result_groups`) as a list of links."""
+    links: list[str] = []
+    for group in _items(groups):
+        for entry in _items(_obj(group).get("entries")):
+            link = _link(_obj(entry).get("title"), _obj(entry).get("url"))
+            if link and f"- {link}" not in links:
+                links.append(f"- {link}")
+    return "\n".join(links)
 
 
 def _part(part: Any, assets: dict[str, str]) -> str:
