@@ -115,7 +115,6 @@ def test_times_models_and_providers(tmp_path: Path) -> None:
 def test_every_content_type(tmp_path: Path) -> None:
     conv = by_id(real_export_zip(tmp_path / "export.zip"))[CATS]
     texts = [m.content for m in conv.messages]
-    roles = [m.role for m in conv.messages]
     joined = "\n".join(texts)
     assert conv.title == "What breed is this cat? Also plot y = x² for me."  # null title
     # multimodal: the image becomes a placeholder naming its file in the export

@@ -4,6 +4,7 @@ the importers, and kept by every export and by a native round trip."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,8 @@ CHATGPT = FIXTURES / "chatgpt" / "conversations.json"
 CLAUDE = FIXTURES / "claude" / "conversations.json"
 
 
-def one(reader: object) -> ImportedConversation:
-    [conv] = list(reader)  # type: ignore[call-overload]
+def one(reader: Iterable[ImportedConversation]) -> ImportedConversation:
+    [conv] = list(reader)
     return conv
 
 
@@ -87,7 +88,7 @@ def test_claude_tool_blocks_are_code_output_and_links() -> None:
 
 
 @pytest.fixture
-def imported(tmp_path: Path) -> HistoryStore:
+def imported(tmp_path: Path) -> Iterator[HistoryStore]:
     with HistoryStore.open(tmp_path / "a" / "history.db") as store:
         write_conversations(store, read_chatgpt(CHATGPT), "chatgpt")
         yield store
@@ -144,3 +145,20 @@ def test_a_native_round_trip_keeps_tool_turns(imported: HistoryStore, tmp_path: 
     keep = [(m.role, m.content, m.model, m.provider, m.status) for m in before]
     assert [(m.role, m.content, m.model, m.provider, m.status) for m in after] == keep
     assert sum(1 for m in after if m.role == "tool") == 5
+
+
+def test_history_show_names_tool_turns(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from chatdesk.cli import main
+
+    monkeypatch.setenv("CHATDESK_DATA_DIR", str(tmp_path / "data"))
+    assert main(["import", "chatgpt", str(CHATGPT)]) == 0
+    capsys.readouterr()
+    assert main(["history", "show", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "── openai · o4-mini-high" in out
+    assert out.count("── Output  ") == 2 and out.count("── Result of web browsing  ") == 2
+    assert "── Result of web search  " in out and "── tool" not in out
+    assert main(["history", "show", "1", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["messages"]
+    assert [m["role"] for m in shown].count("tool") == 5  # the JSON keeps the stored role
