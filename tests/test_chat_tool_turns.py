@@ -56,7 +56,11 @@ async def test_an_imported_code_run_is_sent_as_the_assistants_own_turn(
     assert [role for role, _ in turns] == ["user", "assistant"] * 2 + ["user"]  # alternating
     first, ran, thanks, welcome, question = (text for _, text in turns)
     assert first.startswith("Square the numbers 1 to 5")
-    assert (thanks, welcome, question) == ("Thanks!", "You're welcome!", "And the cubes?")
+    assert (thanks, question) == ("Thanks! Now plot them.", "And the cubes?")
+    assert welcome == ("```python\nimport matplotlib.pyplot as plt\nplt.plot(range(1, 6), "
+                       'squares, marker="o")\nplt.title("Squares")\nplt.show()\n```\n\n'
+                       "**Output**\n\n[image: file-Sq7PlotXyz]\n\n"
+                       "Here is the plot of the squares.")
     # the code, each output under its heading, the pages and the answer, in their order
     pieces = ["```python\nsquares = [n * n for n in range(1, 6)]",
               "**Output**\n\n```output\n[1, 4, 9, 16, 25]\n```",

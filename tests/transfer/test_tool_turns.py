@@ -37,7 +37,9 @@ def test_chatgpt_code_runs_keep_the_code_and_its_output() -> None:
         ("assistant", "o4-mini-high"), ("tool", "browser"),  # search(...)
         ("assistant", "o4-mini-high"), ("tool", "browser"),  # mclick(...) → the quote
         ("assistant", "o4-mini-high"), ("tool", "web.run"),  # web.run → results
-        ("assistant", "o4-mini-high"), ("user", None), ("assistant", "o4-mini-high"),
+        ("assistant", "o4-mini-high"), ("user", None),
+        ("assistant", "o4-mini-high"), ("tool", "python"),  # the plot
+        ("assistant", "o4-mini-high"),
     ]
     texts = [m.content for m in conv.messages]
     # the code, in a fence with its language, is the model's turn
@@ -46,6 +48,8 @@ def test_chatgpt_code_runs_keep_the_code_and_its_output() -> None:
     assert texts[2] == "```output\n[1, 4, 9, 16, 25]\n```"
     assert texts[4].startswith("```output\n----") and texts[4].endswith(
         "ZeroDivisionError: division by zero\n```")
+    # a plot: the placeholder of the image it showed, not ChatGPT's "<<ImageDisplayed>>"
+    assert texts[-3].endswith('plt.show()\n```') and texts[-2] == "[image: file-Sq7PlotXyz]"
     assert all(m.provider is None for m in conv.messages if m.role == "tool")
     assert {m.provider for m in conv.messages if m.role == "assistant"} == {"openai"}
     # each tool turn answers the call before it
@@ -105,7 +109,7 @@ def test_the_store_keeps_tool_turns_as_tool_turns(imported: HistoryStore) -> Non
     assert [(m.model, m.provider, m.status) for m in tools] == [
         ("python", None, "complete"), ("python", None, "complete"),
         ("browser", None, "complete"), ("browser", None, "complete"),
-        ("web.run", None, "complete")]
+        ("web.run", None, "complete"), ("python", None, "complete")]
     assert tools[0].content == "```output\n[1, 4, 9, 16, 25]\n```"
 
 
@@ -116,7 +120,7 @@ def test_markdown_and_html_exports_name_tool_turns_for_what_they_are(
     assert conv is not None
     headings = [message_heading(m) for m in messages if m.role == "tool"]
     assert headings == ["Output", "Output", "Result of web browsing", "Result of web browsing",
-                        "Result of web search"]
+                        "Result of web search", "Output"]
     text = conversation_markdown(imported, conv, messages)
     assert "## Output\n\n*2024-12-04 08:13 UTC*\n\n```output\n[1, 4, 9, 16, 25]\n```" in text
     assert "## Result of web browsing" in text and "## Tool" not in text
@@ -144,7 +148,7 @@ def test_a_native_round_trip_keeps_tool_turns(imported: HistoryStore, tmp_path: 
     assert report.messages_added == len(before)
     keep = [(m.role, m.content, m.model, m.provider, m.status) for m in before]
     assert [(m.role, m.content, m.model, m.provider, m.status) for m in after] == keep
-    assert sum(1 for m in after if m.role == "tool") == 5
+    assert sum(1 for m in after if m.role == "tool") == 6
 
 
 def test_history_show_names_tool_turns(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -157,8 +161,8 @@ def test_history_show_names_tool_turns(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["history", "show", "1"]) == 0
     out = capsys.readouterr().out
     assert "── openai · o4-mini-high" in out
-    assert out.count("── Output  ") == 2 and out.count("── Result of web browsing  ") == 2
+    assert out.count("── Output  ") == 3 and out.count("── Result of web browsing  ") == 2
     assert "── Result of web search  " in out and "── tool" not in out
     assert main(["history", "show", "1", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)["messages"]
-    assert [m["role"] for m in shown].count("tool") == 5  # the JSON keeps the stored role
+    assert [m["role"] for m in shown].count("tool") == 6  # the JSON keeps the stored role

@@ -37,11 +37,11 @@ def test_a_code_run_shows_as_code_then_its_output(qtbot: Any, store: HistoryStor
     view.show_conversation(store.messages(summary.id))
     model, delegate = view.tmodel, view.delegate
     tools = [r for r in model.all_rows if r.role == "tool"]
-    assert len(tools) == 5
+    assert len(tools) == 6
     headers = [delegate.header_text(r) for r in tools]
     assert [h.split(" · ")[0] for h in headers] == [
         "Output", "Output", "Result of web browsing", "Result of web browsing",
-        "Result of web search"]
+        "Result of web search", "Output"]
     for row in tools:
         assert "Not answered" not in delegate.row_html(row, [])
         assert "<b>" not in delegate.header_text(row)  # quieter than who wrote an answer
