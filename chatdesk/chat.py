@@ -474,13 +474,36 @@ class ChatService:
 
 
 def _sent(messages: list[StoredMessage]) -> list[Message]:
-    """The messages a provider sees, of those stored."""
+    """The messages a provider sees, of those stored.
+
+    No protocol takes a tool turn (an imported code run, a page read) without the tool call
+    it answers, so each is sent as text of the assistant turn it belongs to: joined, under
+    its heading, to the assistant message before it, and the assistant message after it
+    joins that turn too (code, output, answer: one turn, as the model wrote them)."""
     history: list[Message] = []
+    joining = False  # the last turn ends with a tool turn: the next answer continues it
     for message in messages:
+        if message.role == "tool":
+            if message.status != MessageStatus.COMPLETE or not message.content.strip():
+                continue
+            text = f"**{wording.tool_heading(message.model)}**\n\n{message.content}"
+            if history and history[-1].role == "assistant":
+                text = history[-1].content + "\n\n" + text
+                history.pop()
+            history.append(Message("assistant", text))
+            joining = True
+            continue
         role: Role | None = "user" if message.role == "user" else \
             "assistant" if message.role == "assistant" else None
-        if role is not None and message.status in _SENT_STATUSES[role]:
+        if role is None or message.status not in _SENT_STATUSES[role]:
+            continue
+        if joining and role == "assistant" and history and history[-1].role == "assistant":
+            if message.content.strip():
+                history[-1] = Message("assistant",
+                                      history[-1].content + "\n\n" + message.content)
+        else:
             history.append(Message(role, message.content))
+        joining = False
     return history
 
 

@@ -260,7 +260,11 @@ def cmd_history(args: argparse.Namespace, ctx: AppContext) -> int:
           f"{conversation.created_at[:16].replace('T', ' ')})")
     for m in messages:
         who = "you" if m.role == "user" else m.role
-        if m.role == "assistant":
+        if m.role == "tool":
+            from chatdesk.wording import tool_heading
+
+            who = tool_heading(m.model)
+        elif m.role == "assistant":
             who = f"{m.provider or 'assistant'} · {m.model or '?'}"
         status = "" if m.status == MessageStatus.COMPLETE else f" [{m.status}]"
         print(f"\n── {who}{status}  {m.created_at[11:16]}")

@@ -72,6 +72,35 @@ def refused_note(provider: str | None) -> str:
             "provider may answer it.")
 
 
+# Tool turns (imported): a tool's name as people know it; code interpreters' results are
+# their "Output".
+_TOOL_NAMES = {"browser": "web browsing", "web": "web search", "web.run": "web search",
+               "web_search": "web search", "web_fetch": "a web page", "dalle.text2im": "DALL·E",
+               "myfiles_browser": "file search", "file_search": "file search",
+               "bio": "memory", "python": "Python",
+               "repl": "the analysis tool", "container.exec": "the code runner"}
+CODE_INTERPRETERS = frozenset({"python", "python_user_visible", "container.exec", "repl"})
+TOOL_CODE = "Code"
+TOOL_OUTPUT = "Output"
+
+
+def tool_name(tool: str | None) -> str:
+    """'dalle.text2im' → 'DALL·E'; unknown tools by their own name; no name: 'a tool'."""
+    return _TOOL_NAMES.get(tool or "", tool or "a tool")
+
+
+def tool_heading(tool: str | None) -> str:
+    """The heading of what a tool gave back: 'Output' (code run), 'Result of web search'."""
+    if tool in CODE_INTERPRETERS:
+        return TOOL_OUTPUT
+    return f"Result of {tool_name(tool)}"
+
+
+def tool_error_heading(tool: str | None) -> str:
+    """The heading of a tool's error: 'Error from web search'."""
+    return f"Error from {tool_name(tool)}"
+
+
 def error_label(error_class: str | None) -> str:
     """The error class in words: 'key rejected', not 'auth'; unknown classes spelled out."""
     known = errors.BY_KIND.get(error_class or "")

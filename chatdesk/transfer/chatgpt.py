@@ -89,10 +89,17 @@ def _fill(raw: RawNode, msg: dict[str, Any], assets: dict[str, str], default: st
     if kind in _SKIPPED_TYPES:
         return
     raw.content = _render(kind, content, assets)
+    if kind == "execution_output":  # a plot it drew is kept aside, with the code it ran
+        images = _output_images(metadata.get("aggregate_result"), assets)
+        raw.content = "\n\n".join(p for p in (raw.content, *images) if p)
+    if role == "tool" and not raw.content.strip():  # web.run keeps what it found aside
+        raw.content = _search_results(metadata.get("search_result_groups"))
     raw.role = role
     if role == "assistant":
         raw.provider = "openai"
         raw.model = _text(metadata.get("model_slug")) or default
+    elif role == "tool":  # a tool turn keeps the tool's name where a model's would be
+        raw.model = _text(author.get("name")) or None
 
 
 def _render(kind: str, content: dict[str, Any], assets: dict[str, str]) -> str:
@@ -107,9 +114,9 @@ def _render(kind: str, content: dict[str, Any], assets: dict[str, str]) -> str:
         language = _text(content.get("language"))
         text = _text(content.get("text"))
         return fence(text, None if language in ("", "unknown") else language) if text else ""
-    if kind == "execution_output":
-        text = _text(content.get("text"))
-        return fence(text) if text.strip() else ""
+    if kind == "execution_output":  # "<<ImageDisplayed>>" stands for a plot (see _fill)
+        text = _text(content.get("text")).replace("<<ImageDisplayed>>", "")
+        return fence(text.strip("\n"), "output") if text.strip() else ""
     if kind == "tether_browsing_display":
         return _text(content.get("result")).strip() or _text(content.get("summary"))
     if kind == "tether_quote":
@@ -134,6 +141,29 @@ def _render(kind: str, content: dict[str, Any], assets: dict[str, str]) -> str:
     parts = [p for p in _items(content.get("parts")) if isinstance(p, str)]
     parts += [_text(content.get(k)) for k in ("text", "result") if isinstance(content.get(k), str)]
     return "\n\n".join(p for p in parts if p.strip())
+
+
+def _output_images(result: Any, assets: dict[str, str]) -> list[str]:
+    """Placeholders for the images a code run showed (`aggregate_result.messages`)."""
+    shown = []
+    for message in _items(_obj(result).get("messages")):
+        message = _obj(message)
+        if message.get("message_type") == "image" and _text(message.get("image_url")):
+            pointer = {"content_type": "image_asset_pointer",
+                       "asset_pointer": message["image_url"]}
+            shown.append(_part(pointer, assets))
+    return shown
+
+
+def _search_results(groups: Any) -> str:
+    """A web search's results (`metadata.search_result_groups`) as a list of links."""
+    links: list[str] = []
+    for group in _items(groups):
+        for entry in _items(_obj(group).get("entries")):
+            link = _link(_obj(entry).get("title"), _obj(entry).get("url"))
+            if link and f"- {link}" not in links:
+                links.append(f"- {link}")
+    return "\n".join(links)
 
 
 def _part(part: Any, assets: dict[str, str]) -> str:

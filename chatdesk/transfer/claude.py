@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from chatdesk import wording
 from chatdesk.transfer.common import (
     ImportedConversation,
     RawNode,
@@ -109,22 +110,37 @@ def _block(block: dict[str, Any]) -> str:
             text = "\n\n".join(_text(s.get("summary")) for s in summaries if isinstance(s, dict))
         return quoted(text, "Thinking:") if text.strip() else ""
     if kind == "tool_use":
-        args = block.get("input")
-        body = json.dumps(args, indent=2, ensure_ascii=False) if args is not None else "{}"
-        return f"**Tool call: {_text(block.get('name')) or 'tool'}**\n\n" + fence(body, "json")
+        return _tool_use(_text(block.get("name")), block.get("input"))
     if kind == "tool_result":
-        heading = "Tool error" if block.get("is_error") else "Tool result"
+        name = _text(block.get("name")) or None
+        heading = (wording.tool_error_heading(name) if block.get("is_error")
+                   else wording.tool_heading(name))
         body = _tool_output(block.get("content"))
-        name = _text(block.get("name"))
-        title = f"**{heading}: {name}**" if name else f"**{heading}**"
-        return f"{title}\n\n{body}" if body.strip() else title
+        return f"**{heading}**\n\n{body}" if body.strip() else f"**{heading}**"
     return _text(block.get("text"))  # unknown block types: keep any text they have
+
+
+def _tool_use(name: str, args: Any) -> str:
+    """A tool call: code the tool runs as code in its language (claude.ai's analysis tool,
+    `repl`, runs JavaScript; an artifact names its own), anything else as its JSON input."""
+    if isinstance(args, dict):
+        code = args.get("code") if isinstance(args.get("code"), str) else None
+        language = _text(args.get("language")) or ("javascript" if name == "repl" else None)
+        if code is None and isinstance(args.get("content"), str) and args.get("language"):
+            code = args["content"]  # an artifact of code (`artifacts`, command create)
+        if code is not None and code.strip():
+            title = _text(args.get("title"))
+            label = f"{wording.TOOL_CODE} ({title or name})" if title or name else \
+                wording.TOOL_CODE
+            return f"**{label}**\n\n" + fence(code, language)
+    body = json.dumps(args, indent=2, ensure_ascii=False) if args is not None else "{}"
+    return f"**Tool call: {name or 'tool'}**\n\n" + fence(body, "json")
 
 
 def _tool_output(content: Any) -> str:
     """A tool result: its text in a fence; search results as a list of links."""
     if isinstance(content, str):
-        return fence(content) if content.strip() else ""
+        return fence(content, "output") if content.strip() else ""
     texts: list[str] = []
     links: list[str] = []
     for item in content if isinstance(content, list) else ():
@@ -135,7 +151,7 @@ def _tool_output(content: Any) -> str:
             links.append(f"- [{title or url}]({url})")
         elif isinstance(item.get("text"), str) and item["text"].strip():
             texts.append(item["text"])
-    out = [fence("\n\n".join(texts))] if texts else []
+    out = [fence("\n\n".join(texts), "output")] if texts else []
     if links:
         out.append("\n".join(links))
     return "\n\n".join(out)

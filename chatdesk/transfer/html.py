@@ -204,6 +204,7 @@ details.system{margin:0 0 16px;font-size:14px;color:var(--muted)}
 details.system pre{white-space:pre-wrap;background:var(--code);padding:10px 12px;border-radius:6px}
 .msg{margin:14px 0;padding:12px 16px;border:1px solid var(--line);border-radius:10px}
 .msg.user{background:var(--user);border-color:transparent}
+.msg.tool{border-style:dashed;font-size:.92em}.msg.tool .who strong{color:var(--muted)}
 .who{display:flex;flex-wrap:wrap;gap:4px 12px;align-items:baseline;font-size:13px;
 color:var(--muted)}
 .who strong{color:var(--fg)}

@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from chatdesk import wording
 from chatdesk.events import AttemptFailed
 from chatdesk.store import Attempt, Conversation, HistoryStore, MessageStatus, StoredMessage
 from chatdesk.transfer.native import ExportSummary, Progress, load, open_output
@@ -46,9 +47,12 @@ def failed_attempt_line(attempt: Attempt) -> str | None:
 
 
 def message_heading(m: StoredMessage) -> str:
-    """'Assistant · anthropic · claude-sonnet-4-5 [partial]' — who wrote it and how it ended."""
+    """'Assistant · anthropic · claude-sonnet-4-5 [partial]' — who wrote it and how it ended
+    ('Output' or 'Result of web search' for a tool turn)."""
     parts = [ROLE_NAMES.get(m.role, m.role.title())]
-    if m.role == "assistant":
+    if m.role == "tool":  # what the tool gave back: "Output", "Result of web search"
+        parts = [wording.tool_heading(m.model)]
+    elif m.role == "assistant":
         parts += [p for p in (m.provider, m.model) if p]
     status = "" if m.status == MessageStatus.COMPLETE else f" [{m.status}]"
     return " · ".join(parts) + status

@@ -453,6 +453,8 @@ class MessageDelegate(QStyledItemDelegate):
                 bits.append("sending now…")
             elif row.status == MessageStatus.PENDING:
                 bits.append("<span style='color:#d29922'>Pending</span>")
+        elif row.role == "tool":  # an imported tool turn: what it is, quietly, in its name
+            bits = [html.escape(wording.tool_heading(row.model))]
         elif row.provider is None and not row.live:
             bits = ["<b>Not answered</b>"]
         else:

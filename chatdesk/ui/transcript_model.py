@@ -148,6 +148,8 @@ def spoken_provenance(row: MessageRow) -> str:
     """Who wrote a message, and its state, in words: "Anthropic, claude-sonnet-4-5, 11:40"."""
     if row.role == "user":
         bits = ["You"]
+    elif row.role == "tool":
+        bits = [wording.tool_heading(row.model)]
     elif row.provider is None:
         bits = [row.role.capitalize()]
     else:

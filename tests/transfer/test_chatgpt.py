@@ -115,7 +115,6 @@ def test_times_models_and_providers(tmp_path: Path) -> None:
 def test_every_content_type(tmp_path: Path) -> None:
     conv = by_id(real_export_zip(tmp_path / "export.zip"))[CATS]
     texts = [m.content for m in conv.messages]
-    roles = [m.role for m in conv.messages]
     joined = "\n".join(texts)
     assert conv.title == "What breed is this cat? Also plot y = x² for me."  # null title
     # multimodal: the image becomes a placeholder naming its file in the export
@@ -124,8 +123,18 @@ def test_every_content_type(tmp_path: Path) -> None:
     )
     assert "```python\nimport numpy as np\n" in joined  # code, with its language
     assert "```\nsearch(\"largest domestic cat breeds\")\n```" in joined  # language unknown
-    assert "```\n<Figure size 640x480 with 1 Axes>\n```" in texts  # execution_output
-    assert roles[texts.index("```\n<Figure size 640x480 with 1 Axes>\n```")] == "tool"
+    output = "```output\n<Figure size 640x480 with 1 Axes>\n```"  # execution_output
+    assert output in texts
+    # a tool turn: role tool, the tool's name where a model's would be, no provider
+    ran = conv.messages[texts.index(output)]
+    assert (ran.role, ran.model, ran.provider) == ("tool", "python", None)
+    # the code it ran is the model's own turn just before it, with the code's language
+    code = conv.messages[texts.index(output) - 1]
+    assert (code.role, code.provider, code.model) == ("assistant", "openai", "o3")
+    assert code.content.startswith("```python\nimport numpy as np\n")
+    assert ran.parent_source_id == code.source_id
+    tools = {m.model for m in conv.messages if m.role == "tool"}
+    assert tools == {"python", "browser", "web", "dalle.text2im"}
     thinking = next(t for t in texts if t.startswith("> **Thinking:**"))
     assert "> **Looking at the photo**" in thinking and "> Probably a Maine Coon." in thinking
     assert "The Maine Coon is a large domesticated cat breed." in joined  # browsing display

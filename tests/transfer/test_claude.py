@@ -80,14 +80,17 @@ def test_blocks_attachments_and_files(tmp_path: Path) -> None:
     assert '**Tool call: web_search**\n\n```json\n{\n  "query": "Zürich weather now"\n}\n```' in (
         answer.content
     )
-    assert "**Tool result: web_search**\n\n- [Zürich weather - MeteoSwiss](https://www" in (
+    assert "**Result of web search**\n\n- [Zürich weather - MeteoSwiss](https://www" in (
         answer.content
     )
     assert answer.content.endswith("It is 4 °C and cloudy in Zürich right now.")
     # the content blocks win over the flattened `text`: the answer is there once
     assert answer.content.count("It is 4 °C and cloudy") == 1
     assert ask.content == "Run the converter on my file."
-    assert "**Tool error: repl**\n\n```\nFileNotFoundError: data.csv\n```" in reply.content
+    # the analysis tool's code as code (JavaScript), its error as its output
+    assert "**Code (repl)**\n\n```javascript\nprint(convert('data.csv'))\n```" in reply.content
+    assert ("**Error from the analysis tool**\n\n```output\nFileNotFoundError: data.csv\n```"
+            in reply.content)
     assert [m.parent_source_id for m in conv.messages] == [None] + [
         m.source_id for m in conv.messages[:-1]
     ]
