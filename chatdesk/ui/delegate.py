@@ -215,17 +215,17 @@ class MessageDelegate(QStyledItemDelegate):
         """The widest your message's text gets: its bubble is at most 85 % of the column."""
         return max(100, int((self.text_width() + 2 * PAD) * design.USER_BUBBLE_MAX) - 2 * PAD)
 
-    def column_rect(self, item_rect: QRect) -> QRect:
+    def column_rect(self, item_rect: QRect, row: MessageRow | None = None) -> QRect:
         """The text column inside a row's item rectangle (centred), above its footer."""
         inner = self.text_width() + 2 * PAD
         left = item_rect.left() + max(OUTER_X, (item_rect.width() - inner) // 2)
         return QRect(left, item_rect.top() + OUTER_Y, inner,
-                     item_rect.height() - 2 * OUTER_Y - FOOTER_H)
+                     item_rect.height() - 2 * OUTER_Y - footer_height(row))
 
     def bubble_rect(self, item_rect: QRect, row: MessageRow | None = None) -> QRect:
         """Where the row's box is drawn: the column for an answer; for your message, a
         bubble on the column's right, as wide as its text needs."""
-        column = self.column_rect(item_rect)
+        column = self.column_rect(item_rect, row)
         if row is None or row.role != "user":
             return column
         ideal = math.ceil(self.document_for(row).idealWidth()) + 2 * PAD
@@ -486,7 +486,7 @@ class MessageDelegate(QStyledItemDelegate):
         lines = 0
         for part in shown_text(row.content, row.page).split("\n"):
             lines += 1 + len(part) // per_line
-        height = 2 * PAD + 2 * OUTER_Y + FOOTER_H + int(line * 1.4) + lines * line
+        height = 2 * PAD + 2 * OUTER_Y + footer_height(row) + int(line * 1.4) + lines * line
         row.estimate = (width, row.version, height)
         return height
 
@@ -500,7 +500,7 @@ class MessageDelegate(QStyledItemDelegate):
     def row_height(self, row: MessageRow, model: Any = None) -> int:
         if self.has_document(row):
             doc = self.document_for(row, model)
-            return int(doc.size().height()) + 2 * PAD + 2 * OUTER_Y + FOOTER_H
+            return int(doc.size().height()) + 2 * PAD + 2 * OUTER_Y + footer_height(row)
         return self.estimate_height(row)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
@@ -558,7 +558,7 @@ class MessageDelegate(QStyledItemDelegate):
         painter.restore()
         if hasattr(model, "actions"):
             self._paint_footer(painter, option, row, model.actions(index.row()), model)
-        real = int(doc.size().height()) + 2 * PAD + 2 * OUTER_Y + FOOTER_H
+        real = int(doc.size().height()) + 2 * PAD + 2 * OUTER_Y + footer_height(row)
         if row.given_height != real:
             row.given_height = real
             self.sizeHintChanged.emit(index)
@@ -663,7 +663,7 @@ class MessageDelegate(QStyledItemDelegate):
         text = self.footer_text(row)
         if text:
             painter.setPen(QColor(t.muted))
-            column = self.column_rect(option.rect)
+            column = self.column_rect(option.rect, row)
             area = QRect(end, column.bottom() + 1, column.right() - end - PAD, FOOTER_H)
             painter.drawText(area, int(Qt.AlignmentFlag.AlignVCenter
                                        | Qt.AlignmentFlag.AlignRight),
@@ -698,6 +698,11 @@ class MessageDelegate(QStyledItemDelegate):
         doc = self.document_for(row, index.model())
         local = pos - self.doc_origin(item_rect, row)
         return doc.documentLayout().anchorAt(QPointF(local)) or None
+
+
+def footer_height(row: MessageRow | None) -> int:
+    """An imported tool turn has no footer: its code blocks have their own Copy."""
+    return 0 if row is not None and row.role == "tool" else FOOTER_H
 
 
 def footer_font(base: QFont) -> QFont:

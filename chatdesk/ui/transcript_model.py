@@ -446,7 +446,7 @@ class TranscriptModel(QAbstractListModel):
         exchange; "ask-other" under a refusal that is the last answer; "branch"; and the
         version arrows "prev" / "next" when the message has other versions."""
         row = self.row(row_index)
-        if row.live:
+        if row.live or row.role == "tool":  # a tool turn's code blocks have their own Copy
             return []
         names = ["copy"] if row.content else []
         if self.readonly or self.busy:

@@ -335,3 +335,28 @@ def test_refusal_then_versions(make_ctx: Any, make_window: Any, fake_anthropic: 
         assert counts and counts[0].width() >= metrics.horizontalAdvance("2/2")  # it fits
     finally:
         apply_theme(app, "light")
+
+
+def test_imported_tool_turns(make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+                             shoot: Any, qtbot: Any) -> None:
+    """An imported ChatGPT code-interpreter run: the code, then its output, never "Not
+    answered"."""
+    from chatdesk.transfer.chatgpt import read_chatgpt
+    from chatdesk.transfer.common import write_conversations
+
+    fixture = Path(__file__).parents[1] / "transfer" / "fixtures" / "toolturns" / "chatgpt" \
+        / "conversations.json"
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    write_conversations(ctx.store, read_chatgpt(fixture), "chatgpt")
+    window = make_window(ctx, size=(1100, 760))
+    [summary] = ctx.store.list_conversations()
+    window.open_conversation(summary.id)
+    view = window.transcript
+    first_tool = next(i for i, r in enumerate(view.tmodel.rows) if r.role == "tool")
+    view.scrollTo(view.tmodel.index(max(0, first_tool - 2)),
+                  view.ScrollHint.PositionAtTop)
+    qtbot.wait(80)
+    shoot(window, "16-tool-turns")
+    shown = [view.delegate.document(view.tmodel.index(i)).toPlainText()
+             for i in range(view.tmodel.rowCount())]
+    assert not any("Not answered" in text for text in shown)

@@ -59,4 +59,10 @@ def test_a_code_run_shows_as_code_then_its_output(qtbot: Any, store: HistoryStor
     assert ">python<" in delegate.row_html(code_row, [])
     quote = delegate.row_html(tools[3], [])
     assert "https://docs.python.org/3/whatsnew/3.13.html" in quote
-    assert model.actions(model.all_rows.index(tools[0])) == ["copy"]
+    assert model.actions(model.all_rows.index(tools[0])) == []  # its blocks have Copy
+    from chatdesk.ui.delegate import FOOTER_H, OUTER_Y, PAD
+
+    doc = delegate.document_for(tools[0], model)  # no footer under it: no empty band
+    assert delegate.row_height(tools[0], model) == int(doc.size().height()) + 2 * (PAD + OUTER_Y)
+    assert delegate.row_height(code_row, model) == int(
+        delegate.document_for(code_row, model).size().height()) + 2 * (PAD + OUTER_Y) + FOOTER_H
