@@ -15,6 +15,7 @@ import httpx
 import httpx_sse
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 
+from chatdesk.parts import Attachment
 from chatdesk.providers import errors
 
 Role = Literal["system", "user", "assistant"]
@@ -22,10 +23,12 @@ Role = Literal["system", "user", "assistant"]
 
 @dataclass(frozen=True)
 class Message:
-    """One turn of a conversation as every protocol sees it."""
+    """One turn of a conversation as every protocol sees it: its text, and the files attached
+    to it (each protocol sends them in its own format)."""
 
     role: Role
     content: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)

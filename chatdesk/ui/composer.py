@@ -310,6 +310,9 @@ class ProviderPicker(QWidget):
         self.model_combo.clear()
         self.model_combo.addItems([n for n in names if n])
         self.model_combo.setEditText(chosen)
+        edit = self.model_combo.lineEdit()
+        if edit is not None:  # a long name too wide for the box shows its start, not its end
+            edit.setCursorPosition(0)
         self.model_combo.blockSignals(False)
 
     def _provider_changed(self, _index: int) -> None:

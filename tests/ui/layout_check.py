@@ -63,6 +63,12 @@ def clipped_text(window: QWidget) -> list[str]:
             arrow = 24
             if metrics.horizontalAdvance(text) + arrow > widget.width():
                 problems.append(f"{_name(widget)}: {text!r} is cut in a {widget.width()} px box")
+        elif isinstance(widget, QComboBox) and widget.isEditable() and widget.currentText():
+            edit = widget.lineEdit()  # a long name may scroll, but must show its start
+            text = widget.currentText()
+            if edit is not None and not edit.hasFocus() and edit.cursorPosition() != 0 \
+                    and metrics.horizontalAdvance(text) > edit.width():
+                problems.append(f"{_name(widget)}: {text!r} shows its end, not its start")
         elif isinstance(widget, QPlainTextEdit) and widget.placeholderText() \
                 and not widget.toPlainText() \
                 and widget.viewport().height() < 2.5 * metrics.lineSpacing():  # one line
