@@ -44,9 +44,7 @@ BACKUP_PIECES = ("Backup", " answer", " here.")
 # What a prefill-capable backup streams when continuing: its text starts where the
 # (whitespace-stripped) prefill ends.
 CONTINUATION = (" Also", " the sun.")
-# A loopback connect takes microseconds, but under a loaded machine the fake's thread and
-# the test share one GIL: 0.3 s was missed now and then. The black-hole cases wait this long.
-FAST = {"connect_timeout_s": 1.0, "first_token_timeout_s": 0.5, "stall_timeout_s": 0.5}
+FAST = {"connect_timeout_s": 0.3, "first_token_timeout_s": 0.5, "stall_timeout_s": 0.5}
 T0 = 1_800_000_000.0
 
 
