@@ -17,7 +17,7 @@ from chatdesk import events as ev
 from chatdesk.failover.deadline import DeadlineRule
 from chatdesk.states import LOST_HEDGE
 from tests.failover.test_deadline import teach
-from tests.fakes.server import ErrorResponse, FakeProvider, Stall, Stream, Synth
+from tests.fakes.server import ErrorResponse, FakeProvider, Stream, Synth
 from tests.helpers import MODELS, reset_fakes
 from tests.test_chat import Rig, collect, entry, only, rig_factory
 
