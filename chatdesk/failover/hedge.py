@@ -5,6 +5,8 @@ is cancelled and recorded as having lost the hedge."""
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable
 from enum import Enum
@@ -17,10 +19,10 @@ from chatdesk.failover.deadline import FirstTokenDeadline
 from chatdesk.providers import errors
 from chatdesk.providers.base import ACTIVITY, ProviderEvent
 from chatdesk.states import LOST_HEDGE
-from chatdesk.store import AttemptOutcome
+from chatdesk.store import AttemptOutcome, HealthState
 
 if TYPE_CHECKING:
-    from chatdesk.failover.router import Router, _Attempt, _Progress
+    from chatdesk.failover.router import Candidate, Router, _Attempt, _Progress
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,52 @@ def plan(deadline: FirstTokenDeadline, hedge: bool, backup_left: bool) -> Plan:
     if not deadline.learned or not backup_left:
         return Plan.WAIT
     return Plan.HEDGE if hedge else Plan.FAIL_OVER_EARLY
+
+
+def race_for(router: Router, attempt: _Attempt, candidates: list[Candidate], index: int,
+             progress: _Progress, force: bool) -> Race | None:
+    """How `attempt` (of candidates[index]) waits for its first token: a Race when a backup
+    may be asked past its learned deadline; None to stream it directly (its provider's
+    first-token timeout cut to that deadline when hedging is off)."""
+    if router.deadlines is None:
+        return None
+    deadline = router.deadlines.get(attempt.name, attempt.candidate.model)
+    if not deadline.learned:
+        return None
+    after = [i for i in range(index + 1, len(candidates))
+             if i not in progress.hedged and candidates[i].name != attempt.name
+             and _may_ask(router, candidates[i], force)]
+    chosen = plan(deadline, router.hedging(), bool(after))
+    if chosen is Plan.FAIL_OVER_EARLY:
+        provider = attempt.provider = copy.copy(attempt.provider)
+        provider.timeouts = dataclasses.replace(provider.timeouts,
+                                                first_token_s=deadline.seconds)
+        return None
+    if chosen is Plan.WAIT:
+        return None
+    return Race(router, progress, attempt, deadline,
+                lambda: _partner(router, attempt, candidates, after, progress, force))
+
+
+def _may_ask(router: Router, candidate: Candidate, force: bool) -> bool:
+    """Whether the candidate could be tried now, from its health alone (no key lookup)."""
+    state = router.health.get(candidate.name).state
+    return state.usable or (force and state == HealthState.DOWN)
+
+
+def _partner(router: Router, lead: _Attempt, candidates: list[Candidate], after: list[int],
+             progress: _Progress, force: bool) -> tuple[int, _Attempt] | None:
+    """The first of `after` that may answer alongside `lead` (it can continue the text
+    `lead` continues, if any), with its attempt stored; None if there is none."""
+    from chatdesk.failover.router import _Progress  # the router imports this module
+
+    for i in after:
+        # A look-ahead: skip notices and reasons are the loop's, when it gets there.
+        provider = router._usable(candidates[i], _Progress(progress.turn), force)
+        if provider is None or (lead.writer.prefix and not provider.supports_prefill):
+            continue
+        return i, router._alongside(lead, candidates[i], provider)
+    return None
 
 
 class Pump:
@@ -194,8 +242,15 @@ class Race:
                 self._ended.add(partner.id)
                 self.partner_done = True
                 return
-            if lead.failed or other.failed:
-                return  # not a provider failure (a bug): the survivor's stream raises it
+            if lead.failed:  # not a provider failure (a bug): the lead's stream raises it
+                await self._lose(partner, self.lead)
+                return
+            if other.failed:
+                log.error("%s failed alongside %s: %r", partner.name, self.lead.name,
+                          other.error)
+                self._finish_lost(partner, None)
+                self.partner_done = True
+                return
             self._changed.clear()
             await self._changed.wait()
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from chatdesk import events as ev
 from chatdesk import wording
 from chatdesk.failover import hedge, policy
-from chatdesk.failover.deadline import DeadlineBook
+
+if TYPE_CHECKING:
+    from chatdesk.failover.deadline import DeadlineBook
 from chatdesk.failover.health import HealthBook
 from chatdesk.providers import errors
 from chatdesk.providers.base import (
@@ -188,7 +190,7 @@ class Router:
             attempt = self._start(candidate, provider, progress)
             yield ev.AttemptStarted(attempt.name, candidate.model, attempt.id, attempt.answer_id,
                                     attempt.continuing)
-            race = self._race(attempt, candidates, index, progress, force)
+            race = hedge.race_for(self, attempt, candidates, index, progress, force)
             # Only the streaming is guarded: a consumer that stops reading at another event
             # leaves the rows as they are at that point. A consumer that stops during the
             # stream lands here (GeneratorExit), so the rows are finished at once; the
@@ -290,56 +292,17 @@ class Router:
         return _Attempt(candidate, provider, attempt_id, progress.answer_id, request, writer,
                         continuing, cut_space, continued_from=previous)
 
-    # -- the first-token deadline: hedging (chatdesk/failover/hedge.py) ----------------------
-
-    def _race(self, attempt: _Attempt, candidates: list[Candidate], index: int,
-              progress: _Progress, force: bool) -> hedge.Race | None:
-        """How this attempt waits for its first token: a Race when a backup may be asked
-        past its learned deadline; None to stream it directly (its provider's first-token
-        timeout cut to that deadline when hedging is off)."""
-        if self.deadlines is None:
-            return None
-        deadline = self.deadlines.get(attempt.name, attempt.candidate.model)
-        after = [i for i in range(index + 1, len(candidates))
-                 if i not in progress.hedged and candidates[i].name != attempt.name
-                 and self._may_ask(candidates[i], force)]
-        chosen = hedge.plan(deadline, self.hedging(), bool(after))
-        if chosen is hedge.Plan.FAIL_OVER_EARLY:
-            provider = attempt.provider = copy.copy(attempt.provider)
-            provider.timeouts = dataclasses.replace(provider.timeouts,
-                                                    first_token_s=deadline.seconds)
-            return None
-        if chosen is hedge.Plan.WAIT:
-            return None
-        return hedge.Race(self, progress, attempt, deadline,
-                          lambda: self._partner(attempt, candidates, after, progress, force))
-
-    def _may_ask(self, candidate: Candidate, force: bool) -> bool:
-        """Whether the candidate could be tried now, from its health alone (no key lookup)."""
-        state = self.health.get(candidate.name).state
-        return state.usable or (force and state == HealthState.DOWN)
-
-    def _partner(self, lead: _Attempt, candidates: list[Candidate], after: list[int],
-                 progress: _Progress, force: bool) -> tuple[int, _Attempt] | None:
-        """The first of `after` that may answer alongside `lead` (it can continue the text
-        `lead` continues, if any), with its attempt stored; None if there is none."""
-        for i in after:
-            candidate = candidates[i]
-            # A look-ahead: skip notices and reasons are the loop's, when it gets there.
-            provider = self._usable(candidate, _Progress(progress.turn), force)
-            if provider is None or (lead.writer.prefix and not provider.supports_prefill):
-                continue
-            attempt_id = self.store.start_attempt(lead.answer_id, candidate.name,
-                                                  candidate.model,
-                                                  continued_from=lead.continued_from)
-            request = dataclasses.replace(lead.request, model=candidate.model,
-                                          max_tokens=self.max_tokens(candidate.settings))
-            writer = _AnswerWriter(self.store, lead.answer_id, attempt_id, lead.writer.prefix,
-                                   self.flush_interval_s)
-            return i, _Attempt(candidate, provider, attempt_id, lead.answer_id, request, writer,
-                               lead.continuing, lead.cut_space,
-                               continued_from=lead.continued_from)
-        return None
+    def _alongside(self, lead: _Attempt, candidate: Candidate, provider: Provider) -> _Attempt:
+        """A hedge's second attempt, stored: the same answer and request as `lead` (the text
+        it continues included), for another provider."""
+        attempt_id = self.store.start_attempt(lead.answer_id, candidate.name, candidate.model,
+                                              continued_from=lead.continued_from)
+        request = dataclasses.replace(lead.request, model=candidate.model,
+                                      max_tokens=self.max_tokens(candidate.settings))
+        writer = _AnswerWriter(self.store, lead.answer_id, attempt_id, lead.writer.prefix,
+                               self.flush_interval_s)
+        return _Attempt(candidate, provider, attempt_id, lead.answer_id, request, writer,
+                        lead.continuing, lead.cut_space, continued_from=lead.continued_from)
 
     async def _stream(self, attempt: _Attempt, events: AsyncIterator[ProviderEvent] | None = None,
                       started: float | None = None) -> AsyncIterator[ev.ChatEvent]:
