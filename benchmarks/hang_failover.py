@@ -143,7 +143,7 @@ async def main_async(rounds: int, baseline_timeout_s: float) -> bool:
             fixed.store.close()
 
     base = [r.to_backup_s or 0.0 for r in baseline]
-    print(f"\nprimary hangs, send() → backup's first token:")
+    print("\nprimary hangs, send() → backup's first token:")
     print(row(f"baseline: fixed deadline (first_token_timeout_s = {baseline_timeout_s:g})",
               base))
     for label, results in (("learned deadline, hedge = true (default)", hedged),
