@@ -241,6 +241,26 @@ async def test_the_first_provider_failing_during_the_hedge_hands_over(
     assert len(backup.requests) == 1  # the hedge's request answered: not asked again
 
 
+async def test_a_request_nobody_can_take_stops_the_answer_and_the_hedge(
+    fakes: dict[str, FakeProvider], rigs: Callable[..., Rig],
+) -> None:
+    main, backup = fakes["main"], fakes["backup"]
+    rig = hedging_rig(rigs, fakes, "backup")
+    # A 400 whose body comes only after the hedge started: a bad request (policy: stop).
+    main.script(Synth([], status=400, stall_after_bytes=0, stall_s=0.4))
+    backup.script(hang())
+
+    events = await collect(rig.service.send("Hello"))
+
+    assert only(events, ev.Hedged)
+    [stopped] = only(events, ev.AnswerStopped)
+    assert not only(events, ev.AnswerFinished) and not only(events, ev.AnswerPending)
+    assert backup.wait_for_disconnect()
+    attempts = rig.store.attempts(stopped.message_id)
+    assert [(a.provider, a.outcome, a.error_class) for a in attempts] == [
+        ("anthropic", "failed", "bad_request"), ("openai", "cancelled", LOST_HEDGE)]
+
+
 async def test_stopping_during_a_hedge_cancels_both(
     fakes: dict[str, FakeProvider], rigs: Callable[..., Rig],
 ) -> None:
