@@ -13,9 +13,6 @@ from typing import TYPE_CHECKING
 from chatdesk import events as ev
 from chatdesk import wording
 from chatdesk.failover import hedge, policy
-
-if TYPE_CHECKING:
-    from chatdesk.failover.deadline import DeadlineBook
 from chatdesk.failover.health import HealthBook
 from chatdesk.providers import errors
 from chatdesk.providers.base import (
@@ -33,6 +30,9 @@ from chatdesk.providers.base import (
 )
 from chatdesk.settings import ProviderSettings
 from chatdesk.store import AttemptOutcome, HealthState, HistoryStore, MessageStatus, StoreError
+
+if TYPE_CHECKING:
+    from chatdesk.failover.deadline import DeadlineBook
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +220,8 @@ class Router:
                     attempt = race.abandon()
                 self._finish(attempt, AttemptOutcome.CANCELLED)
                 raise
-            yield self._succeeded(attempt, progress, _next_name(candidates, candidate))
+            # (A hedge's partner may have answered: whom to ask next follows the one that did.)
+            yield self._succeeded(attempt, progress, _next_name(candidates, attempt.candidate))
             return
         yield self._pending(progress)
 

@@ -139,6 +139,7 @@ async def test_a_hanging_provider_is_hedged_and_the_backup_wins(
     assert at(events, ev.FirstToken) < 1.0  # seconds, not the configured timeout
     done = only([e for _, e in events], ev.AnswerFinished)[0]
     assert (done.provider, done.content) == ("openai", "The backup answers.")
+    assert done.next_provider is None  # nobody after the one that answered
     assert main.wait_for_disconnect()  # the loser's request is cancelled
     assert (len(main.requests), len(backup.requests)) == (1, 1)
     # Both are recorded: the main cancelled, having lost the hedge; the backup answered.
