@@ -655,6 +655,8 @@ class ChatController(QObject):
             self.notice.emit(event.reason)
         elif isinstance(event, ev.AnswerStopped):
             self.say(event.reason)
+        elif isinstance(event, ev.Hedged):
+            self.say(wording.hedging(event.provider, event.backup, event.waited_s))
 
     def _taken_back(self, event: ev.NotSetUp) -> None:
         """Nothing could be reached: the message left the history; its text goes back to
