@@ -79,12 +79,12 @@ def _partner(router: Router, lead: _Attempt, candidates: list[Candidate], after:
              progress: _Progress, force: bool) -> tuple[int, _Attempt] | None:
     """The first of `after` that may answer alongside `lead` (it can continue the text
     `lead` continues, if any), with its attempt stored; None if there is none."""
-    from chatdesk.failover.router import _Progress  # the router imports this module
+    from chatdesk.failover.router import _continues, _Progress  # the router imports us
 
     for i in after:
         # A look-ahead: skip notices and reasons are the loop's, when it gets there.
         provider = router._usable(candidates[i], _Progress(progress.turn), force)
-        if provider is None or (lead.writer.prefix and not provider.supports_prefill):
+        if provider is None or (lead.writer.prefix and not _continues(candidates[i], provider)):
             continue
         return i, router._alongside(lead, candidates[i], provider)
     return None
