@@ -343,6 +343,47 @@ def key_unusable(provider_name: str, error_class: str | None) -> str:
     return f"{provider_name}: {error_label(rejected)} ({fix_key(provider_name)})"
 
 
+# -- attachments (issue 15) ------------------------------------------------------------------
+
+def file_size(size: int) -> str:
+    """A size as people read it: 812 bytes, 14 KB, 4.2 MB."""
+    if size < 1000:
+        return f"{size} byte{'s' if size != 1 else ''}"
+    for unit, scale in (("KB", 1e3), ("MB", 1e6), ("GB", 1e9)):
+        if size < scale * 1000 or unit == "GB":
+            value = size / scale
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def attachment_unreadable(name: str, reason: str) -> str:
+    return f"Could not attach {name}: {reason}. Nothing was sent."
+
+
+def attachment_too_large(name: str, size: int, cap: int) -> str:
+    return (f"Could not attach {name}: it is {file_size(size)}, more than the "
+            f"{file_size(cap)} a file may have. Nothing was sent.")
+
+
+def attachment_unsupported(name: str, what: str) -> str:
+    return (f"Could not attach {name}: it is {what}, and chatdesk attaches images (PNG, "
+            "JPEG, GIF, WebP), PDFs and text files. Nothing was sent.")
+
+
+def attachment_broken(name: str, what: str, reason: str) -> str:
+    return f"Could not attach {name}: it is not a readable {what} ({reason}). Nothing was sent."
+
+
+def attachment_not_utf8(name: str) -> str:
+    return (f"Could not attach {name}: it is not UTF-8 text, which is what text files are "
+            "sent as; save it as UTF-8 and try again. Nothing was sent.")
+
+
+def attachment_limit(provider_name: str, problem: str) -> str:
+    """A file a provider would refuse: said before anything is sent."""
+    return f"{display_name(provider_name)} cannot take this message: {problem}. Nothing was sent."
+
+
 # -- the router's reasons and stops ----------------------------------------------------------
 
 def cooling_down(provider_name: str, seconds_left: float) -> str:

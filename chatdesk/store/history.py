@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from chatdesk.states import AttemptOutcome, MessageStatus
+from chatdesk.store.attachments import Attachments
 from chatdesk.store.claims import Claims
 from chatdesk.store.connection import insert_row
 from chatdesk.store.errors import NotFoundError
@@ -54,7 +55,7 @@ def _new_uid() -> str:
     return uuid.uuid4().hex
 
 
-class HistoryStore(Claims):
+class HistoryStore(Attachments, Claims):
     """One open history file. Use one object per thread; several may share a file.
 
     Every write method commits at once (a person's text is durable before anything is
