@@ -92,6 +92,13 @@ class Attachments(StoreConnection):
         row = self._one("SELECT data FROM blobs WHERE sha256 = ?", (sha256.lower(),))
         return bytes(row[0]) if row else None
 
+    def attachment_head(self, sha256: str, length: int = 16384) -> bytes | None:
+        """The first `length` bytes of a stored file: enough for a picture's header (its
+        size), without reading megabytes."""
+        row = self._one("SELECT substr(data, 1, ?) FROM blobs WHERE sha256 = ?",
+                        (length, sha256.lower()))
+        return bytes(row[0]) if row else None
+
     def blob_count(self) -> int:
         """How many distinct files the history holds (each stored once)."""
         row = self._one("SELECT count(*) FROM blobs")

@@ -55,6 +55,7 @@ from chatdesk.ui.bounds import (
 )
 from chatdesk.ui.conversation_model import parse_time
 from chatdesk.ui.resources import icon
+from chatdesk.ui.thumbnails import ThumbnailCache
 from chatdesk.ui.transcript_model import MessageRow, Notice, TranscriptRole, display_name
 
 CACHE_SIZE = 600  # documents kept; older ones are rebuilt when scrolled back to
@@ -199,8 +200,8 @@ class MessageDelegate(QStyledItemDelegate):
         self.selection: TextSelection | None = None  # text selected in one message
         self._live: dict[int, _LiveDocument] = {}  # by message id; one answer at a time
         self._metrics: tuple[int, float] | None = None
-        # An attachment's thumbnail by sha256 (the view reads and caches them); None: none
-        self.thumbnails: Callable[[str], QImage | None] | None = None
+        # Attachments' thumbnails (the view's cache); None: pictures are shown as files
+        self.thumbnails: ThumbnailCache | None = None
         self.hover_button: tuple[int, str] | None = None  # (message id, action) under the mouse
         self.focus_button: tuple[int, str] | None = None  # ... that the keyboard is on
 
@@ -381,7 +382,8 @@ class MessageDelegate(QStyledItemDelegate):
             + self.reasoning_html(row)
 
     def thumbnail(self, sha256: str) -> QImage | None:
-        return self.thumbnails(sha256) if self.thumbnails is not None else None
+        """The picture in a document: its thumbnail, or a placeholder until it is made."""
+        return self.thumbnails.image(sha256) if self.thumbnails is not None else None
 
     def files_html(self, row: MessageRow, model: Any) -> str:
         """A message's attachments: pictures as thumbnails that open full size, other files
@@ -393,12 +395,12 @@ class MessageDelegate(QStyledItemDelegate):
         pictures, others = [], []
         for f in files:
             name = html.escape(f.name)
-            if f.kind == PartKind.IMAGE:
-                image = self.thumbnail(f.sha256)
-                if image is not None:
+            if f.kind == PartKind.IMAGE and self.thumbnails is not None:
+                size = self.thumbnails.size(f.sha256)
+                if size is not None:
                     pictures.append(
                         f"<a href='view:{f.sha256}'><img src='{THUMB_SCHEME}{f.sha256}' "
-                        f"width='{image.width()}' height='{image.height()}' alt='{name}'></a>")
+                        f"width='{size.width()}' height='{size.height()}' alt='{name}'></a>")
                     continue
             mark = {PartKind.DOCUMENT: "PDF", PartKind.TEXT_FILE: "text file"}.get(
                 f.kind, "picture")

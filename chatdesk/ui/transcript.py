@@ -82,8 +82,9 @@ class TranscriptView(QListView):
         self.tmodel = TranscriptModel(self._attempts, self._files)
         self.tmodel.refresh_interval = lambda: live_refresh_ms(self.delegate.live_build_ms)
         self.delegate = MessageDelegate(self)
-        self.thumbnails = ThumbnailCache(self._file_bytes, THUMB_MAX)
-        self.delegate.thumbnails = self.thumbnails.get
+        self.thumbnails = ThumbnailCache(self._file_bytes, THUMB_MAX, self._thumbnail_ready,
+                                         self._file_head)
+        self.delegate.thumbnails = self.thumbnails
         self.setModel(self.tmodel)
         self.setItemDelegate(self.delegate)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
@@ -170,6 +171,7 @@ class TranscriptView(QListView):
         self._anchor = None
         self.clear_selection()
         self.delegate.focus_button = self.delegate.hover_button = None
+        self.thumbnails.drop_waiting()
         self.delegate.set_width(self.viewport().width())
         self.tmodel.load(messages, versions)
         self._tick_pending()
@@ -384,6 +386,16 @@ class TranscriptView(QListView):
             return self.store.attachment_infos(message_ids)
         except StoreError:
             return {}
+
+    def _thumbnail_ready(self, sha256: str) -> None:
+        """A picture was decoded: the rows showing it are drawn again with it."""
+        self.tmodel.files_changed(sha256)
+
+    def _file_head(self, sha256: str) -> bytes | None:
+        try:
+            return self.store.attachment_head(sha256)
+        except StoreError:
+            return None
 
     def _file_bytes(self, sha256: str) -> bytes | None:
         try:

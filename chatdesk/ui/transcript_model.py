@@ -355,6 +355,13 @@ class TranscriptModel(QAbstractListModel):
             row.files = loader([row.id]).get(row.id, []) if loader is not None else []
         return row.files
 
+    def files_changed(self, sha256: str) -> None:
+        """The rows in the window that show this file must be drawn again."""
+        for pos in range(self.lo, self.hi):
+            files = self.all_rows[pos].files
+            if files and any(f.sha256 == sha256 for f in files):
+                self._changed_at(pos)
+
     def set_versions(self, versions: dict[int, Versions]) -> None:
         """The versions of the shown messages changed (an edit or regenerate kept one)."""
         for pos, row in enumerate(self.all_rows):

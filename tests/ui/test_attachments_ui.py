@@ -79,8 +79,11 @@ def test_dropped_and_pasted_files_go_with_the_message_and_show_in_the_transcript
     view = window.transcript
     doc = view.delegate.document(view.tmodel.index(0)).toHtml()
     assert f"thumb:{stored[0].sha256}" in doc and "notes.txt" in doc
-    image = view.thumbnails.get(stored[0].sha256)
-    assert image is not None and image.width() <= 240 and image.height() <= 180
+    # The picture is decoded after the first paint, small, and the row drawn again with it.
+    qtbot.waitUntil(lambda: view.thumbnails.decoded_image(stored[0].sha256) is not None)
+    image = view.thumbnails.decoded_image(stored[0].sha256)
+    assert (image.width(), image.height()) == (240, 135)  # 1600 × 900 scaled into 240 × 180
+    assert image.pixelColor(10, 10).name() == "#3070c0"  # the picture, not the placeholder
     assert rows(window)[1].content == "It is a blue square."
 
 
