@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from chatdesk import events as ev
 from chatdesk import wording
 from chatdesk.failover import policy
+from chatdesk.failover.capability_check import CapabilityBook, Fit
 from chatdesk.failover.health import HealthBook
 from chatdesk.providers import errors
 from chatdesk.providers.base import (
@@ -108,6 +109,7 @@ class _Attempt:
     writer: _AnswerWriter  # its prefix is the text this attempt continues
     continuing: bool  # it continues a failed attempt's text (else it answers afresh)
     cut_space: str  # white space cut from the end of that text (see `trim_prefill`)
+    pdfs_as_text: tuple[str, ...] = ()  # PDFs its model got as their text
     usage: Usage = field(default_factory=Usage)
     finish_reason: str | None = None
     first_token_s: float | None = None  # how long the first token took (None: none came)
@@ -136,6 +138,7 @@ class _Progress:
     last_failure: ev.AttemptFailed | None = None
     reasons: list[str] = field(default_factory=list)  # why each provider did not answer
     skipped: list[str] = field(default_factory=list)  # the notice of a provider just skipped
+    unfit: list[str] = field(default_factory=list)  # reasons: a model could not take it
 
 
 class Router:
@@ -149,8 +152,10 @@ class Router:
         max_tokens: Callable[[ProviderSettings], int] = lambda s: s.max_tokens,
         monotonic: Callable[[], float] = time.monotonic,
         flush_interval_s: float = 0.25,
+        capabilities: CapabilityBook | None = None,
     ) -> None:
         self.store = store
+        self.capabilities = capabilities if capabilities is not None else CapabilityBook()
         self.health = health
         self.build_provider = build_provider
         self.max_tokens = max_tokens
@@ -169,11 +174,15 @@ class Router:
                 if progress.skipped:
                     yield ev.Skipped(candidate.name, progress.skipped.pop())
                 continue
+            fit = await self._fit(candidate, provider, turn)
+            if not fit.ok:
+                yield self._unfit(candidate, fit, progress)
+                continue
             for event in self._switch_to(candidate, provider, progress):
                 yield event
-            attempt = self._start(candidate, provider, progress)
+            attempt = self._start(candidate, provider, progress, fit)
             yield ev.AttemptStarted(attempt.name, candidate.model, attempt.id, attempt.answer_id,
-                                    attempt.continuing)
+                                    attempt.continuing, attempt.pdfs_as_text)
             # Only the streaming is guarded: a consumer that stops reading at another event
             # leaves the rows as they are at that point. A consumer that stops during the
             # stream lands here (GeneratorExit), so the rows are finished at once; the
@@ -221,6 +230,21 @@ class Router:
             progress.skipped.append(wording.skipped(name, HealthState.UP, 0.0, None))
             return None
 
+    async def _fit(self, candidate: Candidate, provider: Provider, turn: Turn) -> Fit:
+        """Whether this model can take the conversation (capability_check decides)."""
+        return await self.capabilities.fit(
+            candidate.settings, candidate.model, provider, turn.history, turn.system,
+            self.max_tokens(candidate.settings))
+
+    def _unfit(self, candidate: Candidate, fit: Fit, progress: _Progress) -> ev.Skipped:
+        """A model that cannot take this conversation is skipped, saying why."""
+        why = fit.unfit or ""
+        reason = wording.unfit_reason(candidate.name, candidate.model, why)
+        progress.reasons.append(reason)
+        progress.unfit.append(reason)
+        return ev.Skipped(candidate.name,
+                          wording.skipped_unfit(candidate.name, candidate.model, why))
+
     def _switch_to(self, candidate: Candidate, provider: Provider,
                    progress: _Progress) -> Iterator[ev.ChatEvent]:
         """Say how this provider takes over from a failed one: it continues the text kept so
@@ -233,7 +257,7 @@ class Router:
                               progress.last_failure.summary(), bool(progress.kept))
 
     def _start(self, candidate: Candidate, provider: Provider,
-               progress: _Progress) -> _Attempt:
+               progress: _Progress, fit: Fit) -> _Attempt:
         """Store the answer (the first time) and a new attempt at it, and build the request:
         the conversation, plus the text kept so far as a prefill when continuing."""
         continuing = bool(progress.kept)
@@ -252,7 +276,7 @@ class Router:
             continued_from=progress.previous_attempt if continuing else None,
         )
         progress.previous_attempt = attempt_id
-        messages = list(turn.history)
+        messages = list(fit.history)  # as this model takes it (PDFs as text where it must)
         if continuing:
             messages.append(Message("assistant", progress.kept))
         request = ChatRequest(messages, candidate.model, turn.system,
@@ -260,7 +284,7 @@ class Router:
         writer = _AnswerWriter(self.store, progress.answer_id, attempt_id, progress.kept,
                                self.flush_interval_s)
         return _Attempt(candidate, provider, attempt_id, progress.answer_id, request, writer,
-                        continuing, cut_space)
+                        continuing, cut_space, fit.pdfs_as_text)
 
     async def _stream(self, attempt: _Attempt) -> AsyncIterator[ev.ChatEvent]:
         """Run one attempt: stream its provider, yielding FirstToken and TextChunk events and
@@ -354,7 +378,7 @@ class Router:
             progress.turn.conversation_id, attempt.answer_id, attempt.name,
             attempt.candidate.model, attempt.text, attempt.finish_reason, usage.input_tokens,
             usage.output_tokens, refused=attempt.refused, next_provider=next_provider,
-            reasoning="".join(attempt.reasoning),
+            reasoning="".join(attempt.reasoning), pdfs_as_text=attempt.pdfs_as_text,
         )
 
     def _pending(self, progress: _Progress) -> ev.AnswerPending:
@@ -363,8 +387,10 @@ class Router:
             self._settle(progress.answer_id, progress.kept, MessageStatus.FAILED, None)
         turn = progress.turn
         self.store.set_message_status(turn.user_message_id, MessageStatus.PENDING)
-        return ev.AnswerPending(turn.conversation_id, turn.user_message_id,
-                                wording.every_provider_failed(progress.reasons))
+        unfit_only = progress.unfit and progress.unfit == progress.reasons
+        reason = wording.no_provider_can_take(progress.reasons) if unfit_only else \
+            wording.every_provider_failed(progress.reasons)
+        return ev.AnswerPending(turn.conversation_id, turn.user_message_id, reason)
 
     def _settle(self, answer_id: int, content: str, status: MessageStatus,
                 candidate: Candidate | None, usage: Usage | None = None,
