@@ -36,12 +36,13 @@ _ROLES = {"user": "user", "assistant": "model"}
 
 
 def part(attachment: Attachment) -> dict[str, Any]:
-    """One attachment as a Gemini part: an image or a PDF as `inlineData` (base64 bytes and
-    their media type; the REST API takes the SDK's camelCase as well as the docs'
-    inline_data spelling), a text file (or a PDF's extracted text) as text with its name."""
+    """One attachment as a Gemini part: an image or a PDF as `inline_data` (its media type
+    and standard base64 bytes, as the REST docs spell it; the API's JSON takes either case,
+    and the SDK sends URL-safe base64 under `inlineData`), a text file (or a PDF's
+    extracted text) as text with its name."""
     if attachment.kind in (PartKind.IMAGE, PartKind.DOCUMENT):
-        return {"inlineData": {"mimeType": attachment.media_type,
-                               "data": b64(attachment.data)}}
+        return {"inline_data": {"mime_type": attachment.media_type,
+                                "data": b64(attachment.data)}}
     return {"text": file_text(attachment)}
 
 
