@@ -34,6 +34,9 @@ class Fit:
     history: list[Message]
     pdfs_as_text: tuple[str, ...] = ()
     unfit: str | None = None  # a clause for people: "cannot see images"
+    # What the model is sent without being known to take it (unknown: it is tried): a 400
+    # then means "it cannot", learnt for the session (`CapabilityBook.learn_cannot`).
+    unproven: Capabilities = Capabilities()
 
     @property
     def ok(self) -> bool:
@@ -106,7 +109,16 @@ class CapabilityBook:
         if caps.context_tokens is not None and tokens + max_tokens > caps.context_tokens:
             return Fit(history, unfit=wording.too_long_for(tokens + max_tokens,
                                                                 caps.context_tokens))
-        return Fit(history, tuple(as_text))
+        native_pdf = any(a.kind is PartKind.DOCUMENT for m in history for a in m.attachments)
+        unproven = Capabilities(vision=False if images and caps.vision is None else None,
+                                pdf=False if native_pdf and caps.pdf is None else None)
+        return Fit(history, tuple(as_text), unproven=unproven)
+
+    def learn_cannot(self, settings: ProviderSettings, model: str, provider: Provider,
+                     cannot: Capabilities) -> None:
+        """Note for this session what a model turned out not to take (see Fit.unproven)."""
+        key = (settings.name, provider.base_url, model)
+        self._reported[key] = cannot.over(self._reported.get(key) or Capabilities())
 
 
 def _pdfs_as_text(history: list[Message],

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from chatdesk import events as ev
 from chatdesk import wording
+from chatdesk.capabilities import Capabilities
 from chatdesk.failover import policy
 from chatdesk.failover.capability_check import CapabilityBook, Fit
 from chatdesk.failover.health import HealthBook
@@ -109,7 +110,7 @@ class _Attempt:
     writer: _AnswerWriter  # its prefix is the text this attempt continues
     continuing: bool  # it continues a failed attempt's text (else it answers afresh)
     cut_space: str  # white space cut from the end of that text (see `trim_prefill`)
-    pdfs_as_text: tuple[str, ...] = ()  # PDFs its model got as their text
+    fit: Fit | None = None  # how its model takes the conversation
     usage: Usage = field(default_factory=Usage)
     finish_reason: str | None = None
     first_token_s: float | None = None  # how long the first token took (None: none came)
@@ -120,6 +121,11 @@ class _Attempt:
     @property
     def name(self) -> str:
         return self.candidate.name
+
+    @property
+    def pdfs_as_text(self) -> tuple[str, ...]:
+        """The PDFs its model got as their text."""
+        return self.fit.pdfs_as_text if self.fit else ()
 
     @property
     def text(self) -> str:
@@ -284,7 +290,7 @@ class Router:
         writer = _AnswerWriter(self.store, progress.answer_id, attempt_id, progress.kept,
                                self.flush_interval_s)
         return _Attempt(candidate, provider, attempt_id, progress.answer_id, request, writer,
-                        continuing, cut_space, fit.pdfs_as_text)
+                        continuing, cut_space, fit)
 
     async def _stream(self, attempt: _Attempt) -> AsyncIterator[ev.ChatEvent]:
         """Run one attempt: stream its provider, yielding FirstToken and TextChunk events and
@@ -353,6 +359,12 @@ class Router:
         next one; the policy's decision says whether another provider may try."""
         own = self._finish(attempt, AttemptOutcome.FAILED, exc)
         decision = self.health.record_failure(attempt.name, exc)
+        unproven = attempt.fit.unproven if attempt.fit else None
+        if unproven and unproven != Capabilities() and isinstance(exc, errors.BadRequest):
+            # Sent images or PDFs it was not known to take: that is what it refused.
+            self.capabilities.learn_cannot(attempt.candidate.settings, attempt.candidate.model,
+                                           attempt.provider, unproven)
+            decision = policy.unproven_parts(exc, decision)
         failed = ev.AttemptFailed(attempt.name, attempt.candidate.model, exc.kind, exc.message,
                                   exc.status, own, exc.retry_after)
         progress.last_failure = failed

@@ -247,3 +247,38 @@ async def test_the_provider_is_asked_once_per_session(
         await collect(rig.service.router.answer(
             ask(rig, Message("user", "and this?", (IMAGE,))), rig.service.candidates()))
     assert [r.path for r in ollama.requests] == ["/api/show", "/api/chat", "/api/chat"]
+
+
+async def test_a_rejected_image_to_a_model_of_unknown_sight_fails_over_and_is_learnt(
+    fakes: dict[str, FakeProvider], rigs: Callable[..., Rig],
+) -> None:
+    # An OpenAI-compatible server's model: nothing says whether it sees, so it is tried; its
+    # 400 would stop a text answer, but here the image is the likely cause.
+    openai, gemini = fakes["openai"], fakes["gemini"]
+    openai.script(ErrorResponse(400, {"error": {
+        "message": "image input is not supported by this model",
+        "type": "invalid_request_error"}}))
+    rig = rigs([entry("openai", openai), entry("gemini", gemini)])
+
+    first = await collect(rig.service.router.answer(
+        ask(rig, Message("user", "What is it?", (IMAGE,))), rig.service.candidates()))
+    again = await collect(rig.service.router.answer(
+        ask(rig, Message("user", "And now?", (IMAGE,))), rig.service.candidates()))
+
+    assert [e.provider for e in only(first, ev.AttemptFailed)] == ["openai"]
+    assert only(first, ev.AnswerFinished)[0].provider == "gemini"
+    assert only(again, ev.Skipped) == [
+        ev.Skipped("openai", "Skipped OpenAI gpt-test: cannot see images")]
+    assert len(chat_requests(openai)) == 1 and len(chat_requests(gemini)) == 2
+
+
+async def test_a_bad_request_without_attachments_still_stops(
+    fakes: dict[str, FakeProvider], rigs: Callable[..., Rig],
+) -> None:
+    openai, gemini = fakes["openai"], fakes["gemini"]
+    openai.script(ErrorResponse(400, {"error": {"message": "bad temperature",
+                                                "type": "invalid_request_error"}}))
+    rig = rigs([entry("openai", openai), entry("gemini", gemini)])
+    events = await collect(rig.service.router.answer(ask(rig, Message("user", "hi")),
+                                                     rig.service.candidates()))
+    assert only(events, ev.AnswerStopped) and chat_requests(gemini) == []
