@@ -75,7 +75,7 @@ class CapabilityBook:
     and each entry's settings over both."""
 
     ask_timeout_s: float = ASK_TIMEOUT_S
-    _reported: dict[tuple[str, str, str], Capabilities | None] = field(default_factory=dict)
+    _reported: dict[tuple[str, str, str], Capabilities] = field(default_factory=dict)
 
     async def of(self, settings: ProviderSettings, model: str, provider: Provider,
                  ask: bool = True) -> Capabilities:
@@ -83,7 +83,9 @@ class CapabilityBook:
         be asked (once per session) what it reports."""
         key = (settings.name, provider.base_url, model)
         if ask and key not in self._reported:
-            self._reported[key] = await provider.report_capabilities(model, self.ask_timeout_s)
+            reported = await provider.report_capabilities(model, self.ask_timeout_s)
+            if reported is not None:  # None: not reachable now; ask again next time
+                self._reported[key] = reported
         return capabilities.merged(
             capabilities.catalog(settings.type, model, _host(provider)),
             self._reported.get(key), overrides(settings))

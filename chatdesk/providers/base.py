@@ -198,20 +198,26 @@ class Provider(ABC):
     # -- the shared machinery ---------------------------------------------------------
 
     async def report_capabilities(self, model: str, timeout_s: float) -> Capabilities | None:
-        """What this provider reports of `model`; None when it reports nothing or the
-        question fails in any way (a report is a help, never a reason to fail)."""
+        """What this provider reports of `model`: empty when it reports nothing (no such
+        question, an error status, an answer that cannot be read); None when it could not
+        be asked (the connection failed: ask again another time). A report is a help,
+        never a reason to fail."""
         call = self.build_capabilities_call(model)
         if call is None:
-            return None
+            return Capabilities()
+        timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, self.timeouts.connect_s))
         try:
             response = await self.client.request(
                 call.method, call.url, headers=call.headers, json=call.json_body,
-                timeout=timeout_s)
-            if response.status_code != 200:
-                return None
-            return self.parse_capabilities(response.json(), model)
-        except (httpx.HTTPError, OSError, *_UNREADABLE):
+                timeout=timeout)
+        except (httpx.HTTPError, OSError):
             return None
+        if response.status_code != 200:
+            return Capabilities()
+        try:
+            return self.parse_capabilities(response.json(), model)
+        except _UNREADABLE:
+            return Capabilities()
 
     def _httpx_timeout(self) -> httpx.Timeout:
         # The socket read timeout is only a safety net: first-token and stall deadlines are

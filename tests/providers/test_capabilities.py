@@ -93,7 +93,10 @@ async def test_the_questions_go_where_each_api_answers_them() -> None:
             gem = make_provider("gemini", Endpoint("g", gemini.base_url, gemini.api_key),
                                 client, Timeouts())
             assert await lla.report_capabilities("llava", 2) == Capabilities(True, False)
-            assert await lla.report_capabilities("other", 2) is None  # 404: not reported
+            assert await lla.report_capabilities("other", 2) == Capabilities()  # 404
+            dead = make_provider("ollama", Endpoint("d", "http://127.0.0.1:9"), client,
+                                 Timeouts(connect_s=1))
+            assert await dead.report_capabilities("llava", 2) is None  # not reachable
             assert await gem.report_capabilities("gemini-2.5-flash", 2) == \
                 Capabilities(context_tokens=7)
         [asked] = ollama.requests[:1]
@@ -108,6 +111,7 @@ async def test_only_openrouter_of_the_openai_compatible_services_is_asked() -> N
         router = make_provider("openai", Endpoint("r", "https://openrouter.ai/api/v1", "k"),
                                client, Timeouts())
         assert plain.build_capabilities_call("gpt-4o") is None
+        assert await plain.report_capabilities("gpt-4o", 1) == Capabilities()  # no request
         call = router.build_capabilities_call("x/y")
         assert call is not None and call.url == "https://openrouter.ai/api/v1/models"
         anthropic = make_provider("anthropic", Endpoint("a", "https://api.anthropic.com", "k"),
