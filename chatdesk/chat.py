@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypedDict, Unpack
 
@@ -12,8 +12,10 @@ import httpx
 
 from chatdesk import events as ev
 from chatdesk import wording
+from chatdesk.failover.deadline import DEFAULT_RULE, DeadlineBook, DeadlineRule
 from chatdesk.failover.health import HealthBook
 from chatdesk.failover.router import Candidate, Router, Turn
+from chatdesk.parts import Attachment
 from chatdesk.providers import errors
 from chatdesk.providers.base import (
     ChatRequest,
@@ -93,14 +95,18 @@ class ChatService:
         client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.time,
         flush_interval_s: float = 0.25,
+        deadline_rule: DeadlineRule = DEFAULT_RULE,
     ) -> None:
         self.store = store
         self.settings = settings
         self.keys = keys
         self._client = client
         self.health = HealthBook(store, settings.failover.cooldown_s, clock)
+        self.deadlines = DeadlineBook(store, lambda: self.settings.failover.first_token_timeout_s,
+                                      deadline_rule)
         self.router = Router(store, self.health, self.build_provider,
-                             flush_interval_s=flush_interval_s)
+                             flush_interval_s=flush_interval_s, deadlines=self.deadlines,
+                             hedging=lambda: self.settings.failover.hedge)
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -240,7 +246,12 @@ class ChatService:
 
     def history(self, conversation_id: int, upto_message_id: int) -> list[Message]:
         """The conversation as providers see it, up to and including one user message."""
-        return _sent(self._thread_upto(conversation_id, upto_message_id)[0])
+        return self._sent(self._thread_upto(conversation_id, upto_message_id)[0])
+
+    def _sent(self, messages: list[StoredMessage]) -> list[Message]:
+        """`_sent` with each message's attachments read from the store (every earlier
+        message's too: a backup gets the whole conversation with its files)."""
+        return _sent(messages, self.store.attachments(m.id for m in messages))
 
     def _thread_upto(self, conversation_id: int, message_id: int
                      ) -> tuple[list[StoredMessage], list[StoredMessage]]:
@@ -251,10 +262,11 @@ class ChatService:
         return thread[:cut], thread[cut:]
 
     def prepare(self, text: str, conversation_id: int | None = None,
+                attachments: Sequence[Attachment] = (),
                 **options: Unpack[SendOptions]) -> PreparedSend:
-        """Save the user's message (in a new conversation when conversation_id is None)
-        before anything is sent. Raises UnknownProviderError, NotSetUpError,
-        LookupError/EditError or StoreError, saving nothing."""
+        """Save the user's message with its attachments (in a new conversation when
+        conversation_id is None) before anything is sent. Raises UnknownProviderError,
+        NotSetUpError, LookupError/EditError or StoreError, saving nothing."""
         providers, model = options.get("providers"), options.get("model")
         preferred, system = options.get("preferred"), options.get("system")
         replacing = options.get("replacing")
@@ -286,6 +298,7 @@ class ChatService:
             # the message it replaces (same parent), see versions.py.
             parent = self.store.last_message_id(conversation.id) if not created else None
             saved = self.store.add_message(conversation.id, "user", text, parent_id=parent)
+            self.store.add_attachments(saved.id, attachments)
             # Claimed in the same transaction: if this process dies before the answer is
             # saved, the next start finds the claim dead and sends the message again.
             self.store.claim_message(saved.id)
@@ -298,8 +311,9 @@ class ChatService:
         last = self.last_user_message(conversation_id)
         if last is None:
             raise EditError("this conversation has no message of yours to answer again")
-        return self.prepare(last.content, conversation_id, preferred=preferred, model=model,
-                            replacing=last.id)
+        files = self.store.attachments([last.id]).get(last.id, [])
+        return self.prepare(last.content, conversation_id, files, preferred=preferred,
+                            model=model, replacing=last.id)
 
     # -- versions and branches -------------------------------------------------------------
 
@@ -325,20 +339,23 @@ class ChatService:
         if source is None:
             raise LookupError(f"no conversation with id {conversation_id}")
         copied = main_line_upto(self.store.messages(conversation_id), message_id)
+        files = self.store.attachments(m.id for m in copied)
         with self.store.transaction():
             branch = self.store.create_conversation(
                 wording.branch_title(source.title), system_prompt=source.system_prompt,
                 preferred_provider=source.preferred_provider)
             parent: int | None = None
             for m in copied:
-                parent = self.store.add_message(
+                copy = self.store.add_message(
                     branch.id, m.role, m.content,
                     # A copy is never sent by itself: its original may still be pending.
                     status=MessageStatus.COMPLETE if m.status == MessageStatus.PENDING
                     else m.status,
                     provider=m.provider, model=m.model, created_at=m.created_at,
                     parent_id=parent, input_tokens=m.input_tokens,
-                    output_tokens=m.output_tokens, finish_reason=m.finish_reason).id
+                    output_tokens=m.output_tokens, finish_reason=m.finish_reason)
+                self.store.add_attachments(copy.id, files.get(m.id, ()))
+                parent = copy.id
         return branch.id
 
     def last_user_message(self, conversation_id: int) -> StoredMessage | None:
@@ -371,9 +388,10 @@ class ChatService:
             yield event
 
     async def send(self, text: str, conversation_id: int | None = None,
+                   attachments: Sequence[Attachment] = (),
                    **options: Unpack[SendOptions]) -> AsyncIterator[ev.ChatEvent]:
-        """Save the user's message, then stream the answer's events."""
-        prepared = self.prepare(text, conversation_id, **options)
+        """Save the user's message (and its attachments), then stream the answer's events."""
+        prepared = self.prepare(text, conversation_id, attachments, **options)
         async for event in self.answer(prepared):
             yield event
 
@@ -446,7 +464,7 @@ class ChatService:
                       force: bool = False) -> AsyncIterator[ev.ChatEvent]:
         conversation = self.store.get_conversation(conversation_id)
         before, after = self._thread_upto(conversation_id, user_message.id)
-        turn = Turn(conversation_id, user_message.id, _sent(before),
+        turn = Turn(conversation_id, user_message.id, self._sent(before),
                     conversation.system_prompt if conversation else None,
                     _answer_place(before, after))
         try:
@@ -473,8 +491,10 @@ class ChatService:
                 self.store.set_message_status(message.id, MessageStatus.COMPLETE)
 
 
-def _sent(messages: list[StoredMessage]) -> list[Message]:
-    """The messages a provider sees, of those stored.
+def _sent(messages: list[StoredMessage],
+          attachments: dict[int, list[Attachment]] | None = None) -> list[Message]:
+    """The messages a provider sees, of those stored, each with its attachments
+    (`attachments`: by message id).
 
     No protocol takes a tool turn (an imported code run, a page read) without the tool call
     it answers, so each is sent as text of the assistant turn it belongs to: joined, under
@@ -487,22 +507,28 @@ def _sent(messages: list[StoredMessage]) -> list[Message]:
             if message.status != MessageStatus.COMPLETE or not message.content.strip():
                 continue
             text = f"**{wording.tool_heading(message.model)}**\n\n{message.content}"
+            kept: tuple[Attachment, ...] = ()
             if history and history[-1].role == "assistant":
                 text = history[-1].content + "\n\n" + text
-                history.pop()
-            history.append(Message("assistant", text))
+                kept = history.pop().attachments
+            tool_files = tuple(attachments.get(message.id, ())) if attachments else ()
+            history.append(Message("assistant", text, kept + tool_files))
             joining = True
             continue
         role: Role | None = "user" if message.role == "user" else \
             "assistant" if message.role == "assistant" else None
         if role is None or message.status not in _SENT_STATUSES[role]:
             continue
+        files = tuple(attachments.get(message.id, ())) if attachments else ()
         if joining and role == "assistant" and history and history[-1].role == "assistant":
-            if message.content.strip():
+            if message.content.strip() or files:
+                joined = history[-1]
                 history[-1] = Message("assistant",
-                                      history[-1].content + "\n\n" + message.content)
+                                      joined.content + "\n\n" + message.content
+                                      if message.content.strip() else joined.content,
+                                      joined.attachments + files)
         else:
-            history.append(Message(role, message.content))
+            history.append(Message(role, message.content, files))
         joining = False
     return history
 

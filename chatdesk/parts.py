@@ -51,3 +51,14 @@ class Attachment:
     @property
     def size(self) -> int:
         return len(self.data)
+
+
+@dataclass(frozen=True)
+class AttachmentInfo:
+    """What the transcript shows of an attachment, without its bytes (cheap to load)."""
+
+    kind: PartKind
+    name: str
+    media_type: str
+    size: int
+    sha256: str

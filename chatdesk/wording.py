@@ -278,6 +278,29 @@ def failure_text(provider: str, error_class: str | None, status: int | None,
     return text + _words(streamed_text)
 
 
+# -- hedging (a provider slow to start, another asked too) -------------------------------
+
+def _secs(seconds: float) -> str:
+    """'2.5', '60', '0.3': seconds as a short number."""
+    return f"{round(seconds, 1) or round(seconds, 3):g}"
+
+
+def hedging(provider: str, backup: str, waited_s: float) -> str:
+    """'Anthropic has not started answering after 3 s; also asking OpenAI.'"""
+    return (f"{display_name(provider)} has not started answering after {_secs(waited_s)} s; "
+            f"also asking {display_name(backup)}.")
+
+
+def lost_hedge(winner: str) -> str:
+    """Why an attempt that lost a hedge was cancelled (its stored error message)."""
+    return f"Cancelled: the answer went to {display_name(winner)}."
+
+
+def no_first_token(seconds: float, winner: str) -> str:
+    """The failure a provider that lost a hedge is recorded with in its health."""
+    return f"no answer within {_secs(seconds)} s; {display_name(winner)} answered first"
+
+
 # -- keys --------------------------------------------------------------------------------
 
 def fix_key(provider_name: str) -> str:
@@ -318,6 +341,47 @@ def key_unusable(provider_name: str, error_class: str | None) -> str:
     """Why a provider marked `no-key` is skipped: 'a2: key rejected (fix the key with: …)'."""
     rejected = error_class or errors.ErrorClass.AUTH
     return f"{provider_name}: {error_label(rejected)} ({fix_key(provider_name)})"
+
+
+# -- attachments (issue 15) ------------------------------------------------------------------
+
+def file_size(size: int) -> str:
+    """A size as people read it: 812 bytes, 14 KB, 4.2 MB."""
+    if size < 1000:
+        return f"{size} byte{'s' if size != 1 else ''}"
+    for unit, scale in (("KB", 1e3), ("MB", 1e6), ("GB", 1e9)):
+        if size < scale * 1000 or unit == "GB":
+            value = size / scale
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def attachment_unreadable(name: str, reason: str) -> str:
+    return f"Could not attach {name}: {reason}. Nothing was sent."
+
+
+def attachment_too_large(name: str, size: int, cap: int) -> str:
+    return (f"Could not attach {name}: it is {file_size(size)}, more than the "
+            f"{file_size(cap)} a file may have. Nothing was sent.")
+
+
+def attachment_unsupported(name: str, what: str) -> str:
+    return (f"Could not attach {name}: it is {what}, and chatdesk attaches images (PNG, "
+            "JPEG, GIF, WebP), PDFs and text files. Nothing was sent.")
+
+
+def attachment_broken(name: str, what: str, reason: str) -> str:
+    return f"Could not attach {name}: it is not a readable {what} ({reason}). Nothing was sent."
+
+
+def attachment_not_utf8(name: str) -> str:
+    return (f"Could not attach {name}: it is not UTF-8 text, which is what text files are "
+            "sent as; save it as UTF-8 and try again. Nothing was sent.")
+
+
+def attachment_limit(provider_name: str, problem: str) -> str:
+    """A file a provider would refuse: said before anything is sent."""
+    return f"{display_name(provider_name)} cannot take this message: {problem}. Nothing was sent."
 
 
 # -- the router's reasons and stops ----------------------------------------------------------

@@ -77,50 +77,72 @@ class CapabilityBook:
     ask_timeout_s: float = ASK_TIMEOUT_S
     _reported: dict[tuple[str, str, str], Capabilities] = field(default_factory=dict)
 
+    def known(self, settings: ProviderSettings, model: str, provider: Provider) -> Capabilities:
+        """The capabilities to act on for `model` of this entry, from what is known now."""
+        return capabilities.merged(
+            capabilities.catalog(settings.type, model, _host(provider)),
+            self._reported.get((settings.name, provider.base_url, model)), overrides(settings))
+
     async def of(self, settings: ProviderSettings, model: str, provider: Provider,
                  ask: bool = True) -> Capabilities:
-        """The capabilities to act on for `model` of this entry; `ask`: the provider may
-        be asked (once per session) what it reports."""
+        """Like `known`; `ask`: the provider may be asked (once per session) what it
+        reports first."""
         key = (settings.name, provider.base_url, model)
         if ask and key not in self._reported:
             reported = await provider.report_capabilities(model, self.ask_timeout_s)
             if reported is not None:  # None: not reachable now; ask again next time
                 self._reported[key] = reported
-        return capabilities.merged(
-            capabilities.catalog(settings.type, model, _host(provider)),
-            self._reported.get(key), overrides(settings))
+        return self.known(settings, model, provider)
 
     async def fit(self, settings: ProviderSettings, model: str, provider: Provider,
                   history: list[Message], system: str | None, max_tokens: int) -> Fit:
-        """Whether this model can take the conversation, and how."""
-        images = any(a.kind is PartKind.IMAGE for m in history if m.role == "user"
-                     for a in m.attachments)
-        pdfs = any(a.kind is PartKind.DOCUMENT for m in history for a in m.attachments)
-        tokens = estimate_tokens(history, system)
-        caps = await self.of(settings, model, provider,
-                             ask=images or pdfs or tokens > ASK_ABOVE_TOKENS)
-        if images and caps.vision is False:
-            return Fit(history, unfit=wording.CANNOT_SEE_IMAGES)
-        as_text: list[str] = []
-        if pdfs and caps.pdf is not True:
-            # Not known to read PDFs: its text is safe to send, the PDF may not be. A PDF
-            # without text still goes as a PDF unless the model is known not to read it.
-            history, as_text, unreadable = _pdfs_as_text(history, strict=caps.pdf is False)
-            if unreadable:
-                return Fit(history, unfit=wording.cannot_read_pdf(unreadable))
-        if caps.context_tokens is not None and tokens + max_tokens > caps.context_tokens:
-            return Fit(history, unfit=wording.too_long_for(tokens + max_tokens,
-                                                                caps.context_tokens))
-        native_pdf = any(a.kind is PartKind.DOCUMENT for m in history for a in m.attachments)
-        unproven = Capabilities(vision=False if images and caps.vision is None else None,
-                                pdf=False if native_pdf and caps.pdf is None else None)
-        return Fit(history, tuple(as_text), unproven=unproven)
+        """Whether this model can take the conversation, and how (asking the provider what
+        it takes when the conversation needs to know)."""
+        caps = await self.of(settings, model, provider, ask=_needs_asking(history, system))
+        return judge(caps, history, system, max_tokens)
+
+    def fit_now(self, settings: ProviderSettings, model: str, provider: Provider,
+                history: list[Message], system: str | None, max_tokens: int) -> Fit:
+        """Like `fit`, from what is known now, without asking (a hedge's look-ahead)."""
+        return judge(self.known(settings, model, provider), history, system, max_tokens)
 
     def learn_cannot(self, settings: ProviderSettings, model: str, provider: Provider,
                      cannot: Capabilities) -> None:
         """Note for this session what a model turned out not to take (see Fit.unproven)."""
         key = (settings.name, provider.base_url, model)
         self._reported[key] = cannot.over(self._reported.get(key) or Capabilities())
+
+
+def _needs_asking(history: list[Message], system: str | None) -> bool:
+    """Whether what the model takes matters to this conversation: it has an image or a
+    PDF, or is long enough for a context to decide."""
+    return any(a.kind is not PartKind.TEXT_FILE for m in history for a in m.attachments) \
+        or estimate_tokens(history, system) > ASK_ABOVE_TOKENS
+
+
+def judge(caps: Capabilities, history: list[Message], system: str | None,
+          max_tokens: int) -> Fit:
+    """Whether a model that takes `caps` can take the conversation, and how."""
+    images = any(a.kind is PartKind.IMAGE for m in history if m.role == "user"
+                 for a in m.attachments)
+    pdfs = any(a.kind is PartKind.DOCUMENT for m in history for a in m.attachments)
+    tokens = estimate_tokens(history, system)
+    if images and caps.vision is False:
+        return Fit(history, unfit=wording.CANNOT_SEE_IMAGES)
+    as_text: list[str] = []
+    if pdfs and caps.pdf is not True:
+        # Not known to read PDFs: its text is safe to send, the PDF may not be. A PDF
+        # without text still goes as a PDF unless the model is known not to read it.
+        history, as_text, unreadable = _pdfs_as_text(history, strict=caps.pdf is False)
+        if unreadable:
+            return Fit(history, unfit=wording.cannot_read_pdf(unreadable))
+    if caps.context_tokens is not None and tokens + max_tokens > caps.context_tokens:
+        return Fit(history, unfit=wording.too_long_for(tokens + max_tokens,
+                                                        caps.context_tokens))
+    native_pdf = any(a.kind is PartKind.DOCUMENT for m in history for a in m.attachments)
+    unproven = Capabilities(vision=False if images and caps.vision is None else None,
+                            pdf=False if native_pdf and caps.pdf is None else None)
+    return Fit(history, tuple(as_text), unproven=unproven)
 
 
 def _pdfs_as_text(history: list[Message],

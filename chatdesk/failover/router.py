@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from chatdesk import events as ev
 from chatdesk import wording
 from chatdesk.capabilities import Capabilities
-from chatdesk.failover import policy
+from chatdesk.failover import hedge, policy
 from chatdesk.failover.capability_check import CapabilityBook, Fit
 from chatdesk.failover.health import HealthBook
 from chatdesk.providers import errors
@@ -20,6 +22,7 @@ from chatdesk.providers.base import (
     Finished,
     Message,
     Provider,
+    ProviderEvent,
     RefusalDelta,
     TextDelta,
     ThinkingDelta,
@@ -29,6 +32,9 @@ from chatdesk.providers.base import (
 )
 from chatdesk.settings import ProviderSettings
 from chatdesk.store import AttemptOutcome, HealthState, HistoryStore, MessageStatus, StoreError
+
+if TYPE_CHECKING:
+    from chatdesk.failover.deadline import DeadlineBook
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +123,7 @@ class _Attempt:
     refused: bool = False  # the provider refused or blocked the answer (its text is the reply)
     reasoning: list[str] = field(default_factory=list)  # its thinking, kept apart from the text
     active: bool = False  # anything arrived: text, reasoning or a refusal
+    continued_from: int | None = None  # the failed attempt whose text this one continues
 
     @property
     def name(self) -> str:
@@ -145,6 +152,7 @@ class _Progress:
     reasons: list[str] = field(default_factory=list)  # why each provider did not answer
     skipped: list[str] = field(default_factory=list)  # the notice of a provider just skipped
     unfit: list[str] = field(default_factory=list)  # reasons: a model could not take it
+    hedged: set[int] = field(default_factory=set)  # candidates a hedge asked (not to ask again)
 
 
 class Router:
@@ -158,6 +166,8 @@ class Router:
         max_tokens: Callable[[ProviderSettings], int] = lambda s: s.max_tokens,
         monotonic: Callable[[], float] = time.monotonic,
         flush_interval_s: float = 0.25,
+        deadlines: DeadlineBook | None = None,
+        hedging: Callable[[], bool] = lambda: True,
         capabilities: CapabilityBook | None = None,
     ) -> None:
         self.store = store
@@ -167,6 +177,10 @@ class Router:
         self.max_tokens = max_tokens
         self.monotonic = monotonic
         self.flush_interval_s = flush_interval_s
+        # The learned first-token deadlines (None: every attempt waits the configured
+        # timeout), and whether to hedge past them (else: fail over at them).
+        self.deadlines = deadlines
+        self.hedging = hedging
 
     async def answer(self, turn: Turn, candidates: list[Candidate], *,
                      force: bool = False) -> AsyncIterator[ev.ChatEvent]:
@@ -174,7 +188,9 @@ class Router:
         is left (the user's message is then marked pending). `force` (the user's "Send now")
         tries providers that are still cooling down too."""
         progress = _Progress(turn)
-        for candidate in candidates:
+        for index, candidate in enumerate(candidates):
+            if index in progress.hedged:
+                continue  # a hedge asked it already: it answered, or failed
             provider = self._usable(candidate, progress, force)
             if provider is None:
                 if progress.skipped:
@@ -189,12 +205,23 @@ class Router:
             attempt = self._start(candidate, provider, progress, fit)
             yield ev.AttemptStarted(attempt.name, candidate.model, attempt.id, attempt.answer_id,
                                     attempt.continuing, attempt.pdfs_as_text)
+            race = hedge.race_for(self, attempt, candidates, index, progress, force)
             # Only the streaming is guarded: a consumer that stops reading at another event
             # leaves the rows as they are at that point. A consumer that stops during the
             # stream lands here (GeneratorExit), so the rows are finished at once; the
             # provider's stream is closed by the event loop as the generators unwind.
             try:
-                async for event in self._stream(attempt):
+                if race is None:
+                    stream = self._stream(attempt)
+                else:  # past its learned deadline another provider may be asked too
+                    async for event in race.run():
+                        yield event
+                    attempt = race.survivor
+                    progress.previous_attempt = attempt.id
+                    if race.partner_done and race.partner_index is not None:
+                        progress.hedged.add(race.partner_index)
+                    stream = self._stream(attempt, *race.source())
+                async for event in stream:
                     yield event
             except errors.ProviderError as exc:
                 failed, decision = self._failed(attempt, exc, progress)
@@ -204,9 +231,12 @@ class Router:
                     return
                 continue
             except (asyncio.CancelledError, GeneratorExit):
+                if race is not None:
+                    attempt = race.abandon()
                 self._finish(attempt, AttemptOutcome.CANCELLED)
                 raise
-            yield self._succeeded(attempt, progress, _next_name(candidates, candidate))
+            # (A hedge's partner may have answered: whom to ask next follows the one that did.)
+            yield self._succeeded(attempt, progress, _next_name(candidates, attempt.candidate))
             return
         yield self._pending(progress)
 
@@ -239,6 +269,12 @@ class Router:
     async def _fit(self, candidate: Candidate, provider: Provider, turn: Turn) -> Fit:
         """Whether this model can take the conversation (capability_check decides)."""
         return await self.capabilities.fit(
+            candidate.settings, candidate.model, provider, turn.history, turn.system,
+            self.max_tokens(candidate.settings))
+
+    def _fit_now(self, candidate: Candidate, provider: Provider, turn: Turn) -> Fit:
+        """Like `_fit`, from what is known now (a hedge's look-ahead asks no provider)."""
+        return self.capabilities.fit_now(
             candidate.settings, candidate.model, provider, turn.history, turn.system,
             self.max_tokens(candidate.settings))
 
@@ -281,6 +317,7 @@ class Router:
             progress.answer_id, candidate.name, candidate.model,
             continued_from=progress.previous_attempt if continuing else None,
         )
+        previous = progress.previous_attempt if continuing else None
         progress.previous_attempt = attempt_id
         messages = list(fit.history)  # as this model takes it (PDFs as text where it must)
         if continuing:
@@ -290,15 +327,37 @@ class Router:
         writer = _AnswerWriter(self.store, progress.answer_id, attempt_id, progress.kept,
                                self.flush_interval_s)
         return _Attempt(candidate, provider, attempt_id, progress.answer_id, request, writer,
-                        continuing, cut_space, fit)
+                        continuing, cut_space, continued_from=previous, fit=fit)
 
-    async def _stream(self, attempt: _Attempt) -> AsyncIterator[ev.ChatEvent]:
-        """Run one attempt: stream its provider, yielding FirstToken and TextChunk events and
-        noting usage and finish reason on the attempt. A failure raises
-        `errors.ProviderError`; cancellation passes through. The caller finishes it."""
+    def _alongside(self, lead: _Attempt, candidate: Candidate, provider: Provider,
+                   fit: Fit | None = None) -> _Attempt:
+        """A hedge's second attempt, stored: the same answer and request as `lead` (the text
+        it continues included), for another provider; `fit`: the conversation as its model
+        takes it (the PDFs as their text where it must)."""
+        attempt_id = self.store.start_attempt(lead.answer_id, candidate.name, candidate.model,
+                                              continued_from=lead.continued_from)
+        messages = lead.request.messages
+        if fit is not None:
+            messages = list(fit.history) + (messages[-1:] if lead.continuing else [])
+        request = dataclasses.replace(lead.request, messages=messages, model=candidate.model,
+                                      max_tokens=self.max_tokens(candidate.settings))
+        writer = _AnswerWriter(self.store, lead.answer_id, attempt_id, lead.writer.prefix,
+                               self.flush_interval_s)
+        return _Attempt(candidate, provider, attempt_id, lead.answer_id, request, writer,
+                        lead.continuing, lead.cut_space, continued_from=lead.continued_from,
+                        fit=fit)
+
+    async def _stream(self, attempt: _Attempt, events: AsyncIterator[ProviderEvent] | None = None,
+                      started: float | None = None) -> AsyncIterator[ev.ChatEvent]:
+        """Run one attempt: stream its provider (or `events`, read from it since `started`),
+        yielding FirstToken and TextChunk events and noting usage and finish reason on the
+        attempt. A failure raises `errors.ProviderError`; cancellation passes through. The
+        caller finishes it."""
         writer = attempt.writer
-        started = self.monotonic()
-        async for event in attempt.provider.stream(attempt.request):
+        started = self.monotonic() if started is None else started
+        if events is None:
+            events = attempt.provider.stream(attempt.request)
+        async for event in events:
             if isinstance(event, TextDelta | ThinkingDelta | RefusalDelta) and not attempt.active:
                 # Reasoning is activity too: a model thinking is not a provider hanging.
                 attempt.active = True

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from chatdesk.states import AttemptOutcome, MessageStatus
+from chatdesk.store.attachments import Attachments
 from chatdesk.store.claims import Claims
 from chatdesk.store.connection import insert_row
 from chatdesk.store.errors import NotFoundError
@@ -54,7 +55,7 @@ def _new_uid() -> str:
     return uuid.uuid4().hex
 
 
-class HistoryStore(Claims):
+class HistoryStore(Attachments, Claims):
     """One open history file. Use one object per thread; several may share a file.
 
     Every write method commits at once (a person's text is durable before anything is
@@ -428,13 +429,15 @@ class HistoryStore(Claims):
         )
         return [Attempt.from_row(row) for row in rows]
 
-    def first_token_times(self, provider: str, limit: int) -> list[tuple[float, str]]:
+    def first_token_times(self, provider: str, limit: int,
+                          model: str | None = None) -> list[tuple[float, str]]:
         """(seconds to the first token, started_at) of the provider's latest answered
-        attempts, newest first."""
+        attempts (of `model` only, if given), newest first."""
         rows = self._rows(
             "SELECT first_token_s, started_at FROM attempts WHERE provider = ?"
-            " AND first_token_s IS NOT NULL AND outcome = 'ok' ORDER BY id DESC LIMIT ?",
-            (provider, limit))
+            " AND first_token_s IS NOT NULL AND outcome = 'ok'"
+            " AND (? IS NULL OR model = ?) ORDER BY id DESC LIMIT ?",
+            (provider, model, model, limit))
         return [(float(r["first_token_s"]), str(r["started_at"])) for r in rows]
 
     def get_attempt(self, attempt_id: int) -> Attempt | None:

@@ -153,10 +153,69 @@ def _v5_reasoning(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE messages ADD COLUMN reasoning TEXT")
 
 
+# Attachments (issue 15). Bytes live in `blobs`, once per SHA-256 however often they are
+# attached; `message_parts` says which message has which, in order. `id` is the blob's
+# rowid made explicit: VACUUM may renumber an implicit rowid, and blobs_fts is keyed by it.
+# `text` is what search and text-only readers get (a text file's text, a PDF's extracted
+# text). A blob is deleted with the last part that names it (the trigger), so purging a
+# conversation frees its files, and the FTS rows follow the blobs.
+_V6 = """
+CREATE TABLE blobs (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    text TEXT
+);
+CREATE TABLE message_parts (
+    id INTEGER PRIMARY KEY,
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+    UNIQUE (message_id, position)
+);
+CREATE INDEX message_parts_blob ON message_parts(sha256);
+CREATE TRIGGER message_parts_unreferenced AFTER DELETE ON message_parts
+WHEN NOT EXISTS (SELECT 1 FROM message_parts WHERE sha256 = old.sha256)
+BEGIN
+    DELETE FROM blobs WHERE sha256 = old.sha256;
+END;
+CREATE VIRTUAL TABLE blobs_fts USING fts5(
+    text,
+    content="blobs",
+    content_rowid="id",
+    tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER blobs_fts_insert AFTER INSERT ON blobs WHEN new.text IS NOT NULL BEGIN
+    INSERT INTO blobs_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER blobs_fts_delete AFTER DELETE ON blobs WHEN old.text IS NOT NULL BEGIN
+    INSERT INTO blobs_fts(blobs_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER blobs_fts_update_old AFTER UPDATE OF text ON blobs WHEN old.text IS NOT NULL
+BEGIN
+    INSERT INTO blobs_fts(blobs_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER blobs_fts_update_new AFTER UPDATE OF text ON blobs WHEN new.text IS NOT NULL
+BEGIN
+    INSERT INTO blobs_fts(rowid, text) VALUES (new.id, new.text);
+END;
+"""
+
+
+def _v6_attachments(conn: sqlite3.Connection) -> None:
+    """Messages made of parts: images, PDFs and text files kept inside the history file."""
+    run_script(conn, _V6)
+
+
 # Forward only: MIGRATIONS[n] takes a file from user_version n to n + 1. Never edit a
 # released entry; append a new function instead.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v1_initial, _v2_claim_owners, _v3_health_times, _v4_first_token_times, _v5_reasoning,
+    _v6_attachments,
 ]
 
 

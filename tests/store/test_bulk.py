@@ -66,8 +66,8 @@ def test_ids_follow_the_existing_rows_and_search_finds_the_messages(
         "Imported", "chatgpt", "c1")
     assert conv.updated_at == conv.created_at  # adding messages does not touch it by itself
     check_index(db_path)
-    assert triggers(db_path) == {"messages_fts_insert", "messages_fts_delete",
-                                 "messages_fts_update"}
+    assert {t for t in triggers(db_path) if t.startswith("messages_fts")} == {
+        "messages_fts_insert", "messages_fts_delete", "messages_fts_update"}
     later = store.add_message(cid, "user", "and the pangolin?")  # the trigger works again
     assert [h.message_id for h in store.search("pangolin")] == [later.id]
 
