@@ -282,3 +282,50 @@ async def test_a_bad_request_without_attachments_still_stops(
     events = await collect(rig.service.router.answer(ask(rig, Message("user", "hi")),
                                                      rig.service.candidates()))
     assert only(events, ev.AnswerStopped) and chat_requests(gemini) == []
+
+
+async def test_sent_from_the_service_the_image_reaches_the_backup_that_sees(
+    fakes: dict[str, FakeProvider], rigs: Callable[..., Rig],
+) -> None:
+    # End to end: ChatService.send stores the attachment, the router carries it over.
+    main, ollama, gemini = fakes["main"], fakes["ollama"], fakes["gemini"]
+    main.script(ErrorResponse(529))
+    rig = rigs([entry("anthropic", main), entry("ollama", ollama), entry("gemini", gemini)])
+    rig.service.settings.providers["ollama"].model = "llama3.2"
+
+    events = await collect(rig.service.send("What is this?", attachments=[IMAGE]))
+
+    assert [s.notice for s in only(events, ev.Skipped)] == [
+        "Skipped Ollama llama3.2: cannot see images"]
+    [body] = chat_requests(gemini)
+    assert body["contents"][0]["parts"][0] == {  # type: ignore[index]
+        "inline_data": {"mime_type": "image/png", "data": PNG64}}
+
+
+async def test_a_hedge_partner_must_be_able_to_see_the_image(
+    fakes: dict[str, FakeProvider], rigs: Callable[..., Rig],
+) -> None:
+    from chatdesk.failover.deadline import DeadlineRule
+    from tests.failover.test_deadline import teach
+    from tests.failover.test_hedge import hang
+    from tests.fakes.server import Synth
+    from tests.helpers import MODELS
+
+    main, openai, gemini = fakes["main"], fakes["openai"], fakes["gemini"]
+    rig = rigs([entry("anthropic", main), entry("openai", openai), entry("gemini", gemini)],
+               first_token_timeout_s=3.0, stall_timeout_s=2.0)
+    rig.service.deadlines.rule = DeadlineRule(floor_s=0.2)
+    rig.service.settings.failover.hedge = True
+    rig.service.settings.providers["openai"].vision = False
+    teach(rig.store, "anthropic", MODELS["anthropic"], [0.01] * 20)
+    main.script(hang())
+    gemini.script(Synth(["A cat."]))
+
+    events = await collect(rig.service.send("What is this?", attachments=[IMAGE]))
+
+    [hedged] = only(events, ev.Hedged)
+    assert hedged.backup == "gemini"
+    assert chat_requests(openai) == []
+    assert only(events, ev.AnswerFinished)[0].provider == "gemini"
+    assert chat_requests(gemini)[0]["contents"][0]["parts"][0]["inline_data"][  # type: ignore[index]
+        "data"] == PNG64
