@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import QBuffer, QEvent, QIODevice, QMimeData, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -14,14 +14,20 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from chatdesk.ui.attachment_tray import AttachmentTray
 from chatdesk.ui.resources import icon
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from PySide6.QtGui import QResizeEvent
+
+    from chatdesk.parts import Attachment
 
 MAX_LINES = 10
 
@@ -30,13 +36,36 @@ PLACEHOLDERS = ("Write a message… (Enter sends, Shift+Enter for a new line)",
                 "Write a message… (Enter sends)", "Write a message…", "Message…")
 
 
+def dropped_files(mime: QMimeData) -> list[str]:
+    """The local files a drag or a paste carries (paths), if any."""
+    if not mime.hasUrls():
+        return []
+    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+
+
+def image_bytes(mime: QMimeData) -> bytes | None:
+    """A pasted image (a screenshot in the clipboard), as PNG bytes; None if there is none."""
+    if not mime.hasImage():
+        return None
+    image = mime.imageData()
+    if not isinstance(image, QImage) or image.isNull():
+        return None
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")  # type: ignore[call-overload]  # the stubs omit QIODevice
+    return bytes(buffer.data().data())
+
+
 class ComposerEdit(QPlainTextEdit):
     """Enter sends, Shift+Enter starts a new line, Esc stops (or cancels an edit), Up on an
-    empty box edits the last message. It grows with its text up to MAX_LINES lines."""
+    empty box edits the last message. It grows with its text up to MAX_LINES lines. A pasted
+    image or file is not text: it is handed on to be attached."""
 
     submit = Signal()
     escape = Signal()
     editLast = Signal()
+    filesPasted = Signal(list)  # paths
+    imagePasted = Signal(bytes)  # PNG
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,6 +91,21 @@ class ComposerEdit(QPlainTextEdit):
             self.editLast.emit()
             return
         super().keyPressEvent(event)
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802 - Qt's name
+        return source.hasImage() or bool(dropped_files(source)) \
+            or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802 - Qt's name
+        files = dropped_files(source)
+        if files:
+            self.filesPasted.emit(files)
+            return
+        image = image_bytes(source)
+        if image is not None and not source.hasText():
+            self.imagePasted.emit(image)
+            return
+        super().insertFromMimeData(source)
 
     def _fit(self) -> None:
         lines = max(1, min(MAX_LINES, int(self.document().size().height())))
@@ -99,6 +143,10 @@ class Composer(QFrame):
     stopRequested = Signal()
     editCancelled = Signal()
     editLastRequested = Signal()
+    attachRequested = Signal()  # the attach button: choose files
+    filesGiven = Signal(list)  # paths dropped or pasted
+    imageGiven = Signal(bytes)  # an image pasted (PNG)
+    removeAttachmentRequested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -112,6 +160,20 @@ class Composer(QFrame):
         self.edit.escape.connect(self._escape)
         self.edit.editLast.connect(self.editLastRequested)
         self.edit.textChanged.connect(self.textChanged)
+        self.edit.filesPasted.connect(self.filesGiven)
+        self.edit.imagePasted.connect(self.imageGiven)
+        self.has_files = False
+
+        self.attach_button = QToolButton()
+        self.attach_button.setObjectName("attachButton")
+        self.attach_button.setIcon(icon("attach"))
+        self.attach_button.setAutoRaise(True)
+        self.attach_button.setToolTip("Attach images, PDFs or text files (or drop them here, "
+                                      "or paste a screenshot)")
+        self.attach_button.setAccessibleName("Attach files")
+        self.attach_button.clicked.connect(self.attachRequested)
+        self.tray = AttachmentTray(self)
+        self.tray.removeRequested.connect(self.removeAttachmentRequested)
 
         self.send_button = QPushButton(icon("send"), "Send")
         self.send_button.setObjectName("sendButton")
@@ -137,6 +199,7 @@ class Composer(QFrame):
 
         row = QHBoxLayout()
         row.setSpacing(8)
+        row.addWidget(self.attach_button, 0, Qt.AlignmentFlag.AlignBottom)
         row.addWidget(self.edit, 1)
         row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
         row.addWidget(self.stop_button, 0, Qt.AlignmentFlag.AlignBottom)
@@ -144,8 +207,28 @@ class Composer(QFrame):
         layout.setContentsMargins(12, 6, 12, 10)
         layout.setSpacing(4)
         layout.addWidget(self.edit_bar)
+        layout.addWidget(self.tray)
         layout.addLayout(row)
         self.setFocusProxy(self.edit)
+        self.setAcceptDrops(True)
+
+    def show_files(self, attachments: Sequence[Attachment]) -> None:
+        """The files that go with the next message."""
+        self.has_files = bool(attachments)
+        self.tray.show_files(attachments)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+        if dropped_files(event.mimeData()) or event.mimeData().hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        files = dropped_files(event.mimeData())
+        image = image_bytes(event.mimeData())
+        if files:
+            self.filesGiven.emit(files)
+        elif image is not None:
+            self.imageGiven.emit(image)
+        event.acceptProposedAction()
 
     @property
     def editing(self) -> bool:
@@ -199,7 +282,7 @@ class Composer(QFrame):
 
     def _submit(self) -> None:
         text = self.text().strip()
-        if text and not self.busy:
+        if (text or self.has_files) and not self.busy:
             self.sendRequested.emit(text)
 
     def _escape(self) -> None:

@@ -23,6 +23,7 @@ from chatdesk.store import HistoryStore, StoredMessage, StoreError
 from chatdesk.ui.drafts import DraftBook
 from chatdesk.ui.key_actions import KeyActions
 from chatdesk.ui.message_actions import MessageActions
+from chatdesk.ui.outgoing_files import OutgoingFiles
 from chatdesk.ui.trash_actions import TrashActions
 from chatdesk.versions import Versions
 
@@ -93,6 +94,7 @@ class ChatController(QObject):
     setupNeeded = Signal(bool)  # True: no provider is set up, the window shows its welcome
     passphraseNeeded = Signal()  # the encrypted key file holds keys and is locked (once a run)
     versionsChanged = Signal(object)  # {message id: Versions} of the conversation shown
+    filesChanged = Signal(object)  # list[Attachment]: the files to go with the next message
 
     def __init__(self, store: HistoryStore, ctx: AppContext | None, *, readonly: bool = False,
                  state: QSettings | None = None, parent: QObject | None = None) -> None:
@@ -110,6 +112,7 @@ class ChatController(QObject):
         self.keys = KeyActions(ctx, self.check_keys)  # the settings dialog's key matters
         self.message_actions = MessageActions(self)  # versions, branches, "Ask …"
         self.trash = TrashActions(self)  # the Trash dialog's matters
+        self.files = OutgoingFiles(self)  # the files to go with the next message
         self._passphrase_asked = False
         self.drafts = DraftBook(state if not self.readonly else None)
         self._draft_timer = QTimer(self)
@@ -322,6 +325,7 @@ class ChatController(QObject):
         not the text left in an earlier one); False, and a sentence, if it cannot."""
         if fresh and conversation_id is None:
             self.drafts.forget(None)
+            self.files.forget(None)
         try:
             conversation = self.store.get_conversation(conversation_id) \
                 if conversation_id else None
@@ -338,6 +342,7 @@ class ChatController(QObject):
             conversation.preferred_provider if conversation else None,
             self.drafts.get(self.conversation_id), live,
             self.message_actions.versions(self.conversation_id), keep_place))
+        self.filesChanged.emit(self.files.shown())
         return True
 
     def conversation_title(self) -> str | None:
@@ -517,9 +522,14 @@ class ChatController(QObject):
         new_chat = self.conversation_id is None
         preferred = self._new_chat_provider if new_chat else None
         system = self._new_chat_system if new_chat else None
-        return self._start(lambda: service.prepare(
-            text, self.conversation_id, preferred=preferred, model=model, replacing=replacing,
-            system=system))
+        files = self.files.shown()
+        sent_from = self.conversation_id
+        started = self._start(lambda: service.prepare(
+            text, self.conversation_id, files, preferred=preferred, model=model,
+            replacing=replacing, system=system))
+        if started and files:
+            self.files.sent(sent_from, self.conversation_id if new_chat else None)
+        return started
 
     def regenerate(self, *, model: str | None = None, preferred: str | None = None) -> bool:
         """Ask again for the last answer of the conversation shown (`preferred`: asking

@@ -25,6 +25,7 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QFontMetrics,
+    QImage,
     QPainter,
     QPalette,
     QTextBlockFormat,
@@ -41,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk import wording
+from chatdesk.parts import PartKind
 from chatdesk.store import MessageStatus
 from chatdesk.ui import design
 from chatdesk.ui.bounds import (
@@ -62,6 +64,8 @@ BUTTON = 26  # an action button's side; its icon is 16 px
 BUTTON_GAP = 2
 _ICONS = {"copy": "copy", "edit": "edit", "regenerate": "retry", "branch": "branch",
           "prev": "chevron-left", "next": "chevron-right"}
+THUMB_SCHEME = "thumb:"
+THUMB_MAX = (240, 180)  # a picture in a message: at most this, opened full size on a click
 ACTION_TIPS = {
     "copy": "Copy the message (Ctrl+C)",
     "edit": "Edit and send again (Ctrl+E)",
@@ -84,13 +88,19 @@ LIST_INDENT_PX = 22
 
 
 class SafeDocument(QTextDocument):
-    """A QTextDocument that never loads anything: no remote or local images, no stylesheets."""
+    """A QTextDocument that never loads anything: no remote or local images, no stylesheets;
+    only the thumbnails of the message's own attachments ("thumb:<sha256>"), from `images`."""
 
-    def __init__(self) -> None:
+    def __init__(self, images: Callable[[str], QImage | None] | None = None) -> None:
         super().__init__()
         self.setIndentWidth(LIST_INDENT_PX)  # Qt's 40 px a level sends nested lists far right
+        self._images = images
 
     def loadResource(self, type: int, name: Any) -> Any:  # noqa: A002 - Qt's name
+        text = name.toString() if hasattr(name, "toString") else str(name)
+        if type == QTextDocument.ResourceType.ImageResource.value and self._images \
+                and text.startswith(THUMB_SCHEME):
+            return self._images(text[len(THUMB_SCHEME):])
         return None
 
 
@@ -189,6 +199,8 @@ class MessageDelegate(QStyledItemDelegate):
         self.selection: TextSelection | None = None  # text selected in one message
         self._live: dict[int, _LiveDocument] = {}  # by message id; one answer at a time
         self._metrics: tuple[int, float] | None = None
+        # An attachment's thumbnail by sha256 (the view reads and caches them); None: none
+        self.thumbnails: Callable[[str], QImage | None] | None = None
         self.hover_button: tuple[int, str] | None = None  # (message id, action) under the mouse
         self.focus_button: tuple[int, str] | None = None  # ... that the keyboard is on
 
@@ -282,17 +294,19 @@ class MessageDelegate(QStyledItemDelegate):
             return live.doc
         cut = preview_cut(row.content) if row.content else None
         if cut is not None:
-            return self._bounded_document(row, notices, cut)
+            return self._bounded_document(row, notices, cut, model)
         doc = self._new_document()
-        doc.setHtml(self.row_html(row, notices))
+        doc.setHtml(self.row_html(row, notices, model))
         return doc
 
-    def _bounded_document(self, row: MessageRow, notices: list[Notice], cut: int) -> SafeDocument:
+    def _bounded_document(self, row: MessageRow, notices: list[Notice], cut: int,
+                          model: Any = None) -> SafeDocument:
         """A huge message: its first part rendered, or one part of it as plain text, and
         links to the rest. Its size bounds neither the time to build this nor to paint it."""
         doc = self._new_document()
         if row.page < 0:
-            doc.setHtml(self.head_html(row, notices) + self._render(row.content[:cut], self.dark)
+            doc.setHtml(self.head_html(row, notices) + self.files_html(row, model)
+                        + self._render(row.content[:cut], self.dark)
                         + self.more_html(row, 0, cut) + self.pending_html(row))
             return doc
         line, char = self._line_metrics()
@@ -331,7 +345,7 @@ class MessageDelegate(QStyledItemDelegate):
                 f"<span style='color:{muted}; font-size:small'> · {note}</span></p>")
 
     def _new_document(self) -> SafeDocument:
-        doc = SafeDocument()
+        doc = SafeDocument(self.thumbnail)
         doc.setDocumentMargin(0)
         doc.setUndoRedoEnabled(False)
         doc.setTextWidth(self.text_width())
@@ -348,9 +362,9 @@ class MessageDelegate(QStyledItemDelegate):
         live.update(row.content)
         return live.doc
 
-    def row_html(self, row: MessageRow, notices: list[Notice]) -> str:
+    def row_html(self, row: MessageRow, notices: list[Notice], model: Any = None) -> str:
         """The whole row as HTML: header, failover notices, the message."""
-        html_text = self.head_html(row, notices)
+        html_text = self.head_html(row, notices) + self.files_html(row, model)
         if row.content or row.status == MessageStatus.REFUSED:
             return html_text + self._render(row.content, self.dark) + self.pending_html(row)
         if row.live:
@@ -365,6 +379,40 @@ class MessageDelegate(QStyledItemDelegate):
             f"<p style='margin-top:0px; margin-bottom:4px'>{self.header_html(row)}</p>"
         return header + self.notices_html(notices) + self.refusal_html(row) \
             + self.reasoning_html(row)
+
+    def thumbnail(self, sha256: str) -> QImage | None:
+        return self.thumbnails(sha256) if self.thumbnails is not None else None
+
+    def files_html(self, row: MessageRow, model: Any) -> str:
+        """A message's attachments: pictures as thumbnails that open full size, other files
+        as a line with their name and size that saves them."""
+        files = model.files(row) if model is not None and hasattr(model, "files") else []
+        if not files:
+            return ""
+        t = self._tokens()
+        pictures, others = [], []
+        for f in files:
+            name = html.escape(f.name)
+            if f.kind == PartKind.IMAGE:
+                image = self.thumbnail(f.sha256)
+                if image is not None:
+                    pictures.append(
+                        f"<a href='view:{f.sha256}'><img src='{THUMB_SCHEME}{f.sha256}' "
+                        f"width='{image.width()}' height='{image.height()}' alt='{name}'></a>")
+                    continue
+            mark = {PartKind.DOCUMENT: "PDF", PartKind.TEXT_FILE: "text file"}.get(
+                f.kind, "picture")
+            others.append(f"<a href='save:{f.sha256}' style='color:{t.link}'>{name}</a>"
+                          f"<span style='color:{t.muted}'> · {mark} · {size_label(f.size)}"
+                          " · click to save</span>")
+        out = ""
+        if pictures:
+            out += "<p style='margin-top:0px; margin-bottom:6px'>" + "&nbsp;".join(pictures) \
+                + "</p>"
+        if others:
+            out += "".join(f"<p style='margin-top:0px; margin-bottom:4px; font-size:small'>"
+                           f"{line}</p>" for line in others)
+        return out
 
     def _tokens(self) -> design.Palette:
         return design.DARK if self.dark else design.LIGHT

@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QShowEvent
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QIcon,
+    QKeySequence,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -23,7 +31,7 @@ from PySide6.QtWidgets import (
 from chatdesk.store import HistoryStore
 from chatdesk.ui import design, zoom
 from chatdesk.ui.banner import Banner
-from chatdesk.ui.composer import Composer, ProviderPicker
+from chatdesk.ui.composer import Composer, ProviderPicker, dropped_files
 from chatdesk.ui.controller import STATUS_MS, ChatController, OpenedConversation
 from chatdesk.ui.conversation_model import shown_title
 from chatdesk.ui.conversation_panel import ConversationPanel
@@ -101,6 +109,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.center_stack, 1)
         if not self.readonly:
             self.composer = Composer()
+            self.setAcceptDrops(True)  # a file dropped anywhere on the window is attached
             # As wide as the transcript's text column and centred with it (docs/design.md).
             self.composer.setMaximumWidth(design.COLUMN_MAX_PX)
             under = QHBoxLayout()
@@ -350,6 +359,7 @@ class MainWindow(QMainWindow):
         c.messagesSetAside.connect(lambda ids: self.transcript.tmodel.remove_from(ids[0]))
         c.chatEvent.connect(self.transcript.apply_event)
         c.versionsChanged.connect(self.transcript.tmodel.set_versions)
+        self.transcript.fileRequested.connect(self._file_requested)
         self.transcript.tmodel.next_provider = c.message_actions.next_provider
         c.busyChanged.connect(self._busy_changed)
         c.passphraseNeeded.connect(self.ask_passphrase)
@@ -377,6 +387,11 @@ class MainWindow(QMainWindow):
             composer.sendRequested.connect(self.send_text)
             composer.stopRequested.connect(c.stop)
             composer.editLastRequested.connect(self.edit_last)
+            composer.attachRequested.connect(self.choose_files)
+            composer.filesGiven.connect(c.files.add_paths)
+            composer.imageGiven.connect(c.files.add_image)
+            composer.removeAttachmentRequested.connect(c.files.remove)
+            c.filesChanged.connect(composer.show_files)
         if picker is not None:
             picker.providerChosen.connect(c.choose_provider)
             picker.modelsWanted.connect(c.fetch_models)
@@ -440,6 +455,47 @@ class MainWindow(QMainWindow):
             composer.clear()
         composer.focus()
         return True
+
+    def _file_requested(self, action: str, sha256: str, name: str) -> None:
+        """A click on an attachment in the transcript: a picture opens full size, any file
+        can be saved."""
+        actions = self.controller.message_actions
+        if action == "view":
+            data = actions.file_bytes(sha256)
+            if data is not None:
+                from chatdesk.ui.image_viewer import ImageViewer
+
+                viewer = ImageViewer(data, name, self)
+                viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+                viewer.show()
+            return
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getSaveFileName(self, f"Save {name}", name)
+        if path:
+            actions.save_file(sha256, path)
+
+    def choose_files(self) -> None:
+        """The attach button: pick files to go with the next message."""
+        from PySide6.QtWidgets import QFileDialog
+
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Attach files", "",
+            "Images, PDFs and text (*.png *.jpg *.jpeg *.gif *.webp *.pdf *.txt *.md *.csv "
+            "*.json *.py *.log);;All files (*)")
+        if paths:
+            self.controller.files.add_paths(paths)
+            self.focus_composer()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+        if self.composer is not None and (dropped_files(event.mimeData())
+                                          or event.mimeData().hasImage()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        """Files dropped anywhere on the window go with the next message."""
+        if self.composer is not None:
+            self.composer.dropEvent(event)
 
     def edit_last(self) -> None:
         row = self.transcript.tmodel.last_user_row()

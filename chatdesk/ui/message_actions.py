@@ -4,6 +4,7 @@ from it, and "Ask <next provider>" under a refusal."""
 from __future__ import annotations
 
 import weakref
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatdesk import wording
@@ -76,6 +77,34 @@ class MessageActions:
         self.c.open_conversation(branch)
         self.c.say("Branched into a new conversation; the original is unchanged.")
         return branch
+
+    def file_bytes(self, sha256: str) -> bytes | None:
+        """An attachment's bytes from the history (None, and a sentence, if they cannot be
+        read)."""
+        try:
+            data = self.c.store.attachment_data(sha256)
+        except StoreError as exc:
+            self.c.say(str(exc))
+            return None
+        if data is None:
+            self.c.say("That attachment is no longer in the history.")
+        return data
+
+    def save_file(self, sha256: str, path: str) -> bool:
+        """Write an attachment to a file the user chose; one sentence if it cannot be."""
+        data = self.file_bytes(sha256)
+        if data is None:
+            return False
+        target = Path(path)
+        try:
+            target.write_bytes(data)
+        except OSError as exc:
+            from chatdesk.transfer.jobs import write_problem
+
+            self.c.say(f"{target.name} was not saved: {write_problem(exc)}.")
+            return False
+        self.c.say(f"Saved {target.name}.")
+        return True
 
     def next_provider(self, after: str) -> str | None:
         """The provider set up that comes after `after` in the failover order (wrapping

@@ -32,13 +32,15 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QToolTip, QWi
 
 from chatdesk.store import Attempt, HistoryStore, MessageStatus, StoredMessage, StoreError
 from chatdesk.ui.bounds import preview_cut, shown_text
-from chatdesk.ui.delegate import MessageDelegate, TextSelection, footer_font
+from chatdesk.ui.delegate import THUMB_MAX, MessageDelegate, TextSelection, footer_font
+from chatdesk.ui.thumbnails import ThumbnailCache
 from chatdesk.ui.transcript_model import MessageRow, TranscriptModel, live_refresh_ms
 
 if TYPE_CHECKING:  # event classes are made when the first such event comes
     from PySide6.QtGui import QContextMenuEvent, QHelpEvent, QMouseEvent
 
     from chatdesk import events as ev
+    from chatdesk.parts import AttachmentInfo
     from chatdesk.pending import NextTry
     from chatdesk.versions import Versions
 
@@ -71,14 +73,17 @@ class TranscriptView(QListView):
     actionRequested = Signal(str, int)
     status = Signal(str)  # a short sentence for the status bar
     typed = Signal(str)  # text typed while the transcript had focus: it belongs in the composer
+    fileRequested = Signal(str, str, str)  # "view" | "save", sha256, file name
 
     def __init__(self, store: HistoryStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("transcript")
         self.store = store
-        self.tmodel = TranscriptModel(self._attempts)
+        self.tmodel = TranscriptModel(self._attempts, self._files)
         self.tmodel.refresh_interval = lambda: live_refresh_ms(self.delegate.live_build_ms)
         self.delegate = MessageDelegate(self)
+        self.thumbnails = ThumbnailCache(self._file_bytes, THUMB_MAX)
+        self.delegate.thumbnails = self.thumbnails.get
         self.setModel(self.tmodel)
         self.setItemDelegate(self.delegate)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
@@ -374,6 +379,18 @@ class TranscriptView(QListView):
         if message is not None:  # the controller sends only the shown conversation's events
             self.tmodel.upsert(message)
 
+    def _files(self, message_ids: list[int]) -> dict[int, list[AttachmentInfo]]:
+        try:
+            return self.store.attachment_infos(message_ids)
+        except StoreError:
+            return {}
+
+    def _file_bytes(self, sha256: str) -> bytes | None:
+        try:
+            return self.store.attachment_data(sha256)
+        except StoreError:
+            return None
+
     def _attempts(self, message_id: int) -> list[Attempt]:
         try:
             return self.store.attempts(message_id)
@@ -524,6 +541,10 @@ class TranscriptView(QListView):
             except ValueError:
                 pass
             return
+        if value.startswith(("view:", "save:")):
+            scheme, sha = value.split(":", 1)
+            self.fileRequested.emit(scheme, sha, self._file_name(row, sha))
+            return
         if value.startswith("sendnow:"):
             self.actionRequested.emit("send-now", row.id)
             return
@@ -537,6 +558,9 @@ class TranscriptView(QListView):
             self.status.emit("Only web and mail links are opened; this one was not.")
 
     # -- copying and the context menu -----------------------------------------------------
+
+    def _file_name(self, row: MessageRow, sha256: str) -> str:
+        return next((f.name for f in self.tmodel.files(row) if f.sha256 == sha256), "attachment")
 
     def press_button(self, row: MessageRow, name: str) -> None:
         """What a footer button does (by mouse or keyboard)."""

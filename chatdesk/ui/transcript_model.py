@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
 
 from chatdesk import wording
+from chatdesk.parts import AttachmentInfo
 from chatdesk.pending import NextTry, fold_unanswered
 from chatdesk.store import Attempt, MessageStatus, StoredMessage
 from chatdesk.ui.conversation_model import parse_time
@@ -127,6 +128,7 @@ class MessageRow:
     seconds: float | None = None  # how long the answer took (read with its attempts)
     reasoning: str | None = None  # the model's thinking, shown collapsed
     reasoning_open: bool = False
+    files: list[AttachmentInfo] | None = None  # its attachments; None: not read yet (lazy)
     version: int = 0
     page: int = -1  # a huge message: where the plain-text part shown begins (-1: none)
     estimate: tuple[int, int, int] | None = field(default=None, repr=False)  # (w, ver, h)
@@ -181,8 +183,11 @@ class TranscriptModel(QAbstractListModel):
     row costs to draw).
     """
 
-    def __init__(self, attempts_loader: Callable[[int], list[Attempt]] | None = None) -> None:
+    def __init__(self, attempts_loader: Callable[[int], list[Attempt]] | None = None,
+                 files_loader: Callable[[list[int]], dict[int, list[AttachmentInfo]]] | None
+                 = None) -> None:
         super().__init__()
+        self._files_loader = files_loader
         self.all_rows: list[MessageRow] = []
         self.lo = self.hi = 0
         self.readonly = False
@@ -210,9 +215,13 @@ class TranscriptModel(QAbstractListModel):
         shown, folded = fold_unanswered([m for m in messages if m.role != "system"])
         self.all_rows = [MessageRow.from_stored(m) for m in shown]
         versions = versions or {}
+        # One query for the whole conversation: which of its messages have files.
+        files = self._files_loader([r.id for r in self.all_rows]) \
+            if self._files_loader is not None else {}
         for row in self.all_rows:
             row.folded = folded.get(row.id, [])
             row.versions = versions.get(row.id)
+            row.files = files.get(row.id, [])
         self._tick_rows(self.all_rows)
         self.hi = len(self.all_rows)
         self.lo = max(0, self.hi - WINDOW)
@@ -339,6 +348,13 @@ class TranscriptModel(QAbstractListModel):
             row.seconds = answer_seconds(own)
         return row.notices
 
+    def files(self, row: MessageRow) -> list[AttachmentInfo]:
+        """The files attached to a message, read from the store the first time."""
+        if row.files is None:
+            loader = self._files_loader
+            row.files = loader([row.id]).get(row.id, []) if loader is not None else []
+        return row.files
+
     def set_versions(self, versions: dict[int, Versions]) -> None:
         """The versions of the shown messages changed (an edit or regenerate kept one)."""
         for pos, row in enumerate(self.all_rows):
@@ -388,6 +404,7 @@ class TranscriptModel(QAbstractListModel):
             fresh.version = old.version + 1
             fresh.folded, fresh.skipped = old.folded, old.skipped
             fresh.versions, fresh.reasoning_open = old.versions, old.reasoning_open
+            fresh.files = old.files
             if fresh.pending:
                 fresh.pending_reason = old.pending_reason
                 self._tick_rows([fresh])

@@ -360,3 +360,36 @@ def test_imported_tool_turns(make_ctx: Any, make_window: Any, fake_anthropic: Fa
     shown = [view.delegate.document(view.tmodel.index(i)).toPlainText()
              for i in range(view.tmodel.rowCount())]
     assert not any("Not answered" in text for text in shown)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_attachments(make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+                     shoot: Any, qtbot: Any, tmp_path: Path, theme: str) -> None:
+    """A sent picture as a thumbnail in your bubble, a file line, and chips of the next
+    message's files above the composer; nothing cut off."""
+    from tests.ui.layout_check import clipped_text, outside
+    from tests.ui.test_attachments_ui import png
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply_theme(app, theme)
+    try:
+        fake_anthropic.script(Synth(["The chart shows sales rising from March to May."]))
+        ctx = make_ctx([("anthropic", fake_anthropic)])
+        window = make_window(ctx, size=(1100, 700))
+        chart = tmp_path / "sales chart.png"
+        chart.write_bytes(png(1200, 700, "#4a8f5c"))
+        report = tmp_path / "quarterly report.txt"
+        report.write_text("Q2: up 12 %\n", encoding="utf-8")
+        window.controller.files.add_paths([str(chart), str(report)])
+        window.send_text("What does this chart show?")
+        qtbot.waitUntil(lambda: not window.controller.busy
+                        and len(window.transcript.tmodel.rows) == 2, timeout=10000)
+        notes = tmp_path / "meeting notes.md"
+        notes.write_text("- ask about June\n", encoding="utf-8")
+        window.controller.files.add_paths([str(notes)])
+        window.controller.files.add_image(png(64, 48, "#c07030"))
+        shoot(window, f"17-attachments-{theme}")
+        assert clipped_text(window) == [] and outside(window) == []
+    finally:
+        apply_theme(app, "light")

@@ -1,0 +1,159 @@
+"""Attaching in the window: the attach button's files, a drop, a pasted screenshot; chips
+that can be taken out; the message sent with them; pictures as thumbnails that open full
+size and files that save; one sentence for a file that cannot go."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QBuffer, QIODevice, QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QColor, QDropEvent, QImage
+from PySide6.QtWidgets import QApplication
+
+from chatdesk.parts import PartKind
+from chatdesk.ui.main_window import MainWindow
+from tests.fakes.server import FakeProvider, Synth
+from tests.ui.conftest import qt_warning_marks
+from tests.ui.test_main_window import rows, wait_idle
+
+pytestmark = qt_warning_marks()
+
+
+def png(width: int, height: int, color: str = "#3070c0") -> bytes:
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    image.fill(QColor(color))
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")  # type: ignore[call-overload]
+    return bytes(buffer.data().data())
+
+
+def said(window: MainWindow) -> str:
+    return window.statusBar().currentMessage()
+
+
+def drop(window: MainWindow, paths: list[Path]) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    assert window.composer is not None
+    window.composer.dropEvent(event)
+
+
+def test_dropped_and_pasted_files_go_with_the_message_and_show_in_the_transcript(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+        tmp_path: Path) -> None:
+    fake_anthropic.script(Synth(["It is a blue square."]))
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    window = make_window(ctx)
+    composer = window.composer
+    assert composer is not None and not composer.tray.isVisible()
+    shot = tmp_path / "screen shot.png"
+    shot.write_bytes(png(1600, 900))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("the tide tables for May\n", encoding="utf-8")
+    drop(window, [shot, notes])
+    assert [c.name_label.toolTip() for c in composer.tray.chips] == ["screen shot.png",
+                                                                     "notes.txt"]
+    assert composer.tray.isVisible()
+    # A pasted screenshot is a file too, not text.
+    mime = QMimeData()
+    mime.setImageData(QImage.fromData(png(40, 30, "#c03030")))
+    composer.edit.insertFromMimeData(mime)
+    assert len(composer.tray.chips) == 3 and composer.text() == ""
+    composer.tray.chips[2].remove_button.click()  # taken out again
+    assert len(composer.tray.chips) == 2
+
+    composer.set_text("What is in the picture?")
+    qtbot.keyClick(composer.edit, Qt.Key.Key_Return)
+    wait_idle(qtbot, window)
+    assert not composer.tray.isVisible()  # they went with the message
+    question = ctx.store.messages(window.controller.conversation_id)[0]
+    stored = ctx.store.attachments([question.id])[question.id]
+    assert [(a.kind, a.name) for a in stored] == [(PartKind.IMAGE, "screen shot.png"),
+                                                  (PartKind.TEXT_FILE, "notes.txt")]
+    assert stored[0].data == shot.read_bytes()
+
+    view = window.transcript
+    doc = view.delegate.document(view.tmodel.index(0)).toHtml()
+    assert f"thumb:{stored[0].sha256}" in doc and "notes.txt" in doc
+    image = view.thumbnails.get(stored[0].sha256)
+    assert image is not None and image.width() <= 240 and image.height() <= 180
+    assert rows(window)[1].content == "It is a blue square."
+
+
+def test_a_picture_opens_full_size_and_a_file_saves(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+        tmp_path: Path, monkeypatch: Any) -> None:
+    fake_anthropic.script(Synth(["Seen."]))
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    window = make_window(ctx)
+    picture = tmp_path / "chart.png"
+    picture.write_bytes(png(300, 200))
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\n", encoding="utf-8")
+    window.controller.files.add_paths([str(picture), str(notes)])
+    window.send_text("look")
+    wait_idle(qtbot, window)
+    question = ctx.store.messages(window.controller.conversation_id)[0]
+    infos = ctx.store.attachment_infos([question.id])[question.id]
+
+    window.transcript.fileRequested.emit("view", infos[0].sha256, "chart.png")
+    viewer = next(w for w in QApplication.topLevelWidgets()
+                  if w.objectName() == "imageViewer" and w.isVisible())
+    assert viewer.windowTitle() == "chart.png"
+    assert viewer.picture.pixmap().width() == 300  # full size, not the thumbnail
+    viewer.close()
+
+    from PySide6.QtWidgets import QFileDialog
+
+    target = tmp_path / "out" / "saved.md"
+    target.parent.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(target), "")))
+    window.transcript.fileRequested.emit("save", infos[1].sha256, "notes.md")
+    assert target.read_text(encoding="utf-8") == "# Notes\n"
+    assert said(window) == "Saved saved.md."
+    blocked = tmp_path / "missing-folder" / "x.md"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(blocked), "")))
+    window.transcript.fileRequested.emit("save", infos[1].sha256, "notes.md")
+    assert said(window).startswith("x.md was not saved: its folder does not exist")
+
+
+def test_a_file_that_cannot_go_is_one_sentence_and_the_others_are_attached(
+        make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider, tmp_path: Path) -> None:
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    window = make_window(ctx)
+    good = tmp_path / "ok.txt"
+    good.write_text("fine", encoding="utf-8")
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7 this is not really a pdf")
+    window.controller.files.add_paths([str(broken), str(good), str(tmp_path / "gone.png")])
+    assert window.composer is not None
+    assert [c.name_label.toolTip() for c in window.composer.tray.chips] == ["ok.txt"]
+    message = said(window)
+    assert "broken.pdf" in message and "gone.png" in message
+    window.controller.files.add_paths([str(good)])  # the same file twice: once
+    assert len(window.composer.tray.chips) == 1
+    assert said(window) == "ok.txt is attached already."
+
+
+def test_files_wait_with_their_conversation(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+        tmp_path: Path) -> None:
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    older = ctx.store.create_conversation("Older")
+    ctx.store.add_message(older.id, "user", "hi")
+    window = make_window(ctx)
+    window.open_conversation(None)
+    note = tmp_path / "a.txt"
+    note.write_text("a", encoding="utf-8")
+    window.controller.files.add_paths([str(note)])
+    assert window.composer is not None and len(window.composer.tray.chips) == 1
+    window.open_conversation(older.id)
+    assert not window.composer.tray.chips and not window.composer.tray.isVisible()
+    window.open_conversation(None)
+    assert len(window.composer.tray.chips) == 1  # back with the new chat
