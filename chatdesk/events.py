@@ -20,6 +20,9 @@ class AttemptStarted:
     attempt_id: int
     answer_id: int
     continuing: bool = False  # this attempt continues another provider's partial answer
+    # The PDFs this model got as their extracted text, not as PDFs (it does not read them);
+    # the provenance says so in wording.pdfs_as_text.
+    pdfs_as_text: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,8 @@ class AttemptFailed:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A provider left out of this answer without a try: cooling down, no key, key rejected.
+    """A provider left out of this answer without a try: cooling down, no key, key rejected,
+    or its model cannot take this conversation (an image it cannot see, too long).
     `notice` is its one line for people ('Skipped Anthropic: down for 2 more minutes')."""
 
     provider: str
@@ -103,6 +107,7 @@ class AnswerFinished:
     refused: bool = False  # the provider refused or blocked it: `content` is its reply
     next_provider: str | None = None  # who would be asked next (for "Ask <next provider>")
     reasoning: str = ""  # the model's thinking, apart from the answer
+    pdfs_as_text: tuple[str, ...] = ()  # PDFs its model got as their text (see AttemptStarted)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,11 @@ class ProviderSettings:
     ca_bundle: str | None = None  # extra CA certificates (a PEM file) for this provider
     allow_insecure_http: bool = False  # the key may travel over plain http:// off this machine
     continue_partial: str = "auto"  # SPEC: auto | never
+    # What the model takes, where the catalog or the provider's report is wrong or silent
+    # (None: not overridden; see chatdesk/capabilities.py).
+    vision: bool | None = None  # it sees images
+    pdf: bool | None = None  # it reads PDFs (false: it gets their extracted text)
+    context_tokens: int | None = None  # the longest conversation it takes, in tokens
 
     def effective_base_url(self, environ: Mapping[str, str] = os.environ) -> str:
         """base_url, else the type's default (for ollama, OLLAMA_HOST when set); no trailing /."""
@@ -156,6 +161,10 @@ theme = "system"             # system | light | dark
 #   allow_insecure_http = true  lets the key travel over plain http:// to another machine
 #   continue_partial = "auto" | "never"  whether this provider goes on with an answer another
 #               one left unfinished, where its API can (auto, the default), or answers afresh
+#   vision = true | false, pdf = true | false, context_tokens = N  optional; what the model
+#               takes, when chatdesk's catalog or the provider's own report is wrong: an
+#               image goes only to a model that may see it, a PDF to one that cannot read
+#               it goes as its text, and a conversation longer than N tokens goes elsewhere
 
 [providers.anthropic]
 type = "anthropic"

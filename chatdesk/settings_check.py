@@ -30,8 +30,10 @@ FAILOVER_KEYS = ("order", "connect_timeout_s", "first_token_timeout_s", "stall_t
                  "cooldown_s", "hedge")
 FAILOVER_SECONDS = FAILOVER_KEYS[1:5]
 UI_KEYS = ("theme",)
+MAX_CONTEXT_TOKENS = 100_000_000
 PROVIDER_KEYS = ("type", "model", "base_url", "api_key_env", "status_url", "max_tokens",
-                 "ca_bundle", "allow_insecure_http", "continue_partial")
+                 "ca_bundle", "allow_insecure_http", "continue_partial", "vision", "pdf",
+                 "context_tokens")
 CONTINUE_PARTIAL = ("auto", "never")
 
 MAX_NESTING = 32  # far beyond any real settings file, far below tomllib's recursion limit
@@ -253,6 +255,22 @@ class Validator:
                             f'{table} continue_partial must be "auto" or "never", '
                             f"not {show(cont)}.")
         provider.continue_partial = cont
+        for key, says in (("vision", "whether the model sees images"),
+                          ("pdf", "whether the model reads PDFs")):
+            flag = raw.get(key)
+            if flag is not None and not isinstance(flag, bool):
+                raise self.fail(("providers", name, key),
+                                f"{table} {key} must be true or false ({says}), "
+                                f"not {show(flag)}.")
+            setattr(provider, key, flag)
+        if "context_tokens" in raw:
+            value = raw["context_tokens"]
+            if isinstance(value, bool) or not isinstance(value, int) or not \
+                    0 < value <= MAX_CONTEXT_TOKENS:
+                raise self.fail(("providers", name, "context_tokens"),
+                                f"{table} context_tokens must be a whole number of tokens "
+                                f"from 1 to {MAX_CONTEXT_TOKENS}, not {show(value)}.")
+            provider.context_tokens = value
         return provider
 
     def text_value(self, raw: Mapping[str, Any], name: str, key: str,

@@ -422,6 +422,49 @@ def skipped(provider_name: str, state: str, seconds_left: float,
     return f"Skipped {who}: no API key"
 
 
+# -- what a model can take (chatdesk/failover/capability_check.py) ---------------------------
+
+CANNOT_SEE_IMAGES = "cannot see images"
+
+
+def cannot_read_pdf(name: str) -> str:
+    """Why a PDF-blind model is left out: its PDF has no text to send instead."""
+    return f"cannot read PDFs, and {name} has no text to send instead"
+
+
+def too_long_for(tokens: int, context_tokens: int) -> str:
+    """Why a model is left out for the conversation's length."""
+    return (f"the conversation (about {tokens:,} tokens with the answer's room) is longer "
+            f"than it takes ({context_tokens:,} tokens)")
+
+
+def unfit_reason(provider_name: str, model: str, why: str) -> str:
+    """A pending message's reason for one model: 'ollama llama3.2: cannot see images'."""
+    return f"{provider_name} {model}: {why}"
+
+
+def skipped_unfit(provider_name: str, model: str, why: str) -> str:
+    """The notice of a model left out for what it cannot take:
+    'Skipped Ollama llama3.2: cannot see images'."""
+    return f"Skipped {display_name(provider_name)} {model}: {why}"
+
+
+def no_provider_can_take(reasons: list[str]) -> str:
+    """Why a message is left pending when no provider's model can take the conversation."""
+    return ("no provider can take this conversation (" + "; ".join(reasons) + "); your "
+            "message is kept: add a provider whose model can, or correct what a provider "
+            "entry's model takes in settings (vision, pdf, context_tokens)")
+
+
+def pdfs_as_text(provider_name: str, names: tuple[str, ...] | list[str]) -> str:
+    """The provenance of an answer from a model that got PDFs as their text:
+    'Ollama got report.pdf as its extracted text (it is not known to read PDFs)'."""
+    which = ", ".join(names)
+    its = "its" if len(names) == 1 else "their"
+    return (f"{display_name(provider_name)} got {which} as {its} extracted text "
+            "(it is not known to read PDFs)")
+
+
 def _more(seconds: float) -> str:
     """'42 more seconds', '2 more minutes' (a skipped notice stays: no ticking count)."""
     s = max(1, math.ceil(seconds))

@@ -86,7 +86,10 @@ def _partner(router: Router, lead: _Attempt, candidates: list[Candidate], after:
         provider = router._usable(candidates[i], _Progress(progress.turn), force)
         if provider is None or (lead.writer.prefix and not _continues(candidates[i], provider)):
             continue
-        return i, router._alongside(lead, candidates[i], provider)
+        fit = router._fit_now(candidates[i], provider, progress.turn)
+        if not fit.ok:
+            continue  # its model cannot take this conversation: the loop says so later
+        return i, router._alongside(lead, candidates[i], provider, fit)
     return None
 
 

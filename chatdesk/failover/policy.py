@@ -41,6 +41,15 @@ def decide(error: errors.ProviderError) -> Decision:
     return Decision(Action.FAIL_OVER, cool_down=True, no_key=False, advice=advice)
 
 
+def unproven_parts(error: errors.ProviderError, decision: Decision) -> Decision:
+    """A request rejected as bad (400) that carried images or PDFs to a model not known to
+    take them: most likely that is why, and a backup that takes them may answer, so it
+    fails over (without cooling down) instead of stopping."""
+    if isinstance(error, errors.BadRequest) and decision.action is Action.STOP:
+        return Decision(Action.FAIL_OVER, cool_down=False, no_key=False, advice="")
+    return decision
+
+
 def cooldown_seconds(base_s: float, failures: int, error: errors.ProviderError | None) -> float:
     """How long to skip a provider after its `failures`-th failure in a row."""
     seconds = min(base_s * 2.0 ** max(0, failures - 1), MAX_COOLDOWN_S)

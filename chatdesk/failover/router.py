@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 
 from chatdesk import events as ev
 from chatdesk import wording
+from chatdesk.capabilities import Capabilities
 from chatdesk.failover import hedge, policy
+from chatdesk.failover.capability_check import CapabilityBook, Fit
 from chatdesk.failover.health import HealthBook
 from chatdesk.providers import errors
 from chatdesk.providers.base import (
@@ -114,6 +116,7 @@ class _Attempt:
     writer: _AnswerWriter  # its prefix is the text this attempt continues
     continuing: bool  # it continues a failed attempt's text (else it answers afresh)
     cut_space: str  # white space cut from the end of that text (see `trim_prefill`)
+    fit: Fit | None = None  # how its model takes the conversation
     usage: Usage = field(default_factory=Usage)
     finish_reason: str | None = None
     first_token_s: float | None = None  # how long the first token took (None: none came)
@@ -125,6 +128,11 @@ class _Attempt:
     @property
     def name(self) -> str:
         return self.candidate.name
+
+    @property
+    def pdfs_as_text(self) -> tuple[str, ...]:
+        """The PDFs its model got as their text."""
+        return self.fit.pdfs_as_text if self.fit else ()
 
     @property
     def text(self) -> str:
@@ -143,6 +151,7 @@ class _Progress:
     last_failure: ev.AttemptFailed | None = None
     reasons: list[str] = field(default_factory=list)  # why each provider did not answer
     skipped: list[str] = field(default_factory=list)  # the notice of a provider just skipped
+    unfit: list[str] = field(default_factory=list)  # reasons: a model could not take it
     hedged: set[int] = field(default_factory=set)  # candidates a hedge asked (not to ask again)
 
 
@@ -159,8 +168,10 @@ class Router:
         flush_interval_s: float = 0.25,
         deadlines: DeadlineBook | None = None,
         hedging: Callable[[], bool] = lambda: True,
+        capabilities: CapabilityBook | None = None,
     ) -> None:
         self.store = store
+        self.capabilities = capabilities if capabilities is not None else CapabilityBook()
         self.health = health
         self.build_provider = build_provider
         self.max_tokens = max_tokens
@@ -185,11 +196,15 @@ class Router:
                 if progress.skipped:
                     yield ev.Skipped(candidate.name, progress.skipped.pop())
                 continue
+            fit = await self._fit(candidate, provider, turn)
+            if not fit.ok:
+                yield self._unfit(candidate, fit, progress)
+                continue
             for event in self._switch_to(candidate, provider, progress):
                 yield event
-            attempt = self._start(candidate, provider, progress)
+            attempt = self._start(candidate, provider, progress, fit)
             yield ev.AttemptStarted(attempt.name, candidate.model, attempt.id, attempt.answer_id,
-                                    attempt.continuing)
+                                    attempt.continuing, attempt.pdfs_as_text)
             race = hedge.race_for(self, attempt, candidates, index, progress, force)
             # Only the streaming is guarded: a consumer that stops reading at another event
             # leaves the rows as they are at that point. A consumer that stops during the
@@ -251,6 +266,27 @@ class Router:
             progress.skipped.append(wording.skipped(name, HealthState.UP, 0.0, None))
             return None
 
+    async def _fit(self, candidate: Candidate, provider: Provider, turn: Turn) -> Fit:
+        """Whether this model can take the conversation (capability_check decides)."""
+        return await self.capabilities.fit(
+            candidate.settings, candidate.model, provider, turn.history, turn.system,
+            self.max_tokens(candidate.settings))
+
+    def _fit_now(self, candidate: Candidate, provider: Provider, turn: Turn) -> Fit:
+        """Like `_fit`, from what is known now (a hedge's look-ahead asks no provider)."""
+        return self.capabilities.fit_now(
+            candidate.settings, candidate.model, provider, turn.history, turn.system,
+            self.max_tokens(candidate.settings))
+
+    def _unfit(self, candidate: Candidate, fit: Fit, progress: _Progress) -> ev.Skipped:
+        """A model that cannot take this conversation is skipped, saying why."""
+        why = fit.unfit or ""
+        reason = wording.unfit_reason(candidate.name, candidate.model, why)
+        progress.reasons.append(reason)
+        progress.unfit.append(reason)
+        return ev.Skipped(candidate.name,
+                          wording.skipped_unfit(candidate.name, candidate.model, why))
+
     def _switch_to(self, candidate: Candidate, provider: Provider,
                    progress: _Progress) -> Iterator[ev.ChatEvent]:
         """Say how this provider takes over from a failed one: it continues the text kept so
@@ -263,7 +299,7 @@ class Router:
                               progress.last_failure.summary(), bool(progress.kept))
 
     def _start(self, candidate: Candidate, provider: Provider,
-               progress: _Progress) -> _Attempt:
+               progress: _Progress, fit: Fit) -> _Attempt:
         """Store the answer (the first time) and a new attempt at it, and build the request:
         the conversation, plus the text kept so far as a prefill when continuing."""
         continuing = bool(progress.kept)
@@ -283,7 +319,7 @@ class Router:
         )
         previous = progress.previous_attempt if continuing else None
         progress.previous_attempt = attempt_id
-        messages = list(turn.history)
+        messages = list(fit.history)  # as this model takes it (PDFs as text where it must)
         if continuing:
             messages.append(Message("assistant", progress.kept))
         request = ChatRequest(messages, candidate.model, turn.system,
@@ -291,19 +327,25 @@ class Router:
         writer = _AnswerWriter(self.store, progress.answer_id, attempt_id, progress.kept,
                                self.flush_interval_s)
         return _Attempt(candidate, provider, attempt_id, progress.answer_id, request, writer,
-                        continuing, cut_space, continued_from=previous)
+                        continuing, cut_space, continued_from=previous, fit=fit)
 
-    def _alongside(self, lead: _Attempt, candidate: Candidate, provider: Provider) -> _Attempt:
+    def _alongside(self, lead: _Attempt, candidate: Candidate, provider: Provider,
+                   fit: Fit | None = None) -> _Attempt:
         """A hedge's second attempt, stored: the same answer and request as `lead` (the text
-        it continues included), for another provider."""
+        it continues included), for another provider; `fit`: the conversation as its model
+        takes it (the PDFs as their text where it must)."""
         attempt_id = self.store.start_attempt(lead.answer_id, candidate.name, candidate.model,
                                               continued_from=lead.continued_from)
-        request = dataclasses.replace(lead.request, model=candidate.model,
+        messages = lead.request.messages
+        if fit is not None:
+            messages = list(fit.history) + (messages[-1:] if lead.continuing else [])
+        request = dataclasses.replace(lead.request, messages=messages, model=candidate.model,
                                       max_tokens=self.max_tokens(candidate.settings))
         writer = _AnswerWriter(self.store, lead.answer_id, attempt_id, lead.writer.prefix,
                                self.flush_interval_s)
         return _Attempt(candidate, provider, attempt_id, lead.answer_id, request, writer,
-                        lead.continuing, lead.cut_space, continued_from=lead.continued_from)
+                        lead.continuing, lead.cut_space, continued_from=lead.continued_from,
+                        fit=fit)
 
     async def _stream(self, attempt: _Attempt, events: AsyncIterator[ProviderEvent] | None = None,
                       started: float | None = None) -> AsyncIterator[ev.ChatEvent]:
@@ -376,6 +418,12 @@ class Router:
         next one; the policy's decision says whether another provider may try."""
         own = self._finish(attempt, AttemptOutcome.FAILED, exc)
         decision = self.health.record_failure(attempt.name, exc)
+        unproven = attempt.fit.unproven if attempt.fit else None
+        if unproven and unproven != Capabilities() and isinstance(exc, errors.BadRequest):
+            # Sent images or PDFs it was not known to take: that is what it refused.
+            self.capabilities.learn_cannot(attempt.candidate.settings, attempt.candidate.model,
+                                           attempt.provider, unproven)
+            decision = policy.unproven_parts(exc, decision)
         failed = ev.AttemptFailed(attempt.name, attempt.candidate.model, exc.kind, exc.message,
                                   exc.status, own, exc.retry_after)
         progress.last_failure = failed
@@ -401,7 +449,7 @@ class Router:
             progress.turn.conversation_id, attempt.answer_id, attempt.name,
             attempt.candidate.model, attempt.text, attempt.finish_reason, usage.input_tokens,
             usage.output_tokens, refused=attempt.refused, next_provider=next_provider,
-            reasoning="".join(attempt.reasoning),
+            reasoning="".join(attempt.reasoning), pdfs_as_text=attempt.pdfs_as_text,
         )
 
     def _pending(self, progress: _Progress) -> ev.AnswerPending:
@@ -410,8 +458,10 @@ class Router:
             self._settle(progress.answer_id, progress.kept, MessageStatus.FAILED, None)
         turn = progress.turn
         self.store.set_message_status(turn.user_message_id, MessageStatus.PENDING)
-        return ev.AnswerPending(turn.conversation_id, turn.user_message_id,
-                                wording.every_provider_failed(progress.reasons))
+        unfit_only = progress.unfit and progress.unfit == progress.reasons
+        reason = wording.no_provider_can_take(progress.reasons) if unfit_only else \
+            wording.every_provider_failed(progress.reasons)
+        return ev.AnswerPending(turn.conversation_id, turn.user_message_id, reason)
 
     def _settle(self, answer_id: int, content: str, status: MessageStatus,
                 candidate: Candidate | None, usage: Usage | None = None,

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import httpx
 
 from chatdesk import wording
+from chatdesk.parts import Attachment, PartKind
 from chatdesk.providers import errors
 from chatdesk.providers.base import (
     ChatRequest,
@@ -20,10 +21,13 @@ from chatdesk.providers.base import (
     TextDelta,
     ThinkingDelta,
     Usage,
+    b64,
+    file_text,
     split_system,
     sse_events,
     sse_json,
     trim_prefill,
+    with_notes,
 )
 
 API_VERSION = "2023-06-01"
@@ -35,6 +39,35 @@ API_VERSION = "2023-06-01"
 def _missing_key(name: str) -> errors.MissingKey:
     sentence = wording.missing_key(name, "ANTHROPIC_API_KEY")
     return errors.MissingKey(wording.clause(sentence), provider=name)
+
+
+def block(attachment: Attachment) -> dict[str, Any]:
+    """One attachment as an Anthropic content block: an image or a document with a base64
+    source, a text file (or a PDF's extracted text) as a text block with its name."""
+    if attachment.kind is PartKind.IMAGE:
+        return {"type": "image", "source": {"type": "base64",
+                                            "media_type": attachment.media_type,
+                                            "data": b64(attachment.data)}}
+    if attachment.kind is PartKind.DOCUMENT:
+        return {"type": "document", "source": {"type": "base64",
+                                               "media_type": attachment.media_type,
+                                               "data": b64(attachment.data)},
+                "title": attachment.name}
+    return {"type": "text", "text": file_text(attachment)}
+
+
+def content(message: Message) -> str | list[dict[str, Any]]:
+    """A turn's content: its text, or (with attachments) a list of blocks, the attachments
+    first as Anthropic's vision guide advises. An assistant turn takes text only, so its
+    attachments go as notes (`base.with_notes`)."""
+    if not message.attachments:
+        return message.content
+    if message.role == "assistant":
+        return with_notes(message)
+    blocks = [block(a) for a in message.attachments]
+    if message.content.strip():
+        blocks.append({"type": "text", "text": message.content})
+    return blocks
 
 
 class AnthropicProvider(Provider):
@@ -76,7 +109,8 @@ class AnthropicProvider(Provider):
         """
         system, turns = split_system(request)
         if turns and turns[-1].role == "assistant":
-            turns[-1] = Message("assistant", trim_prefill(turns[-1].content)[0])
+            last = turns[-1]
+            turns[-1] = Message("assistant", trim_prefill(last.content)[0], last.attachments)
         return system, turns
 
     def prefill_sent(self, request: ChatRequest) -> str | None:
@@ -91,7 +125,7 @@ class AnthropicProvider(Provider):
         body: dict[str, Any] = {"model": request.model, "max_tokens": request.max_tokens}
         if system:
             body["system"] = system
-        body["messages"] = [{"role": m.role, "content": m.content} for m in turns]
+        body["messages"] = [{"role": m.role, "content": content(m)} for m in turns]
         body["stream"] = True
         if request.temperature is not None:
             body["temperature"] = request.temperature

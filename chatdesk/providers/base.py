@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import dataclasses
 import json
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
@@ -15,7 +18,8 @@ import httpx
 import httpx_sse
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 
-from chatdesk.parts import Attachment
+from chatdesk.capabilities import Capabilities
+from chatdesk.parts import PDF_TYPE, Attachment, PartKind
 from chatdesk.providers import errors
 
 Role = Literal["system", "user", "assistant"]
@@ -182,7 +186,38 @@ class Provider(ABC):
     def parse_models(self, payload: Any) -> list[ModelInfo]:
         """Models from the decoded JSON of the models listing."""
 
+    def build_capabilities_call(self, model: str) -> HttpCall | None:
+        """The request that asks this provider what `model` takes, where that is cheap
+        (one small call); None: it reports nothing (the catalog and settings decide)."""
+        return None
+
+    def parse_capabilities(self, payload: Any, model: str) -> Capabilities:
+        """What the answer to `build_capabilities_call` says of `model`."""
+        return Capabilities()
+
     # -- the shared machinery ---------------------------------------------------------
+
+    async def report_capabilities(self, model: str, timeout_s: float) -> Capabilities | None:
+        """What this provider reports of `model`: empty when it reports nothing (no such
+        question, an error status, an answer that cannot be read); None when it could not
+        be asked (the connection failed: ask again another time). A report is a help,
+        never a reason to fail."""
+        call = self.build_capabilities_call(model)
+        if call is None:
+            return Capabilities()
+        timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, self.timeouts.connect_s))
+        try:
+            response = await self.client.request(
+                call.method, call.url, headers=call.headers, json=call.json_body,
+                timeout=timeout)
+        except (httpx.HTTPError, OSError):
+            return None
+        if response.status_code != 200:
+            return Capabilities()
+        try:
+            return self.parse_capabilities(response.json(), model)
+        except _UNREADABLE:
+            return Capabilities()
 
     def _httpx_timeout(self) -> httpx.Timeout:
         # The socket read timeout is only a safety net: first-token and stall deadlines are
@@ -487,14 +522,17 @@ LEADING_USER_TURN = "(start of conversation)"
 def split_system(request: ChatRequest) -> tuple[str | None, list[Message]]:
     """(system prompt, turns) for APIs that take the system prompt apart: system turns in
     the history join it, empty turns are dropped (such APIs reject empty text), same-role
-    turns are merged and the first turn is made a user turn."""
+    turns are merged and the first turn is made a user turn. A turn with attachments is
+    never empty; a system turn's attachments go in a user turn of their own."""
     system_parts = [request.system] if request.system else []
     turns: list[Message] = []
     for message in request.messages:
         if message.role == "system":
             if message.content.strip():
                 system_parts.append(message.content)
-        elif message.content.strip():
+            if message.attachments:
+                turns.append(Message("user", "", message.attachments))
+        elif message.content.strip() or message.attachments:
             turns.append(message)
     turns = merge_consecutive(turns)
     if turns and turns[0].role == "assistant":
@@ -503,11 +541,83 @@ def split_system(request: ChatRequest) -> tuple[str | None, list[Message]]:
 
 
 def merge_consecutive(messages: list[Message], separator: str = "\n\n") -> list[Message]:
-    """Join consecutive turns of the same role (for APIs that require alternation)."""
+    """Join consecutive turns of the same role (for APIs that require alternation), with
+    the attachments of both in order."""
     merged: list[Message] = []
     for message in messages:
         if merged and merged[-1].role == message.role:
-            merged[-1] = Message(message.role, merged[-1].content + separator + message.content)
+            before = merged[-1]
+            text = separator.join(t for t in (before.content, message.content) if t) \
+                if before.attachments or message.attachments else \
+                before.content + separator + message.content
+            merged[-1] = Message(message.role, text, before.attachments + message.attachments)
         else:
             merged.append(message)
     return merged
+
+
+# -- attachments ------------------------------------------------------------------------
+# What every protocol shares about the parts of a message. Images and PDFs go in each API's
+# own format (its module); a text file goes as text with its name (`file_text`). A PDF sent
+# to a model that cannot read PDFs goes as its extracted text: the router replaces it with
+# `as_extracted_text(pdf)` (chatdesk/failover/capability_check.py). Attachments on an
+# assistant turn (an imported answer's image) go as text notes (`as_note`): the APIs take
+# images and documents from the user only.
+
+
+def b64(data: bytes) -> str:
+    """The standard base64 (with padding) every API takes for inline bytes."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def data_url(attachment: Attachment) -> str:
+    """`data:<media type>;base64,<bytes>` (OpenAI's image_url and file_data)."""
+    return f"data:{attachment.media_type};base64,{b64(attachment.data)}"
+
+
+def as_extracted_text(pdf: Attachment) -> Attachment:
+    """A PDF as its extracted text, for a model that cannot read PDFs: a text file with the
+    PDF's name and media type (so `file_text` says where the text came from)."""
+    return dataclasses.replace(pdf, kind=PartKind.TEXT_FILE, text=pdf.text or "")
+
+
+def is_extracted_pdf(attachment: Attachment) -> bool:
+    """Whether this text part is a PDF's extracted text (see `as_extracted_text`)."""
+    return attachment.kind is PartKind.TEXT_FILE and attachment.media_type == PDF_TYPE
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any run of backticks in `text` (at least three)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def file_text(attachment: Attachment) -> str:
+    """A text file as the model reads it: 'File: notes.md', then its text in a fence.
+    A PDF's extracted text says so: 'File: report.pdf (the text of the PDF)'."""
+    text = attachment.text
+    if text is None:
+        text = attachment.data.decode("utf-8", errors="replace")
+    label = f"File: {attachment.name}"
+    if is_extracted_pdf(attachment):
+        label += " (the text of the PDF)"
+    fence = _fence(text)
+    return f"{label}\n{fence}\n{text}\n{fence}"
+
+
+def as_note(attachment: Attachment) -> str:
+    """An attachment as text, where its API takes no such part: a text file (or a PDF's
+    text) whole, an image or a PDF named in brackets."""
+    if attachment.kind is PartKind.TEXT_FILE:
+        return file_text(attachment)
+    if attachment.kind is PartKind.DOCUMENT and attachment.text:
+        return file_text(as_extracted_text(attachment))
+    word = "image" if attachment.kind is PartKind.IMAGE else "PDF"
+    return f"[{word}: {attachment.name}]"
+
+
+def with_notes(message: Message) -> str:
+    """A turn's text with its attachments as notes in front (for assistant turns, and for
+    APIs that take no part of that kind)."""
+    return "\n\n".join([as_note(a) for a in message.attachments] +
+                         ([message.content] if message.content else []))

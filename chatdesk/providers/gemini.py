@@ -8,7 +8,8 @@ from urllib.parse import quote
 
 import httpx
 
-from chatdesk import wording
+from chatdesk import capabilities, wording
+from chatdesk.parts import Attachment, PartKind
 from chatdesk.providers import errors
 from chatdesk.providers.base import (
     ChatRequest,
@@ -21,14 +22,41 @@ from chatdesk.providers.base import (
     TextDelta,
     ThinkingDelta,
     Usage,
+    b64,
+    file_text,
     split_system,
     sse_events,
     sse_json,
+    with_notes,
 )
 
 _ROLES = {"user": "user", "assistant": "model"}
 # Gemini wants the first turn from the user; a history that starts with the model's turn
 # gets this neutral one in front (as the Anthropic module does).
+
+
+def part(attachment: Attachment) -> dict[str, Any]:
+    """One attachment as a Gemini part: an image or a PDF as `inline_data` (its media type
+    and standard base64 bytes, as the REST docs spell it; the API's JSON takes either case,
+    and the SDK sends URL-safe base64 under `inlineData`), a text file (or a PDF's
+    extracted text) as text with its name."""
+    if attachment.kind in (PartKind.IMAGE, PartKind.DOCUMENT):
+        return {"inline_data": {"mime_type": attachment.media_type,
+                                "data": b64(attachment.data)}}
+    return {"text": file_text(attachment)}
+
+
+def parts(message: Message) -> list[dict[str, Any]]:
+    """A turn's parts: the attachments first (as Gemini's guide places them), then the text.
+    A model turn's attachments go as notes (`base.with_notes`)."""
+    if not message.attachments:
+        return [{"text": message.content}]
+    if message.role == "assistant":
+        return [{"text": with_notes(message)}]
+    found = [part(a) for a in message.attachments]
+    if message.content.strip():
+        found.append({"text": message.content})
+    return found
 
 
 class GeminiProvider(Provider):
@@ -64,7 +92,7 @@ class GeminiProvider(Provider):
         if system:
             body["systemInstruction"] = {"parts": [{"text": system}]}
         body["contents"] = [
-            {"role": _ROLES[m.role], "parts": [{"text": m.content}]} for m in turns
+            {"role": _ROLES[m.role], "parts": parts(m)} for m in turns
         ]
         config: dict[str, Any] = {"maxOutputTokens": request.max_tokens}
         if request.temperature is not None:
@@ -112,6 +140,13 @@ class GeminiProvider(Provider):
         return HttpCall(
             "GET", f"{self.base_url}/v1beta/models?pageSize=1000", self._headers(False)
         )
+
+    def build_capabilities_call(self, model: str) -> HttpCall:
+        name = quote(model.removeprefix("models/"), safe="-._~")
+        return HttpCall("GET", f"{self.base_url}/v1beta/models/{name}", self._headers(False))
+
+    def parse_capabilities(self, payload: Any, model: str) -> capabilities.Capabilities:
+        return capabilities.from_gemini_model(payload)
 
     def parse_models(self, payload: Any) -> list[ModelInfo]:
         models = []

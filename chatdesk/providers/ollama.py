@@ -8,17 +8,22 @@ from typing import Any, ClassVar
 
 import httpx
 
+from chatdesk import capabilities
+from chatdesk.parts import PartKind
 from chatdesk.providers import errors
 from chatdesk.providers.base import (
     ChatRequest,
     Finished,
     HttpCall,
+    Message,
     ModelInfo,
     Provider,
     ProviderEvent,
     TextDelta,
     ThinkingDelta,
     Usage,
+    as_note,
+    b64,
     prefill_of,
 )
 
@@ -42,6 +47,27 @@ async def _lines(response: httpx.Response) -> AsyncIterator[tuple[str, bool]]:
             pending.append(rest)
     if pending:
         yield "".join(pending), False
+
+
+def message(turn: Message) -> dict[str, Any]:
+    """One turn as /api/chat takes it: `content` text, and a user turn's images as base64
+    in `images`. The API takes no documents: a text file (or a PDF, as its extracted text;
+    the router sends Ollama only that) goes in the text with its name, before the turn's
+    own words."""
+    body: dict[str, Any] = {"role": turn.role, "content": turn.content}
+    if not turn.attachments:
+        return body
+    images: list[str] = []
+    notes: list[str] = []
+    for attachment in turn.attachments:
+        if attachment.kind is PartKind.IMAGE and turn.role == "user":
+            images.append(b64(attachment.data))
+        else:
+            notes.append(as_note(attachment))
+    body["content"] = "\n\n".join(notes + ([turn.content] if turn.content else []))
+    if images:
+        body["images"] = images
+    return body
 
 
 class OllamaProvider(Provider):
@@ -70,7 +96,7 @@ class OllamaProvider(Provider):
 
     def build_chat_call(self, request: ChatRequest) -> HttpCall:
         messages = [{"role": "system", "content": request.system}] if request.system else []
-        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        messages += [message(m) for m in request.messages]
         if request.messages[-1:] and request.messages[-1].role == "assistant":
             prefill = prefill_of(request)
             if prefill is None:
@@ -111,6 +137,13 @@ class OllamaProvider(Provider):
 
     def build_models_call(self) -> HttpCall:
         return HttpCall("GET", f"{self.base_url}/api/tags", self._headers(False))
+
+    def build_capabilities_call(self, model: str) -> HttpCall:
+        return HttpCall("POST", f"{self.base_url}/api/show", self._headers(False),
+                        {"model": model})
+
+    def parse_capabilities(self, payload: Any, model: str) -> capabilities.Capabilities:
+        return capabilities.from_ollama_show(payload)
 
     def parse_models(self, payload: Any) -> list[ModelInfo]:
         return [

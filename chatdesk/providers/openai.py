@@ -9,11 +9,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from chatdesk import capabilities
+from chatdesk.parts import Attachment, PartKind
 from chatdesk.providers import errors
 from chatdesk.providers.base import (
     ChatRequest,
     Finished,
     HttpCall,
+    Message,
     ModelInfo,
     Provider,
     ProviderEvent,
@@ -21,9 +24,12 @@ from chatdesk.providers.base import (
     TextDelta,
     ThinkingDelta,
     Usage,
+    data_url,
+    file_text,
     prefill_of,
     sse_events,
     sse_json,
+    with_notes,
 )
 
 
@@ -67,6 +73,31 @@ def _text_of(content: Any) -> str:
     return ""
 
 
+def part(attachment: Attachment) -> dict[str, Any]:
+    """One attachment as a Chat Completions content part: an image as an `image_url` data
+    URL, a PDF as a `file` part (its bytes as a data URL, with its name), a text file (or
+    a PDF's extracted text) as a text part with its name."""
+    if attachment.kind is PartKind.IMAGE:
+        return {"type": "image_url", "image_url": {"url": data_url(attachment)}}
+    if attachment.kind is PartKind.DOCUMENT:
+        return {"type": "file", "file": {"filename": attachment.name,
+                                         "file_data": data_url(attachment)}}
+    return {"type": "text", "text": file_text(attachment)}
+
+
+def content(message: Message) -> str | list[dict[str, Any]]:
+    """A message's content: its text, or (with attachments, on a user turn) a list of
+    parts, the text first as OpenAI's vision guide shows it. System and assistant messages
+    take text only: their attachments go as notes (`base.with_notes`). Whether this
+    endpoint reads PDFs is the router's call: it sends a PDF-blind one the PDF's text."""
+    if not message.attachments:
+        return message.content
+    if message.role != "user":
+        return with_notes(message)
+    parts = [{"type": "text", "text": message.content}] if message.content.strip() else []
+    return parts + [part(a) for a in message.attachments]
+
+
 class OpenAIProvider(Provider):
     """OpenAI, OpenRouter, Mistral, Groq, DeepSeek, LM Studio, vLLM, llama.cpp…
 
@@ -102,7 +133,7 @@ class OpenAIProvider(Provider):
     def build_chat_call(self, request: ChatRequest) -> HttpCall:
         messages: list[dict[str, Any]] = (
             [{"role": "system", "content": request.system}] if request.system else [])
-        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        messages += [{"role": m.role, "content": content(m)} for m in request.messages]
         url = f"{self.base_url}/chat/completions"
         if self.supports_prefill and request.messages[-1:] and \
                 request.messages[-1].role == "assistant":
@@ -176,6 +207,15 @@ class OpenAIProvider(Provider):
 
     def build_models_call(self) -> HttpCall:
         return HttpCall("GET", f"{self.base_url}/models", self._headers(False))
+
+    def build_capabilities_call(self, model: str) -> HttpCall | None:
+        # OpenRouter's model list says what each model takes; OpenAI's says nothing of it.
+        if self.flavour is not Flavour.OPENROUTER:
+            return None
+        return HttpCall("GET", f"{self.base_url}/models", self._headers(False))
+
+    def parse_capabilities(self, payload: Any, model: str) -> capabilities.Capabilities:
+        return capabilities.from_openrouter_models(payload, model)
 
     def parse_models(self, payload: Any) -> list[ModelInfo]:
         return [

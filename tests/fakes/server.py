@@ -76,7 +76,8 @@ class FakeProvider:
                  api_key: str | None = None, require_auth: bool = True, port: int = 0,
                  host: str = "127.0.0.1", models: list[str] | None = None,
                  tls: ssl.SSLContext | None = None,
-                 chat_paths: tuple[str, ...] | None = None) -> None:
+                 chat_paths: tuple[str, ...] | None = None,
+                 model_info: dict[str, Any] | None = None) -> None:
         if provider_type not in PROVIDER_TYPES:
             raise ValueError(f"provider type must be one of {', '.join(PROVIDER_TYPES)}")
         self.provider_type = provider_type
@@ -89,6 +90,9 @@ class FakeProvider:
         # routes (DeepSeek's /beta/chat/completions, OpenRouter's /api/v1/chat/completions).
         self.chat_paths = chat_paths
         self.models = list(models) if models is not None else list(DEFAULT_MODELS[provider_type])
+        # What the server reports of a model, by model name: Ollama's POST /api/show, Gemini's
+        # GET /v1beta/models/{model} (absent: those routes answer 404, as for an unknown one).
+        self.model_info = model_info
         self.default_response: Response | None = None
         self._requested_port = port
         self._port: int | None = None
@@ -275,6 +279,9 @@ class FakeProvider:
         return await self._serve_watching(self._route(raw, ctx), ctx, conn, reader)
 
     def _route(self, raw: RawRequest, ctx: Context) -> Response:
+        info = self._model_info(raw)
+        if info is not None:
+            return info
         kind = self._route_kind(raw.path)
         if kind is None:
             return ErrorResponse(404, error_json(self.provider_type, 404,
@@ -295,6 +302,24 @@ class FakeProvider:
             if self._script:
                 return self._script.popleft()
         return self.default_response or Stream(DEFAULT_STREAM_FILE[self.provider_type])
+
+    def _model_info(self, raw: RawRequest) -> Response | None:
+        """The answer to a question about one model (see `model_info`), or None: not one."""
+        if self.provider_type == "ollama" and raw.path == "/api/show" and raw.method == "POST":
+            try:
+                name = json.loads(raw.body).get("model")
+            except (ValueError, AttributeError):
+                name = None
+        elif self.provider_type == "gemini" and raw.method == "GET" and \
+                raw.path.startswith("/v1beta/models/") and ":" not in raw.path:
+            name = raw.path.removeprefix("/v1beta/models/")
+        else:
+            return None
+        found = (self.model_info or {}).get(name) if isinstance(name, str) else None
+        if found is None:
+            return ErrorResponse(404, error_json(self.provider_type, 404,
+                                                 f"model {name!r} not found"))
+        return ErrorResponse(200, found)
 
     def _route_kind(self, path: str) -> str | None:
         if path == _MODELS_ROUTE[self.provider_type]:
