@@ -125,6 +125,8 @@ class _AnswerPrinter:
                 self.advice = f" ({wording.fix_key(event.provider)})"
         elif isinstance(event, ev.Restarted):
             self.restarted = True
+        elif isinstance(event, ev.AttemptStarted) and event.pdfs_as_text:
+            print(wording.pdfs_as_text(event.provider, event.pdfs_as_text), file=err)
         elif isinstance(event, ev.Hedged):
             # Nothing was printed yet (no token came): stdout stays the one whole answer.
             print(wording.hedging(event.provider, event.backup, event.waited_s), file=err)

@@ -533,6 +533,8 @@ class TranscriptModel(QAbstractListModel):
         self._live_attempt = event.attempt_id
         pos = self.position_of(event.answer_id)
         skipped, self._skipped = self._skipped, []
+        if event.pdfs_as_text:  # the answer's provenance says what its model was given
+            skipped.append(wording.pdfs_as_text(event.provider, event.pdfs_as_text))
         if pos < 0:
             notices = [Notice(-1 - i, text, "", kind="skipped") for i, text in enumerate(skipped)]
             row = MessageRow(event.answer_id, "assistant", "", MessageStatus.PARTIAL,
@@ -542,6 +544,9 @@ class TranscriptModel(QAbstractListModel):
         else:
             row = self.all_rows[pos]
             row.provider, row.model, row.live = event.provider, event.model, True
+            for text in skipped:
+                row.skipped.append(text)
+                self.notices(row).append(Notice(-len(row.skipped), text, "", kind="skipped"))
             self._changed_at(pos)
         self._live_row = row
 

@@ -160,3 +160,23 @@ def test_files_wait_with_their_conversation(
     assert not window.composer.tray.chips and not window.composer.tray.isVisible()
     window.open_conversation(None)
     assert len(window.composer.tray.chips) == 1  # back with the new chat
+
+
+def test_a_pdf_sent_as_its_text_says_so_in_the_answer(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_ollama: FakeProvider,
+        tmp_path: Path) -> None:
+    from tests.pdfs import make_pdf
+
+    fake_ollama.script(Synth(["Revenue rose."]))
+    ctx = make_ctx([("ollama", fake_ollama)])
+    window = make_window(ctx)
+    report = tmp_path / "report.pdf"
+    report.write_bytes(make_pdf("Quarterly zeppelin report", "Revenue rose"))
+    window.controller.files.add_paths([str(report)])
+    window.send_text("Summarise it")
+    wait_idle(qtbot, window)
+    body = fake_ollama.requests[-1].json
+    assert "Quarterly zeppelin report" in str(body["messages"][-1]["content"])
+    answer = rows(window)[1]
+    texts = [n.text for n in window.transcript.tmodel.notices(answer)]
+    assert "Ollama got report.pdf as its extracted text (it is not known to read PDFs)" in texts
