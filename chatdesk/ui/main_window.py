@@ -196,14 +196,17 @@ class MainWindow(QMainWindow):
             self.regenerate_action = self._action("Regenerate last answer", self.regenerate,
                                                   "Ctrl+R", "retry")
             self.edit_action = self._action("Edit last message", self.edit_last, "Ctrl+E")
+            self.attach_action = self._action("Attach files…", self.choose_files, "Ctrl+U",
+                                              "attach")
             self.retry_action = self._action("Send pending messages now",
                                              c.retry_pending_if_ready)
             self.settings_action = self._action("Settings…", self.open_settings, "Ctrl+,",
                                                 "settings")
             self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
             self.trash_action = self._action("Trash…", self.open_trash)
-            for action in (self.new_action, self.search_action, None, self.stop_action,
-                           self.regenerate_action, self.edit_action, self.retry_action, None,
+            for action in (self.new_action, self.search_action, None, self.attach_action,
+                           self.stop_action, self.regenerate_action, self.edit_action,
+                           self.retry_action, None,
                            self.trash_action, self.settings_action):
                 menu.addSeparator() if action is None else menu.addAction(action)
         else:

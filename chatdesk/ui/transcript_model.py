@@ -160,6 +160,8 @@ def spoken_provenance(row: MessageRow) -> str:
         bits.append(str(row.status))
     if row.versions is not None:
         bits.append(f"version {row.versions.current + 1} of {len(row.versions.ids)}")
+    if row.files:
+        bits.append(f"{len(row.files)} attached: " + ", ".join(f.name for f in row.files))
     usage = wording.answer_usage(row.input_tokens, row.output_tokens, row.seconds, spoken=True)
     if row.role == "assistant" and usage:
         bits.append(usage)

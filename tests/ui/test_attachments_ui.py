@@ -85,6 +85,9 @@ def test_dropped_and_pasted_files_go_with_the_message_and_show_in_the_transcript
     assert (image.width(), image.height()) == (240, 135)  # 1600 × 900 scaled into 240 × 180
     assert image.pixelColor(10, 10).name() == "#3070c0"  # the picture, not the placeholder
     assert rows(window)[1].content == "It is a blue square."
+    from chatdesk.ui.transcript_model import spoken_provenance
+
+    assert "2 attached: screen shot.png, notes.txt" in spoken_provenance(rows(window)[0])
 
 
 def test_a_picture_opens_full_size_and_a_file_saves(
