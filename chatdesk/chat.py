@@ -13,6 +13,7 @@ import httpx
 from chatdesk import events as ev
 from chatdesk import wording
 from chatdesk.attachment_limits import check_sendable
+from chatdesk.failover.deadline import DEFAULT_RULE, DeadlineBook, DeadlineRule
 from chatdesk.failover.health import HealthBook
 from chatdesk.failover.router import Candidate, Router, Turn
 from chatdesk.parts import Attachment
@@ -95,14 +96,18 @@ class ChatService:
         client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.time,
         flush_interval_s: float = 0.25,
+        deadline_rule: DeadlineRule = DEFAULT_RULE,
     ) -> None:
         self.store = store
         self.settings = settings
         self.keys = keys
         self._client = client
         self.health = HealthBook(store, settings.failover.cooldown_s, clock)
+        self.deadlines = DeadlineBook(store, lambda: self.settings.failover.first_token_timeout_s,
+                                      deadline_rule)
         self.router = Router(store, self.health, self.build_provider,
-                             flush_interval_s=flush_interval_s)
+                             flush_interval_s=flush_interval_s, deadlines=self.deadlines,
+                             hedging=lambda: self.settings.failover.hedge)
 
     @property
     def client(self) -> httpx.AsyncClient:

@@ -334,7 +334,10 @@ def _trash(args: argparse.Namespace, store: HistoryStore) -> int:
 def _attempt_line(attempt: Attempt) -> str:
     """'anthropic failed after 5 words: overloaded' for an attempt that did not finish."""
     from chatdesk import wording
+    from chatdesk.states import LOST_HEDGE
 
+    if attempt.outcome == AttemptOutcome.CANCELLED and attempt.error_class == LOST_HEDGE:
+        return f"{attempt.provider}: {attempt.error_message or wording.lost_hedge('another')}"
     if attempt.outcome == AttemptOutcome.CANCELLED:
         return f"{attempt.provider}: stopped by you"
     return wording.attempt_summary(attempt.provider, attempt.error_class, attempt.http_status,

@@ -147,6 +147,9 @@ class _AnswerPrinter:
                 self.advice = f" ({wording.fix_key(event.provider)})"
         elif isinstance(event, ev.Restarted):
             self.restarted = True
+        elif isinstance(event, ev.Hedged):
+            # Nothing was printed yet (no token came): stdout stays the one whole answer.
+            print(wording.hedging(event.provider, event.backup, event.waited_s), file=err)
         elif isinstance(event, ev.Switched):
             if event.continuing:
                 # stdout must stay the one whole answer: break the line on stderr only.

@@ -71,6 +71,18 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class Hedged:
+    """`provider` gave no token within its learned deadline (`waited_s`): `backup` is asked
+    too, while `provider` keeps waiting. Whichever gives a token first answers; if it is
+    the backup, its AttemptStarted follows. Consumers may ignore it."""
+
+    provider: str
+    backup: str
+    waited_s: float
+    backup_model: str = ""
+
+
+@dataclass(frozen=True)
 class Switched:
     from_provider: str
     to_provider: str
@@ -126,5 +138,5 @@ class NotSetUp:
 
 ChatEvent = (
     MessageSaved | AttemptStarted | FirstToken | TextChunk | Restarted | AttemptFailed
-    | Skipped | Switched | AnswerFinished | AnswerPending | AnswerStopped | NotSetUp
+    | Skipped | Hedged | Switched | AnswerFinished | AnswerPending | AnswerStopped | NotSetUp
 )

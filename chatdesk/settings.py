@@ -81,6 +81,9 @@ class FailoverSettings:
     first_token_timeout_s: float = 60
     stall_timeout_s: float = 30
     cooldown_s: float = 60
+    # Past a provider's learned first-token deadline, ask the next provider too (false: fail
+    # over to it at that deadline instead, never two requests for one answer).
+    hedge: bool = True
 
 
 @dataclass
@@ -137,6 +140,7 @@ connect_timeout_s = 10       # TCP+TLS connect
 first_token_timeout_s = 60   # request sent -> first content
 stall_timeout_s = 30         # silence between two chunks of one answer
 cooldown_s = 60              # how long a failed provider is skipped (grows on repeated failure)
+hedge = true                 # a provider slow to start: also ask the next one (false: switch to it)
 
 [ui]
 theme = "system"             # system | light | dark

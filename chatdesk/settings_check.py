@@ -27,7 +27,8 @@ from chatdesk.settings import (
 # The keys each table may hold; anything else is a typo or a newer version's key.
 TOP_KEYS = ("failover", "providers", "ui")
 FAILOVER_KEYS = ("order", "connect_timeout_s", "first_token_timeout_s", "stall_timeout_s",
-                 "cooldown_s")
+                 "cooldown_s", "hedge")
+FAILOVER_SECONDS = FAILOVER_KEYS[1:5]
 UI_KEYS = ("theme",)
 PROVIDER_KEYS = ("type", "model", "base_url", "api_key_env", "status_url", "max_tokens",
                  "ca_bundle", "allow_insecure_http", "continue_partial")
@@ -162,9 +163,16 @@ class Validator:
                 raise self.fail(where, f"[failover] order names {show(name)} twice; "
                                 "keep one of them.")
         failover = FailoverSettings(order=list(order))
-        for key in FAILOVER_KEYS[1:]:
+        for key in FAILOVER_SECONDS:
             if key in raw:
                 setattr(failover, key, self.seconds(raw[key], key, zero_ok=key == "cooldown_s"))
+        hedge = raw.get("hedge", True)
+        if not isinstance(hedge, bool):
+            raise self.fail(("failover", "hedge"),
+                            "[failover] hedge must be true (also ask the next provider when "
+                            "one is slow to start) or false (switch to it instead), "
+                            f"not {show(hedge)}.")
+        failover.hedge = hedge
         return failover
 
     def seconds(self, value: Any, key: str, zero_ok: bool) -> float:

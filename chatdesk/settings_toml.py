@@ -15,6 +15,7 @@ _IMPLICIT_DEFAULTS: dict[str, Any] = {
     "first_token_timeout_s": 60,
     "stall_timeout_s": 30,
     "cooldown_s": 60,
+    "hedge": True,
     "max_tokens": DEFAULT_MAX_TOKENS,
     "theme": "system",
     "allow_insecure_http": False,

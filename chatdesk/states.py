@@ -58,3 +58,6 @@ _USABLE = frozenset({HealthState.UNKNOWN, HealthState.UP, HealthState.SLOW,
 # The finish reason of an answer, and the error class of its attempt, when the chatdesk
 # process writing it died (killed, crashed, power lost) before the answer ended.
 INTERRUPTED = "interrupted"
+# The error class of a cancelled attempt that lost a hedge: another provider, asked too
+# because this one was slow to start, gave its first token first (chatdesk/failover/hedge.py).
+LOST_HEDGE = "lost_hedge"

@@ -278,6 +278,29 @@ def failure_text(provider: str, error_class: str | None, status: int | None,
     return text + _words(streamed_text)
 
 
+# -- hedging (a provider slow to start, another asked too) -------------------------------
+
+def _secs(seconds: float) -> str:
+    """'2.5', '60', '0.3': seconds as a short number."""
+    return f"{round(seconds, 1) or round(seconds, 3):g}"
+
+
+def hedging(provider: str, backup: str, waited_s: float) -> str:
+    """'Anthropic has not started answering after 3 s; also asking OpenAI.'"""
+    return (f"{display_name(provider)} has not started answering after {_secs(waited_s)} s; "
+            f"also asking {display_name(backup)}.")
+
+
+def lost_hedge(winner: str) -> str:
+    """Why an attempt that lost a hedge was cancelled (its stored error message)."""
+    return f"Cancelled: the answer went to {display_name(winner)}."
+
+
+def no_first_token(seconds: float, winner: str) -> str:
+    """The failure a provider that lost a hedge is recorded with in its health."""
+    return f"no answer within {_secs(seconds)} s; {display_name(winner)} answered first"
+
+
 # -- keys --------------------------------------------------------------------------------
 
 def fix_key(provider_name: str) -> str:

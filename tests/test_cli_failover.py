@@ -339,3 +339,31 @@ def test_retry_of_a_message_that_is_then_refused_exits_1(
 
     assert code == 1 and "Anthropic refused to answer" in err and "1 sent, 0 still pending" in err
     assert history(capsys)[-1]["status"] == "refused"
+
+
+def test_a_hedge_is_one_line_on_stderr_and_nothing_on_stdout(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from chatdesk import events as ev
+    from chatdesk.cli_chat import _AnswerPrinter
+
+    printer = _AnswerPrinter()
+    printer.show(ev.Hedged("anthropic", "openai", 2.5))
+    printer.show(ev.TextChunk("Hi."))
+    out, err = capsys.readouterr()
+    assert out == "Hi."
+    assert err == "Anthropic has not started answering after 2.5 s; also asking OpenAI.\n"
+
+
+def test_an_attempt_that_lost_a_hedge_says_who_answered() -> None:
+    from chatdesk.cli import _attempt_line
+    from chatdesk.states import LOST_HEDGE
+    from chatdesk.store import Attempt
+
+    fields = dict.fromkeys(Attempt.__dataclass_fields__)
+    lost = Attempt(**{**fields, "provider": "anthropic", "outcome": "cancelled",
+                      "error_class": LOST_HEDGE,
+                      "error_message": "Cancelled: the answer went to OpenAI."})
+    assert _attempt_line(lost) == "anthropic: Cancelled: the answer went to OpenAI."
+    stopped = Attempt(**{**fields, "provider": "anthropic", "outcome": "cancelled"})
+    assert _attempt_line(stopped) == "anthropic: stopped by you"

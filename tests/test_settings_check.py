@@ -53,6 +53,8 @@ def line_of(text: str, needle: str) -> int:
         (PROVIDER + 'ca_bundle = "/no/such/ca.pem"\n', "ca_bundle", "not a file"),
         (PROVIDER + 'ca_bundle = "settings.toml"\n', "ca_bundle", "no PEM certificate"),
         (PROVIDER + 'continue_partial = "sometimes"\n', "continue_partial", '"never"'),
+        ('[failover]\nhedge = "yes"\n', "hedge", "must be true"),
+        ("[failover]\nhedge = 1\n", "hedge", "or false"),
     ],
 )
 def test_wrong_values_are_refused_with_their_line(
@@ -170,7 +172,7 @@ _PROVIDER_TABLE = st.dictionaries(
 _DOCUMENT = st.fixed_dictionaries({}, optional={
     "failover": st.dictionaries(st.sampled_from(
         ["order", "connect_timeout_s", "first_token_timeout_s", "stall_timeout_s",
-         "cooldown_s"]), _VALUES, max_size=3),
+         "cooldown_s", "hedge"]), _VALUES, max_size=3),
     "providers": st.dictionaries(st.sampled_from(["a", "openai", "b c", ""]), _PROVIDER_TABLE,
                                  max_size=2),
     "ui": st.dictionaries(st.sampled_from(["theme", "x"]), _VALUES, max_size=1),
@@ -197,3 +199,11 @@ def test_fuzzed_values_of_every_key_give_settings_or_one_settings_error(
             assert isinstance(p.max_tokens, int) and not isinstance(p.max_tokens, bool)
             assert p.model and p.model == p.model.strip()
         assert len(set(parsed.failover.order)) == len(parsed.failover.order)
+
+
+def test_hedge_is_on_unless_turned_off(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text(PROVIDER, encoding="utf-8")
+    assert load_settings(path).failover.hedge is True
+    path.write_text("[failover]\nhedge = false\n" + PROVIDER, encoding="utf-8")
+    assert load_settings(path).failover.hedge is False

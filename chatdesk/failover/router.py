@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from chatdesk import events as ev
 from chatdesk import wording
-from chatdesk.failover import policy
+from chatdesk.failover import hedge, policy
 from chatdesk.failover.health import HealthBook
 from chatdesk.providers import errors
 from chatdesk.providers.base import (
@@ -18,6 +20,7 @@ from chatdesk.providers.base import (
     Finished,
     Message,
     Provider,
+    ProviderEvent,
     RefusalDelta,
     TextDelta,
     ThinkingDelta,
@@ -27,6 +30,9 @@ from chatdesk.providers.base import (
 )
 from chatdesk.settings import ProviderSettings
 from chatdesk.store import AttemptOutcome, HealthState, HistoryStore, MessageStatus, StoreError
+
+if TYPE_CHECKING:
+    from chatdesk.failover.deadline import DeadlineBook
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +120,7 @@ class _Attempt:
     refused: bool = False  # the provider refused or blocked the answer (its text is the reply)
     reasoning: list[str] = field(default_factory=list)  # its thinking, kept apart from the text
     active: bool = False  # anything arrived: text, reasoning or a refusal
+    continued_from: int | None = None  # the failed attempt whose text this one continues
 
     @property
     def name(self) -> str:
@@ -136,6 +143,7 @@ class _Progress:
     last_failure: ev.AttemptFailed | None = None
     reasons: list[str] = field(default_factory=list)  # why each provider did not answer
     skipped: list[str] = field(default_factory=list)  # the notice of a provider just skipped
+    hedged: set[int] = field(default_factory=set)  # candidates a hedge asked (not to ask again)
 
 
 class Router:
@@ -149,6 +157,8 @@ class Router:
         max_tokens: Callable[[ProviderSettings], int] = lambda s: s.max_tokens,
         monotonic: Callable[[], float] = time.monotonic,
         flush_interval_s: float = 0.25,
+        deadlines: DeadlineBook | None = None,
+        hedging: Callable[[], bool] = lambda: True,
     ) -> None:
         self.store = store
         self.health = health
@@ -156,6 +166,10 @@ class Router:
         self.max_tokens = max_tokens
         self.monotonic = monotonic
         self.flush_interval_s = flush_interval_s
+        # The learned first-token deadlines (None: every attempt waits the configured
+        # timeout), and whether to hedge past them (else: fail over at them).
+        self.deadlines = deadlines
+        self.hedging = hedging
 
     async def answer(self, turn: Turn, candidates: list[Candidate], *,
                      force: bool = False) -> AsyncIterator[ev.ChatEvent]:
@@ -163,7 +177,9 @@ class Router:
         is left (the user's message is then marked pending). `force` (the user's "Send now")
         tries providers that are still cooling down too."""
         progress = _Progress(turn)
-        for candidate in candidates:
+        for index, candidate in enumerate(candidates):
+            if index in progress.hedged:
+                continue  # a hedge asked it already: it answered, or failed
             provider = self._usable(candidate, progress, force)
             if provider is None:
                 if progress.skipped:
@@ -174,12 +190,23 @@ class Router:
             attempt = self._start(candidate, provider, progress)
             yield ev.AttemptStarted(attempt.name, candidate.model, attempt.id, attempt.answer_id,
                                     attempt.continuing)
+            race = hedge.race_for(self, attempt, candidates, index, progress, force)
             # Only the streaming is guarded: a consumer that stops reading at another event
             # leaves the rows as they are at that point. A consumer that stops during the
             # stream lands here (GeneratorExit), so the rows are finished at once; the
             # provider's stream is closed by the event loop as the generators unwind.
             try:
-                async for event in self._stream(attempt):
+                if race is None:
+                    stream = self._stream(attempt)
+                else:  # past its learned deadline another provider may be asked too
+                    async for event in race.run():
+                        yield event
+                    attempt = race.survivor
+                    progress.previous_attempt = attempt.id
+                    if race.partner_done and race.partner_index is not None:
+                        progress.hedged.add(race.partner_index)
+                    stream = self._stream(attempt, *race.source())
+                async for event in stream:
                     yield event
             except errors.ProviderError as exc:
                 failed, decision = self._failed(attempt, exc, progress)
@@ -189,9 +216,12 @@ class Router:
                     return
                 continue
             except (asyncio.CancelledError, GeneratorExit):
+                if race is not None:
+                    attempt = race.abandon()
                 self._finish(attempt, AttemptOutcome.CANCELLED)
                 raise
-            yield self._succeeded(attempt, progress, _next_name(candidates, candidate))
+            # (A hedge's partner may have answered: whom to ask next follows the one that did.)
+            yield self._succeeded(attempt, progress, _next_name(candidates, attempt.candidate))
             return
         yield self._pending(progress)
 
@@ -251,6 +281,7 @@ class Router:
             progress.answer_id, candidate.name, candidate.model,
             continued_from=progress.previous_attempt if continuing else None,
         )
+        previous = progress.previous_attempt if continuing else None
         progress.previous_attempt = attempt_id
         messages = list(turn.history)
         if continuing:
@@ -260,15 +291,31 @@ class Router:
         writer = _AnswerWriter(self.store, progress.answer_id, attempt_id, progress.kept,
                                self.flush_interval_s)
         return _Attempt(candidate, provider, attempt_id, progress.answer_id, request, writer,
-                        continuing, cut_space)
+                        continuing, cut_space, continued_from=previous)
 
-    async def _stream(self, attempt: _Attempt) -> AsyncIterator[ev.ChatEvent]:
-        """Run one attempt: stream its provider, yielding FirstToken and TextChunk events and
-        noting usage and finish reason on the attempt. A failure raises
-        `errors.ProviderError`; cancellation passes through. The caller finishes it."""
+    def _alongside(self, lead: _Attempt, candidate: Candidate, provider: Provider) -> _Attempt:
+        """A hedge's second attempt, stored: the same answer and request as `lead` (the text
+        it continues included), for another provider."""
+        attempt_id = self.store.start_attempt(lead.answer_id, candidate.name, candidate.model,
+                                              continued_from=lead.continued_from)
+        request = dataclasses.replace(lead.request, model=candidate.model,
+                                      max_tokens=self.max_tokens(candidate.settings))
+        writer = _AnswerWriter(self.store, lead.answer_id, attempt_id, lead.writer.prefix,
+                               self.flush_interval_s)
+        return _Attempt(candidate, provider, attempt_id, lead.answer_id, request, writer,
+                        lead.continuing, lead.cut_space, continued_from=lead.continued_from)
+
+    async def _stream(self, attempt: _Attempt, events: AsyncIterator[ProviderEvent] | None = None,
+                      started: float | None = None) -> AsyncIterator[ev.ChatEvent]:
+        """Run one attempt: stream its provider (or `events`, read from it since `started`),
+        yielding FirstToken and TextChunk events and noting usage and finish reason on the
+        attempt. A failure raises `errors.ProviderError`; cancellation passes through. The
+        caller finishes it."""
         writer = attempt.writer
-        started = self.monotonic()
-        async for event in attempt.provider.stream(attempt.request):
+        started = self.monotonic() if started is None else started
+        if events is None:
+            events = attempt.provider.stream(attempt.request)
+        async for event in events:
             if isinstance(event, TextDelta | ThinkingDelta | RefusalDelta) and not attempt.active:
                 # Reasoning is activity too: a model thinking is not a provider hanging.
                 attempt.active = True

@@ -429,13 +429,15 @@ class HistoryStore(Attachments, Claims):
         )
         return [Attempt.from_row(row) for row in rows]
 
-    def first_token_times(self, provider: str, limit: int) -> list[tuple[float, str]]:
+    def first_token_times(self, provider: str, limit: int,
+                          model: str | None = None) -> list[tuple[float, str]]:
         """(seconds to the first token, started_at) of the provider's latest answered
-        attempts, newest first."""
+        attempts (of `model` only, if given), newest first."""
         rows = self._rows(
             "SELECT first_token_s, started_at FROM attempts WHERE provider = ?"
-            " AND first_token_s IS NOT NULL AND outcome = 'ok' ORDER BY id DESC LIMIT ?",
-            (provider, limit))
+            " AND first_token_s IS NOT NULL AND outcome = 'ok'"
+            " AND (? IS NULL OR model = ?) ORDER BY id DESC LIMIT ?",
+            (provider, model, model, limit))
         return [(float(r["first_token_s"]), str(r["started_at"])) for r in rows]
 
     def get_attempt(self, attempt_id: int) -> Attempt | None:

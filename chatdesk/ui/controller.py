@@ -8,7 +8,6 @@ live in the core (ChatService, AppContext); it only decides when to ask for them
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -20,10 +19,11 @@ from chatdesk import wording
 from chatdesk.facts import conversation_summary
 from chatdesk.providers import errors
 from chatdesk.recovery import ProbeScheduler
-from chatdesk.store import ConversationSummary, HistoryStore, StoredMessage, StoreError
+from chatdesk.store import HistoryStore, StoredMessage, StoreError
 from chatdesk.ui.drafts import DraftBook
 from chatdesk.ui.key_actions import KeyActions
 from chatdesk.ui.message_actions import MessageActions
+from chatdesk.ui.trash_actions import TrashActions
 from chatdesk.versions import Versions
 
 if TYPE_CHECKING:
@@ -109,6 +109,7 @@ class ChatController(QObject):
         self._import_running = False
         self.keys = KeyActions(ctx, self.check_keys)  # the settings dialog's key matters
         self.message_actions = MessageActions(self)  # versions, branches, "Ask …"
+        self.trash = TrashActions(self)  # the Trash dialog's matters
         self._passphrase_asked = False
         self.drafts = DraftBook(state if not self.readonly else None)
         self._draft_timer = QTimer(self)
@@ -159,7 +160,7 @@ class ChatController(QObject):
         self._every(HEALTH_REFRESH_MS, self.refresh_status)
         self._every(PENDING_RETRY_MS, self.retry_pending_if_ready)
         self._once(FIRST_RETRY_MS, self.retry_pending_if_ready)
-        self._once(TRASH_PURGE_MS, self.purge_old_trash)
+        self._once(TRASH_PURGE_MS, self.trash.purge_old)
 
     def watch_status_pages(self) -> None:
         """Read the providers' status pages in the background from now on."""
@@ -420,38 +421,6 @@ class ChatController(QObject):
         self.conversationsChanged.emit()
         self.open_conversation(conversation_id)
 
-    # -- the Trash ------------------------------------------------------------------------
-
-    def trashed_conversations(self) -> list[ConversationSummary]:
-        try:
-            return self.store.trashed_conversations()
-        except StoreError as exc:
-            self.say(str(exc))
-            return []
-
-    def restore_conversations(self, ids: list[int]) -> None:
-        try:
-            with self.store.transaction():
-                for conversation_id in ids:
-                    self.store.restore_conversation(conversation_id)
-        except StoreError as exc:
-            self.say(str(exc))
-            return
-        self.conversationsChanged.emit()
-
-    def empty_trash(self, ids: list[int] | None = None) -> int:
-        """Delete for good those of `ids` in the Trash (None: all of it); how many went."""
-        try:
-            return self.store.purge_deleted(ids=ids)
-        except StoreError as exc:
-            self.say(str(exc))
-            return 0
-
-    def purge_old_trash(self) -> None:
-        """What has been in the Trash for TRASH_DAYS goes for good (once, at start)."""
-        with contextlib.suppress(StoreError):  # a busy or read-only file: next start
-            self.store.purge_trash()
-
     def imported(self, conversations_updated: int) -> None:
         """An import ended: the list changed, and so may the conversation shown."""
         self.conversationsChanged.emit()
@@ -686,6 +655,8 @@ class ChatController(QObject):
             self.notice.emit(event.reason)
         elif isinstance(event, ev.AnswerStopped):
             self.say(event.reason)
+        elif isinstance(event, ev.Hedged):
+            self.say(wording.hedging(event.provider, event.backup, event.waited_s))
 
     def _taken_back(self, event: ev.NotSetUp) -> None:
         """Nothing could be reached: the message left the history; its text goes back to

@@ -3,6 +3,7 @@ from it, and "Ask <next provider>" under a refusal."""
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 from chatdesk import wording
@@ -18,7 +19,9 @@ class MessageActions:
     status bar, and nothing is changed by half (the store's transactions)."""
 
     def __init__(self, controller: ChatController) -> None:
-        self.c = controller
+        # Weak: a cycle would leave the controller (and its timers) to the cyclic garbage
+        # collector, which may run on any thread, and Qt objects must die on theirs.
+        self.c = weakref.proxy(controller)
 
     def versions(self, conversation_id: int | None) -> dict[int, Versions]:
         """The versions of the conversation's main-line messages that have others."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -134,8 +134,8 @@ class SettingsDialog(QDialog):
         order = page.order()
         providers = {n: dataclasses.replace(page.providers[n]) for n in order}
         old = self.settings.failover
-        failover = dataclasses.replace(old, order=order, **{
-            key: spin.value() for key, spin in self.timeouts.items()})
+        seconds: dict[str, Any] = {key: spin.value() for key, spin in self.timeouts.items()}
+        failover = dataclasses.replace(old, order=order, **seconds)
         return Settings(failover, providers, UiSettings(theme=str(self.theme.currentData())))
 
     def problems(self, settings: Settings) -> str | None:

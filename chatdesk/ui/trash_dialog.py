@@ -71,7 +71,7 @@ class TrashDialog(QDialog):
 
     def reload(self) -> None:
         self.list.clear()
-        for summary in self.controller.trashed_conversations():
+        for summary in self.controller.trash.listed():
             when = parse_time(summary.deleted_at).strftime("%Y-%m-%d %H:%M") \
                 if summary.deleted_at else ""
             count = summary.message_count
@@ -97,20 +97,20 @@ class TrashDialog(QDialog):
     def restore(self) -> None:
         ids = self.selected_ids()
         if ids:
-            self.controller.restore_conversations(ids)
+            self.controller.trash.restore(ids)
             self.reload()
 
     def delete_selected(self) -> None:
         ids = self.selected_ids()
         if ids and self._confirm(f"Delete {_count(len(ids))} for good? This cannot be undone."):
-            self.controller.empty_trash(ids)
+            self.controller.trash.empty(ids)
             self.reload()
 
     def empty(self) -> None:
         if self.list.count() and self._confirm(
                 f"Delete all {_count(self.list.count())} in the Trash for good? "
                 "This cannot be undone."):
-            self.controller.empty_trash()
+            self.controller.trash.empty()
             self.reload()
 
     def _confirm(self, question: str) -> bool:

@@ -4,6 +4,7 @@ when pending messages are retried, drafts, settings and deletions."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -41,10 +42,12 @@ class Recorder:
 def make_controller(qtbot: Any, qloop: Any, data_dir: Path, run: Callable[..., Any]
                     ) -> Iterator[Callable[..., tuple[ChatController, Recorder]]]:
     bridges: list[ChatBridge] = []
+    controllers: list[ChatController] = []
 
     def make(ctx: AppContext, attach: bool = True) -> tuple[ChatController, Recorder]:
         state = QSettings(str(data_dir / "window.ini"), QSettings.Format.IniFormat)
         controller = ChatController(ctx.store, ctx, state=state)
+        controllers.append(controller)
         recorder = Recorder(controller)
         if attach:
             bridge = ChatBridge(ctx.chat_service)
@@ -55,6 +58,12 @@ def make_controller(qtbot: Any, qloop: Any, data_dir: Path, run: Callable[..., A
     yield make
     for bridge in bridges:
         run(bridge.shutdown())
+    # A controller (and its timers) must die on this thread: left to the cyclic garbage
+    # collector it may go on a fake server's thread, and Qt warns.
+    for controller in controllers:
+        controller.close()
+    controllers.clear()
+    gc.collect()
 
 
 def idle(qtbot: Any, controller: ChatController) -> None:
