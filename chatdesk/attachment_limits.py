@@ -56,10 +56,18 @@ def raw_size(encoded: int) -> int:
     return encoded // 4 * 3
 
 
-def _pages(attachment: Attachment) -> int | None:
-    from chatdesk.attachment_files import pdf_page_count
+_PAGE_COUNTS: dict[str, int | None] = {}  # by sha256: a PDF is parsed once, not per send
+_PAGE_COUNTS_KEPT = 256
 
-    return pdf_page_count(attachment.data)
+
+def _pages(attachment: Attachment) -> int | None:
+    if attachment.sha256 not in _PAGE_COUNTS:
+        from chatdesk.attachment_files import pdf_page_count
+
+        if len(_PAGE_COUNTS) >= _PAGE_COUNTS_KEPT:
+            _PAGE_COUNTS.pop(next(iter(_PAGE_COUNTS)))
+        _PAGE_COUNTS[attachment.sha256] = pdf_page_count(attachment.data)
+    return _PAGE_COUNTS[attachment.sha256]
 
 
 def limit_problem(provider_type: str, attachments: Iterable[Attachment]) -> str | None:

@@ -60,7 +60,7 @@ def run_ask(args: argparse.Namespace, ctx: AppContext) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     except NotSetUpError as exc:
-        return _keep_as_draft(ctx, conversation_id, text, exc)
+        return _keep_as_draft(ctx, conversation_id, text, exc, bool(attachments))
     if attachments:
         from chatdesk.attachment_limits import AttachmentLimitError
 
@@ -76,7 +76,7 @@ def run_ask(args: argparse.Namespace, ctx: AppContext) -> int:
 
 
 def _keep_as_draft(ctx: AppContext, conversation_id: int | None, text: str,
-                   problem: object) -> int:
+                   problem: object, had_files: bool = False) -> int:
     """Nothing can answer because nothing is set up: not an outage, so nothing is pending.
     The text is kept as the conversation's draft (the app shows it in its composer)."""
     from chatdesk.draft_file import save_draft
@@ -85,6 +85,8 @@ def _keep_as_draft(ctx: AppContext, conversation_id: int | None, text: str,
     try:
         path = save_draft(ctx.paths.root, conversation_id, text)
         kept = f"Your message is kept as a draft of {where} (in {path.name}); nothing was sent."
+        if had_files:
+            kept += " The draft has its text only: attach the files again when you send it."
     except OSError as exc:
         kept = f"Your message could not be kept as a draft ({exc.strerror or exc}); nothing " \
                "was sent."

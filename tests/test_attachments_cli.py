@@ -175,3 +175,15 @@ def test_a_scanned_pdf_cannot_go_to_ollama(tmp_path: Path, fakes: dict[str, Fake
     assert "Ollama cannot take this message: it cannot read PDFs, and scan.pdf has no text" \
         in err
     assert fakes["ollama"].requests == []
+
+
+def test_with_nothing_set_up_the_draft_says_the_files_are_not_in_it(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shot, _, _ = files(tmp_path)
+    with FakeProvider("anthropic") as fake:
+        write_settings(data_dir, [("anthropic", fake)])  # its key is in no variable
+        code, _, err = run(capsys, "ask", "--attach", str(shot), "look")
+        assert fake.requests == []
+    assert code == EXIT_USAGE
+    assert "kept as a draft" in err and "attach the files again when you send it" in err
+    assert err.count("\n") == 1
