@@ -12,7 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from chatdesk import wording
-from chatdesk.parts import Attachment, PartKind
+from chatdesk.parts import Attachment, AttachmentInfo, PartKind
+
+File = Attachment | AttachmentInfo  # an AttachmentInfo will do where the bytes do not matter
 
 MiB = 1024 * 1024
 
@@ -28,18 +30,18 @@ class Limits:
     image_max_encoded: int | None = None  # one image, as sent (base64)
     max_images: int | None = None  # images in one request
     reads_pdfs: bool = True  # False: a PDF is sent as its extracted text
-    pdf_max_pages: int | None = None  # pages of one PDF
+    pdf_max_pages: int | None = None  # pages of the PDFs of one request
     request_max_encoded: int | None = None  # every inline file of a request, as sent
 
 
 LIMITS: dict[str, Limits] = {
-    # images ≤ 5 MB each (of base64), ≤ 100 a request; PDFs ≤ 100 pages, requests ≤ 32 MB
+    # images ≤ 5 MB each (of base64), ≤ 100 a request; ≤ 100 PDF pages and ≤ 32 MB a request
     "anthropic": Limits(image_max_encoded=5 * MiB, max_images=100, pdf_max_pages=100,
                         request_max_encoded=32 * MiB),
-    # images ≤ 20 MB each; PDF file inputs ≤ 100 pages, ≤ 32 MB a request
+    # images ≤ 20 MB each; PDF file inputs: ≤ 100 pages and ≤ 32 MB a request
     "openai": Limits(image_max_encoded=math.ceil(20 * MiB * 4 / 3), pdf_max_pages=100,
                      request_max_encoded=32 * MiB),
-    # inline data: the whole request ≤ 20 MB; PDFs ≤ 1000 pages
+    # inline data: the whole request ≤ 20 MB; ≤ 1000 PDF pages a request
     "gemini": Limits(pdf_max_pages=1000, request_max_encoded=20 * MiB),
     # images only (base64 in `images`); a PDF goes as its text
     "ollama": Limits(reads_pdfs=False),
@@ -70,9 +72,11 @@ def _pages(attachment: Attachment) -> int | None:
     return _PAGE_COUNTS[attachment.sha256]
 
 
-def limit_problem(provider_type: str, attachments: Iterable[Attachment]) -> str | None:
+def limit_problem(provider_type: str, attachments: Iterable[File]) -> str | None:
     """Why a provider of this kind cannot take a request carrying these files (a clause:
-    "shot.png is 6.2 MB, and it takes images of at most 3.9 MB"), or None if it can."""
+    "shot.png is 6.2 MB, and it takes images of at most 3.9 MB"), or None if it can.
+    Images may be given as AttachmentInfo (their size is all that counts); a PDF's pages
+    and text are checked only when it comes with its bytes (an Attachment)."""
     limits = LIMITS.get(provider_type, Limits())
     files = list(attachments)
     images = [a for a in files if a.kind is PartKind.IMAGE]
@@ -88,15 +92,19 @@ def limit_problem(provider_type: str, attachments: Iterable[Attachment]) -> str 
     inline = images
     if limits.reads_pdfs:
         inline = images + pdfs
-        if limits.pdf_max_pages is not None:
-            for pdf in pdfs:
-                pages = _pages(pdf)
-                if pages is not None and pages > limits.pdf_max_pages:
-                    return (f"{pdf.name} has {pages} pages, and it reads PDFs of at most "
-                            f"{limits.pdf_max_pages}")
+        if limits.pdf_max_pages is not None and pdfs:
+            counted = [(pdf, _pages(pdf) if isinstance(pdf, Attachment) else None)
+                       for pdf in pdfs]
+            total = sum(pages or 0 for _, pages in counted)
+            if total > limits.pdf_max_pages:
+                biggest, pages = max(counted, key=lambda c: c[1] or 0)
+                whose = f"{biggest.name} has {pages} pages" if pages == total \
+                    else f"the conversation's PDFs have {total} pages"
+                return (f"{whose}, and it reads at most {limits.pdf_max_pages} pages "
+                        "in one request")
     else:
         for pdf in pdfs:
-            if not (pdf.text or "").strip():
+            if isinstance(pdf, Attachment) and not (pdf.text or "").strip():
                 return (f"it cannot read PDFs, and {pdf.name} has no text chatdesk could "
                         "take out of it (a scan?)")
     if limits.request_max_encoded is not None:
@@ -109,7 +117,7 @@ def limit_problem(provider_type: str, attachments: Iterable[Attachment]) -> str 
 
 
 def check_sendable(candidates: Iterable[tuple[str, str]],
-                   attachments: Iterable[Attachment]) -> None:
+                   attachments: Iterable[File]) -> None:
     """Raise AttachmentLimitError unless one of `candidates` ((name, type), in the order
     they would be asked) can take a request with these files. The sentence names the
     first candidate's problem: it is the one the user asked for."""

@@ -16,7 +16,7 @@ from chatdesk.attachment_limits import check_sendable
 from chatdesk.failover.deadline import DEFAULT_RULE, DeadlineBook, DeadlineRule
 from chatdesk.failover.health import HealthBook
 from chatdesk.failover.router import Candidate, Router, Turn
-from chatdesk.parts import Attachment
+from chatdesk.parts import Attachment, AttachmentInfo, PartKind
 from chatdesk.providers import errors
 from chatdesk.providers.base import (
     ChatRequest,
@@ -324,12 +324,18 @@ class ChatService:
 
     def _check_limits(self, conversation_id: int | None, candidates: list[Candidate],
                       attachments: Sequence[Attachment]) -> None:
-        """A request carries every file of the conversation so far: check them all."""
-        files = list(attachments)
-        if conversation_id is not None:
+        """A request carries every file of the conversation so far: check them all (the
+        bytes of earlier PDFs only, for their pages and text; of images, the sizes)."""
+        files: list[Attachment | AttachmentInfo] = list(attachments)
+        if conversation_id is not None and candidates:
             thread = self.store.messages(conversation_id)
-            earlier = self.store.attachments(m.id for m in thread)
-            files = [a for m in thread for a in earlier.get(m.id, ())] + files
+            infos = self.store.attachment_infos(m.id for m in thread)
+            with_pdfs = [i for i, found in infos.items()
+                         if any(f.kind is PartKind.DOCUMENT for f in found)]
+            pdfs = {(i, a.sha256): a for i, found in self.store.attachments(with_pdfs).items()
+                    for a in found if a.kind is PartKind.DOCUMENT}
+            files = [pdfs.get((m.id, f.sha256), f) for m in thread
+                     for f in infos.get(m.id, ())] + files
         if files and candidates:
             check_sendable(((c.settings.name, c.settings.type) for c in candidates), files)
 

@@ -289,3 +289,15 @@ async def test_limits_count_the_files_of_earlier_messages(service: RecordingServ
         service.prepare("one more", conversation, one_more, providers=["first"])
     assert service.store.messages(conversation) == before
     assert service.store.blob_count() == 100
+
+
+async def test_an_earlier_pdfs_pages_count_for_a_follow_up(service: RecordingService) -> None:
+    from chatdesk.attachment_limits import AttachmentLimitError
+
+    long_pdf = attachment_from_bytes("long.pdf", make_pdf(*["a page"] * 60))
+    prepared = service.prepare("read this", None, [long_pdf])
+    service.store.set_message_status(prepared.message.id, "complete")
+    more = attachment_from_bytes("more.pdf", make_pdf(*["another page"] * 41))
+    with pytest.raises(AttachmentLimitError, match="the conversation's PDFs have 101 pages"):
+        service.check_attachments([more], prepared.conversation_id)
+    service.check_attachments([], prepared.conversation_id)

@@ -45,8 +45,10 @@ def test_image_count_and_pdf_pages() -> None:
         "the conversation has 101 images, and it takes at most 100 in one request")
     assert limit_problem("anthropic", many[:100]) is None
     assert limit_problem("anthropic", [pdf(101)]) == (
-        "doc.pdf has 101 pages, and it reads PDFs of at most 100")
+        "doc.pdf has 101 pages, and it reads at most 100 pages in one request")
     assert limit_problem("anthropic", [pdf(100)]) is None
+    assert limit_problem("anthropic", [pdf(60), pdf(41, name="b.pdf")]) == (
+        "the conversation's PDFs have 101 pages, and it reads at most 100 pages in one request")
     assert limit_problem("gemini", [pdf(101)]) is None  # 1000 pages there
 
 
