@@ -12,10 +12,11 @@ import httpx
 
 from chatdesk import events as ev
 from chatdesk import wording
+from chatdesk.attachment_limits import check_sendable
 from chatdesk.failover.deadline import DEFAULT_RULE, DeadlineBook, DeadlineRule
 from chatdesk.failover.health import HealthBook
 from chatdesk.failover.router import Candidate, Router, Turn
-from chatdesk.parts import Attachment
+from chatdesk.parts import Attachment, AttachmentInfo, PartKind
 from chatdesk.providers import errors
 from chatdesk.providers.base import (
     ChatRequest,
@@ -266,7 +267,8 @@ class ChatService:
                 **options: Unpack[SendOptions]) -> PreparedSend:
         """Save the user's message with its attachments (in a new conversation when
         conversation_id is None) before anything is sent. Raises UnknownProviderError,
-        NotSetUpError, LookupError/EditError or StoreError, saving nothing."""
+        NotSetUpError, AttachmentLimitError (no provider asked takes the conversation's
+        files), LookupError/EditError or StoreError, saving nothing."""
         providers, model = options.get("providers"), options.get("model")
         preferred, system = options.get("preferred"), options.get("system")
         replacing = options.get("replacing")
@@ -294,6 +296,7 @@ class ChatService:
                 if system is not None:
                     self.store.set_system_prompt(conversation.id, system)
             set_aside = self._set_aside_from(conversation.id, replacing) if replacing else ()
+            self._check_limits(None if created else conversation.id, candidates, attachments)
             # Its parent is the message before it: an edit's new text is then a version of
             # the message it replaces (same parent), see versions.py.
             parent = self.store.last_message_id(conversation.id) if not created else None
@@ -303,6 +306,38 @@ class ChatService:
             # saved, the next start finds the claim dead and sends the message again.
             self.store.claim_message(saved.id)
         return PreparedSend(conversation.id, saved, candidates, set_aside, created)
+
+    def check_attachments(self, attachments: Sequence[Attachment],
+                          conversation_id: int | None = None, *,
+                          providers: list[str] | None = None, model: str | None = None,
+                          preferred: str | None = None) -> None:
+        """Raise AttachmentLimitError (its sentence) when no provider that would be asked
+        takes a request with the conversation's files and these (the composer and `ask
+        --attach` call it before sending; `prepare` checks again)."""
+        if conversation_id is not None:
+            found = self.store.get_conversation(conversation_id)
+            preferred = preferred or (found.preferred_provider if found else None)
+        if preferred is not None and preferred not in self.settings.providers:
+            preferred = None
+        self._check_limits(conversation_id, self.candidates(providers, model, preferred),
+                           attachments)
+
+    def _check_limits(self, conversation_id: int | None, candidates: list[Candidate],
+                      attachments: Sequence[Attachment]) -> None:
+        """A request carries every file of the conversation so far: check them all (the
+        bytes of earlier PDFs only, for their pages and text; of images, the sizes)."""
+        files: list[Attachment | AttachmentInfo] = list(attachments)
+        if conversation_id is not None and candidates:
+            thread = self.store.messages(conversation_id)
+            infos = self.store.attachment_infos(m.id for m in thread)
+            with_pdfs = [i for i, found in infos.items()
+                         if any(f.kind is PartKind.DOCUMENT for f in found)]
+            pdfs = {(i, a.sha256): a for i, found in self.store.attachments(with_pdfs).items()
+                    for a in found if a.kind is PartKind.DOCUMENT}
+            files = [pdfs.get((m.id, f.sha256), f) for m in thread
+                     for f in infos.get(m.id, ())] + files
+        if files and candidates:
+            check_sendable(((c.settings.name, c.settings.type) for c in candidates), files)
 
     def prepare_regenerate(self, conversation_id: int, *, preferred: str | None = None,
                            model: str | None = None) -> PreparedSend:

@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="provider to use (repeat to give a failover order for this message)")
     ask.add_argument("--model", help="model for the first provider")
     ask.add_argument("--system", help="system prompt for this conversation")
+    ask.add_argument("--attach", action="append", metavar="FILE", default=[],
+                     help="attach an image, PDF or text file (repeat for more)")
 
     sub.add_parser("retry", help="send every pending message now")
 
@@ -254,8 +256,10 @@ def cmd_history(args: argparse.Namespace, ctx: AppContext) -> int:
         return _fail(f"no conversation with id {args.id}", EXIT_FAILED)
     messages = store.messages(conversation.id)
     if args.json:
-        _print_json(conversation_to_json(conversation, messages))
+        _print_json(conversation_to_json(conversation, messages,
+                                         store.attachment_infos(m.id for m in messages)))
         return EXIT_OK
+    files = store.attachment_infos(m.id for m in messages)
     print(f"# {conversation.title or '(untitled)'}  (conversation {conversation.id}, "
           f"{conversation.created_at[:16].replace('T', ' ')})")
     for m in messages:
@@ -279,6 +283,10 @@ def cmd_history(args: argparse.Namespace, ctx: AppContext) -> int:
                 print("\n".join(f"  │ {line}" for line in m.reasoning.splitlines()))
                 print()
         print(m.content)
+        if m.id in files:
+            from chatdesk.wording import attachment_line
+
+            print("\n".join(attachment_line(a.name, str(a.kind), a.size) for a in files[m.id]))
     return EXIT_OK
 
 
@@ -345,6 +353,8 @@ def cmd_search(args: argparse.Namespace, ctx: AppContext) -> int:
         print("No matches.", file=sys.stderr)
     for h in hits:
         snippet = h.snippet.replace("\n", " ")
+        if h.attachment is not None:
+            snippet = f"({h.attachment}) {snippet}"
         print(f"{h.conversation_id:>6}:{h.message_id:<7} {h.role:<9} {snippet}")
     return EXIT_OK
 

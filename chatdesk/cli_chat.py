@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatdesk import events as ev
@@ -18,12 +19,25 @@ from chatdesk.store import BusyError
 
 if TYPE_CHECKING:
     from chatdesk.chat import ChatService
+    from chatdesk.parts import Attachment
 
 log = logging.getLogger("chatdesk")
 
 
+def _read_attachments(paths: list[str]) -> list[Attachment]:
+    """The --attach files, read before anything is saved or sent: a bad one is a usage
+    error of one sentence, and nothing else happens."""
+    from chatdesk.attachment_files import AttachmentError, read_attachment
+
+    try:
+        return [read_attachment(Path(p).expanduser()) for p in paths]
+    except AttachmentError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def run_ask(args: argparse.Namespace, ctx: AppContext) -> int:
     text = " ".join(args.prompt).strip()
+    attachments = _read_attachments(args.attach)
     if not text and not sys.stdin.isatty():
         text = sys.stdin.read().strip()
     if not text:
@@ -46,15 +60,23 @@ def run_ask(args: argparse.Namespace, ctx: AppContext) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     except NotSetUpError as exc:
-        return _keep_as_draft(ctx, conversation_id, text, exc)
+        return _keep_as_draft(ctx, conversation_id, text, exc, bool(attachments))
+    if attachments:
+        from chatdesk.attachment_limits import AttachmentLimitError
+
+        try:
+            service.check_attachments(attachments, conversation_id, providers=args.provider,
+                                      model=args.model)
+        except AttachmentLimitError as exc:
+            raise UsageError(str(exc)) from None
     unlock_for_sending(ctx, args.provider)
-    stream = service.send(text, conversation_id, providers=args.provider, model=args.model,
-                          system=args.system)
+    stream = service.send(text, conversation_id, attachments, providers=args.provider,
+                          model=args.model, system=args.system)
     return _run_async(_print_answers(stream, service, ctx))
 
 
 def _keep_as_draft(ctx: AppContext, conversation_id: int | None, text: str,
-                   problem: object) -> int:
+                   problem: object, had_files: bool = False) -> int:
     """Nothing can answer because nothing is set up: not an outage, so nothing is pending.
     The text is kept as the conversation's draft (the app shows it in its composer)."""
     from chatdesk.draft_file import save_draft
@@ -63,6 +85,8 @@ def _keep_as_draft(ctx: AppContext, conversation_id: int | None, text: str,
     try:
         path = save_draft(ctx.paths.root, conversation_id, text)
         kept = f"Your message is kept as a draft of {where} (in {path.name}); nothing was sent."
+        if had_files:
+            kept += " The draft has its text only: attach the files again when you send it."
     except OSError as exc:
         kept = f"Your message could not be kept as a draft ({exc.strerror or exc}); nothing " \
                "was sent."

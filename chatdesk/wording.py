@@ -352,7 +352,8 @@ def file_size(size: int) -> str:
     for unit, scale in (("KB", 1e3), ("MB", 1e6), ("GB", 1e9)):
         if size < scale * 1000 or unit == "GB":
             value = size / scale
-            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
+            whole = abs(value - round(value)) < 0.05 or value >= 100
+            return f"{value:.0f} {unit}" if whole else f"{value:.1f} {unit}"
     raise AssertionError("unreachable")
 
 
@@ -377,6 +378,14 @@ def attachment_broken(name: str, what: str, reason: str) -> str:
 def attachment_not_utf8(name: str) -> str:
     return (f"Could not attach {name}: it is not UTF-8 text, which is what text files are "
             "sent as; save it as UTF-8 and try again. Nothing was sent.")
+
+
+_KIND_WORDS = {"image": "image", "document": "PDF", "text_file": "text file"}
+
+
+def attachment_line(name: str, kind: str, size: int) -> str:
+    """An attachment under its message in `history show`."""
+    return f"  [attached: {name} · {_KIND_WORDS.get(kind, kind)} · {file_size(size)}]"
 
 
 def attachment_limit(provider_name: str, problem: str) -> str:

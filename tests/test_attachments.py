@@ -271,3 +271,33 @@ async def test_regenerate_and_branch_keep_the_files(service: RecordingService) -
     [copied] = [m for m in service.store.messages(branch) if m.role == "user"]
     assert service.store.attachments([copied.id])[copied.id] == [shot()]
     assert service.store.blob_count() == 1  # the copies share the one stored image
+
+
+async def test_limits_count_the_files_of_earlier_messages(service: RecordingService) -> None:
+    from chatdesk.attachment_limits import AttachmentLimitError
+
+    many = [attachment_from_bytes(f"i{n}.png", png(1, n + 1)) for n in range(100)]
+    prepared = service.prepare("a hundred images", None, many, providers=["first"])
+    conversation = prepared.conversation_id
+    service.store.set_message_status(prepared.message.id, "complete")
+    one_more = [attachment_from_bytes("last.png", png(9, 9))]
+    service.check_attachments(one_more, conversation)  # the backup (openai) takes 101
+    with pytest.raises(AttachmentLimitError, match="has 101 images, and it takes at most 100"):
+        service.check_attachments(one_more, conversation, providers=["first"])
+    before = service.store.messages(conversation)
+    with pytest.raises(AttachmentLimitError):
+        service.prepare("one more", conversation, one_more, providers=["first"])
+    assert service.store.messages(conversation) == before
+    assert service.store.blob_count() == 100
+
+
+async def test_an_earlier_pdfs_pages_count_for_a_follow_up(service: RecordingService) -> None:
+    from chatdesk.attachment_limits import AttachmentLimitError
+
+    long_pdf = attachment_from_bytes("long.pdf", make_pdf(*["a page"] * 60))
+    prepared = service.prepare("read this", None, [long_pdf])
+    service.store.set_message_status(prepared.message.id, "complete")
+    more = attachment_from_bytes("more.pdf", make_pdf(*["another page"] * 41))
+    with pytest.raises(AttachmentLimitError, match="the conversation's PDFs have 101 pages"):
+        service.check_attachments([more], prepared.conversation_id)
+    service.check_attachments([], prepared.conversation_id)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from chatdesk.parts import AttachmentInfo
 from chatdesk.plain_text import plain_line
 from chatdesk.states import AttemptOutcome, HealthState, MessageStatus
 
@@ -159,6 +161,9 @@ class SearchHit:
     created_at: str
     conversation_title: str | None
     rank: float
+    # The name of the attached file the words were found in (its text, a PDF's extracted
+    # text); None: in the message's own text.
+    attachment: str | None = None
 
 
 @dataclass
@@ -181,7 +186,14 @@ class HealthRow:
         return _from_row(cls, row)
 
 
-def message_to_json(message: StoredMessage) -> dict[str, Any]:
+def attachment_to_json(info: AttachmentInfo) -> dict[str, Any]:
+    """One element of a message's `attachments` in `history show --json`."""
+    return {"name": info.name, "kind": str(info.kind), "media_type": info.media_type,
+            "size": info.size, "sha256": info.sha256}
+
+
+def message_to_json(message: StoredMessage,
+                    attachments: Sequence[AttachmentInfo] = ()) -> dict[str, Any]:
     return {
         "id": message.id,
         "role": message.role,
@@ -192,16 +204,22 @@ def message_to_json(message: StoredMessage) -> dict[str, Any]:
         "created_at": message.created_at,
         # SPEC allows more keys; reasoning only where an answer has some.
         **({"reasoning": message.reasoning} if message.reasoning else {}),
+        # and the attached files (without their bytes) where a message has some
+        **({"attachments": [attachment_to_json(a) for a in attachments]}
+           if attachments else {}),
     }
 
 
-def conversation_to_json(conv: Conversation, messages: list[StoredMessage]) -> dict[str, Any]:
-    """The `history show ID --json` shape."""
+def conversation_to_json(conv: Conversation, messages: list[StoredMessage],
+                         attachments: Mapping[int, Sequence[AttachmentInfo]] | None = None
+                         ) -> dict[str, Any]:
+    """The `history show ID --json` shape; `attachments`: by message id."""
+    files = attachments or {}
     return {
         "id": conv.id,
         "title": conv.title,
         "created_at": conv.created_at,
-        "messages": [message_to_json(m) for m in messages],
+        "messages": [message_to_json(m, files.get(m.id, ())) for m in messages],
     }
 
 
@@ -224,4 +242,6 @@ def hit_to_json(hit: SearchHit) -> dict[str, Any]:
         "role": hit.role,
         "snippet": hit.snippet,
         "created_at": hit.created_at,
+        # SPEC allows more keys: where the words were found, when in an attached file.
+        **({"attachment": hit.attachment} if hit.attachment is not None else {}),
     }

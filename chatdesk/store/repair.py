@@ -84,10 +84,15 @@ def _salvage(path: Path, target: Path) -> RepairReport:
         dest.execute("BEGIN")
         counts: dict[str, int] = {}
         unreadable = 0
-        for table in ("conversations", "messages", "attempts", "provider_health"):
+        for table in ("conversations", "messages", "attempts", "provider_health", "blobs",
+                      "message_parts"):
             counts[table], skipped = _copy_table(src, dest, table)
             unreadable += skipped
         dest.execute("DELETE FROM attempts WHERE message_id NOT IN (SELECT id FROM messages)")
+        # A part whose message or bytes were lost goes; so do bytes no part names.
+        dest.execute("DELETE FROM message_parts WHERE message_id NOT IN (SELECT id FROM messages)"
+                     " OR sha256 NOT IN (SELECT sha256 FROM blobs)")
+        dest.execute("DELETE FROM blobs WHERE sha256 NOT IN (SELECT sha256 FROM message_parts)")
         dest.execute("UPDATE messages SET parent_id = NULL "
                      "WHERE parent_id NOT IN (SELECT id FROM messages)")
         _adopt_orphans(dest)

@@ -50,19 +50,40 @@ def build_fts_query(raw: str) -> str | None:
     return " ".join(_terms(raw)) or None
 
 
+# Matches in messages' own text and in their attachments' text (blobs_fts), one hit per
+# message: its best match (SQLite takes the bare columns from the row of min(rank)).
 _SEARCH_SQL = """
-SELECT m.id AS message_id, m.conversation_id, m.role, m.created_at,
-       c.title AS conversation_title, bm25(messages_fts) AS rank
-FROM messages_fts
-JOIN messages AS m ON m.id = messages_fts.rowid
-JOIN conversations AS c ON c.id = m.conversation_id
-WHERE messages_fts MATCH :query AND c.deleted_at IS NULL
-ORDER BY rank, m.created_at DESC, m.id DESC
+SELECT message_id, conversation_id, role, created_at, conversation_title,
+       min(rank) AS rank, attachment, blob_id
+FROM (
+    SELECT m.id AS message_id, m.conversation_id, m.role, m.created_at,
+           c.title AS conversation_title, bm25(messages_fts) AS rank,
+           NULL AS attachment, NULL AS blob_id
+    FROM messages_fts
+    JOIN messages AS m ON m.id = messages_fts.rowid
+    JOIN conversations AS c ON c.id = m.conversation_id
+    WHERE messages_fts MATCH :query AND c.deleted_at IS NULL
+    UNION ALL
+    SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, bm25(blobs_fts),
+           p.name, b.id
+    FROM blobs_fts
+    JOIN blobs AS b ON b.id = blobs_fts.rowid
+    JOIN message_parts AS p ON p.sha256 = b.sha256
+    JOIN messages AS m ON m.id = p.message_id
+    JOIN conversations AS c ON c.id = m.conversation_id
+    WHERE blobs_fts MATCH :query AND c.deleted_at IS NULL
+)
+GROUP BY message_id
+ORDER BY rank, created_at DESC, message_id DESC
 LIMIT :limit
 """
 _SNIPPET_SQL = """
 SELECT snippet(messages_fts, 0, :start, :end, :ellipsis, :tokens)
 FROM messages_fts WHERE messages_fts MATCH :query AND rowid = :id
+"""
+_BLOB_SNIPPET_SQL = """
+SELECT snippet(blobs_fts, 0, :start, :end, :ellipsis, :tokens)
+FROM blobs_fts WHERE blobs_fts MATCH :query AND rowid = :id
 """
 
 
@@ -78,14 +99,18 @@ class _Snippets:
         if self._window is not None:
             self._window.close()
 
-    def of(self, message_id: int) -> str:
-        size = self.conn.execute("SELECT length(content) FROM messages WHERE id = ?",
-                                 (message_id,)).fetchone()[0] or 0
+    def of(self, message_id: int, blob_id: int | None = None) -> str:
+        """The snippet of a message's text, or of an attachment's (`blob_id`)."""
+        table, column, snippet_sql, row_id = (
+            ("messages", "content", _SNIPPET_SQL, message_id) if blob_id is None
+            else ("blobs", "text", _BLOB_SNIPPET_SQL, blob_id))
+        size = self.conn.execute(f"SELECT length({column}) FROM {table} WHERE id = ?",
+                                 (row_id,)).fetchone()[0] or 0
         if size <= LONG_ROW:
-            row = self.conn.execute(_SNIPPET_SQL, {**self.params, "id": message_id}).fetchone()
+            row = self.conn.execute(snippet_sql, {**self.params, "id": row_id}).fetchone()
             return str(row[0]) if row else ""
-        (content,) = self.conn.execute("SELECT content FROM messages WHERE id = ?",
-                                       (message_id,)).fetchone()
+        (content,) = self.conn.execute(f"SELECT {column} FROM {table} WHERE id = ?",
+                                       (row_id,)).fetchone()
         return self._long(str(content))
 
     def _window_db(self) -> sqlite3.Connection:
@@ -155,7 +180,8 @@ def search_messages(
     ellipsis: str = "…",
     tokens: int = SNIPPET_TOKENS,
 ) -> list[SearchHit]:
-    """Best match first; messages of soft-deleted conversations are left out.
+    """Best match first, one hit per message (words in its attachments' text count as
+    its own); messages of soft-deleted conversations are left out.
 
     Snippets are made for the hits returned only, each in time that does not grow with
     the number of matches in its message.
@@ -174,10 +200,11 @@ def search_messages(
                 conversation_id=row["conversation_id"],
                 message_id=row["message_id"],
                 role=row["role"],
-                snippet=snippets.of(row["message_id"]),
+                snippet=snippets.of(row["message_id"], row["blob_id"]),
                 created_at=row["created_at"],
                 conversation_title=row["conversation_title"],
                 rank=row["rank"],
+                attachment=row["attachment"],
             )
             for row in rows
         ]

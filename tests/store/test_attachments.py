@@ -160,6 +160,7 @@ def test_purge_removes_parts_and_unreferenced_blobs_only(store: HistoryStore) ->
     gone_msg = store.add_message(gone.id, "user", "gone")
     store.add_attachments(gone_msg.id, [shared, own, text_file("unique aardvark words")])
     assert store.blob_count() == 3
+    assert [h.message_id for h in store.search("aardvark")] == [gone_msg.id]
 
     store.delete_conversation(gone.id)  # in the Trash: everything still there
     assert store.blob_count() == 3
@@ -188,4 +189,82 @@ def test_read_only_store_refuses_to_attach(db_path: Path) -> None:
 
 def test_sqlite_utils_sees_the_blob_fts(store: HistoryStore) -> None:
     db: sqlite_utils.Database = store.db
-    assert db["blobs"].detect_fts() == "blobs_fts"
+    assert db.table("blobs").detect_fts() == "blobs_fts"
+
+
+# -- search -------------------------------------------------------------------------------
+
+def test_search_finds_words_in_a_pdf_and_leads_to_its_message(store: HistoryStore) -> None:
+    from chatdesk.attachment_files import attachment_from_bytes
+    from tests.pdfs import make_pdf
+
+    conv = store.create_conversation("Reports")
+    msg = store.add_message(conv.id, "user", "Summarise this please")
+    store.add_attachments(msg.id, [attachment_from_bytes(
+        "q3.pdf", make_pdf("Revenue of the zeppelin division", "Dirigible margins rose"))])
+    store.add_message(conv.id, "assistant", "It is about airships.")
+
+    [hit] = store.search("dirigible margins")
+    assert (hit.message_id, hit.conversation_id, hit.role) == (msg.id, conv.id, "user")
+    assert hit.attachment == "q3.pdf"
+    assert "[Dirigible] [margins]" in hit.snippet
+    assert [h.message_id for h in store.search("zeppel*")] == [msg.id]
+    assert store.search("airships")[0].attachment is None  # the message's own text
+
+    store.delete_conversation(conv.id)  # in the Trash: not found
+    assert store.search("dirigible") == []
+    store.restore_conversation(conv.id)
+    assert [h.message_id for h in store.search("dirigible")] == [msg.id]
+
+
+def test_one_hit_per_message_and_every_message_sharing_the_file(store: HistoryStore) -> None:
+    conv = store.create_conversation()
+    first = store.add_message(conv.id, "user", "the okapi file")
+    again = store.add_message(conv.id, "user", "once more")
+    notes = text_file("okapi sightings, okapi tracks")
+    store.add_attachments(first.id, [notes, notes])
+    store.add_attachments(again.id, [notes])
+    hits = store.search("okapi")
+    assert sorted(h.message_id for h in hits) == [first.id, again.id]
+    from chatdesk.store import hit_to_json
+    assert hit_to_json(next(h for h in hits if h.message_id == again.id))["attachment"] \
+        == "notes.txt"
+    assert "attachment" not in hit_to_json(store.search("once")[0])
+
+
+def test_a_long_attachment_gets_a_short_snippet(store: HistoryStore) -> None:
+    msg = store.add_message(store.create_conversation().id, "user", "big log")
+    body = ("filler words here " * 5000) + "the quokka appeared" + (" more filler" * 5000)
+    store.add_attachments(msg.id, [text_file(body, "big.log")])
+    [hit] = store.search("quokka")
+    assert "[quokka]" in hit.snippet and len(hit.snippet) < 400
+
+
+def test_the_attachment_index_stays_consistent(store: HistoryStore) -> None:
+    conv = store.create_conversation()
+    for n in range(3):
+        msg = store.add_message(conv.id, "user", f"m{n}")
+        store.add_attachments(msg.id, [text_file(f"word{n} shared", f"f{n}.txt")])
+    store.delete_message(msg.id)
+    store.db.execute("INSERT INTO blobs_fts(blobs_fts, rank) VALUES ('integrity-check', 1)")
+    assert len(store.search("shared")) == 2
+
+
+def test_repair_salvages_the_files_with_their_messages(db_path: Path) -> None:
+    from chatdesk.store.repair import _salvage
+
+    with HistoryStore.open(db_path) as s:
+        msg = s.add_message(s.create_conversation().id, "user", "with files")
+        s.add_attachments(msg.id, [image(), text_file("salvaged wombat notes")])
+        gone = s.add_message(msg.conversation_id, "user", "about to lose its message")
+        s.add_attachments(gone.id, [image(PNG + b"lost", "lost.png")])
+    with closing(sqlite3.connect(db_path)) as raw:  # as if the message's page were lost
+        raw.execute("PRAGMA foreign_keys = OFF")
+        raw.execute("DELETE FROM messages WHERE id = ?", (gone.id,))
+        raw.commit()
+    target = db_path.with_name("repaired.db")
+    _salvage(db_path, target)
+    with HistoryStore.open(target) as s:
+        assert s.attachments([msg.id])[msg.id] == [image(), text_file("salvaged wombat notes")]
+        assert s.blob_count() == 2  # lost.png's bytes went with the message
+        assert [h.message_id for h in s.search("wombat")] == [msg.id]
