@@ -542,6 +542,7 @@ class ChatController(QObject):
             conversation_id, model=model, preferred=preferred))
 
     def _start(self, prepare: Callable[[], PreparedSend]) -> bool:
+        from chatdesk.attachment_limits import AttachmentLimitError
         from chatdesk.chat import EditError, NotSetUpError, UnknownProviderError
 
         assert self.bridge is not None
@@ -550,6 +551,9 @@ class ChatController(QObject):
         except NotSetUpError:  # not an outage: nothing is pending, the text stays put
             self.setupNeeded.emit(True)
             self.say(wording.nothing_set_up("app"), 15000)
+            return False
+        except AttachmentLimitError as exc:  # the files cannot go: nothing was saved
+            self.say(str(exc), 15000)
             return False
         except (StoreError, EditError, UnknownProviderError, LookupError) as exc:
             self.say(wording.not_done(exc))

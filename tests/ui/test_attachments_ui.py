@@ -183,3 +183,24 @@ def test_a_pdf_sent_as_its_text_says_so_in_the_answer(
     answer = rows(window)[1]
     texts = [n.text for n in window.transcript.tmodel.notices(answer)]
     assert "Ollama got report.pdf as its extracted text (it is not known to read PDFs)" in texts
+
+
+def test_files_no_provider_takes_are_refused_before_sending_and_kept(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+        tmp_path: Path) -> None:
+    import os
+
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    window = make_window(ctx)
+    big = tmp_path / "huge photo.png"
+    # A PNG whose bytes are over Anthropic's 5 MB a picture (base64 counts): still a PNG.
+    big.write_bytes(png(8, 8) + os.urandom(4_500_000))
+    window.controller.files.add_paths([str(big)])
+    assert window.composer is not None
+    window.composer.set_text("What is this?")
+    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
+    assert fake_anthropic.requests == []
+    assert "huge photo.png" in said(window)
+    assert window.composer.text() == "What is this?"  # nothing lost
+    assert len(window.composer.tray.chips) == 1
+    assert window.controller.conversation_id is None  # nothing saved
