@@ -100,6 +100,8 @@ class SearchResultsModel(QAbstractListModel):
             marked = (html.escape(snippet).replace(_MARK_START, "<b>")
                       .replace(_MARK_END, "</b>"))
             who = "You" if hit.role == "user" else hit.role.capitalize()
+            if hit.attachment:  # found in an attached file's text: say which
+                who += f", in {html.escape(hit.attachment)}"
             title = html.escape(shown_title(hit.conversation_title))
             # The delegate colours class "meta": muted, or the selection's text colour.
             return (f"<div style='font-weight:600'>{title}</div>"

@@ -204,3 +204,48 @@ def test_files_no_provider_takes_are_refused_before_sending_and_kept(
     assert window.composer.text() == "What is this?"  # nothing lost
     assert len(window.composer.tray.chips) == 1
     assert window.controller.conversation_id is None  # nothing saved
+
+
+def test_a_screenshot_and_a_pdf_answered_by_the_backup_then_found_by_search(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+        fake_openai: FakeProvider, tmp_path: Path) -> None:
+    """The issue's whole path, as a person would go: drop a screenshot and a PDF, ask; the
+    first provider is down, the backup answers with both files in its own format; the
+    PDF's words are found by the sidebar's search."""
+    import base64
+
+    from tests.fakes.server import ErrorResponse
+    from tests.pdfs import make_pdf
+
+    fake_anthropic.script(ErrorResponse(529))
+    fake_openai.script(Synth(["The screenshot shows the login page; the PDF is an invoice."]))
+    ctx = make_ctx([("anthropic", fake_anthropic), ("openai", fake_openai)])
+    window = make_window(ctx)
+    shot = tmp_path / "login.png"
+    shot.write_bytes(png(320, 200))
+    invoice = tmp_path / "invoice.pdf"
+    invoice.write_bytes(make_pdf("Invoice 4711 for aubergines"))
+    drop(window, [shot, invoice])
+    assert window.composer is not None
+    window.composer.set_text("What are these?")
+    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
+    wait_idle(qtbot, window)
+    assert rows(window)[1].provider == "openai"
+    parts = fake_openai.requests[-1].json["messages"][-1]["content"]
+    image = next(p for p in parts if p["type"] == "image_url")
+    assert image["image_url"]["url"] == \
+        "data:image/png;base64," + base64.b64encode(shot.read_bytes()).decode()
+    # A model not known to read PDFs (a fake's "gpt-test") gets the PDF's text, and says so.
+    text = " ".join(p.get("text", "") for p in parts if p["type"] == "text")
+    assert "invoice.pdf" in text and "Invoice 4711 for aubergines" in text
+    notices = [n.text for n in window.transcript.tmodel.notices(rows(window)[1])]
+    assert any("got invoice.pdf as its extracted text" in n for n in notices)
+
+    window.sidebar.search.setText("aubergines")
+    window.sidebar.run_search()
+    assert window.sidebar.results_model.rowCount() == 1
+    from chatdesk.ui.sidebar import SearchRole
+
+    shown = window.sidebar.results_model.data(window.sidebar.results_model.index(0),
+                                              SearchRole.HTML)
+    assert "in invoice.pdf" in shown and "<b>aubergines</b>" in shown
