@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QToolButton, QWidget
 
 from chatdesk.parts import Attachment, PartKind
 from chatdesk.ui.bounds import size_label
@@ -71,18 +71,26 @@ class AttachmentChip(QFrame):
         self.setAccessibleName(f"Attached: {attachment.name}, {size_label(attachment.size)}")
 
 
-class AttachmentTray(QWidget):
-    """The chips of the files attached to the message being written (hidden when none)."""
+class AttachmentTray(QScrollArea):
+    """The chips of the files attached to the message being written (hidden when none), in
+    one row that scrolls sideways when they are wider than the composer."""
 
     removeRequested = Signal(int)  # the index of the file to take out
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("attachmentTray")
-        self._layout = QHBoxLayout(self)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setWidgetResizable(True)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        row = QWidget()
+        row.setObjectName("attachmentRow")
+        self._layout = QHBoxLayout(row)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(6)
         self._layout.addStretch(1)
+        self.setWidget(row)
         self.chips: list[AttachmentChip] = []
         self.hide()
 
@@ -91,8 +99,11 @@ class AttachmentTray(QWidget):
             chip.deleteLater()
         self.chips = []
         for i, attachment in enumerate(attachments):
-            chip = AttachmentChip(attachment, self)
+            chip = AttachmentChip(attachment, self.widget())
             chip.removeRequested.connect(lambda i=i: self.removeRequested.emit(i))
             self._layout.insertWidget(i, chip)
             self.chips.append(chip)
+        if self.chips:  # one chip's height, and room for the sideways scroll bar
+            self.setFixedHeight(self.chips[0].sizeHint().height()
+                                + self.horizontalScrollBar().sizeHint().height() + 2)
         self.setVisible(bool(attachments))

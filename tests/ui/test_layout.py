@@ -35,8 +35,15 @@ def themed(qapp: QApplication) -> Any:
 @pytest.mark.parametrize("size", [(800, 500), (2560, 1440)])
 def test_main_states_fit(qtbot: Any, make_ctx: Any, make_window: Any, themed: Any,
                          fake_anthropic: FakeProvider, theme: str,
-                         size: tuple[int, int]) -> None:
+                         size: tuple[int, int], tmp_path: Path) -> None:
+    from tests.ui.test_attachments_ui import png
+
     themed(theme)
+    files = []
+    for name in ("a rather long screenshot name from today.png", "notes.txt", "data.csv"):
+        path = tmp_path / name
+        path.write_bytes(png(120, 80) if name.endswith(".png") else f"{name}\n".encode())
+        files.append(str(path))
     ctx = make_ctx([("anthropic", fake_anthropic)])
     conv = seed_markdown(ctx.store)
     window = make_window(ctx, size=size)
@@ -46,6 +53,8 @@ def test_main_states_fit(qtbot: Any, make_ctx: Any, make_window: Any, themed: An
         "new-chat": window.new_chat,
         "panel": lambda: (window.open_conversation(conv), window.toggle_panel()),
         "no-sidebar": lambda: (window.toggle_panel(), window.toggle_sidebar()),
+        "files-to-send": lambda: (window.toggle_sidebar(), window.open_conversation(conv),
+                                  window.controller.files.add_paths(files)),
     }
     for name, show in states.items():
         show()
