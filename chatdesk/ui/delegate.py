@@ -202,6 +202,7 @@ class MessageDelegate(QStyledItemDelegate):
         self._metrics: tuple[int, float] | None = None
         # Attachments' thumbnails (the view's cache); None: pictures are shown as files
         self.thumbnails: ThumbnailCache | None = None
+        self._model: Any = None  # the transcript model (see document_for)
         self.hover_button: tuple[int, str] | None = None  # (message id, action) under the mouse
         self.focus_button: tuple[int, str] | None = None  # ... that the keyboard is on
 
@@ -265,6 +266,12 @@ class MessageDelegate(QStyledItemDelegate):
         return self.document_for(row, index.model())
 
     def document_for(self, row: MessageRow, model: Any = None) -> SafeDocument:
+        # Geometry asks for a row's document without its model (bubble_rect): the model
+        # last seen stands in, or a document built then would lack the row's notices/files.
+        if model is None:
+            model = self._model
+        else:
+            self._model = model
         entry = self._cache.get(row.id)
         if entry is None or entry.row is not row or entry.version != row.version:
             entry = _Entry(row, row.version, self._build(row, model))
