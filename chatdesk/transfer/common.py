@@ -348,12 +348,12 @@ def write_conversations(
                 done += 1
                 if conv.messages:
                     merge.add(conv)
-                    files.write(writer)  # while the export (its zip) is still open
                 else:
                     skipped += 1
                 if progress is not None and time.monotonic() - last_report > 0.1:
                     last_report = time.monotonic()
                     progress(done, total)
+            files.write(writer)  # the export is still open: `close()` comes after
     finally:
         close = getattr(conversations, "close", None)
         if callable(close):
