@@ -11,7 +11,12 @@ from typing import IO, Any
 
 import ijson
 
-from chatdesk.attachment_files import MAX_ATTACHMENT_BYTES, attachment_from_bytes
+from chatdesk import wording
+from chatdesk.attachment_files import (
+    MAX_ATTACHMENT_BYTES,
+    AttachmentError,
+    attachment_from_bytes,
+)
 from chatdesk.parts import Attachment
 from chatdesk.transfer.common import ImportedAttachment, ImportedConversation, ImportFormatError
 from chatdesk.transfer.json_guard import MAX_DEPTH, JsonGuard, TooDeep
@@ -73,8 +78,12 @@ class ExportFiles:
             return None
 
         def load() -> Attachment:
-            with opener(member) as f:  # a bounded read: a zip entry may claim any size
-                data = f.read(MAX_ATTACHMENT_BYTES + 1)
+            try:
+                with opener(member) as f:  # a bounded read: a zip entry may claim any size
+                    data = f.read(MAX_ATTACHMENT_BYTES + 1)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
+                raise AttachmentError(wording.attachment_unreadable(
+                    name, "it is damaged in the export")) from None
             return attachment_from_bytes(name, data)
 
         return ImportedAttachment(name, load)

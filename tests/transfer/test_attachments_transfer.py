@@ -400,3 +400,17 @@ def test_claude_attachments_become_text_files_and_files_placeholders(
     # the text of a PDF, not the PDF: a text file that says so by its name
     assert (budget.kind, budget.name, budget.text) == (
         PartKind.TEXT_FILE, "budget.pdf.txt", "Total: 42 coins")
+
+
+def test_a_damaged_zip_entry_is_left_out_with_one_sentence(target: HistoryStore,
+                                                           tmp_path: Path) -> None:
+    path = chatgpt_zip(tmp_path / "export.zip", {"file-Img1-harbour.png": PHOTO,
+                                                 "file-Doc1-notes.txt": NOTES})
+    raw = bytearray(path.read_bytes())
+    at = raw.index(PHOTO)  # stored, not deflated: the bytes are there as they are
+    raw[at + len(PHOTO) - 5] ^= 0xFF  # its CRC no longer matches
+    path.write_bytes(bytes(raw))
+    report = write_conversations(target, read_chatgpt(path), "chatgpt")
+    assert report.attachments_added == 1 and report.messages_added == 2
+    assert report.notes == ["harbour.png was left out of the import: it is damaged in the "
+                            "export."]
