@@ -521,17 +521,17 @@ def import_native(store: HistoryStore, path: Path | str, progress: Progress | No
     path = Path(path)
     added = updated = messages = done = 0
     folder = Path(store.path).parent
-    with (tempfile.TemporaryDirectory(prefix=".chatdesk-import-", dir=folder) as spooled,
-          store.bulk_writer() as writer):
+    with (store.bulk_writer() as writer,
+          tempfile.TemporaryDirectory(prefix=".chatdesk-import-", dir=folder) as spooled):
         spool = _Spool(store, Path(spooled))
         files = PendingAttachments(store)
         for kind, value, encoded in _read_items(path):
+            if cancel is not None and cancel():
+                raise ImportCancelled()
             if kind == "blob":
                 spool.put(value, encoded)
                 continue
             conv = value
-            if cancel is not None and cancel():
-                raise ImportCancelled()
             done += 1
             if progress is not None:
                 progress(done, None)
