@@ -393,6 +393,42 @@ def attachment_limit(provider_name: str, problem: str) -> str:
     return f"{display_name(provider_name)} cannot take this message: {problem}. Nothing was sent."
 
 
+# -- attachments in exports and imports (issue 15) ---------------------------------------------
+
+def import_file_refused(name: str, sentence: str) -> str:
+    """A file of an export that chatdesk could not keep, from the sentence that refused it
+    when attaching ("Could not attach x: it is empty. Nothing was sent.")."""
+    reason = sentence.removeprefix(f"Could not attach {name}: ").removesuffix(
+        " Nothing was sent.").rstrip(".")
+    return f"{name} was left out of the import: {reason}."
+
+
+def import_file_damaged(name: str) -> str:
+    return (f"{name} was left out of the import: its bytes in the export do not match their "
+            "SHA-256, so the export is damaged there.")
+
+
+def import_file_absent(name: str) -> str:
+    return f"{name} was left out of the import: the export lists it but does not hold its bytes."
+
+
+def import_files(added: int, missing: int) -> str:
+    """The attachments clause of an import summary ('' when there were none)."""
+    words = []
+    if added:
+        words.append(f"{added:,} attachment{'' if added == 1 else 's'}")
+    if missing:
+        words.append(f"{missing:,} file{' was' if missing == 1 else 's were'} not in the "
+                     "export (a placeholder in the message names each)")
+    return "; ".join(words)
+
+
+def export_file_too_large(name: str, size: int, cap: int) -> str:
+    """What an HTML export shows instead of a file too large to embed in the page."""
+    return (f"{name} ({file_size(size)}) is not embedded: the page embeds files up to "
+            f"{file_size(cap)}; the JSON export keeps it.")
+
+
 # -- the router's reasons and stops ----------------------------------------------------------
 
 def cooling_down(provider_name: str, seconds_left: float) -> str:

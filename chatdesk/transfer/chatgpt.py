@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from chatdesk.transfer.common import (
+    ImportedAttachment,
     ImportedConversation,
     RawNode,
     fence,
@@ -14,7 +15,7 @@ from chatdesk.transfer.common import (
     iso_from_unix,
     quoted,
 )
-from chatdesk.transfer.export_stream import ExportReader
+from chatdesk.transfer.export_stream import ExportFiles, ExportReader
 
 # Context the model was given, not part of the conversation the person saw.
 _SKIPPED_TYPES = frozenset(
@@ -43,7 +44,7 @@ def _foreign(index: int, item: dict[str, Any]) -> str | None:
             "ChatGPT conversation)")
 
 
-def _conversation(item: dict[str, Any], assets: dict[str, str]) -> ImportedConversation:
+def _conversation(item: dict[str, Any], assets: ExportFiles) -> ImportedConversation:
     mapping = item.get("mapping")
     if not isinstance(mapping, dict):
         mapping = {}
@@ -57,7 +58,7 @@ def _conversation(item: dict[str, Any], assets: dict[str, str]) -> ImportedConve
         msg = node.get("message")
         raw = RawNode(str(key), parent if isinstance(parent, str) else None, None, "", None)
         if isinstance(msg, dict):
-            _fill(raw, msg, assets, default_model)
+            _fill(raw, msg, _Files(assets, msg), default_model)
         nodes[raw.key] = raw
     leaf = item.get("current_node")
     messages = flatten(nodes, leaf if isinstance(leaf, str) else None, created)
@@ -74,7 +75,55 @@ def _conversation(item: dict[str, Any], assets: dict[str, str]) -> ImportedConve
     )
 
 
-def _fill(raw: RawNode, msg: dict[str, Any], assets: dict[str, str], default: str | None) -> None:
+class _Files:
+    """One message's files: those the export holds become its attachments (each once),
+    those it does not hold a placeholder in its text, counted."""
+
+    def __init__(self, assets: ExportFiles, msg: dict[str, Any]) -> None:
+        self.assets = assets
+        self.found: list[ImportedAttachment] = []
+        self.missing = 0
+        self._seen: set[str] = set()
+        # what the person uploaded, by id: the names they gave their files
+        self.uploads = {_text(a.get("id")): a for a in map(_obj, _items(
+            _obj(msg.get("metadata")).get("attachments"))) if _text(a.get("id"))}
+
+    def name(self, asset_id: str) -> str:
+        given = _text(_obj(self.uploads.get(asset_id)).get("name"))
+        return given or _file_name(self.assets.get(asset_id) or asset_id)
+
+    def take(self, asset_id: str, placeholder: str) -> str:
+        """'' when the file is the message's attachment now, else the placeholder."""
+        if asset_id in self._seen:
+            return ""
+        self._seen.add(asset_id)
+        found = self.assets.attachment(asset_id, self.name(asset_id))
+        if found is None:
+            self.missing += 1
+            return placeholder
+        self.found.append(found)
+        return ""
+
+    def uploaded(self) -> list[str]:
+        """The uploads no content part showed (PDFs, text files): attached, or placeholders."""
+        notes = []
+        for asset_id, upload in self.uploads.items():
+            name = _text(upload.get("name")) or asset_id
+            note = self.take(asset_id, f"[file: {name}]")
+            if note:
+                notes.append(note)
+        return notes
+
+
+def _file_name(base: str) -> str:
+    """`file-AbC123-cat.jpg` → `cat.jpg`: the name without the export's id in front."""
+    if base.startswith(("file-", "file_")) and "-" in base[5:]:
+        rest = base[5:].split("-", 1)[1]
+        return rest or base
+    return base
+
+
+def _fill(raw: RawNode, msg: dict[str, Any], files: _Files, default: str | None) -> None:
     """Set role, content, time and model of a node from its message (role None = hidden)."""
     raw.created_at = iso_from_unix(msg.get("create_time"))
     metadata = _obj(msg.get("metadata"))
@@ -88,10 +137,14 @@ def _fill(raw: RawNode, msg: dict[str, Any], assets: dict[str, str], default: st
     kind = _text(content.get("content_type")) or "text"
     if kind in _SKIPPED_TYPES:
         return
-    raw.content = _render(kind, content, assets)
+    raw.content = _render(kind, content, files)
     if kind == "execution_output":  # a plot it drew is kept aside, with the code it ran
-        images = _output_images(metadata.get("aggregate_result"), assets)
+        images = _output_images(metadata.get("aggregate_result"), files)
         raw.content = "\n\n".join(p for p in (raw.content, *images) if p)
+    uploads = files.uploaded()
+    if uploads:
+        raw.content = "\n\n".join(p for p in (*uploads, raw.content) if p)
+    raw.attachments, raw.missing_files = files.found, files.missing
     if role == "tool" and not raw.content.strip():  # web.run keeps what it found aside
         raw.content = _search_results(metadata.get("search_result_groups"))
     raw.role = role
@@ -102,7 +155,7 @@ def _fill(raw: RawNode, msg: dict[str, Any], assets: dict[str, str], default: st
         raw.model = _text(author.get("name")) or None
 
 
-def _render(kind: str, content: dict[str, Any], assets: dict[str, str]) -> str:
+def _render(kind: str, content: dict[str, Any], assets: _Files) -> str:
     """Markdown for one content type; unknown types keep whatever text they carry."""
     if kind == "text":
         return "\n".join(p for p in _items(content.get("parts")) if isinstance(p, str))
@@ -143,7 +196,7 @@ def _render(kind: str, content: dict[str, Any], assets: dict[str, str]) -> str:
     return "\n\n".join(p for p in parts if p.strip())
 
 
-def _output_images(result: Any, assets: dict[str, str]) -> list[str]:
+def _output_images(result: Any, assets: _Files) -> list[str]:
     """Placeholders for the images a code run showed (`aggregate_result.messages`)."""
     shown = []
     for message in _items(_obj(result).get("messages")):
@@ -152,7 +205,7 @@ def _output_images(result: Any, assets: dict[str, str]) -> list[str]:
             pointer = {"content_type": "image_asset_pointer",
                        "asset_pointer": message["image_url"]}
             shown.append(_part(pointer, assets))
-    return shown
+    return [s for s in shown if s]
 
 
 def _search_results(groups: Any) -> str:
@@ -166,7 +219,7 @@ def _search_results(groups: Any) -> str:
     return "\n".join(links)
 
 
-def _part(part: Any, assets: dict[str, str]) -> str:
+def _part(part: Any, files: _Files) -> str:
     if isinstance(part, str):
         return part
     if not isinstance(part, dict):
@@ -175,9 +228,12 @@ def _part(part: Any, assets: dict[str, str]) -> str:
     if kind == "image_asset_pointer":
         pointer = _text(part.get("asset_pointer"))
         asset = pointer.split("://", 1)[-1]
-        name = assets.get(asset, asset) or "image"
+        name = files.assets.get(asset, asset) or "image"
         prompt = _obj(_obj(part.get("metadata")).get("dalle")).get("prompt")
-        return f"[image: {name}]" + (f" (prompt: {prompt})" if isinstance(prompt, str) else "")
+        said = f"(prompt: {prompt})" if isinstance(prompt, str) else ""
+        # an image the export holds is the message's attachment now; its prompt stays
+        placeholder = files.take(asset, f"[image: {name}]")
+        return " ".join(p for p in (placeholder, said) if p)
     if kind in ("audio_asset_pointer", "real_time_user_audio_video_asset_pointer"):
         return ""  # the words are in the audio_transcription part beside it
     return _text(part.get("text"))

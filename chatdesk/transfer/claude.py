@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from chatdesk import wording
+from chatdesk.attachment_files import AttachmentError, attachment_from_bytes
+from chatdesk.parts import Attachment, PartKind
 from chatdesk.transfer.common import (
+    ImportedAttachment,
     ImportedConversation,
     RawNode,
     fence,
@@ -16,7 +19,7 @@ from chatdesk.transfer.common import (
     iso_from_text,
     quoted,
 )
-from chatdesk.transfer.export_stream import ExportReader
+from chatdesk.transfer.export_stream import ExportFiles, ExportReader
 
 _ROLES = {"human": "user", "user": "user", "assistant": "assistant", "system": "system"}
 # claude.ai marks a message with no parent (the first one) with this id.
@@ -43,7 +46,7 @@ def _foreign(index: int, item: dict[str, Any]) -> str | None:
             "Claude conversation)")
 
 
-def _conversation(item: dict[str, Any], assets: dict[str, str]) -> ImportedConversation:
+def _conversation(item: dict[str, Any], assets: ExportFiles) -> ImportedConversation:
     created = iso_from_text(item.get("created_at"))
     model = _text(item.get("model")) or None  # the official export has none: unknown
     raw_messages = [m for m in _items(item.get("chat_messages")) if isinstance(m, dict)]
@@ -63,7 +66,7 @@ def _conversation(item: dict[str, Any], assets: dict[str, str]) -> ImportedConve
         role = _ROLES.get(_text(msg.get("sender")))
         node = RawNode(key, parent, role, "", iso_from_text(msg.get("created_at")))
         if role is not None:
-            node.content = _content(msg)
+            node.content, node.attachments, node.missing_files = _content(msg)
         if role == "assistant":
             node.provider, node.model = "anthropic", model
         nodes[key] = node
@@ -80,15 +83,24 @@ def _conversation(item: dict[str, Any], assets: dict[str, str]) -> ImportedConve
     )
 
 
-def _content(msg: dict[str, Any]) -> str:
-    """The message as Markdown: its blocks (or its plain text), then attachments and files."""
+def _content(msg: dict[str, Any]) -> tuple[str, list[ImportedAttachment], int]:
+    """The message as Markdown (its blocks, or its plain text), its attachments (the text
+    Claude extracted from each upload, as a text file) and how many files it names that the
+    export does not hold (`files`: a name only; a placeholder in the text says each)."""
     blocks = [b for b in _items(msg.get("content")) if isinstance(b, dict)]
     pieces = [_block(b) for b in blocks]
     if not any(p.strip() for p in pieces):
         pieces = [_text(msg.get("text"))]
+    found: list[ImportedAttachment] = []
+    missing = 0
     for attachment in _items(msg.get("attachments")):
         if isinstance(attachment, dict):
-            pieces.append(_attachment(attachment))
+            part = _attachment(attachment)
+            if part is None:
+                pieces.append(f"[attachment: {_text(attachment.get('file_name')) or 'file'}]")
+                missing += 1
+            else:
+                found.append(part)
     names: list[str] = []
     for key in ("files", "files_v2"):
         for file in _items(msg.get(key)):
@@ -96,7 +108,7 @@ def _content(msg: dict[str, Any]) -> str:
             if name and name not in names:
                 names.append(name)
     pieces += [f"[file: {name}]" for name in names]
-    return "\n\n".join(p for p in pieces if p.strip())
+    return "\n\n".join(p for p in pieces if p.strip()), found, missing + len(names)
 
 
 def _block(block: dict[str, Any]) -> str:
@@ -157,12 +169,26 @@ def _tool_output(content: Any) -> str:
     return "\n\n".join(out)
 
 
-def _attachment(attachment: dict[str, Any]) -> str:
-    name = _text(attachment.get("file_name")) or "attachment"
+def _attachment(attachment: dict[str, Any]) -> ImportedAttachment | None:
+    """An upload as the text Claude extracted from it (the export holds no file bytes), a
+    text file of the upload's name ("report.pdf.txt" when its name is not a text file's);
+    None when there is no text."""
+    name = _text(attachment.get("file_name")).strip() or "attachment.txt"
     extracted = _text(attachment.get("extracted_content"))
     if not extracted.strip():
-        return f"[attachment: {name}]"
-    return f"**Attachment: {name}**\n\n" + fence(extracted)
+        return None
+    data = extracted.encode("utf-8")
+
+    def load() -> Attachment:
+        try:
+            made = attachment_from_bytes(name, data)
+        except AttachmentError:
+            made = None
+        if made is None or made.kind is not PartKind.TEXT_FILE:
+            made = attachment_from_bytes(f"{name}.txt", data, "text/plain")
+        return made
+
+    return ImportedAttachment(name, load)
 
 
 def _text(value: Any) -> str:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Sized
+from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from chatdesk import wording
+from chatdesk.attachment_files import AttachmentError
+from chatdesk.parts import Attachment
 from chatdesk.store.models import derive_title, now_iso
 
 if TYPE_CHECKING:
@@ -17,8 +20,19 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class ImportedAttachment:
+    """A file of an imported message: its name and how to get it (read from the export
+    when the message is stored, so an import never holds every file at once). `load`
+    raises AttachmentError, whose sentence the import summary lists."""
+
+    name: str
+    load: Callable[[], Attachment]
+
+
+@dataclass(frozen=True)
 class ImportedMessage:
-    """One message of an export, as chatdesk will store it. Times are ISO 8601 UTC."""
+    """One message of an export, as chatdesk will store it. Times are ISO 8601 UTC.
+    `missing_files`: files the export names but does not hold (a placeholder in the text)."""
 
     source_id: str
     role: str  # system | user | assistant | tool
@@ -28,6 +42,8 @@ class ImportedMessage:
     parent_source_id: str | None
     is_alternate: bool
     provider: str | None
+    attachments: tuple[ImportedAttachment, ...] = ()
+    missing_files: int = 0
 
 
 @dataclass(frozen=True)
@@ -50,6 +66,15 @@ class ImportReport:
     messages_added: int
     skipped_empty: int
     files: list[str] = field(default_factory=list)
+    attachments_added: int = 0
+    # files an export names without holding them: the message keeps a placeholder
+    attachments_missing: int = 0
+    # one sentence per attachment that was left out (damaged, unreadable, unsupported)
+    notes: list[str] = field(default_factory=list)
+
+
+class FileLeftOut(AttachmentError):
+    """A file of an export that is not imported; str() is the sentence the summary lists."""
 
 
 class ImportFormatError(Exception):
@@ -112,6 +137,8 @@ class RawNode:
     created_at: str | None
     model: str | None = None
     provider: str | None = None
+    attachments: list[ImportedAttachment] = field(default_factory=list)
+    missing_files: int = 0
 
 
 def flatten(
@@ -151,7 +178,7 @@ def flatten(
         when = node.created_at or parent_time
         if parent_time and when and when < parent_time:
             when = parent_time
-        if node.role is not None and node.content.strip():
+        if node.role is not None and (node.content.strip() or node.attachments):
             out.append(
                 ImportedMessage(
                     source_id=key,
@@ -162,6 +189,8 @@ def flatten(
                     parent_source_id=parent_id,
                     is_alternate=key not in main,
                     provider=node.provider,
+                    attachments=tuple(node.attachments),
+                    missing_files=node.missing_files,
                 )
             )
             parent_id = key
@@ -185,15 +214,51 @@ def first_user_title(messages: list[ImportedMessage]) -> str | None:
 # -- writing: through the store's bulk writer ----------------------------------------
 
 
+class PendingAttachments:
+    """The files of messages a bulk writer has queued, stored once those messages are
+    written: the writer commits what it has (hidden from readers until the import ends,
+    and thrown away with it if the import fails), then each message's files are added,
+    one message's bytes in memory at a time."""
+
+    def __init__(self, store: HistoryStore) -> None:
+        self.store = store
+        self._waiting: list[tuple[int, Sequence[ImportedAttachment]]] = []
+        self.added = 0
+        self.notes: list[str] = []
+
+    def add(self, message_id: int, attachments: Sequence[ImportedAttachment]) -> None:
+        if attachments:
+            self._waiting.append((message_id, attachments))
+
+    def write(self, writer: BulkWriter) -> None:
+        if not self._waiting:
+            return
+        writer.flush(commit=True)
+        for message_id, items in self._waiting:
+            loaded: list[Attachment] = []
+            for item in items:
+                try:
+                    loaded.append(item.load())
+                except FileLeftOut as exc:
+                    self.notes.append(str(exc))
+                except AttachmentError as exc:
+                    self.notes.append(wording.import_file_refused(item.name, str(exc)))
+            if loaded:
+                self.store.add_attachments(message_id, loaded)
+                self.added += len(loaded)
+        self._waiting.clear()
+
+
 class _Merge:
     """Adds an export's conversations to a BulkWriter: new ones whole, known ones by what
     is new in them (a conversation deleted here is left alone)."""
 
-    def __init__(self, writer: BulkWriter, source: str) -> None:
+    def __init__(self, writer: BulkWriter, source: str, files: PendingAttachments) -> None:
         self.writer = writer
         self.source = source
+        self.files = files
         self.known = writer.imported_conversations(source)
-        self.added = self.updated = self.messages_added = 0
+        self.added = self.updated = self.messages_added = self.missing_files = 0
 
     def add(self, conv: ImportedConversation) -> None:
         known = self.known.get(conv.source_id)
@@ -249,6 +314,8 @@ class _Merge:
                 cid, m.role, m.content, when, parent_id=parent, provider=m.provider,
                 model=m.model, source_id=m.source_id, is_alternate=m.is_alternate,
             )  # fmt: skip
+            self.files.add(ids[m.source_id], m.attachments)
+            self.missing_files += m.missing_files
             added += 1
         self.messages_added += added
         return latest or default
@@ -273,7 +340,8 @@ def write_conversations(
     last_report = time.monotonic()
     try:
         with store.bulk_writer() as writer:
-            merge = _Merge(writer, source)
+            files = PendingAttachments(store)
+            merge = _Merge(writer, source, files)
             for conv in conversations:
                 if cancel is not None and cancel():
                     raise ImportCancelled()
@@ -285,6 +353,7 @@ def write_conversations(
                 if progress is not None and time.monotonic() - last_report > 0.1:
                     last_report = time.monotonic()
                     progress(done, total)
+            files.write(writer)  # the export is still open: `close()` comes after
     finally:
         close = getattr(conversations, "close", None)
         if callable(close):
@@ -298,4 +367,7 @@ def write_conversations(
         messages_added=merge.messages_added,
         skipped_empty=skipped,
         files=list(getattr(conversations, "files", [])),
+        attachments_added=files.added,
+        attachments_missing=merge.missing_files,
+        notes=files.notes,
     )

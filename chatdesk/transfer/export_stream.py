@@ -11,7 +11,14 @@ from typing import IO, Any
 
 import ijson
 
-from chatdesk.transfer.common import ImportedConversation, ImportFormatError
+from chatdesk import wording
+from chatdesk.attachment_files import (
+    MAX_ATTACHMENT_BYTES,
+    AttachmentError,
+    attachment_from_bytes,
+)
+from chatdesk.parts import Attachment
+from chatdesk.transfer.common import ImportedAttachment, ImportedConversation, ImportFormatError
 from chatdesk.transfer.json_guard import MAX_DEPTH, JsonGuard, TooDeep
 
 try:
@@ -45,6 +52,43 @@ class _Counted:
         return data
 
 
+class ExportFiles:
+    """The files an export holds beside its conversations (ChatGPT's images, DALL·E
+    pictures and uploads), found by the id its messages name them with."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}  # an id -> the file's name in the export
+        self._members: dict[str, str] = {}  # an id -> its path in the zip or folder
+        self._open: Callable[[str], IO[bytes]] | None = None
+
+    def get(self, asset_id: str, default: str | None = None) -> str | None:
+        return self.names.get(asset_id, default)
+
+    def add(self, asset_id: str, base: str, member: str) -> None:
+        if asset_id not in self.names:
+            self.names[asset_id] = base
+            self._members[asset_id] = member
+
+    def attachment(self, asset_id: str, name: str) -> ImportedAttachment | None:
+        """The file as an attachment named `name`, read when it is stored; None if the
+        export does not hold it."""
+        member = self._members.get(asset_id)
+        opener = self._open
+        if member is None or opener is None:
+            return None
+
+        def load() -> Attachment:
+            try:
+                with opener(member) as f:  # a bounded read: a zip entry may claim any size
+                    data = f.read(MAX_ATTACHMENT_BYTES + 1)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
+                raise AttachmentError(wording.attachment_unreadable(
+                    name, "it is damaged in the export")) from None
+            return attachment_from_bytes(name, data)
+
+        return ImportedAttachment(name, load)
+
+
 class ExportReader(Iterator[ImportedConversation]):
     """Streams the conversations of every `conversations*.json` in an export, one at a time.
 
@@ -55,13 +99,13 @@ class ExportReader(Iterator[ImportedConversation]):
         self,
         path: Path,
         product: str,
-        convert: Callable[[dict[str, Any], dict[str, str]], ImportedConversation],
+        convert: Callable[[dict[str, Any], ExportFiles], ImportedConversation],
         foreign: Callable[[int, dict[str, Any]], str | None],
     ) -> None:
         self.path = Path(path)
         self.product = product
         self.files: list[str] = []
-        self.assets: dict[str, str] = {}  # an attachment's id -> its file name in the export
+        self.assets = ExportFiles()
         self._convert = convert
         self._foreign = foreign
         self._zip: zipfile.ZipFile | None = None
@@ -91,6 +135,8 @@ class ExportReader(Iterator[ImportedConversation]):
             def opener(name: str) -> Callable[[], IO[bytes]]:
                 return lambda: files[name].open("rb")
 
+            self.assets._open = lambda name: files[name].open("rb")
+
         elif zipfile.is_zipfile(path):
             try:
                 zf = self._zip = zipfile.ZipFile(path)
@@ -100,6 +146,8 @@ class ExportReader(Iterator[ImportedConversation]):
 
             def opener(name: str) -> Callable[[], IO[bytes]]:
                 return lambda: zf.open(name)
+
+            self.assets._open = zf.open
 
         else:
             with path.open("rb") as f:
@@ -112,7 +160,7 @@ class ExportReader(Iterator[ImportedConversation]):
         for name in names:
             base = name.replace("\\", "/").rsplit("/", 1)[-1]
             if base.startswith("file") and "." in base:
-                self.assets.setdefault(_asset_id(base), base)
+                self.assets.add(_asset_id(base), base, name)
             match = _EXPORT_FILE.fullmatch(base)
             if match and "__MACOSX" not in name:
                 chosen.append(((int(match.group(1) or -1), name), name))
@@ -123,15 +171,12 @@ class ExportReader(Iterator[ImportedConversation]):
         return [(name, opener(name)) for _, name in sorted(chosen)]
 
     def _run(self) -> Generator[ImportedConversation, None, None]:
-        try:
-            for name, open_member in self._members:
-                label = name if name == self.path.name else f"{name} in {self.path.name}"
-                self.files.append(name)
-                yield from self._read_file(label, open_member)
-        finally:
-            if self._zip is not None:
-                self._zip.close()
-                self._zip = None
+        # The zip stays open after the last conversation, for the files their messages
+        # name (read when those messages are stored); `close()` closes it.
+        for name, open_member in self._members:
+            label = name if name == self.path.name else f"{name} in {self.path.name}"
+            self.files.append(name)
+            yield from self._read_file(label, open_member)
 
     def _read_file(
         self, label: str, open_member: Callable[[], IO[bytes]]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from chatdesk import wording
+from chatdesk.parts import IMAGE_TYPES, AttachmentInfo, PartKind
 from chatdesk.store import ConversationSummary, HistoryStore, StoredMessage, now_iso
 from chatdesk.transfer.markdown import (
     SOURCE_NAMES,
@@ -21,7 +24,12 @@ from chatdesk.transfer.markdown import (
 from chatdesk.transfer.native import ExportSummary, Progress, load, open_output, output_path
 
 SAFE_LINKS = ("http://", "https://", "mailto:")
+# Nothing from the network: images only from the data: URLs the page itself holds.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+# The largest file embedded in the page (as a data: URL, a third larger); a larger one is
+# named with its size, and the JSON export keeps it.
+EMBED_CAP = 10_000_000  # "10 MB"
+_BLOB_CHUNK = 3 * 65_536  # bytes base64-encoded per write (a multiple of 3)
 
 
 # -- Markdown → safe HTML ----------------------------------------------------------------
@@ -82,13 +90,49 @@ def _json_for_script(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
 
 
-def _message(store: HistoryStore, m: StoredMessage) -> dict[str, Any]:
+def _file(info: AttachmentInfo) -> dict[str, Any]:
+    """An attachment as the page lists it; its bytes are in `chatdesk-files` by sha256,
+    unless it is larger than EMBED_CAP (then `note` says so)."""
+    entry: dict[str, Any] = {"name": info.name, "kind": str(info.kind), "sha": info.sha256,
+                             "size": wording.file_size(info.size)}
+    if info.size > EMBED_CAP:
+        entry["note"] = wording.export_file_too_large(info.name, info.size, EMBED_CAP)
+    return entry
+
+
+def _message(store: HistoryStore, m: StoredMessage,
+             infos: Sequence[AttachmentInfo] = ()) -> dict[str, Any]:
     notes = []
     if m.role == "assistant":
         notes = [n for n in map(failed_attempt_line, store.attempts(m.id)) if n]
     return {"role": m.role, "who": message_heading(m).removesuffix(f" [{m.status}]"),
             "status": m.status, "time": m.created_at, "notes": notes, "text": m.content,
-            "html": render_markdown(m.content)}
+            "html": render_markdown(m.content), "files": [_file(i) for i in infos]}
+
+
+def _data_url_type(info: AttachmentInfo) -> str:
+    """An image shows as itself; any other file is offered for download only."""
+    return info.media_type if info.kind is PartKind.IMAGE and info.media_type in IMAGE_TYPES \
+        else "application/octet-stream"
+
+
+def _write_files(store: HistoryStore, infos: Iterable[AttachmentInfo], out: TextIO) -> None:
+    """`{sha256: data URL, …}` in its own script block: each file once, one file's bytes
+    read at a time and written in pieces (base64 holds no "<", so nothing ends the block)."""
+    out.write('<script type="application/json" id="chatdesk-files">{')
+    first = True
+    for info in infos:
+        data = store.attachment_data(info.sha256)
+        if data is None:
+            continue
+        kind = _data_url_type(info)
+        out.write(("" if first else ",") + f'\n"{info.sha256}":"data:{kind};base64,')
+        for start in range(0, len(data), _BLOB_CHUNK):
+            out.write(base64.b64encode(data[start:start + _BLOB_CHUNK]).decode("ascii"))
+        out.write('"')
+        first = False
+        del data
+    out.write("\n}</script>\n")
 
 
 def _index_item(s: ConversationSummary) -> str:
@@ -125,18 +169,25 @@ def write_html(store: HistoryStore, ids: Sequence[int], out: TextIO,
               "this file to read and search them.</p></noscript></article></main>\n"
               '<script type="application/json" id="chatdesk-data">{"conversations":[')
     messages = 0
+    embedded: dict[str, AttachmentInfo] = {}  # the files to embed, each once
     for i, s in enumerate(summaries):
         conv, rows = load(store, s.id)
         shown = [m for m in rows if not m.is_alternate]
         messages += len(shown)
+        infos = store.attachment_infos(m.id for m in shown)
+        for info in (i for found in infos.values() for i in found):
+            if info.size <= EMBED_CAP:
+                embedded.setdefault(info.sha256, info)
         entry = {"id": conv.id, "title": conv.title, "created": conv.created_at,
                  "updated": conv.updated_at, "system": conv.system_prompt,
                  "source": SOURCE_NAMES.get(conv.source or "", conv.source),
-                 "messages": [_message(store, m) for m in shown]}
+                 "messages": [_message(store, m, infos.get(m.id, ())) for m in shown]}
         out.write(("," if i else "") + "\n" + _json_for_script(entry))
         if progress:
             progress(i + 1, n)
-    out.write("\n]}</script>\n<script>" + _JS + "</script>\n</body>\n</html>\n")
+    out.write("\n]}</script>\n")
+    _write_files(store, embedded.values(), out)
+    out.write("<script>" + _JS + "</script>\n</body>\n</html>\n")
     return n, messages
 
 
@@ -222,6 +273,10 @@ background:var(--code);padding:1px 4px;border-radius:4px}
 .body th,.body td{border:1px solid var(--line);padding:4px 10px}
 .body blockquote{margin:8px 0;padding:0 12px;border-left:3px solid var(--line);color:var(--muted)}
 a{color:var(--accent)}
+.files{display:flex;flex-wrap:wrap;gap:8px;margin-top:10px;align-items:flex-start}
+.files img{display:block;max-width:100%;max-height:320px;border-radius:6px;
+border:1px solid var(--line)}
+.files a.file{padding:6px 10px;border:1px solid var(--line);border-radius:6px;font-size:13px}
 mark{background:var(--mark);color:inherit;border-radius:2px}
 @media (max-width:760px){body{display:block;overflow:auto}#side{width:auto;border-right:0;
 border-bottom:1px solid var(--line)}#list{max-height:45vh}main{overflow:visible}
@@ -233,6 +288,7 @@ _JS = r"""
 (function () {
 "use strict";
 const data = JSON.parse(document.getElementById("chatdesk-data").textContent);
+const blobs = JSON.parse(document.getElementById("chatdesk-files").textContent);
 const convs = data.conversations, byId = new Map(convs.map((c, i) => [c.id, i]));
 const items = document.getElementById("list").children;
 const pane = document.getElementById("conversation"), main = document.getElementById("main");
@@ -271,6 +327,30 @@ function highlight(root) {
     node.replaceWith(frag);
   }
 }
+function filesOf(files) {
+  const box = el("div", "files");
+  for (const f of files) {
+    const url = blobs[f.sha];
+    if (!url) {
+      box.append(el("p", "note", f.note || (f.name + " (" + f.size + ") is not in this page.")));
+      continue;
+    }
+    const a = el("a", f.kind === "image" ? "image" : "file");
+    a.href = url;
+    a.download = f.name;
+    a.title = f.name + " · " + f.size;
+    if (f.kind === "image") {
+      const img = el("img");
+      img.src = url;
+      img.alt = f.name;
+      a.append(img);
+    } else {
+      a.textContent = (f.kind === "document" ? "PDF: " : "File: ") + f.name + " (" + f.size + ")";
+    }
+    box.append(a);
+  }
+  return box;
+}
 function show(id) {
   const i = byId.get(id);
   if (i === undefined) return;
@@ -302,6 +382,7 @@ function show(id) {
     const body = el("div", "body");
     body.innerHTML = m.html;  // rendered by chatdesk with raw HTML escaped
     box.append(body);
+    if (m.files.length) box.append(filesOf(m.files));
     pane.append(box);
   }
   document.title = (c.title || "(untitled)") + " — chatdesk export";

@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chatdesk import wording
+
 if TYPE_CHECKING:
     from chatdesk.store import HistoryStore
     from chatdesk.transfer.common import ImportReport
@@ -60,14 +62,18 @@ def run_export(store: HistoryStore, ids: Sequence[int], fmt: str, output: str,
 
 
 def import_summary(report: ImportReport, kind: str, read: int) -> str:
-    """'Imported 3 conversations (12 messages) from ChatGPT; 0 empty skipped; 0 already
-    there', where `read` is how many conversations the export held."""
+    """'Imported 3 conversations (12 messages) from ChatGPT; 2 attachments; 0 empty
+    skipped; 0 already there', where `read` is how many conversations the export held;
+    then one line per attachment that was left out, saying why."""
     added, updated = report.conversations_added, report.conversations_updated
     already = max(0, read - added - updated - report.skipped_empty)
+    files = wording.import_files(report.attachments_added, report.attachments_missing)
     return (f"Imported {added:,} conversation{'' if added == 1 else 's'} "
             f"({report.messages_added:,} messages) from {SOURCES[kind]}; "
             + (f"{updated:,} updated with new messages; " if updated else "")
-            + f"{report.skipped_empty:,} empty skipped; {already:,} already there")
+            + (f"{files}; " if files else "")
+            + f"{report.skipped_empty:,} empty skipped; {already:,} already there"
+            + "".join(f"\n{note}" for note in report.notes))
 
 
 def export_summary(summary: ExportSummary) -> str:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import json
 import os
+import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,19 +18,33 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 import ijson
 
+from chatdesk import wording
+from chatdesk.attachment_files import AttachmentError, attachment_from_bytes
+from chatdesk.parts import Attachment, AttachmentInfo, PartKind
 from chatdesk.paths import private_opener
 from chatdesk.secrets import redact
 from chatdesk.store import Attempt, Conversation, HistoryStore, StoredMessage, now_iso
 from chatdesk.store.models import ATTEMPT_OUTCOMES, MESSAGE_STATUSES, ROLES
-from chatdesk.transfer.common import ImportCancelled, ImportFormatError, ImportReport
+from chatdesk.transfer.common import (
+    FileLeftOut,
+    ImportCancelled,
+    ImportedAttachment,
+    ImportFormatError,
+    ImportReport,
+    PendingAttachments,
+)
 from chatdesk.transfer.json_guard import MAX_DEPTH, JsonGuard, TooDeep
 
 if TYPE_CHECKING:
     from chatdesk.store.bulk import BulkWriter
 
 FORMAT = "chatdesk"
-VERSION = 1
+# 2: messages list their attachments and the file ends with their bytes ("blobs").
+VERSION = 2
+READS = (1, 2)  # every version this chatdesk imports
 SOURCE = "chatdesk"
+# Bytes base64-encoded per write: a multiple of 3, so the pieces join into one text.
+_BLOB_CHUNK = 3 * 65_536
 
 # progress(done, total): conversations done so far; total is None while it is not known.
 Progress = Callable[[int, int | None], None]
@@ -106,8 +125,13 @@ def _attempt_json(attempt: Attempt, index_of: dict[int, int]) -> dict[str, Any]:
     }
 
 
-def _message_json(store: HistoryStore, m: StoredMessage,
-                  uid_of: dict[int, str]) -> dict[str, Any]:
+def _attachment_json(info: AttachmentInfo) -> dict[str, Any]:
+    return {"kind": str(info.kind), "name": info.name, "media_type": info.media_type,
+            "size": info.size, "sha256": info.sha256}
+
+
+def _message_json(store: HistoryStore, m: StoredMessage, uid_of: dict[int, str],
+                  infos: Sequence[AttachmentInfo] = ()) -> dict[str, Any]:
     attempts = store.attempts(m.id)
     index_of = {a.id: i for i, a in enumerate(attempts)}
     parent_uid = None
@@ -122,37 +146,65 @@ def _message_json(store: HistoryStore, m: StoredMessage,
         "finish_reason": m.finish_reason, "parent_uid": parent_uid,
         "is_alternate": m.is_alternate, "source_id": m.source_id,
         "attempts": [_attempt_json(a, index_of) for a in attempts],
+        "attachments": [_attachment_json(i) for i in infos],
     }
 
 
 def conversation_json(store: HistoryStore, conv: Conversation,
                       messages: list[StoredMessage]) -> dict[str, Any]:
-    """One conversation as exported: SPEC's `history show --json` shape plus every field."""
+    """One conversation as exported: SPEC's `history show --json` shape plus every field;
+    each message lists its attachments (their bytes follow, in the export's `blobs`)."""
     uid_of = {m.id: m.uid for m in messages}
+    infos = store.attachment_infos(m.id for m in messages)
     return {
         "id": conv.id, "uid": conv.uid, "title": conv.title,
         "created_at": conv.created_at, "updated_at": conv.updated_at,
         "system_prompt": conv.system_prompt, "preferred_provider": conv.preferred_provider,
         "pinned": conv.pinned, "source": conv.source, "source_id": conv.source_id,
-        "messages": [_message_json(store, m, uid_of) for m in messages],
+        "messages": [_message_json(store, m, uid_of, infos.get(m.id, ())) for m in messages],
     }
 
 
 def write_native(store: HistoryStore, ids: Sequence[int], out: TextIO,
                  progress: Progress | None = None) -> tuple[int, int]:
-    """Stream the export to `out`, one conversation at a time; returns (conversations, messages)."""
+    """Stream the export to `out`, one conversation at a time, then the attachments' bytes
+    one file at a time (each once, however often attached); returns (conversations,
+    messages)."""
     out.write(f'{{\n  "format": "{FORMAT}",\n  "version": {VERSION},\n'
               f'  "exported_at": {json.dumps(now_iso())},\n  "conversations": [')
     count = 0
+    blobs: dict[str, None] = {}  # the files attached, in the order first seen
     for n, id in enumerate(ids):
         conv, messages = load(store, id)
-        text = json.dumps(conversation_json(store, conv, messages), ensure_ascii=False, indent=2)
+        data = conversation_json(store, conv, messages)
+        for m in data["messages"]:
+            blobs.update((a["sha256"], None) for a in m["attachments"])
+        text = json.dumps(data, ensure_ascii=False, indent=2)
         out.write(("\n    " if n == 0 else ",\n    ") + text.replace("\n", "\n    "))
         count += len(messages)
         if progress:
             progress(n + 1, len(ids))
-    out.write("\n  ]\n}\n" if ids else "]\n}\n")
+    out.write("\n  ],\n" if ids else "],\n")
+    _write_blobs(store, blobs, out)
+    out.write("}\n")
     return len(ids), count
+
+
+def _write_blobs(store: HistoryStore, shas: Iterable[str], out: TextIO) -> None:
+    """`"blobs": {sha256: base64, …}`: one file's bytes read at a time, written in pieces."""
+    out.write('  "blobs": {')
+    first = True
+    for sha in shas:
+        data = store.attachment_data(sha)
+        if data is None:  # deleted while exporting: its parts name it, the import says so
+            continue
+        out.write(("\n" if first else ",\n") + f'    "{sha}": "')
+        for start in range(0, len(data), _BLOB_CHUNK):
+            out.write(base64.b64encode(data[start:start + _BLOB_CHUNK]).decode("ascii"))
+        out.write('"')
+        first = False
+        del data
+    out.write("\n  }\n" if not first else "}\n")
 
 
 def export_native(store: HistoryStore, ids: Sequence[int], output: str,
@@ -175,7 +227,8 @@ _CONVERSATION_FIELDS = {"id": int, "title": str, "updated_at": str, "system_prom
                         "preferred_provider": str, "source": str, "source_id": str}
 _MESSAGE_FIELDS = {"id": int, "provider": str, "model": str, "updated_at": str,
                    "input_tokens": int, "output_tokens": int, "finish_reason": str,
-                   "source_id": str, "parent_uid": str, "attempts": list}
+                   "source_id": str, "parent_uid": str, "attempts": list,
+                   "attachments": list}
 _ATTEMPT_FIELDS = {"model": str, "ended_at": str, "error_class": str, "error_message": str,
                    "http_status": int, "streamed_text": str}
 _BIGGEST = 2**63 - 1  # SQLite's integers
@@ -192,6 +245,17 @@ def _malformed(item: dict[str, Any], fields: dict[str, type]) -> str | None:
         if isinstance(value, int) and not 0 <= value <= _BIGGEST:
             return name
     return None
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_KINDS = frozenset(str(k) for k in PartKind)
+
+
+def _attachment_ok(a: Any) -> bool:
+    return (isinstance(a, dict) and a.get("kind") in _KINDS
+            and isinstance(a.get("name"), str) and bool(a["name"].strip())
+            and isinstance(a.get("media_type"), str)
+            and isinstance(a.get("sha256"), str) and _SHA256.fullmatch(a["sha256"]) is not None)
 
 
 def _check_conversation(path: Path, n: int, conv: Any) -> dict[str, Any]:
@@ -213,6 +277,9 @@ def _check_conversation(path: Path, n: int, conv: Any) -> dict[str, Any]:
             raise _fail(path, f"{here} lacks its content or created_at")
         if bad := _malformed(m, _MESSAGE_FIELDS):
             raise _fail(path, f"{here} has a malformed {bad}")
+        for a in m.get("attachments") or []:
+            if not _attachment_ok(a):
+                raise _fail(path, f"{here} has a malformed attachment")
         for a in m.get("attempts") or []:
             if (not isinstance(a, dict) or not isinstance(a.get("provider"), str)
                     or not isinstance(a.get("outcome"), str)
@@ -223,16 +290,21 @@ def _check_conversation(path: Path, n: int, conv: Any) -> dict[str, Any]:
     return conv
 
 
-def _conversations(path: Path, stream: BinaryIO | JsonGuard) -> Iterator[dict[str, Any]]:
+# What the reader yields: a conversation, or the bytes of one file (its sha256, its base64).
+Item = tuple[str, Any, Any]
+
+
+def _items(path: Path, stream: BinaryIO | JsonGuard) -> Iterator[Item]:
     header: dict[str, Any] = {}
     listed = False
     builder: ijson.ObjectBuilder | None = None
+    blob = ""  # the sha256 whose bytes come next in "blobs"
     n = 0
     for prefix, event, value in ijson.parse(stream, use_float=True):
         if builder is not None:
             builder.event(event, value)
             if prefix == "conversations.item" and event == "end_map":
-                yield _check_conversation(path, n, builder.value)
+                yield "conversation", _check_conversation(path, n, builder.value), None
                 builder, n = None, n + 1
         elif prefix == "" and event == "start_array":
             raise _fail(path, "it holds a list, as ChatGPT and Claude exports do: import those "
@@ -248,29 +320,38 @@ def _conversations(path: Path, stream: BinaryIO | JsonGuard) -> Iterator[dict[st
                 raise _fail(path, f"conversation {n + 1} is not an object")
             builder = ijson.ObjectBuilder()
             builder.event(event, value)
+        elif prefix == "blobs":
+            if event == "map_key":
+                if not isinstance(value, str) or not _SHA256.fullmatch(value):
+                    raise _fail(path, "its blobs are not named by their SHA-256")
+                blob = value
+            elif event not in ("start_map", "end_map"):
+                raise _fail(path, "its blobs are not an object")
+        elif blob and prefix == f"blobs.{blob}":
+            if event != "string":
+                raise _fail(path, f"the bytes of file {blob[:12]} are not base64 text")
+            yield "blob", blob, value
+            blob = ""
+        elif prefix.startswith("blobs."):
+            raise _fail(path, "its blobs are not base64 texts")
     if header.get("format") != FORMAT:
         raise _fail(path, "its format is not 'chatdesk'")
-    if header.get("version") != VERSION:
+    if header.get("version") not in READS:
         raise ImportFormatError(f"{path.name} is a chatdesk export of version "
-                                f"{header.get('version')}; this chatdesk reads version "
-                                f"{VERSION}. Update chatdesk to import it.")
+                                f"{header.get('version')}; this chatdesk reads versions "
+                                f"{READS[0]} to {READS[-1]}. Update chatdesk to import it.")
     if not listed:
         raise _fail(path, "it has no list of conversations")
 
 
-def read_native(path: Path | str) -> Iterator[dict[str, Any]]:
-    """Each conversation of a chatdesk JSON export, checked, streamed from the file.
-
-    Raises ImportFormatError (one line) for a file that is not a whole chatdesk export; the
-    format and version are checked at the end, so import everything in one bulk writer.
-    """
-    path = Path(path)
+def _read_items(path: Path) -> Iterator[Item]:
+    """`_items` of the file, its problems said as ImportFormatError (one line)."""
     try:
         with open(path, "rb") as stream:
             if not stream.read(1):
                 raise _fail(path, "the file is empty")
             stream.seek(0)
-            yield from _conversations(path, JsonGuard(stream))
+            yield from _items(path, JsonGuard(stream))
     except TooDeep as exc:
         raise _fail(path, f"its lists and objects nest more than {MAX_DEPTH} levels deep, "
                     f"near byte {exc.pos:,}") from None
@@ -286,6 +367,18 @@ def read_native(path: Path | str) -> Iterator[dict[str, Any]]:
     except OSError as exc:
         raise ImportFormatError(f"Could not read {path}: {exc.strerror or exc}; "
                                 "nothing was imported") from None
+
+
+def read_native(path: Path | str) -> Iterator[dict[str, Any]]:
+    """Each conversation of a chatdesk JSON export, checked, streamed from the file (the
+    attachments' bytes after them are checked for their shape and skipped).
+
+    Raises ImportFormatError (one line) for a file that is not a whole chatdesk export; the
+    format and version are checked at the end, so import everything in one bulk writer.
+    """
+    for kind, value, _ in _read_items(Path(path)):
+        if kind == "conversation":
+            yield value
 
 
 # -- import ----------------------------------------------------------------------------
@@ -311,8 +404,61 @@ def _add_conversation(writer: BulkWriter, conv: dict[str, Any]) -> int:
     )  # fmt: skip
 
 
-def _add_messages(writer: BulkWriter, conv_id: int, messages: list[dict[str, Any]]) -> int:
-    """Add the messages this conversation does not have yet (by uid); returns the count."""
+class _Spool:
+    """The attachments' bytes of the export being imported, each checked against its
+    SHA-256 and kept in a file of a private folder beside the history until the messages
+    that name them are stored (they come after the conversations in the export)."""
+
+    def __init__(self, store: HistoryStore, folder: Path) -> None:
+        self.store = store
+        self.folder = folder
+        self.damaged: set[str] = set()
+
+    def put(self, sha: str, encoded: str) -> None:
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            self.damaged.add(sha)
+            return
+        if hashlib.sha256(data).hexdigest() != sha:
+            self.damaged.add(sha)
+            return
+        self.damaged.discard(sha)
+        with open(self.folder / sha, "wb", opener=private_opener) as f:
+            f.write(data)
+
+    def loader(self, part: dict[str, Any]) -> ImportedAttachment:
+        name, sha = part["name"], part["sha256"]
+
+        def load() -> Attachment:
+            if sha in self.damaged:
+                raise FileLeftOut(wording.import_file_damaged(name))
+            spooled = self.folder / sha
+            data = spooled.read_bytes() if spooled.exists() else self.store.attachment_data(sha)
+            if data is None:
+                raise FileLeftOut(wording.import_file_absent(name))
+            kind = PartKind(part["kind"])
+            return Attachment(kind, name, part["media_type"], data,
+                              _text_of(kind, name, part["media_type"], data), sha)
+
+        return ImportedAttachment(name, load)
+
+
+def _text_of(kind: PartKind, name: str, media_type: str, data: bytes) -> str | None:
+    """What search and text-only readers get of a file: made again from its bytes, as when
+    it was attached (a text file's text, a PDF's extracted text)."""
+    if kind is PartKind.IMAGE:
+        return None
+    try:
+        return attachment_from_bytes(name, data, media_type).text
+    except AttachmentError:
+        return None
+
+
+def _add_messages(writer: BulkWriter, conv_id: int, messages: list[dict[str, Any]],
+                  spool: _Spool, files: PendingAttachments) -> int:
+    """Add the messages this conversation does not have yet (by uid); returns the count.
+    Their attachments wait in `files` for their bytes."""
     id_of = writer.message_uids(conv_id)
     links: list[tuple[int, str]] = []
     added = 0
@@ -331,6 +477,7 @@ def _add_messages(writer: BulkWriter, conv_id: int, messages: list[dict[str, Any
             is_alternate=bool(m.get("is_alternate")),
         )  # fmt: skip
         id_of[m["uid"]] = msg_id
+        files.add(msg_id, [spool.loader(a) for a in m.get("attachments") or []])
         added += 1
         if m.get("parent_uid"):
             links.append((msg_id, m["parent_uid"]))
@@ -368,28 +515,41 @@ def import_native(store: HistoryStore, path: Path | str, progress: Progress | No
 
     Conversations are matched by uid (a known one gets only the messages it lacks) and by
     (source, source_id), so a ChatGPT conversation imported on two machines is kept once.
+    Attachments keep their bytes and SHA-256; one whose bytes do not match it is left out
+    with a note (in the report), and the rest is imported.
     """
+    path = Path(path)
     added = updated = messages = done = 0
-    with store.bulk_writer() as writer:
-        for conv in read_native(path):
+    folder = Path(store.path).parent
+    with (store.bulk_writer() as writer,
+          tempfile.TemporaryDirectory(prefix=".chatdesk-import-", dir=folder) as spooled):
+        spool = _Spool(store, Path(spooled))
+        files = PendingAttachments(store)
+        for kind, value, encoded in _read_items(path):
             if cancel is not None and cancel():
                 raise ImportCancelled()
+            if kind == "blob":
+                spool.put(value, encoded)
+                continue
+            conv = value
             done += 1
             if progress is not None:
                 progress(done, None)
             found, same = _find(writer, conv)
             if found is None:
                 conv_id = _add_conversation(writer, conv)
-                messages += _add_messages(writer, conv_id, conv["messages"])
+                messages += _add_messages(writer, conv_id, conv["messages"], spool, files)
                 added += 1
             elif same:
-                new = _add_messages(writer, found, conv["messages"])
+                new = _add_messages(writer, found, conv["messages"], spool, files)
                 if new:
                     if conv.get("updated_at"):
                         writer.touch_conversation(found, conv["updated_at"])
                     messages += new
                     updated += 1
+        files.write(writer)
     if progress is not None:
         progress(done, done)
     return ImportReport(source=SOURCE, conversations_added=added, conversations_updated=updated,
-                        messages_added=messages, skipped_empty=0, files=[Path(path).name])
+                        messages_added=messages, skipped_empty=0, files=[path.name],
+                        attachments_added=files.added, notes=files.notes)

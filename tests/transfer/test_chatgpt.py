@@ -117,10 +117,12 @@ def test_every_content_type(tmp_path: Path) -> None:
     texts = [m.content for m in conv.messages]
     joined = "\n".join(texts)
     assert conv.title == "What breed is this cat? Also plot y = x² for me."  # null title
-    # multimodal: the image becomes a placeholder naming its file in the export
-    assert texts[0] == (
-        "[image: file-Xk9PhotoAbc-cat.jpg]\n\nWhat breed is this cat? Also plot y = x² for me."
-    )
+    # multimodal: the image the zip holds is the message's attachment, named as uploaded
+    assert texts[0] == "What breed is this cat? Also plot y = x² for me."
+    (photo,) = conv.messages[0].attachments
+    cat = photo.load()
+    assert (cat.name, cat.kind, cat.media_type) == ("cat.jpg", "image", "image/png")  # sniffed
+    assert cat.data == (FIXTURES / "file-Xk9PhotoAbc-cat.jpg").read_bytes()
     assert "```python\nimport numpy as np\n" in joined  # code, with its language
     assert "```\nsearch(\"largest domestic cat breeds\")\n```" in joined  # language unknown
     output = "```output\n<Figure size 640x480 with 1 Axes>\n```"  # execution_output
@@ -143,8 +145,11 @@ def test_every_content_type(tmp_path: Path) -> None:
     assert "**Error (tool_error):** Error when executing command" in joined
     assert "[Browse all breeds - TICA](https://www.tica.org/breeds/browse-all-breeds)" in joined
     assert "Can you draw one for me?" in texts  # the transcript of a voice message
-    assert ("[image: file_00000000dalle01-9f2c1d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f.webp] "
-            "(prompt: A fluffy Maine Coon sitting in a sunny garden)") in texts  # fmt: skip
+    drawn = conv.messages[texts.index("(prompt: A fluffy Maine Coon sitting in a sunny garden)")]
+    assert [a.load().data for a in drawn.attachments] == [
+        (FIXTURES / "dalle-generations/file_00000000dalle01-9f2c1d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f"
+         ".webp").read_bytes()]
+    assert sum(m.missing_files for m in conv.messages) == 0
     assert texts[-1] == "Here is your garden cat 🐈"  # an unknown content type keeps its text
     # what the person never saw is left out
     for hidden in ("I keep cats", "Be brief", "User keeps cats", "Thought for 7 seconds"):

@@ -65,14 +65,17 @@ def test_blocks_attachments_and_files(tmp_path: Path) -> None:
     question, answer, ask, reply = conv.messages
     assert (question.role, answer.role) == ("user", "assistant")
     assert (answer.provider, answer.model, question.provider) == ("anthropic", None, None)
-    # the attachment's text in a fence that survives the backticks inside it
+    # the attachment's extracted text is a text file of the message, byte for byte
     assert question.content.startswith(
-        "Summarise the attached notes and look up the weather in Zürich.\n\n"
-        "**Attachment: notes.txt**\n\n````\nMeeting notes\n"
-    )
-    assert "- example: ```rm -rf build```\n- owner: Ana\n````" in question.content
+        "Summarise the attached notes and look up the weather in Zürich.\n\n")
+    (notes,) = [a.load() for a in question.attachments]
+    assert (notes.name, notes.kind, notes.media_type) == ("notes.txt", "text_file", "text/plain")
+    assert notes.text is not None and notes.text.startswith("Meeting notes\n")
+    assert "- example: ```rm -rf build```\n- owner: Ana" in notes.text
+    assert notes.data == notes.text.encode()
     assert "[attachment: budget.xlsx]" in question.content  # nothing extracted: a placeholder
     assert question.content.count("[file: whiteboard.png]") == 1  # files and files_v2 merged
+    assert question.missing_files == 2  # the placeholders are counted for the summary
     # thinking is kept, as a blockquote, before the tool call, its result and the answer
     assert answer.content.startswith(
         "> **Thinking:**\n>\n> The notes have three points.\n>\n> I should check the weather"

@@ -92,7 +92,7 @@ def test_round_trip_is_lossless(source: HistoryStore, tmp_path: Path) -> None:
     assert first.pop("exported_at") and second.pop("exported_at")
     assert first == second
     # What the round trip carries, checked on the data rather than assumed.
-    assert first["format"] == "chatdesk" and first["version"] == 1
+    assert first["format"] == "chatdesk" and first["version"] == 2
     tides = next(c for c in first["conversations"] if c["title"] == "Tides & <b>moons</b>")
     assert tides["id"] == 1 and tides["pinned"] is True and tides["system_prompt"] == "Be brief."
     answer = tides["messages"][1]

@@ -168,8 +168,8 @@ def test_the_import_summary_is_the_command_lines(
     assert actions.busy and not actions.import_chatgpt.isEnabled()
     first = finish(qtbot, actions)
     assert first == cli_summary(capsys, tmp_path / "cli", "import", "chatgpt", str(export))
-    assert first == "Imported 3 conversations (24 messages) from ChatGPT; 1 empty skipped; " \
-                    "0 already there"
+    assert first == "Imported 3 conversations (24 messages) from ChatGPT; 2 attachments; " \
+                    "1 empty skipped; 0 already there"  # the zip's photo and DALL·E picture
     assert titles(window) == CHATGPT_TITLES
     assert window.statusBar().currentMessage() == first
     assert actions.import_chatgpt.isEnabled()
