@@ -95,9 +95,17 @@ class Attachments(StoreConnection):
     def attachment_head(self, sha256: str, length: int = 16384) -> bytes | None:
         """The first `length` bytes of a stored file: enough for a picture's header (its
         size), without reading megabytes."""
-        row = self._one("SELECT substr(data, 1, ?) FROM blobs WHERE sha256 = ?",
-                        (length, sha256.lower()))
-        return bytes(row[0]) if row else None
+        row = self._one("SELECT id FROM blobs WHERE sha256 = ?", (sha256.lower(),))
+        if not row:
+            return None
+        # Incremental blob I/O reads only the pages asked for (substr() would load the
+        # whole value: megabytes for the first few kilobytes of a photo).
+        try:
+            with self._connection().blobopen("blobs", "data", int(row[0]),
+                                             readonly=True) as blob:
+                return blob.read(length)
+        except sqlite3.Error as exc:
+            raise self._translate(exc, writing=False) from exc
 
     def blob_count(self) -> int:
         """How many distinct files the history holds (each stored once)."""

@@ -103,6 +103,18 @@ def test_round_trip_bytes_text_and_order(store: HistoryStore) -> None:
     assert store.attachments([]) == {}
 
 
+def test_the_head_of_a_file_is_its_first_bytes(store: HistoryStore) -> None:
+    conv = store.create_conversation()
+    msg = store.add_message(conv.id, "user", "a big one")
+    data = bytes(range(256)) * 400  # 100 KB
+    big = Attachment(PartKind.IMAGE, "big.png", "image/png", PNG + data)
+    store.add_attachments(msg.id, [big])
+    assert store.attachment_head(big.sha256) == (PNG + data)[:16384]
+    assert store.attachment_head(big.sha256, 10) == (PNG + data)[:10]
+    assert store.attachment_head(big.sha256, 10**6) == PNG + data  # shorter than asked
+    assert store.attachment_head("0" * 64) is None
+
+
 def test_same_bytes_are_stored_once(store: HistoryStore) -> None:
     conv = store.create_conversation()
     ids = [store.add_message(conv.id, "user", f"again {n}").id for n in range(3)]
