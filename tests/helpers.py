@@ -3,7 +3,7 @@ in-memory keyring."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from keyring.backend import KeyringBackend
@@ -71,3 +71,15 @@ class MemoryKeyring(KeyringBackend):
     def delete_password(self, service: str, username: str) -> None:
         if self.entries.pop((service, username), None) is None:
             raise PasswordDeleteError("not found")
+
+
+def serve(fakes: dict[str, FakeProvider]) -> Iterator[dict[str, FakeProvider]]:
+    """A module's pool of fakes, started for its tests and stopped after them (for a
+    fixture: `yield from serve({...})`)."""
+    for fake in fakes.values():
+        fake.start()
+    try:
+        yield fakes
+    finally:
+        for fake in fakes.values():
+            fake.stop()

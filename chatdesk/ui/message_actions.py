@@ -12,6 +12,7 @@ from chatdesk.store import StoreError
 from chatdesk.versions import Versions, all_versions
 
 if TYPE_CHECKING:
+    from chatdesk.chat import ChatService
     from chatdesk.ui.controller import ChatController
 
 
@@ -43,14 +44,22 @@ class MessageActions:
             return False
         return self.c.conversation_id is not None and self.c.bridge is not None
 
-    def show_version(self, message_id: int) -> bool:
-        """Put that version of a message (and what followed it) on the main line."""
+    def _changeable(self) -> tuple[ChatService, int] | None:
+        """The chat service and the conversation shown, if it may be changed now."""
         if not self._can_change():
-            return False
+            return None
         service = self.c.engine_service()
         conversation_id = self.c.conversation_id
         if service is None or conversation_id is None:
+            return None
+        return service, conversation_id
+
+    def show_version(self, message_id: int) -> bool:
+        """Put that version of a message (and what followed it) on the main line."""
+        found = self._changeable()
+        if found is None:
             return False
+        service, conversation_id = found
         try:
             changed = service.show_version(conversation_id, message_id)
         except (StoreError, LookupError) as exc:
@@ -62,12 +71,10 @@ class MessageActions:
 
     def branch_from(self, message_id: int) -> int | None:
         """A new conversation with the messages up to this one; it is opened."""
-        if not self._can_change():
+        found = self._changeable()
+        if found is None:
             return None
-        service = self.c.engine_service()
-        conversation_id = self.c.conversation_id
-        if service is None or conversation_id is None:
-            return None
+        service, conversation_id = found
         try:
             branch = service.branch_from(conversation_id, message_id)
         except (StoreError, LookupError) as exc:

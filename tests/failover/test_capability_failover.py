@@ -18,7 +18,7 @@ from chatdesk.parts import Attachment, PartKind
 from chatdesk.providers.base import Message
 from chatdesk.store import MessageStatus
 from tests.fakes.server import ErrorResponse, FakeProvider
-from tests.helpers import reset_fakes
+from tests.helpers import reset_fakes, serve
 from tests.test_chat import Rig, collect, entry, only, rig_factory
 
 PNG = b"\x89PNG\r\n\x1a\n\xfb\xff\xfe-image"
@@ -47,11 +47,7 @@ def pool() -> Iterator[dict[str, FakeProvider]]:
              "gemini": FakeProvider("gemini"),
              "ollama": FakeProvider("ollama", model_info={
                  "gemma3": SHOW_VISION, "tiny": SHOW_TEXT_SMALL})}
-    for fake in fakes.values():
-        fake.start()
-    yield fakes
-    for fake in fakes.values():
-        fake.stop()
+    yield from serve(fakes)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from chatdesk.secrets import KeyStore
 from chatdesk.settings import FailoverSettings, ProviderSettings, Settings
 from chatdesk.store import HistoryStore
 from tests.fakes.server import FakeProvider, Synth
-from tests.helpers import MODELS, reset_fakes
+from tests.helpers import MODELS, reset_fakes, serve
 from tests.test_chat import FAST, FakeClock, collect, env_var, only
 
 QUESTION = "What causes tides?"
@@ -66,11 +66,7 @@ def pool() -> Iterator[dict[str, FakeProvider]]:
         **{name: FakeProvider("openai", api_key=f"key-{name}", chat_paths=OPENAI_PATHS)
            for name in SERVICES.values()},
     }
-    for fake in fakes.values():
-        fake.start()
-    yield fakes
-    for fake in fakes.values():
-        fake.stop()
+    yield from serve(fakes)
 
 
 @pytest.fixture

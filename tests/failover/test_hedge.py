@@ -18,7 +18,7 @@ from chatdesk.failover.deadline import DeadlineRule
 from chatdesk.states import LOST_HEDGE
 from tests.failover.test_deadline import teach
 from tests.fakes.server import ErrorResponse, FakeProvider, Stream, Synth
-from tests.helpers import MODELS, reset_fakes
+from tests.helpers import MODELS, reset_fakes, serve
 from tests.test_chat import Rig, collect, entry, only, rig_factory
 
 DEADLINE_S = 0.2  # the learned deadline of these tests: the floor, over loopback samples
@@ -36,11 +36,7 @@ async def rigs(tmp_path: Path) -> AsyncIterator[Callable[..., Rig]]:
 def pool() -> Iterator[dict[str, FakeProvider]]:
     fakes = {"main": FakeProvider("anthropic"), "backup": FakeProvider("openai"),
              "third": FakeProvider("anthropic")}
-    for fake in fakes.values():
-        fake.start()
-    yield fakes
-    for fake in fakes.values():
-        fake.stop()
+    yield from serve(fakes)
 
 
 @pytest.fixture

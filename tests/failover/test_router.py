@@ -14,7 +14,7 @@ from chatdesk.failover.router import Router, Turn
 from chatdesk.providers.base import Message
 from chatdesk.store import HistoryStore
 from tests.fakes.server import ErrorResponse, FakeProvider, Stream, Synth
-from tests.helpers import MODELS, reset_fakes
+from tests.helpers import MODELS, reset_fakes, serve
 from tests.test_chat import (
     FakeClock,
     Rig,
@@ -39,11 +39,7 @@ def pool() -> Iterator[dict[str, FakeProvider]]:
     fakes = {"main": FakeProvider("anthropic"), "a2": FakeProvider("anthropic"),
              "a3": FakeProvider("anthropic"), "openai": FakeProvider("openai"),
              "gemini": FakeProvider("gemini")}
-    for fake in fakes.values():
-        fake.start()
-    yield fakes
-    for fake in fakes.values():
-        fake.stop()
+    yield from serve(fakes)
 
 
 @pytest.fixture
