@@ -394,7 +394,7 @@ class MessageDelegate(QStyledItemDelegate):
 
     def files_html(self, row: MessageRow, model: Any) -> str:
         """A message's attachments: pictures as thumbnails that open full size, other files
-        as a line with their name and size that saves them."""
+        as a line with their name and size that opens or saves them."""
         files = model.files(row) if model is not None and hasattr(model, "files") else []
         if not files:
             return ""
@@ -411,9 +411,9 @@ class MessageDelegate(QStyledItemDelegate):
                     continue
             mark = {PartKind.DOCUMENT: "PDF", PartKind.TEXT_FILE: "text file"}.get(
                 f.kind, "picture")
-            others.append(f"<a href='save:{f.sha256}' style='color:{t.link}'>{name}</a>"
+            others.append(f"<a href='file:{f.sha256}' style='color:{t.link}'>{name}</a>"
                           f"<span style='color:{t.muted}'> · {mark} · {size_label(f.size)}"
-                          " · click to save</span>")
+                          " · click to open or save</span>")
         out = ""
         if pictures:
             out += "<p style='margin-top:0px; margin-bottom:6px'>" + "&nbsp;".join(pictures) \

@@ -472,11 +472,33 @@ class MainWindow(QMainWindow):
                 viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
                 viewer.show()
             return
+        if action == "file":  # a file's line: open it, or save it
+            from PySide6.QtGui import QCursor
+            from PySide6.QtWidgets import QMenu
+
+            menu = QMenu(self)
+            open_it = menu.addAction(f"Open {name}")
+            save_it = menu.addAction("Save as…")
+            chosen = menu.exec(QCursor.pos())
+            if chosen is open_it:
+                self._open_file(sha256, name)
+                return
+            if chosen is not save_it:
+                return
         from PySide6.QtWidgets import QFileDialog
 
         path, _ = QFileDialog.getSaveFileName(self, f"Save {name}", name)
         if path:
             actions.save_file(sha256, path)
+
+    def _open_file(self, sha256: str, name: str) -> None:
+        """Open an attached file in the program the system uses for it (a private copy)."""
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        path = self.controller.message_actions.private_copy(sha256, name)
+        if path is not None and not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+            self.show_status(f"No program here opens {name}; Save as… keeps a copy.", 8000)
 
     def choose_files(self) -> None:
         """The attach button: pick files to go with the next message."""

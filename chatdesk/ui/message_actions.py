@@ -113,6 +113,27 @@ class MessageActions:
         self.c.say(f"Saved {target.name}.")
         return True
 
+    def private_copy(self, sha256: str, name: str) -> Path | None:
+        """A copy of an attachment only this user can read, for opening it in another
+        program (the history keeps the original); None, and a sentence, if it cannot be."""
+        data = self.file_bytes(sha256)
+        if data is None:
+            return None
+        import tempfile
+
+        from chatdesk.transfer.markdown import safe_file_name
+
+        try:
+            folder = Path(tempfile.mkdtemp(prefix="chatdesk-open-"))  # mode 0700
+            target = folder / safe_file_name(name)
+            target.write_bytes(data)
+        except OSError as exc:
+            from chatdesk.transfer.jobs import write_problem
+
+            self.c.say(f"{name} could not be opened: {write_problem(exc)}.")
+            return None
+        return target
+
     def next_provider(self, after: str) -> str | None:
         """The provider set up that comes after `after` in the failover order (wrapping
         round), other than it; None when there is none."""

@@ -73,7 +73,7 @@ class TranscriptView(QListView):
     actionRequested = Signal(str, int)
     status = Signal(str)  # a short sentence for the status bar
     typed = Signal(str)  # text typed while the transcript had focus: it belongs in the composer
-    fileRequested = Signal(str, str, str)  # "view" | "save", sha256, file name
+    fileRequested = Signal(str, str, str)  # "view" | "save" | "file", sha256, file name
 
     def __init__(self, store: HistoryStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -553,7 +553,7 @@ class TranscriptView(QListView):
             except ValueError:
                 pass
             return
-        if value.startswith(("view:", "save:")):
+        if value.startswith(("view:", "save:", "file:")):
             scheme, sha = value.split(":", 1)
             self.fileRequested.emit(scheme, sha, self._file_name(row, sha))
             return

@@ -249,3 +249,35 @@ def test_a_screenshot_and_a_pdf_answered_by_the_backup_then_found_by_search(
     shown = window.sidebar.results_model.data(window.sidebar.results_model.index(0),
                                               SearchRole.HTML)
     assert "in invoice.pdf" in shown and "<b>aubergines</b>" in shown
+
+
+def test_a_file_opens_from_a_private_copy(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+        tmp_path: Path, monkeypatch: Any) -> None:
+    import stat
+
+    from PySide6.QtGui import QDesktopServices
+    from PySide6.QtWidgets import QMenu
+
+    fake_anthropic.script(Synth(["Read."]))
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    window = make_window(ctx)
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\n", encoding="utf-8")
+    window.controller.files.add_paths([str(notes)])
+    window.send_text("read it")
+    wait_idle(qtbot, window)
+    question = ctx.store.messages(window.controller.conversation_id)[0]
+    [info] = ctx.store.attachment_infos([question.id])[question.id]
+    assert f"file:{info.sha256}" in window.transcript.delegate.document(
+        window.transcript.tmodel.index(0)).toHtml()
+
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl",
+                        staticmethod(lambda url: opened.append(url.toLocalFile()) or True))
+    monkeypatch.setattr(QMenu, "exec", lambda menu, *a: menu.actions()[0])  # "Open notes.md"
+    window.transcript.fileRequested.emit("file", info.sha256, "../../notes.md")
+    [path] = opened
+    copy = Path(path)
+    assert copy.name == "notes.md" and copy.read_text(encoding="utf-8") == "# Notes\n"
+    assert stat.S_IMODE(copy.parent.stat().st_mode) == 0o700  # only this user reads it
