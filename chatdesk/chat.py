@@ -217,14 +217,22 @@ class ChatService:
 
     def _candidates_for(self, conversation: Conversation | None, names: list[str] | None,
                         model: str | None, preferred: str | None,
-                        preset: Preset | None = None) -> list[Candidate]:
+                        preset: Preset | None = None, first: str | None = None
+                        ) -> list[Candidate]:
         """The candidates for a message: its preset's (given, or the conversation's), else
-        the preferred provider and the failover order."""
+        the preferred provider and the failover order. `first`: a provider asked for by
+        name this time ("Ask …"), put first of a preset's order too."""
         if preset is None and conversation is not None and conversation.preset:
             preset = self.store.get_preset(conversation.preset)  # None: deleted since
-        if preset is not None:
-            return self.preset_candidates(preset, names, model)
-        return self.candidates(names, model, preferred)
+        if preset is None:
+            return self.candidates(names, model, preferred)
+        found = self.preset_candidates(preset, names, None if first else model)
+        if first and not names and first in self.settings.providers:
+            found = [c for c in found if c.name != first]
+            entry = self.settings.providers[first]
+            if self.set_up(entry).ok:
+                found.insert(0, Candidate(_tuned(entry, preset), model or entry.model))
+        return found
 
     def set_up(self, provider: ProviderSettings) -> SetUp:
         """Whether the provider can be asked at all (setup_rules); reads its key."""
@@ -364,7 +372,8 @@ class ChatService:
                         system = preset.system_prompt
                 candidates = self._candidates_for(
                     conversation, providers, model,
-                    preferred or conversation.preferred_provider, preset)
+                    preferred or conversation.preferred_provider, preset,
+                    first=options.get("preferred"))
                 if system is not None:
                     self.store.set_system_prompt(conversation.id, system)
             set_aside = self._set_aside_from(conversation.id, replacing) if replacing else ()
