@@ -54,10 +54,11 @@ def _folder(args: argparse.Namespace, store: HistoryStore, kind: Kind, export: b
 
 def _report(report: FolderReport, kind: Kind, folder: Path, export: bool) -> int:
     if export:
-        count = len(report.written)
-        print(f"Wrote {count} file{'s' if count != 1 else ''} to {folder} "
-              f"({'nothing had changed' if not count else 'the others were up to date'}).",
-              file=sys.stderr)
+        count, same = len(report.written), len(report.unchanged)
+        wrote = f"Wrote {count} file{'s' if count != 1 else ''} to {folder}"
+        if same:
+            wrote += f"; {same} {'was' if same == 1 else 'were'} up to date already"
+        print(wrote + ".", file=sys.stderr)
         return EXIT_OK
     for sentence in report.conflicts + report.skipped:
         print(f"chatdesk: {sentence}", file=sys.stderr)

@@ -53,7 +53,7 @@ class FolderReport:
 
     written: list[str] = field(default_factory=list)  # export: files whose bytes changed
     added: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)  # export: files already the same
     conflicts: list[str] = field(default_factory=list)  # sentences, one per conflict
     skipped: list[str] = field(default_factory=list)  # sentences, one per unreadable file
 
@@ -117,6 +117,7 @@ def export_folder(store: HistoryStore, folder: Path, kind: Kind) -> FolderReport
         taken.add(path.name)
         try:
             if path.exists() and path.read_bytes() == text.encode("utf-8"):
+                report.unchanged.append(path.name)
                 continue
             _write_atomically(path, text)
         except OSError as exc:

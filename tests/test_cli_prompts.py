@@ -73,7 +73,9 @@ def test_prompts_export_and_import_on_the_command_line(
     run(capsys, "prompts", "add", "greet", stdin="Hello {{who}}", monkeypatch=monkeypatch)
     folder = tmp_path / "library"
     code, _, err = run(capsys, "prompts", "export", str(folder))
-    assert code == 0 and "Wrote 1 file" in err
+    assert code == 0 and f"Wrote 1 file to {folder}." in err
+    code, _, err = run(capsys, "prompts", "export", str(folder))
+    assert code == 0 and "Wrote 0 files" in err and "1 was up to date already" in err
     assert (folder / "greet.md").exists()
     code, _, err = run(capsys, "prompts", "import", str(folder))
     assert code == 0 and "Imported 0 prompts, 1 already here." in err
