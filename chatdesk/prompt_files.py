@@ -235,9 +235,9 @@ def import_folder(store: HistoryStore, folder: Path, kind: Kind) -> FolderReport
                 if parsed.kind != kind:
                     continue
                 if kind == "prompt":
-                    _import_prompt(store, path.name, *_read_prompt(parsed), report)
+                    merge_prompt(store, path.name, *_read_prompt(parsed), report)
                 else:
-                    _import_preset(store, path.name, _read_preset(parsed), report)
+                    merge_preset(store, path.name, _read_preset(parsed), report)
             except UnicodeDecodeError:
                 report.skipped.append(wording.not_a_library_file(path.name, "it is not UTF-8"))
             except OSError as exc:
@@ -249,8 +249,11 @@ def import_folder(store: HistoryStore, folder: Path, kind: Kind) -> FolderReport
     return report
 
 
-def _import_prompt(store: HistoryStore, file_name: str, name: str, text: str,
-                   report: FolderReport) -> None:
+def merge_prompt(store: HistoryStore, file_name: str, name: str, text: str,
+                 report: FolderReport) -> None:
+    """Add one prompt unless its name is taken: the same text is noted as unchanged, other
+    text as a conflict (a sentence naming `file_name`), and the one there is kept. (For any
+    importer: the native JSON import may take prompts the same way.)"""
     found = store.get_prompt(name)
     if found is None:
         store.add_prompt(name, text)
@@ -261,8 +264,9 @@ def _import_prompt(store: HistoryStore, file_name: str, name: str, text: str,
         report.conflicts.append(wording.import_conflict("prompt", name, file_name))
 
 
-def _import_preset(store: HistoryStore, file_name: str, preset: Preset,
-                   report: FolderReport) -> None:
+def merge_preset(store: HistoryStore, file_name: str, preset: Preset,
+                 report: FolderReport) -> None:
+    """`merge_prompt` for a preset (its content: system prompt, order, tuning)."""
     found = store.get_preset(preset.name)
     if found is None:
         store.add_preset(preset.name, preset.system_prompt, preset.routes, preset.temperature,
