@@ -193,6 +193,7 @@ class MainWindow(QMainWindow):
             self.new_action = self._action("New chat", self.new_chat,
                                            QKeySequence.StandardKey.New, "new-chat")
             self.preset_menu = preset_menu(self, c.prompts.presets, self.new_chat_from_preset)
+            self.sidebar.set_preset_menu(self.preset_menu)
             self.preset_action = self._action("New chat from a preset…", self.show_preset_menu,
                                               "Ctrl+Shift+N")
             self.stop_action = self._action("Stop answer", c.stop, Qt.Key.Key_Escape, "stop")

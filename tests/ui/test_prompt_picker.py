@@ -104,6 +104,8 @@ def test_new_chat_from_a_preset_sends_as_it_says_and_remembers_it(
     ctx.store.add_preset("gpt first", "Be brief.", (Route("backup", "gpt-special"),), 0.5, 77)
     window = make_window(ctx)
     assert "Ctrl+Shift+N" in [k.toString() for k in window.preset_action.shortcuts()]
+    assert window.sidebar.preset_button.menu() is window.preset_menu  # and in the sidebar
+    assert window.sidebar.preset_button.isVisible()
     window.preset_menu.aboutToShow.emit()
     actions = [a for a in window.preset_menu.actions() if a.isEnabled()]
     assert [a.text() for a in actions] == ["gpt first"]
