@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -31,7 +32,8 @@ from chatdesk.providers.registry import make_provider, new_http_client
 from chatdesk.secrets import KeyStore, key_env_vars
 from chatdesk.settings import ProviderSettings, Settings
 from chatdesk.setup_rules import SetUp, check
-from chatdesk.store import HistoryStore, MessageStatus, Recovered, StoredMessage
+from chatdesk.store import Conversation, HistoryStore, MessageStatus, Recovered, StoredMessage
+from chatdesk.store.prompts import Preset
 from chatdesk.versions import Versions, all_versions, main_line_upto, switch_plan
 
 # Which stored messages a provider sees as the conversation so far.
@@ -49,6 +51,18 @@ PROBE_TIMEOUT_CAP_S = 30.0
 
 class UnknownProviderError(ValueError):
     """A provider name that settings.toml does not define."""
+
+
+class UnknownPresetError(ValueError):
+    """A preset name that the history does not hold; str() is the sentence."""
+
+
+@dataclass
+class TunedProviderSettings(ProviderSettings):
+    """A provider entry as a preset asks it: with the preset's temperature (and its
+    max_tokens in the entry's own field). Made per answer, never saved to settings."""
+
+    temperature: float | None = None
 
 
 class NotSetUpError(Exception):
@@ -72,6 +86,7 @@ class SendOptions(TypedDict, total=False):
     model: str | None  # the model to ask the first provider for
     system: str | None  # the conversation's system prompt from now on
     replacing: int | None  # an edit: this user message and all after it become alternates
+    preset: str | None  # the preset to follow (a new conversation remembers it)
 
 
 @dataclass(frozen=True)
@@ -139,7 +154,8 @@ class ChatService:
                                            self.keys.secure_store_available())
             raise errors.MissingKey(wording.clause(sentence), provider=provider.name)
         endpoint = Endpoint(provider.name, provider.effective_base_url(), lookup.key,
-                            provider.allow_insecure_http)
+                            provider.allow_insecure_http,
+                            temperature=getattr(provider, "temperature", None))
         return make_provider(provider.type, endpoint, self.client, self.timeouts)
 
     def provider_settings(self, name: str) -> ProviderSettings:
@@ -167,6 +183,56 @@ class ChatService:
         if model and result:
             result[0] = Candidate(result[0].settings, model)
         return result
+
+    def preset(self, name: str) -> Preset:
+        """The preset of that name; UnknownPresetError if there is none."""
+        found = self.store.get_preset(name)
+        if found is None:
+            raise UnknownPresetError(wording.no_such("preset", name))
+        return found
+
+    def preset_candidates(self, preset: Preset, names: list[str] | None = None,
+                          model: str | None = None) -> list[Candidate]:
+        """Providers to try for a preset: its order, each with its model (`names`, the
+        CLI's --provider, win over it), all with its temperature and max tokens. Providers
+        removed from settings since, or not set up, are left out; a preset without an order
+        uses the failover order."""
+        if names:
+            base = self.candidates(names, model)
+        elif preset.routes:
+            base = [Candidate(p, route.model or p.model) for route in preset.routes
+                    if (p := self.settings.providers.get(route.provider)) is not None
+                    and self.set_up(p).ok]
+            if model and base:
+                base[0] = Candidate(base[0].settings, model)
+        else:
+            base = self.candidates(None, model)
+        return [Candidate(_tuned(c.settings, preset), c.model) for c in base]
+
+    def preset_provider_names(self, preset: Preset) -> list[str] | None:
+        """The providers a preset asks for that settings.toml still has (None: it names
+        none, so the failover order)."""
+        names = [r.provider for r in preset.routes if r.provider in self.settings.providers]
+        return names or None
+
+    def _candidates_for(self, conversation: Conversation | None, names: list[str] | None,
+                        model: str | None, preferred: str | None,
+                        preset: Preset | None = None, first: str | None = None
+                        ) -> list[Candidate]:
+        """The candidates for a message: its preset's (given, or the conversation's), else
+        the preferred provider and the failover order. `first`: a provider asked for by
+        name this time ("Ask …"), put first of a preset's order too."""
+        if preset is None and conversation is not None and conversation.preset:
+            preset = self.store.get_preset(conversation.preset)  # None: deleted since
+        if preset is None:
+            return self.candidates(names, model, preferred)
+        found = self.preset_candidates(preset, names, None if first else model)
+        if first and not names and first in self.settings.providers:
+            found = [c for c in found if c.name != first]
+            entry = self.settings.providers[first]
+            if self.set_up(entry).ok:
+                found.insert(0, Candidate(_tuned(entry, preset), model or entry.model))
+        return found
 
     def set_up(self, provider: ProviderSettings) -> SetUp:
         """Whether the provider can be asked at all (setup_rules); reads its key."""
@@ -272,17 +338,24 @@ class ChatService:
         providers, model = options.get("providers"), options.get("model")
         preferred, system = options.get("preferred"), options.get("system")
         replacing = options.get("replacing")
+        preset_name = options.get("preset")
+        preset = self.preset(preset_name) if preset_name else None
         if preferred is not None and preferred not in self.settings.providers:
             preferred = None  # a provider removed from settings since it was chosen
-        self.require_set_up(providers)  # not an outage: nothing is saved, nothing pending
+        # not an outage: nothing is saved, nothing pending
+        self.require_set_up(providers or (self.preset_provider_names(preset) if preset
+                                          else None))
         with self.store.transaction():  # all of it, or none of it
             if conversation_id is None:
                 if replacing is not None:
                     raise EditError("a new conversation has no message to replace")
                 # Resolve the order before saving so a typo in --provider is a usage error.
-                candidates = self.candidates(providers, model, preferred)
-                conversation = self.store.create_conversation(system_prompt=system,
-                                                              preferred_provider=preferred)
+                candidates = self._candidates_for(None, providers, model, preferred, preset)
+                if system is None and preset is not None:
+                    system = preset.system_prompt
+                conversation = self.store.create_conversation(
+                    system_prompt=system, preferred_provider=preferred,
+                    preset=preset.name if preset else None)
                 created = True
             else:
                 found = self.store.get_conversation(conversation_id)
@@ -291,8 +364,16 @@ class ChatService:
                 conversation, created = found, False
                 if preferred is not None and preferred != conversation.preferred_provider:
                     self.store.set_preferred_provider(conversation.id, preferred)
-                candidates = self.candidates(providers, model,
-                                             preferred or conversation.preferred_provider)
+                if preset is not None and preset.name != conversation.preset:
+                    # The conversation follows this preset from now on, its system prompt
+                    # included (unless one is given with it).
+                    self.store.set_conversation_preset(conversation.id, preset.name)
+                    if system is None and preset.system_prompt:
+                        system = preset.system_prompt
+                candidates = self._candidates_for(
+                    conversation, providers, model,
+                    preferred or conversation.preferred_provider, preset,
+                    first=options.get("preferred"))
                 if system is not None:
                     self.store.set_system_prompt(conversation.id, system)
             set_aside = self._set_aside_from(conversation.id, replacing) if replacing else ()
@@ -310,16 +391,20 @@ class ChatService:
     def check_attachments(self, attachments: Sequence[Attachment],
                           conversation_id: int | None = None, *,
                           providers: list[str] | None = None, model: str | None = None,
-                          preferred: str | None = None) -> None:
+                          preferred: str | None = None, preset_name: str | None = None
+                          ) -> None:
         """Raise AttachmentLimitError (its sentence) when no provider that would be asked
         takes a request with the conversation's files and these (the composer and `ask
         --attach` call it before sending; `prepare` checks again)."""
+        found = None
         if conversation_id is not None:
             found = self.store.get_conversation(conversation_id)
             preferred = preferred or (found.preferred_provider if found else None)
         if preferred is not None and preferred not in self.settings.providers:
             preferred = None
-        self._check_limits(conversation_id, self.candidates(providers, model, preferred),
+        preset = self.preset(preset_name) if preset_name else None
+        self._check_limits(conversation_id,
+                           self._candidates_for(found, providers, model, preferred, preset),
                            attachments)
 
     def _check_limits(self, conversation_id: int | None, candidates: list[Candidate],
@@ -485,7 +570,8 @@ class ChatService:
                 # The cut-off answer makes way for the new one; it stays as an alternate.
                 self.store.set_alternate(self.store.interrupted_answers(message))
                 yield ev.MessageSaved(conversation.id, message.id)
-                candidates = self.candidates(preferred=conversation.preferred_provider)
+                candidates = self._candidates_for(conversation, None, None,
+                                                  conversation.preferred_provider)
                 async for event in self._answer(conversation.id, message, candidates,
                                                 force=force):
                     yield event
@@ -524,6 +610,17 @@ class ChatService:
         for message in self._thread_upto(conversation_id, upto_message_id)[0]:
             if message.status == MessageStatus.PENDING:
                 self.store.set_message_status(message.id, MessageStatus.COMPLETE)
+
+
+def _tuned(settings: ProviderSettings, preset: Preset) -> ProviderSettings:
+    """The entry as the preset asks it: its temperature and longest answer, where it sets
+    them."""
+    fields = {f.name: getattr(settings, f.name) for f in dataclasses.fields(ProviderSettings)}
+    if preset.max_tokens is not None:
+        fields["max_tokens"] = preset.max_tokens
+    temperature = preset.temperature if preset.temperature is not None \
+        else getattr(settings, "temperature", None)
+    return TunedProviderSettings(**fields, temperature=temperature)
 
 
 def _sent(messages: list[StoredMessage],

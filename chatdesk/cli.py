@@ -71,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--system", help="system prompt for this conversation")
     ask.add_argument("--attach", action="append", metavar="FILE", default=[],
                      help="attach an image, PDF or text file (repeat for more)")
+    ask.add_argument("--prompt", dest="saved_prompt", metavar="NAME",
+                     help="send saved prompt NAME (its {{variables}} filled in by --var); "
+                          "text given as well follows it")
+    ask.add_argument("--var", action="append", metavar="KEY=VALUE", default=[],
+                     help="the value of a variable of --prompt (repeat for each)")
+    ask.add_argument("--preset", metavar="NAME",
+                     help="answer as preset NAME says (its system prompt, providers, models, "
+                          "temperature, max tokens); the conversation keeps it")
 
     sub.add_parser("retry", help="send every pending message now")
 
@@ -132,12 +140,63 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--output", "-o", required=True, metavar="PATH",
                      help="a file (json, html, one md) or a folder (several md); - for stdout")
 
+    _add_prompt_parsers(sub)
+
     sub.add_parser("repair", help="save what can be read of a damaged history into a new "
                    "file (quit the app first); the damaged file is kept beside it")
 
     browse = sub.add_parser("browse", help="open a history file read-only in the app")
     browse.add_argument("file")
     return p
+
+
+def _add_prompt_parsers(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """The `prompts` and `presets` commands (their handlers are in cli_prompts)."""
+    prompts = sub.add_parser("prompts", help="the prompt library: saved prompts with "
+                             "{{variables}}, for `ask --prompt` and / in the app")
+    psub = prompts.add_subparsers(dest="prompts_command", parser_class=_Parser,
+                                  metavar="list|show|add|edit|delete|export|import",
+                                  required=True)
+    plist = psub.add_parser("list", help="every saved prompt, with its uses")
+    plist.add_argument("--json", action="store_true")
+    psub.add_parser("show", help="print one prompt's text").add_argument("name")
+    psub.add_parser("add", help="save a new prompt NAME (its text read from stdin)"
+                    ).add_argument("name")
+    psub.add_parser("edit", help="replace the text of prompt NAME (read from stdin)"
+                    ).add_argument("name")
+    psub.add_parser("delete", help="delete prompt NAME").add_argument("name")
+    psub.add_parser("export", help="write each prompt to DIR as a Markdown file"
+                    ).add_argument("dir", metavar="DIR")
+    psub.add_parser("import", help="add the prompts of DIR's Markdown files (a name in "
+                    "use with other text is reported, not overwritten)"
+                    ).add_argument("dir", metavar="DIR")
+
+    presets = sub.add_parser("presets", help="presets: a system prompt, a provider order "
+                             "with a model each, a temperature and max tokens")
+    ssub = presets.add_subparsers(dest="presets_command", parser_class=_Parser,
+                                  metavar="list|show|add|edit|delete|export|import",
+                                  required=True)
+    slist = ssub.add_parser("list", help="every preset")
+    slist.add_argument("--json", action="store_true")
+    ssub.add_parser("show", help="one preset").add_argument("name")
+    for verb, what in (("add", "make a new preset NAME"),
+                       ("edit", "change preset NAME (only what is given)")):
+        cmd = ssub.add_parser(verb, help=what)
+        cmd.add_argument("name")
+        cmd.add_argument("--system", metavar="TEXT", help="its system prompt (\"\" for none)")
+        cmd.add_argument("--provider", action="append", metavar="NAME[:MODEL]",
+                         help="a provider to ask, in order, with its model (repeat for the "
+                              "order; given on edit, it replaces the whole order)")
+        cmd.add_argument("--temperature", type=float, metavar="T",
+                         help="0 to 2 (not given: the model's own)")
+        cmd.add_argument("--max-tokens", type=int, metavar="N",
+                         help="the longest answer, in tokens (not given: the provider's)")
+    ssub.add_parser("delete", help="delete preset NAME (its conversations go on with the "
+                    "failover order)").add_argument("name")
+    ssub.add_parser("export", help="write each preset to DIR as a Markdown file"
+                    ).add_argument("dir", metavar="DIR")
+    ssub.add_parser("import", help="add the presets of DIR's Markdown files"
+                    ).add_argument("dir", metavar="DIR")
 
 
 def run(argv: list[str] | None = None) -> NoReturn:
@@ -401,6 +460,20 @@ def cmd_keys(args: argparse.Namespace, ctx: AppContext) -> int:
         return _fail(exc, EXIT_USAGE)
 
 
+# -- prompts / presets (in cli_prompts, loaded only when used) --------------------------
+
+def cmd_prompts(args: argparse.Namespace, ctx: AppContext) -> int:
+    from chatdesk.cli_prompts import run_prompts
+
+    return run_prompts(args, ctx)
+
+
+def cmd_presets(args: argparse.Namespace, ctx: AppContext) -> int:
+    from chatdesk.cli_prompts import run_presets
+
+    return run_presets(args, ctx)
+
+
 # -- import / export (in cli_transfer, loaded only when used) ----------------------------
 
 def cmd_import(args: argparse.Namespace, ctx: AppContext) -> int:
@@ -444,4 +517,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, AppContext], int]] = {
     "import": cmd_import,
     "export": cmd_export,
     "repair": cmd_repair,
+    "prompts": cmd_prompts,
+    "presets": cmd_presets,
 }

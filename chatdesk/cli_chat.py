@@ -35,9 +35,28 @@ def _read_attachments(paths: list[str]) -> list[Attachment]:
         raise UsageError(str(exc)) from None
 
 
+def _saved_prompt(args: argparse.Namespace, ctx: AppContext, text: str) -> str:
+    """The text of --prompt NAME with its variables filled in by --var, then `text` (what
+    was typed as well) after a blank line. UsageError for a name or value missing."""
+    from chatdesk.prompts import fill, parse_values
+
+    found = ctx.store.get_prompt(args.saved_prompt)
+    if found is None:
+        raise UsageError(wording.no_such("prompt", args.saved_prompt))
+    try:
+        filled = fill(found.text, parse_values(args.var))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return f"{filled}\n\n{text}" if text else filled
+
+
 def run_ask(args: argparse.Namespace, ctx: AppContext) -> int:
     text = " ".join(args.prompt).strip()
     attachments = _read_attachments(args.attach)
+    if args.var and not args.saved_prompt:
+        raise UsageError("--var gives a value to a variable of --prompt NAME: give --prompt")
+    if args.saved_prompt:
+        text = _saved_prompt(args, ctx, text)
     if not text and not sys.stdin.isatty():
         text = sys.stdin.read().strip()
     if not text:
@@ -54,9 +73,12 @@ def run_ask(args: argparse.Namespace, ctx: AppContext) -> int:
     service = ctx.chat_service()
     from chatdesk.chat import NotSetUpError
 
+    names = args.provider
     try:
         service.candidates(args.provider, args.model)
-        service.require_set_up(args.provider)
+        if args.preset:
+            names = args.provider or service.preset_provider_names(service.preset(args.preset))
+        service.require_set_up(names)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     except NotSetUpError as exc:
@@ -66,13 +88,24 @@ def run_ask(args: argparse.Namespace, ctx: AppContext) -> int:
 
         try:
             service.check_attachments(attachments, conversation_id, providers=args.provider,
-                                      model=args.model)
+                                      model=args.model, preset_name=args.preset)
         except AttachmentLimitError as exc:
             raise UsageError(str(exc)) from None
-    unlock_for_sending(ctx, args.provider)
+    unlock_for_sending(ctx, names)
     stream = service.send(text, conversation_id, attachments, providers=args.provider,
-                          model=args.model, system=args.system)
+                          model=args.model, system=args.system, preset=args.preset)
+    if args.saved_prompt:
+        stream = _counting_use(stream, ctx, args.saved_prompt)
     return _run_async(_print_answers(stream, service, ctx))
+
+
+async def _counting_use(stream: AsyncIterator[ev.ChatEvent], ctx: AppContext,
+                        name: str) -> AsyncIterator[ev.ChatEvent]:
+    """The events of `stream`; once the message is saved, the prompt counts as used."""
+    async for event in stream:
+        if isinstance(event, ev.MessageSaved):
+            ctx.store.record_prompt_use(name)
+        yield event
 
 
 def _keep_as_draft(ctx: AppContext, conversation_id: int | None, text: str,

@@ -715,3 +715,64 @@ def history_busy(file_name: str, message_saved: bool) -> str:
     return (f"{file_name} is busy (another chatdesk window or command, such as an import, "
             "is writing to it), so the end of this answer could not be saved: what is shown "
             "above is all of it; the history keeps the part saved before.")
+
+
+# -- prompts and presets (issue 16) ----------------------------------------------------------
+
+def missing_values(names: list[str]) -> str:
+    """A prompt was used without a value for some of its variables."""
+    listed = ", ".join(names)
+    flags = " ".join(f"--var {n}=…" for n in names)
+    return (f"The prompt needs a value for {listed}; give {'them' if len(names) > 1 else 'it'} "
+            f"with {flags}.")
+
+
+def var_malformed(pair: str) -> str:
+    return f"--var takes KEY=VALUE, not {pair!r}."
+
+
+def route_malformed(text: str) -> str:
+    return f"A provider of a preset is NAME or NAME:MODEL, not {text!r}."
+
+
+def name_empty() -> str:
+    return "A name cannot be empty."
+
+
+def name_too_long(limit: int) -> str:
+    return f"A name can be at most {limit} characters long."
+
+
+def temperature_out_of_range(low: float, high: float) -> str:
+    return f"The temperature must be from {low:g} to {high:g}."
+
+
+def max_tokens_too_small() -> str:
+    return "--max-tokens must be a whole number of at least 1."
+
+
+def no_such(kind: str, name: str) -> str:
+    """A prompt or preset named on the command line does not exist."""
+    return f"There is no {kind} named {name!r} (see: chatdesk {kind}s list)."
+
+
+def import_conflict(kind: str, name: str, file_name: str) -> str:
+    """A file of the folder names a prompt or preset that exists with other content."""
+    return (f"{file_name}: a {kind} named {name!r} exists already with other content; it was "
+            "kept as it is (rename one of them, or delete yours first, to import this one).")
+
+
+def not_a_library_file(file_name: str, why: str) -> str:
+    return f"{file_name} was skipped: {why}."
+
+
+def folder_import_summary(kind: str, added: int, unchanged: int, conflicts: int,
+                          skipped: int) -> str:
+    plural = f"{kind}s"
+    parts = [f"Imported {added} {kind if added == 1 else plural}",
+             f"{unchanged} already here"]
+    if conflicts:
+        parts.append(f"{conflicts} kept as they were (name taken)")
+    if skipped:
+        parts.append(f"{skipped} file{'s' if skipped != 1 else ''} skipped")
+    return ", ".join(parts) + "."

@@ -110,6 +110,8 @@ class Endpoint:
     base_url: str
     api_key: str | None = field(default=None, repr=False)
     allow_insecure_http: bool = False  # the key may travel over http:// off this machine
+    # The temperature asked for when a request names none (a preset's); None: the model's.
+    temperature: float | None = None
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,8 @@ class Provider(ABC):
         The first-token deadline runs from the moment the request is sent until the first
         non-empty text, whatever else arrives meanwhile (headers, usage, empty deltas).
         """
+        if request.temperature is None and self.endpoint.temperature is not None:
+            request = dataclasses.replace(request, temperature=self.endpoint.temperature)
         call = self.build_chat_call(request)
         loop = asyncio.get_running_loop()
         first_deadline = loop.time() + self.timeouts.first_token_s

@@ -218,9 +218,13 @@ class StoreConnection:
                 raise NotFoundError(missing)
 
 
-def insert_row(conn: sqlite3.Connection, table: str, row: Any) -> int:
-    """INSERT a row dataclass (all fields but `id`, booleans as 0/1); returns the new id."""
-    values = {k: int(v) if isinstance(v, bool) else v for k, v in asdict(row).items()}
+def insert_row(conn: sqlite3.Connection, table: str, row: Any,
+               omit_if_none: tuple[str, ...] = ()) -> int:
+    """INSERT a row dataclass (all fields but `id`, booleans as 0/1); returns the new id.
+    `omit_if_none`: columns left to their default when None (newer columns, so the same
+    code writes files of an older schema in the tests that make them)."""
+    values = {k: int(v) if isinstance(v, bool) else v for k, v in asdict(row).items()
+              if not (k in omit_if_none and v is None)}
     del values["id"]
     columns = ", ".join(values)
     marks = ", ".join("?" * len(values))

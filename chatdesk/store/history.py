@@ -29,6 +29,7 @@ from chatdesk.store.models import (
     to_iso,
 )
 from chatdesk.store.owner import this_process
+from chatdesk.store.prompts import Prompts
 from chatdesk.store.search import search_messages
 
 _SUMMARY_SQL = """
@@ -55,7 +56,7 @@ def _new_uid() -> str:
     return uuid.uuid4().hex
 
 
-class HistoryStore(Attachments, Claims):
+class HistoryStore(Attachments, Claims, Prompts):
     """One open history file. Use one object per thread; several may share a file.
 
     Every write method commits at once (a person's text is durable before anything is
@@ -74,8 +75,10 @@ class HistoryStore(Attachments, Claims):
         source_id: str | None = None,
         created_at: str | None = None,
         uid: str | None = None,
+        preset: str | None = None,
     ) -> Conversation:
-        """A new conversation; `source`/`source_id`/`created_at` are for importers."""
+        """A new conversation; `source`/`source_id`/`created_at` are for importers; `preset`:
+        the name of the preset it follows."""
         created = created_at or now_iso()
         conv = Conversation(
             id=0,
@@ -88,9 +91,11 @@ class HistoryStore(Attachments, Claims):
             updated_at=created,
             source=source,
             source_id=source_id,
+            preset=preset,
         )
         with self._write() as conn:
-            return replace(conv, id=insert_row(conn, "conversations", conv))
+            return replace(conv, id=insert_row(conn, "conversations", conv,
+                                               omit_if_none=("preset",)))
 
     def get_conversation(self, id: int, *, include_deleted: bool = False) -> Conversation | None:
         sql = "SELECT * FROM conversations WHERE id = ?"

@@ -78,6 +78,7 @@ class Conversation:
     source: str | None = None
     source_id: str | None = None
     deleted_at: str | None = None
+    preset: str | None = None  # the name of the preset it follows (issue 16)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Conversation:

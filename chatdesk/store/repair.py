@@ -85,7 +85,7 @@ def _salvage(path: Path, target: Path) -> RepairReport:
         counts: dict[str, int] = {}
         unreadable = 0
         for table in ("conversations", "messages", "attempts", "provider_health", "blobs",
-                      "message_parts"):
+                      "message_parts", "prompts", "presets"):
             counts[table], skipped = _copy_table(src, dest, table)
             unreadable += skipped
         dest.execute("DELETE FROM attempts WHERE message_id NOT IN (SELECT id FROM messages)")

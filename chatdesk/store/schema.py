@@ -211,11 +211,43 @@ def _v6_attachments(conn: sqlite3.Connection) -> None:
     run_script(conn, _V6)
 
 
+# The prompt library and presets (issue 16): kept in the history file, so a copy of it
+# carries them. A preset's provider order is a JSON list of {"provider", "model"}; a
+# conversation names the preset it follows (by name: a deleted preset leaves the default).
+_V7 = """
+CREATE TABLE prompts (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    text TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    uses INTEGER NOT NULL DEFAULT 0,
+    last_used_at TEXT
+);
+CREATE TABLE presets (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    system_prompt TEXT,
+    providers TEXT NOT NULL DEFAULT '[]',
+    temperature REAL,
+    max_tokens INTEGER,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+ALTER TABLE conversations ADD COLUMN preset TEXT;
+"""
+
+
+def _v7_prompts_and_presets(conn: sqlite3.Connection) -> None:
+    """Saved prompts with their use counts, presets, and the preset of each conversation."""
+    run_script(conn, _V7)
+
+
 # Forward only: MIGRATIONS[n] takes a file from user_version n to n + 1. Never edit a
 # released entry; append a new function instead.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v1_initial, _v2_claim_owners, _v3_health_times, _v4_first_token_times, _v5_reasoning,
-    _v6_attachments,
+    _v6_attachments, _v7_prompts_and_presets,
 ]
 
 

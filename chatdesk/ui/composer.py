@@ -20,14 +20,16 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.ui.attachment_tray import AttachmentTray
+from chatdesk.ui.prompt_picker import PromptList, PromptSource, VariablesForm
 from chatdesk.ui.resources import icon
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from PySide6.QtGui import QResizeEvent
 
     from chatdesk.parts import Attachment
+    from chatdesk.prompts import Prompt
 
 MAX_LINES = 10
 
@@ -74,9 +76,13 @@ class ComposerEdit(QPlainTextEdit):
         self.setTabChangesFocus(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.document().contentsChanged.connect(self._fit)
+        # Keys taken first by what is open above the box (the "/" list); True: taken.
+        self.intercept: Callable[[QKeyEvent], bool] | None = None
         self._fit()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self.intercept is not None and self.intercept(event):
+            return
         key, mods = event.key(), event.modifiers()
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             if mods & Qt.KeyboardModifier.ShiftModifier:
@@ -147,6 +153,7 @@ class Composer(QFrame):
     filesGiven = Signal(list)  # paths dropped or pasted
     imageGiven = Signal(bytes)  # an image pasted (PNG)
     removeAttachmentRequested = Signal(int)
+    promptChosen = Signal(str)  # a saved prompt was inserted (its name): one more use
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -197,6 +204,17 @@ class Composer(QFrame):
         bar.addWidget(cancel)
         self.edit_bar.hide()
 
+        # "/" at the start of an empty box: the saved prompts, then their variables.
+        self.prompt_source: PromptSource | None = None
+        self._slash_closed = False  # Esc closed the list: not again until the box is empty
+        self.prompt_list = PromptList(self)
+        self.prompt_list.chosen.connect(self._prompt_chosen)
+        self.variables_form = VariablesForm(self)
+        self.variables_form.filled.connect(self._prompt_filled)
+        self.variables_form.cancelled.connect(self.focus)
+        self.edit.intercept = self._slash_key
+        self.edit.textChanged.connect(self._slash_changed)
+
         row = QHBoxLayout()
         row.setSpacing(8)
         row.addWidget(self.attach_button, 0, Qt.AlignmentFlag.AlignBottom)
@@ -207,6 +225,8 @@ class Composer(QFrame):
         layout.setContentsMargins(12, 6, 12, 10)
         layout.setSpacing(4)
         layout.addWidget(self.edit_bar)
+        layout.addWidget(self.prompt_list)
+        layout.addWidget(self.variables_form)
         layout.addWidget(self.tray)
         layout.addLayout(row)
         self.setFocusProxy(self.edit)
@@ -284,6 +304,59 @@ class Composer(QFrame):
         text = self.text().strip()
         if (text or self.has_files) and not self.busy:
             self.sendRequested.emit(text)
+
+    # -- "/": saved prompts ------------------------------------------------------------------
+
+    def set_prompt_source(self, source: PromptSource | None) -> None:
+        """Where "/" gets the prompts matching a query (the controller's; None: no "/")."""
+        self.prompt_source = source
+
+    def _slash_changed(self) -> None:
+        text = self.text()
+        if not text:
+            self._slash_closed = False
+        if self.prompt_source is None or self.editing or self._slash_closed \
+                or not text.startswith("/") or "\n" in text:
+            self.prompt_list.hide()
+            return
+        query = text[1:]
+        matches = self.prompt_source(query)
+        self.prompt_list.show_matches(matches, library_empty=not matches
+                                      and not self.prompt_source(""))
+
+    def _slash_key(self, event: QKeyEvent) -> bool:
+        if not self.prompt_list.isVisible():
+            return False
+        key = event.key()
+        if key == Qt.Key.Key_Up:
+            self.prompt_list.move_selection(-1)
+        elif key == Qt.Key.Key_Down:
+            self.prompt_list.move_selection(1)
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Tab):
+            if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                return False
+            return self.prompt_list.choose_current() or key == Qt.Key.Key_Tab
+        elif key == Qt.Key.Key_Escape:
+            self._slash_closed = True
+            self.prompt_list.hide()
+        else:
+            return False
+        return True
+
+    def _prompt_chosen(self, prompt: Prompt) -> None:
+        from chatdesk.prompts import variables
+
+        self.prompt_list.hide()
+        if variables(prompt.text):
+            self.variables_form.ask(prompt)
+            return
+        self._prompt_filled(prompt.name, prompt.text)
+
+    def _prompt_filled(self, name: str, text: str) -> None:
+        self._slash_closed = True  # the text may start with "/" itself
+        self.set_text(text)
+        self.promptChosen.emit(name)
+        self.focus()
 
     def _escape(self) -> None:
         if self.busy:

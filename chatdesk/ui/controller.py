@@ -24,6 +24,7 @@ from chatdesk.ui.drafts import DraftBook
 from chatdesk.ui.key_actions import KeyActions
 from chatdesk.ui.message_actions import MessageActions
 from chatdesk.ui.outgoing_files import OutgoingFiles
+from chatdesk.ui.prompt_actions import PromptActions
 from chatdesk.ui.trash_actions import TrashActions
 from chatdesk.versions import Versions
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from chatdesk.chat import ChatService, PreparedSend
     from chatdesk.context import AppContext, KeyChanges
     from chatdesk.local_servers import FoundServer, LocalServer
+    from chatdesk.prompts import Preset
     from chatdesk.provider_status import ProviderStatus
     from chatdesk.settings import ProviderSettings, Settings
     from chatdesk.ui.bridge import ChatBridge
@@ -105,6 +107,7 @@ class ChatController(QObject):
         self.conversation_id: int | None = None  # the conversation shown; None: a new chat
         self._new_chat_provider: str | None = None
         self._new_chat_system: str | None = None
+        self.new_chat_preset: str | None = None  # the preset a new chat's first message takes
         self._answering: int | None = None  # the conversation of the answer running
         self._live: tuple[int, str] | None = None
         self._missing_keys: frozenset[str] = frozenset()
@@ -113,6 +116,7 @@ class ChatController(QObject):
         self.message_actions = MessageActions(self)  # versions, branches, "Ask …"
         self.trash = TrashActions(self)  # the Trash dialog's matters
         self.files = OutgoingFiles(self)  # the files to go with the next message
+        self.prompts = PromptActions(self)  # the prompt library ("/") and presets
         self._passphrase_asked = False
         self.drafts = DraftBook(state if not self.readonly else None)
         self._draft_timer = QTimer(self)
@@ -335,6 +339,7 @@ class ChatController(QObject):
             return False
         self.conversation_id = conversation.id if conversation else None
         self._new_chat_provider = self._new_chat_system = None
+        self.new_chat_preset = None
         live = self._live if self.busy and self._answering == self.conversation_id \
             and self.conversation_id is not None else None
         self.conversationOpened.emit(OpenedConversation(
@@ -344,6 +349,12 @@ class ChatController(QObject):
             self.message_actions.versions(self.conversation_id), keep_place))
         self.filesChanged.emit(self.files.shown())
         return True
+
+    def start_new_chat_with(self, preset: Preset) -> None:
+        """The new chat shown follows `preset`: its first message goes as the preset says,
+        with the preset's system prompt (which the conversation panel shows and may change)."""
+        self.new_chat_preset = preset.name
+        self._new_chat_system = preset.system_prompt
 
     def conversation_title(self) -> str | None:
         """The stored title of the conversation shown (None: a new chat, or untitled)."""
@@ -522,14 +533,26 @@ class ChatController(QObject):
         new_chat = self.conversation_id is None
         preferred = self._new_chat_provider if new_chat else None
         system = self._new_chat_system if new_chat else None
+        preset = self.new_chat_preset if new_chat else None
+        if preset is not None or self._follows_preset(self.conversation_id):
+            model = None  # a preset's chat is answered as the preset says, model included
         files = self.files.shown()
         sent_from = self.conversation_id
         started = self._start(lambda: service.prepare(
             text, self.conversation_id, files, preferred=preferred, model=model,
-            replacing=replacing, system=system))
+            replacing=replacing, system=system, preset=preset))
         if started and files:
             self.files.sent(sent_from, self.conversation_id if new_chat else None)
         return started
+
+    def _follows_preset(self, conversation_id: int | None) -> bool:
+        if conversation_id is None:
+            return False
+        try:
+            conversation = self.store.get_conversation(conversation_id)
+        except StoreError:
+            return False
+        return conversation is not None and conversation.preset is not None
 
     def regenerate(self, *, model: str | None = None, preferred: str | None = None) -> bool:
         """Ask again for the last answer of the conversation shown (`preferred`: asking
@@ -538,12 +561,19 @@ class ChatController(QObject):
         if service is None or self.conversation_id is None:
             return False
         conversation_id = self.conversation_id
+        if preferred is None and self._follows_preset(conversation_id):
+            model = None  # the preset's model, unless another provider is asked for
         return self._start(lambda: service.prepare_regenerate(
             conversation_id, model=model, preferred=preferred))
 
     def _start(self, prepare: Callable[[], PreparedSend]) -> bool:
         from chatdesk.attachment_limits import AttachmentLimitError
-        from chatdesk.chat import EditError, NotSetUpError, UnknownProviderError
+        from chatdesk.chat import (
+            EditError,
+            NotSetUpError,
+            UnknownPresetError,
+            UnknownProviderError,
+        )
 
         assert self.bridge is not None
         try:
@@ -555,7 +585,8 @@ class ChatController(QObject):
         except AttachmentLimitError as exc:  # the files cannot go: nothing was saved
             self.say(str(exc), 15000)
             return False
-        except (StoreError, EditError, UnknownProviderError, LookupError) as exc:
+        except (StoreError, EditError, UnknownProviderError, UnknownPresetError,
+                LookupError) as exc:
             self.say(wording.not_done(exc))
             return False
         self.drafts.forget(None if prepared.created else prepared.conversation_id)

@@ -36,6 +36,7 @@ from chatdesk.ui.controller import STATUS_MS, ChatController, OpenedConversation
 from chatdesk.ui.conversation_model import shown_title
 from chatdesk.ui.conversation_panel import ConversationPanel
 from chatdesk.ui.health_bar import HealthBar
+from chatdesk.ui.prompt_picker import preset_menu
 from chatdesk.ui.resources import icon
 from chatdesk.ui.sidebar import Sidebar
 from chatdesk.ui.theme import follow_settings, is_dark, theme_watcher
@@ -191,6 +192,10 @@ class MainWindow(QMainWindow):
             c = self.controller
             self.new_action = self._action("New chat", self.new_chat,
                                            QKeySequence.StandardKey.New, "new-chat")
+            self.preset_menu = preset_menu(self, c.prompts.presets, self.new_chat_from_preset)
+            self.sidebar.set_preset_menu(self.preset_menu)
+            self.preset_action = self._action("New chat from a preset…", self.show_preset_menu,
+                                              "Ctrl+Shift+N")
             self.stop_action = self._action("Stop answer", c.stop, Qt.Key.Key_Escape, "stop")
             self.stop_action.setEnabled(False)
             self.regenerate_action = self._action("Regenerate last answer", self.regenerate,
@@ -204,7 +209,9 @@ class MainWindow(QMainWindow):
                                                 "settings")
             self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
             self.trash_action = self._action("Trash…", self.open_trash)
-            for action in (self.new_action, self.search_action, None, self.attach_action,
+            menu.addAction(self.new_action)
+            menu.addMenu(self.preset_menu)
+            for action in (self.search_action, None, self.attach_action,
                            self.stop_action, self.regenerate_action, self.edit_action,
                            self.retry_action, None,
                            self.trash_action, self.settings_action):
@@ -394,6 +401,8 @@ class MainWindow(QMainWindow):
             composer.filesGiven.connect(c.files.add_paths)
             composer.imageGiven.connect(c.files.add_image)
             composer.removeAttachmentRequested.connect(c.files.remove)
+            composer.set_prompt_source(c.prompts.find)
+            composer.promptChosen.connect(c.prompts.used)
             c.filesChanged.connect(composer.show_files)
         if picker is not None:
             picker.providerChosen.connect(c.choose_provider)
@@ -431,6 +440,21 @@ class MainWindow(QMainWindow):
                              "in the last one.", 10000)
         if self.composer is not None:
             self.composer.focus()
+
+    def show_preset_menu(self) -> None:
+        """Ctrl+Shift+N: the presets, over the composer (one is chosen with the keyboard)."""
+        where = self.composer if self.composer is not None else self
+        self.preset_menu.popup(where.mapToGlobal(where.rect().topLeft()))
+
+    def new_chat_from_preset(self, name: str) -> None:
+        if self.composer is not None and self.composer.editing:
+            self.composer.cancel_edit()
+        if self.controller.prompts.new_chat_from(name):
+            first = self.controller.prompts.first_route(name)
+            if self.picker is not None and first is not None:
+                self.picker.set_current(*first)  # who the preset asks first
+            self.update_panel()
+            self.focus_composer()
 
     def jump_to_message(self, conversation_id: int, message_id: int) -> None:
         if conversation_id != self.controller.conversation_id:

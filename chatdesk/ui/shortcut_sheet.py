@@ -15,6 +15,7 @@ WIDGET_KEYS: tuple[tuple[str, str], ...] = (
     ("Enter", "Send the message"),
     ("Shift+Enter", "A new line in the message"),
     ("Up (in an empty message box)", "Edit your last message"),
+    ("/ (in an empty message box)", "Insert a saved prompt (type to filter, Enter picks)"),
     ("Down (in the search field)", "Move into the results"),
     ("F2", "Rename the selected conversation"),
     ("Delete", "Move the selected conversation to the Trash"),

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractScrollArea,
     QApplication,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
@@ -42,6 +43,7 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QToolButton,
     QToolTip,
     QVBoxLayout,
     QWidget,
@@ -287,6 +289,11 @@ class Sidebar(QWidget):
     searchHitActivated = Signal(int, int)  # conversation id, message id
     problem = Signal(str)  # a sentence to show in the status bar
 
+    def set_preset_menu(self, menu: QMenu) -> None:
+        """The presets a new chat may start from, on the button beside New chat."""
+        self.preset_button.setMenu(menu)
+        self.preset_button.setVisible(not self.readonly)
+
     def __init__(self, controller: ChatController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("sidebar")
@@ -300,6 +307,14 @@ class Sidebar(QWidget):
         self.new_button.setToolTip("Start a new conversation (Ctrl+N)")
         self.new_button.clicked.connect(self.newChatRequested)
         self.new_button.setVisible(not readonly)
+        # Beside it: a new chat from a preset (the window gives the menu).
+        self.preset_button = QToolButton()
+        self.preset_button.setObjectName("presetButton")
+        self.preset_button.setText("▾")
+        self.preset_button.setToolTip("A new chat from a preset (Ctrl+Shift+N)")
+        self.preset_button.setAccessibleName("New chat from a preset")
+        self.preset_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.preset_button.setVisible(False)
 
         self.search = _SearchField()
         self.search.setObjectName("searchField")
@@ -355,7 +370,12 @@ class Sidebar(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 0, 0)
         layout.setSpacing(6)
-        layout.addWidget(self.new_button)
+        new_row = QHBoxLayout()
+        new_row.setContentsMargins(0, 0, 0, 0)
+        new_row.setSpacing(4)
+        new_row.addWidget(self.new_button, 1)
+        new_row.addWidget(self.preset_button)
+        layout.addLayout(new_row)
         layout.addWidget(self.search)
         layout.addWidget(self.results_note)
         layout.addWidget(self.stack, 1)

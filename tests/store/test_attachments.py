@@ -42,16 +42,17 @@ def test_migration_from_v5_keeps_everything_adds_the_tables_and_backs_up(
                            provider="p", model="m", reasoning="thinking of shoes")
         attempt = old.start_attempt(answer.id, "p", "m")
         old.finish_attempt(attempt, outcome="ok", streamed_text="it talked")
-        before = {t: old.db.execute(f"SELECT * FROM {t}").fetchall()
+        before = {t: [tuple(r) for r in old.db.execute(f"SELECT * FROM {t}").fetchall()]
                   for t in ("conversations", "messages", "attempts")}
         assert "blobs" not in tables(old.db.conn)
     monkeypatch.undo()
 
     with HistoryStore.open(db_path) as s:
-        assert s.db.conn.execute("PRAGMA user_version").fetchone()[0] == schema_version() == v6 + 1
+        assert s.db.conn.execute("PRAGMA user_version").fetchone()[0] == schema_version() > v6
         assert {"blobs", "message_parts", "blobs_fts"} <= tables(s.db.conn)
-        for table, rows in before.items():
-            assert s.db.execute(f"SELECT * FROM {table}").fetchall() == rows
+        for table, rows in before.items():  # later steps may add columns (at the end)
+            assert [tuple(r)[:len(rows[0])]
+                    for r in s.db.execute(f"SELECT * FROM {table}").fetchall()] == rows
         assert s.search("walrus")[0].message_id == question.id
         assert s.attachments([question.id, answer.id]) == {}
         s.add_attachments(question.id, [image()])  # the new tables work on the old file
