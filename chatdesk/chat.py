@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TypedDict, Unpack
 
 import httpx
@@ -13,6 +14,7 @@ import httpx
 from chatdesk import events as ev
 from chatdesk import wording
 from chatdesk.attachment_limits import check_sendable
+from chatdesk.failover.budget import BudgetBook
 from chatdesk.failover.deadline import DEFAULT_RULE, DeadlineBook, DeadlineRule
 from chatdesk.failover.health import HealthBook
 from chatdesk.failover.router import Candidate, Router, Turn
@@ -108,6 +110,9 @@ class ChatService:
         self.router = Router(store, self.health, self.build_provider,
                              flush_interval_s=flush_interval_s, deadlines=self.deadlines,
                              hedging=lambda: self.settings.failover.hedge)
+        self.budget = BudgetBook(store, lambda: self.settings,
+                                 lambda: datetime.fromtimestamp(clock(), UTC))
+        self.router.budget = self.budget
 
     @property
     def client(self) -> httpx.AsyncClient:
