@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from chatdesk.providers.registry import make_provider, new_http_client
 from chatdesk.secrets import KeyStore, key_env_vars
 from chatdesk.settings import ProviderSettings, Settings
 from chatdesk.setup_rules import SetUp, check
-from chatdesk.store import HistoryStore, MessageStatus, Recovered, StoredMessage
+from chatdesk.store import HistoryStore, MessageStatus, Recovered, StoredMessage, StoreError
 from chatdesk.versions import Versions, all_versions, main_line_upto, switch_plan
 
 # Which stored messages a provider sees as the conversation so far.
@@ -42,6 +43,7 @@ _SENT_STATUSES = {
     "assistant": {MessageStatus.COMPLETE, MessageStatus.PARTIAL},
 }
 
+log = logging.getLogger(__name__)
 
 # What the settings dialog's "Test" sends, and how long it waits at most: a test should not
 # keep the user waiting a whole first-token timeout.
@@ -113,6 +115,15 @@ class ChatService:
         self.budget = BudgetBook(store, lambda: self.settings,
                                  lambda: datetime.fromtimestamp(clock(), UTC))
         self.router.budget = self.budget
+
+    def budget_notices(self) -> list[str]:
+        """The budget sentences due now (80 % of a month's budget used, or all of it), each
+        given once per month and provider; none when the history cannot say."""
+        try:
+            return [n.text for n in self.budget.notices()]
+        except StoreError as exc:
+            log.warning("budget notices not read: %s", exc)
+            return []
 
     @property
     def client(self) -> httpx.AsyncClient:
