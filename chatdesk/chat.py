@@ -15,7 +15,7 @@ import httpx
 from chatdesk import events as ev
 from chatdesk import wording
 from chatdesk.attachment_limits import check_sendable
-from chatdesk.failover.budget import BudgetBook
+from chatdesk.failover.budget import BudgetBook, BudgetNotice
 from chatdesk.failover.deadline import DEFAULT_RULE, DeadlineBook, DeadlineRule
 from chatdesk.failover.health import HealthBook
 from chatdesk.failover.router import Candidate, Router, Turn
@@ -116,11 +116,11 @@ class ChatService:
                                  lambda: datetime.fromtimestamp(clock(), UTC))
         self.router.budget = self.budget
 
-    def budget_notices(self) -> list[str]:
-        """The budget sentences due now (80 % of a month's budget used, or all of it), each
+    def budget_notices(self) -> list[BudgetNotice]:
+        """The budget notices due now (80 % of a month's budget used, or all of it), each
         given once per month and provider; none when the history cannot say."""
         try:
-            return [n.text for n in self.budget.notices()]
+            return self.budget.notices()
         except StoreError as exc:
             log.warning("budget notices not read: %s", exc)
             return []

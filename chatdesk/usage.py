@@ -225,3 +225,41 @@ def conversation_cost(store: HistoryStore, settings: Settings,
 def _parse_time(value: str) -> datetime:
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class ProviderModelTotal:
+    """One provider entry's answers from one model, added up."""
+
+    provider: str
+    model: str
+    total: UsageTotal
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    """What the app's usage view shows: the last days by day and provider, the totals per
+    provider and model, and this month's budgets."""
+
+    days: list[DayUsage]
+    providers: list[str]  # every provider in the period, dearest first
+    rows: list[ProviderModelTotal]  # per provider (dearest first), then model
+    total: UsageTotal
+    budgets: list[MonthSpend]
+
+
+def usage_report(store: HistoryStore, settings: Settings, now: datetime,
+                 days: int = 30) -> UsageReport:
+    """The last `days` days (today included, UTC) of answers."""
+    last = now.astimezone(UTC).date()
+    first = last - timedelta(days=days - 1)
+    answers = answers_since(store, settings,
+                            datetime(first.year, first.month, first.day, tzinfo=UTC))
+    providers = [t.group for t in totals(answers, By.PROVIDER)]
+    rows = []
+    for provider in providers:
+        mine = [a for a in answers if a.usage.provider == provider]
+        rows += [ProviderModelTotal(provider, t.group, t) for t in totals(mine, By.MODEL)]
+    spending = Spending(store, lambda: settings, lambda: now)
+    return UsageReport(by_day(answers, first, last), providers, rows, grand_total(answers),
+                       spending.budgets())

@@ -66,7 +66,7 @@ async def test_a_spent_budget_skips_the_entry_with_its_reason_and_no_request(
     assert skipped.notice == "Skipped OpenAI: this month's budget of $20.00 is spent"
     assert only(events, ev.AnswerFinished)[0].provider == "anthropic"
     assert len(o.requests) == 1  # not asked again
-    assert rig.service.budget_notices() == [
+    assert [n.text for n in rig.service.budget_notices()] == [
         "OpenAI has spent this month's budget of $20.00; chatdesk skips it until 1 February "
         "(raise monthly_budget_usd in settings.toml to go on)."]
 
