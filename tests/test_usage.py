@@ -426,3 +426,29 @@ def test_anthropic_cache_reads_and_writes_count_as_input() -> None:
     assert (cached, written) == (0, 188086)
     assert _with_cache(21, cached, written) == 188107
     assert _cache_counts({"output_tokens": 5}, 7, 0) == (7, 0)  # a later event is silent
+
+
+def test_ask_says_on_stderr_once_when_80_percent_of_the_budget_is_used(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.fakes.server import FakeProvider
+    from tests.helpers import MODELS, key_env, write_settings
+
+    directory = tmp_path / "data"
+    monkeypatch.setenv("CHATDESK_DATA_DIR", str(directory))
+    with FakeProvider("openai") as fake:
+        fakes = [("openai", fake)]
+        path = write_settings(directory, fakes)
+        path.write_text(path.read_text(encoding="utf-8").replace(
+            "[providers.openai]", "[providers.openai]\nmonthly_budget_usd = 10")
+            + f'\n[prices."{MODELS["openai"]}"]\ninput = 1\noutput = 10\n', encoding="utf-8")
+        for var, value in key_env(fakes).items():
+            monkeypatch.setenv(var, value)
+        with HistoryStore.open(directory / "history.db") as s:  # $8.50 spent this month
+            answer(s, s.create_conversation("earlier").id, "openai", MODELS["openai"],
+                   datetime.now(UTC), 0, 850_000)
+        assert main(["ask", "hello"]) == 0
+        err = capsys.readouterr().err
+        assert "chatdesk: OpenAI has used $8.50 of this month's $10.00 budget (85 %)" in err
+        assert main(["ask", "again"]) == 0
+        assert "budget" not in capsys.readouterr().err  # once a month
