@@ -164,3 +164,35 @@ def test_with_no_answers_the_view_says_so(qtbot: Any, ctx: AppContext) -> None:
 def test_nice_ceiling() -> None:
     assert [nice_ceiling(v) for v in (0, 0.013, 0.3, 1, 1.2, 7, 51)] == \
         [1.0, 0.02, 0.5, 1, 2, 10, 100]
+
+
+def test_after_an_answer_80_percent_goes_to_the_status_bar_and_a_spent_budget_to_a_notice(
+        qtbot: Any, qloop: Any, run: Any, ctx: AppContext) -> None:
+    from chatdesk import events as ev
+    from chatdesk.ui.bridge import ChatBridge
+
+    controller = ChatController(ctx.store, ctx)
+    bridge = ChatBridge(ctx.chat_service)
+    controller.attach_bridge(bridge)
+    said: list[str] = []
+    noticed: list[str] = []
+    controller.message.connect(lambda text, _ms: said.append(text))
+    controller.notice.connect(noticed.append)
+    conv = ctx.store.create_conversation("spend").id
+    now = datetime.now(UTC)
+    finished = ev.AnswerFinished(conv, 1, "openai", "gpt-4o", "ok", "stop", 1, 1)
+    try:
+        answer(ctx.store, conv, "openai", "gpt-4o", now, 0, 170_000)  # $1.70 of $2: 85 %
+        controller._on_event(finished)
+        assert [t for t in said if "budget" in t] == [
+            "OpenAI has used $1.70 of this month's $2.00 budget (85 %); once it is spent, "
+            "chatdesk skips OpenAI until " + said[-1].rsplit("until ", 1)[1]]
+        assert noticed == []
+        controller._on_event(finished)
+        assert len([t for t in said if "budget" in t]) == 1  # once a month
+        answer(ctx.store, conv, "openai", "gpt-4o", now, 0, 30_000)  # $2.00: spent
+        controller._on_event(finished)
+        assert len(noticed) == 1 and noticed[0].startswith(
+            "OpenAI has spent this month's budget of $2.00; chatdesk skips it until ")
+    finally:
+        run(bridge.shutdown())
