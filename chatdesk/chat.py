@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TypedDict, Unpack
 
 import httpx
@@ -14,6 +16,7 @@ import httpx
 from chatdesk import events as ev
 from chatdesk import wording
 from chatdesk.attachment_limits import check_sendable
+from chatdesk.failover.budget import BudgetBook, BudgetNotice
 from chatdesk.failover.deadline import DEFAULT_RULE, DeadlineBook, DeadlineRule
 from chatdesk.failover.health import HealthBook
 from chatdesk.failover.router import Candidate, Router, Turn
@@ -32,7 +35,14 @@ from chatdesk.providers.registry import make_provider, new_http_client
 from chatdesk.secrets import KeyStore, key_env_vars
 from chatdesk.settings import ProviderSettings, Settings
 from chatdesk.setup_rules import SetUp, check
-from chatdesk.store import Conversation, HistoryStore, MessageStatus, Recovered, StoredMessage
+from chatdesk.store import (
+    Conversation,
+    HistoryStore,
+    MessageStatus,
+    Recovered,
+    StoredMessage,
+    StoreError,
+)
 from chatdesk.store.prompts import Preset
 from chatdesk.versions import Versions, all_versions, main_line_upto, switch_plan
 
@@ -42,6 +52,7 @@ _SENT_STATUSES = {
     "assistant": {MessageStatus.COMPLETE, MessageStatus.PARTIAL},
 }
 
+log = logging.getLogger(__name__)
 
 # What the settings dialog's "Test" sends, and how long it waits at most: a test should not
 # keep the user waiting a whole first-token timeout.
@@ -123,6 +134,18 @@ class ChatService:
         self.router = Router(store, self.health, self.build_provider,
                              flush_interval_s=flush_interval_s, deadlines=self.deadlines,
                              hedging=lambda: self.settings.failover.hedge)
+        self.budget = BudgetBook(store, lambda: self.settings,
+                                 lambda: datetime.fromtimestamp(clock(), UTC))
+        self.router.budget = self.budget
+
+    def budget_notices(self) -> list[BudgetNotice]:
+        """The budget notices due now (80 % of a month's budget used, or all of it), each
+        given once per month and provider; none when the history cannot say."""
+        try:
+            return self.budget.notices()
+        except StoreError as exc:
+            log.warning("budget notices not read: %s", exc)
+            return []
 
     @property
     def client(self) -> httpx.AsyncClient:

@@ -141,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a file (json, html, one md) or a folder (several md); - for stdout")
 
     _add_prompt_parsers(sub)
+    use = sub.add_parser("usage", help="tokens and cost of the answers, by provider, model "
+                         "or key")
+    use.add_argument("--since", default="30d", metavar="WHEN",
+                     help="from WHEN: Nd or Nw back from now, or an ISO date (default: 30d)")
+    use.add_argument("--by", choices=["provider", "model", "key"], default="provider",
+                     help="what to total by (default: provider)")
+    use.add_argument("--json", action="store_true")
 
     sub.add_parser("repair", help="save what can be read of a damaged history into a new "
                    "file (quit the app first); the damaged file is kept beside it")
@@ -488,6 +495,14 @@ def cmd_export(args: argparse.Namespace, ctx: AppContext) -> int:
     return run_export(args, ctx)
 
 
+# -- usage (in cli_usage, loaded only when used) -----------------------------------------
+
+def cmd_usage(args: argparse.Namespace, ctx: AppContext) -> int:
+    from chatdesk.cli_usage import run_usage
+
+    return run_usage(args, ctx)
+
+
 # -- repair ------------------------------------------------------------------------------
 
 def cmd_repair(args: argparse.Namespace, ctx: AppContext) -> int:
@@ -519,4 +534,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, AppContext], int]] = {
     "repair": cmd_repair,
     "prompts": cmd_prompts,
     "presets": cmd_presets,
+    "usage": cmd_usage,
 }

@@ -138,6 +138,10 @@ async def _print_answers(stream: AsyncIterator[ev.ChatEvent], service: ChatServi
                 return _keep_as_draft(ctx, kept_in, event.text,
                                       wording.nothing_set_up("cli", event.reason))
             printer.show(event)
+            if isinstance(event, ev.AnswerFinished):
+                printer._end_line()
+                for notice in service.budget_notices():  # 80 % or spent: once a month
+                    print(f"chatdesk: {notice.text}", file=sys.stderr)
     except BusyError as exc:
         log.warning("history busy: %s", exc)
         printer._end_line()
@@ -253,6 +257,8 @@ async def _retry(service: ChatService, count: int) -> int:
             printer.show(event)
             if isinstance(event, ev.AnswerFinished):
                 sent += 1
+                for notice in service.budget_notices():
+                    print(f"chatdesk: {notice.text}", file=sys.stderr)
             elif isinstance(event, ev.AnswerPending | ev.AnswerStopped):
                 failed += 1
     finally:

@@ -52,6 +52,13 @@ class ProviderSettings:
     vision: bool | None = None  # it sees images
     pdf: bool | None = None  # it reads PDFs (false: it gets their extracted text)
     context_tokens: int | None = None  # the longest conversation it takes, in tokens
+    # What this entry's answers cost, USD per million tokens, whatever its model (None: the
+    # [prices] table's, else the shipped table's; see chatdesk/pricing.py).
+    price_input: float | None = None
+    price_output: float | None = None
+    price_cached_input: float | None = None
+    # This calendar month's spending (UTC) at which the entry is skipped (None: no limit).
+    monthly_budget_usd: float | None = None
 
     def effective_base_url(self, environ: Mapping[str, str] = os.environ) -> str:
         """base_url, else the type's default (for ollama, OLLAMA_HOST when set); no trailing /."""
@@ -75,6 +82,21 @@ class ProviderSettings:
         if self.base_url is None or self.base_url.rstrip("/") == official:
             return DEFAULT_STATUS_URLS.get(self.type)
         return None
+
+
+@dataclass(frozen=True)
+class ModelPrice:
+    """A model's rates, USD per million tokens (a [prices."MODEL"] table, or the shipped
+    table's row). None: billed like `input` (cached) or `output` (reasoning)."""
+
+    input: float
+    output: float
+    cached_input: float | None = None
+    reasoning: float | None = None
+    # A prompt longer than `above_tokens` is billed at these rates instead (None: no tier).
+    above_tokens: int | None = None
+    input_above: float | None = None
+    output_above: float | None = None
 
 
 @dataclass
@@ -105,6 +127,8 @@ class Settings:
     failover: FailoverSettings
     providers: dict[str, ProviderSettings]
     ui: UiSettings = field(default_factory=UiSettings)
+    # [prices."MODEL"] tables: the user's rates, over the shipped ones.
+    prices: dict[str, ModelPrice] = field(default_factory=dict)
     # Providers that come from the built-in defaults, not from a table the user wrote: a
     # local one among them is not "set up" until it has answered once (see setup_rules).
     built_in: frozenset[str] = field(default=frozenset(), compare=False, repr=False)

@@ -17,6 +17,7 @@ from chatdesk.settings import (
     PROVIDER_TYPES,
     THEMES,
     FailoverSettings,
+    ModelPrice,
     ProviderSettings,
     Settings,
     SettingsError,
@@ -25,7 +26,7 @@ from chatdesk.settings import (
 )
 
 # The keys each table may hold; anything else is a typo or a newer version's key.
-TOP_KEYS = ("failover", "providers", "ui")
+TOP_KEYS = ("failover", "providers", "ui", "prices")
 FAILOVER_KEYS = ("order", "connect_timeout_s", "first_token_timeout_s", "stall_timeout_s",
                  "cooldown_s", "hedge")
 FAILOVER_SECONDS = FAILOVER_KEYS[1:5]
@@ -33,7 +34,11 @@ UI_KEYS = ("theme",)
 MAX_CONTEXT_TOKENS = 100_000_000
 PROVIDER_KEYS = ("type", "model", "base_url", "api_key_env", "status_url", "max_tokens",
                  "ca_bundle", "allow_insecure_http", "continue_partial", "vision", "pdf",
-                 "context_tokens")
+                 "context_tokens", "price_input", "price_output", "price_cached_input",
+                 "monthly_budget_usd")
+PRICE_KEYS = ("input", "output", "cached_input", "reasoning", "above_tokens", "input_above",
+              "output_above")
+MAX_PRICE = 1_000_000.0  # USD per million tokens (or a month's budget): beyond any real one
 CONTINUE_PARTIAL = ("auto", "never")
 
 MAX_NESTING = 32  # far beyond any real settings file, far below tomllib's recursion limit
@@ -145,7 +150,51 @@ class Validator:
         # An entry just as the defaults (or the template settings.toml) have it is not one
         # the user wrote: a local one is not taken as set up until it has answered once.
         built_in = frozenset(n for n, p in providers.items() if defaults.providers.get(n) == p)
-        return Settings(failover, providers, UiSettings(theme=theme), built_in=built_in)
+        prices = self.table(data, "prices", ("prices",))
+        return Settings(failover, providers, UiSettings(theme=theme),
+                        prices={model: self.price(model, raw) for model, raw in prices.items()},
+                        built_in=built_in)
+
+    def dollars(self, value: Any, where: tuple[str, ...], label: str, what: str,
+                zero_ok: bool = True) -> float:
+        """A price or budget in USD: a number from 0 (or above 0) to MAX_PRICE."""
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and \
+            math.isfinite(value) and (0 <= value if zero_ok else 0 < value) and \
+            value <= MAX_PRICE
+        if not ok:
+            least = "0" if zero_ok else "more than 0"
+            raise self.fail(where, f"{label} must be {what} in US dollars, a number from "
+                                   f"{least} to {MAX_PRICE:,.0f}, not {show(value)}.")
+        return float(value)
+
+    def price(self, model: str, raw: Any) -> ModelPrice:
+        """A [prices."MODEL"] table: input and output, the others optional."""
+        table = f'[prices."{model}"]'
+        where = ("prices", model)
+        if not isinstance(raw, dict):
+            raise self.fail(where, f'prices."{model}" must be a table ({table}) with input '
+                                   "and output, in US dollars per million tokens.")
+        self.known_keys(raw, PRICE_KEYS, where, table)
+        missing = [k for k in ("input", "output") if k not in raw]
+        if missing:
+            raise self.fail(where, f"{table} needs {' and '.join(missing)}: US dollars per "
+                                   "million tokens.")
+        rates = {k: self.dollars(raw[k], (*where, k), f"{table} {k}",
+                                 "a price per million tokens")
+                 for k in PRICE_KEYS if k in raw and k != "above_tokens"}
+        tier = [k for k in ("above_tokens", "input_above", "output_above") if k in raw]
+        if tier and len(tier) != 3:
+            raise self.fail((*where, tier[0]), f"{table} needs above_tokens, input_above and "
+                                               "output_above together (the long-prompt rates).")
+        above = raw.get("above_tokens")
+        if tier and (isinstance(above, bool) or not isinstance(above, int) or
+                     not 0 < above <= MAX_CONTEXT_TOKENS):
+            raise self.fail((*where, "above_tokens"),
+                            f"{table} above_tokens must be a whole number of tokens from 1 to "
+                            f"{MAX_CONTEXT_TOKENS}, not {show(above)}.")
+        return ModelPrice(rates["input"], rates["output"], rates.get("cached_input"),
+                          rates.get("reasoning"), above, rates.get("input_above"),
+                          rates.get("output_above"))
 
     def failover(self, raw: dict[str, Any], providers: dict[str, Any]) -> FailoverSettings:
         self.known_keys(raw, FAILOVER_KEYS, ("failover",), "[failover]")
@@ -271,6 +320,24 @@ class Validator:
                                 f"{table} context_tokens must be a whole number of tokens "
                                 f"from 1 to {MAX_CONTEXT_TOKENS}, not {show(value)}.")
             provider.context_tokens = value
+        for key in ("price_input", "price_output", "price_cached_input"):
+            if key in raw:
+                setattr(provider, key, self.dollars(raw[key], ("providers", name, key),
+                                                    f"{table} {key}",
+                                                    "a price per million tokens"))
+        if (provider.price_input is None) != (provider.price_output is None):
+            given = "price_input" if provider.price_input is not None else "price_output"
+            raise self.fail(("providers", name, given),
+                            f"{table} needs price_input and price_output together (US "
+                            "dollars per million tokens).")
+        if provider.price_cached_input is not None and provider.price_input is None:
+            raise self.fail(("providers", name, "price_cached_input"),
+                            f"{table} price_cached_input needs price_input and price_output "
+                            "too.")
+        if "monthly_budget_usd" in raw:
+            provider.monthly_budget_usd = self.dollars(
+                raw["monthly_budget_usd"], ("providers", name, "monthly_budget_usd"),
+                f"{table} monthly_budget_usd", "a month's spending", zero_ok=False)
         return provider
 
     def text_value(self, raw: Mapping[str, Any], name: str, key: str,
@@ -331,7 +398,7 @@ def _find_line(text: str, where: tuple[str, ...]) -> int | None:
     """The line of `where`: (key,), ("failover", key), ("providers", name[, key]) or a table."""
     if not where:
         return None
-    depth = 2 if where[0] == "providers" and len(where) > 1 else 1
+    depth = 2 if where[0] in ("providers", "prices") and len(where) > 1 else 1
     table, key = where[:depth], (where[depth] if len(where) > depth else None)
     lines = text.splitlines()
     current: tuple[str, ...] = ()

@@ -776,3 +776,41 @@ def folder_import_summary(kind: str, added: int, unchanged: int, conflicts: int,
     if skipped:
         parts.append(f"{skipped} file{'s' if skipped != 1 else ''} skipped")
     return ", ".join(parts) + "."
+# -- usage, cost and budgets (issue 16) ----------------------------------------------------
+
+def dollars(amount: float | None) -> str:
+    """'$20.00', '$0.0042' for a fraction of a cent, 'unknown' for no price."""
+    if amount is None:
+        return "unknown"
+    if 0 < abs(amount) < 0.01:
+        return f"${amount:.4f}"
+    return f"${amount:,.2f}"
+
+
+def budget_reason(provider_name: str, budget_usd: float) -> str:
+    """Why an entry over its budget is left out: 'openai: this month's budget of $20.00 is
+    spent'."""
+    return f"{provider_name}: this month's budget of {dollars(budget_usd)} is spent"
+
+
+def skipped_budget(provider_name: str, budget_usd: float) -> str:
+    """The notice of an entry left out for its budget: 'Skipped OpenAI: this month's budget
+    of $20.00 is spent'."""
+    return f"Skipped {display_name(provider_name)}: this month's budget of " \
+           f"{dollars(budget_usd)} is spent"
+
+
+def budget_near(provider_name: str, spent_usd: float, budget_usd: float,
+                next_month: str) -> str:
+    """The warning at 80 % of a month's budget, given once that month."""
+    share = int(spent_usd / budget_usd * 100) if budget_usd else 0
+    return (f"{display_name(provider_name)} has used {dollars(spent_usd)} of this month's "
+            f"{dollars(budget_usd)} budget ({share} %); once it is spent, chatdesk skips "
+            f"{display_name(provider_name)} until {next_month}.")
+
+
+def budget_reached(provider_name: str, budget_usd: float, next_month: str) -> str:
+    """The notice when a month's budget is spent, given once that month."""
+    return (f"{display_name(provider_name)} has spent this month's budget of "
+            f"{dollars(budget_usd)}; chatdesk skips it until {next_month} (raise "
+            "monthly_budget_usd in settings.toml to go on).")

@@ -34,6 +34,7 @@ from chatdesk.settings import ProviderSettings
 from chatdesk.store import AttemptOutcome, HealthState, HistoryStore, MessageStatus, StoreError
 
 if TYPE_CHECKING:
+    from chatdesk.failover.budget import BudgetBook
     from chatdesk.failover.deadline import DeadlineBook
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,8 @@ class _Progress:
 class Router:
     """Gets one whole answer for a turn, failing over as the policy decides."""
 
+    budget: BudgetBook | None = None  # the monthly budgets (None: none are kept)
+
     def __init__(
         self,
         store: HistoryStore,
@@ -248,6 +251,11 @@ class Router:
         be skipped: its key is missing or was rejected, or it is cooling down after a failure
         (unless `force`)."""
         name = candidate.name
+        spent = self.budget.skip_reason(candidate.settings) if self.budget else None
+        if spent:  # this month's budget is spent: skipped like a cooling provider, forced or not
+            progress.reasons.append(spent[0])
+            progress.skipped.append(spent[1])
+            return None
         state = self.health.get(name)
         if state.state in (HealthState.NO_KEY, HealthState.KEY_REJECTED):
             progress.reasons.append(wording.key_unusable(name, state.last_error_class))
@@ -377,10 +385,7 @@ class Router:
                 writer.add(text)
                 yield ev.TextChunk(text)
             elif isinstance(event, Usage):
-                usage = attempt.usage  # 0 is a count: only a missing one keeps the last
-                attempt.usage = Usage(
-                    usage.input_tokens if event.input_tokens is None else event.input_tokens,
-                    usage.output_tokens if event.output_tokens is None else event.output_tokens)
+                attempt.usage = attempt.usage.updated(event)  # 0 is a count, None is not
             elif isinstance(event, Finished):
                 attempt.finish_reason = event.reason
                 attempt.refused = event.refused
@@ -474,6 +479,8 @@ class Router:
             input_tokens=usage.input_tokens if usage else None,
             output_tokens=usage.output_tokens if usage else None,
             finish_reason=finish_reason, reasoning=reasoning,
+            cached_input_tokens=usage.cached_input_tokens if usage else None,
+            reasoning_tokens=usage.reasoning_tokens if usage else None,
         )
 
 

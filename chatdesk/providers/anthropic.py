@@ -133,6 +133,8 @@ class AnthropicProvider(Provider):
 
     async def parse_stream(self, response: httpx.Response) -> AsyncIterator[ProviderEvent]:
         input_tokens: int | None = None
+        cached: int | None = None  # prompt tokens read from the cache
+        written: int | None = None  # and written to it
         stop_reason: str | None = None
         async for sse in sse_events(response, self.name):
             if not sse.data.strip():
@@ -152,7 +154,9 @@ class AnthropicProvider(Provider):
             elif kind == "message_start":
                 usage = (payload.get("message") or {}).get("usage") or {}
                 input_tokens = usage.get("input_tokens", input_tokens)
-                yield Usage(input_tokens=input_tokens)
+                cached, written = _cache_counts(usage, cached, written)
+                yield Usage(_with_cache(input_tokens, cached, written),
+                            cached_input_tokens=cached)
             elif kind == "message_delta":
                 stop_reason = (payload.get("delta") or {}).get("stop_reason") or stop_reason
                 usage = payload.get("usage") or {}
@@ -160,7 +164,9 @@ class AnthropicProvider(Provider):
                     # Usage events are cumulative snapshots: the last one wins.
                     if usage.get("input_tokens") is not None:  # 0 is a count too
                         input_tokens = usage["input_tokens"]
-                    yield Usage(input_tokens, usage.get("output_tokens"))
+                    cached, written = _cache_counts(usage, cached, written)
+                    yield Usage(_with_cache(input_tokens, cached, written),
+                                usage.get("output_tokens"), cached)
             elif kind == "message_stop":
                 yield Finished(stop_reason, refused=stop_reason == "refusal")
                 return
@@ -176,3 +182,19 @@ class AnthropicProvider(Provider):
             for item in payload.get("data") or []
             if isinstance(item, dict) and item.get("id")
         ]
+
+
+def _cache_counts(usage: dict[str, Any], cached: int | None,
+                  written: int | None) -> tuple[int | None, int | None]:
+    """The prompt tokens read from and written to the cache (cache_read_input_tokens,
+    cache_creation_input_tokens), the last report's where this one is silent."""
+    read, made = usage.get("cache_read_input_tokens"), usage.get("cache_creation_input_tokens")
+    return (read if isinstance(read, int) else cached, made if isinstance(made, int) else written)
+
+
+def _with_cache(input_tokens: Any, cached: int | None, written: int | None) -> Any:
+    """Every prompt token: Anthropic's input_tokens leaves out the ones read from or written
+    to the cache."""
+    if not isinstance(input_tokens, int) or isinstance(input_tokens, bool):
+        return input_tokens
+    return input_tokens + (cached or 0) + (written or 0)

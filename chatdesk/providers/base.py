@@ -69,8 +69,21 @@ class RefusalDelta:
 
 @dataclass(frozen=True)
 class Usage:
+    """Token counts as billed. `input_tokens` counts every prompt token, the ones read from
+    the provider's cache included (`cached_input_tokens` of them); `output_tokens` every
+    generated one, thinking included (`reasoning_tokens` of them). None: not reported."""
+
     input_tokens: int | None = None
     output_tokens: int | None = None
+    cached_input_tokens: int | None = None
+    reasoning_tokens: int | None = None
+
+    def updated(self, later: Usage) -> Usage:
+        """These counts with a later report's: its counts win, a count it lacks is kept
+        (0 is a count)."""
+        return Usage(*(mine if theirs is None else theirs
+                       for mine, theirs in zip(dataclasses.astuple(self),
+                                               dataclasses.astuple(later), strict=True)))
 
 
 @dataclass(frozen=True)
@@ -345,7 +358,8 @@ class Provider(ABC):
                     f"the stream could not be read: text of type {type(event.text).__name__}",
                     provider=self.name)
         elif isinstance(event, Usage):
-            return Usage(_count(event.input_tokens), _count(event.output_tokens))
+            return Usage(_count(event.input_tokens), _count(event.output_tokens),
+                         _count(event.cached_input_tokens), _count(event.reasoning_tokens))
         elif isinstance(event, Finished) and not isinstance(event.reason, str | None):
             return Finished(None, event.refused)
         return event

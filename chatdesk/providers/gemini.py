@@ -115,7 +115,7 @@ class GeminiProvider(Provider):
                 raise errors.classify_stream_error(payload, self.name)
             meta = payload.get("usageMetadata")
             if isinstance(meta, dict):
-                usage = Usage(meta.get("promptTokenCount"), meta.get("candidatesTokenCount"))
+                usage = _usage(meta)
                 if usage != last_usage:  # every chunk repeats it; report changes only
                     last_usage = usage
                     yield usage
@@ -159,3 +159,14 @@ class GeminiProvider(Provider):
             name = str(item["name"]).removeprefix("models/")
             models.append(ModelInfo(name, item.get("displayName")))
         return models
+
+
+def _usage(meta: dict[str, Any]) -> Usage:
+    """usageMetadata: promptTokenCount includes cachedContentTokenCount; thinking
+    (thoughtsTokenCount) is billed as output but not counted in candidatesTokenCount."""
+    candidates, thoughts = meta.get("candidatesTokenCount"), meta.get("thoughtsTokenCount")
+    output = candidates
+    if isinstance(thoughts, int) and not isinstance(thoughts, bool) and thoughts > 0:
+        output = (candidates if isinstance(candidates, int) else 0) + thoughts
+    return Usage(meta.get("promptTokenCount"), output, meta.get("cachedContentTokenCount"),
+                 thoughts)

@@ -200,7 +200,7 @@ class OpenAIProvider(Provider):
                 finish_reason = choice.get("finish_reason") or finish_reason
             usage = payload.get("usage")
             if isinstance(usage, dict):
-                yield Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+                yield _usage(usage)
         if finish_reason is not None:
             # Some servers end the stream without `data: [DONE]` once the answer is finished.
             yield Finished(finish_reason)
@@ -223,3 +223,16 @@ class OpenAIProvider(Provider):
             for item in payload.get("data") or []
             if isinstance(item, dict) and item.get("id")
         ]
+
+
+def _usage(usage: dict[str, Any]) -> Usage:
+    """The usage block: prompt_tokens include the cached ones (OpenAI's
+    prompt_tokens_details.cached_tokens, DeepSeek's prompt_cache_hit_tokens), and
+    completion_tokens the reasoning ones (completion_tokens_details.reasoning_tokens)."""
+    prompt = usage.get("prompt_tokens_details")
+    completion = usage.get("completion_tokens_details")
+    cached = prompt.get("cached_tokens") if isinstance(prompt, dict) else None
+    if cached is None:
+        cached = usage.get("prompt_cache_hit_tokens")
+    reasoning = completion.get("reasoning_tokens") if isinstance(completion, dict) else None
+    return Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"), cached, reasoning)

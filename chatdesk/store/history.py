@@ -31,6 +31,7 @@ from chatdesk.store.models import (
 from chatdesk.store.owner import this_process
 from chatdesk.store.prompts import Prompts
 from chatdesk.store.search import search_messages
+from chatdesk.store.usage import UsageQueries
 
 _SUMMARY_SQL = """
 SELECT c.id, c.uid, c.title, c.created_at, c.updated_at, c.pinned, c.preferred_provider,
@@ -56,7 +57,7 @@ def _new_uid() -> str:
     return uuid.uuid4().hex
 
 
-class HistoryStore(Attachments, Claims, Prompts):
+class HistoryStore(Attachments, Claims, Prompts, UsageQueries):
     """One open history file. Use one object per thread; several may share a file.
 
     Every write method commits at once (a person's text is durable before anything is
@@ -325,8 +326,12 @@ class HistoryStore(Attachments, Claims, Prompts):
         output_tokens: int | None = None,
         finish_reason: str | None = None,
         reasoning: str | None = None,
+        cached_input_tokens: int | None = None,
+        reasoning_tokens: int | None = None,
     ) -> StoredMessage:
-        """Record an answer's final text and outcome; the conversation counts as updated."""
+        """Record an answer's final text and outcome; the conversation counts as updated.
+        `cached_input_tokens` are part of `input_tokens`, `reasoning_tokens` of
+        `output_tokens` (what some providers bill at other rates)."""
         check(status, MESSAGE_STATUSES, "status")
         now = now_iso()
         with self._write() as conn:
@@ -347,6 +352,9 @@ class HistoryStore(Attachments, Claims, Prompts):
                     id,
                 ),
             )
+            if cached_input_tokens is not None or reasoning_tokens is not None:
+                conn.execute("UPDATE messages SET cached_input_tokens = ?, reasoning_tokens = ?"
+                             " WHERE id = ?", (cached_input_tokens, reasoning_tokens, id))
             if cur.rowcount == 0:
                 raise NotFoundError(f"There is no message {id}.")
             conn.execute(

@@ -243,11 +243,31 @@ def _v7_prompts_and_presets(conn: sqlite3.Connection) -> None:
     run_script(conn, _V7)
 
 
+_V8 = """
+ALTER TABLE messages ADD COLUMN cached_input_tokens INTEGER;
+ALTER TABLE messages ADD COLUMN reasoning_tokens INTEGER;
+CREATE TABLE budget_notices (
+    provider TEXT NOT NULL,
+    month TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    noticed_at TEXT NOT NULL,
+    PRIMARY KEY (provider, month, level)
+);
+"""
+
+
+def _v8_usage(conn: sqlite3.Connection) -> None:
+    """What an answer cost (issue 16): the prompt tokens read from the provider's cache and
+    the thinking tokens, which some providers bill at other rates; and which budget warnings
+    (80 %, spent) were given this month, so each is given once across processes."""
+    run_script(conn, _V8)
+
+
 # Forward only: MIGRATIONS[n] takes a file from user_version n to n + 1. Never edit a
 # released entry; append a new function instead.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v1_initial, _v2_claim_owners, _v3_health_times, _v4_first_token_times, _v5_reasoning,
-    _v6_attachments, _v7_prompts_and_presets,
+    _v6_attachments, _v7_prompts_and_presets, _v8_usage,
 ]
 
 

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from chatdesk.provider_status import ProviderStatus
     from chatdesk.settings import ProviderSettings, Settings
     from chatdesk.ui.bridge import ChatBridge
+    from chatdesk.usage import UsageReport
 
 log = logging.getLogger("chatdesk.ui")
 T = TypeVar("T")
@@ -47,6 +48,7 @@ PENDING_RETRY_MS = 30000
 FIRST_RETRY_MS = 3000
 DRAFT_SAVE_MS = 1000  # an unsent message is written to window.ini this long after typing
 STATUS_MS = 6000
+BUDGET_MS = 20000  # 80 % of a month's budget: long enough to be read
 TRASH_PURGE_MS = 20000  # well after start-up: never in the way of the first paint
 
 
@@ -702,6 +704,34 @@ class ChatController(QObject):
             self.say(event.reason)
         elif isinstance(event, ev.Hedged):
             self.say(wording.hedging(event.provider, event.backup, event.waited_s))
+        elif isinstance(event, ev.AnswerFinished):
+            self._tell_budgets()
+
+    def _tell_budgets(self) -> None:
+        """After an answer: 80 % of a month's budget on the status bar, a spent one as a
+        notice; each once per month and provider (the history remembers)."""
+        service = self.bridge.service if self.bridge is not None else None
+        if service is None:
+            return
+        for budget_notice in service.budget_notices():
+            if budget_notice.level >= 100:
+                self.notice.emit(budget_notice.text)
+            else:
+                self.say(budget_notice.text, BUDGET_MS)
+
+    def usage_report(self, days: int = 30) -> UsageReport | str:
+        """The usage view's numbers for the last `days` days, or why they cannot be read."""
+        from datetime import UTC, datetime
+
+        from chatdesk.usage import usage_report
+
+        settings = self.settings
+        if settings is None:
+            return "Usage needs the settings (to know each provider's prices)."
+        try:
+            return usage_report(self.store, settings, datetime.now(UTC), days)
+        except StoreError as exc:
+            return str(exc)
 
     def _taken_back(self, event: ev.NotSetUp) -> None:
         """Nothing could be reached: the message left the history; its text goes back to

@@ -150,3 +150,9 @@ def contrast(a: str, b: str) -> float:
     """WCAG contrast ratio of two colours, 1 to 21."""
     la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
     return (la + 0.05) / (lb + 0.05)
+
+
+# The usage plot's series, one per provider in order (Okabe–Ito, told apart with colour-blind
+# eyes too; the dark set is lightened to stand out against the dark window).
+CHART_LIGHT = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#8c6d1f")
+CHART_DARK = ("#4ea8ea", "#f0b429", "#2fc597", "#e39ac4", "#8fd0f5", "#ff8a4c", "#d9c36a")

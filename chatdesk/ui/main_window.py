@@ -209,12 +209,13 @@ class MainWindow(QMainWindow):
                                                 "settings")
             self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
             self.trash_action = self._action("Trash…", self.open_trash)
+            self.usage_action = self._action("Usage…", self.open_usage)
             menu.addAction(self.new_action)
             menu.addMenu(self.preset_menu)
             for action in (self.search_action, None, self.attach_action,
                            self.stop_action, self.regenerate_action, self.edit_action,
                            self.retry_action, None,
-                           self.trash_action, self.settings_action):
+                           self.trash_action, self.usage_action, self.settings_action):
                 menu.addSeparator() if action is None else menu.addAction(action)
         else:
             menu.addAction(self.search_action)
@@ -631,6 +632,16 @@ class MainWindow(QMainWindow):
         from chatdesk.ui.trash_dialog import TrashDialog
 
         dialog = TrashDialog(self.controller, self)
+        dialog.exec()
+        dialog.deleteLater()
+
+    def open_usage(self) -> None:
+        """Chat ▸ Usage…: the last 30 days' tokens and cost, and this month's budgets."""
+        if self.readonly:
+            return
+        from chatdesk.ui.usage_dialog import UsageDialog
+
+        dialog = UsageDialog(self.controller, self)
         dialog.exec()
         dialog.deleteLater()
 

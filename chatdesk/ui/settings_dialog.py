@@ -136,7 +136,9 @@ class SettingsDialog(QDialog):
         old = self.settings.failover
         seconds: dict[str, Any] = {key: spin.value() for key, spin in self.timeouts.items()}
         failover = dataclasses.replace(old, order=order, **seconds)
-        return Settings(failover, providers, UiSettings(theme=str(self.theme.currentData())))
+        # The [prices] tables have no page here: kept as the file has them.
+        return Settings(failover, providers, UiSettings(theme=str(self.theme.currentData())),
+                        prices=dict(self.settings.prices))
 
     def problems(self, settings: Settings) -> str | None:
         """The first thing that stops saving, as a sentence (and shows that provider)."""

@@ -89,8 +89,9 @@ async def test_stream_ok_include_usage() -> None:
     )
     assert outcome.error is None
     assert outcome.text == HELLO
-    assert outcome.usage == Usage(19, 10)
-    assert outcome.events[-2:] == [Usage(19, 10), Finished("stop")]
+    # The details' cached_tokens and reasoning_tokens are read too (0 here).
+    assert outcome.usage == Usage(19, 10, 0, 0)
+    assert outcome.events[-2:] == [Usage(19, 10, 0, 0), Finished("stop")]
 
 
 async def test_openrouter_style() -> None:

@@ -93,7 +93,7 @@ CASES = [
     Case("gemini", "thought_parts.sse", "answer",
          Reading(text="9.8 is larger. By 0.69.",
                  reasoning="**Weighing the numbers**\n\n9.8 is 9.80.", finish="STOP",
-                 input_tokens=9, output_tokens=9)),
+                 input_tokens=9, output_tokens=9 + 31)),  # 31 thinking tokens: output too
     Case("gemini", "finish_safety.sse", "refused",
          Reading(text="Here is how", finish="SAFETY", input_tokens=8, output_tokens=3)),
     Case("gemini", "prompt_blocked.sse", "refused",
@@ -232,9 +232,11 @@ async def gemini_reads(fake: FakeProvider) -> Reading:
             for part in (candidate.content.parts if candidate.content else None) or []:
                 (reasoning if part.thought else text).append(part.text or "")
             finish = candidate.finish_reason.value if candidate.finish_reason else finish
+    # Thinking is billed as output but not counted in candidates: chatdesk's output is both.
+    output = None if usage is None or usage.candidates_token_count is None else \
+        usage.candidates_token_count + (usage.thoughts_token_count or 0)
     return Reading("".join(text), "", "".join(reasoning), finish,
-                   usage.prompt_token_count if usage else None,
-                   usage.candidates_token_count if usage else None)
+                   usage.prompt_token_count if usage else None, output)
 
 
 async def ollama_reads(fake: FakeProvider) -> Reading:

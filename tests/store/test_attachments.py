@@ -33,6 +33,7 @@ def tables(conn: sqlite3.Connection) -> set[str]:
 def test_migration_from_v5_keeps_everything_adds_the_tables_and_backs_up(
         db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     v6 = schema_module.MIGRATIONS.index(schema_module._v6_attachments)
+    up_to_v6 = schema_module.MIGRATIONS[:v6 + 1]  # this test is of that one step
     monkeypatch.setattr(schema_module, "MIGRATIONS", schema_module.MIGRATIONS[:v6])
     with HistoryStore.open(db_path) as old:
         conv = old.create_conversation("Before attachments", system_prompt="Be brief.")
@@ -45,7 +46,7 @@ def test_migration_from_v5_keeps_everything_adds_the_tables_and_backs_up(
         before = {t: [tuple(r) for r in old.db.execute(f"SELECT * FROM {t}").fetchall()]
                   for t in ("conversations", "messages", "attempts")}
         assert "blobs" not in tables(old.db.conn)
-    monkeypatch.undo()
+    monkeypatch.setattr(schema_module, "MIGRATIONS", up_to_v6)
 
     with HistoryStore.open(db_path) as s:
         assert s.db.conn.execute("PRAGMA user_version").fetchone()[0] == schema_version() > v6

@@ -561,3 +561,25 @@ def test_a_plain_http_base_url_off_this_machine_asks_before_saving(
     qtbot.keyClicks(w(again, QLineEdit, "providerBaseUrl"), "http://127.0.0.1:8080")
     assert again.save()
     assert len(asked) == 2
+
+
+def test_saving_keeps_the_prices_and_budgets_it_has_no_page_for(
+        qtbot, tmp_path: Path, memory: MemoryKeyring) -> None:
+    text = DEFAULT_SETTINGS_TOML.replace(
+        "[providers.openai]", "[providers.openai]\nmonthly_budget_usd = 20") + \
+        '\n[prices."my-model"]\ninput = 1\noutput = 2\n'
+    (tmp_path / "settings.toml").write_text(text, encoding="utf-8")
+    context = AppContext.create(str(tmp_path))
+    context.keys = KeyStore(environ={}, backend=memory)
+    try:
+        dialog = open_dialog(qtbot, context)
+        dialog.providers_page.select("gemini")
+        click(qtbot, dialog, QToolButton, "providerUp")
+        click(qtbot, dialog, QPushButton, "settingsSave")
+        saved, data = saved_toml(context)
+        assert data["prices"] == {"my-model": {"input": 1, "output": 2}}
+        assert data["providers"]["openai"]["monthly_budget_usd"] == 20
+        assert context.settings.prices["my-model"].output == 2.0
+        assert context.settings.providers["openai"].monthly_budget_usd == 20
+    finally:
+        context.close()
