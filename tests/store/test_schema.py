@@ -146,11 +146,12 @@ def test_newer_schema_with_live_wal_is_refused(db_path: Path) -> None:
     make_v1_file(db_path)
     holder = sqlite3.connect(db_path)  # keeps -wal beside the file, so the slow path runs
     try:
-        holder.execute("PRAGMA user_version = 7")
+        newer = schema_version() + 1
+        holder.execute(f"PRAGMA user_version = {newer}")
         holder.commit()
-        with pytest.raises(NewerSchemaError, match="schema 7"):
+        with pytest.raises(NewerSchemaError, match=f"schema {newer}"):
             HistoryStore.open(db_path)
-        assert holder.execute("PRAGMA user_version").fetchone()[0] == 7
+        assert holder.execute("PRAGMA user_version").fetchone()[0] == newer
     finally:
         holder.close()
 
