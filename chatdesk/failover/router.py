@@ -31,10 +31,12 @@ from chatdesk.providers.base import (
     trim_prefill,
 )
 from chatdesk.settings import ProviderSettings
+from chatdesk.secrets import fingerprint
 from chatdesk.store import AttemptOutcome, HealthState, HistoryStore, MessageStatus, StoreError
 
 if TYPE_CHECKING:
     from chatdesk.failover.deadline import DeadlineBook
+    from chatdesk.failover.keys import KeyBook
 
 log = logging.getLogger(__name__)
 
@@ -162,15 +164,17 @@ class Router:
         self,
         store: HistoryStore,
         health: HealthBook,
-        build_provider: Callable[[ProviderSettings], Provider],
+        build_provider: Callable[..., Provider],  # (settings[, key]): key None = its own
         max_tokens: Callable[[ProviderSettings], int] = lambda s: s.max_tokens,
         monotonic: Callable[[], float] = time.monotonic,
         flush_interval_s: float = 0.25,
         deadlines: DeadlineBook | None = None,
         hedging: Callable[[], bool] = lambda: True,
         capabilities: CapabilityBook | None = None,
+        keys: KeyBook | None = None,
     ) -> None:
         self.store = store
+        self.keys = keys  # the providers' key pools (None: one key each, as before pools)
         self.capabilities = capabilities if capabilities is not None else CapabilityBook()
         self.health = health
         self.build_provider = build_provider
@@ -200,44 +204,54 @@ class Router:
             if not fit.ok:
                 yield self._unfit(candidate, fit, progress)
                 continue
-            for event in self._switch_to(candidate, provider, progress):
-                yield event
-            attempt = self._start(candidate, provider, progress, fit)
-            yield ev.AttemptStarted(attempt.name, candidate.model, attempt.id, attempt.answer_id,
-                                    attempt.continuing, attempt.pdfs_as_text)
-            race = hedge.race_for(self, attempt, candidates, index, progress, force)
-            # Only the streaming is guarded: a consumer that stops reading at another event
-            # leaves the rows as they are at that point. A consumer that stops during the
-            # stream lands here (GeneratorExit), so the rows are finished at once; the
-            # provider's stream is closed by the event loop as the generators unwind.
-            try:
-                if race is None:
-                    stream = self._stream(attempt)
-                else:  # past its learned deadline another provider may be asked too
-                    async for event in race.run():
-                        yield event
-                    attempt = race.survivor
-                    progress.previous_attempt = attempt.id
-                    if race.partner_done and race.partner_index is not None:
-                        progress.hedged.add(race.partner_index)
-                    stream = self._stream(attempt, *race.source())
-                async for event in stream:
+            while provider is not None:  # once per key of its pool that is tried
+                for event in self._switch_to(candidate, provider, progress):
                     yield event
-            except errors.ProviderError as exc:
-                failed, decision = self._failed(attempt, exc, progress)
-                yield failed
-                if decision.action is policy.Action.STOP:
-                    yield self._stopped(attempt, exc, decision, progress)
-                    return
-                continue
-            except (asyncio.CancelledError, GeneratorExit):
-                if race is not None:
-                    attempt = race.abandon()
-                self._finish(attempt, AttemptOutcome.CANCELLED)
-                raise
-            # (A hedge's partner may have answered: whom to ask next follows the one that did.)
-            yield self._succeeded(attempt, progress, _next_name(candidates, attempt.candidate))
-            return
+                attempt = self._start(candidate, provider, progress, fit)
+                yield ev.AttemptStarted(attempt.name, candidate.model, attempt.id,
+                                        attempt.answer_id, attempt.continuing,
+                                        attempt.pdfs_as_text)
+                race = hedge.race_for(self, attempt, candidates, index, progress, force)
+                # Only the streaming is guarded: a consumer that stops reading at another
+                # event leaves the rows as they are at that point. A consumer that stops
+                # during the stream lands here (GeneratorExit), so the rows are finished at
+                # once; the provider's stream is closed by the event loop as the generators
+                # unwind.
+                try:
+                    if race is None:
+                        stream = self._stream(attempt)
+                    else:  # past its learned deadline another provider may be asked too
+                        async for event in race.run():
+                            yield event
+                        attempt = race.survivor
+                        progress.previous_attempt = attempt.id
+                        if race.partner_done and race.partner_index is not None:
+                            progress.hedged.add(race.partner_index)
+                        stream = self._stream(attempt, *race.source())
+                    async for event in stream:
+                        yield event
+                except errors.ProviderError as exc:
+                    failed, decision = self._failed(attempt, exc, progress)
+                    yield failed
+                    if decision.action is policy.Action.STOP:
+                        yield self._stopped(attempt, exc, decision, progress)
+                        return
+                    provider = None
+                    if decision.rotate_key and attempt.candidate is candidate:
+                        provider, switched = self._next_key(attempt, failed, progress)
+                        if switched is not None:
+                            yield switched
+                    continue
+                except (asyncio.CancelledError, GeneratorExit):
+                    if race is not None:
+                        attempt = race.abandon()
+                    self._finish(attempt, AttemptOutcome.CANCELLED)
+                    raise
+                # (A hedge's partner may have answered: whom to ask next follows the one
+                # that did.)
+                yield self._succeeded(attempt, progress,
+                                      _next_name(candidates, attempt.candidate))
+                return
         yield self._pending(progress)
 
     # -- the steps of one answer, in order ----------------------------------------------------
@@ -260,7 +274,16 @@ class Router:
                                                     state.last_error_class))
             return None
         try:
-            return self.build_provider(candidate.settings)
+            if self.keys is None:
+                return self.build_provider(candidate.settings)
+            choice = self.keys.choose(candidate.settings, force)
+            if choice.key is None and choice.waiting_s > 0:  # every key is cooling down
+                progress.reasons.append(wording.keys_cooling(name, choice.waiting_s))
+                progress.skipped.append(wording.skipped_keys(name, choice.waiting_s))
+                return None
+            if not choice.pooled:
+                return self.build_provider(candidate.settings)
+            return self.build_provider(candidate.settings, choice.key)
         except errors.MissingKey as exc:
             progress.reasons.append(str(exc))  # it names the provider and where a key goes
             progress.skipped.append(wording.skipped(name, HealthState.UP, 0.0, None))
@@ -316,6 +339,7 @@ class Router:
         attempt_id = self.store.start_attempt(
             progress.answer_id, candidate.name, candidate.model,
             continued_from=progress.previous_attempt if continuing else None,
+            key_fingerprint=_fingerprint_of(provider),
         )
         previous = progress.previous_attempt if continuing else None
         progress.previous_attempt = attempt_id
@@ -335,7 +359,8 @@ class Router:
         it continues included), for another provider; `fit`: the conversation as its model
         takes it (the PDFs as their text where it must)."""
         attempt_id = self.store.start_attempt(lead.answer_id, candidate.name, candidate.model,
-                                              continued_from=lead.continued_from)
+                                              continued_from=lead.continued_from,
+                                              key_fingerprint=_fingerprint_of(provider))
         messages = lead.request.messages
         if fit is not None:
             messages = list(fit.history) + (messages[-1:] if lead.continuing else [])
@@ -417,7 +442,12 @@ class Router:
         """A failed attempt: stored, its provider's health updated, its text kept for the
         next one; the policy's decision says whether another provider may try."""
         own = self._finish(attempt, AttemptOutcome.FAILED, exc)
-        decision = self.health.record_failure(attempt.name, exc)
+        decision = policy.decide(exc)
+        used = _fingerprint_of(attempt.provider)
+        # A key's own failure with another key of the pool usable: the provider is fine.
+        if not (decision.rotate_key and self.keys is not None and used is not None
+                and self.keys.record_failure(attempt.candidate.settings, used, exc)):
+            decision = self.health.record_failure(attempt.name, exc)
         unproven = attempt.fit.unproven if attempt.fit else None
         if unproven and unproven != Capabilities() and isinstance(exc, errors.BadRequest):
             # Sent images or PDFs it was not known to take: that is what it refused.
@@ -430,6 +460,25 @@ class Router:
         progress.kept += own
         progress.reasons.append(failed.summary())
         return failed, decision
+
+    def _next_key(self, attempt: _Attempt, failed: ev.AttemptFailed,
+                  progress: _Progress) -> tuple[Provider | None, ev.Switched | None]:
+        """After a key's own failure: the same provider with its next usable key, and the
+        notice of the switch; (None, None) when no other key is usable (fail over)."""
+        used = _fingerprint_of(attempt.provider)
+        if self.keys is None or used is None:
+            return None, None
+        choice = self.keys.choose(attempt.candidate.settings)
+        if choice.key is None or choice.fingerprint == used:
+            return None, None
+        try:
+            provider = self.build_provider(attempt.candidate.settings, choice.key)
+        except errors.MissingKey:
+            return None, None
+        why = wording.key_failure(attempt.name, used, failed.error_class, failed.status)
+        progress.last_failure = None  # said here: no "switching to" the same provider
+        return provider, ev.Switched(attempt.name, attempt.name, why, bool(progress.kept),
+                                     from_key=used, to_key=choice.fingerprint)
 
     def _stopped(self, attempt: _Attempt, exc: errors.ProviderError, decision: policy.Decision,
                  progress: _Progress) -> ev.AnswerStopped:
@@ -444,6 +493,8 @@ class Router:
         its provider is up — a refusal is the provider's reply, not an outage."""
         self._finish(attempt, AttemptOutcome.OK)
         self.health.record_success(attempt.name)
+        if self.keys is not None:
+            self.keys.record_success(attempt.name, _fingerprint_of(attempt.provider))
         usage = attempt.usage
         return ev.AnswerFinished(
             progress.turn.conversation_id, attempt.answer_id, attempt.name,
@@ -488,3 +539,9 @@ def _next_name(candidates: list[Candidate], current: Candidate) -> str | None:
     names = [c.name for c in candidates]
     after = names[names.index(current.name) + 1:]
     return next((n for n in after if n != current.name), None)
+
+
+def _fingerprint_of(provider: Provider) -> str | None:
+    """The fingerprint of the key a provider sends ('sk-…3f9a'); None when it sends none."""
+    key = provider.endpoint.api_key
+    return fingerprint(key) if key else None
