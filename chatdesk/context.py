@@ -26,6 +26,7 @@ from chatdesk.store import HealthState, HistoryStore
 if TYPE_CHECKING:
     from chatdesk.chat import ChatService
     from chatdesk.failover.health import HealthBook
+    from chatdesk.failover.keys import KeyBook
 
 LOG_MAX_BYTES = 1_000_000
 LOG_BACKUPS = 3
@@ -125,6 +126,12 @@ class AppContext:
 
         return HealthBook(self.store, self.settings.failover.cooldown_s)
 
+    def key_book(self) -> KeyBook:
+        """The health of each key of each provider's pool."""
+        from chatdesk.failover.keys import KeyBook
+
+        return KeyBook(self.store, self.keys.pool, lambda: self.settings.failover.cooldown_s)
+
     def chat_service(self) -> ChatService:
         from chatdesk.chat import ChatService  # httpx and the providers: only when sending
 
@@ -138,7 +145,8 @@ class AppContext:
         """Every provider's state in failover order; keys are looked up unless `missing`
         (the providers known to have no key) is given."""
         return provider_statuses(self.settings, self.health(),
-                                 self.missing_keys() if missing is None else missing)
+                                 self.missing_keys() if missing is None else missing,
+                                 self.key_book())
 
     def retry_ready(self, missing: frozenset[str] | None = None) -> bool:
         """Whether sending the pending messages now could work: some wait, and some provider

@@ -30,8 +30,8 @@ from chatdesk.providers.base import (
     shown_continuation,
     trim_prefill,
 )
-from chatdesk.settings import ProviderSettings
 from chatdesk.secrets import fingerprint
+from chatdesk.settings import ProviderSettings
 from chatdesk.store import AttemptOutcome, HealthState, HistoryStore, MessageStatus, StoreError
 
 if TYPE_CHECKING:
