@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import os
 import sys
@@ -31,6 +32,11 @@ class KeysUsageError(Exception):
 
 def run_keys(args: argparse.Namespace, ctx: AppContext) -> int:
     if args.keys_command == "status":
+        if os.environ.get(PASSPHRASE_VAR) is not None and \
+                ctx.keys.key_file_state() == KeyFileState.LOCKED:
+            # Pools in the key file are counted and named only when it opens without asking.
+            with contextlib.suppress(KeysUsageError):
+                unlock(ctx)
         book = ctx.key_book()
         for name, where in ctx.key_status():
             health = book.health(ctx.settings.providers[name])
