@@ -230,6 +230,14 @@ def test_failover_notices_from_attempts() -> None:
     assert notices[0].detail == "The tides are"
     notices = notices_from_attempts([attempt(1, "mine", "failed", error_class="server_error")])
     assert notices[0].text == "mine server error — no other provider could answer"
+    # The same provider's next key of a pool: both keys named by fingerprint.
+    notices = notices_from_attempts([
+        attempt(1, "anthropic", "failed", error_class="rate_limited", http_status=429,
+                key_fingerprint="sk-…3f9a"),
+        attempt(2, "anthropic", "ok", key_fingerprint="sk-…91c2"),
+    ])
+    assert [n.text for n in notices] == [
+        "Anthropic key sk-…3f9a rate-limited (429) — trying key sk-…91c2"]
     assert display_name("openrouter") == "OpenRouter" and display_name(None) == "assistant"
 
 
