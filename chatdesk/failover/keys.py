@@ -52,9 +52,11 @@ class KeyBook:
         self.cooldown_s = cooldown_s
         self.clock = clock
 
-    def health(self, settings: ProviderSettings) -> list[KeyHealth]:
-        """Every key of the provider's pool in the order they are tried, with its health."""
-        keys = self.pool(settings)
+    def health(self, settings: ProviderSettings,
+               keys: list[PoolKey] | None = None) -> list[KeyHealth]:
+        """Every key of the provider's pool (`keys`: as just read) in the order they are
+        tried, with its health."""
+        keys = self.pool(settings) if keys is None else keys
         rows = self.store.key_health(settings.name) if len(keys) > 1 else {}
         now = self.clock()
         found = []
@@ -76,7 +78,7 @@ class KeyBook:
             return KeyChoice(only.key if only else None, only.fingerprint if only else None,
                              pooled=False)
         by_print = {k.fingerprint: k for k in keys}
-        states = self.health(settings)
+        states = self.health(settings, keys)
         usable = [h for h in states if h.usable]
         if usable:
             return KeyChoice(by_print[usable[0].fingerprint].key, usable[0].fingerprint, True)
@@ -95,7 +97,8 @@ class KeyBook:
         """A key's own failure (rate limit, quota, rejected): it cools down or waits, as the
         policy says. Whether another key of the pool is usable now (then the provider is
         not to blame); False for a provider with one key."""
-        if len(self.pool(settings)) <= 1:
+        keys = self.pool(settings)
+        if len(keys) <= 1:
             return False
         row = self.store.key_health(settings.name).get(fingerprint)
         failures = (row.failures if row else 0) + 1
@@ -105,7 +108,8 @@ class KeyBook:
         until = now + policy.key_cooldown_seconds(self.cooldown_s(), failures, error)
         self.store.put_key_health(KeyHealthRow(settings.name, fingerprint, state, failures,
                                                until, error.kind, _iso(now)))
-        return any(h.usable for h in self.health(settings) if h.fingerprint != fingerprint)
+        return any(h.usable for h in self.health(settings, keys)
+                   if h.fingerprint != fingerprint)
 
     def record_success(self, name: str, fingerprint: str | None) -> None:
         """The key answered: its past failures are forgotten (nothing to write if none)."""
