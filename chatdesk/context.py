@@ -126,11 +126,13 @@ class AppContext:
 
         return HealthBook(self.store, self.settings.failover.cooldown_s)
 
-    def key_book(self) -> KeyBook:
-        """The health of each key of each provider's pool."""
+    def key_book(self, cached: bool = False) -> KeyBook:
+        """The health of each key of each provider's pool (`cached`: the pools as last
+        read, so that a status refresh does not ask the keyring)."""
         from chatdesk.failover.keys import KeyBook
 
-        return KeyBook(self.store, self.keys.pool, lambda: self.settings.failover.cooldown_s)
+        return KeyBook(self.store, self.keys.cached_pool if cached else self.keys.pool,
+                       lambda: self.settings.failover.cooldown_s)
 
     def chat_service(self) -> ChatService:
         from chatdesk.chat import ChatService  # httpx and the providers: only when sending
@@ -138,7 +140,9 @@ class AppContext:
         return ChatService(self.store, self.settings, self.keys)
 
     def missing_keys(self) -> frozenset[str]:
-        """Providers that need a key and have none (reads the keyring: may be slow)."""
+        """Providers that need a key and have none (reads the keyring: may be slow); the
+        pools of keys are read afresh from then on too."""
+        self.keys.forget_pools()
         return missing_keys(self.settings, self.keys)
 
     def provider_statuses(self, missing: frozenset[str] | None = None) -> list[ProviderStatus]:
@@ -146,7 +150,8 @@ class AppContext:
         (the providers known to have no key) is given."""
         return provider_statuses(self.settings, self.health(),
                                  self.missing_keys() if missing is None else missing,
-                                 self.key_book())
+                                 # Known missing keys: the pools as last read, like them.
+                                 self.key_book(cached=missing is not None))
 
     def retry_ready(self, missing: frozenset[str] | None = None) -> bool:
         """Whether sending the pending messages now could work: some wait, and some provider

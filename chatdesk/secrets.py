@@ -180,6 +180,7 @@ class KeyStore:
         self._file = KeyFile(key_file) if key_file is not None else None
         self._session: dict[str, str] = {}
         self._place: KeyPlace | None = None  # chosen in Settings for this session
+        self._pools: dict[str, list[PoolKey]] = {}  # the pools last read (see cached_pool)
 
     def backend(self) -> KeyringBackend | None:
         """The keyring backend in use (found on first use), or None if keyring cannot load one."""
@@ -255,7 +256,18 @@ class KeyStore:
         unique: dict[str, PoolKey] = {}
         for item in found:
             unique.setdefault(item.key, item)
+        self._pools[provider.name] = list(unique.values())
         return list(unique.values())
+
+    def cached_pool(self, provider: ProviderSettings) -> list[PoolKey]:
+        """The pool as last read (read now if never): for the status bar, which must not
+        ask the keyring on every refresh. Sending always reads it afresh (`pool`)."""
+        cached = self._pools.get(provider.name)
+        return list(cached) if cached is not None else self.pool(provider)
+
+    def forget_pools(self) -> None:
+        """The next cached_pool reads the stores again (keys may have changed elsewhere)."""
+        self._pools.clear()
 
     def stored_keys(self, name: str) -> list[str]:
         """The keys of provider name in the store new keys go to, in pool order."""
@@ -406,6 +418,7 @@ class KeyStore:
         if not key:
             raise KeyStoreError(f"The key for {name} is empty; nothing was saved.")
         register_secret(key)
+        self._pools.pop(name.partition(POOL_SEPARATOR)[0], None)
         place = self.place()
         if place == KeyPlace.SESSION:
             self._session[name] = key
@@ -437,6 +450,7 @@ class KeyStore:
 
     def _delete_entry(self, name: str) -> bool:
         """Remove one stored entry from every store that holds it; False if none did."""
+        self._pools.pop(name.partition(POOL_SEPARATOR)[0], None)
         removed = self._session.pop(name, None) is not None
         if self._file is not None and name in self.key_file_names():
             try:
