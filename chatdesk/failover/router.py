@@ -192,10 +192,12 @@ class Router:
         is left (the user's message is then marked pending). `force` (the user's "Send now")
         tries providers that are still cooling down too."""
         progress = _Progress(turn)
-        for index, candidate in enumerate(candidates):
-            if index in progress.hedged:
+        again: list[Provider] = []  # the same provider with its pool's next key
+        for index, candidate in _tries(candidates, again):
+            next_key = again.pop() if again else None
+            if index in progress.hedged and next_key is None:
                 continue  # a hedge asked it already: it answered, or failed
-            provider = self._usable(candidate, progress, force)
+            provider = next_key or self._usable(candidate, progress, force)
             if provider is None:
                 if progress.skipped:
                     yield ev.Skipped(candidate.name, progress.skipped.pop())
@@ -204,54 +206,48 @@ class Router:
             if not fit.ok:
                 yield self._unfit(candidate, fit, progress)
                 continue
-            while provider is not None:  # once per key of its pool that is tried
-                for event in self._switch_to(candidate, provider, progress):
-                    yield event
-                attempt = self._start(candidate, provider, progress, fit)
-                yield ev.AttemptStarted(attempt.name, candidate.model, attempt.id,
-                                        attempt.answer_id, attempt.continuing,
-                                        attempt.pdfs_as_text)
-                race = hedge.race_for(self, attempt, candidates, index, progress, force)
-                # Only the streaming is guarded: a consumer that stops reading at another
-                # event leaves the rows as they are at that point. A consumer that stops
-                # during the stream lands here (GeneratorExit), so the rows are finished at
-                # once; the provider's stream is closed by the event loop as the generators
-                # unwind.
-                try:
-                    if race is None:
-                        stream = self._stream(attempt)
-                    else:  # past its learned deadline another provider may be asked too
-                        async for event in race.run():
-                            yield event
-                        attempt = race.survivor
-                        progress.previous_attempt = attempt.id
-                        if race.partner_done and race.partner_index is not None:
-                            progress.hedged.add(race.partner_index)
-                        stream = self._stream(attempt, *race.source())
-                    async for event in stream:
+            for event in self._switch_to(candidate, provider, progress):
+                yield event
+            attempt = self._start(candidate, provider, progress, fit)
+            yield ev.AttemptStarted(attempt.name, candidate.model, attempt.id, attempt.answer_id,
+                                    attempt.continuing, attempt.pdfs_as_text)
+            race = hedge.race_for(self, attempt, candidates, index, progress, force)
+            # Only the streaming is guarded: a consumer that stops reading at another event
+            # leaves the rows as they are at that point. A consumer that stops during the
+            # stream lands here (GeneratorExit), so the rows are finished at once; the
+            # provider's stream is closed by the event loop as the generators unwind.
+            try:
+                if race is None:
+                    stream = self._stream(attempt)
+                else:  # past its learned deadline another provider may be asked too
+                    async for event in race.run():
                         yield event
-                except errors.ProviderError as exc:
-                    failed, decision = self._failed(attempt, exc, progress)
-                    yield failed
-                    if decision.action is policy.Action.STOP:
-                        yield self._stopped(attempt, exc, decision, progress)
-                        return
-                    provider = None
-                    if decision.rotate_key and attempt.candidate is candidate:
-                        provider, switched = self._next_key(attempt, failed, progress)
-                        if switched is not None:
-                            yield switched
-                    continue
-                except (asyncio.CancelledError, GeneratorExit):
-                    if race is not None:
-                        attempt = race.abandon()
-                    self._finish(attempt, AttemptOutcome.CANCELLED)
-                    raise
-                # (A hedge's partner may have answered: whom to ask next follows the one
-                # that did.)
-                yield self._succeeded(attempt, progress,
-                                      _next_name(candidates, attempt.candidate))
-                return
+                    attempt = race.survivor
+                    progress.previous_attempt = attempt.id
+                    if race.partner_done and race.partner_index is not None:
+                        progress.hedged.add(race.partner_index)
+                    stream = self._stream(attempt, *race.source())
+                async for event in stream:
+                    yield event
+            except errors.ProviderError as exc:
+                failed, decision = self._failed(attempt, exc, progress)
+                yield failed
+                if decision.action is policy.Action.STOP:
+                    yield self._stopped(attempt, exc, decision, progress)
+                    return
+                if decision.rotate_key and attempt.candidate is candidate:
+                    switched = self._next_key(attempt, failed, progress, again)
+                    if switched is not None:
+                        yield switched
+                continue
+            except (asyncio.CancelledError, GeneratorExit):
+                if race is not None:
+                    attempt = race.abandon()
+                self._finish(attempt, AttemptOutcome.CANCELLED)
+                raise
+            # (A hedge's partner may have answered: whom to ask next follows the one that did.)
+            yield self._succeeded(attempt, progress, _next_name(candidates, attempt.candidate))
+            return
         yield self._pending(progress)
 
     # -- the steps of one answer, in order ----------------------------------------------------
@@ -461,24 +457,25 @@ class Router:
         progress.reasons.append(failed.summary())
         return failed, decision
 
-    def _next_key(self, attempt: _Attempt, failed: ev.AttemptFailed,
-                  progress: _Progress) -> tuple[Provider | None, ev.Switched | None]:
-        """After a key's own failure: the same provider with its next usable key, and the
-        notice of the switch; (None, None) when no other key is usable (fail over)."""
+    def _next_key(self, attempt: _Attempt, failed: ev.AttemptFailed, progress: _Progress,
+                  again: list[Provider]) -> ev.Switched | None:
+        """After a key's own failure: the same provider with its next usable key goes in
+        `again` (asked next), and the notice of the switch; None when no other key is
+        usable (fail over)."""
         used = _fingerprint_of(attempt.provider)
         if self.keys is None or used is None:
-            return None, None
+            return None
         choice = self.keys.choose(attempt.candidate.settings)
         if choice.key is None or choice.fingerprint == used:
-            return None, None
+            return None
         try:
-            provider = self.build_provider(attempt.candidate.settings, choice.key)
+            again.append(self.build_provider(attempt.candidate.settings, choice.key))
         except errors.MissingKey:
-            return None, None
+            return None
         why = wording.key_failure(attempt.name, used, failed.error_class, failed.status)
         progress.last_failure = None  # said here: no "switching to" the same provider
-        return provider, ev.Switched(attempt.name, attempt.name, why, bool(progress.kept),
-                                     from_key=used, to_key=choice.fingerprint)
+        return ev.Switched(attempt.name, attempt.name, why, bool(progress.kept),
+                           from_key=used, to_key=choice.fingerprint)
 
     def _stopped(self, attempt: _Attempt, exc: errors.ProviderError, decision: policy.Decision,
                  progress: _Progress) -> ev.AnswerStopped:
@@ -526,6 +523,16 @@ class Router:
             output_tokens=usage.output_tokens if usage else None,
             finish_reason=finish_reason, reasoning=reasoning,
         )
+
+
+def _tries(candidates: list[Candidate],
+           again: list[Provider]) -> Iterator[tuple[int, Candidate]]:
+    """Each candidate in order, and the same one once more while `again` holds a provider
+    for it (its pool's next key)."""
+    for index, candidate in enumerate(candidates):
+        yield index, candidate
+        while again:
+            yield index, candidate
 
 
 def _continues(candidate: Candidate, provider: Provider) -> bool:
