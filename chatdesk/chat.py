@@ -19,6 +19,7 @@ from chatdesk.attachment_limits import check_sendable
 from chatdesk.failover.budget import BudgetBook, BudgetNotice
 from chatdesk.failover.deadline import DEFAULT_RULE, DeadlineBook, DeadlineRule
 from chatdesk.failover.health import HealthBook
+from chatdesk.failover.keys import KeyBook
 from chatdesk.failover.router import Candidate, Router, Turn
 from chatdesk.parts import Attachment, AttachmentInfo, PartKind
 from chatdesk.providers import errors
@@ -131,9 +132,11 @@ class ChatService:
         self.health = HealthBook(store, settings.failover.cooldown_s, clock)
         self.deadlines = DeadlineBook(store, lambda: self.settings.failover.first_token_timeout_s,
                                       deadline_rule)
+        self.key_book = KeyBook(store, keys.pool, lambda: self.settings.failover.cooldown_s,
+                                clock)
         self.router = Router(store, self.health, self.build_provider,
                              flush_interval_s=flush_interval_s, deadlines=self.deadlines,
-                             hedging=lambda: self.settings.failover.hedge)
+                             hedging=lambda: self.settings.failover.hedge, keys=self.key_book)
         self.budget = BudgetBook(store, lambda: self.settings,
                                  lambda: datetime.fromtimestamp(clock(), UTC))
         self.router.budget = self.budget
@@ -165,8 +168,13 @@ class ChatService:
         f = self.settings.failover
         return Timeouts(f.connect_timeout_s, f.first_token_timeout_s, f.stall_timeout_s)
 
-    def build_provider(self, provider: ProviderSettings) -> Provider:
-        """A ready provider, or `errors.MissingKey` when it needs a key nobody gave."""
+    def build_provider(self, provider: ProviderSettings, key: str | None = None) -> Provider:
+        """A ready provider sending `key` (one of its pool), else its first key;
+        `errors.MissingKey` when it needs a key nobody gave."""
+        if key is not None:
+            endpoint = Endpoint(provider.name, provider.effective_base_url(), key,
+                                provider.allow_insecure_http)
+            return make_provider(provider.type, endpoint, self.client, self.timeouts)
         lookup = self.keys.lookup(provider)
         if lookup.key is None and lookup.source == "locked":
             sentence = wording.key_file_locked(provider.name)

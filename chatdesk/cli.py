@@ -121,13 +121,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     keys = sub.add_parser("keys", help="store or remove API keys (the OS keyring, else an "
                           "encrypted key file)")
-    ksub = keys.add_subparsers(dest="keys_command", metavar="set|delete|status",
+    ksub = keys.add_subparsers(dest="keys_command",
+                               metavar="set|add|list|remove|delete|status",
                                parser_class=_Parser, required=True)
     kset = ksub.add_parser("set", help="store the key of provider NAME (read from stdin)")
     kset.add_argument("name")
-    kdel = ksub.add_parser("delete", help="remove the key of provider NAME")
+    kadd = ksub.add_parser("add", help="add one more key to provider NAME's pool (read from "
+                                       "stdin or a hidden prompt): on a rate limit, the next "
+                                       "key is tried before the next provider")
+    kadd.add_argument("name")
+    klist = ksub.add_parser("list", help="the keys of provider NAME, by fingerprint only "
+                                         "(sk-…3f9a), with each key's health")
+    klist.add_argument("name")
+    kremove = ksub.add_parser("remove", help="remove key N (as `keys list NAME` numbers them) "
+                                             "of provider NAME")
+    kremove.add_argument("name")
+    kremove.add_argument("number", type=int, metavar="N")
+    kdel = ksub.add_parser("delete", help="remove every stored key of provider NAME")
     kdel.add_argument("name")
-    ksub.add_parser("status", help="which store holds each provider's key (never the key)")
+    ksub.add_parser("status", help="which store holds each provider's keys (never the key)")
 
     imp = sub.add_parser("import", help="import a ChatGPT, Claude or chatdesk export")
     imp.add_argument("kind", choices=["chatgpt", "claude", "chatdesk"],
@@ -436,6 +448,8 @@ def cmd_providers(args: argparse.Namespace, ctx: AppContext) -> int:
         return EXIT_OK
     for s in ctx.provider_statuses():
         error = f"  last error: {s.last_error}" if s.last_error else ""
+        if s.keys_words:
+            error = f"  {s.keys_words}{error}"
         if s.not_set_up:
             error = f"  not set up: {s.not_set_up}{error}"
         print(f"{s.name:<14} {s.type:<9} {wording.health_cli(s.state, s.seconds_left):<20} "

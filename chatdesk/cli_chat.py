@@ -191,6 +191,11 @@ class _AnswerPrinter:
         elif isinstance(event, ev.Hedged):
             # Nothing was printed yet (no token came): stdout stays the one whole answer.
             print(wording.hedging(event.provider, event.backup, event.waited_s), file=err)
+        elif isinstance(event, ev.Switched) and event.to_key:  # the same provider's next key
+            if not self.at_line_start and err.isatty():
+                err.write("\n")
+            print(wording.key_switched(event.why, event.to_key), file=err)
+            self.advice = ""
         elif isinstance(event, ev.Switched):
             if event.continuing:
                 # stdout must stay the one whole answer: break the line on stderr only.

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import os
 import sys
 
+from chatdesk import wording
 from chatdesk.context import AppContext, ConfigError
 from chatdesk.keyfile import PASSPHRASE_VAR
 from chatdesk.secrets import (
@@ -15,7 +17,10 @@ from chatdesk.secrets import (
     KeyPlace,
     KeyStoreError,
     WrongPassphraseError,
+    fingerprint,
+    source_label,
 )
+from chatdesk.settings import ProviderSettings
 
 EXIT_OK, EXIT_USAGE = 0, 2
 PROMPT_TRIES = 3
@@ -27,17 +32,29 @@ class KeysUsageError(Exception):
 
 def run_keys(args: argparse.Namespace, ctx: AppContext) -> int:
     if args.keys_command == "status":
+        if os.environ.get(PASSPHRASE_VAR) is not None and \
+                ctx.keys.key_file_state() == KeyFileState.LOCKED:
+            # Pools in the key file are counted and named only when it opens without asking.
+            with contextlib.suppress(KeysUsageError):
+                unlock(ctx)
+        book = ctx.key_book()
         for name, where in ctx.key_status():
+            health = book.health(ctx.settings.providers[name])
+            if len(health) > 1:  # a pool: how many keys are usable, named by fingerprint
+                usable = sum(h.usable for h in health)
+                where += (f" · {wording.keys_usable(usable, len(health))} ("
+                          + ", ".join(h.fingerprint for h in health) + ")")
             print(f"{name:<14} {where}")
         problem = ctx.keys.key_file_problem()
         if problem:
             print(f"chatdesk: {problem}", file=sys.stderr)
         return EXIT_OK
-    provider = ctx.settings.providers.get(args.name)
-    if provider is None:
+    found = ctx.settings.providers.get(args.name)
+    if found is None:
         known = ", ".join(ctx.settings.providers) or "none"
         raise KeysUsageError(f"no provider named {args.name!r} in settings.toml "
                              f"(configured: {known})")
+    provider = found
     keys = ctx.keys
     if args.keys_command == "delete":
         if args.name in keys.key_file_names():
@@ -47,14 +64,69 @@ def run_keys(args: argparse.Namespace, ctx: AppContext) -> int:
         else:
             print(f"No store held a key for {args.name}.", file=sys.stderr)
         return EXIT_OK
+    if args.keys_command == "list":
+        return _list(ctx, provider)
+    if args.keys_command == "remove":
+        return _remove(ctx, provider, args.number)
     key = read_key(args.name)
     prepare_lasting_store(ctx)
+    if args.keys_command == "add":
+        try:
+            number = keys.add_to_pool(args.name, key)
+        except KeyStoreError as exc:
+            raise KeysUsageError(_clause(str(exc))) from None
+        ctx.health().reset(args.name)  # a new key: the provider may be asked again
+        print(f"Added key {number} of {args.name} ({fingerprint(key)}) to the "
+              f"{_where(ctx)}.", file=sys.stderr)
+        return EXIT_OK
     keys.set(args.name, key, provider)
     ctx.health().reset(args.name)
+    print(f"Saved the API key of {args.name} in the {_where(ctx)}.", file=sys.stderr)
+    return EXIT_OK
+
+
+def _where(ctx: AppContext) -> str:
+    """Where new keys go, as people read it: 'system keyring', 'encrypted key file PATH'."""
+    keys = ctx.keys
     where = PLACE_LABELS[keys.place()]
     if keys.place() == KeyPlace.FILE:
         where += f" {keys.key_file_path}"
-    print(f"Saved the API key of {args.name} in the {where}.", file=sys.stderr)
+    return where
+
+
+def _list(ctx: AppContext, provider: ProviderSettings) -> int:
+    """One line per key of the pool: its number, fingerprint, where it is and its health."""
+    if provider.name in ctx.keys.key_file_names():
+        unlock(ctx, f"the keys of {provider.name} are")
+    health = ctx.key_book().health(provider)
+    if not health:
+        print(f"{provider.name} has no key.", file=sys.stderr)
+        return EXIT_OK
+    for number, key in enumerate(health, 1):
+        state = "usable" if key.usable else (
+            f"{wording.error_label(key.last_error_class)}, "
+            f"{wording.duration(key.seconds_left)} left")
+        print(f"{number:>2}  {key.fingerprint:<12} {source_label(key.source):<22} {state}")
+    return EXIT_OK
+
+
+def _remove(ctx: AppContext, provider: ProviderSettings, number: int) -> int:
+    """Take key `number` (as `keys list` numbers them) out of the provider's stored pool."""
+    keys = ctx.keys
+    if provider.name in keys.key_file_names():
+        unlock(ctx)
+    pool = keys.pool(provider)
+    if 1 <= number <= len(pool) and not pool[number - 1].stored:
+        raise KeysUsageError(
+            f"key {number} of {provider.name} ({pool[number - 1].fingerprint}) comes from "
+            f"{source_label(pool[number - 1].source)}: unset that variable or take it out of "
+            "api_key_env instead")
+    try:
+        gone = keys.remove_from_pool(provider.name, number)
+    except KeyStoreError as exc:
+        raise KeysUsageError(_clause(str(exc))) from None
+    ctx.key_book().forget(provider.name, gone)
+    print(f"Removed key {number} of {provider.name} ({gone}).", file=sys.stderr)
     return EXIT_OK
 
 

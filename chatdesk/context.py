@@ -26,6 +26,7 @@ from chatdesk.store import HealthState, HistoryStore
 if TYPE_CHECKING:
     from chatdesk.chat import ChatService
     from chatdesk.failover.health import HealthBook
+    from chatdesk.failover.keys import KeyBook
 
 LOG_MAX_BYTES = 1_000_000
 LOG_BACKUPS = 3
@@ -125,20 +126,32 @@ class AppContext:
 
         return HealthBook(self.store, self.settings.failover.cooldown_s)
 
+    def key_book(self, cached: bool = False) -> KeyBook:
+        """The health of each key of each provider's pool (`cached`: the pools as last
+        read, so that a status refresh does not ask the keyring)."""
+        from chatdesk.failover.keys import KeyBook
+
+        return KeyBook(self.store, self.keys.cached_pool if cached else self.keys.pool,
+                       lambda: self.settings.failover.cooldown_s)
+
     def chat_service(self) -> ChatService:
         from chatdesk.chat import ChatService  # httpx and the providers: only when sending
 
         return ChatService(self.store, self.settings, self.keys)
 
     def missing_keys(self) -> frozenset[str]:
-        """Providers that need a key and have none (reads the keyring: may be slow)."""
+        """Providers that need a key and have none (reads the keyring: may be slow); the
+        pools of keys are read afresh from then on too."""
+        self.keys.forget_pools()
         return missing_keys(self.settings, self.keys)
 
     def provider_statuses(self, missing: frozenset[str] | None = None) -> list[ProviderStatus]:
         """Every provider's state in failover order; keys are looked up unless `missing`
         (the providers known to have no key) is given."""
         return provider_statuses(self.settings, self.health(),
-                                 self.missing_keys() if missing is None else missing)
+                                 self.missing_keys() if missing is None else missing,
+                                 # Known missing keys: the pools as last read, like them.
+                                 self.key_book(cached=missing is not None))
 
     def retry_ready(self, missing: frozenset[str] | None = None) -> bool:
         """Whether sending the pending messages now could work: some wait, and some provider

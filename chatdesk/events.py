@@ -88,10 +88,15 @@ class Hedged:
 
 @dataclass(frozen=True)
 class Switched:
+    """The answer goes on with another provider, or (`to_key` set) with the same provider's
+    next key: `why` then names the key that failed ('Anthropic key sk-…3f9a rate-limited')."""
+
     from_provider: str
     to_provider: str
     why: str
     continuing: bool
+    from_key: str | None = None  # fingerprints, only when a pool's key was switched
+    to_key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from chatdesk.store import HealthState
 
 if TYPE_CHECKING:
     from chatdesk.failover.health import HealthBook, ProviderHealth
+    from chatdesk.failover.keys import KeyBook
     from chatdesk.secrets import KeyStore
     from chatdesk.settings import Settings
 
@@ -34,6 +35,17 @@ class ProviderStatus:
     last_failure_at: float | None = None
     down_until: float | None = None  # unix time the cooldown (or the key's wait) ends
     not_set_up: str | None = None  # why it is never asked (setup_rules), or None
+    keys_usable: int | None = None  # of its pool's keys, when it has more than one
+    keys_total: int | None = None
+
+    @property
+    def keys_words(self) -> str | None:
+        """'2 of 3 keys usable' for a provider with a pool of keys, else None."""
+        from chatdesk.wording import keys_usable
+
+        if self.keys_total is None or self.keys_usable is None:
+            return None
+        return keys_usable(self.keys_usable, self.keys_total)
 
     @property
     def ready(self) -> bool:
@@ -58,17 +70,29 @@ def missing_keys(settings: Settings, keys: KeyStore) -> frozenset[str]:
     return frozenset(missing)
 
 
-def provider_statuses(settings: Settings, health: HealthBook,
-                      missing: frozenset[str]) -> list[ProviderStatus]:
-    """Every provider in failover order: its health, or no-key when it has no key."""
+def provider_statuses(settings: Settings, health: HealthBook, missing: frozenset[str],
+                      keys: KeyBook | None = None) -> list[ProviderStatus]:
+    """Every provider in failover order: its health, or no-key when it has no key; with
+    `keys`, how many keys of a pool are usable."""
     from chatdesk.setup_rules import checks
 
     why_not = {c.name: c.why_not for c in checks(settings, health, missing)}
-    return [replace(merged(p.name, p.type, p.model, p.effective_base_url(), health.get(p.name),
-                           p.name in missing),
-                    # No key has its own state; the rest of "not set up" is said here.
-                    not_set_up=None if p.name in missing else why_not.get(p.name))
-            for p in settings.ordered_providers()]
+    found = []
+    for p in settings.ordered_providers():
+        status = replace(merged(p.name, p.type, p.model, p.effective_base_url(),
+                                health.get(p.name), p.name in missing),
+                         # No key has its own state; the rest of "not set up" is said here.
+                         not_set_up=None if p.name in missing else why_not.get(p.name))
+        if keys is not None and p.name not in missing:
+            try:
+                usable, total = keys.usable_count(p)
+            except Exception:  # a broken keyring must not stop anything that only reports
+                log.exception("reading the key pool of %s failed", p.name)
+                usable, total = 0, 0
+            if total > 1:
+                status = replace(status, keys_usable=usable, keys_total=total)
+        found.append(status)
+    return found
 
 
 def merged(name: str, type_: str, model: str, base_url: str, h: ProviderHealth,

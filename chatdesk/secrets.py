@@ -99,9 +99,55 @@ class KeyLookup:
         return self.key is not None
 
 
+def fingerprint(key: str) -> str:
+    """How a key is named wherever people or the history file see it: its kind's prefix and
+    its last four characters, 'sk-…3f9a' (never enough of it to use or guess)."""
+    key = key.strip()
+    prefix = _FINGERPRINT_PREFIX.match(key)
+    tail = key[-4:] if len(key) >= _FINGERPRINT_MIN_LENGTH else key[-2:]
+    return f"{prefix.group(0) if prefix else ''}…{tail}"
+
+
+_FINGERPRINT_PREFIX = re.compile(r"^[A-Za-z]{2,4}[-_]")
+_FINGERPRINT_MIN_LENGTH = 12  # shorter keys (test keys, local proxies) show two characters
+POOL_SEPARATOR = "#"  # "NAME#2": a pool's second key (provider names never hold a "#")
+MAX_POOL = 32
+
+
+@dataclass(frozen=True)
+class PoolKey:
+    """One key of a provider's pool, and where it was found ("keyring", "env:NAME"…)."""
+
+    key: str = field(repr=False)
+    source: str
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.key)
+
+    @property
+    def stored(self) -> bool:
+        """Kept by chatdesk (keyring, key file, session), so `keys remove` can take it out."""
+        return not self.source.startswith("env:")
+
+
+def pool_entry(name: str, number: int) -> str:
+    """The key store's name of the number-th key of provider name (1: its name alone, as
+    before pools: a single key stays where it always was)."""
+    return name if number == 1 else f"{name}{POOL_SEPARATOR}{number}"
+
+
+def env_pool_vars(provider: ProviderSettings) -> list[str]:
+    """The variables named by api_key_env (one name or a list of names), in order."""
+    env = provider.api_key_env
+    if not env:
+        return []
+    return [env] if isinstance(env, str) else [v for v in env if v]
+
+
 def key_env_vars(provider: ProviderSettings) -> list[str]:
     """The environment variables consulted for provider, in order (api_key_env first)."""
-    names: list[str] = [provider.api_key_env] if provider.api_key_env else []
+    names: list[str] = env_pool_vars(provider)
     if provider.type == "openai":
         host = (urlsplit(provider.effective_base_url()).hostname or "").lower()
         name = provider.name.lower()
@@ -134,6 +180,7 @@ class KeyStore:
         self._file = KeyFile(key_file) if key_file is not None else None
         self._session: dict[str, str] = {}
         self._place: KeyPlace | None = None  # chosen in Settings for this session
+        self._pools: dict[str, list[PoolKey]] = {}  # the pools last read (see cached_pool)
 
     def backend(self) -> KeyringBackend | None:
         """The keyring backend in use (found on first use), or None if keyring cannot load one."""
@@ -187,6 +234,88 @@ class KeyStore:
         if locked:
             return KeyLookup(None, "locked")
         return KeyLookup(None, "none" if self.needs_key(provider) else "not-needed")
+
+    # --- key pools -----------------------------------------------------------------------
+    def pool(self, provider: ProviderSettings) -> list[PoolKey]:
+        """Every key of provider, in the order they are tried: the stored keys (where its
+        first key was found: keyring, key file or session), then the keys of the api_key_env
+        variables; the type's usual variable only when nothing else holds a key. A key found
+        twice counts once."""
+        first = self.lookup(provider)
+        found: list[PoolKey] = []
+        if first.key and first.source in {place.value for place in KeyPlace}:
+            found = [PoolKey(key, first.source)
+                     for key in self._stored_in(first.source, provider.name)]
+        for var in env_pool_vars(provider):
+            key = self._environ.get(var, "").strip()
+            if key:
+                register_secret(key)
+                found.append(PoolKey(key, f"env:{var}"))
+        if not found and first.key:
+            found.append(PoolKey(first.key, first.source))
+        unique: dict[str, PoolKey] = {}
+        for item in found:
+            unique.setdefault(item.key, item)
+        self._pools[provider.name] = list(unique.values())
+        return list(unique.values())
+
+    def cached_pool(self, provider: ProviderSettings) -> list[PoolKey]:
+        """The pool as last read (read now if never): for the status bar, which must not
+        ask the keyring on every refresh. Sending always reads it afresh (`pool`)."""
+        cached = self._pools.get(provider.name)
+        return list(cached) if cached is not None else self.pool(provider)
+
+    def forget_pools(self) -> None:
+        """The next cached_pool reads the stores again (keys may have changed elsewhere)."""
+        self._pools.clear()
+
+    def stored_keys(self, name: str) -> list[str]:
+        """The keys of provider name in the store new keys go to, in pool order."""
+        return self._stored_in(self.place().value, name)
+
+    def add_to_pool(self, name: str, key: str) -> int:
+        """Store one more key for provider name (after its others); its number in the pool.
+        KeyStoreError when that key is there already (nothing changes then)."""
+        key = key.strip()
+        stored = self.stored_keys(name)
+        if key in stored:
+            raise KeyStoreError(f"That key ({fingerprint(key)}) is already key "
+                                f"{stored.index(key) + 1} of {name}; nothing was saved.")
+        if len(stored) >= MAX_POOL:
+            raise KeyStoreError(f"{name} has {MAX_POOL} keys already; remove one first.")
+        self.set(pool_entry(name, len(stored) + 1), key)
+        return len(stored) + 1
+
+    def remove_from_pool(self, name: str, number: int) -> str:
+        """Take the number-th stored key of provider name out (the later ones move up one);
+        its fingerprint. KeyStoreError when there is no such key."""
+        stored = self.stored_keys(name)
+        if not 1 <= number <= len(stored):
+            held = f"only {len(stored)} stored key{'s' if len(stored) != 1 else ''}" \
+                if stored else "no stored key"
+            raise KeyStoreError(f"{name} has {held}; there is no key {number} to remove.")
+        gone = stored.pop(number - 1)
+        for index in range(number - 1, len(stored)):
+            self.set(pool_entry(name, index + 1), stored[index])
+        self._delete_entry(pool_entry(name, len(stored) + 1))
+        return fingerprint(gone)
+
+    def _stored_in(self, place: str, name: str) -> list[str]:
+        keys: list[str] = []
+        for number in range(1, MAX_POOL + 1):
+            key = self._read_entry(place, pool_entry(name, number))
+            if not key:
+                break
+            register_secret(key)
+            keys.append(key)
+        return keys
+
+    def _read_entry(self, place: str, entry: str) -> str | None:
+        if place == KeyPlace.SESSION:
+            return self._session.get(entry)
+        if place == KeyPlace.FILE:
+            return self._file.get(entry) if self._file is not None else None
+        return self._from_keyring(entry)
 
     # --- where keys live without a keyring ----------------------------------------------
     def place(self) -> KeyPlace:
@@ -289,6 +418,7 @@ class KeyStore:
         if not key:
             raise KeyStoreError(f"The key for {name} is empty; nothing was saved.")
         register_secret(key)
+        self._pools.pop(name.partition(POOL_SEPARATOR)[0], None)
         place = self.place()
         if place == KeyPlace.SESSION:
             self._session[name] = key
@@ -308,8 +438,19 @@ class KeyStore:
             raise _keyring_failure(exc, f"The key for {name} could not be saved") from None
 
     def delete(self, name: str, provider: ProviderSettings | None = None) -> bool:
-        """Remove the stored key of provider name from every store that holds it (keyring,
-        encrypted key file, this session); False if none did."""
+        """Remove the stored keys (its whole pool) of provider name from every store that
+        holds them (keyring, encrypted key file, this session); False if none did."""
+        removed = False
+        for number in range(1, MAX_POOL + 1):  # a pool has no gaps: stop at the first
+            gone = self._delete_entry(pool_entry(name, number))
+            if not gone and number > 1:
+                break
+            removed = gone or removed
+        return removed
+
+    def _delete_entry(self, name: str) -> bool:
+        """Remove one stored entry from every store that holds it; False if none did."""
+        self._pools.pop(name.partition(POOL_SEPARATOR)[0], None)
         removed = self._session.pop(name, None) is not None
         if self._file is not None and name in self.key_file_names():
             try:

@@ -41,7 +41,8 @@ class ProviderSettings:
     type: str  # anthropic | openai | gemini | ollama
     model: str
     base_url: str | None = None
-    api_key_env: str | None = None
+    # The variable holding the key, or a list of them (a pool of keys from the environment)
+    api_key_env: str | list[str] | None = None
     status_url: str | None = None
     max_tokens: int = DEFAULT_MAX_TOKENS
     ca_bundle: str | None = None  # extra CA certificates (a PEM file) for this provider
@@ -158,6 +159,21 @@ def default_settings() -> Settings:
                     built_in=frozenset(providers))
 
 
+def key_env_text(value: str | list[str] | None) -> str:
+    """api_key_env as one line of text for a form: 'KEY_A, KEY_B'."""
+    if not value:
+        return ""
+    return value if isinstance(value, str) else ", ".join(value)
+
+
+def parse_key_env_text(text: str) -> str | list[str] | None:
+    """A form's 'KEY_A, KEY_B' back as api_key_env: one name, a list of names, or None."""
+    names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    if not names:
+        return None
+    return names[0] if len(names) == 1 else names
+
+
 DEFAULT_SETTINGS_TOML = """\
 # chatdesk settings. A mistake (or a key chatdesk does not know) is reported with its line.
 # API keys never go in this file: store them with `chatdesk keys set NAME` (the OS
@@ -179,7 +195,8 @@ theme = "system"             # system | light | dark
 #   type        = anthropic | openai | gemini | ollama  (openai = any OpenAI-compatible endpoint)
 #   model       = the model to ask
 #   base_url    = optional; as the provider's official SDK spells it (ollama: OLLAMA_HOST)
-#   api_key_env = optional; the variable holding the key when the keyring has none
+#   api_key_env = optional; the variable holding the key when the keyring has none, or a
+#                 list of them (a pool: ["KEY_A", "KEY_B"]; on a 429 the next key is tried)
 #   max_tokens  = optional; the longest answer, in tokens (default 4096)
 #   ca_bundle   = optional; a PEM file of extra CA certificates for this provider
 #   allow_insecure_http = true  lets the key travel over plain http:// to another machine

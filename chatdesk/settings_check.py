@@ -277,12 +277,7 @@ class Validator:
                 raise self.fail(("providers", name, key),
                                 f"{table} {key} {problem}, not {show(value)}.")
             setattr(provider, key, value)
-        env = self.text_value(raw, name, "api_key_env", None)
-        if env and not ENV_RE.match(env):
-            raise self.fail(("providers", name, "api_key_env"),
-                            f"{table} api_key_env must be a variable name of letters, digits "
-                            f"and '_' (e.g. MY_API_KEY), not {show(env)}.")
-        provider.api_key_env = env or None
+        provider.api_key_env = self.api_key_env(raw, name)
         provider.ca_bundle = self.ca_bundle(raw, name)
         if "max_tokens" in raw:
             value = raw["max_tokens"]
@@ -354,6 +349,22 @@ class Validator:
                             f"[providers.{name}] {key} must be one line without control "
                             f"characters, not {show(value)}.")
         return value.strip()
+
+    def api_key_env(self, raw: Mapping[str, Any], name: str) -> str | list[str] | None:
+        """One variable name, or a list of them (a pool of keys from the environment)."""
+        value = raw.get("api_key_env")
+        if isinstance(value, list):
+            names = [v.strip() if isinstance(v, str) else v for v in value]
+            if names and all(isinstance(v, str) and ENV_RE.match(v) for v in names):
+                unique = list(dict.fromkeys(str(v) for v in names))
+                return unique if len(unique) > 1 else unique[0]
+        elif value is None or (isinstance(value, str) and (
+                not value.strip() or ENV_RE.match(value.strip()))):
+            return value.strip() if value and value.strip() else None
+        raise self.fail(("providers", name, "api_key_env"),
+                        f"[providers.{name}] api_key_env must be a variable name of letters, "
+                        "digits and '_' (e.g. MY_API_KEY) or a list of such names (e.g. "
+                        f'["KEY_A", "KEY_B"]), not {show(value)}.')
 
     def ca_bundle(self, raw: Mapping[str, Any], name: str) -> str | None:
         value = self.text_value(raw, name, "ca_bundle", None)

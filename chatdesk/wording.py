@@ -436,6 +436,38 @@ def cooling_down(provider_name: str, seconds_left: float) -> str:
     return f"{provider_name} cooling down ({duration(seconds_left)} left)"
 
 
+# -- key pools (issue 16): keys are named by fingerprint ('sk-…3f9a'), never shown ---------
+
+def key_failure(provider_name: str, key: str, error_class: str | None,
+                status: int | None) -> str:
+    """'Anthropic key sk-…3f9a rate-limited (429)': one key of a pool failed."""
+    text = f"{display_name(provider_name)} key {key} {error_label(error_class)}"
+    return text + (f" ({status})" if status else "")
+
+
+def key_switched(failure: str, to_key: str) -> str:
+    """'Anthropic key sk-…3f9a rate-limited (429) — trying key sk-…91c2' (stderr and the
+    transcript's notice)."""
+    return f"{failure} — trying key {to_key}"
+
+
+def keys_cooling(provider_name: str, seconds_left: float) -> str:
+    """Why a provider whose every key is unusable is skipped: 'a1: every key cooling down
+    or rejected (42 s left)'."""
+    return (f"{provider_name}: every key cooling down or rejected "
+            f"({duration(seconds_left)} left)")
+
+
+def skipped_keys(provider_name: str, seconds_left: float) -> str:
+    """'Skipped Anthropic: every key unusable for 2 more minutes'."""
+    return f"Skipped {display_name(provider_name)}: every key unusable for {_more(seconds_left)}"
+
+
+def keys_usable(usable: int, total: int) -> str:
+    """The status bar's count for a provider with a pool: '2 of 3 keys usable'."""
+    return f"{usable} of {total} keys usable"
+
+
 def nothing_set_up(where: Where = "cli", detail: str = "") -> str:
     """No provider can be asked because none is set up (not an outage: nothing is pending).
     `detail` says why for the providers named, e.g. 'anthropic: no key found'."""

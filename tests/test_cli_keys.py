@@ -17,12 +17,13 @@ ROOT = Path(__file__).parents[1]
 PASS = "a long enough passphrase"
 
 
-def chatdesk(data_dir: Path, *argv: str, stdin: str = "",
-             passphrase: str | None = None) -> subprocess.CompletedProcess[str]:
+def chatdesk(data_dir: Path, *argv: str, stdin: str = "", passphrase: str | None = None,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    extra = env or {}
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("CHATDESK_TEST_KEY") and k != "CHATDESK_KEYS_PASSPHRASE"}
     env.update(CHATDESK_DATA_DIR=str(data_dir),
-               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring", **extra)
     if passphrase is not None:
         env["CHATDESK_KEYS_PASSPHRASE"] = passphrase
     return subprocess.run([sys.executable, "-m", "chatdesk", *argv], input=stdin, cwd=ROOT,

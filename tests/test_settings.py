@@ -264,3 +264,26 @@ def test_ordered_providers() -> None:
     providers = {n: ProviderSettings(n, "openai", "m") for n in ["p1", "p2", "p3", "p4"]}
     settings = Settings(FailoverSettings(order=["p3", "p1"]), providers, UiSettings())
     assert [p.name for p in settings.ordered_providers()] == ["p3", "p1", "p2", "p4"]
+
+
+def test_api_key_env_may_be_a_list_of_variables(tmp_path: Path) -> None:
+    """A pool of keys from the environment: the list is kept (one name stays one name), and
+    the key store reads every variable that is set, in order."""
+    from chatdesk.secrets import KeyStore
+
+    path = tmp_path / "settings.toml"
+    path.write_text('[providers.a]\ntype = "anthropic"\nmodel = "m"\n'
+                    'api_key_env = ["KEY_A", "KEY_B", "KEY_A", "KEY_C"]\n', encoding="utf-8")
+    settings = load_settings(path)
+    assert settings.providers["a"].api_key_env == ["KEY_A", "KEY_B", "KEY_C"]
+    save_settings(settings, path)
+    assert load_settings(path) == settings
+    env = {"KEY_A": "sk-env-pool-aaaaaaaa0001", "KEY_C": "sk-env-pool-cccccccc0003",
+           "ANTHROPIC_API_KEY": "sk-env-pool-usual00000009"}
+    pool = KeyStore(environ=env).pool(settings.providers["a"])
+    assert [(k.fingerprint, k.source) for k in pool] == [
+        ("sk-…0001", "env:KEY_A"), ("sk-…0003", "env:KEY_C")]
+    single = tmp_path / "one.toml"
+    single.write_text('[providers.a]\ntype = "anthropic"\nmodel = "m"\n'
+                      'api_key_env = ["KEY_A"]\n', encoding="utf-8")
+    assert load_settings(single).providers["a"].api_key_env == "KEY_A"

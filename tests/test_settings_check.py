@@ -32,6 +32,9 @@ def line_of(text: str, needle: str) -> int:
         (PROVIDER + 'base_url = "https://example.com/v1#x"\n', "base_url", "fragment"),
         # 4. api_key_env that no shell could set
         (PROVIDER + 'api_key_env = "MY KEY"\n', "api_key_env", "variable name"),
+        (PROVIDER + 'api_key_env = ["KEY_A", "KEY B"]\n', "api_key_env", "list of such names"),
+        (PROVIDER + "api_key_env = []\n", "api_key_env", "list of such names"),
+        (PROVIDER + 'api_key_env = ["KEY_A", 3]\n', "api_key_env", "variable name"),
         # 5. timeouts past a day (1e300 overflowed the socket timeout), and huge integers
         ("[failover]\nconnect_timeout_s = 1e300\n", "connect_timeout_s", "at most"),
         ("[failover]\ncooldown_s = " + "9" * 400 + "\n", "cooldown_s", "at most"),

@@ -22,13 +22,22 @@ class Decision:
     cool_down: bool  # skip this provider for a while (an outage, not a problem of this request)
     no_key: bool  # the key is missing or rejected: mark the provider `no-key`
     advice: str  # what the user can do, or "" when failing over says enough
+    # The key's problem, not the provider's (a rate limit, an exhausted quota, a rejected
+    # key): the provider's next usable key is tried before the next provider.
+    rotate_key: bool = False
 
 
 def decide(error: errors.ProviderError) -> Decision:
     """The outage policy of SPEC, for one failure."""
     advice = wording.advice(error)
-    if isinstance(error, errors.AuthError | errors.MissingKey):
+    if isinstance(error, errors.AuthError):
+        return Decision(Action.FAIL_OVER, cool_down=False, no_key=True, advice=advice,
+                        rotate_key=True)
+    if isinstance(error, errors.MissingKey):
         return Decision(Action.FAIL_OVER, cool_down=False, no_key=True, advice=advice)
+    if isinstance(error, errors.RateLimited):  # QuotaExceeded too
+        return Decision(Action.FAIL_OVER, cool_down=True, no_key=False, advice=advice,
+                        rotate_key=True)
     if isinstance(error, errors.NotFound):
         # A wrong model or URL: not an outage, and cooling down would hide the provider from
         # other conversations that use a model it does have.
@@ -58,3 +67,13 @@ def cooldown_seconds(base_s: float, failures: int, error: errors.ProviderError |
     if error is not None and error.retry_after is not None:
         seconds = max(seconds, error.retry_after)
     return seconds
+
+
+def key_cooldown_seconds(base_s: float, failures: int, error: errors.ProviderError) -> float:
+    """How long one key of a pool is left out after its `failures`-th failure in a row: a
+    rejected key as long as a provider's rejected key, else like a provider's cooldown."""
+    from chatdesk.failover.health import NO_KEY_RETRY_S
+
+    if isinstance(error, errors.AuthError):
+        return NO_KEY_RETRY_S
+    return cooldown_seconds(base_s, failures, error)

@@ -30,12 +30,14 @@ from chatdesk.providers.base import (
     shown_continuation,
     trim_prefill,
 )
+from chatdesk.secrets import fingerprint
 from chatdesk.settings import ProviderSettings
 from chatdesk.store import AttemptOutcome, HealthState, HistoryStore, MessageStatus, StoreError
 
 if TYPE_CHECKING:
     from chatdesk.failover.budget import BudgetBook
     from chatdesk.failover.deadline import DeadlineBook
+    from chatdesk.failover.keys import KeyBook
 
 log = logging.getLogger(__name__)
 
@@ -165,15 +167,17 @@ class Router:
         self,
         store: HistoryStore,
         health: HealthBook,
-        build_provider: Callable[[ProviderSettings], Provider],
+        build_provider: Callable[..., Provider],  # (settings[, key]): key None = its own
         max_tokens: Callable[[ProviderSettings], int] = lambda s: s.max_tokens,
         monotonic: Callable[[], float] = time.monotonic,
         flush_interval_s: float = 0.25,
         deadlines: DeadlineBook | None = None,
         hedging: Callable[[], bool] = lambda: True,
         capabilities: CapabilityBook | None = None,
+        keys: KeyBook | None = None,
     ) -> None:
         self.store = store
+        self.keys = keys  # the providers' key pools (None: one key each, as before pools)
         self.capabilities = capabilities if capabilities is not None else CapabilityBook()
         self.health = health
         self.build_provider = build_provider
@@ -191,10 +195,12 @@ class Router:
         is left (the user's message is then marked pending). `force` (the user's "Send now")
         tries providers that are still cooling down too."""
         progress = _Progress(turn)
-        for index, candidate in enumerate(candidates):
-            if index in progress.hedged:
+        again: list[Provider] = []  # the same provider with its pool's next key
+        for index, candidate in _tries(candidates, again):
+            next_key = again.pop() if again else None
+            if index in progress.hedged and next_key is None:
                 continue  # a hedge asked it already: it answered, or failed
-            provider = self._usable(candidate, progress, force)
+            provider = next_key or self._usable(candidate, progress, force)
             if provider is None:
                 if progress.skipped:
                     yield ev.Skipped(candidate.name, progress.skipped.pop())
@@ -232,6 +238,10 @@ class Router:
                 if decision.action is policy.Action.STOP:
                     yield self._stopped(attempt, exc, decision, progress)
                     return
+                if decision.rotate_key and attempt.candidate is candidate:
+                    switched = self._next_key(attempt, failed, progress, again)
+                    if switched is not None:
+                        yield switched
                 continue
             except (asyncio.CancelledError, GeneratorExit):
                 if race is not None:
@@ -268,7 +278,16 @@ class Router:
                                                     state.last_error_class))
             return None
         try:
-            return self.build_provider(candidate.settings)
+            if self.keys is None:
+                return self.build_provider(candidate.settings)
+            choice = self.keys.choose(candidate.settings, force)
+            if choice.key is None and choice.waiting_s > 0:  # every key is cooling down
+                progress.reasons.append(wording.keys_cooling(name, choice.waiting_s))
+                progress.skipped.append(wording.skipped_keys(name, choice.waiting_s))
+                return None
+            if not choice.pooled:
+                return self.build_provider(candidate.settings)
+            return self.build_provider(candidate.settings, choice.key)
         except errors.MissingKey as exc:
             progress.reasons.append(str(exc))  # it names the provider and where a key goes
             progress.skipped.append(wording.skipped(name, HealthState.UP, 0.0, None))
@@ -324,6 +343,7 @@ class Router:
         attempt_id = self.store.start_attempt(
             progress.answer_id, candidate.name, candidate.model,
             continued_from=progress.previous_attempt if continuing else None,
+            key_fingerprint=_fingerprint_of(provider),
         )
         previous = progress.previous_attempt if continuing else None
         progress.previous_attempt = attempt_id
@@ -343,7 +363,8 @@ class Router:
         it continues included), for another provider; `fit`: the conversation as its model
         takes it (the PDFs as their text where it must)."""
         attempt_id = self.store.start_attempt(lead.answer_id, candidate.name, candidate.model,
-                                              continued_from=lead.continued_from)
+                                              continued_from=lead.continued_from,
+                                              key_fingerprint=_fingerprint_of(provider))
         messages = lead.request.messages
         if fit is not None:
             messages = list(fit.history) + (messages[-1:] if lead.continuing else [])
@@ -422,7 +443,12 @@ class Router:
         """A failed attempt: stored, its provider's health updated, its text kept for the
         next one; the policy's decision says whether another provider may try."""
         own = self._finish(attempt, AttemptOutcome.FAILED, exc)
-        decision = self.health.record_failure(attempt.name, exc)
+        decision = policy.decide(exc)
+        used = _fingerprint_of(attempt.provider)
+        # A key's own failure with another key of the pool usable: the provider is fine.
+        if not (decision.rotate_key and self.keys is not None and used is not None
+                and self.keys.record_failure(attempt.candidate.settings, used, exc)):
+            decision = self.health.record_failure(attempt.name, exc)
         unproven = attempt.fit.unproven if attempt.fit else None
         if unproven and unproven != Capabilities() and isinstance(exc, errors.BadRequest):
             # Sent images or PDFs it was not known to take: that is what it refused.
@@ -435,6 +461,26 @@ class Router:
         progress.kept += own
         progress.reasons.append(failed.summary())
         return failed, decision
+
+    def _next_key(self, attempt: _Attempt, failed: ev.AttemptFailed, progress: _Progress,
+                  again: list[Provider]) -> ev.Switched | None:
+        """After a key's own failure: the same provider with its next usable key goes in
+        `again` (asked next), and the notice of the switch; None when no other key is
+        usable (fail over)."""
+        used = _fingerprint_of(attempt.provider)
+        if self.keys is None or used is None:
+            return None
+        choice = self.keys.choose(attempt.candidate.settings)
+        if choice.key is None or choice.fingerprint == used:
+            return None
+        try:
+            again.append(self.build_provider(attempt.candidate.settings, choice.key))
+        except errors.MissingKey:
+            return None
+        why = wording.key_failure(attempt.name, used, failed.error_class, failed.status)
+        progress.last_failure = None  # said here: no "switching to" the same provider
+        return ev.Switched(attempt.name, attempt.name, why, bool(progress.kept),
+                           from_key=used, to_key=choice.fingerprint)
 
     def _stopped(self, attempt: _Attempt, exc: errors.ProviderError, decision: policy.Decision,
                  progress: _Progress) -> ev.AnswerStopped:
@@ -449,6 +495,8 @@ class Router:
         its provider is up — a refusal is the provider's reply, not an outage."""
         self._finish(attempt, AttemptOutcome.OK)
         self.health.record_success(attempt.name)
+        if self.keys is not None:
+            self.keys.record_success(attempt.name, _fingerprint_of(attempt.provider))
         usage = attempt.usage
         return ev.AnswerFinished(
             progress.turn.conversation_id, attempt.answer_id, attempt.name,
@@ -484,6 +532,16 @@ class Router:
         )
 
 
+def _tries(candidates: list[Candidate],
+           again: list[Provider]) -> Iterator[tuple[int, Candidate]]:
+    """Each candidate in order, and the same one once more while `again` holds a provider
+    for it (its pool's next key)."""
+    for index, candidate in enumerate(candidates):
+        yield index, candidate
+        while again:
+            yield index, candidate
+
+
 def _continues(candidate: Candidate, provider: Provider) -> bool:
     """Whether this provider goes on with a partial answer: its API continues a prefill and
     its entry's `continue_partial` is not "never"."""
@@ -495,3 +553,9 @@ def _next_name(candidates: list[Candidate], current: Candidate) -> str | None:
     names = [c.name for c in candidates]
     after = names[names.index(current.name) + 1:]
     return next((n for n in after if n != current.name), None)
+
+
+def _fingerprint_of(provider: Provider) -> str | None:
+    """The fingerprint of the key a provider sends ('sk-…3f9a'); None when it sends none."""
+    key = provider.endpoint.api_key
+    return fingerprint(key) if key else None

@@ -21,6 +21,7 @@ from chatdesk.store.models import (
     Conversation,
     ConversationSummary,
     HealthRow,
+    KeyHealthRow,
     SearchHit,
     StoredMessage,
     check,
@@ -388,13 +389,16 @@ class HistoryStore(Attachments, Claims, Prompts, UsageQueries):
     # -- attempts -----------------------------------------------------------------------
 
     def start_attempt(
-        self, message_id: int, provider: str, model: str | None, continued_from: int | None = None
+        self, message_id: int, provider: str, model: str | None, continued_from: int | None = None,
+        key_fingerprint: str | None = None,
     ) -> int:
+        """A running attempt; `key_fingerprint` names the key it sends ('sk-…3f9a')."""
         with self._write() as conn:
             cur = conn.execute(
                 "INSERT INTO attempts (message_id, provider, model, started_at, outcome,"
-                " continued_from, owner) VALUES (?, ?, ?, ?, 'running', ?, ?)",
-                (message_id, provider, model, now_iso(), continued_from, this_process()),
+                " continued_from, owner, key_fingerprint) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+                (message_id, provider, model, now_iso(), continued_from, this_process(),
+                 key_fingerprint),
             )
         return int(cur.lastrowid or 0)
 
@@ -503,3 +507,32 @@ class HistoryStore(Attachments, Claims, Prompts, UsageQueries):
                     row.last_failure_at,
                 ),
             )
+
+    # -- key health (one row per key of a pool, by fingerprint) ---------------------------
+
+    def key_health(self, provider: str) -> dict[str, KeyHealthRow]:
+        """The stored health of provider's keys, by fingerprint."""
+        rows = self._rows("SELECT * FROM key_health WHERE provider = ?", (provider,))
+        return {row["fingerprint"]: KeyHealthRow.from_row(row) for row in rows}
+
+    def put_key_health(self, row: KeyHealthRow) -> None:
+        """Insert or replace one key's row; a missing updated_at is set to now."""
+        check(row.state, HEALTH_STATES, "state")
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO key_health (provider, fingerprint, state, failures, down_until,"
+                " last_error_class, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(provider, fingerprint) DO UPDATE SET state = excluded.state,"
+                " failures = excluded.failures, down_until = excluded.down_until,"
+                " last_error_class = excluded.last_error_class,"
+                " updated_at = excluded.updated_at",
+                (row.provider, row.fingerprint, row.state, row.failures, row.down_until,
+                 row.last_error_class, row.updated_at or now_iso()),
+            )
+
+    def clear_key_health(self, provider: str, fingerprint: str | None = None) -> None:
+        """Forget the health of one key of provider (None: of all its keys)."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM key_health WHERE provider = ?"
+                         " AND (? IS NULL OR fingerprint = ?)",
+                         (provider, fingerprint, fingerprint))

@@ -145,6 +145,7 @@ class Attempt:
     http_status: int | None
     streamed_text: str
     continued_from: int | None
+    key_fingerprint: str | None = None  # which key of the provider's pool it used
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Attempt:
@@ -184,6 +185,24 @@ class HealthRow:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> HealthRow:
+        return _from_row(cls, row)
+
+
+@dataclass(frozen=True)
+class KeyHealthRow:
+    """One row of key_health: one key of a provider's pool, named by its fingerprint;
+    `down_until` is a unix time."""
+
+    provider: str
+    fingerprint: str
+    state: str
+    failures: int = 0
+    down_until: float | None = None
+    last_error_class: str | None = None
+    updated_at: str | None = None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> KeyHealthRow:
         return _from_row(cls, row)
 
 

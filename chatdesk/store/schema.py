@@ -263,11 +263,28 @@ def _v8_usage(conn: sqlite3.Connection) -> None:
     run_script(conn, _V8)
 
 
+def _v9_key_pools(conn: sqlite3.Connection) -> None:
+    """Several keys per provider (issue 16): which key each attempt used, by fingerprint
+    ('sk-…3f9a', never the key), and each key's own health, shared by every process like
+    provider_health."""
+    conn.execute("ALTER TABLE attempts ADD COLUMN key_fingerprint TEXT")
+    conn.execute(
+        "CREATE TABLE key_health ("
+        " provider TEXT NOT NULL,"
+        " fingerprint TEXT NOT NULL,"
+        " state TEXT NOT NULL,"
+        " failures INTEGER NOT NULL DEFAULT 0,"
+        " down_until REAL,"
+        " last_error_class TEXT,"
+        " updated_at TEXT NOT NULL,"
+        " PRIMARY KEY (provider, fingerprint))")
+
+
 # Forward only: MIGRATIONS[n] takes a file from user_version n to n + 1. Never edit a
 # released entry; append a new function instead.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v1_initial, _v2_claim_owners, _v3_health_times, _v4_first_token_times, _v5_reasoning,
-    _v6_attachments, _v7_prompts_and_presets, _v8_usage,
+    _v6_attachments, _v7_prompts_and_presets, _v8_usage, _v9_key_pools,
 ]
 
 

@@ -56,6 +56,7 @@ class HealthRow:
     last_success_at: float | None = None  # unix times
     last_failure_at: float | None = None
     not_set_up: str | None = None  # why it is never asked; shown instead of its health
+    keys_words: str | None = None  # '2 of 3 keys usable' for a provider with a pool
 
     @classmethod
     def of(cls, row: ProviderStatus | Mapping[str, Any]) -> HealthRow:
@@ -70,6 +71,7 @@ class HealthRow:
             last_success_at=get("last_success_at"),
             last_failure_at=get("last_failure_at"),
             not_set_up=get("not_set_up") or None,
+            keys_words=get("keys_words") or None,
         )
 
 
@@ -139,7 +141,8 @@ class HealthItem(QWidget):
             return f"{display_name(self.name)} · not set up"
         words = health_words(self.state, self.seconds_left(),
                              ever_failed=self.row.last_failure_at is not None)
-        return f"{display_name(self.name)} · {words}"
+        keys = f" · {self.row.keys_words}" if self.row.keys_words else ""
+        return f"{display_name(self.name)} · {words}{keys}"
 
     def refresh(self) -> None:
         state, left, now = self.state, self.seconds_left(), self.wall()

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from chatdesk.secrets import env_pool_vars
 from chatdesk.settings import FailoverSettings, ProviderSettings, Settings, UiSettings
 from chatdesk.ui.settings_providers import ENV_RE, ProvidersPage, make_note, named, stacked
 
@@ -211,7 +212,7 @@ def _provider_problem(p: ProviderSettings) -> str | None:
         return f"{p.name} has no model; type one or use Fetch models."
     if p.base_url and not p.base_url.startswith(("http://", "https://")):
         return f"The base URL of {p.name} must start with http:// or https://."
-    if p.api_key_env and not ENV_RE.match(p.api_key_env):
+    if any(not ENV_RE.match(var) for var in env_pool_vars(p)):
         return (f"The key variable of {p.name} must be a variable name of letters, digits "
-                "and '_', e.g. MY_API_KEY.")
+                "and '_', e.g. MY_API_KEY (or several, separated by commas).")
     return None

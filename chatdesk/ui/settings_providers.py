@@ -31,7 +31,14 @@ from PySide6.QtWidgets import (
 
 from chatdesk.chat import TEST_PROMPT
 from chatdesk.secrets import KeyFileState, KeyPlace, key_env_vars
-from chatdesk.settings import DEFAULT_BASE_URLS, DEFAULT_MODELS, PROVIDER_TYPES, ProviderSettings
+from chatdesk.settings import (
+    DEFAULT_BASE_URLS,
+    DEFAULT_MODELS,
+    PROVIDER_TYPES,
+    ProviderSettings,
+    key_env_text,
+    parse_key_env_text,
+)
 from chatdesk.ui.key_hint import key_hint
 from chatdesk.wording import missing_key, provider_failure
 
@@ -351,7 +358,7 @@ class ProvidersPage(QWidget):
             self.model.addItems(self._models.get(p.name, []))
             self.model.setEditText(p.model)
             self.key.setText(self.typed_keys.get(p.name, ""))
-            self.key_env.setText(p.api_key_env or "")
+            self.key_env.setText(key_env_text(p.api_key_env))
             self.fetch_note.setText(self._notes.get((p.name, "fetch"), ""))
             self.test_note.setText(self._notes.get((p.name, "test"), ""))
             self._refresh_hints(p)
@@ -404,7 +411,7 @@ class ProvidersPage(QWidget):
     def _on_key_env(self, text: str) -> None:
         p = self._edit()
         if p is not None:
-            p.api_key_env = text.strip() or None
+            p.api_key_env = parse_key_env_text(text)
             self._refresh_hints(p)
 
     def _on_show_key(self, shown: bool) -> None:

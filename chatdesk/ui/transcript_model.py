@@ -89,6 +89,13 @@ def notices_from_attempts(attempts: list[Attempt]) -> list[Notice]:
         nxt = attempts[i + 1] if i + 1 < len(attempts) else None
         text = failure_text(attempt.provider, attempt.error_class, attempt.http_status,
                             attempt.streamed_text)
+        if (nxt is not None and nxt.provider == attempt.provider and attempt.key_fingerprint
+                and nxt.key_fingerprint and nxt.key_fingerprint != attempt.key_fingerprint):
+            # The same provider's next key of its pool took over: name both keys.
+            notices.append(Notice(attempt.id, wording.key_switched(wording.key_failure(
+                attempt.provider, attempt.key_fingerprint, attempt.error_class,
+                attempt.http_status), nxt.key_fingerprint), attempt.streamed_text))
+            continue
         if nxt is None:
             text += " — no other provider could answer"
         else:
@@ -612,6 +619,10 @@ class TranscriptModel(QAbstractListModel):
         if row is None or not row.notices:
             return
         last = row.notices[-1]
+        if event.to_key:  # the same provider's next key: the notice names both keys
+            last.text = wording.key_switched(event.why, event.to_key) + "…"
+            self._refresh_live()
+            return
         head = last.text.split(" — ")[0]
         how = ", continuing the answer" if event.continuing else ""
         last.text = f"{head} — switching to {display_name(event.to_provider)}{how}…"

@@ -106,3 +106,19 @@ def test_retry_after_from_the_wire_reaches_the_cooldown() -> None:
     error = errors.classify_response(529, {"retry-after": "120"},
                                      '{"error": {"type": "overloaded_error"}}', "main")
     assert policy.cooldown_seconds(60, 1, error) == 120
+
+
+@pytest.mark.parametrize(("error", "rotates"), [
+    (errors.RateLimited("slow down", status=429), True),
+    (errors.QuotaExceeded("insufficient_quota", status=429), True),
+    (errors.AuthError("invalid x-api-key", status=401), True),
+    (errors.ServerError("internal", status=500), False),
+    (errors.Overloaded("overloaded", status=529), False),
+    (errors.ProviderTimeout("timed out"), False),
+    (errors.MissingKey("no key"), False),
+])
+def test_only_a_keys_own_failures_rotate_to_the_next_key(error: errors.ProviderError,
+                                                         rotates: bool) -> None:
+    """A rate limit, an exhausted quota or a rejected key is the key's; a server error,
+    an overload or a timeout is the provider's (no other key would do better)."""
+    assert policy.decide(error).rotate_key is rotates

@@ -70,6 +70,8 @@ class FakeProvider:
 
     Chat requests take the next scripted response (`script`), else `default_response`, else
     the type's stream_ok file. Model-list routes answer a JSON list; anything else is a 404.
+    `more_keys` are accepted besides `api_key` (a pool); `script_key` queues responses for
+    the requests sent with one key, which take them before the shared script.
     """
 
     def __init__(self, provider_type: str = "anthropic", wire_dir: str | Path | None = None, *,
@@ -77,13 +79,16 @@ class FakeProvider:
                  host: str = "127.0.0.1", models: list[str] | None = None,
                  tls: ssl.SSLContext | None = None,
                  chat_paths: tuple[str, ...] | None = None,
-                 model_info: dict[str, Any] | None = None) -> None:
+                 model_info: dict[str, Any] | None = None,
+                 more_keys: tuple[str, ...] = ()) -> None:
         if provider_type not in PROVIDER_TYPES:
             raise ValueError(f"provider type must be one of {', '.join(PROVIDER_TYPES)}")
         self.provider_type = provider_type
         self.wire_dir = Path(wire_dir) if wire_dir is not None else default_wire_dir()
         self.api_key = api_key if api_key is not None else f"test-key-{provider_type}"
         self.require_auth = require_auth and provider_type != "ollama"
+        self.more_keys = more_keys
+        self._key_scripts: dict[str, collections.deque[Response]] = {}
         self.host = host
         self.tls = tls  # a server context: serve https:// (for certificate tests)
         # The paths chat requests may use, when not the protocol's own: a service's own
@@ -160,10 +165,34 @@ class FakeProvider:
         with self._lock:
             self._script.extend(responses)
 
+    def script_key(self, key: str, *responses: Response) -> None:
+        """Queue responses for the chat requests that send `key`."""
+        ctx = self._context(True)
+        for response in responses:
+            response.check(ctx)
+        with self._lock:
+            self._key_scripts.setdefault(key, collections.deque()).extend(responses)
+
+    def requests_with_key(self, key: str) -> int:
+        """How many chat requests sent `key` (whatever they were answered)."""
+        return sum(1 for r in self.requests
+                   if self._route_kind(r.path) == "chat" and self.presented_key(r) == key)
+
+    def presented_key(self, raw: RecordedRequest | RawRequest) -> str | None:
+        """The key a request carries, where this protocol puts it."""
+        headers = raw.headers
+        if self.provider_type == "anthropic":
+            return headers.get("x-api-key")
+        if self.provider_type == "openai":
+            auth = headers.get("authorization") or ""
+            return auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
+        return headers.get("x-goog-api-key") or raw.query.get("key")
+
     def clear(self) -> None:
         """Forget scripted responses, recorded requests and disconnects."""
         with self._lock:
             self._script.clear()
+            self._key_scripts.clear()
             self._requests.clear()
             self._disconnects = 0
             self._connections = 0
@@ -299,6 +328,9 @@ class FakeProvider:
             return ErrorResponse(400, error_json(
                 "gemini", 400, "the fake only streams with ?alt=sse (as chatdesk should ask)"))
         with self._lock:
+            queued = self._key_scripts.get(self.presented_key(raw) or "")
+            if queued:
+                return queued.popleft()
             if self._script:
                 return self._script.popleft()
         return self.default_response or Stream(DEFAULT_STREAM_FILE[self.provider_type])
@@ -334,12 +366,11 @@ class FakeProvider:
         if not self.require_auth:
             return None
         headers = raw.headers
-        if self.provider_type == "anthropic":
-            ok = headers.get("x-api-key") == self.api_key
-        elif self.provider_type == "openai":
-            ok = headers.get("authorization") == f"Bearer {self.api_key}"
+        if self.provider_type == "gemini":
+            ok = any(key in (headers.get("x-goog-api-key"), raw.query.get("key"))
+                     for key in (self.api_key, *self.more_keys))
         else:
-            ok = self.api_key in (headers.get("x-goog-api-key"), raw.query.get("key"))
+            ok = self.presented_key(raw) in (self.api_key, *self.more_keys)
         if not ok:
             status, file_name = AUTH_ERROR[self.provider_type]
             return ErrorResponse(status, file_name)

@@ -41,9 +41,12 @@ def test_migration_from_v5_keeps_everything_adds_the_tables_and_backs_up(
         answer = old.add_message(conv.id, "assistant", "it talked of many things")
         old.finish_message(answer.id, content="it talked of many things", status="complete",
                            provider="p", model="m", reasoning="thinking of shoes")
-        attempt = old.start_attempt(answer.id, "p", "m")
-        old.finish_attempt(attempt, outcome="ok", streamed_text="it talked")
-        before = {t: [tuple(r) for r in old.db.execute(f"SELECT * FROM {t}").fetchall()]
+        old.db.conn.execute(  # as a v5 chatdesk wrote it (later columns did not exist)
+            "INSERT INTO attempts (message_id, provider, model, started_at, outcome,"
+            " streamed_text) VALUES (?, 'p', 'm', '2026-01-01T00:00:00.000Z', 'ok', 'it talked')",
+            (answer.id,))
+        old.db.conn.commit()
+        before = {t: old.db.execute(f"SELECT * FROM {t}").fetchall()
                   for t in ("conversations", "messages", "attempts")}
         assert "blobs" not in tables(old.db.conn)
     monkeypatch.setattr(schema_module, "MIGRATIONS", up_to_v6)
@@ -51,9 +54,10 @@ def test_migration_from_v5_keeps_everything_adds_the_tables_and_backs_up(
     with HistoryStore.open(db_path) as s:
         assert s.db.conn.execute("PRAGMA user_version").fetchone()[0] == schema_version() > v6
         assert {"blobs", "message_parts", "blobs_fts"} <= tables(s.db.conn)
-        for table, rows in before.items():  # later steps may add columns (at the end)
-            assert [tuple(r)[:len(rows[0])]
-                    for r in s.db.execute(f"SELECT * FROM {table}").fetchall()] == rows
+        for table, rows in before.items():  # later migrations may add columns at the end
+            after = s.db.execute(f"SELECT * FROM {table}").fetchall()
+            assert [tuple(a)[:len(b)] for a, b in zip(after, rows, strict=True)] == \
+                [tuple(b) for b in rows]
         assert s.search("walrus")[0].message_id == question.id
         assert s.attachments([question.id, answer.id]) == {}
         s.add_attachments(question.id, [image()])  # the new tables work on the old file

@@ -252,3 +252,16 @@ def test_a_provider_that_is_not_set_up_says_so(qtbot: Any) -> None:
     assert item is not None and item.label.text() == "Ollama · not set up"
     assert "not set up (a local server" in item.toolTip()
     assert bar.summary_label.text().startswith("1 of 2")
+
+
+def test_a_provider_with_a_pool_of_keys_says_how_many_are_usable(qtbot: Any) -> None:
+    from chatdesk.provider_status import ProviderStatus
+
+    bar = make_bar(qtbot)
+    pooled = ProviderStatus("anthropic", "anthropic", "m", "https://x", HealthState.UP, None,
+                            0, 0.0, last_success_at=NOW - 5, keys_usable=2, keys_total=3)
+    single = ProviderStatus("openai", "openai", "m", "https://y", HealthState.UP, None, 0, 0.0,
+                            last_success_at=NOW - 5)
+    bar.update_health([pooled, single])
+    assert label(bar, "anthropic") == "Anthropic · up · 2 of 3 keys usable"
+    assert label(bar, "openai") == "OpenAI · up"

@@ -230,6 +230,14 @@ def test_failover_notices_from_attempts() -> None:
     assert notices[0].detail == "The tides are"
     notices = notices_from_attempts([attempt(1, "mine", "failed", error_class="server_error")])
     assert notices[0].text == "mine server error — no other provider could answer"
+    # The same provider's next key of a pool: both keys named by fingerprint.
+    notices = notices_from_attempts([
+        attempt(1, "anthropic", "failed", error_class="rate_limited", http_status=429,
+                key_fingerprint="sk-…3f9a"),
+        attempt(2, "anthropic", "ok", key_fingerprint="sk-…91c2"),
+    ])
+    assert [n.text for n in notices] == [
+        "Anthropic key sk-…3f9a rate-limited (429) — trying key sk-…91c2"]
     assert display_name("openrouter") == "OpenRouter" and display_name(None) == "assistant"
 
 
@@ -342,3 +350,21 @@ def test_an_answer_to_an_earlier_pending_message_is_shown_before_the_next_questi
     model.begin_answer(ev.AttemptStarted("anthropic", "m", 2, 1000))
     assert [r.id for r in model.rows] == [a.id, 999, b.id, 1000]
     assert model.live_row is not None and model.live_row.id == 1000
+
+
+def test_a_key_switch_names_both_keys_in_the_live_notice(
+        qtbot: Any, store: HistoryStore) -> None:
+    conv = store.create_conversation()
+    store.add_message(conv.id, "user", "hello")
+    view = make_view(qtbot, store)
+    view.show_conversation(store.messages(conv.id))
+    model: TranscriptModel = view.tmodel
+    model.begin_answer(ev.AttemptStarted("anthropic", "m", 1, 999))
+    model.add_failure(ev.AttemptFailed("anthropic", "m", "rate_limited", "slow down", 429, ""))
+    why = "Anthropic key sk-…3f9a rate-limited (429)"
+    model.note_switch(ev.Switched("anthropic", "anthropic", why, False,
+                                  from_key="sk-…3f9a", to_key="sk-…91c2"))
+    row = model.live_row
+    assert row is not None and row.notices is not None
+    assert [n.text for n in row.notices] == [
+        "Anthropic key sk-…3f9a rate-limited (429) — trying key sk-…91c2…"]
