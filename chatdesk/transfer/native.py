@@ -39,7 +39,8 @@ if TYPE_CHECKING:
     from chatdesk.store.bulk import BulkWriter
 
 FORMAT = "chatdesk"
-# 2: messages list their attachments and the file ends with their bytes ("blobs").
+# 2: messages list their attachments and the file ends with their bytes ("blobs"); the
+#    prompt library and presets ("prompts", "presets") come before them.
 VERSION = 2
 READS = (1, 2)  # every version this chatdesk imports
 SOURCE = "chatdesk"
@@ -161,6 +162,7 @@ def conversation_json(store: HistoryStore, conv: Conversation,
         "created_at": conv.created_at, "updated_at": conv.updated_at,
         "system_prompt": conv.system_prompt, "preferred_provider": conv.preferred_provider,
         "pinned": conv.pinned, "source": conv.source, "source_id": conv.source_id,
+        "preset": conv.preset,
         "messages": [_message_json(store, m, uid_of, infos.get(m.id, ())) for m in messages],
     }
 
@@ -185,9 +187,26 @@ def write_native(store: HistoryStore, ids: Sequence[int], out: TextIO,
         if progress:
             progress(n + 1, len(ids))
     out.write("\n  ],\n" if ids else "],\n")
+    _write_library(store, out)
     _write_blobs(store, blobs, out)
     out.write("}\n")
     return len(ids), count
+
+
+def _write_library(store: HistoryStore, out: TextIO) -> None:
+    """The prompt library and the presets (they are the history's too: an export carries
+    them, as a copy of the file does)."""
+    prompts = [{"name": p.name, "text": p.text, "created_at": p.created_at,
+                "updated_at": p.updated_at, "uses": p.uses, "last_used_at": p.last_used_at}
+               for p in store.prompts()]
+    presets = [{"name": p.name, "system_prompt": p.system_prompt,
+                "providers": [{"provider": r.provider, "model": r.model} for r in p.routes],
+                "temperature": p.temperature, "max_tokens": p.max_tokens,
+                "created_at": p.created_at, "updated_at": p.updated_at}
+               for p in store.presets()]
+    for key, items in (("prompts", prompts), ("presets", presets)):
+        text = json.dumps(items, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        out.write(f'  "{key}": {text},\n')
 
 
 def _write_blobs(store: HistoryStore, shas: Iterable[str], out: TextIO) -> None:
@@ -300,12 +319,19 @@ def _items(path: Path, stream: BinaryIO | JsonGuard) -> Iterator[Item]:
     builder: ijson.ObjectBuilder | None = None
     blob = ""  # the sha256 whose bytes come next in "blobs"
     n = 0
+    library: ijson.ObjectBuilder | None = None  # a prompt or preset being read
+    library_kind = ""
     for prefix, event, value in ijson.parse(stream, use_float=True):
         if builder is not None:
             builder.event(event, value)
             if prefix == "conversations.item" and event == "end_map":
                 yield "conversation", _check_conversation(path, n, builder.value), None
                 builder, n = None, n + 1
+        elif library is not None:
+            library.event(event, value)
+            if prefix == f"{library_kind}.item" and event == "end_map":
+                yield library_kind, library.value, None
+                library = None
         elif prefix == "" and event == "start_array":
             raise _fail(path, "it holds a list, as ChatGPT and Claude exports do: import those "
                         "with `chatdesk import chatgpt` or `chatdesk import claude`")
@@ -320,6 +346,10 @@ def _items(path: Path, stream: BinaryIO | JsonGuard) -> Iterator[Item]:
                 raise _fail(path, f"conversation {n + 1} is not an object")
             builder = ijson.ObjectBuilder()
             builder.event(event, value)
+        elif prefix in ("prompts.item", "presets.item"):
+            library = ijson.ObjectBuilder()
+            library.event(event, value)
+            library_kind = prefix.split(".")[0]
         elif prefix == "blobs":
             if event == "map_key":
                 if not isinstance(value, str) or not _SHA256.fullmatch(value):
@@ -525,11 +555,16 @@ def import_native(store: HistoryStore, path: Path | str, progress: Progress | No
           tempfile.TemporaryDirectory(prefix=".chatdesk-import-", dir=folder) as spooled):
         spool = _Spool(store, Path(spooled))
         files = PendingAttachments(store)
+        library: list[tuple[str, Any]] = []
+        presets_of: list[tuple[int, str]] = []  # (conversation, the preset it follows)
         for kind, value, encoded in _read_items(path):
             if cancel is not None and cancel():
                 raise ImportCancelled()
             if kind == "blob":
                 spool.put(value, encoded)
+                continue
+            if kind in ("prompts", "presets"):
+                library.append((kind, value))
                 continue
             conv = value
             done += 1
@@ -540,6 +575,8 @@ def import_native(store: HistoryStore, path: Path | str, progress: Progress | No
                 conv_id = _add_conversation(writer, conv)
                 messages += _add_messages(writer, conv_id, conv["messages"], spool, files)
                 added += 1
+                if isinstance(conv.get("preset"), str) and conv["preset"]:
+                    presets_of.append((conv_id, conv["preset"]))
             elif same:
                 new = _add_messages(writer, found, conv["messages"], spool, files)
                 if new:
@@ -548,8 +585,50 @@ def import_native(store: HistoryStore, path: Path | str, progress: Progress | No
                     messages += new
                     updated += 1
         files.write(writer)
+    notes = list(files.notes)
+    if library or presets_of:
+        notes += _merge_library(store, path.name, library, presets_of)
     if progress is not None:
         progress(done, done)
     return ImportReport(source=SOURCE, conversations_added=added, conversations_updated=updated,
                         messages_added=messages, skipped_empty=0, files=[path.name],
-                        attachments_added=files.added, notes=files.notes)
+                        attachments_added=files.added, notes=notes)
+
+
+def _merge_library(store: HistoryStore, file_name: str, library: list[tuple[str, Any]],
+                   presets_of: list[tuple[int, str]]) -> list[str]:
+    """The export's prompts and presets, by the folder import's rules (a name taken with
+    other content is kept as it is, and said); then which preset each new conversation
+    follows. Sentences for the report: conflicts, and items that are not what they say."""
+    from chatdesk.prompt_files import FolderReport, merge_preset, merge_prompt
+    from chatdesk.store.prompts import Preset, Route
+
+    report = FolderReport()
+    with store.transaction():
+        for kind, item in library:
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str) \
+                    or not item["name"].strip():
+                report.skipped.append(f"A {kind[:-1]} of {file_name} has no name; it was "
+                                      "left out.")
+                continue
+            if kind == "prompts":
+                if isinstance(item.get("text"), str):
+                    merge_prompt(store, file_name, item["name"], item["text"], report)
+                    continue
+            else:
+                routes = item.get("providers") or []
+                if isinstance(routes, list) and all(
+                        isinstance(r, dict) and isinstance(r.get("provider"), str)
+                        for r in routes):
+                    temperature, max_tokens = item.get("temperature"), item.get("max_tokens")
+                    merge_preset(store, file_name, Preset(
+                        0, item["name"], item.get("system_prompt") or None,
+                        tuple(Route(r["provider"], r.get("model") or None) for r in routes),
+                        float(temperature) if isinstance(temperature, int | float) else None,
+                        max_tokens if isinstance(max_tokens, int) else None, "", ""), report)
+                    continue
+            report.skipped.append(f"The {kind[:-1]} {item['name']!r} of {file_name} is not "
+                                  "readable; it was left out.")
+        for conversation_id, name in presets_of:
+            store.set_conversation_preset(conversation_id, name)
+    return report.conflicts + report.skipped
