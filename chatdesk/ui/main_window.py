@@ -210,12 +210,15 @@ class MainWindow(QMainWindow):
             self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
             self.trash_action = self._action("Trash…", self.open_trash)
             self.usage_action = self._action("Usage…", self.open_usage)
+            self.library_action = self._action("Prompts and presets…", self.open_library,
+                                               "Ctrl+Shift+L")
             menu.addAction(self.new_action)
             menu.addMenu(self.preset_menu)
             for action in (self.search_action, None, self.attach_action,
                            self.stop_action, self.regenerate_action, self.edit_action,
                            self.retry_action, None,
-                           self.trash_action, self.usage_action, self.settings_action):
+                           self.library_action, self.trash_action, self.usage_action,
+                           self.settings_action):
                 menu.addSeparator() if action is None else menu.addAction(action)
         else:
             menu.addAction(self.search_action)
@@ -632,6 +635,16 @@ class MainWindow(QMainWindow):
         from chatdesk.ui.trash_dialog import TrashDialog
 
         dialog = TrashDialog(self.controller, self)
+        dialog.exec()
+        dialog.deleteLater()
+
+    def open_library(self) -> None:
+        """Chat ▸ Prompts and presets…: add, edit and delete them."""
+        if self.readonly:
+            return
+        from chatdesk.ui.library_dialog import LibraryDialog
+
+        dialog = LibraryDialog(self.controller.prompts, self)
         dialog.exec()
         dialog.deleteLater()
 

@@ -181,7 +181,7 @@ def preset_menu(parent: QWidget, presets: Callable[[], list[Preset]],
             action.setStatusTip(order)
             action.triggered.connect(lambda _=False, name=preset.name: choose(name))
         if not found:
-            none = menu.addAction("No presets yet: make one with `chatdesk presets add NAME`")
+            none = menu.addAction("No presets yet: Chat ▸ Prompts and presets… makes one")
             none.setEnabled(False)
 
     menu.aboutToShow.connect(fill_menu)
