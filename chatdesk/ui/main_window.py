@@ -501,23 +501,28 @@ class MainWindow(QMainWindow):
                 viewer.show()
             return
         if action == "file":  # a file's line: open it, or save it
-            from PySide6.QtGui import QCursor
-            from PySide6.QtWidgets import QMenu
-
-            menu = QMenu(self)
-            open_it = menu.addAction(f"Open {name}")
-            save_it = menu.addAction("Save as…")
-            chosen = menu.exec(QCursor.pos())
-            if chosen is open_it:
+            chosen = self.open_or_save(name)
+            if chosen == "open":
                 self._open_file(sha256, name)
                 return
-            if chosen is not save_it:
+            if chosen != "save":
                 return
         from PySide6.QtWidgets import QFileDialog
 
         path, _ = QFileDialog.getSaveFileName(self, f"Save {name}", name)
         if path:
             actions.save_file(sha256, path)
+
+    def open_or_save(self, name: str) -> str | None:
+        """A small menu at the mouse: "open", "save", or None (dismissed)."""
+        from PySide6.QtGui import QCursor
+        from PySide6.QtWidgets import QMenu
+
+        menu = QMenu(self)
+        open_it = menu.addAction(f"Open {name}")
+        save_it = menu.addAction("Save as…")
+        chosen = menu.exec(QCursor.pos())
+        return "open" if chosen is open_it else "save" if chosen is save_it else None
 
     def _open_file(self, sha256: str, name: str) -> None:
         """Open an attached file in the program the system uses for it (a private copy)."""

@@ -257,7 +257,6 @@ def test_a_file_opens_from_a_private_copy(
     import stat
 
     from PySide6.QtGui import QDesktopServices
-    from PySide6.QtWidgets import QMenu
 
     fake_anthropic.script(Synth(["Read."]))
     ctx = make_ctx([("anthropic", fake_anthropic)])
@@ -275,7 +274,7 @@ def test_a_file_opens_from_a_private_copy(
     opened: list[str] = []
     monkeypatch.setattr(QDesktopServices, "openUrl",
                         staticmethod(lambda url: opened.append(url.toLocalFile()) or True))
-    monkeypatch.setattr(QMenu, "exec", lambda menu, *a: menu.actions()[0])  # "Open notes.md"
+    monkeypatch.setattr(window, "open_or_save", lambda name: "open")  # the menu's first item
     window.transcript.fileRequested.emit("file", info.sha256, "../../notes.md")
     [path] = opened
     copy = Path(path)
