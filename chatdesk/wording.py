@@ -44,9 +44,11 @@ def display_name(provider: str | None) -> str:
 
 
 def answer_usage(input_tokens: int | None, output_tokens: int | None,
-                 seconds: float | None, *, spoken: bool = False) -> str:
-    """An answer's cost, quietly: '1,204 → 356 tokens · 4.2 s' ('' when nothing is known).
-    Spoken: '1,204 tokens in, 356 out, 4.2 seconds'."""
+                 seconds: float | None, cost_usd: float | None = None, *,
+                 spoken: bool = False) -> str:
+    """An answer's cost, quietly: '1,204 → 356 tokens · 4.2 s · $0.0083' ('' when nothing is
+    known; no price for a free or unpriced answer). Spoken: '1,204 tokens in, 356 out, 4.2
+    seconds, 0.0083 dollars'."""
     bits: list[str] = []
     if input_tokens is not None or output_tokens is not None:
         tin = "?" if input_tokens is None else f"{input_tokens:,}"
@@ -57,6 +59,9 @@ def answer_usage(input_tokens: int | None, output_tokens: int | None,
             f"{seconds:.1f}" if seconds < 10 else f"{seconds:.0f}"
         bits.append(f"{shown} seconds" if spoken else
                     (f"{shown} s" if seconds < 60 else duration(seconds)))
+    if cost_usd:
+        money = f"{cost_usd:.4f}" if cost_usd < 0.1 else f"{cost_usd:.2f}"
+        bits.append(f"{money} dollars" if spoken else f"${money}")
     return ", ".join(bits) if spoken else " · ".join(bits)
 
 

@@ -62,6 +62,7 @@ class OpenedConversation:
     draft: str
     live: tuple[int, str] | None  # (answer id, text so far) of an answer streaming into it
     versions: dict[int, Versions] = field(default_factory=dict)  # of its main-line messages
+    costs: dict[int, float | None] = field(default_factory=dict)  # of its answers, in USD
     keep_place: int | None = None  # a message to keep in view (a version was switched)
 
 
@@ -99,6 +100,7 @@ class ChatController(QObject):
     passphraseNeeded = Signal()  # the encrypted key file holds keys and is locked (once a run)
     versionsChanged = Signal(object)  # {message id: Versions} of the conversation shown
     filesChanged = Signal(object)  # list[Attachment]: the files to go with the next message
+    costsChanged = Signal(object)  # {message id: USD or None} of the conversation shown
 
     def __init__(self, store: HistoryStore, ctx: AppContext | None, *, readonly: bool = False,
                  state: QSettings | None = None, parent: QObject | None = None) -> None:
@@ -348,7 +350,8 @@ class ChatController(QObject):
             self.conversation_id, messages,
             conversation.preferred_provider if conversation else None,
             self.drafts.get(self.conversation_id), live,
-            self.message_actions.versions(self.conversation_id), keep_place))
+            self.message_actions.versions(self.conversation_id),
+            self.message_actions.costs(self.conversation_id), keep_place))
         self.filesChanged.emit(self.files.shown())
         return True
 
@@ -750,6 +753,7 @@ class ChatController(QObject):
         self.conversationsChanged.emit()
         if self.conversation_id is not None:  # an edit or regenerate kept another version
             self.versionsChanged.emit(self.message_actions.versions(self.conversation_id))
+            self.costsChanged.emit(self.message_actions.costs(self.conversation_id))
         self.refresh_status()
         if kind in ("retry", "resend") and finished:
             self.say(f"Sent {finished} pending message{'s' if finished != 1 else ''}.")

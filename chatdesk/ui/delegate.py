@@ -625,7 +625,8 @@ class MessageDelegate(QStyledItemDelegate):
     def footer_text(self, row: MessageRow) -> str:
         """The quiet words at the footer's right end: an answer's tokens and time."""
         if row.role == "assistant" and not row.live:
-            return wording.answer_usage(row.input_tokens, row.output_tokens, row.seconds)
+            return wording.answer_usage(row.input_tokens, row.output_tokens, row.seconds,
+                                        row.cost_usd)
         return ""
 
     def button_label(self, name: str, row: MessageRow, model: Any = None) -> str:

@@ -373,6 +373,7 @@ class MainWindow(QMainWindow):
         c.messagesSetAside.connect(lambda ids: self.transcript.tmodel.remove_from(ids[0]))
         c.chatEvent.connect(self.transcript.apply_event)
         c.versionsChanged.connect(self.transcript.tmodel.set_versions)
+        c.costsChanged.connect(self.transcript.tmodel.set_costs)
         self.transcript.fileRequested.connect(self._file_requested)
         self.transcript.tmodel.next_provider = c.message_actions.next_provider
         c.busyChanged.connect(self._busy_changed)
@@ -688,7 +689,7 @@ class MainWindow(QMainWindow):
             self.composer.set_text(opened.draft)
         if self.welcome is not None:
             self._show_welcome(self._setup_needed and opened.conversation_id is None)
-        self.transcript.show_conversation(opened.messages, opened.versions)
+        self.transcript.show_conversation(opened.messages, opened.versions, opened.costs)
         if opened.live is not None:
             self.transcript.tmodel.mark_live(*opened.live)
         if opened.keep_place is not None:

@@ -35,6 +35,23 @@ class MessageActions:
         except StoreError:
             return {}  # the history is busy: the arrows come back when it is read again
 
+    def costs(self, conversation_id: int | None) -> dict[int, float | None]:
+        """What each answer of the conversation cost, by message id (None: no price known;
+        answers of imported conversations are not counted)."""
+        settings = self.c.settings
+        if conversation_id is None or settings is None:
+            return {}
+        from datetime import UTC, datetime
+
+        from chatdesk.usage import answers_since
+
+        try:
+            answers = answers_since(self.c.store, settings, datetime(1970, 1, 1, tzinfo=UTC),
+                                    conversation_id=conversation_id)
+        except StoreError:
+            return {}
+        return {a.usage.message_id: a.cost_usd for a in answers}
+
     def _can_change(self) -> bool:
         if self.c.readonly:
             self.c.say("This history is open read-only: nothing in it can be changed.")

@@ -136,6 +136,7 @@ class MessageRow:
     reasoning: str | None = None  # the model's thinking, shown collapsed
     reasoning_open: bool = False
     files: list[AttachmentInfo] | None = None  # its attachments; None: not read yet (lazy)
+    cost_usd: float | None = None  # what the answer cost (None: not known)
     version: int = 0
     page: int = -1  # a huge message: where the plain-text part shown begins (-1: none)
     estimate: tuple[int, int, int] | None = field(default=None, repr=False)  # (w, ver, h)
@@ -169,7 +170,8 @@ def spoken_provenance(row: MessageRow) -> str:
         bits.append(f"version {row.versions.current + 1} of {len(row.versions.ids)}")
     if row.files:
         bits.append(f"{len(row.files)} attached: " + ", ".join(f.name for f in row.files))
-    usage = wording.answer_usage(row.input_tokens, row.output_tokens, row.seconds, spoken=True)
+    usage = wording.answer_usage(row.input_tokens, row.output_tokens, row.seconds,
+                                 row.cost_usd, spoken=True)
     if row.role == "assistant" and usage:
         bits.append(usage)
     if row.created_at:
@@ -219,7 +221,8 @@ class TranscriptModel(QAbstractListModel):
     # -- loading and the window -------------------------------------------------------------
 
     def load(self, messages: list[StoredMessage],
-             versions: dict[int, Versions] | None = None) -> None:
+             versions: dict[int, Versions] | None = None,
+             costs: dict[int, float | None] | None = None) -> None:
         self.beginResetModel()
         shown, folded = fold_unanswered([m for m in messages if m.role != "system"])
         self.all_rows = [MessageRow.from_stored(m) for m in shown]
@@ -231,6 +234,7 @@ class TranscriptModel(QAbstractListModel):
             row.folded = folded.get(row.id, [])
             row.versions = versions.get(row.id)
             row.files = files.get(row.id, [])
+            row.cost_usd = (costs or {}).get(row.id)
         self._tick_rows(self.all_rows)
         self.hi = len(self.all_rows)
         self.lo = max(0, self.hi - WINDOW)
@@ -364,6 +368,14 @@ class TranscriptModel(QAbstractListModel):
             row.files = loader([row.id]).get(row.id, []) if loader is not None else []
         return row.files
 
+    def set_costs(self, costs: dict[int, float | None]) -> None:
+        """What the answers cost, once known (after an answer ends)."""
+        for pos, row in enumerate(self.all_rows):
+            cost = costs.get(row.id)
+            if cost != row.cost_usd:
+                row.cost_usd = cost
+                self._changed_at(pos)
+
     def files_changed(self, sha256: str) -> None:
         """The rows in the window that show this file must be drawn again."""
         for pos in range(self.lo, self.hi):
@@ -420,7 +432,7 @@ class TranscriptModel(QAbstractListModel):
             fresh.version = old.version + 1
             fresh.folded, fresh.skipped = old.folded, old.skipped
             fresh.versions, fresh.reasoning_open = old.versions, old.reasoning_open
-            fresh.files = old.files
+            fresh.files, fresh.cost_usd = old.files, old.cost_usd
             if fresh.pending:
                 fresh.pending_reason = old.pending_reason
                 self._tick_rows([fresh])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
@@ -196,3 +197,28 @@ def test_a_buttons_tooltip_names_it_and_its_shortcut(
     QToolTip.hideText()
     assert view.delegate.column_rect(view.visualRect(view.tmodel.index(1))).contains(
         area.topLeft() - QPoint(0, 30))  # under the answer's text, inside its column
+
+
+def test_an_answer_shows_what_it_cost_when_its_price_is_known(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+        data_dir: Any) -> None:
+    from chatdesk.context import AppContext
+
+    fake_anthropic.script(Synth(["Three", " small", " words."]))
+    make_ctx([("anthropic", fake_anthropic)])
+    settings = data_dir / "settings.toml"  # the fake's entry priced: $3 in, $15 out per M
+    settings.write_text(settings.read_text(encoding="utf-8").replace(
+        'type = "anthropic"', 'type = "anthropic"\nprice_input = 3.0\nprice_output = 15.0'),
+        encoding="utf-8")
+    ctx = AppContext.create(str(data_dir), warn=False)
+    window = make_window(ctx)
+    send(qtbot, window, "hello")
+    wait_idle(qtbot, window)
+    qtbot.waitUntil(lambda: rows(window)[1].cost_usd is not None)
+    answer = rows(window)[1]
+    assert answer.cost_usd == pytest.approx(10 * 3.0 / 1e6 + 3 * 15.0 / 1e6)  # 10 in, 3 out
+    assert window.transcript.delegate.footer_text(answer).endswith(" · $0.0001")
+    assert "0.0001 dollars" in spoken_provenance(answer)
+    window.open_conversation(window.controller.conversation_id)  # read again from the store
+    assert rows(window)[1].cost_usd == answer.cost_usd
+    ctx.close()
