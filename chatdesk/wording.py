@@ -106,6 +106,14 @@ def tool_error_heading(tool: str | None) -> str:
     return f"Error from {tool_name(tool)}"
 
 
+def pool_note(provider_name: str, fingerprints: list[str]) -> str:
+    """Under a provider's key in settings, when it has a pool of keys."""
+    shown = ", ".join(fingerprints[:4]) + (", …" if len(fingerprints) > 4 else "")
+    return (f"{len(fingerprints)} keys ({shown}), tried in turn on a rate limit or a "
+            f"rejected key; a key typed here replaces the first. Add or remove keys with "
+            f"`chatdesk keys add {provider_name}` / `keys remove {provider_name} N`.")
+
+
 def error_label(error_class: str | None) -> str:
     """The error class in words: 'key rejected', not 'auth'; unknown classes spelled out."""
     known = errors.BY_KIND.get(error_class or "")

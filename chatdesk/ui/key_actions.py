@@ -26,6 +26,16 @@ class KeyActions:
     def forget(self) -> None:
         self._cached.clear()
 
+    def pool_fingerprints(self, provider: ProviderSettings) -> list[str]:
+        """The fingerprints of the provider's keys, in the order they are tried (as last
+        read: the settings form must not ask the keyring on every change)."""
+        if self.ctx is None:
+            return []
+        try:
+            return [k.fingerprint for k in self.ctx.keys.cached_pool(provider)]
+        except Exception:  # a key store that cannot be read says so elsewhere
+            return []
+
     def secure_store(self) -> bool:
         return self.ctx is not None and self.ctx.keys.secure_store_available()
 

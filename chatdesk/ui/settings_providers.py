@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from chatdesk import wording
 from chatdesk.chat import TEST_PROMPT
 from chatdesk.secrets import KeyFileState, KeyPlace, key_env_vars
 from chatdesk.settings import (
@@ -373,7 +374,15 @@ class ProvidersPage(QWidget):
                         self.secure, p.name in self.forget_keys, self.controller.keys.place())
         self.key_forget.setVisible(hint.stored)
         self.key.setPlaceholderText(hint.placeholder)
-        self.key_note.setText(hint.note)
+        pool = self.controller.keys.pool_fingerprints(p) if p.name not in self.forget_keys \
+            else []
+        note = hint.note
+        if len(pool) > 1:  # a pool: this form edits its first key (see README, Key pools)
+            note = (f"{note} " if note else "") + wording.pool_note(p.name, pool)
+            self.key_forget.setToolTip(f"Remove all {len(pool)} stored keys (on Save).")
+        else:
+            self.key_forget.setToolTip("Remove the stored key (on Save).")
+        self.key_note.setText(note)
 
     def _edit(self) -> ProviderSettings | None:
         return None if self._loading else self.current()

@@ -583,3 +583,18 @@ def test_saving_keeps_the_prices_and_budgets_it_has_no_page_for(
         assert context.settings.providers["openai"].monthly_budget_usd == 20
     finally:
         context.close()
+
+
+def test_a_provider_with_a_pool_of_keys_says_so_and_forgets_them_all(
+        qtbot, ctx: AppContext, memory: MemoryKeyring) -> None:
+    ctx.keys.set("anthropic", "sk-ant-first-key-000000001111")
+    ctx.keys.add_to_pool("anthropic", "sk-ant-second-key-00000002222")
+    dialog = open_dialog(qtbot, ctx)
+    note = w(dialog, QLabel, "providerKeyNote").text()
+    assert "2 keys (sk-…1111, sk-…2222), tried in turn" in note
+    assert "chatdesk keys add anthropic" in note
+    assert w(dialog, QToolButton, "providerKeyForget").toolTip() == \
+        "Remove all 2 stored keys (on Save)."
+    click(qtbot, dialog, QToolButton, "providerKeyForget")
+    assert dialog.save()
+    assert memory.entries == {}
