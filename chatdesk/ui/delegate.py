@@ -66,6 +66,10 @@ BUTTON_GAP = 2
 _ICONS = {"copy": "copy", "edit": "edit", "regenerate": "retry", "branch": "branch",
           "prev": "chevron-left", "next": "chevron-right"}
 THUMB_SCHEME = "thumb:"
+# Links to a row's own attachments: "chatdesk-attachment:view:<sha256>" (a picture) or
+# "…:file:<sha256>" (open or save). A scheme no message text can mean anything by: the
+# view acts on one only if the sha256 is among that row's files.
+ATTACHMENT_LINK = "chatdesk-attachment:"
 THUMB_MAX = (240, 180)  # a picture in a message: at most this, opened full size on a click
 ACTION_TIPS = {
     "copy": "Copy the message (Ctrl+C)",
@@ -406,12 +410,14 @@ class MessageDelegate(QStyledItemDelegate):
                 size = self.thumbnails.size(f.sha256)
                 if size is not None:
                     pictures.append(
-                        f"<a href='view:{f.sha256}'><img src='{THUMB_SCHEME}{f.sha256}' "
+                        f"<a href='{ATTACHMENT_LINK}view:{f.sha256}'>"
+                        f"<img src='{THUMB_SCHEME}{f.sha256}' "
                         f"width='{size.width()}' height='{size.height()}' alt='{name}'></a>")
                     continue
             mark = {PartKind.DOCUMENT: "PDF", PartKind.TEXT_FILE: "text file"}.get(
                 f.kind, "picture")
-            others.append(f"<a href='file:{f.sha256}' style='color:{t.link}'>{name}</a>"
+            others.append(f"<a href='{ATTACHMENT_LINK}file:{f.sha256}'"
+                          f" style='color:{t.link}'>{name}</a>"
                           f"<span style='color:{t.muted}'> · {mark} · {size_label(f.size)}"
                           " · click to open or save</span>")
         out = ""

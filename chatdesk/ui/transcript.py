@@ -32,7 +32,13 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QToolTip, QWi
 
 from chatdesk.store import Attempt, HistoryStore, MessageStatus, StoredMessage, StoreError
 from chatdesk.ui.bounds import preview_cut, shown_text
-from chatdesk.ui.delegate import THUMB_MAX, MessageDelegate, TextSelection, footer_font
+from chatdesk.ui.delegate import (
+    ATTACHMENT_LINK,
+    THUMB_MAX,
+    MessageDelegate,
+    TextSelection,
+    footer_font,
+)
 from chatdesk.ui.thumbnails import ThumbnailCache
 from chatdesk.ui.transcript_model import MessageRow, TranscriptModel, live_refresh_ms
 
@@ -554,9 +560,12 @@ class TranscriptView(QListView):
             except ValueError:
                 pass
             return
-        if value.startswith(("view:", "save:", "file:")):
-            scheme, sha = value.split(":", 1)
-            self.fileRequested.emit(scheme, sha, self._file_name(row, sha))
+        if value.startswith(ATTACHMENT_LINK):
+            action, _, sha = value[len(ATTACHMENT_LINK):].partition(":")
+            # Only this row's own files: a link in a message's text cannot name another.
+            if action in ("view", "file") and any(f.sha256 == sha
+                                                  for f in self.tmodel.files(row)):
+                self.fileRequested.emit(action, sha, self._file_name(row, sha))
             return
         if value.startswith("sendnow:"):
             self.actionRequested.emit("send-now", row.id)

@@ -268,7 +268,7 @@ def test_a_file_opens_from_a_private_copy(
     wait_idle(qtbot, window)
     question = ctx.store.messages(window.controller.conversation_id)[0]
     [info] = ctx.store.attachment_infos([question.id])[question.id]
-    assert f"file:{info.sha256}" in window.transcript.delegate.document(
+    assert f"chatdesk-attachment:file:{info.sha256}" in window.transcript.delegate.document(
         window.transcript.tmodel.index(0)).toHtml()
 
     opened: list[str] = []
@@ -280,3 +280,28 @@ def test_a_file_opens_from_a_private_copy(
     copy = Path(path)
     assert copy.name == "notes.md" and copy.read_text(encoding="utf-8") == "# Notes\n"
     assert stat.S_IMODE(copy.parent.stat().st_mode) == 0o700  # only this user reads it
+
+
+def test_a_link_in_a_message_cannot_reach_another_messages_file(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
+        tmp_path: Path, monkeypatch: Any) -> None:
+    fake_anthropic.script(Synth(["ok"]))
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    window = make_window(ctx)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private", encoding="utf-8")
+    window.controller.files.add_paths([str(secret)])
+    window.send_text("keep this")
+    wait_idle(qtbot, window)
+    question = ctx.store.messages(window.controller.conversation_id)[0]
+    [info] = ctx.store.attachment_infos([question.id])[question.id]
+    asked: list[tuple[str, str, str]] = []
+    window.transcript.fileRequested.connect(lambda *a: asked.append(a))
+    monkeypatch.setattr(window, "open_or_save", lambda name: None)  # the menu, dismissed
+    view = window.transcript
+    # The answer's text links to the question's file: nothing happens.
+    view.activate(("link", 1, f"chatdesk-attachment:file:{info.sha256}"))
+    view.activate(("link", 1, "file:///etc/passwd"))
+    assert asked == []
+    view.activate(("link", 0, f"chatdesk-attachment:file:{info.sha256}"))  # its own row
+    assert asked == [("file", info.sha256, "secret.txt")]
