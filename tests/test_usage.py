@@ -237,7 +237,6 @@ def test_by_key_reads_the_key_pools_fingerprints_when_attempts_have_them(
     first = answer(store, conv, "openai", "gpt-4o", NOW, 100, 10)
     second = answer(store, conv, "openai", "gpt-4o", NOW, 100, 10)
     answer(store, conv, "openai", "gpt-4o", NOW, 100, 10)  # an answer from before key names
-    store.db.execute("ALTER TABLE attempts ADD COLUMN key_fingerprint TEXT")
     for message, fingerprint in ((first, "sk-…3f9a"), (second, "sk-…77c1")):
         attempt = store.start_attempt(message, "openai", "gpt-4o")
         store.finish_attempt(attempt, outcome="ok")
