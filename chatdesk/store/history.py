@@ -288,6 +288,12 @@ class HistoryStore(Attachments, Claims, Prompts, UsageQueries):
         rows = self._rows(sql + " ORDER BY created_at, id", (conversation_id,))
         return [StoredMessage.from_row(row) for row in rows]
 
+    def has_alternates(self, conversation_id: int) -> bool:
+        """Whether the conversation keeps any earlier version of a message (an edit or a
+        regenerate): without one, no message has versions to show."""
+        return self._one("SELECT 1 FROM messages WHERE conversation_id = ? AND is_alternate = 1"
+                         " LIMIT 1", (conversation_id,)) is not None
+
     def last_message_id(self, conversation_id: int) -> int | None:
         """The id of the last message of the conversation's main line (None: empty)."""
         row = self._one("SELECT id FROM messages WHERE conversation_id = ? AND is_alternate = 0"

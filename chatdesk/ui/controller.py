@@ -350,8 +350,10 @@ class ChatController(QObject):
             self.conversation_id, messages,
             conversation.preferred_provider if conversation else None,
             self.drafts.get(self.conversation_id), live,
-            self.message_actions.versions(self.conversation_id),
-            self.message_actions.costs(self.conversation_id), keep_place))
+            self.message_actions.versions(self.conversation_id), {}, keep_place))
+        if self.conversation_id is not None:  # priced after the first paint: never in its way
+            shown = self.conversation_id
+            QTimer.singleShot(0, lambda: self._emit_costs(shown))
         self.filesChanged.emit(self.files.shown())
         return True
 
@@ -360,6 +362,10 @@ class ChatController(QObject):
         with the preset's system prompt (which the conversation panel shows and may change)."""
         self.new_chat_preset = preset.name
         self._new_chat_system = preset.system_prompt
+
+    def _emit_costs(self, conversation_id: int) -> None:
+        if conversation_id == self.conversation_id:
+            self.costsChanged.emit(self.message_actions.costs(conversation_id))
 
     def conversation_title(self) -> str | None:
         """The stored title of the conversation shown (None: a new chat, or untitled)."""

@@ -30,8 +30,10 @@ class MessageActions:
         if conversation_id is None:
             return {}
         try:
-            return all_versions(self.c.store.messages(conversation_id,
-                                                      include_alternates=True))
+            store = self.c.store
+            if not store.has_alternates(conversation_id):  # the usual case: read nothing more
+                return {}
+            return all_versions(store.messages(conversation_id, include_alternates=True))
         except StoreError:
             return {}  # the history is busy: the arrows come back when it is read again
 

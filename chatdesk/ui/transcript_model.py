@@ -369,12 +369,12 @@ class TranscriptModel(QAbstractListModel):
         return row.files
 
     def set_costs(self, costs: dict[int, float | None]) -> None:
-        """What the answers cost, once known (after an answer ends)."""
-        for pos, row in enumerate(self.all_rows):
-            cost = costs.get(row.id)
-            if cost != row.cost_usd:
-                row.cost_usd = cost
-                self._changed_at(pos)
+        """What the answers cost, once known. Only the footer shows it: the rows in the
+        window are repainted, their documents kept."""
+        for row in self.all_rows:
+            row.cost_usd = costs.get(row.id)
+        if self.hi > self.lo:
+            self.dataChanged.emit(self.index(0), self.index(self.hi - self.lo - 1), [])
 
     def files_changed(self, sha256: str) -> None:
         """The rows in the window that show this file must be drawn again."""

@@ -220,5 +220,5 @@ def test_an_answer_shows_what_it_cost_when_its_price_is_known(
     assert window.transcript.delegate.footer_text(answer).endswith(" · $0.0001")
     assert "0.0001 dollars" in spoken_provenance(answer)
     window.open_conversation(window.controller.conversation_id)  # read again from the store
-    assert rows(window)[1].cost_usd == answer.cost_usd
+    qtbot.waitUntil(lambda: rows(window)[1].cost_usd == answer.cost_usd)  # after the paint
     ctx.close()
