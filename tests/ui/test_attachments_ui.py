@@ -42,6 +42,16 @@ def drop(window: MainWindow, paths: list[Path]) -> None:
     window.composer.dropEvent(event)
 
 
+def send_with_files(qtbot: Any, window: MainWindow, paths: list[Path], text: str) -> list[Any]:
+    """Attach the files, send `text`, wait for the answer: the question's AttachmentInfos."""
+    window.controller.files.add_paths([str(p) for p in paths])
+    window.send_text(text)
+    wait_idle(qtbot, window)
+    store = window.controller.store
+    question = store.messages(window.controller.conversation_id)[0]
+    return store.attachment_infos([question.id])[question.id]
+
+
 def test_dropped_and_pasted_files_go_with_the_message_and_show_in_the_transcript(
         qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider,
         tmp_path: Path) -> None:
@@ -100,11 +110,7 @@ def test_a_picture_opens_full_size_and_a_file_saves(
     picture.write_bytes(png(300, 200))
     notes = tmp_path / "notes.md"
     notes.write_text("# Notes\n", encoding="utf-8")
-    window.controller.files.add_paths([str(picture), str(notes)])
-    window.send_text("look")
-    wait_idle(qtbot, window)
-    question = ctx.store.messages(window.controller.conversation_id)[0]
-    infos = ctx.store.attachment_infos([question.id])[question.id]
+    infos = send_with_files(qtbot, window, [picture, notes], "look")
 
     window.transcript.fileRequested.emit("view", infos[0].sha256, "chart.png")
     viewer = next(w for w in QApplication.topLevelWidgets()
@@ -263,11 +269,7 @@ def test_a_file_opens_from_a_private_copy(
     window = make_window(ctx)
     notes = tmp_path / "notes.md"
     notes.write_text("# Notes\n", encoding="utf-8")
-    window.controller.files.add_paths([str(notes)])
-    window.send_text("read it")
-    wait_idle(qtbot, window)
-    question = ctx.store.messages(window.controller.conversation_id)[0]
-    [info] = ctx.store.attachment_infos([question.id])[question.id]
+    [info] = send_with_files(qtbot, window, [notes], "read it")
     assert f"chatdesk-attachment:file:{info.sha256}" in window.transcript.delegate.document(
         window.transcript.tmodel.index(0)).toHtml()
 
@@ -290,11 +292,7 @@ def test_a_link_in_a_message_cannot_reach_another_messages_file(
     window = make_window(ctx)
     secret = tmp_path / "secret.txt"
     secret.write_text("private", encoding="utf-8")
-    window.controller.files.add_paths([str(secret)])
-    window.send_text("keep this")
-    wait_idle(qtbot, window)
-    question = ctx.store.messages(window.controller.conversation_id)[0]
-    [info] = ctx.store.attachment_infos([question.id])[question.id]
+    [info] = send_with_files(qtbot, window, [secret], "keep this")
     asked: list[tuple[str, str, str]] = []
     window.transcript.fileRequested.connect(lambda *a: asked.append(a))
     monkeypatch.setattr(window, "open_or_save", lambda name: None)  # the menu, dismissed
