@@ -92,7 +92,7 @@ class Attachments(StoreConnection):
         row = self._one("SELECT data FROM blobs WHERE sha256 = ?", (sha256.lower(),))
         return bytes(row[0]) if row else None
 
-    def attachment_head(self, sha256: str, length: int = 16384) -> bytes | None:
+    def attachment_head(self, sha256: str, length: int = 4096) -> bytes | None:
         """The first `length` bytes of a stored file: enough for a picture's header (its
         size), without reading megabytes."""
         row = self._one("SELECT id FROM blobs WHERE sha256 = ?", (sha256.lower(),))
