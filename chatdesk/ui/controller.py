@@ -62,7 +62,6 @@ class OpenedConversation:
     draft: str
     live: tuple[int, str] | None  # (answer id, text so far) of an answer streaming into it
     versions: dict[int, Versions] = field(default_factory=dict)  # of its main-line messages
-    costs: dict[int, float | None] = field(default_factory=dict)  # of its answers, in USD
     keep_place: int | None = None  # a message to keep in view (a version was switched)
 
 
@@ -350,7 +349,7 @@ class ChatController(QObject):
             self.conversation_id, messages,
             conversation.preferred_provider if conversation else None,
             self.drafts.get(self.conversation_id), live,
-            self.message_actions.versions(self.conversation_id), {}, keep_place))
+            self.message_actions.versions(self.conversation_id), keep_place))
         if self.conversation_id is not None:  # priced after the first paint: never in its way
             shown = self.conversation_id
             QTimer.singleShot(0, lambda: self._emit_costs(shown))

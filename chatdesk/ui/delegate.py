@@ -669,11 +669,9 @@ class MessageDelegate(QStyledItemDelegate):
             x += width + BUTTON_GAP
         return rects
 
-    def link_rects(self, item_rect: QRect, actions: list[str],
-                   font: QFont | None = None, row: MessageRow | None = None,
-                   model: Any = None) -> list[tuple[str, QRect]]:
+    def link_rects(self, item_rect: QRect, actions: list[str], font: QFont | None,
+                   row: MessageRow, model: Any = None) -> list[tuple[str, QRect]]:
         """The clickable buttons of a row (the version count is not one)."""
-        row = row or MessageRow(0, "assistant", "", MessageStatus.COMPLETE)
         return [(n, r) for n, r in self.button_rects(item_rect, row, actions, font, model)
                 if n != "count"]
 

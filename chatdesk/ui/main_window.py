@@ -376,6 +376,7 @@ class MainWindow(QMainWindow):
         c.costsChanged.connect(self.transcript.tmodel.set_costs)
         self.transcript.fileRequested.connect(self._file_requested)
         self.transcript.tmodel.next_provider = c.message_actions.next_provider
+        c.statusChanged.connect(self.transcript.tmodel.providers_changed)
         c.busyChanged.connect(self._busy_changed)
         c.passphraseNeeded.connect(self.ask_passphrase)
         c.conversationsChanged.connect(sb.reload)
@@ -689,7 +690,7 @@ class MainWindow(QMainWindow):
             self.composer.set_text(opened.draft)
         if self.welcome is not None:
             self._show_welcome(self._setup_needed and opened.conversation_id is None)
-        self.transcript.show_conversation(opened.messages, opened.versions, opened.costs)
+        self.transcript.show_conversation(opened.messages, opened.versions)
         if opened.live is not None:
             self.transcript.tmodel.mark_live(*opened.live)
         if opened.keep_place is not None:

@@ -171,8 +171,7 @@ class TranscriptView(QListView):
     # -- showing --------------------------------------------------------------------------
 
     def show_conversation(self, messages: list[StoredMessage],
-                          versions: dict[int, Versions] | None = None,
-                          costs: dict[int, float | None] | None = None) -> None:
+                          versions: dict[int, Versions] | None = None) -> None:
         """Show one conversation's messages (the controller says which conversation)."""
         self._end_jump()
         self._anchor = None
@@ -180,7 +179,7 @@ class TranscriptView(QListView):
         self.delegate.focus_button = self.delegate.hover_button = None
         self.thumbnails.drop_waiting()
         self.delegate.set_width(self.viewport().width())
-        self.tmodel.load(messages, versions, costs)
+        self.tmodel.load(messages, versions)
         self._tick_pending()
         count = self.tmodel.rowCount()
         self.prerender(range(max(0, count - PRERENDER_ROWS), count))

@@ -216,13 +216,13 @@ class TranscriptModel(QAbstractListModel):
         self.clock: Callable[[], float] = time.time
         # The provider after a given one in the failover order, set up (the controller's).
         self.next_provider: Callable[[str], str | None] = lambda _name: None
+        self._next_of: dict[str, str | None] = {}  # ask_other's answers, by provider
         self._skipped: list[str] = []  # skipped notices waiting for the answer's row
 
     # -- loading and the window -------------------------------------------------------------
 
     def load(self, messages: list[StoredMessage],
-             versions: dict[int, Versions] | None = None,
-             costs: dict[int, float | None] | None = None) -> None:
+             versions: dict[int, Versions] | None = None) -> None:
         self.beginResetModel()
         shown, folded = fold_unanswered([m for m in messages if m.role != "system"])
         self.all_rows = [MessageRow.from_stored(m) for m in shown]
@@ -234,7 +234,6 @@ class TranscriptModel(QAbstractListModel):
             row.folded = folded.get(row.id, [])
             row.versions = versions.get(row.id)
             row.files = files.get(row.id, [])
-            row.cost_usd = (costs or {}).get(row.id)
         self._tick_rows(self.all_rows)
         self.hi = len(self.all_rows)
         self.lo = max(0, self.hi - WINDOW)
@@ -510,8 +509,19 @@ class TranscriptModel(QAbstractListModel):
         return names
 
     def ask_other(self, row: MessageRow) -> str | None:
-        """Who "Ask …" under a refusal asks: the next provider set up, if any."""
-        return self.next_provider(row.provider) if row.provider else None
+        """Who "Ask …" under a refusal asks: the next provider set up, if any. Asked once
+        per provider until the providers' status changes (a row is painted often, and the
+        answer reads their health)."""
+        if not row.provider:
+            return None
+        if row.provider not in self._next_of:
+            self._next_of[row.provider] = self.next_provider(row.provider)
+        return self._next_of[row.provider]
+
+    def providers_changed(self, *_: object) -> None:
+        """The providers' status or settings changed: who comes next is asked again."""
+        self._next_of.clear()
+        self.touch_last_rows()
 
     def last_user_row(self) -> MessageRow | None:
         return next((r for r in reversed(self.all_rows) if r.role == "user"), None)
