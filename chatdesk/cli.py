@@ -141,8 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     kdel.add_argument("name")
     ksub.add_parser("status", help="which store holds each provider's keys (never the key)")
 
-    imp = sub.add_parser("import", help="import a ChatGPT, Claude or chatdesk export")
-    imp.add_argument("kind", choices=["chatgpt", "claude", "chatdesk"],
+    imp = sub.add_parser("import", help="import an export or backup of ChatGPT, Claude, "
+                         "DeepSeek, Open WebUI, Chatbox, Cherry Studio or chatdesk")
+    imp.add_argument("kind", choices=["chatgpt", "claude", "deepseek", "openwebui", "chatbox",
+                                      "cherry", "chatdesk"],
                      help="whose export PATH is")
     imp.add_argument("path", metavar="PATH", help="the export's .zip, folder or .json file")
     exp = sub.add_parser("export", help="export conversations as Markdown, JSON or HTML")

@@ -31,7 +31,7 @@ BULK_CACHE_KIB = 131_072
 _INSERT_MESSAGE_COUNTED = (
     "INSERT INTO messages (id, uid, conversation_id, parent_id, role, content, provider, model,"
     " status, created_at, updated_at, source_id, is_alternate, input_tokens, output_tokens,"
-    " finish_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " finish_reason, reasoning) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _UPDATED_AT = 7  # the place of updated_at in a queued conversation row
 
@@ -161,6 +161,7 @@ class BulkWriter(ShortTransactions):
         input_tokens: int | None = None,
         output_tokens: int | None = None,
         finish_reason: str | None = None,
+        reasoning: str | None = None,
         source_id: str | None = None,
         is_alternate: bool = False,
         uid: str | None = None,
@@ -193,9 +194,10 @@ class BulkWriter(ShortTransactions):
             mid, uid or new_uid(), stored_in, parent_id, role, content, provider, model,
             status, created_at, updated_at or created_at, source_id, int(is_alternate))
         sql = INSERT_MESSAGE
-        if input_tokens is not None or output_tokens is not None or finish_reason is not None:
+        if (input_tokens is not None or output_tokens is not None or finish_reason is not None
+                or reasoning):
             sql = _INSERT_MESSAGE_COUNTED
-            row += (input_tokens, output_tokens, finish_reason)
+            row += (input_tokens, output_tokens, finish_reason, reasoning or None)
         if sql is not self._message_sql:  # one statement per batch, rows kept in order
             self.flush()
             self._message_sql = sql

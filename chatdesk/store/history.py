@@ -26,6 +26,7 @@ from chatdesk.store.models import (
     StoredMessage,
     check,
     derive_title,
+    in_tree_order,
     now_iso,
     to_iso,
 )
@@ -281,12 +282,13 @@ class HistoryStore(Attachments, Claims, Prompts, UsageQueries):
     def messages(
         self, conversation_id: int, include_alternates: bool = False
     ) -> list[StoredMessage]:
-        """The conversation's messages in order (created_at, then id)."""
+        """The conversation's messages in order: each after the one it answers, else by
+        time (created_at, then id)."""
         sql = "SELECT * FROM messages WHERE conversation_id = ?"
         if not include_alternates:
             sql += " AND is_alternate = 0"
         rows = self._rows(sql + " ORDER BY created_at, id", (conversation_id,))
-        return [StoredMessage.from_row(row) for row in rows]
+        return in_tree_order([StoredMessage.from_row(row) for row in rows])
 
     def has_alternates(self, conversation_id: int) -> bool:
         """Whether the conversation keeps any earlier version of a message (an edit or a
@@ -296,7 +298,11 @@ class HistoryStore(Attachments, Claims, Prompts, UsageQueries):
 
     def last_message_id(self, conversation_id: int) -> int | None:
         """The id of the last message of the conversation's main line (None: empty)."""
-        row = self._one("SELECT id FROM messages WHERE conversation_id = ? AND is_alternate = 0"
+        # the newest main-line message that nothing on the main line answers: an imported
+        # conversation's clock may put a message before the one it answers
+        row = self._one("SELECT id FROM messages AS m WHERE conversation_id = ?"
+                        " AND is_alternate = 0 AND NOT EXISTS (SELECT 1 FROM messages AS c"
+                        " WHERE c.parent_id = m.id AND c.is_alternate = 0 AND c.id != m.id)"
                         " ORDER BY created_at DESC, id DESC LIMIT 1", (conversation_id,))
         return int(row[0]) if row else None
 

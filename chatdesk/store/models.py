@@ -265,3 +265,25 @@ def hit_to_json(hit: SearchHit) -> dict[str, Any]:
         # SPEC allows more keys: where the words were found, when in an attached file.
         **({"attachment": hit.attachment} if hit.attachment is not None else {}),
     }
+
+
+def in_tree_order(messages: list[StoredMessage]) -> list[StoredMessage]:
+    """`messages` (in time order) with every message after the one it answers: an
+    imported conversation keeps its export's times, and a skewed clock may stamp an
+    answer before its question. Otherwise the time order is kept."""
+    position = {m.id: i for i, m in enumerate(messages)}
+    if all(position.get(m.parent_id, -1) < i  # type: ignore[arg-type]
+           for i, m in enumerate(messages)):
+        return messages  # the common case: time order is tree order
+    by_id = {m.id: m for m in messages}
+    placed: set[int] = set()
+    out: list[StoredMessage] = []
+    for m in messages:
+        chain: list[StoredMessage] = []
+        step: StoredMessage | None = m
+        while step is not None and step.id not in placed:
+            placed.add(step.id)
+            chain.append(step)
+            step = by_id.get(step.parent_id) if step.parent_id is not None else None
+        out.extend(reversed(chain))
+    return out

@@ -16,6 +16,7 @@ from chatdesk.transfer.common import (
     quoted,
 )
 from chatdesk.transfer.export_stream import ExportFiles, ExportReader
+from chatdesk.transfer.formats import kind_of_conversation, wrong_kind
 
 # Context the model was given, not part of the conversation the person saw.
 _SKIPPED_TYPES = frozenset(
@@ -35,10 +36,11 @@ def read_chatgpt(path: Path) -> ExportReader:
 
 def _foreign(index: int, item: dict[str, Any]) -> str | None:
     """Why `item` (the index-th of the file) is not a ChatGPT conversation, or None."""
-    if "mapping" in item:
+    found = kind_of_conversation(item)
+    if found == "chatgpt":
         return None
-    if "chat_messages" in item:
-        return "this is a Claude export, not a ChatGPT one — use `chatdesk import claude`"
+    if found is not None:
+        return wrong_kind(found, "chatgpt")
     which = "its conversations have" if index == 1 else f"conversation {index:,} has"
     return (f"this is not a ChatGPT export: {which} no `mapping` (the messages of a "
             "ChatGPT conversation)")

@@ -20,6 +20,7 @@ from chatdesk.transfer.common import (
     quoted,
 )
 from chatdesk.transfer.export_stream import ExportFiles, ExportReader
+from chatdesk.transfer.formats import kind_of_conversation, wrong_kind
 
 _ROLES = {"human": "user", "user": "user", "assistant": "assistant", "system": "system"}
 # claude.ai marks a message with no parent (the first one) with this id.
@@ -37,10 +38,11 @@ def read_claude(path: Path) -> ExportReader:
 
 def _foreign(index: int, item: dict[str, Any]) -> str | None:
     """Why `item` (the index-th of the file) is not a Claude conversation, or None."""
-    if "chat_messages" in item:
+    found = kind_of_conversation(item)
+    if found == "claude":
         return None
-    if "mapping" in item:
-        return "this is a ChatGPT export, not a Claude one — use `chatdesk import chatgpt`"
+    if found is not None:
+        return wrong_kind(found, "claude")
     which = "its conversations have" if index == 1 else f"conversation {index:,} has"
     return (f"this is not a Claude export: {which} no `chat_messages` (the messages of a "
             "Claude conversation)")

@@ -13,6 +13,7 @@ from chatdesk import wording
 from chatdesk.attachment_files import AttachmentError
 from chatdesk.parts import Attachment
 from chatdesk.store.models import derive_title, now_iso
+from chatdesk.transfer.formats import PRODUCTS
 
 if TYPE_CHECKING:
     from chatdesk.store import HistoryStore
@@ -44,6 +45,8 @@ class ImportedMessage:
     provider: str | None
     attachments: tuple[ImportedAttachment, ...] = ()
     missing_files: int = 0
+    # the model's thinking before this answer (kept and shown, never sent back to models)
+    reasoning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,27 @@ class ImportedConversation:
     updated_at: str | None
     messages: list[ImportedMessage]
     system_prompt: str | None = None
+    preset: str | None = None  # the name of an ImportedPreset the conversation follows
+
+
+@dataclass(frozen=True)
+class ImportedPreset:
+    """A preset an export's project (or assistant) becomes: its name and instructions."""
+
+    name: str
+    system_prompt: str | None
+
+
+@dataclass(frozen=True)
+class SideOutcome:
+    """What became of one kind of thing an export holds beside its conversations
+    (projects, memories, settings…): how many were imported, how many not, and why not."""
+
+    kind: str  # plural, as the summary says it: "projects", "memories"
+    imported: int = 0
+    skipped: int = 0
+    why: str = ""  # why the skipped ones were not imported (a clause, no full stop)
+    became: str = ""  # what the imported ones became ("presets", "tags")
 
 
 @dataclass(frozen=True)
@@ -71,6 +95,8 @@ class ImportReport:
     attachments_missing: int = 0
     # one sentence per attachment that was left out (damaged, unreadable, unsupported)
     notes: list[str] = field(default_factory=list)
+    # the export's other kinds of things, each imported or said why not
+    side: list[SideOutcome] = field(default_factory=list)
 
 
 class FileLeftOut(AttachmentError):
@@ -126,6 +152,28 @@ def quoted(text: str, heading: str) -> str:
     return "\n".join(lines)
 
 
+def document(name: str, language: str | None, text: str, version: int | None = None) -> str:
+    """A document the model wrote (a ChatGPT canvas, a Claude artifact) as the transcript
+    shows it: a bold heading with its name (and version, from the second on), then its
+    text fenced in its language."""
+    heading = f"**Document: {name.strip() or 'untitled'}**"
+    if version is not None and version > 1:
+        heading += f" (version {version})"
+    return f"{heading}\n\n{fence(text, language)}"
+
+
+def sources_list(links: Sequence[tuple[str, str]]) -> str:
+    """The web pages an answer cites, as a numbered list under **Sources** ('' for none);
+    `links` are (title, url), each url once, in the order given."""
+    seen: set[str] = set()
+    lines: list[str] = []
+    for title, url in links:
+        if url and url not in seen:
+            seen.add(url)
+            lines.append(f"{len(lines) + 1}. [{title.strip() or url}]({url})")
+    return "**Sources**\n\n" + "\n".join(lines) if lines else ""
+
+
 @dataclass
 class RawNode:
     """A reader's message before flattening; `role` None means "not shown" (a link only)."""
@@ -139,6 +187,7 @@ class RawNode:
     provider: str | None = None
     attachments: list[ImportedAttachment] = field(default_factory=list)
     missing_files: int = 0
+    reasoning: str | None = None
 
 
 def flatten(
@@ -148,7 +197,8 @@ def flatten(
 
     Without a usable `leaf`, the newest leaf ends the main line. Hidden nodes are dropped
     and their children hang from the nearest shown ancestor. A missing time is the parent's;
-    a time earlier than the parent's is raised to it, so sorting by time keeps the order.
+    every other time is kept as the export has it, even one earlier than its parent's
+    (skewed clocks): the store orders a conversation by its tree, not by the clock.
     """
     children: dict[str, list[str]] = {}
     roots: list[str] = []
@@ -176,8 +226,6 @@ def flatten(
         seen.add(key)
         node = nodes[key]
         when = node.created_at or parent_time
-        if parent_time and when and when < parent_time:
-            when = parent_time
         if node.role is not None and (node.content.strip() or node.attachments):
             out.append(
                 ImportedMessage(
@@ -191,6 +239,7 @@ def flatten(
                     provider=node.provider,
                     attachments=tuple(node.attachments),
                     missing_files=node.missing_files,
+                    reasoning=node.reasoning or None,
                 )
             )
             parent_id = key
@@ -259,6 +308,7 @@ class _Merge:
         self.files = files
         self.known = writer.imported_conversations(source)
         self.added = self.updated = self.messages_added = self.missing_files = 0
+        self.presets_of: list[tuple[int, str]] = []  # (new conversation, its preset's name)
 
     def add(self, conv: ImportedConversation) -> None:
         known = self.known.get(conv.source_id)
@@ -278,6 +328,8 @@ class _Merge:
         latest = self._add_messages(cid, conv.messages, {}, created)
         self.writer.touch_conversation(cid, max(latest, conv.updated_at or "", created))
         self.known[conv.source_id] = (cid, False)
+        if conv.preset:
+            self.presets_of.append((cid, conv.preset))
         self.added += 1
 
     def _add_to(self, cid: int, conv: ImportedConversation) -> None:
@@ -313,6 +365,7 @@ class _Merge:
             ids[m.source_id] = add(
                 cid, m.role, m.content, when, parent_id=parent, provider=m.provider,
                 model=m.model, source_id=m.source_id, is_alternate=m.is_alternate,
+                reasoning=m.reasoning,
             )  # fmt: skip
             self.files.add(ids[m.source_id], m.attachments)
             self.missing_files += m.missing_files
@@ -358,6 +411,10 @@ def write_conversations(
         close = getattr(conversations, "close", None)
         if callable(close):
             close()
+    notes = files.notes
+    presets = list(getattr(conversations, "presets", []))
+    if presets or merge.presets_of:
+        notes += _merge_presets(store, source, presets, merge.presets_of)
     if progress is not None:
         progress(done, total if total is not None else done)
     return ImportReport(
@@ -369,5 +426,24 @@ def write_conversations(
         files=list(getattr(conversations, "files", [])),
         attachments_added=files.added,
         attachments_missing=merge.missing_files,
-        notes=files.notes,
+        notes=notes,
+        side=list(getattr(conversations, "side", [])),
     )
+
+
+def _merge_presets(store: HistoryStore, source: str, presets: list[ImportedPreset],
+                   presets_of: list[tuple[int, str]]) -> list[str]:
+    """The export's presets by the folder import's rules (a name taken with other content
+    stays as it is, and is said), then which preset each new conversation follows."""
+    from chatdesk.prompt_files import FolderReport, merge_preset
+    from chatdesk.store.prompts import Preset
+
+    report = FolderReport()
+    with store.transaction():
+        for item in presets:
+            merge_preset(store, f"The {PRODUCTS.get(source, source)} export", Preset(
+                0, item.name, item.system_prompt, (), None, None, "", ""), report)
+        for conversation_id, name in presets_of:
+            if store.get_preset(name) is not None:
+                store.set_conversation_preset(conversation_id, name)
+    return report.conflicts + report.skipped

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import errno
+import importlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatdesk import wording
+from chatdesk.transfer.formats import PRODUCTS
 
 if TYPE_CHECKING:
     from chatdesk.store import HistoryStore
-    from chatdesk.transfer.common import ImportReport
+    from chatdesk.transfer.common import ImportReport, SideOutcome
     from chatdesk.transfer.native import ExportSummary
 
 Progress = Callable[[int, int | None], None]
 
 # The names used in the summary ("… from ChatGPT; …").
-SOURCES = {"chatgpt": "ChatGPT", "claude": "Claude", "chatdesk": "a chatdesk export"}
+SOURCES = {**PRODUCTS, "chatdesk": "a chatdesk export"}
+# Each kind's reader: a module of chatdesk.transfer and its function, imported when used.
+_READERS = {
+    "chatgpt": "chatgpt:read_chatgpt",
+    "claude": "claude:read_claude",
+    "deepseek": "deepseek:read_deepseek",
+    "openwebui": "openwebui:read_openwebui",
+    "chatbox": "chatbox:read_chatbox",
+    "cherry": "cherry:read_cherry",
+}
 
 _NOT_ALLOWED = "you are not allowed to write there; choose another place"
 _WRITE_PROBLEMS = {
@@ -35,19 +46,17 @@ _WRITE_PROBLEMS = {
 def run_import(store: HistoryStore, kind: str, path: Path | str,
                progress: Progress | None = None,
                cancel: Callable[[], bool] | None = None) -> ImportReport:
-    """Import an export of `kind` (chatgpt, claude, chatdesk) in one transaction."""
+    """Import an export of `kind` (a key of SOURCES) in one transaction."""
     if kind == "chatdesk":
         from chatdesk.transfer.native import import_native
 
         return import_native(store, Path(path), progress, cancel)
     from chatdesk.transfer.common import write_conversations
 
-    if kind == "chatgpt":
-        from chatdesk.transfer.chatgpt import read_chatgpt as read
-    elif kind == "claude":
-        from chatdesk.transfer.claude import read_claude as read
-    else:
+    if kind not in _READERS:
         raise ValueError(f"unknown export kind {kind!r}")
+    module, function = _READERS[kind].split(":")
+    read = getattr(importlib.import_module(f"chatdesk.transfer.{module}"), function)
     return write_conversations(store, read(Path(path)), kind, progress, cancel)
 
 
@@ -73,7 +82,18 @@ def import_summary(report: ImportReport, kind: str, read: int) -> str:
             + (f"{updated:,} updated with new messages; " if updated else "")
             + (f"{files}; " if files else "")
             + f"{report.skipped_empty:,} empty skipped; {already:,} already there"
+            + "".join(f"\n{side_line(side)}" for side in report.side)
             + "".join(f"\n{note}" for note in report.notes))
+
+
+def side_line(side: SideOutcome) -> str:
+    """'Projects: 2 imported as presets; 1 not imported — it has no instructions'."""
+    said = []
+    if side.imported:
+        said.append(f"{side.imported:,} imported" + (f" as {side.became}" if side.became else ""))
+    if side.skipped:
+        said.append(f"{side.skipped:,} not imported" + (f" — {side.why}" if side.why else ""))
+    return f"{side.kind[:1].upper()}{side.kind[1:]}: " + ("; ".join(said) or "none")
 
 
 def export_summary(summary: ExportSummary) -> str:

@@ -144,7 +144,7 @@ def _message_json(store: HistoryStore, m: StoredMessage, uid_of: dict[int, str],
         "provider": m.provider, "model": m.model, "status": m.status,
         "created_at": m.created_at, "updated_at": m.updated_at,
         "input_tokens": m.input_tokens, "output_tokens": m.output_tokens,
-        "finish_reason": m.finish_reason, "parent_uid": parent_uid,
+        "finish_reason": m.finish_reason, "reasoning": m.reasoning, "parent_uid": parent_uid,
         "is_alternate": m.is_alternate, "source_id": m.source_id,
         "attempts": [_attempt_json(a, index_of) for a in attempts],
         "attachments": [_attachment_json(i) for i in infos],
@@ -504,6 +504,7 @@ def _add_messages(writer: BulkWriter, conv_id: int, messages: list[dict[str, Any
             updated_at=m.get("updated_at") or m["created_at"],
             input_tokens=m.get("input_tokens"), output_tokens=m.get("output_tokens"),
             finish_reason=m.get("finish_reason"), source_id=m.get("source_id"),
+            reasoning=m.get("reasoning") if isinstance(m.get("reasoning"), str) else None,
             is_alternate=bool(m.get("is_alternate")),
         )  # fmt: skip
         id_of[m["uid"]] = msg_id
