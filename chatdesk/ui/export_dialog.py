@@ -20,6 +20,10 @@ from PySide6.QtWidgets import (
 
 FILTERS = {"chatgpt": "ChatGPT export (*.zip *.json);;All files (*)",
             "claude": "Claude export (*.zip *.json);;All files (*)",
+            "deepseek": "DeepSeek export (*.zip *.json);;All files (*)",
+            "openwebui": "Open WebUI export (*.json);;All files (*)",
+            "chatbox": "Chatbox backup (*.json);;All files (*)",
+            "cherry": "Cherry Studio backup (*.zip *.bak);;All files (*)",
             "chatdesk": "chatdesk export (*.json);;All files (*)",
             "json": "chatdesk JSON (*.json)", "html": "HTML page (*.html)",
             "md": "Markdown (*.md)"}

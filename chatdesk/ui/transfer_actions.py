@@ -31,6 +31,7 @@ Progress = Callable[[int, int | None], None]
 Work = Callable[[Progress, Callable[[], bool]], Any]
 
 FORMATS = {"md": "Markdown", "json": "chatdesk JSON", "html": "HTML"}
+OTHER_SOURCES = ("deepseek", "openwebui", "chatbox", "cherry")
 PROGRESS_EVERY_S = 0.05
 UNEXPECTED = ("Something unexpected went wrong, so it was stopped and nothing was changed. "
               "The log file has the details.")
@@ -142,12 +143,19 @@ class TransferActions(QObject):
         self.import_claude = act("Import from Claude…", lambda: self.choose_import("claude"))
         self.import_chatgpt_dir = act("From ChatGPT…", lambda: self.choose_import("chatgpt", True))
         self.import_claude_dir = act("From Claude…", lambda: self.choose_import("claude", True))
+        # people moving from another client or service (formats.py tells them apart)
+        self.import_other = {kind: act(f"{jobs.SOURCES[kind]}…", self._importer(kind))
+                             for kind in OTHER_SOURCES}
+        self.import_deepseek_dir = act("From DeepSeek…",
+                                       lambda: self.choose_import("deepseek", True))
         self.import_native = act("Import chatdesk JSON…", lambda: self.choose_import("chatdesk"))
         self.export_this = act("Export this conversation…", lambda: self.choose_export(True))
         self.export_all = act("Export all conversations…", lambda: self.choose_export(False))
         self.imports = [self.import_chatgpt, self.import_claude, self.import_native,
-                        self.import_chatgpt_dir, self.import_claude_dir]
+                        self.import_chatgpt_dir, self.import_claude_dir,
+                        self.import_deepseek_dir, *self.import_other.values()]
         self.folder_menu: QMenu | None = None
+        self.other_menu: QMenu | None = None
 
     @property
     def busy(self) -> bool:
@@ -161,8 +169,11 @@ class TransferActions(QObject):
     def add_menu(self, bar: QMenuBar) -> QMenu:
         menu = bar.addMenu("&File")
         menu.addActions([self.import_chatgpt, self.import_claude])
+        self.other_menu = menu.addMenu("Import from another app")
+        self.other_menu.addActions(list(self.import_other.values()))
         self.folder_menu = menu.addMenu("Import an unzipped export folder")
-        self.folder_menu.addActions([self.import_chatgpt_dir, self.import_claude_dir])
+        self.folder_menu.addActions([self.import_chatgpt_dir, self.import_claude_dir,
+                                     self.import_deepseek_dir])
         menu.addAction(self.import_native)
         menu.addSeparator()
         menu.addActions([self.export_this, self.export_all])
@@ -173,12 +184,16 @@ class TransferActions(QObject):
         can_import = not self.controller.readonly and not self.busy
         for action in self.imports:
             action.setEnabled(can_import)
-        if self.folder_menu is not None:
-            self.folder_menu.setEnabled(can_import)
+        for submenu in (self.folder_menu, self.other_menu):
+            if submenu is not None:
+                submenu.setEnabled(can_import)
         self.export_this.setEnabled(not self.busy and self.controller.conversation_id is not None)
         self.export_all.setEnabled(not self.busy)
 
     # -- import ---------------------------------------------------------------------------
+
+    def _importer(self, kind: str) -> Callable[[], None]:
+        return lambda: self.choose_import(kind)
 
     def choose_import(self, kind: str, folder: bool = False) -> None:
         from PySide6.QtWidgets import QFileDialog
@@ -197,7 +212,7 @@ class TransferActions(QObject):
             self.import_path(kind, Path(path))
 
     def import_path(self, kind: str, path: Path) -> bool:
-        """Start importing `path` (kind: chatgpt, claude or chatdesk); False if it cannot."""
+        """Start importing `path` (kind: a key of jobs.SOURCES); False if it cannot."""
         if self.controller.readonly:
             self._tell("Import", "This history is open read-only, so nothing can be imported "
                        "into it. Open chatdesk normally to import.", error=True)

@@ -110,8 +110,8 @@ def test_the_file_menu_comes_first_and_its_actions_open_the_dialogs(
     assert [a.text() for a in bar.actions()][:2] == ["&File", "&Chat"]
     menu = bar.actions()[0].menu()
     assert [a.text() for a in menu.actions()] == [
-        "Import from ChatGPT…", "Import from Claude…", "Import an unzipped export folder",
-        "Import chatdesk JSON…", "", "Export this conversation…", "Export all conversations…"]
+        "Import from ChatGPT…", "Import from Claude…", "Import from another app",
+        "Import an unzipped export folder", "Import chatdesk JSON…", "", "Export this conversation…", "Export all conversations…"]
     actions = window.transfers
     assert not actions.export_this.isEnabled()  # no conversation open yet
 
@@ -351,6 +351,8 @@ def test_browse_mode_disables_imports_but_exports(
                        actions.import_chatgpt_dir, actions.import_claude_dir):
             assert not action.isEnabled()
         assert actions.folder_menu is not None and not actions.folder_menu.isEnabled()
+        assert actions.other_menu is not None and not actions.other_menu.isEnabled()
+        assert not any(a.isEnabled() for a in actions.import_other.values())
         assert actions.export_all.isEnabled()
         assert not actions.import_path("chatgpt", FIXTURES / "chatgpt")
         assert "read-only" in actions.last_message
