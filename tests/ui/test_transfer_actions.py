@@ -111,7 +111,8 @@ def test_the_file_menu_comes_first_and_its_actions_open_the_dialogs(
     menu = bar.actions()[0].menu()
     assert [a.text() for a in menu.actions()] == [
         "Import from ChatGPT…", "Import from Claude…", "Import from another app",
-        "Import an unzipped export folder", "Import chatdesk JSON…", "", "Export this conversation…", "Export all conversations…"]
+        "Import an unzipped export folder", "Import chatdesk JSON…", "",
+        "Export this conversation…", "Export all conversations…"]
     actions = window.transfers
     assert not actions.export_this.isEnabled()  # no conversation open yet
 
