@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("chatdesk.ui")
 
 UNDO_MS = 8000
-STATUS_CHECK_DELAY_MS = 2000  # status pages are a background nicety, not start-up work
 
 
 class MainWindow(QMainWindow):
@@ -400,6 +399,7 @@ class MainWindow(QMainWindow):
         composer, picker = self.composer, self.picker
         if composer is not None:
             composer.textChanged.connect(lambda: c.set_draft(composer.draft_text()))
+            composer.textChanged.connect(c.user_began_writing)
             composer.sendRequested.connect(self.send_text)
             composer.stopRequested.connect(c.stop)
             composer.editLastRequested.connect(self.edit_last)
@@ -424,7 +424,6 @@ class MainWindow(QMainWindow):
             # What a killed chatdesk left: closed now, and "Send again" offered if answers
             # were cut off (before the first retry of pending messages).
             QTimer.singleShot(0, self.controller.recover_interrupted)
-            QTimer.singleShot(STATUS_CHECK_DELAY_MS, self.controller.watch_status_pages)
 
     # -- intents: what the user asked for ---------------------------------------------------
 

@@ -62,3 +62,18 @@ def test_a_major_outage_on_the_status_page_marks_the_provider_down(
     finally:
         run(bridge.shutdown())
         ctx.close()
+
+
+def test_status_pages_are_read_from_the_first_keystroke_not_at_start(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    window = make_window(make_ctx([("anthropic", fake_anthropic)]))
+    bridge = window.controller.bridge
+    calls: list[int] = []
+    monkeypatch.setattr(bridge, "watch_status_pages", lambda: calls.append(1))
+    window.controller.start_background()
+    qtbot.wait(50)
+    assert calls == []  # an idle window reads no status page
+    window.composer.edit.setPlainText("h")
+    window.composer.edit.setPlainText("hi")
+    assert calls == [1]  # once, from the first keystroke
