@@ -60,7 +60,8 @@ def image_bytes(mime: QMimeData) -> bytes | None:
 
 class ComposerEdit(QPlainTextEdit):
     """Enter sends, Shift+Enter starts a new line, Esc stops (or cancels an edit), Up on an
-    empty box edits the last message. It grows with its text up to MAX_LINES lines. A pasted
+    empty box edits the last message, PageUp / PageDown scroll the transcript while the box
+    needs no scrolling of its own. It grows with its text up to MAX_LINES lines. A pasted
     image or file is not text: it is handed on to be attached."""
 
     submit = Signal()
@@ -68,6 +69,7 @@ class ComposerEdit(QPlainTextEdit):
     editLast = Signal()
     filesPasted = Signal(list)  # paths
     imagePasted = Signal(bytes)  # PNG
+    pageRequested = Signal(int)  # -1 a page up, 1 a page down (of the transcript)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -95,6 +97,11 @@ class ComposerEdit(QPlainTextEdit):
             return
         if key == Qt.Key.Key_Up and not self.toPlainText():
             self.editLast.emit()
+            return
+        if key in (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown) \
+                and mods == Qt.KeyboardModifier.NoModifier \
+                and self.verticalScrollBar().maximum() == 0:
+            self.pageRequested.emit(-1 if key == Qt.Key.Key_PageUp else 1)
             return
         super().keyPressEvent(event)
 
@@ -154,6 +161,7 @@ class Composer(QFrame):
     imageGiven = Signal(bytes)  # an image pasted (PNG)
     removeAttachmentRequested = Signal(int)
     promptChosen = Signal(str)  # a saved prompt was inserted (its name): one more use
+    pageRequested = Signal(int)  # PageUp (-1) / PageDown (1) typed in the box
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -166,6 +174,7 @@ class Composer(QFrame):
         self.edit.submit.connect(self._submit)
         self.edit.escape.connect(self._escape)
         self.edit.editLast.connect(self.editLastRequested)
+        self.edit.pageRequested.connect(self.pageRequested)
         self.edit.textChanged.connect(self.textChanged)
         self.edit.filesPasted.connect(self.filesGiven)
         self.edit.imagePasted.connect(self.imageGiven)

@@ -403,6 +403,7 @@ class MainWindow(QMainWindow):
             composer.sendRequested.connect(self.send_text)
             composer.stopRequested.connect(c.stop)
             composer.editLastRequested.connect(self.edit_last)
+            composer.pageRequested.connect(self.transcript.page)
             composer.attachRequested.connect(self.choose_files)
             composer.filesGiven.connect(c.files.add_paths)
             composer.imageGiven.connect(c.files.add_image)

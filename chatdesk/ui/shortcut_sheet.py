@@ -16,6 +16,8 @@ WIDGET_KEYS: tuple[tuple[str, str], ...] = (
     ("Shift+Enter", "A new line in the message"),
     ("Up (in an empty message box)", "Edit your last message"),
     ("/ (in an empty message box)", "Insert a saved prompt (type to filter, Enter picks)"),
+    ("PgUp / PgDown", "Scroll the conversation a page up / down"),
+    ("Ctrl+Home / Ctrl+End (on the messages)", "The first / last message of the conversation"),
     ("Down (in the search field)", "Move into the results"),
     ("F2", "Rename the selected conversation"),
     ("Delete", "Move the selected conversation to the Trash"),

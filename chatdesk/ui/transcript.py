@@ -57,6 +57,7 @@ PRERENDER_ROWS = 24  # rows around the bottom (or a search hit) measured before 
 JUMP_SETTLE_MS = 1500  # keep re-centring a jumped-to message while rows above get measured
 GROW_ROWS = 80  # rows added to the window when scrolling near one of its ends
 MAX_WINDOW = 480  # rows the view may see at once; the far end is trimmed beyond that
+PAGE_OVERLAP_PX = 48  # a page up or down keeps this much of the last page in sight
 TICK_MS = 1000  # a pending message's "Next try in 0:42" counts down this often
 
 
@@ -155,6 +156,8 @@ class TranscriptView(QListView):
             if target is not None:
                 self.step_version(target, -1 if key == Qt.Key.Key_Left else 1)
             return
+        if self.page_key(event):
+            return
         if key == Qt.Key.Key_Escape and focus is not None:
             self.delegate.focus_button = None
             self._update_row(focus[0])
@@ -167,6 +170,44 @@ class TranscriptView(QListView):
             self.typed.emit(text)
             return
         super().keyPressEvent(event)
+
+    def page_key(self, event: QKeyEvent) -> bool:
+        """PageUp / PageDown scroll a page, Ctrl+Home / Ctrl+End go to the first / last
+        message, across the whole conversation (not only the rows the view holds)."""
+        key, mods = event.key(), event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        plain, ctrl = Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ControlModifier
+        if mods == plain and key in (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown):
+            self.page(-1 if key == Qt.Key.Key_PageUp else 1)
+        elif mods == ctrl and key == Qt.Key.Key_Home:
+            self.scroll_to_start()
+        elif mods == ctrl and key == Qt.Key.Key_End:
+            self.scroll_to_end()
+        else:
+            return False
+        return True
+
+    def page(self, step: int) -> None:
+        """Scroll one page up (-1) or down (1); more rows join the window first when the
+        page would run past the ones it holds."""
+        self._end_jump()
+        bar, m = self.verticalScrollBar(), self.tmodel
+        amount = max(bar.singleStep(), self.viewport().height() - PAGE_OVERLAP_PX)
+        target = bar.value() + step * amount
+        if (target < 0 and m.lo > 0) or (target > bar.maximum() and not m.at_end):
+            self._grow()  # keeps the rows in sight where they are and moves the bar with them
+            target = bar.value() + step * amount
+        bar.setValue(max(0, min(bar.maximum(), target)))
+
+    def scroll_to_start(self) -> None:
+        """Show the first message of the conversation."""
+        self._end_jump()
+        m = self.tmodel
+        if m.lo > 0:
+            m.show_around(0)
+        self.prerender(range(min(m.rowCount(), PRERENDER_ROWS)))
+        self._stick = False
+        self.executeDelayedItemsLayout()
+        self.scrollToTop()
 
     # -- showing --------------------------------------------------------------------------
 

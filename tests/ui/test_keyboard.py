@@ -114,6 +114,7 @@ def test_the_shortcut_sheet_lists_the_windows_shortcuts(
     assert rows["Keyboard shortcuts"] == "F1 or Ctrl+/"
     assert rows["New chat"] == "Ctrl+N" and rows["Search"] == "Ctrl+K"
     assert rows["Send the message"] == "Enter"
+    assert rows["Scroll the conversation a page up / down"] == "PgUp / PgDown"
     assert "Delete" not in rows  # the list's own key is worded in WIDGET_KEYS
     assert "Ctrl+B" in sheet.table.text()
 
@@ -206,3 +207,30 @@ def test_the_composers_hint_shortens_instead_of_being_cut_off(
     qtbot.waitUntil(lambda: edit.placeholderText() != PLACEHOLDERS[0])
     room = edit.viewport().width() - 2 * int(edit.document().documentMargin())
     assert edit.fontMetrics().horizontalAdvance(edit.placeholderText()) <= room
+
+
+def test_page_keys_typed_in_the_message_box_scroll_the_conversation(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider) -> None:
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    conv = ctx.store.create_conversation("Long")
+    for i in range(300):
+        ctx.store.add_message(conv.id, "user" if i % 2 == 0 else "assistant", f"line {i}")
+    window = make_window(ctx)
+    window.open_conversation(conv.id)
+    assert window.composer is not None
+    edit, bar = window.composer.edit, window.transcript.verticalScrollBar()
+    edit.setFocus()
+    qtbot.wait(20)
+    bottom = bar.value()
+    assert bottom == bar.maximum() > 0
+    qtbot.keyClick(edit, Qt.Key.Key_PageUp)
+    assert bar.value() < bottom and edit.hasFocus()  # still writing
+    qtbot.keyClick(edit, Qt.Key.Key_PageDown)
+    assert bar.value() == bottom
+    # A long draft scrolls itself: the keys are the box's then.
+    edit.setPlainText("\n".join(f"draft line {i}" for i in range(200)))
+    qtbot.wait(20)
+    assert edit.verticalScrollBar().maximum() > 0
+    bottom = bar.value()  # the box grew, the conversation's view did not move from the end
+    qtbot.keyClick(edit, Qt.Key.Key_PageUp)
+    assert bar.value() == bottom == bar.maximum()

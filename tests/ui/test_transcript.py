@@ -368,3 +368,46 @@ def test_a_key_switch_names_both_keys_in_the_live_notice(
     assert row is not None and row.notices is not None
     assert [n.text for n in row.notices] == [
         "Anthropic key sk-…3f9a rate-limited (429) — trying key sk-…91c2…"]
+
+
+def top_message(view: Any) -> str:
+    index = view.indexAt(QPoint(view.viewport().width() // 2, 1))
+    assert index.isValid()
+    return str(view.tmodel.row(index.row()).content.split(":")[0])
+
+
+def test_page_keys_reach_the_first_message_of_a_5000_message_conversation(
+        qtbot: Any, store: HistoryStore) -> None:
+    conv = big_conversation(store, 5000)
+    view = make_view(qtbot, store)
+    view.show_conversation(store.messages(conv))
+    view.setFocus()
+    qtbot.wait(20)
+    bar = view.verticalScrollBar()
+    seen = []
+    model = view.tmodel
+    for _ in range(6000):  # each page shows new messages: never stuck at one place
+        before = (model.lo, bar.value())
+        top = view.indexAt(QPoint(view.viewport().width() // 2, 1))
+        top_id = model.row(top.row()).id
+        qtbot.keyClick(view, Qt.Key.Key_PageUp)
+        seen.append(top_message(view))
+        if seen[-1] == "Message 0" and bar.value() == 0:
+            break
+        assert (model.lo, bar.value()) != before, f"PageUp stuck at {seen[-1]}"
+        # A page keeps a little of the last one in sight: no message is skipped over.
+        kept = view.visualRect(model.index(model.row_of(top_id)))
+        assert view.viewport().rect().intersects(kept), f"skipped past {seen[-2:]}"
+    assert seen[-1] == "Message 0" and model.lo == 0
+    numbers = [int(t.split()[1]) for t in seen]
+    assert numbers == sorted(numbers, reverse=True)  # always upwards
+
+    qtbot.keyClick(view, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+    assert view.tmodel.at_end and bar.value() == bar.maximum()
+    assert top_message(view) != "Message 0"
+    qtbot.keyClick(view, Qt.Key.Key_Home, Qt.KeyboardModifier.ControlModifier)
+    assert top_message(view) == "Message 0" and bar.value() == 0
+    for _ in range(3):
+        qtbot.keyClick(view, Qt.Key.Key_PageDown)
+    assert int(top_message(view).split()[1]) > 0
+    assert view.tmodel.rowCount() <= MAX_WINDOW
