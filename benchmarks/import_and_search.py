@@ -52,17 +52,22 @@ def child_import(export: Path, db: Path) -> None:
                       "messages": report.messages_added}))  # fmt: skip
 
 
+# The floor: the index's own best 20 with their snippets, nothing joined, nothing filtered.
+BARE_SQL = ("SELECT rowid, rank, snippet(messages_fts, 0, :start, :end, :ellipsis, :tokens)"
+            " FROM messages_fts WHERE messages_fts MATCH :query ORDER BY rank LIMIT :limit")
+
+
 def _bare_code(db: Path) -> str:
-    from chatdesk.store.search import _SEARCH_SQL, SNIPPET_TOKENS, build_fts_query
+    from chatdesk.store.search import SNIPPET_TOKENS, build_fts_query
 
     params = {"query": build_fts_query(SEARCH_WORD), "limit": 20, "start": "[", "end": "]",
               "ellipsis": "…", "tokens": SNIPPET_TOKENS}  # fmt: skip
     return (
         "import sqlite3\n"
         f"conn = sqlite3.connect({str(db)!r})\n"
-        f"rows = conn.execute({_SEARCH_SQL!r}, {params!r}).fetchall()\n"
+        f"rows = conn.execute({BARE_SQL!r}, {params!r}).fetchall()\n"
         "for row in rows:\n"
-        "    print(row[0], row[1], row[2], row[5])\n"
+        "    print(row[0], row[1], row[2])\n"
     )
 
 

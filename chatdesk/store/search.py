@@ -50,33 +50,49 @@ def build_fts_query(raw: str) -> str | None:
     return " ".join(_terms(raw)) or None
 
 
-# Matches in messages' own text and in their attachments' text (blobs_fts), one hit per
-# message: its best match (SQLite takes the bare columns from the row of min(rank)).
-_SEARCH_SQL = """
-SELECT message_id, conversation_id, role, created_at, conversation_title,
-       min(rank) AS rank, attachment, blob_id
-FROM (
-    SELECT m.id AS message_id, m.conversation_id, m.role, m.created_at,
-           c.title AS conversation_title, bm25(messages_fts) AS rank,
-           NULL AS attachment, NULL AS blob_id
-    FROM messages_fts
-    JOIN messages AS m ON m.id = messages_fts.rowid
-    JOIN conversations AS c ON c.id = m.conversation_id
-    WHERE messages_fts MATCH :query AND c.deleted_at IS NULL
-    UNION ALL
-    SELECT m.id, m.conversation_id, m.role, m.created_at, c.title, bm25(blobs_fts),
-           p.name, b.id
-    FROM blobs_fts
-    JOIN blobs AS b ON b.id = blobs_fts.rowid
-    JOIN message_parts AS p ON p.sha256 = b.sha256
-    JOIN messages AS m ON m.id = p.message_id
-    JOIN conversations AS c ON c.id = m.conversation_id
-    WHERE blobs_fts MATCH :query AND c.deleted_at IS NULL
-)
-GROUP BY message_id
-ORDER BY rank, created_at DESC, message_id DESC
-LIMIT :limit
+# The best `pool` matches of each full-text index are picked by the index alone, before
+# any join (joining every match costs most of a search on a large history); ties in rank
+# go to the newest row, so the same search gives the same order every time. Rows of
+# trashed conversations come back marked, so a pool that lost too many can be widened.
+_TEXT_POOL_SQL = """
+SELECT f.rowid AS message_id, m.conversation_id, m.role, m.created_at,
+       c.title AS conversation_title, f.rank, NULL AS attachment, NULL AS blob_id,
+       c.deleted_at IS NOT NULL AS trashed, f.rowid AS pool_row
+FROM (SELECT rowid, rank FROM messages_fts WHERE messages_fts MATCH :query
+      ORDER BY rank, rowid DESC LIMIT :pool) AS f
+JOIN messages AS m ON m.id = f.rowid
+JOIN conversations AS c ON c.id = m.conversation_id
+ORDER BY f.rank, f.rowid DESC
 """
+_BLOB_POOL_SQL = """
+SELECT m.id AS message_id, m.conversation_id, m.role, m.created_at,
+       c.title AS conversation_title, f.rank, p.name AS attachment, b.id AS blob_id,
+       c.deleted_at IS NOT NULL AS trashed, f.rowid AS pool_row
+FROM (SELECT rowid, rank FROM blobs_fts WHERE blobs_fts MATCH :query
+      ORDER BY rank, rowid DESC LIMIT :pool) AS f
+JOIN blobs AS b ON b.id = f.rowid
+JOIN message_parts AS p ON p.sha256 = b.sha256
+JOIN messages AS m ON m.id = p.message_id
+JOIN conversations AS c ON c.id = m.conversation_id
+ORDER BY f.rank, m.id DESC
+"""
+POOL_SPARE = 32  # matches picked beyond `limit` at first, for trashed or merged ones
+
+
+def _best_rows(conn: sqlite3.Connection, sql: str, match: str,
+               limit: int) -> list[sqlite3.Row]:
+    """The best `limit` rows of one index outside the Trash, widening the pool until
+    enough are left or the index has no more matches."""
+    pool = limit + POOL_SPARE
+    while True:
+        rows = conn.execute(sql, {"query": match, "pool": pool}).fetchall()
+        kept = [row for row in rows if not row["trashed"]]
+        picked = len({row["pool_row"] for row in rows})  # index rows the pool took
+        if len({row["message_id"] for row in kept}) >= limit or picked < pool:
+            return kept
+        pool *= 4
+
+
 _SNIPPET_SQL = """
 SELECT snippet(messages_fts, 0, :start, :end, :ellipsis, :tokens)
 FROM messages_fts WHERE messages_fts MATCH :query AND rowid = :id
@@ -189,7 +205,13 @@ def search_messages(
     match = build_fts_query(query)
     if match is None or limit <= 0:
         return []
-    rows = conn.execute(_SEARCH_SQL, {"query": match, "limit": limit}).fetchall()
+    best: dict[int, sqlite3.Row] = {}  # one hit per message: its best match, text first
+    for sql in (_TEXT_POOL_SQL, _BLOB_POOL_SQL):
+        for row in _best_rows(conn, sql, match, limit):
+            held = best.get(row["message_id"])
+            if held is None or row["rank"] < held["rank"]:
+                best[row["message_id"]] = row
+    rows = sorted(best.values(), key=lambda row: (row["rank"], -row["message_id"]))[:limit]
     snippets = _Snippets(conn, query, {
         "query": match, "start": start, "end": end, "ellipsis": ellipsis,
         "tokens": max(1, min(tokens, 64)),

@@ -225,3 +225,56 @@ def test_a_word_cut_at_a_window_edge_is_still_found(store: HistoryStore, cut: in
     text = "x" * (LONG_ROW - cut) + " " * 70 + "pivot " + "y " * 40_000
     store.add_message(conv.id, "user", text)
     assert "[pivot]" in store.search("pivot")[0].snippet
+
+
+def reference_order(db_path: Path, match: str) -> list[int]:
+    """Every live match of text and attachments, best first, ties newest first: the order
+    search must give, worked out by joining every match (slow, but plainly right)."""
+    with closing(sqlite3.connect(db_path)) as conn:
+        rows = conn.execute(
+            "SELECT m.id, bm25(messages_fts) FROM messages_fts"
+            " JOIN messages m ON m.id = messages_fts.rowid"
+            " JOIN conversations c ON c.id = m.conversation_id"
+            " WHERE messages_fts MATCH ? AND c.deleted_at IS NULL"
+            " UNION ALL SELECT m.id, bm25(blobs_fts) FROM blobs_fts"
+            " JOIN blobs b ON b.id = blobs_fts.rowid JOIN message_parts p ON p.sha256 = b.sha256"
+            " JOIN messages m ON m.id = p.message_id"
+            " JOIN conversations c ON c.id = m.conversation_id"
+            " WHERE blobs_fts MATCH ? AND c.deleted_at IS NULL", (match, match)).fetchall()
+    best: dict[int, float] = {}
+    for message_id, rank in rows:
+        best[message_id] = min(rank, best.get(message_id, rank))
+    return sorted(best, key=lambda m: (best[m], -m))
+
+
+def test_the_best_hits_survive_a_trash_full_of_better_ones(
+        store: HistoryStore, db_path: Path) -> None:
+    from chatdesk.parts import Attachment, PartKind
+
+    trashed = store.create_conversation("old")
+    for i in range(300):  # short messages rank best: these would fill any small pool
+        store.add_message(trashed.id, "user", f"otter {i}")
+    store.delete_conversation(trashed.id)
+    live = store.create_conversation("live")
+    kept = []
+    for i in range(30):
+        filler = " ".join(["river"] * (i % 5 + 3))
+        kept.append(store.add_message(live.id, "user", f"an otter by the {filler} {i}").id)
+    note = store.add_message(live.id, "user", "see the file")
+    store.add_attachments(note.id, [Attachment(PartKind.TEXT_FILE, "otters.txt", "text/plain",
+                                               b"otter otter", "otter otter")])
+    wanted = reference_order(db_path, '"otter"')
+    assert len(wanted) == 31 and note.id in wanted
+    for limit in (1, 5, 20, 31, 100):
+        got = [h.message_id for h in store.search("otter", limit=limit)]
+        assert got == wanted[:limit]
+    assert {h.conversation_id for h in store.search("otter", limit=100)} == {live.id}
+
+
+def test_ties_in_rank_come_newest_first_and_the_same_every_time(store: HistoryStore) -> None:
+    conv = store.create_conversation("same")
+    ids = [store.add_message(conv.id, "user", "exactly the same words").id for _ in range(50)]
+    first = [h.message_id for h in store.search("same words", limit=10)]
+    assert first == sorted(ids, reverse=True)[:10]
+    assert all([h.message_id for h in store.search("same words", limit=10)] == first
+               for _ in range(5))
