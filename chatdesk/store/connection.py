@@ -90,6 +90,13 @@ class StoreConnection:
         self._conn = None
         self._db = None
 
+    def interrupt(self) -> None:
+        """Stop the query running on this connection now; it raises StoreError in its
+        thread. The one method that may be called from another thread."""
+        conn = self._conn
+        if conn is not None:
+            conn.interrupt()
+
     def __enter__(self) -> Self:
         return self
 

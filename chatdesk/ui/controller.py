@@ -25,6 +25,7 @@ from chatdesk.ui.key_actions import KeyActions
 from chatdesk.ui.message_actions import MessageActions
 from chatdesk.ui.outgoing_files import OutgoingFiles
 from chatdesk.ui.prompt_actions import PromptActions
+from chatdesk.ui.search_runner import SearchRunner
 from chatdesk.ui.trash_actions import TrashActions
 from chatdesk.versions import Versions
 
@@ -121,6 +122,7 @@ class ChatController(QObject):
         self.trash = TrashActions(self)  # the Trash dialog's matters
         self.files = OutgoingFiles(self)  # the files to go with the next message
         self.prompts = PromptActions(self)  # the prompt library ("/") and presets
+        self.searches = SearchRunner(store.path, self)  # its thread starts at the first search
         self._passphrase_asked = False
         self.drafts = DraftBook(state if not self.readonly else None)
         self._draft_timer = QTimer(self)
@@ -863,6 +865,7 @@ class ChatController(QObject):
         """The window is closing: keep the drafts, stop the timers and the answer running
         (the router stores its partial text as it unwinds)."""
         self.save_drafts()
+        self.searches.close()
         for timer in [*self._timers, *self._probe_timers.values()]:
             timer.stop()
         if self.bridge is not None:

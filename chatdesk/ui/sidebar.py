@@ -50,7 +50,7 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.plain_text import plain_line
-from chatdesk.store import SearchHit, StoreError
+from chatdesk.store import SearchHit
 from chatdesk.ui.conversation_model import (
     ConversationListModel,
     ConversationRole,
@@ -326,6 +326,10 @@ class Sidebar(QWidget):
         self._search_timer.setInterval(SEARCH_DEBOUNCE_MS)
         self._search_timer.timeout.connect(self.run_search)
         self.search.textChanged.connect(self._search_changed)
+        self._asked: int | None = None  # the ticket of the search whose hits are awaited
+        self._activate_when_found = False
+        controller.searches.found.connect(self._show_hits)
+        controller.searches.failed.connect(self._search_failed)
         self.search.downPressed.connect(self._focus_results)
         self.search.enterPressed.connect(self._activate_first_result)
 
@@ -516,22 +520,37 @@ class Sidebar(QWidget):
             self._search_timer.start()
         else:
             self._search_timer.stop()
+            self._asked = None  # hits still on their way are for a search no longer wanted
+            self._activate_when_found = False
             self.results_model.set_hits([])
             self.results_note.hide()
             self.stack.setCurrentWidget(self.list)
 
     def run_search(self) -> None:
-        """Search now (the field calls this ~150 ms after the last keystroke)."""
+        """Search now (the field calls this ~150 ms after the last keystroke); the hits are
+        shown when they come back from the search thread."""
         query = self.search.text().strip()
         if not query:
             return
         if query[-1].isalnum():
             query += "*"  # results as you type: the word being typed is a prefix
-        try:
-            hits = self.store.search(query, SEARCH_LIMIT, start=_MARK_START, end=_MARK_END)
-        except StoreError as exc:
-            self.problem.emit(str(exc))
-            hits = []
+        self._asked = self.controller.searches.search(query, SEARCH_LIMIT, _MARK_START,
+                                                      _MARK_END)
+
+    @property
+    def searching(self) -> bool:
+        """A search was asked for and its hits are not shown yet."""
+        return self._asked is not None
+
+    def _search_failed(self, ticket: int, why: str) -> None:
+        if ticket == self._asked:
+            self.problem.emit(why)
+            self._show_hits(ticket, "", [])
+
+    def _show_hits(self, ticket: int, _query: str, hits: list[SearchHit]) -> None:
+        if ticket != self._asked:
+            return  # an older search, or one cleared since
+        self._asked = None
         self.results_model.set_hits(hits)
         shown = self.search.text().strip()
         if not hits:
@@ -543,6 +562,9 @@ class Sidebar(QWidget):
             self.results_note.setText(f"{len(hits)} message{'s' if len(hits) != 1 else ''}")
         self.results_note.show()
         self.stack.setCurrentWidget(self.results)
+        if self._activate_when_found:
+            self._activate_when_found = False
+            self._activate_first_result()
 
     def _hit_chosen(self, index: QModelIndex) -> None:
         if index.isValid():
@@ -558,6 +580,9 @@ class Sidebar(QWidget):
         if self._search_timer.isActive():
             self._search_timer.stop()
             self.run_search()
+        if self.searching:
+            self._activate_when_found = True  # Enter typed before the hits came: then
+            return
         index = self.results.currentIndex()
         if not index.isValid() and self.results_model.rowCount():
             index = self.results_model.index(0)

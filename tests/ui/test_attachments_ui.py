@@ -249,7 +249,7 @@ def test_a_screenshot_and_a_pdf_answered_by_the_backup_then_found_by_search(
 
     window.sidebar.search.setText("aubergines")
     window.sidebar.run_search()
-    assert window.sidebar.results_model.rowCount() == 1
+    qtbot.waitUntil(lambda: window.sidebar.results_model.rowCount() == 1, timeout=3000)
     from chatdesk.ui.sidebar import SearchRole
 
     shown = window.sidebar.results_model.data(window.sidebar.results_model.index(0),

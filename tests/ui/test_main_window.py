@@ -131,6 +131,22 @@ def test_provider_failing_mid_answer_shows_the_failover_inline(
     assert again.notices(again.rows[-1])[0].text == notices[0].text
 
 
+def test_enter_typed_before_the_hits_arrive_opens_the_first_one(
+        qtbot: Any, make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider) -> None:
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    target = ctx.store.create_conversation("Animals")
+    ctx.store.add_message(target.id, "user", "Tell me about the quokka")
+    other = ctx.store.create_conversation("Other")
+    window = make_window(ctx)
+    window.open_conversation(other.id)
+    search = window.findChild(QLineEdit, "searchField")
+    search.setFocus()
+    qtbot.keyClicks(search, "quokka")
+    qtbot.keyClick(search, Qt.Key.Key_Return)  # at once: the search is still on its way
+    qtbot.waitUntil(lambda: window.controller.conversation_id == target.id, timeout=3000)
+    assert not window.sidebar.searching
+
+
 def test_search_finds_a_message_and_jumps_to_it(qtbot: Any, make_ctx: Any, make_window: Any,
                                                 fake_anthropic: FakeProvider) -> None:
     ctx = make_ctx([("anthropic", fake_anthropic)])
@@ -210,7 +226,7 @@ def test_browse_mode_is_read_only(qtbot: Any, make_ctx: Any, make_window: Any,
         assert window.transcript.tmodel.actions(0) == ["copy"]
         sidebar.search.setText("wombat")
         sidebar.run_search()
-        assert sidebar.results_model.rowCount() == 1
+        qtbot.waitUntil(lambda: sidebar.results_model.rowCount() == 1, timeout=3000)
         qtbot.keyClick(sidebar.list, Qt.Key.Key_Delete)
         assert store.get_conversation(conv.id) is not None
         with pytest.raises(ReadOnlyError):
