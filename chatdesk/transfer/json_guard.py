@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from itertools import accumulate
 from typing import IO
@@ -15,10 +16,11 @@ MAX_DEPTH = 256
 _BASE = 64 * 1024
 _MAX_READ = 256 * 1024 * 1024
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
-_STRING = re.compile(rb'"[^"]*"')
 _KEEP = b'"[]{}'
 _DROP = bytes(b for b in range(256) if b not in _KEEP)
-_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+# An opening mark becomes 2 and a closing one 0: the running sum of those less the marks
+# counted is the depth, computed in C (a generator per mark was most of the guard's time).
+_STEPS = bytes.maketrans(b"[]{}", b"\x02\x00\x02\x00")
 
 
 class TooDeep(Exception):
@@ -71,13 +73,14 @@ class JsonGuard:
             if end < 0:
                 return started_inside
             marks, self._in_string = marks[end + 1 :], False
-        marks = _STRING.sub(b"", marks)
-        opening = marks.find(b'"')
-        if opening >= 0:
-            marks, self._in_string = marks[:opening], True
+        # Between quotes is a string's inside: every other piece. An odd number of quotes
+        # leaves the last string open (its piece has an odd index, so it is left out).
+        pieces = marks.split(b'"')
+        marks, self._in_string = b"".join(pieces[::2]), len(pieces) % 2 == 0
         opens = marks.count(b"[") + marks.count(b"{")
         if self.depth + opens > MAX_DEPTH:
-            peak = max(accumulate((_STEP[b] for b in marks), initial=self.depth))
+            steps = marks.translate(_STEPS)
+            peak = self.depth + max(map(operator.sub, accumulate(steps), range(1, len(steps) + 1)))
             if peak > MAX_DEPTH:
                 raise TooDeep(self.pos)
         self.depth += 2 * opens - len(marks)
