@@ -145,13 +145,15 @@ class AppContext:
         self.keys.forget_pools()
         return missing_keys(self.settings, self.keys)
 
-    def provider_statuses(self, missing: frozenset[str] | None = None) -> list[ProviderStatus]:
+    def provider_statuses(self, missing: frozenset[str] | None = None, *,
+                          pools: bool = True) -> list[ProviderStatus]:
         """Every provider's state in failover order; keys are looked up unless `missing`
-        (the providers known to have no key) is given."""
+        (the providers known to have no key) is given. `pools=False` leaves out how many
+        keys of each pool are usable (reading them loads the keyring)."""
         return provider_statuses(self.settings, self.health(),
                                  self.missing_keys() if missing is None else missing,
                                  # Known missing keys: the pools as last read, like them.
-                                 self.key_book(cached=missing is not None))
+                                 self.key_book(cached=missing is not None) if pools else None)
 
     def retry_ready(self, missing: frozenset[str] | None = None) -> bool:
         """Whether sending the pending messages now could work: some wait, and some provider

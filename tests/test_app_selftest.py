@@ -135,3 +135,38 @@ def test_the_app_quits_cleanly_when_interrupted(tmp_path: Path) -> None:
     assert process.returncode == 0, err
     assert "Traceback" not in err
     assert (data / "window.ini").is_file()  # the window saved its state on the way out
+
+
+PAINT_PROBE = """
+import sys
+from chatdesk import app, cli
+real = app._wait_for_first_paint
+def wrapped(*args, **kwargs):
+    at = real(*args, **kwargs)
+    heavy = ("keyring", "httpx", "asyncio", "qasync", "chatdesk.chat", "chatdesk.local_servers")
+    print("at paint:", ",".join(m for m in heavy if m in sys.modules), flush=True)
+    return at
+app._wait_for_first_paint = wrapped
+sys.exit(cli.main(["--data-dir", sys.argv[1], "--self-test"]))
+"""
+
+
+@pytest.mark.parametrize("set_up", [False, True])
+def test_nothing_the_first_paint_does_not_need_is_loaded_before_it(
+        tmp_path: Path, set_up: bool) -> None:
+    """The keyring's backends, httpx, asyncio and the engine load after the window shows."""
+    data = tmp_path / "data"
+    data.mkdir()
+    if set_up:
+        (data / "settings.toml").write_text(
+            '[failover]\norder = ["main"]\n\n[providers.main]\ntype = "anthropic"\n'
+            'model = "m"\n', encoding="utf-8")
+        with HistoryStore.open(data / "history.db") as store:
+            store.add_message(store.create_conversation("Old").id, "user", "hello")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    done = subprocess.run([sys.executable, "-c", PAINT_PROBE, str(data)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "at paint: "
+    assert done.stdout.splitlines()[1].startswith("self-test ok")

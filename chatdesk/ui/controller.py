@@ -7,7 +7,6 @@ live in the core (ChatService, AppContext); it only decides when to ask for them
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -30,6 +29,8 @@ from chatdesk.ui.trash_actions import TrashActions
 from chatdesk.versions import Versions
 
 if TYPE_CHECKING:
+    import asyncio
+
     from chatdesk import events as ev
     from chatdesk.chat import ChatService, PreparedSend
     from chatdesk.context import AppContext, KeyChanges
@@ -116,6 +117,7 @@ class ChatController(QObject):
         self._answering: int | None = None  # the conversation of the answer running
         self._live: tuple[int, str] | None = None
         self._missing_keys: frozenset[str] = frozenset()
+        self._keys_read = False  # check_keys has run once
         self._import_running = False
         self.keys = KeyActions(ctx, self.check_keys)  # the settings dialog's key matters
         self.message_actions = MessageActions(self)  # versions, branches, "Ask …"
@@ -221,6 +223,7 @@ class ChatController(QObject):
         if self.ctx is None:
             return
         self._missing_keys = self.ctx.missing_keys()
+        self._keys_read = True
         self.refresh_status()
         if not self._passphrase_asked and not self.readonly and self.keys.file_locked_in_use():
             self._passphrase_asked = True  # once per session: "Not now" is an answer
@@ -312,7 +315,9 @@ class ChatController(QObject):
         if self.ctx is None or self.readonly:
             return None
         try:
-            return self.ctx.provider_statuses(self._missing_keys)
+            # Until the keys are first read (just after the first paint), the pools are
+            # not counted: that would load the keyring's backends before the window shows.
+            return self.ctx.provider_statuses(self._missing_keys, pools=self._keys_read)
         except StoreError as exc:
             self.say(str(exc))
             return None
@@ -799,6 +804,8 @@ class ChatController(QObject):
 
     def find_local_servers(self, done: Callable[[list[FoundServer]], None]) -> bool:
         """Ask the usual local ports (or `local_servers`) which model servers answer."""
+        if self.bridge is None:
+            return False  # the engine is not up yet (nor httpx loaded: not before the paint)
         from chatdesk.local_servers import default_servers, probe
 
         servers = self.local_servers if self.local_servers is not None else default_servers()
@@ -846,6 +853,8 @@ class ChatController(QObject):
                 failed(exc)
             else:
                 done(result)
+
+        import asyncio  # loaded with the engine, after the first paint
 
         try:  # a timer firing while the app shuts down: there is no loop to run on
             loop = asyncio.get_event_loop()
