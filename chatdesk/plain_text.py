@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 # Nothing that markdown could mean: most titles, returned as they are without a parse.
 _MARKUP = re.compile(r"[*_`\[\]#>~<!|\\]|^\s*(?:[-+]|\d{1,9}[.)])\s")
@@ -18,6 +20,10 @@ _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
 
 @lru_cache(maxsize=1)
 def _inline() -> MarkdownIt:
+    # Loaded at the first title with markup, not with the store: most titles have none, and
+    # markdown-it costs ~30 ms to import (the command line and the first paint wait for it).
+    from markdown_it import MarkdownIt
+
     return MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
 
 

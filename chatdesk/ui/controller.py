@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("chatdesk.ui")
 T = TypeVar("T")
 
-KEY_CHECK_DELAY_MS = 100  # after the first paint, in practice
+KEY_CHECK_DELAY_MS = 100  # after the bridge is attached, which is after the first paint
 HEALTH_REFRESH_MS = 3000  # health is shared through the file: another process may change it
 PENDING_RETRY_MS = 30000
 FIRST_RETRY_MS = 3000
@@ -118,6 +118,7 @@ class ChatController(QObject):
         self._live: tuple[int, str] | None = None
         self._missing_keys: frozenset[str] = frozenset()
         self._keys_read = False  # check_keys has run once
+        self._keys_due = False  # check_keys waits for the bridge (see reload_settings)
         self._import_running = False
         self.keys = KeyActions(ctx, self.check_keys)  # the settings dialog's key matters
         self.message_actions = MessageActions(self)  # versions, branches, "Ask …"
@@ -158,6 +159,9 @@ class ChatController(QObject):
         bridge.busyChanged.connect(self.busyChanged)
         bridge.runFinished.connect(self._run_finished)
         bridge.failed.connect(self.notice)
+        if self._keys_due:
+            self._keys_due = False
+            QTimer.singleShot(KEY_CHECK_DELAY_MS, self.check_keys)
 
     @property
     def busy(self) -> bool:
@@ -215,8 +219,10 @@ class ChatController(QObject):
         self.providersChanged.emit(providers, self._preferred_of(self.conversation_id))
         if keys_now:
             self.check_keys()
-        else:
+        elif self.bridge is not None:
             QTimer.singleShot(KEY_CHECK_DELAY_MS, self.check_keys)
+        else:
+            self._keys_due = True  # read when the engine is attached: after the first paint
         self.refresh_status()
 
     def check_keys(self) -> None:
