@@ -76,13 +76,12 @@ def test_blocks_attachments_and_files(tmp_path: Path) -> None:
     assert "[attachment: budget.xlsx]" in question.content  # nothing extracted: a placeholder
     assert question.content.count("[file: whiteboard.png]") == 1  # files and files_v2 merged
     assert question.missing_files == 2  # the placeholders are counted for the summary
-    # thinking is kept, as a blockquote, before the tool call, its result and the answer
+    # thinking is the answer's reasoning, never its text
+    assert answer.reasoning == (
+        "The notes have three points.\n\nI should check the weather with the search tool.")
+    assert "three points" not in answer.content
     assert answer.content.startswith(
-        "> **Thinking:**\n>\n> The notes have three points.\n>\n> I should check the weather"
-    )
-    assert '**Tool call: web_search**\n\n```json\n{\n  "query": "Zürich weather now"\n}\n```' in (
-        answer.content
-    )
+        '**Tool call: web_search**\n\n```json\n{\n  "query": "Zürich weather now"\n}\n```')
     assert "**Result of web search**\n\n- [Zürich weather - MeteoSwiss](https://www" in (
         answer.content
     )
