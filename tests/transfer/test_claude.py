@@ -344,3 +344,21 @@ def test_import_twice_and_through_chatdesk_json(tmp_path: Path, store: HistorySt
     with HistoryStore.open(tmp_path / "other.db") as other:
         jobs.run_import(other, "chatdesk", out)
         assert stored_outline(other) == before[1]
+
+
+def test_a_plain_list_with_an_index_follows_it(tmp_path: Path) -> None:
+    """Every message numbered (`index`): the numbers win over a clock that is off."""
+    def message(uuid: str, index: int, sender: str, text: str, when: str) -> dict[str, Any]:
+        return {"uuid": uuid, "index": index, "sender": sender, "text": text,
+                "created_at": when}
+
+    conversation = {"uuid": "idx", "name": "Numbered", "chat_messages": [
+        message("m2", 1, "assistant", "Paris.", "2025-01-01T10:00:00Z"),  # stamped too early
+        message("m1", 0, "human", "Capital of France?", "2025-01-01T10:00:05Z"),
+        message("m3", 2, "human", "And of Spain?", "2025-01-01T10:01:00Z"),
+    ]}
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps([conversation]), encoding="utf-8")
+    (conv,) = read_claude(path)
+    assert [(m.content, m.created_at[17:19]) for m in conv.messages] == [
+        ("Capital of France?", "05"), ("Paris.", "00"), ("And of Spain?", "00")]
