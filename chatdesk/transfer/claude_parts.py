@@ -10,7 +10,7 @@ from typing import Any
 from chatdesk import wording
 from chatdesk.attachment_files import AttachmentError, attachment_from_bytes
 from chatdesk.parts import Attachment, PartKind
-from chatdesk.transfer.common import ImportedAttachment, document, fence
+from chatdesk.transfer.common import ImportedAttachment, document, fence, sources_list
 
 # The language a document's text is fenced in, by its artifact type (code names its own).
 _FENCE_OF_TYPE = {
@@ -74,6 +74,15 @@ class Documents:
 
 
 @dataclass
+class _Seen:
+    """What a message's blocks say beside their text: thinking, and the pages cited."""
+
+    thinking: list[str] = field(default_factory=list)
+    cited: list[str] = field(default_factory=list)  # urls, in the order cited
+    titles: dict[str, str] = field(default_factory=dict)  # url -> title (search results)
+
+
+@dataclass
 class Parts:
     """What a message becomes: Markdown text, the thinking before it, its files."""
 
@@ -87,14 +96,23 @@ def message_parts(msg: dict[str, Any], assistant: bool, docs: Documents) -> Part
     """The message's blocks (or, with none that say anything, its plain `text`), its
     attachments (the text Claude extracted from each upload, as a text file) and how many
     files it names that the export does not hold (a placeholder in the text says each)."""
-    thinking: list[str] = []
+    seen = _Seen()
     pieces: list[str] = []
+    follows_text = False
     for block in _items(msg.get("content")):
-        if isinstance(block, dict):
-            pieces.append(_block(block, assistant, docs, thinking))
-    if not any(p.strip() for p in pieces) and not thinking:
+        if not isinstance(block, dict):
+            continue
+        piece = _block(block, assistant, docs, seen)
+        is_text = block.get("type") == "text"
+        if is_text and follows_text:  # a text split where it cites a page: one text again
+            pieces[-1] += piece
+        else:
+            pieces.append(piece)
+        follows_text = is_text
+    if not any(p.strip() for p in pieces) and not seen.thinking:
         text = _text(msg.get("text"))
-        pieces = [_tags(text, docs, thinking) if assistant else text]
+        pieces = [_tags(text, docs, seen.thinking) if assistant else text]
+    pieces.append(sources_list([(seen.titles.get(url, ""), url) for url in seen.cited]))
     found: list[ImportedAttachment] = []
     missing = 0
     kept: set[str] = set()
@@ -116,23 +134,26 @@ def message_parts(msg: dict[str, Any], assistant: bool, docs: Documents) -> Part
             if name and name not in names and name not in kept:
                 names.append(name)
     pieces += [f"[file: {name}]" for name in names]
-    reasoning = "\n\n".join(t for t in thinking if t.strip()) or None
+    reasoning = "\n\n".join(t for t in seen.thinking if t.strip()) or None
     return Parts("\n\n".join(p.strip("\n") for p in pieces if p.strip()), reasoning, found,
                  missing + len(names))
 
 
-def _block(block: dict[str, Any], assistant: bool, docs: Documents,
-           thinking: list[str]) -> str:
+def _block(block: dict[str, Any], assistant: bool, docs: Documents, seen: _Seen) -> str:
     kind = block.get("type")
     if kind == "text":
         text = _text(block.get("text"))
-        return _tags(text, docs, thinking) if assistant else text
+        if not assistant:
+            return text
+        for citation in _items(block.get("citations")):
+            _cite(citation, seen)
+        return _tags(text, docs, seen.thinking)
     if kind == "thinking":
         text = _text(block.get("thinking")).strip()
         if not text:  # some exports keep only the summaries of the thinking
             summaries = _items(block.get("summaries"))
             text = "\n\n".join(_text(s.get("summary")) for s in summaries if isinstance(s, dict))
-        thinking.append(text)
+        seen.thinking.append(text)
         return ""
     if kind == "tool_use":
         name, args = _text(block.get("name")), block.get("input")
@@ -147,14 +168,33 @@ def _block(block: dict[str, Any], assistant: bool, docs: Documents,
             return ""  # "OK" / "File created": the document above says it all
         heading = (wording.tool_error_heading(tool) if block.get("is_error")
                    else wording.tool_heading(tool))
+        for item in _items(block.get("content")):
+            if isinstance(item, dict) and _text(item.get("url")):
+                seen.titles.setdefault(item["url"], _text(item.get("title")))
         body = _tool_output(block.get("content"))
         return f"**{heading}**\n\n{body}" if body.strip() else f"**{heading}**"
     return _text(block.get("text"))  # unknown block types: keep any text they have
 
 
+def _cite(citation: Any, seen: _Seen) -> None:
+    """Note the page a citation of a text block names (`details.url` in exports, `url` and
+    `title` in the API's shape)."""
+    if not isinstance(citation, dict):
+        return
+    details = citation.get("details")
+    url = _text(citation.get("url")) or (
+        _text(details.get("url")) if isinstance(details, dict) else "")
+    if url:
+        seen.cited.append(url)
+        if title := _text(citation.get("title")).strip():
+            seen.titles.setdefault(url, title)
+
+
 def _tags(text: str, docs: Documents, thinking: list[str]) -> str:
     """An answer's text with its `<antThinking>` taken out (into `thinking`) and each
     `<antArtifact>` written as the document it is."""
+    if "<ant" not in text:
+        return text
     out: list[str] = []
     start = 0
     for match in _TAG.finditer(text):

@@ -91,3 +91,14 @@ def test_attachments_and_files_keep_their_names() -> None:
     assert question.content == ("Review this kernel, and look at the photo of the board.\n\n"
                                 "[file: board.jpg]")
     assert question.missing_files == 1
+
+
+def test_a_text_split_at_its_citations_is_one_text_and_lists_its_sources() -> None:
+    (answer, _), = answers("e5e5e5e5-0000-4b00-8000-00000000000e")
+    assert ("\n\nDorothea meets Casaubon and admires his learning. She begins to imagine a "
+            "life of study beside him.\n\n") in answer
+    # each page once, in the order cited, titled as the search result (else its address)
+    assert answer.endswith(
+        "**Sources**\n\n"
+        "1. [Middlemarch: Chapter 3 summary](https://books.example.org/middlemarch/chapter-3)\n"
+        "2. [https://en.wikipedia.org/wiki/Middlemarch](https://en.wikipedia.org/wiki/Middlemarch)")
