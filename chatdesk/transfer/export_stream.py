@@ -93,6 +93,10 @@ class ExportReader(Iterator[ImportedConversation]):
     """Streams the conversations of every `conversations*.json` in an export, one at a time.
 
     `files` lists the files read so far; `close()` releases the zip (done at the end).
+    `others` opens the export's other files by their path in it (a zip or folder; for a
+    conversations.json given on its own, the JSON files beside it). With `single`, a file
+    holding one conversation as a JSON object (not a list) is that conversation; `foreign`
+    is then asked about it with index 0 (the file itself).
     """
 
     def __init__(
@@ -101,13 +105,16 @@ class ExportReader(Iterator[ImportedConversation]):
         product: str,
         convert: Callable[[dict[str, Any], ExportFiles], ImportedConversation],
         foreign: Callable[[int, dict[str, Any]], str | None],
+        single: bool = False,
     ) -> None:
         self.path = Path(path)
         self.product = product
         self.files: list[str] = []
         self.assets = ExportFiles()
+        self.others: dict[str, Callable[[], IO[bytes]]] = {}
         self._convert = convert
         self._foreign = foreign
+        self._single = single
         self._zip: zipfile.ZipFile | None = None
         self._members = self._locate()
         self._items = self._run()
@@ -155,6 +162,8 @@ class ExportReader(Iterator[ImportedConversation]):
                     raise self._fail(
                         "the zip file is incomplete or damaged — download the export again"
                     )
+            if _EXPORT_FILE.fullmatch(path.name):
+                self.others = _beside(path)
             return [(path.name, lambda: path.open("rb"))]
         chosen = []
         for name in names:
@@ -164,6 +173,8 @@ class ExportReader(Iterator[ImportedConversation]):
             match = _EXPORT_FILE.fullmatch(base)
             if match and "__MACOSX" not in name:
                 chosen.append(((int(match.group(1) or -1), name), name))
+            elif "__MACOSX" not in name:
+                self.others[name.replace("\\", "/")] = opener(name)
         if not chosen:
             raise self._fail(
                 f"there is no conversations.json in it — is this the {self.product} data export?"
@@ -182,11 +193,13 @@ class ExportReader(Iterator[ImportedConversation]):
         self, label: str, open_member: Callable[[], IO[bytes]]
     ) -> Iterator[ImportedConversation]:
         index = 0
+        whole = self._single and _first_byte(open_member) == b"{"
         try:
             with open_member() as raw:
                 src = _Counted(JsonGuard(raw))
                 try:
-                    for index, item in enumerate(_ijson.items(src, "item", use_float=True), 1):
+                    items = _ijson.items(src, "" if whole else "item", use_float=True)
+                    for index, item in enumerate(items, 0 if whole else 1):
                         if not isinstance(item, dict):
                             raise ImportFormatError(
                                 f"{label}: item {index} is not a conversation — "
@@ -216,7 +229,7 @@ class ExportReader(Iterator[ImportedConversation]):
                         f"conversation {index:,}) — download the export again. "
                         "Nothing was imported"
                     ) from exc
-                if src.first not in (b"[", b""):
+                if src.first not in (b"[", b"") and not whole:
                     raise ImportFormatError(
                         f"{label}: it does not hold a list of conversations — this is not a "
                         f"{self.product} export; nothing was imported"
@@ -232,6 +245,40 @@ class ExportReader(Iterator[ImportedConversation]):
             raise ImportFormatError(
                 f"{label}: could not be read ({exc.strerror or exc}); nothing was imported"
             ) from exc
+
+
+def _first_byte(open_member: Callable[[], IO[bytes]]) -> bytes:
+    """The first byte of a JSON file that is not white space or a BOM (b"" if none)."""
+    try:
+        with open_member() as f:
+            while chunk := f.read(4096):
+                if stripped := chunk.removeprefix(_BOM).lstrip():
+                    return stripped[:1]
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
+        pass  # reading it again says what is wrong, in the usual words
+    return b""
+
+
+def _beside(path: Path) -> dict[str, Callable[[], IO[bytes]]]:
+    """The JSON files beside a conversations.json given on its own, and those one folder
+    down (Claude's `projects/<uuid>.json`), by their path relative to its folder."""
+    found: dict[str, Callable[[], IO[bytes]]] = {}
+    folder = path.parent
+    try:
+        candidates = [p for p in folder.iterdir() if p.suffix.lower() == ".json"]
+        for sub in ("projects", "memories"):
+            if (folder / sub).is_dir():
+                candidates += [p for p in (folder / sub).iterdir() if p.suffix == ".json"]
+    except OSError:
+        return found
+    for p in candidates:
+        if p.is_file() and p != path:
+            found[p.relative_to(folder).as_posix()] = _file_opener(p)
+    return found
+
+
+def _file_opener(path: Path) -> Callable[[], IO[bytes]]:
+    return lambda: path.open("rb")
 
 
 def _asset_id(name: str) -> str:

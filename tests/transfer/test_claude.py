@@ -76,13 +76,12 @@ def test_blocks_attachments_and_files(tmp_path: Path) -> None:
     assert "[attachment: budget.xlsx]" in question.content  # nothing extracted: a placeholder
     assert question.content.count("[file: whiteboard.png]") == 1  # files and files_v2 merged
     assert question.missing_files == 2  # the placeholders are counted for the summary
-    # thinking is kept, as a blockquote, before the tool call, its result and the answer
+    # thinking is the answer's reasoning, never its text
+    assert answer.reasoning == (
+        "The notes have three points.\n\nI should check the weather with the search tool.")
+    assert "three points" not in answer.content
     assert answer.content.startswith(
-        "> **Thinking:**\n>\n> The notes have three points.\n>\n> I should check the weather"
-    )
-    assert '**Tool call: web_search**\n\n```json\n{\n  "query": "Zürich weather now"\n}\n```' in (
-        answer.content
-    )
+        '**Tool call: web_search**\n\n```json\n{\n  "query": "Zürich weather now"\n}\n```')
     assert "**Result of web search**\n\n- [Zürich weather - MeteoSwiss](https://www" in (
         answer.content
     )
@@ -220,3 +219,146 @@ def test_a_zip_without_conversations(tmp_path: Path) -> None:
         zf.write(FIXTURES / "users.json", "users.json")
     with pytest.raises(ImportFormatError, match="is this the Claude data export"):
         read_claude(path)
+
+
+# -- a 2024–2026 export (tests/transfer/fixtures/claude_faithful, see its README) ------
+
+FAITHFUL = Path(__file__).parent / "fixtures" / "claude_faithful"
+SOURDOUGH = "a1a1a1a1-0000-4b00-8000-00000000000a"
+FIBONACCI = "b2b2b2b2-0000-4b00-8000-00000000000b"
+LISBON = "c3c3c3c3-0000-4b00-8000-00000000000c"
+SINGLE = FAITHFUL / "single" / "Haiku about the sea.json"
+
+
+def outline(messages: list[Any]) -> list[tuple[str, bool, str]]:
+    """(role, alternate?, first words) of each message, parents first."""
+    return [(m.role, m.is_alternate, " ".join(m.content.split()[:4])) for m in messages]
+
+
+def test_a_plain_list_is_ordered_by_time_and_keeps_every_time() -> None:
+    """The list opens with a later question and two answers are stamped minutes late: the
+    conversation is in the order written, each message with the time the export gives."""
+    conv = by_id(FAITHFUL)[SOURDOUGH]
+    assert [(m.role, m.content.split()[0], m.created_at[11:19]) for m in conv.messages] == [
+        ("user", "How", "09:00:00"), ("assistant", "About", "09:07:30"),
+        ("user", "And", "09:14:00"), ("assistant", "Proof", "09:21:00"),
+        ("user", "Thanks!", "09:25:00"), ("assistant", "Happy", "09:25:00"),  # a tie: as listed
+    ]
+    assert [m.parent_source_id for m in conv.messages] == [None] + [
+        m.source_id for m in conv.messages[:-1]]
+    assert not any(m.is_alternate for m in conv.messages)
+
+
+def test_the_same_side_twice_in_a_plain_list_is_an_edit_or_a_retry() -> None:
+    conv = by_id(FAITHFUL)[FIBONACCI]
+    assert outline(conv.messages) == [
+        ("user", False, "Write a Python function"),
+        ("assistant", False, "Here is an iterative"),
+        ("user", True, "Make it recursive."),  # edited: the later question is kept on the line
+        ("user", False, "Make it recursive, with"),
+        ("assistant", False, "**Document: Fibonacci function** (version"),
+        ("user", False, "Explain it in a"),
+        ("assistant", True, "**Document: README** ```markdown #"),  # retried
+        ("assistant", False, "Here is a README:"),
+        ("user", False, "Draw the golden spiral"),
+        ("assistant", False, "A rough sketch: **Document:"),
+    ]
+    ids = {m.content.split("\n")[0]: m for m in conv.messages}
+    first_answer = ids["Here is an iterative version:"].source_id
+    assert ids["Make it recursive."].parent_source_id == first_answer
+    assert ids["Make it recursive, with a cache."].parent_source_id == first_answer
+    asked = ids["Explain it in a short README."].source_id
+    assert ids["**Document: README**"].parent_source_id == asked
+    assert ids["Here is a README:"].parent_source_id == asked
+
+
+def test_one_conversation_saved_as_an_object(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    (conv,) = read_claude(SINGLE)
+    assert (conv.title, conv.source_id) == ("Haiku about the sea",
+                                            "f6f6f6f6-0000-4b00-8000-00000000000f")
+    assert outline(conv.messages) == [("user", False, "A haiku about the"),
+                                      ("assistant", False, "Grey waves fold and")]
+    from chatdesk.cli import main
+
+    assert main(["--data-dir", str(tmp_path / "data"), "import", "claude", str(SINGLE)]) == 0
+    assert capsys.readouterr().err.startswith(
+        "Imported 1 conversation (2 messages) from Claude;")
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    ({"uuid": "x", "name": "Notes"}, "Haiku.json: this is not a Claude export: it has no "
+     "`chat_messages` (the messages of a Claude conversation); nothing was imported"),
+    ({"format": "chatdesk-export", "version": 2, "conversations": []},
+     "Haiku.json: this is a chatdesk export, not a Claude one — use `chatdesk import "
+     "chatdesk`; nothing was imported"),
+])
+def test_an_object_that_is_not_a_claude_conversation(tmp_path: Path, content: dict[str, Any],
+                                                     said: str) -> None:
+    path = tmp_path / "Haiku.json"
+    path.write_text(json.dumps(content), encoding="utf-8")
+    with pytest.raises(ImportFormatError) as caught:
+        list(read_claude(path))
+    assert str(caught.value) == said
+
+
+def test_a_cut_single_conversation_is_one_line(tmp_path: Path) -> None:
+    data = SINGLE.read_bytes()
+    path = tmp_path / "chat.json"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImportFormatError) as caught:
+        list(read_claude(path))
+    assert str(caught.value) == (
+        f"chat.json: the file ends in the middle (byte {len(data) // 2:,}) — the export is "
+        "truncated; download it again. Nothing was imported")
+
+
+def stored_outline(store: HistoryStore) -> list[tuple[str, bool, str, str | None, str]]:
+    """Every conversation's messages: (role, alternate?, first words, reasoning, time)."""
+    out = []
+    for summary in sorted(store.list_conversations(), key=lambda c: c.created_at):
+        for m in store.messages(summary.id, include_alternates=True):
+            out.append((m.role, m.is_alternate, " ".join(m.content.split()[:4]),
+                        m.reasoning, m.created_at))
+    return out
+
+
+def test_import_twice_and_through_chatdesk_json(tmp_path: Path, store: HistoryStore) -> None:
+    from chatdesk.transfer import jobs
+
+    first = jobs.run_import(store, "claude", FAITHFUL)
+    assert (first.conversations_added, first.messages_added) == (5, 6 + 10 + 10 + 2 + 2)
+    before = (counts(store), stored_outline(store))
+    again = jobs.run_import(store, "claude", FAITHFUL)
+    assert (again.conversations_added, again.conversations_updated, again.messages_added,
+            again.notes) == (0, 0, 0, [])  # fmt: skip
+    assert (counts(store), stored_outline(store)) == before
+    lisbon = store.find_conversation_by_source("claude", LISBON)
+    assert lisbon is not None
+    reasoning = [m.reasoning for m in store.messages(lisbon.id)]
+    assert reasoning[1] == (
+        "Picking the sights by neighbourhood.\n\nKeeping walking distances short.")
+    assert reasoning[3] == "The user wants Sintra before Belém. A small update is enough."
+    out = tmp_path / "all.json"
+    jobs.run_export(store, [c.id for c in store.list_conversations()], "json", str(out))
+    with HistoryStore.open(tmp_path / "other.db") as other:
+        jobs.run_import(other, "chatdesk", out)
+        assert stored_outline(other) == before[1]
+
+
+def test_a_plain_list_with_an_index_follows_it(tmp_path: Path) -> None:
+    """Every message numbered (`index`): the numbers win over a clock that is off."""
+    def message(uuid: str, index: int, sender: str, text: str, when: str) -> dict[str, Any]:
+        return {"uuid": uuid, "index": index, "sender": sender, "text": text,
+                "created_at": when}
+
+    conversation = {"uuid": "idx", "name": "Numbered", "chat_messages": [
+        message("m2", 1, "assistant", "Paris.", "2025-01-01T10:00:00Z"),  # stamped too early
+        message("m1", 0, "human", "Capital of France?", "2025-01-01T10:00:05Z"),
+        message("m3", 2, "human", "And of Spain?", "2025-01-01T10:01:00Z"),
+    ]}
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps([conversation]), encoding="utf-8")
+    (conv,) = read_claude(path)
+    assert [(m.content, m.created_at[17:19]) for m in conv.messages] == [
+        ("Capital of France?", "05"), ("Paris.", "00"), ("And of Spain?", "00")]

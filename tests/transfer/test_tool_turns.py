@@ -80,7 +80,9 @@ def test_claude_tool_blocks_are_code_output_and_links() -> None:
     code = ("**Code (repl)**\n\n```javascript\nconst xs = [3, 5, 10];\n"
             "console.log(xs.reduce((a, b) => a + b, 0) / xs.length);\n```")
     output = '**Output**\n\n```output\n{"status":"success","logs":["6"]}\n```'
-    artifact = "**Code (mean.py)**\n\n```python\ndef mean(xs):\n    return sum(xs) / len(xs)\n```"
+    # an artifact is a document, fenced in its language
+    artifact = ("**Document: mean.py**\n\n```python\ndef mean(xs):\n    return sum(xs) / len(xs)"
+                "\n```")
     assert ran.startswith("Let me calculate that.\n\n" + code + "\n\n" + output)
     assert ran.index(output) < ran.index("The mean is 6.") < ran.index(artifact)
     searched = conv.messages[3].content
