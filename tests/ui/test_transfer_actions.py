@@ -388,3 +388,24 @@ def test_a_running_job_or_answer_refuses_another_import(
     actions.message_box.close()
     qtbot.waitUntil(lambda: not window.controller.bridge.busy, timeout=10000)
     assert window.store.count_conversations() == 4
+
+
+def test_the_import_summary_says_what_became_of_projects_and_memories(
+        qtbot: Any, window: MainWindow, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.transfer.test_claude_side import FAITHFUL, SIDE_LINES
+
+    actions = window.transfers
+    assert actions.import_path("claude", FAITHFUL)
+    qtbot.waitUntil(lambda: not actions.busy, timeout=15000)
+    box = actions.message_box
+    assert box is not None and box.isVisible()
+    text = box.text()
+    lines = text.splitlines()
+    assert lines[0].startswith("Imported ") and "from Claude" in lines[0]
+    assert lines[1:4] == SIDE_LINES  # per kind: imported, not imported, and why
+    assert text == cli_summary(capsys, tmp_path / "cli", "import", "claude", str(FAITHFUL))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    qtbot.wait(50)
+    assert box.grab().save(str(SHOTS / "import-summary-claude.png"))
+    box.close()
