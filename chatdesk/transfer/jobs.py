@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import importlib
+import importlib.util
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,9 +56,23 @@ def run_import(store: HistoryStore, kind: str, path: Path | str,
 
     if kind not in _READERS:
         raise ValueError(f"unknown export kind {kind!r}")
+    if not available(kind):
+        from chatdesk.transfer.common import ImportFormatError
+
+        raise ImportFormatError(f"importing from {SOURCES[kind]} is not in this version of "
+                                "chatdesk yet; nothing was imported")
     module, function = _READERS[kind].split(":")
     read = getattr(importlib.import_module(f"chatdesk.transfer.{module}"), function)
     return write_conversations(store, read(Path(path)), kind, progress, cancel)
+
+
+def available(kind: str) -> bool:
+    """Whether this version has the reader of `kind` (the app offers only those)."""
+    if kind == "chatdesk":
+        return True
+    reader = _READERS.get(kind)
+    return reader is not None and importlib.util.find_spec(
+        f"chatdesk.transfer.{reader.split(':')[0]}") is not None
 
 
 def run_export(store: HistoryStore, ids: Sequence[int], fmt: str, output: str,

@@ -145,7 +145,7 @@ class TransferActions(QObject):
         self.import_claude_dir = act("From Claude…", lambda: self.choose_import("claude", True))
         # people moving from another client or service (formats.py tells them apart)
         self.import_other = {kind: act(f"{jobs.SOURCES[kind]}…", self._importer(kind))
-                             for kind in OTHER_SOURCES}
+                             for kind in OTHER_SOURCES if jobs.available(kind)}
         self.import_deepseek_dir = act("From DeepSeek…",
                                        lambda: self.choose_import("deepseek", True))
         self.import_native = act("Import chatdesk JSON…", lambda: self.choose_import("chatdesk"))
@@ -171,9 +171,11 @@ class TransferActions(QObject):
         menu.addActions([self.import_chatgpt, self.import_claude])
         self.other_menu = menu.addMenu("Import from another app")
         self.other_menu.addActions(list(self.import_other.values()))
+        self.other_menu.menuAction().setVisible(bool(self.import_other))
         self.folder_menu = menu.addMenu("Import an unzipped export folder")
-        self.folder_menu.addActions([self.import_chatgpt_dir, self.import_claude_dir,
-                                     self.import_deepseek_dir])
+        self.folder_menu.addActions([self.import_chatgpt_dir, self.import_claude_dir])
+        if jobs.available("deepseek"):
+            self.folder_menu.addAction(self.import_deepseek_dir)
         menu.addAction(self.import_native)
         menu.addSeparator()
         menu.addActions([self.export_this, self.export_all])

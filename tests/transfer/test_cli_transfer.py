@@ -234,3 +234,20 @@ def test_progress_bar_draws_only_on_a_terminal() -> None:
     drawn = terminal.getvalue()
     assert "Importing" in drawn and "5 conversations" in drawn and "50/100" in drawn
     assert "50%" in drawn and drawn.endswith("\r")  # erased at the end
+
+
+def test_a_source_without_its_reader_yet_says_so_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from chatdesk.transfer import jobs
+
+    export = tmp_path / "export.json"
+    export.write_text("[]", encoding="utf-8")
+    missing = [kind for kind in ("deepseek", "openwebui", "chatbox", "cherry")
+               if not jobs.available(kind)]
+    monkeypatch.setattr(jobs, "_READERS", {**jobs._READERS, "deepseek": "no_such_reader:read"})
+    for kind in {"deepseek", *missing}:
+        assert main(["--data-dir", str(tmp_path / "d"), "import", kind, str(export)]) == 1
+        err = capsys.readouterr().err.strip()
+        assert err == (f"chatdesk: importing from {jobs.SOURCES[kind]} is not in this version "
+                       "of chatdesk yet; nothing was imported")
