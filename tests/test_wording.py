@@ -165,8 +165,8 @@ def test_clause_and_unexpected() -> None:
 
 def test_wording_loads_neither_httpx_nor_qt() -> None:
     code = ("import sys, chatdesk.wording; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('httpx', 'httpx_sse', 'PySide6', 'qasync')))")
+            "print(sorted(m for m, mod in sys.modules.items() if mod is not None and "
+            "m.split('.')[0] in ('httpx', 'httpx_sse', 'PySide6', 'qasync')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, cwd=ROOT)
     assert result.stdout.strip() == "[]"
@@ -176,7 +176,8 @@ def test_history_commands_still_start_without_httpx(tmp_path: Path) -> None:
     code = ("import sys; from chatdesk.cli import main; "
             f"main(['--data-dir', {str(tmp_path)!r}, 'history', 'list']); "
             f"main(['--data-dir', {str(tmp_path)!r}, 'providers']); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'httpx_sse')))")
+            "print(sorted(m for m, mod in sys.modules.items() if mod is not None"
+            " and m.split('.')[0] in ('httpx', 'httpx_sse')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, cwd=ROOT)
     assert result.stdout.strip().splitlines()[-1] == "[]"
