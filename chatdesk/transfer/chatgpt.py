@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chatdesk.transfer.chatgpt_parts import (
+    CANVAS_TOOL,
+    Canvas,
+    cited,
+    searched,
+    thoughts_text,
+)
 from chatdesk.transfer.common import (
     ImportedAttachment,
     ImportedConversation,
+    ImportedPreset,
     RawNode,
+    SideOutcome,
     fence,
     first_user_title,
     flatten,
@@ -19,19 +30,36 @@ from chatdesk.transfer.export_stream import ExportFiles, ExportReader
 from chatdesk.transfer.formats import kind_of_conversation, wrong_kind
 
 # Context the model was given, not part of the conversation the person saw.
-_SKIPPED_TYPES = frozenset(
-    {"user_editable_context", "model_editable_context", "reasoning_recap", "app_pairing_content"}
-)
+_SKIPPED_TYPES = frozenset({"app_pairing_content"})
 _ROLES = {"user": "user", "assistant": "assistant", "tool": "tool", "system": "system"}
 
 
-def read_chatgpt(path: Path) -> ExportReader:
+class ChatGPTReader(ExportReader):
+    """An ExportReader that also gathers the account's custom instructions and memory
+    while reading (presets once the conversations are read) and says what became of them."""
+
+    account: _Account
+
+    @property
+    def presets(self) -> list[ImportedPreset]:
+        return self.account.presets()
+
+    @property
+    def side(self) -> list[SideOutcome]:
+        return self.account.side()
+
+
+def read_chatgpt(path: Path) -> ChatGPTReader:
     """The conversations of a ChatGPT export (.zip, folder, or a conversations*.json), streamed.
 
     Raises `ImportFormatError` (one line) when the export cannot be read, either here or
     while iterating. Empty conversations are yielded with no messages.
     """
-    return ExportReader(Path(path), "ChatGPT", _conversation, _foreign)
+    account = _Account()
+    reader = ChatGPTReader(Path(path), "ChatGPT", lambda item, assets: _conversation(
+        item, assets, account), _foreign)
+    reader.account = account
+    return reader
 
 
 def _foreign(index: int, item: dict[str, Any]) -> str | None:
@@ -46,22 +74,100 @@ def _foreign(index: int, item: dict[str, Any]) -> str | None:
             "ChatGPT conversation)")
 
 
-def _conversation(item: dict[str, Any], assets: ExportFiles) -> ImportedConversation:
+class _Account:
+    """What every conversation of the account was given beside its turns: the custom
+    instructions (each text once, a preset the conversations follow) and the memory (the
+    newest version, a preset)."""
+
+    def __init__(self) -> None:
+        self.instructions: dict[str, str] = {}  # the text -> its preset's name
+        self.memory: tuple[str, str] | None = None  # (when, the text)
+        self.memories: set[str] = set()
+
+    def instructed(self, content: dict[str, Any], metadata: dict[str, Any]) -> str | None:
+        """The preset of these custom instructions (None when they say nothing)."""
+        given = _obj(metadata.get("user_context_message_data"))
+        about = _text(given.get("about_user_message")) or _said(content.get("user_profile"))
+        how = _text(given.get("about_model_message")) or _said(content.get("user_instructions"))
+        parts = [f"About me:\n{about.strip()}" if about.strip() else "",
+                 f"How to respond:\n{how.strip()}" if how.strip() else ""]
+        text = "\n\n".join(p for p in parts if p)
+        if not text:
+            return None
+        if text not in self.instructions:
+            number = len(self.instructions) + 1
+            self.instructions[text] = _INSTRUCTIONS + (f" {number}" if number > 1 else "")
+        return self.instructions[text]
+
+    def remembered(self, content: dict[str, Any], when: str | None) -> None:
+        text = _text(content.get("model_set_context")).strip()
+        if not text:
+            return
+        self.memories.add(text)
+        if self.memory is None or (when or "") > self.memory[0]:
+            self.memory = (when or "", text)
+
+    def presets(self) -> list[ImportedPreset]:
+        made = [ImportedPreset(name, text) for text, name in self.instructions.items()]
+        if self.memory is not None:
+            made.append(ImportedPreset(_MEMORY, self.memory[1]))
+        return made
+
+    def side(self) -> list[SideOutcome]:
+        said = []
+        if self.instructions:
+            n = len(self.instructions)
+            said.append(SideOutcome("custom instructions", imported=n, became=(
+                "a preset its conversations follow" if n == 1
+                else "presets their conversations follow"),
+                presets=tuple(self.instructions.values())))
+        if self.memory is not None:
+            older = len(self.memories) - 1
+            said.append(SideOutcome("memory", imported=1, became=f"the preset “{_MEMORY}”",
+                                    skipped=older, why="older versions of the same memory",
+                                    presets=(_MEMORY,)))
+        return said
+
+
+_INSTRUCTIONS = "ChatGPT custom instructions"
+_MEMORY = "ChatGPT memory"
+
+
+def _said(value: Any) -> str:
+    """A custom instruction without ChatGPT's lead-in ("The user provided … :")."""
+    return re.sub(r"^The user provided [^:]*:\s*", "", _text(value))
+
+
+@dataclass
+class _Fold:
+    """A message shown as part of the answer after it: thinking, or a document written."""
+
+    reasoning: str = ""
+    content: str = ""
+
+
+def _conversation(item: dict[str, Any], assets: ExportFiles,
+                  account: _Account) -> ImportedConversation:
     mapping = item.get("mapping")
     if not isinstance(mapping, dict):
         mapping = {}
     created = iso_from_unix(item.get("create_time"))
     default_model = _text(item.get("default_model_slug")) or None
     nodes: dict[str, RawNode] = {}
-    for key, node in mapping.items():
-        if not isinstance(node, dict):
-            continue
+    folds: dict[str, _Fold] = {}
+    canvases: dict[str, Canvas] = {}
+    turn = _Turn(mapping, account, folds)
+    for key in _tree_order(mapping):
+        node = mapping[key]
         parent = node.get("parent")
         msg = node.get("message")
-        raw = RawNode(str(key), parent if isinstance(parent, str) else None, None, "", None)
+        raw = RawNode(key, parent if isinstance(parent, str) else None, None, "", None)
+        canvas = canvases.get(raw.parent or "", _NO_CANVAS)
         if isinstance(msg, dict):
-            _fill(raw, msg, _Files(assets, msg), default_model)
-        nodes[raw.key] = raw
+            canvas = turn.fill(raw, msg, _Files(assets, msg), default_model, canvas)
+        canvases[key] = canvas
+        nodes[key] = raw
+    _fold_into_answers(nodes, folds)
     leaf = item.get("current_node")
     messages = flatten(nodes, leaf if isinstance(leaf, str) else None, created)
     title = _text(item.get("title")).strip() or first_user_title(messages)
@@ -74,7 +180,79 @@ def _conversation(item: dict[str, Any], assets: ExportFiles) -> ImportedConversa
         created_at=created or (messages[0].created_at if messages else None),
         updated_at=iso_from_unix(item.get("update_time")),
         messages=messages,
+        preset=turn.preset,
     )
+
+
+_NO_CANVAS = Canvas()
+
+
+def _tree_order(mapping: dict[str, Any]) -> list[str]:
+    """The node ids, each parent before its children (siblings in the file's order), so
+    what a message changes (a canvas) is known to the messages under it."""
+    children: dict[str, list[str]] = {}
+    roots = []
+    for key, node in mapping.items():
+        if not isinstance(node, dict):
+            continue
+        parent = node.get("parent")
+        if isinstance(parent, str) and parent != key and isinstance(mapping.get(parent), dict):
+            children.setdefault(parent, []).append(key)
+        else:
+            roots.append(key)
+    order: list[str] = []
+    seen: set[str] = set()
+    stack = list(reversed(roots))
+    while stack:
+        key = stack.pop()
+        if key in seen:
+            continue
+        seen.add(key)
+        order.append(key)
+        stack.extend(reversed(children.get(key, ())))
+    # a loop of parents has no root: its nodes still count (flatten breaks the loop)
+    order += [k for k, n in mapping.items() if isinstance(n, dict) and k not in seen]
+    return order
+
+
+def _fold_into_answers(nodes: dict[str, RawNode], folds: dict[str, _Fold]) -> None:
+    """Give each answer the thinking and documents of the folded messages above it (up to
+    the question); folded messages no answer follows (a stop while thinking) become one."""
+    used: set[str] = set()
+    for key, node in nodes.items():
+        if node.role == "assistant" and key not in folds:
+            chain = _folds_above(nodes, folds, node)
+            if chain:
+                _take(node, [folds[k] for k in chain])
+                used.update(chain)
+    left = [k for k in folds if k not in used and k in nodes]
+    covered = {k for u in left for k in _folds_above(nodes, folds, nodes[u])}
+    for end in (k for k in left if k not in covered):
+        node = nodes[end]
+        _take(node, [folds[k] for k in _folds_above(nodes, folds, node)] + [folds[end]])
+        if node.content.strip() or node.reasoning:
+            node.role = "assistant"
+
+
+def _folds_above(nodes: dict[str, RawNode], folds: dict[str, _Fold], node: RawNode
+                 ) -> list[str]:
+    """The folded messages between `node` and the shown message above it, oldest first."""
+    chain: list[str] = []
+    step = node.parent
+    while step is not None and step in nodes and step not in chain:
+        if step in folds:
+            chain.append(step)
+        elif nodes[step].role is not None:
+            break
+        step = nodes[step].parent
+    return chain[::-1]
+
+
+def _take(node: RawNode, above: list[_Fold]) -> None:
+    reasoning = [f.reasoning for f in above] + [node.reasoning or ""]
+    node.reasoning = "\n\n".join(r for r in reasoning if r.strip()) or None
+    node.content = "\n\n".join(p for p in [*(f.content for f in above), node.content]
+                                if p.strip())
 
 
 class _Files:
@@ -87,8 +265,9 @@ class _Files:
         self.missing = 0
         self._seen: set[str] = set()
         # what the person uploaded, by id: the names they gave their files
-        self.uploads = {_text(a.get("id")): a for a in map(_obj, _items(
-            _obj(msg.get("metadata")).get("attachments"))) if _text(a.get("id"))}
+        # (an upload without an id, seen in 2025 files, goes by its name)
+        self.uploads = {_text(a.get("id")) or _text(a.get("name")): a for a in map(_obj, _items(
+            _obj(msg.get("metadata")).get("attachments"))) if _text(a.get("id") or a.get("name"))}
 
     def name(self, asset_id: str) -> str:
         given = _text(_obj(self.uploads.get(asset_id)).get("name"))
@@ -125,39 +304,132 @@ def _file_name(base: str) -> str:
     return base
 
 
-def _fill(raw: RawNode, msg: dict[str, Any], files: _Files, default: str | None) -> None:
-    """Set role, content, time and model of a node from its message (role None = hidden)."""
-    raw.created_at = iso_from_unix(msg.get("create_time"))
-    metadata = _obj(msg.get("metadata"))
-    if metadata.get("is_visually_hidden_from_conversation"):
-        return
-    author = _obj(msg.get("author"))
-    role = _ROLES.get(_text(author.get("role")))
-    content = msg.get("content") or {}
-    if role is None or not isinstance(content, dict):
-        return
-    kind = _text(content.get("content_type")) or "text"
-    if kind in _SKIPPED_TYPES:
-        return
-    raw.content = _render(kind, content, files)
-    if kind == "execution_output":  # a plot it drew is kept aside, with the code it ran
-        images = _output_images(metadata.get("aggregate_result"), files)
-        raw.content = "\n\n".join(p for p in (raw.content, *images) if p)
-    uploads = files.uploaded()
-    if uploads:
-        raw.content = "\n\n".join(p for p in (*uploads, raw.content) if p)
-    raw.attachments, raw.missing_files = files.found, files.missing
-    if role == "tool" and not raw.content.strip():  # web.run keeps what it found aside
-        raw.content = _search_results(metadata.get("search_result_groups"))
-    raw.role = role
-    if role == "assistant":
-        raw.provider = "openai"
-        raw.model = _text(metadata.get("model_slug")) or default
-    elif role == "tool":  # a tool turn keeps the tool's name where a model's would be
-        raw.model = _text(author.get("name")) or None
+class _Turn:
+    """Reads one conversation's messages into nodes: what is shown, what folds into the
+    answer after it (thinking, canvas documents), what the account was given."""
+
+    def __init__(self, mapping: dict[str, Any], account: _Account,
+                 folds: dict[str, _Fold]) -> None:
+        self.mapping = mapping
+        self.account = account
+        self.folds = folds
+        self.preset: str | None = None
+
+    def fill(self, raw: RawNode, msg: dict[str, Any], files: _Files, default: str | None,
+             canvas: Canvas) -> Canvas:
+        """Set role, content, time and model of a node from its message (role None =
+        hidden); returns the canvas as it stands after the message."""
+        raw.created_at = iso_from_unix(msg.get("create_time"))
+        metadata = _obj(msg.get("metadata"))
+        author = _obj(msg.get("author"))
+        role = _ROLES.get(_text(author.get("role")))
+        content = msg.get("content") or {}
+        if role is None or not isinstance(content, dict):
+            return canvas
+        kind = _text(content.get("content_type")) or "text"
+        if kind == "user_editable_context":
+            self.preset = self.account.instructed(content, metadata) or self.preset
+            return canvas
+        if kind == "model_editable_context":
+            self.account.remembered(content, raw.created_at)
+            return canvas
+        tool = _text(author.get("name"))
+        recipient = _text(msg.get("recipient"))
+        if role == "tool" and tool.startswith(CANVAS_TOOL):  # "Successfully created …"
+            return canvas.with_id(raw.parent or "", _canvas_id(content, metadata))
+        if metadata.get("is_visually_hidden_from_conversation") or kind in _SKIPPED_TYPES:
+            return canvas
+        model = _text(metadata.get("model_slug")) or default
+        if role == "assistant" and recipient.startswith(CANVAS_TOOL):
+            shown, canvas = canvas.call(recipient[len(CANVAS_TOOL):], _code(content),
+                                        raw.key, self._refused(raw.key))
+            self.folds[raw.key] = _Fold(content=shown)
+            raw.provider, raw.model = "openai", model
+            return canvas
+        if kind in _THINKING_TYPES or metadata.get("reasoning_status") == "is_reasoning":
+            self.folds[raw.key] = _Fold(reasoning=_thinking(
+                kind, content, metadata, role, recipient, tool))
+            raw.provider, raw.model = "openai", model
+            return canvas
+        raw.content = _render(kind, content, files)
+        if role == "assistant" and recipient not in ("", "all"):  # a web search is said so
+            raw.content = searched(metadata, _code(content)) or raw.content
+        if kind == "execution_output":  # a plot it drew is kept aside, with the code it ran
+            images = _output_images(metadata.get("aggregate_result"), files)
+            raw.content = "\n\n".join(p for p in (raw.content, *images) if p)
+        if role == "assistant" and kind in ("text", "multimodal_text"):
+            raw.content = cited(raw.content, metadata)
+        uploads = files.uploaded()
+        if uploads:
+            raw.content = "\n\n".join(p for p in (*uploads, raw.content) if p)
+        raw.attachments, raw.missing_files = files.found, files.missing
+        if role == "tool" and not raw.content.strip():  # web.run keeps what it found aside
+            raw.content = _search_results(metadata.get("search_result_groups"))
+        raw.role = role
+        if role == "assistant":
+            raw.provider = "openai"
+            raw.model = model
+        elif role == "tool":  # a tool turn keeps the tool's name where a model's would be
+            raw.model = tool or None
+        return canvas
+
+    def _refused(self, key: str) -> bool:
+        """Whether the canvas tool answered call `key` with "Failed with error" (the
+        model then tried again: the person saw only the attempt that worked)."""
+        for child in _items(_obj(self.mapping.get(key)).get("children")):
+            msg = _obj(_obj(self.mapping.get(child)).get("message"))
+            if _obj(msg.get("author")).get("role") == "tool":
+                said = _render("text", _obj(msg.get("content")), None).lstrip()
+                if said.startswith("Failed with error"):
+                    return True
+        return False
 
 
-def _render(kind: str, content: dict[str, Any], assets: _Files) -> str:
+# Messages of a reasoning model's thinking; they fold into the answer's reasoning.
+_THINKING_TYPES = frozenset({"thoughts", "reasoning_recap"})
+
+
+def _thinking(kind: str, content: dict[str, Any], metadata: dict[str, Any], role: str,
+              recipient: str, tool: str) -> str:
+    """What one message of a model's thinking adds to the answer's reasoning: its
+    thoughts, a tool it ran and what came back, the pages a search found."""
+    if kind == "thoughts":
+        return thoughts_text(content)
+    if kind == "reasoning_recap":
+        return ""  # "Thought for 7 seconds": the app's label, not the model's words
+    if role == "assistant" and recipient not in ("", "all"):
+        code = _code(content)
+        if search := searched(metadata, code):
+            return search
+        language = _text(content.get("language"))
+        shown = fence(code, None if language in ("", "unknown") else language)
+        return f"Ran `{recipient}`:\n\n{shown}" if code.strip() else ""
+    if role == "tool":
+        if kind == "execution_output":
+            output = _text(content.get("text")).replace("<<ImageDisplayed>>", "").strip("\n")
+            return fence(output, "output") if output.strip() else ""
+        found = _search_results(metadata.get("search_result_groups"))
+        return f"Found:\n\n{found}" if found else ""
+    return _render(kind, content, None)
+
+
+def _code(content: dict[str, Any]) -> str:
+    """The text of a tool call (a `code` message's text, or a `text` message's parts)."""
+    if isinstance(content.get("text"), str):
+        return str(content["text"])
+    return "\n".join(p for p in _items(content.get("parts")) if isinstance(p, str))
+
+
+def _canvas_id(content: dict[str, Any], metadata: dict[str, Any]) -> str:
+    """The textdoc id the canvas tool gave a document it created."""
+    given = _text(_obj(metadata.get("canvas")).get("textdoc_id"))
+    if given:
+        return given
+    found = re.search(r"textdoc_id\W+([0-9a-f]{16,})", _code(content))
+    return found.group(1) if found else ""
+
+
+def _render(kind: str, content: dict[str, Any], assets: _Files | None) -> str:
     """Markdown for one content type; unknown types keep whatever text they carry."""
     if kind == "text":
         return "\n".join(p for p in _items(content.get("parts")) if isinstance(p, str))
@@ -181,15 +453,6 @@ def _render(kind: str, content: dict[str, Any], assets: _Files) -> str:
     if kind == "system_error":
         text = _text(content.get("text"))
         return f"**Error ({_text(content.get('name')) or 'system'}):** {text}" if text else ""
-    if kind == "thoughts":
-        steps = []
-        for thought in _items(content.get("thoughts")):
-            if isinstance(thought, dict):
-                summary = _text(thought.get("summary")).strip()
-                body = _text(thought.get("content")).strip()
-                steps.append(f"**{summary}**\n\n{body}" if summary and body else summary or body)
-        text = "\n\n".join(s for s in steps if s)
-        return quoted(text, "Thinking:") if text else ""
     if kind == "sonic_webpage":
         link = _link(content.get("title"), content.get("url"))
         return "\n\n".join(filter(None, (link, _text(content.get("text")))))
@@ -221,16 +484,16 @@ def _search_results(groups: Any) -> str:
     return "\n".join(links)
 
 
-def _part(part: Any, files: _Files) -> str:
+def _part(part: Any, files: _Files | None) -> str:
     if isinstance(part, str):
         return part
     if not isinstance(part, dict):
         return ""
     kind = part.get("content_type")
-    if kind == "image_asset_pointer":
+    if kind == "image_asset_pointer" and files is not None:
         pointer = _text(part.get("asset_pointer"))
         asset = pointer.split("://", 1)[-1]
-        name = files.assets.get(asset, asset) or "image"
+        name = files.name(asset) or "image"
         prompt = _obj(_obj(part.get("metadata")).get("dalle")).get("prompt")
         said = f"(prompt: {prompt})" if isinstance(prompt, str) else ""
         # an image the export holds is the message's attachment now; its prompt stays

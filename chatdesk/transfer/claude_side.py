@@ -60,7 +60,8 @@ def _projects(projects: list[dict[str, Any]], out: ClaudeSide) -> None:
     if imported or starters:
         why = ("it is one of Claude's starter examples" if starters == 1
                else "they are Claude's starter examples")
-        out.side.append(SideOutcome("projects", imported, starters, why, "presets"))
+        out.side.append(SideOutcome("projects", imported, starters, why, "presets",
+                                    tuple(p.name for p in out.presets)))
     if documents:
         out.side.append(SideOutcome(
             "project documents", skipped=documents,
@@ -72,6 +73,7 @@ def _memories(memories: list[dict[str, Any]], out: ClaudeSide) -> None:
     "Claude memory"; a project's memory (`project_memories`, by project uuid) the preset
     "Claude memory: PROJECT"."""
     imported = skipped = 0
+    before = len(out.presets)
     for memory in memories:
         text = _text(memory.get("conversations_memory")).strip()
         if text:
@@ -93,7 +95,8 @@ def _memories(memories: list[dict[str, Any]], out: ClaudeSide) -> None:
         why = ("its project is not imported (not in the export, or a starter example)"
                if skipped == 1 else
                "their projects are not imported (not in the export, or starter examples)")
-        out.side.append(SideOutcome("memories", imported, skipped, why, "presets"))
+        out.side.append(SideOutcome("memories", imported, skipped, why, "presets",
+                                    tuple(p.name for p in out.presets[before:])))
 
 
 def _objects(path: str, opener: Callable[[], IO[bytes]], export_name: str,

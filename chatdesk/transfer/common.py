@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence, Sized
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +16,7 @@ from chatdesk.store.models import derive_title, now_iso
 from chatdesk.transfer.formats import PRODUCTS
 
 if TYPE_CHECKING:
+    from chatdesk.prompt_files import FolderReport
     from chatdesk.store import HistoryStore
     from chatdesk.store.bulk import BulkWriter
 
@@ -80,6 +81,8 @@ class SideOutcome:
     skipped: int = 0
     why: str = ""  # why the skipped ones were not imported (a clause, no full stop)
     became: str = ""  # what the imported ones became ("presets", "tags")
+    presets: tuple[str, ...] = ()  # the names of the presets the imported ones became
+    already: int = 0  # of those, how many were here already (an import done before)
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,8 @@ def flatten(
         seen.add(key)
         node = nodes[key]
         when = node.created_at or parent_time
-        if node.role is not None and (node.content.strip() or node.attachments):
+        if node.role is not None and (node.content.strip() or node.attachments
+                                      or node.reasoning):
             out.append(
                 ImportedMessage(
                     source_id=key,
@@ -413,8 +417,11 @@ def write_conversations(
             close()
     notes = files.notes
     presets = list(getattr(conversations, "presets", []))
+    side = list(getattr(conversations, "side", []))
     if presets or merge.presets_of:
-        notes += _merge_presets(store, source, presets, merge.presets_of)
+        merged = _merge_presets(store, source, presets, merge.presets_of)
+        notes += merged.conflicts + merged.skipped
+        side = [_counted(outcome, merged.unchanged, merged.conflicts) for outcome in side]
     if progress is not None:
         progress(done, total if total is not None else done)
     return ImportReport(
@@ -427,12 +434,23 @@ def write_conversations(
         attachments_added=files.added,
         attachments_missing=merge.missing_files,
         notes=notes,
-        side=list(getattr(conversations, "side", [])),
+        side=side,
     )
 
 
+def _counted(outcome: SideOutcome, unchanged: list[str], conflicts: list[str]) -> SideOutcome:
+    """`outcome` with its presets that were here already, or whose name was taken (a
+    note says so), no longer counted as imported."""
+    if not outcome.presets:
+        return outcome
+    already = sum(1 for name in outcome.presets if name in unchanged)
+    taken = sum(1 for name in outcome.presets if any(repr(name) in c for c in conflicts))
+    return replace(outcome, imported=max(0, outcome.imported - already - taken),
+                   already=already)
+
+
 def _merge_presets(store: HistoryStore, source: str, presets: list[ImportedPreset],
-                   presets_of: list[tuple[int, str]]) -> list[str]:
+                   presets_of: list[tuple[int, str]]) -> FolderReport:
     """The export's presets by the folder import's rules (a name taken with other content
     stays as it is, and is said), then which preset each new conversation follows."""
     from chatdesk.prompt_files import FolderReport, merge_preset
@@ -446,4 +464,4 @@ def _merge_presets(store: HistoryStore, source: str, presets: list[ImportedPrese
         for conversation_id, name in presets_of:
             if store.get_preset(name) is not None:
                 store.set_conversation_preset(conversation_id, name)
-    return report.conflicts + report.skipped
+    return report

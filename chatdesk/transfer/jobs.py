@@ -106,6 +106,8 @@ def side_line(side: SideOutcome) -> str:
     said = []
     if side.imported:
         said.append(f"{side.imported:,} imported" + (f" as {side.became}" if side.became else ""))
+    if side.already:
+        said.append(f"{side.already:,} already there")
     if side.skipped:
         said.append(f"{side.skipped:,} not imported" + (f" — {side.why}" if side.why else ""))
     return f"{side.kind[:1].upper()}{side.kind[1:]}: " + ("; ".join(said) or "none")

@@ -367,7 +367,8 @@ def test_chatgpt_files_missing_or_unreadable_never_stop_the_import(
     (note,) = report.notes
     assert note.startswith("notes.txt was left out of the import: ") and "\n" not in note
     texts = [m.content for m in target.messages(1)]
-    assert texts[0] == ("[file: lost.pdf]\n\n[image: file-Img1]\n\n"
+    # the photo the export lacks goes by the name it was uploaded with, not its id
+    assert texts[0] == ("[file: lost.pdf]\n\n[image: harbour.png]\n\n"
                         "What is in the photo and the notes?")
 
 

@@ -137,8 +137,11 @@ def test_every_content_type(tmp_path: Path) -> None:
     assert ran.parent_source_id == code.source_id
     tools = {m.model for m in conv.messages if m.role == "tool"}
     assert tools == {"python", "browser", "web", "dalle.text2im"}
-    thinking = next(t for t in texts if t.startswith("> **Thinking:**"))
-    assert "> **Looking at the photo**" in thinking and "> Probably a Maine Coon." in thinking
+    # o3's thoughts before it ran the code are that turn's reasoning, not a turn of their own
+    assert "Thinking" not in joined and "Looking at the photo" not in joined
+    assert code.reasoning is not None and code.reasoning.startswith(
+        "**Looking at the photo**\n\nLong fur, tufted ears, big paws.")
+    assert "Probably a Maine Coon." in code.reasoning
     assert "The Maine Coon is a large domesticated cat breed." in joined  # browsing display
     quote = next(t for t in texts if t.startswith("> **Quote**"))
     assert "[Maine Coon - Wikipedia](https://en.wikipedia.org/wiki/Maine_Coon)" in quote
@@ -166,9 +169,12 @@ def test_null_title_and_times_and_current_node(tmp_path: Path) -> None:
     assert [m.is_alternate for m in conv.messages] == [False, False]
 
 
-def test_images_not_in_the_export_keep_their_asset_id(tmp_path: Path) -> None:
+def test_images_not_in_the_export_go_by_the_name_they_were_uploaded_with(
+        tmp_path: Path) -> None:
     conv = by_id(FIXTURES / "conversations.json")[CATS]  # the bare json: no image files
-    assert conv.messages[0].content.startswith("[image: file-Xk9PhotoAbc]\n\n")
+    # `metadata.attachments` names it cat.jpg; its asset id (file-Xk9PhotoAbc) is not a name
+    assert conv.messages[0].content.startswith("[image: cat.jpg]\n\n")
+    assert conv.messages[0].missing_files == 1
 
 
 def test_reads_a_folder_and_records_the_file(tmp_path: Path) -> None:
@@ -218,7 +224,7 @@ def test_import_into_the_store(tmp_path: Path, store: HistoryStore) -> None:
     )  # fmt: skip
     assert (report.conversations_added, report.conversations_updated) == (3, 0)
     assert report.skipped_empty == 1 and report.files == ["conversations.json"]
-    assert report.messages_added == 9 + 13 + 2
+    assert report.messages_added == 9 + 12 + 2  # the thinking is the answer's reasoning
     assert seen[-1] == (4, 4)
     conv = store.find_conversation_by_source("chatgpt", GREETINGS)
     assert conv is not None and conv.title == "Greetings in three scripts"

@@ -134,7 +134,7 @@ def test_the_file_menu_comes_first_and_its_actions_open_the_dialogs(
                         staticmethod(lambda *a: str(FIXTURES / "claude")))
     actions.import_chatgpt.trigger()
     assert asked == [("Import from ChatGPT", "ChatGPT export (*.zip *.json);;All files (*)")]
-    assert finish(qtbot, actions).startswith("Imported 3 conversations (24 messages) from "
+    assert finish(qtbot, actions).startswith("Imported 3 conversations (23 messages) from "
                                              "ChatGPT;")
     assert titles(window) == CHATGPT_TITLES
     actions.import_claude_dir.trigger()
@@ -169,8 +169,10 @@ def test_the_import_summary_is_the_command_lines(
     assert actions.busy and not actions.import_chatgpt.isEnabled()
     first = finish(qtbot, actions)
     assert first == cli_summary(capsys, tmp_path / "cli", "import", "chatgpt", str(export))
-    assert first == "Imported 3 conversations (24 messages) from ChatGPT; 2 attachments; " \
-                    "1 empty skipped; 0 already there"  # the zip's photo and DALL·E picture
+    assert first == ("Imported 3 conversations (23 messages) from ChatGPT; 2 attachments; "
+                     "1 empty skipped; 0 already there\n"  # the zip's photo and DALL·E picture
+                     "Custom instructions: 1 imported as a preset its conversations follow\n"
+                     "Memory: 1 imported as the preset “ChatGPT memory”")
     assert titles(window) == CHATGPT_TITLES
     assert window.statusBar().currentMessage() == first
     assert actions.import_chatgpt.isEnabled()
@@ -178,9 +180,10 @@ def test_the_import_summary_is_the_command_lines(
     assert actions.import_path("chatgpt", export)
     again = finish(qtbot, actions)
     assert again == cli_summary(capsys, tmp_path / "cli", "import", "chatgpt", str(export))
-    assert again.endswith("0 conversations (0 messages) from ChatGPT; 1 empty skipped; "
-                          "3 already there") and again.startswith("Imported")
-    assert counts(window.store) == (3, 24)
+    assert again == ("Imported 0 conversations (0 messages) from ChatGPT; 1 empty skipped; "
+                     "3 already there\nCustom instructions: 1 already there\n"
+                     "Memory: 1 already there")
+    assert counts(window.store) == (3, 23)
 
 
 def test_a_chatdesk_json_export_imports(qtbot: Any, window: MainWindow, tmp_path: Path) -> None:
