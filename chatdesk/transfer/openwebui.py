@@ -78,8 +78,8 @@ class OpenWebUIReader(ExportReader):
         return found
 
     def _read(self, item: dict[str, Any], assets: ExportFiles) -> ImportedConversation:
-        chat = item.get("chat") if isinstance(item.get("chat"), dict) else item
-        meta = item.get("meta") if isinstance(item.get("meta"), dict) else {}
+        chat = _dict(item.get("chat")) or item
+        meta = _dict(item.get("meta"))
         tags = [t for t in _items(meta.get("tags")) + _items(chat.get("tags"))
                 if isinstance(t, str) and t.strip()]
         if tags:
@@ -118,7 +118,7 @@ def _foreign(index: int, item: dict[str, Any]) -> str | None:
 
 def _conversation(item: dict[str, Any], chat: dict[str, Any]) -> ImportedConversation:
     created = _when(item.get("created_at")) or _when(chat.get("timestamp"))
-    history = chat.get("history") if isinstance(chat.get("history"), dict) else {}
+    history = _dict(chat.get("history"))
     tree = history.get("messages")
     nodes: dict[str, RawNode] = {}
     if isinstance(tree, dict) and tree:
@@ -143,7 +143,7 @@ def _conversation(item: dict[str, Any], chat: dict[str, Any]) -> ImportedConvers
         title = first_user_title(messages) or title
     source_id = (_text(item.get("id")) or _text(chat.get("id"))
                  or f"untitled-{item.get('created_at')}-{title}")
-    params = chat.get("params") if isinstance(chat.get("params"), dict) else {}
+    params = _dict(chat.get("params"))
     system = _text(params.get("system")) or _text(chat.get("system"))
     return ImportedConversation(
         source_id=source_id,
@@ -181,6 +181,10 @@ def _opener(path: Path) -> Callable[[], IO[bytes]]:
 
 def _member(zf: zipfile.ZipFile, name: str) -> Callable[[], IO[bytes]]:
     return lambda: zf.open(name)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _text(value: Any) -> str:

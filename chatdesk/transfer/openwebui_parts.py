@@ -145,7 +145,7 @@ def _links(message: dict[str, Any]) -> list[tuple[str, str]]:
         for source in _items(message.get(key)):
             if not isinstance(source, dict):
                 continue
-            about = source.get("source") if isinstance(source.get("source"), dict) else {}
+            about = _dict(source.get("source"))
             metas = [m for m in _items(source.get("metadata")) if isinstance(m, dict)] or [{}]
             for meta in metas:
                 url = next((u for u in (meta.get("source_url"), meta.get("url"),
@@ -165,8 +165,8 @@ def _is_http(value: Any) -> bool:
 def _file(item: dict[str, Any]) -> tuple[ImportedAttachment | None, str]:
     """A file of the message: an image whose bytes the export holds (a data URL), or an
     upload's extracted text; else (None, its name) for a placeholder."""
-    inner = item.get("file") if isinstance(item.get("file"), dict) else {}
-    meta = inner.get("meta") if isinstance(inner.get("meta"), dict) else {}
+    inner = _dict(item.get("file"))
+    meta = _dict(inner.get("meta"))
     url = _text(item.get("url"))
     name = (_text(item.get("name")) or _text(meta.get("name")) or _text(inner.get("filename"))
             or ("image" if item.get("type") == "image" else "")).strip()
@@ -175,7 +175,7 @@ def _file(item: dict[str, Any]) -> tuple[ImportedAttachment | None, str]:
         if not name or name == "image":
             name = f"image.{media_type.rsplit('/', 1)[-1].split('+')[0]}"
         return _bytes_attachment(name, data), name
-    data_part = inner.get("data") if isinstance(inner.get("data"), dict) else {}
+    data_part = _dict(inner.get("data"))
     extracted = _text(data_part.get("content"))
     if extracted.strip():
         return _text_attachment(name or "file.txt", extracted), name
@@ -212,6 +212,10 @@ def _text_attachment(name: str, text: str) -> ImportedAttachment:
         return made
 
     return ImportedAttachment(name, load)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _text(value: Any) -> str:
