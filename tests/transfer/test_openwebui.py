@@ -332,3 +332,17 @@ def test_the_command_line_summary(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["--data-dir", str(tmp_path / "d"), "import", "openwebui", str(EXPORT)]) == 0
     assert capsys.readouterr().err.startswith(
         "Imported 0 conversations (0 messages) from Open WebUI;")
+
+
+def test_a_path_that_is_not_there(tmp_path: Path, store: HistoryStore) -> None:
+    assert fails(store, tmp_path / "chat-export-0.json") == (
+        f"chat-export-0.json: there is no such file or folder — check the path "
+        f"({tmp_path / 'chat-export-0.json'})")
+
+
+def test_lists_nested_past_the_cap_are_refused(tmp_path: Path, store: HistoryStore) -> None:
+    path = tmp_path / "chat-export-9.json"
+    deep = "[" * 5000 + "]" * 5000
+    path.write_text('[{"id": "x", "chat": {"history": {"messages": {"m": {"content": '
+                    + deep + "}}}}}]", encoding="utf-8")
+    assert "nest more than" in fails(store, path)
