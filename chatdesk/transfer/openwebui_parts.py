@@ -21,7 +21,8 @@ _DETAILS = re.compile(r"<details\b([^>]*)>(.*?)</details>\s*", re.DOTALL | re.IG
 _ATTR = re.compile(r'(\w+)\s*=\s*"([^"]*)"')
 _SUMMARY = re.compile(r"^\s*<summary>(.*?)</summary>\s*", re.DOTALL | re.IGNORECASE)
 # A model's own thinking tags, left in the text when Open WebUI did not parse them.
-_THINK = re.compile(r"^\s*<(think|thinking|reasoning|thought)>(.*?)</\1>\s*", re.DOTALL)
+_THINK = re.compile(r"^\s*<(think|thinking|reason|reasoning|thought)>(.*?)</\1>\s*",
+                    re.DOTALL | re.IGNORECASE)
 _DATA_URL = re.compile(r"data:([\w.+-]+/[\w.+-]+)?(;base64)?,(.*)", re.DOTALL)
 
 
