@@ -17,7 +17,7 @@ from chatdesk.transfer.common import ImportedAttachment, fence, quoted, sources_
 # Open WebUI writes what is not the answer's text as <details type="…" …>…</details> in
 # the content (backend/open_webui/utils/middleware.py, serialize_content_blocks); the
 # attributes' values are HTML-escaped.
-_DETAILS = re.compile(r"<details\b([^>]*)>(.*?)</details>\s*", re.DOTALL | re.IGNORECASE)
+_DETAILS = re.compile(r"<details\b([^>]*)>(.*?)</details>", re.DOTALL | re.IGNORECASE)
 _ATTR = re.compile(r'(\w+)\s*=\s*"([^"]*)"')
 _SUMMARY = re.compile(r"^\s*<summary>(.*?)</summary>\s*", re.DOTALL | re.IGNORECASE)
 # A model's own thinking tags, left in the text when Open WebUI did not parse them.
@@ -69,7 +69,7 @@ def _split(content: str) -> tuple[str, list[str]]:
     out: list[str] = []
     at = 0
     for match in _DETAILS.finditer(content):
-        out.append(content[at:match.start()])
+        out.append(_trim(content[at:match.start()]))
         at = match.end()
         attrs = {k.lower(): html.unescape(v) for k, v in _ATTR.findall(match.group(1))}
         inner = match.group(2)
@@ -80,14 +80,20 @@ def _split(content: str) -> tuple[str, list[str]]:
             if thought := _unquote(body):
                 thoughts.append(thought)
         elif kind == "tool_calls":
-            out.append(_tool_call(attrs) + "\n\n")
+            out.append(_tool_call(attrs))
         elif kind == "code_interpreter":
-            out.append(_code(body, attrs) + "\n\n")
+            out.append(_code(body, attrs))
         elif body.strip():  # another kind (a filter's status…): kept as a quote
             title = html.unescape(summary.group(1)).strip() if summary else ""
-            out.append(quoted(html.unescape(body), title or "Details") + "\n\n")
-    out.append(content[at:])
-    return re.sub(r"\n{3,}", "\n\n", "".join(out)).strip(), thoughts
+            out.append(quoted(html.unescape(body), title or "Details"))
+    out.append(_trim(content[at:]))
+    return "\n\n".join(p for p in out if p), thoughts
+
+
+def _trim(text: str) -> str:
+    """A piece of the text without its blank lines at the start and space at the end (the
+    first line's indent is kept: it can make a code block)."""
+    return re.sub(r"^(?:[ \t]*\n)+", "", text).rstrip()
 
 
 def _unquote(body: str) -> str:

@@ -346,3 +346,21 @@ def test_lists_nested_past_the_cap_are_refused(tmp_path: Path, store: HistorySto
     path.write_text('[{"id": "x", "chat": {"history": {"messages": {"m": {"content": '
                     + deep + "}}}}}]", encoding="utf-8")
     assert "nest more than" in fails(store, path)
+
+
+def test_text_between_blocks_stays_in_paragraphs() -> None:
+    from chatdesk.transfer.openwebui_parts import message_parts
+
+    content = (
+        "Let me check.\n"
+        '<details type="tool_calls" done="false" id="c1" name="lookup" '
+        'arguments="&quot;{}&quot;">\n<summary>Executing...</summary>\n</details>\n'
+        '<details type="reasoning" done="false">\n<summary>Thinking…</summary>\n'
+        "&gt; still thinking\n</details>\n"
+        '<details type="status"><summary>Searched 3 sites</summary>done</details>\n'
+        "    indented code\nDone.\n\n\n")
+    parts = message_parts({"role": "assistant", "content": content})
+    assert parts.reasoning == "still thinking"
+    assert parts.content == (
+        "Let me check.\n\n**Tool call: lookup**\n\n```json\n{}\n```\n\n"
+        "> **Searched 3 sites**\n>\n> done\n\n    indented code\nDone.")
