@@ -18,7 +18,7 @@ from chatdesk.transfer.common import (
 )
 from chatdesk.transfer.export_stream import ExportFiles, ExportReader
 from chatdesk.transfer.formats import kind_of_conversation, kind_of_document, wrong_kind
-from chatdesk.transfer.openwebui_parts import message_parts
+from chatdesk.transfer.openwebui_parts import Spool, message_parts
 
 _ROLES = {"user": "user", "assistant": "assistant", "system": "system"}
 # Open WebUI names every export `chat-export-<ms>.json` (one chat or all of them).
@@ -34,7 +34,12 @@ class OpenWebUIReader(ExportReader):
         self.tags: set[str] = set()
         self.tagged = self.in_folders = self.pinned = self.shared = 0
         self.folders: set[str] = set()
+        self.spool = Spool()
         super().__init__(path, "Open WebUI", self._read, _foreign, single=True)
+
+    def close(self) -> None:
+        super().close()
+        self.spool.close()
 
     @property
     def side(self) -> list[SideOutcome]:
@@ -89,7 +94,7 @@ class OpenWebUIReader(ExportReader):
             self.folders.add(item["folder_id"])
         self.pinned += item.get("pinned") is True
         self.shared += bool(isinstance(item.get("share_id"), str) and item["share_id"])
-        return _conversation(item, chat)
+        return _conversation(item, chat, self.spool)
 
 
 def read_openwebui(path: Path) -> OpenWebUIReader:
@@ -116,7 +121,8 @@ def _foreign(index: int, item: dict[str, Any]) -> str | None:
             "(the messages of an Open WebUI chat)")
 
 
-def _conversation(item: dict[str, Any], chat: dict[str, Any]) -> ImportedConversation:
+def _conversation(item: dict[str, Any], chat: dict[str, Any],
+                  spool: Spool) -> ImportedConversation:
     created = _when(item.get("created_at")) or _when(chat.get("timestamp"))
     history = _dict(chat.get("history"))
     tree = history.get("messages")
@@ -124,7 +130,7 @@ def _conversation(item: dict[str, Any], chat: dict[str, Any]) -> ImportedConvers
     if isinstance(tree, dict) and tree:
         for key, msg in tree.items():
             if isinstance(msg, dict):
-                node = _node(_text(msg.get("id")) or str(key), msg)
+                node = _node(_text(msg.get("id")) or str(key), msg, spool)
                 node.parent = _text(msg.get("parentId")) or None
                 nodes.setdefault(node.key, node)
         leaf = _text(history.get("currentId")) or None
@@ -132,7 +138,7 @@ def _conversation(item: dict[str, Any], chat: dict[str, Any]) -> ImportedConvers
         previous: str | None = None
         for i, msg in enumerate(_items(chat.get("messages"))):
             if isinstance(msg, dict):
-                node = _node(_text(msg.get("id")) or f"#{i}", msg)
+                node = _node(_text(msg.get("id")) or f"#{i}", msg, spool)
                 node.parent = _text(msg.get("parentId")) or previous
                 nodes.setdefault(node.key, node)
                 previous = node.key
@@ -155,11 +161,11 @@ def _conversation(item: dict[str, Any], chat: dict[str, Any]) -> ImportedConvers
     )
 
 
-def _node(key: str, msg: dict[str, Any]) -> RawNode:
+def _node(key: str, msg: dict[str, Any], spool: Spool) -> RawNode:
     role = _ROLES.get(_text(msg.get("role")))
     node = RawNode(key, None, role, "", _when(msg.get("timestamp")))
     if role is not None:
-        parts = message_parts(msg)
+        parts = message_parts(msg, spool)
         node.content, node.reasoning = parts.content, parts.reasoning
         node.attachments, node.missing_files = parts.attachments, parts.missing_files
     if role == "assistant":

@@ -7,10 +7,13 @@ import binascii
 import html
 import json
 import re
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
-from chatdesk.attachment_files import AttachmentError, attachment_from_bytes
+from chatdesk import wording
+from chatdesk.attachment_files import MAX_ATTACHMENT_BYTES, AttachmentError, attachment_from_bytes
 from chatdesk.parts import Attachment, PartKind
 from chatdesk.transfer.common import ImportedAttachment, fence, quoted, sources_list
 
@@ -26,6 +29,37 @@ _THINK = re.compile(r"^\s*<(think|thinking|reason|reasoning|thought)>(.*?)</\1>\
 _DATA_URL = re.compile(r"data:([\w.+-]+/[\w.+-]+)?(;base64)?,(.*)", re.DOTALL)
 
 
+class Spool:
+    """The bytes of the images an export holds inline (data URLs), kept in a temporary
+    file until their messages are stored, so an import never holds them all in memory."""
+
+    def __init__(self) -> None:
+        self._file: IO[bytes] | None = None
+        self._end = 0
+
+    def keep(self, data: bytes) -> Callable[[], bytes]:
+        """Keep `data` (what is past the attachment limit only to say it is too large);
+        returns how to read it back."""
+        if self._file is None:
+            self._file = tempfile.TemporaryFile()
+        data = data[: MAX_ATTACHMENT_BYTES + 1]
+        start, file = self._end, self._file
+        file.seek(start)
+        file.write(data)
+        self._end += len(data)
+
+        def read() -> bytes:
+            file.seek(start)
+            return file.read(len(data))
+
+        return read
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 @dataclass
 class Parts:
     content: str = ""
@@ -34,7 +68,7 @@ class Parts:
     missing_files: int = 0
 
 
-def message_parts(message: dict[str, Any]) -> Parts:
+def message_parts(message: dict[str, Any], spool: Spool) -> Parts:
     """The text (reasoning taken out, tool calls and code readable, sources listed at the
     end), the reasoning, and the files of one message of `history.messages`."""
     parts = Parts()
@@ -42,7 +76,7 @@ def message_parts(message: dict[str, Any]) -> Parts:
     placeholders: list[str] = []
     for item in _items(message.get("files")):
         if isinstance(item, dict):
-            attachment, name = _file(item)
+            attachment, name = _file(item, spool)
             if attachment is not None:
                 parts.attachments.append(attachment)
             elif name:
@@ -169,7 +203,7 @@ def _is_http(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(("http://", "https://"))
 
 
-def _file(item: dict[str, Any]) -> tuple[ImportedAttachment | None, str]:
+def _file(item: dict[str, Any], spool: Spool) -> tuple[ImportedAttachment | None, str]:
     """A file of the message: an image whose bytes the export holds (a data URL), or an
     upload's extracted text; else (None, its name) for a placeholder."""
     inner = _dict(item.get("file"))
@@ -181,7 +215,7 @@ def _file(item: dict[str, Any]) -> tuple[ImportedAttachment | None, str]:
         media_type, data = found
         if not name or name == "image":
             name = f"image.{media_type.rsplit('/', 1)[-1].split('+')[0]}"
-        return _bytes_attachment(name, data), name
+        return _bytes_attachment(name, spool.keep(data)), name
     data_part = _dict(inner.get("data"))
     extracted = _text(data_part.get("content"))
     if extracted.strip():
@@ -200,8 +234,16 @@ def _data_url(url: str) -> tuple[str, bytes] | None:
         return None
 
 
-def _bytes_attachment(name: str, data: bytes) -> ImportedAttachment:
-    return ImportedAttachment(name, lambda: attachment_from_bytes(name, data))
+def _bytes_attachment(name: str, read: Callable[[], bytes]) -> ImportedAttachment:
+    def load() -> Attachment:
+        try:
+            data = read()
+        except (OSError, ValueError):  # the temporary file is gone (the import ended)
+            raise AttachmentError(wording.attachment_unreadable(
+                name, "it could not be read back")) from None
+        return attachment_from_bytes(name, data)
+
+    return ImportedAttachment(name, load)
 
 
 def _text_attachment(name: str, text: str) -> ImportedAttachment:

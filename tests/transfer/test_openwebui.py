@@ -349,7 +349,7 @@ def test_lists_nested_past_the_cap_are_refused(tmp_path: Path, store: HistorySto
 
 
 def test_text_between_blocks_stays_in_paragraphs() -> None:
-    from chatdesk.transfer.openwebui_parts import message_parts
+    from chatdesk.transfer.openwebui_parts import Spool, message_parts
 
     content = (
         "Let me check.\n"
@@ -359,7 +359,7 @@ def test_text_between_blocks_stays_in_paragraphs() -> None:
         "&gt; still thinking\n</details>\n"
         '<details type="status"><summary>Searched 3 sites</summary>done</details>\n'
         "    indented code\nDone.\n\n\n")
-    parts = message_parts({"role": "assistant", "content": content})
+    parts = message_parts({"role": "assistant", "content": content}, Spool())
     assert parts.reasoning == "still thinking"
     assert parts.content == (
         "Let me check.\n\n**Tool call: lookup**\n\n```json\n{}\n```\n\n"
