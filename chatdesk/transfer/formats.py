@@ -41,6 +41,9 @@ def kind_of_conversation(item: dict[str, Any]) -> str | None:
     chat = item.get("chat")
     if isinstance(chat, dict) and ("history" in chat or "messages" in chat):
         return "openwebui"
+    history = item.get("history")  # an Open WebUI chat body saved without its envelope
+    if isinstance(history, dict) and isinstance(history.get("messages"), dict):
+        return "openwebui"
     return None
 
 
