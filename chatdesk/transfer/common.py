@@ -61,6 +61,7 @@ class ImportedConversation:
     messages: list[ImportedMessage]
     system_prompt: str | None = None
     preset: str | None = None  # the name of an ImportedPreset the conversation follows
+    pinned: bool = False
 
 
 @dataclass(frozen=True)
@@ -327,7 +328,7 @@ class _Merge:
         title = (conv.title or "").strip() or first_user_title(conv.messages)
         cid = self.writer.add_conversation(
             created_at=created, title=title, system_prompt=conv.system_prompt,
-            source=self.source, source_id=conv.source_id,
+            pinned=conv.pinned, source=self.source, source_id=conv.source_id,
         )  # fmt: skip
         latest = self._add_messages(cid, conv.messages, {}, created)
         self.writer.touch_conversation(cid, max(latest, conv.updated_at or "", created))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,11 +29,11 @@ _DEFAULT_TITLE = "New Chat"  # the title Open WebUI gives a chat before naming i
 
 class OpenWebUIReader(ExportReader):
     """An ExportReader of chat-export files that also counts what it does not import
-    (tags, folders, pins), said in `side` once every chat is read."""
+    (tags, folders, share links), said in `side` once every chat is read."""
 
     def __init__(self, path: Path) -> None:
         self.tags: set[str] = set()
-        self.tagged = self.in_folders = self.pinned = self.shared = 0
+        self.tagged = self.in_folders = self.shared = 0
         self.folders: set[str] = set()
         self.spool = Spool()
         super().__init__(path, "Open WebUI", self._read, _foreign, single=True)
@@ -52,9 +53,6 @@ class OpenWebUIReader(ExportReader):
             out.append(SideOutcome("folders", skipped=len(self.folders), why=(
                 "the export names a folder by its id only (not its name), and chatdesk "
                 "has no folders; their conversations are imported")))
-        if self.pinned:
-            out.append(SideOutcome("pins", skipped=self.pinned, why=(
-                "the conversations are imported unpinned; pin them again here")))
         if self.shared:
             out.append(SideOutcome("share links", skipped=self.shared, why=(
                 "a link points to the Open WebUI server, not to chatdesk")))
@@ -92,9 +90,8 @@ class OpenWebUIReader(ExportReader):
             self.tagged += 1
         if isinstance(item.get("folder_id"), str) and item["folder_id"]:
             self.folders.add(item["folder_id"])
-        self.pinned += item.get("pinned") is True
         self.shared += bool(isinstance(item.get("share_id"), str) and item["share_id"])
-        return _conversation(item, chat, self.spool)
+        return replace(_conversation(item, chat, self.spool), pinned=item.get("pinned") is True)
 
 
 def read_openwebui(path: Path) -> OpenWebUIReader:

@@ -197,7 +197,7 @@ def test_what_is_not_imported_is_said() -> None:
     reader = read_openwebui(EXPORT)
     list(reader)
     assert [(s.kind, s.skipped) for s in reader.side] == [
-        ("tags", 3), ("folders", 1), ("pins", 1), ("share links", 1)]
+        ("tags", 3), ("folders", 1), ("share links", 1)]
 
 
 # -- into the store: once, twice, through chatdesk JSON -----------------------------
@@ -222,6 +222,8 @@ def test_import_twice_and_through_chatdesk_json(tmp_path: Path, store: HistorySt
     assert (again.conversations_added, again.conversations_updated, again.messages_added,
             again.notes) == (0, 0, 0, [])  # fmt: skip
     assert (counts(store), stored_outline(store)) == before
+    # the one chat pinned in Open WebUI is pinned here too
+    assert [c.pinned for c in store.list_conversations()].count(True) == 1
     weather = store.find_conversation_by_source("openwebui", WEATHER)
     assert weather is not None
     main = store.messages(weather.id)
@@ -325,7 +327,6 @@ def test_the_command_line_summary(tmp_path: Path, capsys: pytest.CaptureFixture[
         "Tags: 3 not imported — chatdesk has no tags; 2 conversations imported without them",
         "Folders: 1 not imported — the export names a folder by its id only (not its name), "
         "and chatdesk has no folders; their conversations are imported",
-        "Pins: 1 not imported — the conversations are imported unpinned; pin them again here",
         "Share links: 1 not imported — a link points to the Open WebUI server, not to "
         "chatdesk",
     ]
