@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chatdesk.store import HistoryStore
 from chatdesk.transfer import jobs
 from chatdesk.transfer.common import ImportedConversation, ImportFormatError
 from chatdesk.transfer.deepseek import read_deepseek
+from tests.transfer.test_fuzz import check, fuzz, paths, replaced, scratch_store, values
 
 FIXTURES = Path(__file__).parent / "fixtures" / "deepseek"
 EXPORT = FIXTURES / "conversations.json"
@@ -352,3 +355,32 @@ def test_the_command_line_summary(tmp_path: Path, capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err.strip()
     assert err == ("chatdesk: conversations.json: this is a ChatGPT export, not a DeepSeek "
                    "one — use `chatdesk import chatgpt`; nothing was imported")
+
+
+# -- any wrong field: a typed one-line error or an import, never half of one -----------
+
+
+@fuzz
+@given(st.data())
+def test_wrong_fields_anywhere(data: st.DataObject) -> None:
+    doc: Any = fixture_items()
+    for _ in range(data.draw(st.integers(1, 3))):
+        doc = replaced(doc, data.draw(st.sampled_from(list(paths(doc)))), data.draw(values))
+    raw = json.dumps(doc).encode("utf-8", "surrogatepass")
+    if data.draw(st.booleans()):
+        raw = raw[: data.draw(st.integers(0, len(raw)))]
+    with scratch_store() as (store, folder):
+        check(store, folder, "deepseek", raw)
+
+
+def test_found_wrong_types_in_a_message() -> None:
+    answer = (0, "mapping", "2", "message")
+    for path in [(*answer, "fragments"), (*answer, "fragments", 0, "results"),
+                 (*answer, "fragments", 0, "results", 0, "cite_index"),
+                 (*answer, "fragments", 2, "content"), (*answer, "files"),
+                 (*answer, "inserted_at"), (*answer, "model"), (0, "mapping", "2"),
+                 (0, "mapping", "2", "parent"), (0, "mapping"), (0, "title"), (0, "id")]:
+        for value in (None, "x", 5, 1.5, True, [None], {"a": 1}):
+            with scratch_store() as (store, folder):
+                check(store, folder, "deepseek",
+                      json.dumps(replaced(fixture_items(), path, value)).encode())
