@@ -384,3 +384,14 @@ def test_found_wrong_types_in_a_message() -> None:
             with scratch_store() as (store, folder):
                 check(store, folder, "deepseek",
                       json.dumps(replaced(fixture_items(), path, value)).encode())
+
+
+def test_the_chatgpt_command_names_the_deepseek_one(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from chatdesk.cli import main
+
+    export = export_zip(tmp_path / "deepseek_data.zip")
+    assert main(["--data-dir", str(tmp_path / "data"), "import", "chatgpt", str(export)]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "chatdesk: conversations.json in deepseek_data.zip: this is a DeepSeek export, not a "
+        "ChatGPT one — use `chatdesk import deepseek`; nothing was imported")
