@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import ijson
+
 from chatdesk import wording
 from chatdesk.attachment_files import MAX_ATTACHMENT_BYTES, AttachmentError, attachment_from_bytes
 from chatdesk.parts import Attachment
@@ -31,6 +33,10 @@ from chatdesk.transfer.formats import kind_of_conversation, kind_of_document, wr
 # Cherry Studio cannot write one over 512 MB (V8's longest string), hence the cap.
 MAX_DATA_JSON = 640 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
+try:
+    _ijson = ijson.get_backend("yajl2_c")
+except ImportError:  # no compiled backend here: the default one says the same, slower
+    _ijson = ijson
 _ROLES = {"user": "user", "assistant": "assistant", "system": "system"}
 # IndexedDB tables chatdesk has no place for, as the summary names them.
 _OTHER_TABLES = {
@@ -56,11 +62,17 @@ class CherryBackup(Iterator[ImportedConversation]):
             label, data = self._locate()
             self.files.append(label.rsplit(" in ", 1)[0])
             backup = _parse(label, data)
+            del data
+            state = _persisted(backup.get("localStorage"))
+            assistants = _assistants(state)
+            tables = _tables(backup.get("indexedDB"))
+            preset_of: dict[str, str] = {}
+            self._presets(assistants, preset_of)
+            self._side(state, tables)
         except BaseException:
             self.close()
             raise
-        del data
-        self._items = self._run(backup)
+        self._items = self._run(assistants, tables, preset_of)
 
     def __next__(self) -> ImportedConversation:
         return next(self._items)
@@ -159,7 +171,7 @@ class CherryBackup(Iterator[ImportedConversation]):
             try:
                 with opener() as f:
                     data = f.read(MAX_ATTACHMENT_BYTES + 1)
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
                 raise AttachmentError(wording.attachment_unreadable(
                     name, "it is damaged in the backup")) from None
             return attachment_from_bytes(name, data)
@@ -168,20 +180,15 @@ class CherryBackup(Iterator[ImportedConversation]):
 
     # -- the conversations ---------------------------------------------------------------
 
-    def _run(self, backup: dict[str, Any]) -> Iterator[ImportedConversation]:
-        state = _persisted(backup.get("localStorage"))
-        assistants = _assistants(state)
-        topics_meta: dict[str, dict[str, Any]] = {}
-        preset_of: dict[str, str] = {}
-        self._presets(assistants, preset_of)
+    def _run(self, assistants: list[dict[str, Any]], tables: dict[str, Any],
+             preset_of: dict[str, str]) -> Iterator[ImportedConversation]:
+        topics_meta: dict[str, dict[str, Any]] = {}  # a topic's name and times, by its id
         for assistant in assistants:
             for topic in _items(assistant.get("topics")):
                 if isinstance(topic, dict) and _text(topic.get("id")):
                     topics_meta.setdefault(_text(topic["id"]), {
                         **topic, "assistantId": _text(topic.get("assistantId"))
                         or _text(assistant.get("id"))})
-        tables = _tables(backup.get("indexedDB"))
-        self._side(state, tables)
         blocks = {b["id"]: b for b in _items(tables.get("message_blocks"))
                   if isinstance(b, dict) and isinstance(b.get("id"), str)}
         for topic in _items(tables.get("topics")):
@@ -237,7 +244,8 @@ class CherryBackup(Iterator[ImportedConversation]):
                 node.content, node.reasoning = parts.content, parts.reasoning
                 node.attachments, node.missing_files = parts.attachments, parts.missing_files
             if role == "assistant":
-                model = msg.get("model") if isinstance(msg.get("model"), dict) else {}
+                found = msg.get("model")
+                model: dict[str, Any] = found if isinstance(found, dict) else {}
                 node.model = (_text(model.get("id")) or _text(model.get("name"))
                               or _text(msg.get("modelId")) or None)
                 node.provider = _text(model.get("provider")) or None
@@ -309,8 +317,8 @@ def _parse(label: str, data: bytes) -> dict[str, Any]:
         raise ImportFormatError(f"{label}: it is not text (UTF-8) — this is not a Cherry "
                                 "Studio backup's data.json; nothing was imported") from exc
     except json.JSONDecodeError as exc:
-        if not data[exc.pos:].strip():
-            raise ImportFormatError(f"{label}: the file ends in the middle (byte {exc.pos:,}) "
+        if _cut_short(data):
+            raise ImportFormatError(f"{label}: the file ends in the middle (byte {len(data):,}) "
                                     "— the backup is truncated; make it again. Nothing was "
                                     "imported") from exc
         raise ImportFormatError(f"{label}: the JSON is damaged at line {exc.lineno:,} — make "
@@ -331,6 +339,17 @@ def _parse(label: str, data: bytes) -> dict[str, Any]:
     raise ImportFormatError(f"{label}: this is not a Cherry Studio backup: it has no "
                             "`indexedDB` (where Cherry Studio keeps its topics); nothing was "
                             "imported")
+
+
+def _cut_short(data: bytes) -> bool:
+    """Whether the JSON is whole up to where the file ends (a truncated file, not a damaged
+    one): Python's parser does not tell, ijson's does ("premature EOF")."""
+    try:
+        for _ in _ijson.parse(data):
+            pass
+    except ijson.JSONError as exc:
+        return "premature EOF" in str(exc) or "Incomplete JSON" in str(exc)
+    return False
 
 
 def _persisted(local_storage: Any) -> dict[str, Any]:

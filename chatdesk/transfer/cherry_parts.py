@@ -1,4 +1,4 @@
-"""A Cherry Studio message's text, thinking, sources and files, from its blocks or (v0.x) its fields."""
+"""A Cherry Studio message's text, thinking, sources and files (from blocks, or v0.x fields)."""
 
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ def _legacy(msg: dict[str, Any], out: _Collect, open_file: FileOpener,
             inline: InlineFile) -> None:
     """A message of the v0.x shape: the fields `upgradeToV7` turns into blocks, in its order."""
     out.thinking.append(_text(msg.get("reasoning_content")))
-    meta = msg.get("metadata") if isinstance(msg.get("metadata"), dict) else {}
+    meta = _dict(msg.get("metadata"))
     for tool in _items(meta.get("mcpTools")):
         if isinstance(tool, dict):
             _tool({"toolName": (tool.get("tool") or {}).get("name")
@@ -225,6 +225,10 @@ def _b64(text: str) -> bytes | None:
 
 def _base(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _text(value: Any) -> str:
