@@ -97,8 +97,8 @@ class CherryBackup(Iterator[ImportedConversation]):
         if path.is_dir():
             found = sorted(path.rglob("data.json"), key=lambda p: len(p.parts))
             if not found:
-                raise self._fail("there is no data.json in it — is this an unpacked Cherry "
-                                 "Studio backup? Nothing was imported")
+                names = [p.relative_to(path).as_posix() for p in path.rglob("*")]
+                raise self._fail(_no_data_json(names, "an unpacked"))
             self._files_beside(found[0].parent)
             return f"data.json in {path.name}", self._read_file(found[0])
         if zipfile.is_zipfile(path):
@@ -138,8 +138,7 @@ class CherryBackup(Iterator[ImportedConversation]):
         data_json = sorted((i for i in infos if i.filename.rsplit("/", 1)[-1] == "data.json"),
                            key=lambda i: i.filename.count("/"))
         if not data_json:
-            raise self._fail("there is no data.json in it — is this a Cherry Studio backup "
-                             "(Settings → Data Settings → Backup)? Nothing was imported")
+            raise self._fail(_no_data_json([i.filename for i in infos], "a"))
         info = data_json[0]
         prefix = info.filename[: -len("data.json")]
         for i in infos:
@@ -398,6 +397,19 @@ def _tables(db: Any) -> dict[str, Any]:
 
 def _inline(name: str, data: bytes) -> ImportedAttachment:
     return ImportedAttachment(name, lambda: attachment_from_bytes(name, data))
+
+
+def _no_data_json(names: list[str], what: str) -> str:
+    """Why a zip or folder without data.json is not read: newer Cherry Studio versions can
+    back up by copying the app's own database folders (IndexedDB, Local Storage: LevelDB
+    files), which only Cherry Studio itself reads back."""
+    folders = {part.lower() for name in names for part in name.split("/")[:-1]}
+    if folders & {"indexeddb", "local storage", "leveldb"}:
+        return ("it holds Cherry Studio's own database folders (IndexedDB, Local Storage), "
+                "the kind of backup newer versions make, not a data.json — chatdesk reads the "
+                "backups that hold data.json; nothing was imported")
+    return (f"there is no data.json in it — is this {what} Cherry Studio backup (Settings → "
+            "Data Settings → Backup)? Nothing was imported")
 
 
 def _too_large() -> str:

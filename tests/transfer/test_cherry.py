@@ -3,6 +3,7 @@ idempotence, and no provider key anywhere in the store."""
 
 from __future__ import annotations
 
+import base64
 import json
 import zipfile
 from collections.abc import Iterator
@@ -316,8 +317,15 @@ def test_a_zip_without_data_json(tmp_path: Path, store: HistoryStore) -> None:
         "(Settings → Data Settings → Backup)? Nothing was imported")
     (tmp_path / "folder").mkdir()
     assert import_fails(store, tmp_path / "folder") == (
-        "folder: there is no data.json in it — is this an unpacked Cherry Studio backup? "
-        "Nothing was imported")
+        "folder: there is no data.json in it — is this an unpacked Cherry Studio backup "
+        "(Settings → Data Settings → Backup)? Nothing was imported")
+    with zipfile.ZipFile(tmp_path / "direct.zip", "w") as zf:
+        zf.writestr("IndexedDB/file__0.indexeddb.leveldb/000003.log", b"\0" * 8)
+        zf.writestr("Local Storage/leveldb/CURRENT", "MANIFEST-000001\n")
+    assert import_fails(store, tmp_path / "direct.zip") == (
+        "direct.zip: it holds Cherry Studio's own database folders (IndexedDB, Local "
+        "Storage), the kind of backup newer versions make, not a data.json — chatdesk reads "
+        "the backups that hold data.json; nothing was imported")
 
 
 @pytest.mark.parametrize(("content", "found"), [
@@ -360,3 +368,74 @@ def test_a_damaged_state_still_imports_the_topics(tmp_path: Path) -> None:
     title = convs[TIDES].title
     assert title is not None and title.startswith("Why are there two high tides")
     assert reader.presets == [] and len(convs[TIDES].messages) == 7
+
+
+def small_backup(path: Path, messages: list[dict[str, Any]],
+                 blocks: list[dict[str, Any]]) -> Path:
+    """A backup with one topic (no assistants) holding `messages` and `blocks`."""
+    data = {"time": 1, "version": 5, "localStorage": {},
+            "indexedDB": {"topics": [{"id": "t1", "messages": messages}],
+                          "message_blocks": blocks}}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_inline_and_generated_images_and_other_citation_shapes(tmp_path: Path) -> None:
+    png = (FIXTURES / IMAGE).read_bytes()
+    data_url = "data:image/png;base64," + base64.b64encode(png).decode()
+    messages = [
+        {"id": "u", "role": "user", "createdAt": "2025-01-01T00:00:00Z", "blocks": ["b1"]},
+        {"id": "a", "role": "assistant", "askId": "u", "createdAt": "2025-01-01T00:00:01Z",
+         "blocks": ["b2", "b3", "b4", "b5"]},
+    ]
+    blocks = [
+        {"id": "b1", "type": "main_text", "content": "Draw a red square."},
+        {"id": "b2", "type": "image", "url": data_url},
+        {"id": "b3", "type": "image", "metadata": {"generateImageResponse": {
+            "type": "url", "images": ["https://img.example.com/square.png"]}}},
+        {"id": "b4", "type": "citation", "response": {"source": "openai", "results": [
+            {"type": "url_citation", "url_citation": {"url": "https://a.example/",
+                                                      "title": "A"}}]}},
+        {"id": "b5", "type": "citation", "response": {"source": "openrouter", "results": [
+            "https://b.example/", "https://a.example/"]}},
+    ]
+    conv = by_id(small_backup(tmp_path / "data.json", messages, blocks))["t1"]
+    question, answer = conv.messages
+    assert conv.title == "Draw a red square." and conv.preset is None
+    (square,) = [a.load() for a in answer.attachments]
+    assert (square.media_type, square.data) == ("image/png", png)
+    assert answer.content == (
+        "![generated image 1](https://img.example.com/square.png)\n\n**Sources**\n\n"
+        "1. [A](https://a.example/)\n2. [https://b.example/](https://b.example/)")
+
+
+def test_backup_version_1_lists_topics_as_keys(tmp_path: Path) -> None:
+    """The first backups (2024) held IndexedDB as {key, value} pairs, `topic:ID` each."""
+    data = {"time": 1, "version": 1, "localStorage": {}, "indexedDB": [
+        {"key": "image://avatar", "value": "data:,"},
+        {"key": "topic:t0", "value": {"id": "t0", "messages": [
+            {"id": "q", "role": "user", "content": "Hello", "createdAt": "2024-08-01 09:00:00"},
+            {"id": "r", "role": "assistant", "content": "Hi!", "askId": "q",
+             "createdAt": "2024-08-01 09:00:02", "modelId": "qwen-turbo"}]}}]}
+    (tmp_path / "data.json").write_text(json.dumps(data), encoding="utf-8")
+    conv = by_id(tmp_path / "data.json")["t0"]
+    assert [(m.role, m.content, m.model, m.created_at) for m in conv.messages] == [
+        ("user", "Hello", None, "2024-08-01T09:00:00.000+00:00"),
+        ("assistant", "Hi!", "qwen-turbo", "2024-08-01T09:00:02.000+00:00")]
+
+
+def test_a_damaged_file_in_data_files_is_left_out_and_said(tmp_path: Path,
+                                                           store: HistoryStore) -> None:
+    folder = tmp_path / "unpacked"
+    (folder / "Data" / "Files").mkdir(parents=True)
+    (folder / "Data" / "Files" / "f1.png").write_bytes(b"")
+    messages = [{"id": "u", "role": "user", "createdAt": "2025-01-01T00:00:00Z",
+                 "blocks": ["b1", "b2"]}]
+    blocks = [{"id": "b1", "type": "main_text", "content": "See the picture."},
+              {"id": "b2", "type": "image", "file": {"id": "f1", "name": "f1.png",
+                                                     "origin_name": "shot.png", "ext": ".png",
+                                                     "type": "image"}}]
+    small_backup(folder / "data.json", messages, blocks)
+    report = jobs.run_import(store, "cherry", folder)
+    assert (report.conversations_added, report.attachments_added) == (1, 0)
+    assert report.notes == ["shot.png was left out of the import: it is empty."]
