@@ -48,9 +48,9 @@ class _Collect:
 
 def message_parts(msg: dict[str, Any], blocks: dict[str, dict[str, Any]],
                   open_file: FileOpener, inline: InlineFile) -> Parts:
-    """The message as chatdesk keeps it. Messages since v1.2 (2025) list the ids of their
-    blocks (the `message_blocks` table); older ones hold `content`, `reasoning_content`,
-    `files` and `metadata` themselves (the shape `upgradeToV7` converts from)."""
+    """The message as chatdesk keeps it. Messages since the app's database version 7 list
+    the ids of their blocks (the `message_blocks` table); older ones hold `content`,
+    `reasoning_content`, `files` and `metadata` themselves (what `upgradeToV7` converts)."""
     out = _Collect()
     ids = _items(msg.get("blocks"))
     if ids:

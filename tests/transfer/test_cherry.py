@@ -148,7 +148,7 @@ def test_topics_without_an_assistant_and_topic_prompts() -> None:
 
 
 def test_an_older_backup_with_content_in_its_messages() -> None:
-    """Backup version 3 (Cherry Studio 0.9, 2024): no blocks, `content` in the message."""
+    """Backup version 3 (before the database's version 7): no blocks, `content` in the message."""
     reader = read_cherry(FIXTURES / "legacy" / "data.json")
     convs = {c.source_id: c for c in reader}
     assert [p.name for p in reader.presets] == ["Translator"]
