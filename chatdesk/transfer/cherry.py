@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -105,13 +106,29 @@ class CherryBackup(Iterator[ImportedConversation]):
             self._stored[p.name] = _path_opener(p)
 
     def _read_file(self, path: Path) -> bytes:
+        """data.json, or a `.bak` (the first backups: data.json gzipped, no files)."""
         try:
+            with path.open("rb") as f:
+                gzipped = f.read(2) == b"\x1f\x8b"
+            if gzipped:
+                return self._gunzip(path)
             if path.stat().st_size > MAX_DATA_JSON:
                 raise self._fail(_too_large())
             return path.read_bytes()
         except OSError as exc:
             raise self._fail(f"could not be read ({exc.strerror or exc}); nothing was "
                              "imported") from exc
+
+    def _gunzip(self, path: Path) -> bytes:
+        try:
+            with gzip.open(path, "rb") as f:  # bounded: a small file may unpack to any size
+                data = f.read(MAX_DATA_JSON + 1)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise self._fail("the backup is damaged or cut short (its compressed data ends "
+                             "early) — make it again. Nothing was imported") from exc
+        if len(data) > MAX_DATA_JSON:
+            raise self._fail(_too_large())
+        return data
 
     def _open_zip(self, path: Path) -> tuple[str, bytes]:
         try:
@@ -277,8 +294,8 @@ def _items(value: Any) -> list[Any]:
 
 
 def read_cherry(path: Path) -> CherryBackup:
-    """The topics of a Cherry Studio backup (the .zip, the unpacked folder, or data.json
-    alone) as conversations; assistants with a prompt as presets. Providers, API keys and
+    """The topics of a Cherry Studio backup (the .zip, the unpacked folder, data.json
+    alone, or a first-generation .bak) as conversations; assistants with a prompt as presets. Providers, API keys and
     settings are never imported (said in `side`). Raises `ImportFormatError` (one line)
     when the backup cannot be read. Empty topics are yielded with no messages."""
     return CherryBackup(Path(path))

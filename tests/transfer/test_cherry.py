@@ -4,6 +4,7 @@ idempotence, and no provider key anywhere in the store."""
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import zipfile
 from collections.abc import Iterator
@@ -439,3 +440,15 @@ def test_a_damaged_file_in_data_files_is_left_out_and_said(tmp_path: Path,
     report = jobs.run_import(store, "cherry", folder)
     assert (report.conversations_added, report.attachments_added) == (1, 0)
     assert report.notes == ["shot.png was left out of the import: it is empty."]
+
+
+def test_a_bak_file_is_data_json_gzipped(tmp_path: Path, store: HistoryStore) -> None:
+    """The first backups (`cherry-studio.YYYYMMDD.bak`) are data.json compressed by gzip."""
+    packed = gzip.compress((FIXTURES / "legacy" / "data.json").read_bytes())
+    (tmp_path / "cherry-studio.20241105.bak").write_bytes(packed)
+    conv = by_id(tmp_path / "cherry-studio.20241105.bak")[LEGACY]
+    assert outline(conv)[0] == ("user", False, "Água mole em pedra")
+    (tmp_path / "cut.bak").write_bytes(packed[: len(packed) // 2])
+    assert import_fails(store, tmp_path / "cut.bak") == (
+        "cut.bak: the backup is damaged or cut short (its compressed data ends early) — "
+        "make it again. Nothing was imported")
