@@ -255,6 +255,7 @@ class CherryBackup(Iterator[ImportedConversation]):
                 tail = key
         return nodes, tail
 
+
 def _inline(name: str, data: bytes) -> ImportedAttachment:
     return ImportedAttachment(name, lambda: attachment_from_bytes(name, data))
 

@@ -452,3 +452,11 @@ def test_a_bak_file_is_data_json_gzipped(tmp_path: Path, store: HistoryStore) ->
     assert import_fails(store, tmp_path / "cut.bak") == (
         "cut.bak: the backup is damaged or cut short (its compressed data ends early) — "
         "make it again. Nothing was imported")
+
+
+def test_deep_nesting_is_refused_in_one_line(tmp_path: Path, store: HistoryStore) -> None:
+    (tmp_path / "data.json").write_text(
+        '{"indexedDB": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
+    assert import_fails(store, tmp_path / "data.json") == (
+        "data.json: its lists and objects nest deeper than any Cherry Studio backup's — this "
+        "is not a backup, or it is damaged; nothing was imported")
