@@ -296,7 +296,8 @@ def _items(value: Any) -> list[Any]:
 
 def read_cherry(path: Path) -> CherryBackup:
     """The topics of a Cherry Studio backup (the .zip, the unpacked folder, data.json
-    alone, or a first-generation .bak) as conversations; assistants with a prompt as presets. Providers, API keys and
-    settings are never imported (said in `side`). Raises `ImportFormatError` (one line)
-    when the backup cannot be read. Empty topics are yielded with no messages."""
+    alone, or a first-generation .bak) as conversations; assistants with a prompt as
+    presets. Providers, API keys and settings are never imported (said in `side`). Raises
+    `ImportFormatError` (one line) when the backup cannot be read. Empty topics are
+    yielded with no messages."""
     return CherryBackup(Path(path))
