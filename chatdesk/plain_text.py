@@ -10,7 +10,11 @@ if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
 # Nothing that markdown could mean: most titles, returned as they are without a parse.
-_MARKUP = re.compile(r"[*_`\[\]#>~<!|\\]|^\s*(?:[-+]|\d{1,9}[.)])\s")
+# Only what can be markup counts: `_` at a word's edge (snake_case is text), `~~`, `<` that
+# opens an autolink, `\` before punctuation, entities, and a heading, quote or list mark
+# opening a line; `#`, `>` and `!` elsewhere are text to markdown too.
+_MARKUP = re.compile(r"[*`\[\]|]|~~|(?<!\w)_|_(?!\w)|<[A-Za-z/]|\\[!-/:-@\[-`{-~]|&(?:#|\w+;)"
+                     r"|^[ \t]*(?:[-+>#]|\d{1,9}[.)])", re.MULTILINE)
 # What opens a line: a heading, quote, list item or task box, a table's or fence's marks.
 _LINE_START = re.compile(
     r"^\s{0,3}(?:#{1,6}(?=\s|$)|>+|[-+*](?=\s)|\d{1,9}[.)](?=\s)|```+\w*|~~~+\w*)\s*"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from chatdesk.plain_text import plain_line
@@ -44,3 +46,23 @@ def test_titles_made_from_a_first_message_are_plain() -> None:
 def test_a_huge_first_message_is_cut_before_it_is_read() -> None:
     title = derive_title("**start** " + "x" * 50_000_000)
     assert title is not None and title.startswith("start x") and len(title) < 70
+
+
+def test_text_taken_as_it_is_reads_as_markdown_would() -> None:
+    """What plain_line returns without parsing (no markup found) is what parsing gives:
+    random titles of the characters that look like markup but are text where they are."""
+    from chatdesk import plain_text
+
+    pieces = [*"ab1 _!#<>~&;\\-+.)(?*`é\n\t=", "of_0", "&amp;", "http", "x_y", "_z", "1.", "~~"]
+    rng = random.Random(7)
+    taken = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        if plain_text._MARKUP.search(text):
+            continue
+        taken += 1
+        parsed = " ".join(plain_text._inline_text(line) for line in text.splitlines())
+        assert plain_line(text) == " ".join(parsed.split()), repr(text)
+    assert taken > 2_000  # the check saw many texts taken as they are
+    for title in ("Why does x_y fail?", "Fix #42 now!", "a > b", "snake_case_name"):
+        assert not plain_text._MARKUP.search(title)  # read without markdown-it
