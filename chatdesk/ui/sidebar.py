@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections import OrderedDict
 from collections.abc import Callable
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ from PySide6.QtCore import (
     QAbstractListModel,
     QEvent,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QPoint,
     QRect,
@@ -22,6 +24,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import (
     QAction,
+    QColor,
     QHelpEvent,
     QIcon,
     QKeyEvent,
@@ -120,20 +123,43 @@ class _HtmlDelegate(QStyledItemDelegate):
     """Paints an item's SearchRole.HTML as rich text (search hits); elides nothing, wraps words."""
 
     PADDING = 6
+    # Laid-out hits by (html, width, colours): every row is sized when the hits arrive and
+    # painted again on each scroll; parsing its HTML each time made a search stall typing.
+    KEPT = 2 * 64
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._laid_out: OrderedDict[tuple[str, int, str, str], QTextDocument] = OrderedDict()
 
     def _document(self, option: QStyleOptionViewItem, index: _Index) -> QTextDocument:
-        doc = QTextDocument()
-        doc.setDocumentMargin(0)
-        doc.setDefaultFont(option.font)
         color = option.palette.color(QPalette.ColorRole.Text)
         muted = option.palette.color(QPalette.ColorRole.PlaceholderText)
         if option.state & QStyle.StateFlag.State_Selected:
             # On the selection's background the muted grey all but vanished (1.2:1 in dark).
             color = muted = option.palette.color(QPalette.ColorRole.HighlightedText)
+        markup = str(index.data(SearchRole.HTML) or "")
+        width = max(40, option.rect.width() - 2 * self.PADDING)
+        key = (markup, width, color.name(), muted.name() + option.font.key())
+        doc = self._laid_out.get(key)
+        if doc is not None:
+            self._laid_out.move_to_end(key)
+            return doc
+        doc = self._make(option, markup, width, color, muted)
+        self._laid_out[key] = doc
+        if len(self._laid_out) > self.KEPT:
+            self._laid_out.popitem(last=False)
+        return doc
+
+    @staticmethod
+    def _make(option: QStyleOptionViewItem, markup: str, width: int, color: QColor,
+              muted: QColor) -> QTextDocument:
+        doc = QTextDocument()
+        doc.setDocumentMargin(0)
+        doc.setDefaultFont(option.font)
         doc.setDefaultStyleSheet(f"body {{ color: {color.name()}; }}"
                                  f" .meta {{ color: {muted.name()}; }}")
-        doc.setHtml(f"<body>{index.data(SearchRole.HTML) or ''}</body>")
-        doc.setTextWidth(max(40, option.rect.width() - 2 * self.PADDING))
+        doc.setHtml(f"<body>{markup}</body>")
+        doc.setTextWidth(width)
         return doc
 
     def paint(self, painter: Any, option: QStyleOptionViewItem, index: _Index) -> None:

@@ -110,3 +110,44 @@ def test_the_selected_row_shows_rename_pin_and_delete_buttons(
     window.open_conversation(keep.id)
     click("rename", keep.id)
     qtbot.waitUntil(lambda: view.state() == view.State.EditingState)
+
+
+def test_search_hits_are_laid_out_once_not_at_every_size_and_paint(
+        qtbot: QtBot, monkeypatch: Any) -> None:
+    """50 hits arrive while the person types: each is parsed and laid out once, then
+    sized and painted from that (a new parse per call made typing stall)."""
+    from PySide6.QtWidgets import QListView
+
+    from chatdesk.ui.sidebar import _HtmlDelegate
+
+    made: list[str] = []
+    real = _HtmlDelegate._make
+
+    def counted(*args: Any) -> Any:
+        made.append(args[1])
+        return real(*args)
+
+    monkeypatch.setattr(_HtmlDelegate, "_make", staticmethod(counted))
+    model = SearchResultsModel()
+    model.set_hits([SearchHit(i, i, "user", f"hit \x02{i}\x03 text", "2026-12-01T10:00",
+                              f"Title {i}", -1.0) for i in range(50)])
+    view = QListView()
+    qtbot.addWidget(view)
+    view.setItemDelegate(_HtmlDelegate(view))
+    view.setWordWrap(True)
+    view.resize(300, 400)
+    view.setModel(model)
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.wait(50)  # the view settles its width (the scroll bar) and lays out again
+    settled = len(made)
+    assert 0 < settled <= 100
+    for _ in range(3):
+        view.viewport().repaint()
+        view.doItemsLayout()
+    assert len(made) == settled
+    # a selected row is drawn in other colours: laid out again, once
+    view.setCurrentIndex(model.index(0))
+    view.viewport().repaint()
+    view.viewport().repaint()
+    assert len(made) == settled + 1
