@@ -35,6 +35,7 @@ class StoreConnection:
         refusal: StoreError | None = None,
     ) -> None:
         self._conn: sqlite3.Connection | None = conn
+        self._changes_at_open = conn.total_changes
         self._depth = 0
         self._db: sqlite_utils.Database | None = None  # noqa: F821 (imported lazily)
         self.path = path
@@ -81,7 +82,11 @@ class StoreConnection:
     def close(self) -> None:
         if self._conn is None:
             return
-        if not self.readonly:
+        # Statistics can have changed only if this connection wrote: a session that only
+        # read (the app opened and closed, a search) leaves the file as it was. (With the
+        # bounded analysis, an optimize found the sampled counts "stale" at every close and
+        # wrote them again: a write and a checkpoint on each start of the command line.)
+        if not self.readonly and self._conn.total_changes > self._changes_at_open:
             with suppress(sqlite3.Error):
                 # A bounded analysis: unbounded, it rescans a million-row table on every close.
                 self._conn.execute("PRAGMA analysis_limit = 400")
