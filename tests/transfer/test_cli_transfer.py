@@ -243,7 +243,7 @@ def test_a_source_without_its_reader_yet_says_so_in_one_line(
 
     export = tmp_path / "export.json"
     export.write_text("[]", encoding="utf-8")
-    missing = [kind for kind in ("deepseek", "openwebui", "chatbox", "cherry")
+    missing = [kind for kind in ("deepseek", "openwebui", "cherry")
                if not jobs.available(kind)]
     monkeypatch.setattr(jobs, "_READERS", {**jobs._READERS, "deepseek": "no_such_reader:read"})
     for kind in {"deepseek", *missing}:
