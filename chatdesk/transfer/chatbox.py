@@ -32,7 +32,8 @@ _ROLES = {"system": "system", "user": "user", "assistant": "assistant", "tool": 
 # pictures, the Chatbox account's sign-in): never imported, API keys least of all.
 _SETTINGS = ("settings", "chat-session-settings", "picture-session-settings", "authInfo")
 # The example conversations Chatbox puts in a new install (src/renderer/packages/
-# initial_data.ts); left out while untouched (no message of theirs has a time).
+# initial_data.ts); left out while untouched: no message of theirs is newer than the times
+# the examples were written with (none, or July 2024 in the Artifact and Mermaid ones).
 _EXAMPLES = frozenset({
     "justchat-b612-406a-985b-3ab4d2c482ff", "6dafa15e-c72f-4036-ac89-33c09e875bdc",
     "e22ab364-4681-4e24-aaba-461ed0fccfd3", "55d92e88-02af-4c3b-a378-aa0a1970abb1",
@@ -42,6 +43,7 @@ _EXAMPLES = frozenset({
     "chatbox-chat-demo-artifact-1-en", "chatbox-chat-demo-artifact-1-cn",
     "mermaid-demo-1-en", "mermaid-demo-1-cn",
 })
+_EXAMPLES_WRITTEN = 1721300000000  # 2024-07-18 in ms, after the examples' newest time
 
 
 class ChatboxBackup(Iterator[ImportedConversation]):
@@ -159,8 +161,12 @@ def _sessions(data: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
 def _untouched_example(session: dict[str, Any]) -> bool:
     if _text(session.get("id")) not in _EXAMPLES:
         return False
-    return not any(isinstance(m, dict) and m.get("timestamp")
-                   for messages in _lists(session) for m in messages)
+    for messages in _lists(session):
+        for m in messages:
+            stamp = m.get("timestamp") if isinstance(m, dict) else None
+            if isinstance(stamp, int | float) and stamp > _EXAMPLES_WRITTEN:
+                return False  # the person went on with it: theirs now
+    return True
 
 
 def _lists(session: dict[str, Any]) -> list[list[Any]]:

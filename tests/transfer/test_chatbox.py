@@ -115,6 +115,24 @@ def test_a_picture_session_is_its_text_with_placeholders() -> None:
     assert fox.messages[2].missing_files == 2 and fox.messages[2].model == "DALL-E-3"
 
 
+def test_an_example_taken_up_by_the_person_is_imported(tmp_path: Path) -> None:
+    backup = json.loads(OLD.read_text(encoding="utf-8"))
+    example = backup["chat-sessions"][3]
+    assert example["name"] == "Markdown 101 (Example)"
+    artifact = {"id": "chatbox-chat-demo-artifact-1-en", "name": "Snake Game (Artifact Example)",
+                "messages": [{"id": "x1", "role": "user", "content": "Write a snake game",
+                              "timestamp": 1721205396827}]}  # as Chatbox ships it
+    backup["chat-sessions"].append(artifact)
+    example["messages"].append({"id": "mine", "role": "user", "content": "And a list?",
+                                "timestamp": 1738900000000})
+    path = tmp_path / "chatbox-exported-data-2025-2-7.json"
+    path.write_text(json.dumps(backup), encoding="utf-8")
+    convs = by_id(path)
+    assert "chatbox-chat-demo-artifact-1-en" not in convs
+    assert [m.content for m in convs[example["id"]].messages][-1] == "And a list?"
+    assert convs[example["id"]].messages[2].model is None  # Chatbox's "unknown"
+
+
 def test_a_session_of_only_a_system_prompt_is_empty() -> None:
     assert by_id(OLD)[NEW_CHAT].messages == []
     assert by_id(NEW)[UNTITLED].messages == []
