@@ -190,25 +190,46 @@ class _Tree:
         self.session_id = session_id
         self.forks = forks
         self.nodes: dict[str, RawNode] = {}
+        self.rank: dict[str, int] = {}  # a branch's first message: its place among them
         self.times: list[str] = []
 
     def line(self, messages: list[Any], parent: str | None) -> str | None:
-        """Add `messages`, each answering the one before (the first `parent`); returns the
-        last one's key (or `parent` if there are none)."""
-        for msg in messages:
-            if not isinstance(msg, dict):
-                continue
-            key = _text(msg.get("id")) or f"{self.session_id}#{len(self.nodes)}"
-            if key in self.nodes:
-                continue  # the same message twice: the first place wins
-            self.nodes[key] = self._node(key, parent, msg)
-            fork = self.forks.get(key)
-            if isinstance(fork, dict):  # the other answers (and what followed them)
-                for branch in _items(fork.get("lists")):
-                    if isinstance(branch, dict):
-                        self.line(_items(branch.get("messages")), key)
-            parent = key
-        return parent
+        """Add `messages`, each answering the one before (the first `parent`), then the
+        branches forked from them (each a line from the message it was forked at, after the
+        line shown, which wins a message id both hold); returns the last message's key (or
+        `parent` if there are none). A loop, not recursion: forks may nest deep."""
+        last = parent
+        pending: list[tuple[list[Any], str | None, int]] = [(messages, parent, 0)]
+        first = True
+        while pending:
+            items, at, rank = pending.pop()
+            forked: list[tuple[list[Any], str | None, int]] = []
+            for msg in items:
+                if not isinstance(msg, dict):
+                    continue
+                key = _text(msg.get("id")) or f"{self.session_id}#{len(self.nodes)}"
+                if key in self.nodes:
+                    continue  # the same message twice: the first place wins
+                self.nodes[key] = self._node(key, at, msg)
+                self.rank[key], rank = rank, 0
+                fork = self.forks.get(key)
+                if isinstance(fork, dict):  # the other answers (and what followed them)
+                    lists = [b for b in _items(fork.get("lists")) if isinstance(b, dict)]
+                    shown = fork.get("position")
+                    rank = shown if isinstance(shown, int) and 0 <= shown < len(lists) else 0
+                    forked += [(_items(b.get("messages")), key, i) for i, b in enumerate(lists)
+                               if i != rank or b.get("messages")]
+                at = key
+            if first:
+                last, first = at, False
+            pending += reversed(forked)
+        return last
+
+    def ordered(self) -> dict[str, RawNode]:
+        """The nodes with the answers forked at one message in Chatbox's order (its fork
+        lists', the one shown among them at its `position`)."""
+        keys = sorted(self.nodes, key=lambda k: self.rank.get(k, 0))  # stable
+        return {k: self.nodes[k] for k in keys}
 
     def _node(self, key: str, parent: str | None, msg: dict[str, Any]) -> RawNode:
         role = _ROLES.get(_text(msg.get("role")))
@@ -245,7 +266,7 @@ def _conversation(session: dict[str, Any], copilots: dict[str, str]) -> Imported
     leaf = tree.line(_items(session.get("messages")), leaf)
     has_words = any(n.role in ("user", "assistant", "tool") for n in tree.nodes.values())
     start = min(tree.times, default=None) or min((t for t in thread_times if t), default=None)
-    messages = flatten(tree.nodes, leaf, start) if has_words else []
+    messages = flatten(tree.ordered(), leaf, start) if has_words else []
     if messages and not any(m.role != "system" for m in messages):
         messages = []  # only a system prompt: nothing was said
     title = _text(session.get("name")).strip() or first_user_title(messages)

@@ -8,6 +8,7 @@ import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,6 +104,30 @@ def test_old_backup_reasoning_search_files_links_and_errors() -> None:
         "book/)\n2. [Cobra](https://cobra.dev/)")
     assert (answer.model, answer.provider) == ("deepseek-reasoner", "deepseek")
     assert rust.messages[2].created_at == "2025-02-08T03:47:40.000+00:00"  # ms kept as ms
+
+
+def test_forked_answers_keep_chatboxs_order_and_may_nest_deep(tmp_path: Path) -> None:
+    backup = json.loads(OLD.read_text(encoding="utf-8"))
+    bread = backup["chat-sessions"][0]
+    fork = bread["messageForksHash"]["s1-u2"]
+    fork["position"], fork["lists"] = 0, fork["lists"][::-1]  # the shown answer is 1 of 2
+    deep: dict[str, Any] = {}
+    for i in range(3000):  # each answer regenerated inside the branch before it
+        branch = [{"id": f"d{i + 1}", "role": "assistant" if i % 2 == 0 else "user",
+                   "content": f"step {i}", "timestamp": 1738900000000 + i}]
+        deep[f"d{i}"] = {"position": 1, "createdAt": 1, "lists": [
+            {"id": f"l{i}", "messages": branch}, {"id": "x", "messages": []}]}
+    backup["chat-sessions"].append({"id": "deep", "name": "Deep", "messageForksHash": deep,
+                                    "messages": [{"id": "d0", "role": "user", "content": "go",
+                                                  "timestamp": 1738900000000}]})
+    path = tmp_path / "chatbox-exported-data-2025-2-7.json"
+    path.write_text(json.dumps(backup), encoding="utf-8")
+    convs = by_id(path)
+    order = [(m.source_id, m.is_alternate) for m in convs[SOURDOUGH].messages]
+    assert order[5:] == [("s1-a2b", False), ("s1-u3", False), ("s1-a3", False),
+                         ("s1-a2a", True)]  # answer 1 of 2 (and what followed it) first
+    assert len(convs["deep"].messages) == 3001
+    assert sum(m.is_alternate for m in convs["deep"].messages) == 3000
 
 
 def test_a_picture_session_is_its_text_with_placeholders() -> None:
