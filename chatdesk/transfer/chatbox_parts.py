@@ -1,4 +1,4 @@
-"""One Chatbox message as chatdesk keeps it: its text, thinking, tool calls, sources, files."""
+"""A Chatbox session as chatdesk keeps it: threads and forks as one tree, each message's parts."""
 
 from __future__ import annotations
 
@@ -14,7 +14,12 @@ from chatdesk.parts import Attachment
 from chatdesk.transfer.common import (
     FileLeftOut,
     ImportedAttachment,
+    ImportedConversation,
+    RawNode,
     fence,
+    first_user_title,
+    flatten,
+    iso_from_unix,
     sources_list,
 )
 
@@ -23,6 +28,7 @@ from chatdesk.transfer.common import (
 _PROVIDERS = {"claude": "anthropic", "openai": "openai", "openai-responses": "openai",
               "gemini": "gemini", "ollama": "ollama"}
 _SEARCH_TOOLS = {"web_search", "web-search", "web_browsing"}
+_ROLES = {"system": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
 
 
 @dataclass
@@ -39,6 +45,104 @@ def provider_of(value: Any) -> str | None:
     if not name or name.startswith("custom-provider-") or name == "custom":
         return None
     return _PROVIDERS.get(name, name)
+
+
+class _Tree:
+    """A session's messages as nodes: each list a line, each fork's other lists branches
+    from the message they were forked at."""
+
+    def __init__(self, session_id: str, forks: dict[str, Any]) -> None:
+        self.session_id = session_id
+        self.forks = forks
+        self.nodes: dict[str, RawNode] = {}
+        self.rank: dict[str, int] = {}  # a branch's first message: its place among them
+        self.times: list[str] = []
+
+    def line(self, messages: list[Any], parent: str | None) -> str | None:
+        """Add `messages`, each answering the one before (the first `parent`), then the
+        branches forked from them (each a line from the message it was forked at, after the
+        line shown, which wins a message id both hold); returns the last message's key (or
+        `parent` if there are none). A loop, not recursion: forks may nest deep."""
+        last = parent
+        pending: list[tuple[list[Any], str | None, int]] = [(messages, parent, 0)]
+        first = True
+        while pending:
+            items, at, rank = pending.pop()
+            forked: list[tuple[list[Any], str | None, int]] = []
+            for msg in items:
+                if not isinstance(msg, dict):
+                    continue
+                key = _text(msg.get("id")) or f"{self.session_id}#{len(self.nodes)}"
+                if key in self.nodes:
+                    continue  # the same message twice: the first place wins
+                self.nodes[key] = self._node(key, at, msg)
+                self.rank[key], rank = rank, 0
+                fork = self.forks.get(key)
+                if isinstance(fork, dict):  # the other answers (and what followed them)
+                    lists = [b for b in _items(fork.get("lists")) if isinstance(b, dict)]
+                    shown = fork.get("position")
+                    rank = shown if isinstance(shown, int) and 0 <= shown < len(lists) else 0
+                    forked += [(_items(b.get("messages")), key, i) for i, b in enumerate(lists)
+                               if i != rank or b.get("messages")]
+                at = key
+            if first:
+                last, first = at, False
+            pending += reversed(forked)
+        return last
+
+    def ordered(self) -> dict[str, RawNode]:
+        """The nodes with the answers forked at one message in Chatbox's order (its fork
+        lists', the one shown among them at its `position`)."""
+        keys = sorted(self.nodes, key=lambda k: self.rank.get(k, 0))  # stable
+        return {k: self.nodes[k] for k in keys}
+
+    def _node(self, key: str, parent: str | None, msg: dict[str, Any]) -> RawNode:
+        role = _ROLES.get(_text(msg.get("role")))
+        stamp = msg.get("timestamp")
+        when = iso_from_unix(stamp / 1000) if isinstance(stamp, int | float) and not \
+            isinstance(stamp, bool) else None
+        if when:
+            self.times.append(when)
+        node = RawNode(key, parent, role, "", when)
+        if role is None:
+            return node
+        parts = message_parts(msg)
+        node.content, node.reasoning = parts.content, parts.reasoning
+        node.attachments, node.missing_files = parts.attachments, parts.missing_files
+        if role in ("assistant", "tool"):
+            model = _text(msg.get("model")).strip()
+            node.model = model if model and model != "unknown" else None
+            node.provider = provider_of(msg.get("aiProvider"))
+        return node
+
+
+def conversation(session: dict[str, Any], copilots: dict[str, str]) -> ImportedConversation:
+    session_id = _text(session.get("id")) or f"untitled-{_text(session.get('name'))}"
+    forks = session.get("messageForksHash")
+    tree = _Tree(session_id, forks if isinstance(forks, dict) else {})
+    leaf: str | None = None
+    thread_times: list[str] = []
+    for thread in _items(session.get("threads")):  # older topics first, as Chatbox shows
+        if isinstance(thread, dict):
+            leaf = tree.line(_items(thread.get("messages")), leaf)
+            created = thread.get("createdAt")
+            if isinstance(created, int | float) and not isinstance(created, bool):
+                thread_times.append(iso_from_unix(created / 1000) or "")
+    leaf = tree.line(_items(session.get("messages")), leaf)
+    has_words = any(n.role in ("user", "assistant", "tool") for n in tree.nodes.values())
+    start = min(tree.times, default=None) or min((t for t in thread_times if t), default=None)
+    messages = flatten(tree.ordered(), leaf, start) if has_words else []
+    if messages and not any(m.role != "system" for m in messages):
+        messages = []  # only a system prompt: nothing was said
+    title = _text(session.get("name")).strip() or first_user_title(messages)
+    return ImportedConversation(
+        source_id=session_id,
+        title=title,
+        created_at=start,
+        updated_at=max(tree.times, default=None),
+        messages=messages,
+        preset=copilots.get(_text(session.get("copilotId"))),
+    )
 
 
 def message_parts(msg: dict[str, Any]) -> Parts:
