@@ -134,7 +134,9 @@ def conversation(session: dict[str, Any], copilots: dict[str, str]) -> ImportedC
     messages = flatten(tree.ordered(), leaf, start) if has_words else []
     if messages and not any(m.role != "system" for m in messages):
         messages = []  # only a system prompt: nothing was said
-    title = _text(session.get("name")).strip() or first_user_title(messages)
+    name = _text(session.get("name")).strip()
+    # "Untitled" is the name Chatbox gives a new chat until it names it (Header.tsx)
+    title = name if name and name != "Untitled" else first_user_title(messages)
     return ImportedConversation(
         source_id=session_id,
         title=title,

@@ -158,6 +158,17 @@ def test_an_example_taken_up_by_the_person_is_imported(tmp_path: Path) -> None:
     assert convs[example["id"]].messages[2].model is None  # Chatbox's "unknown"
 
 
+def test_a_chat_chatbox_never_named_is_titled_by_its_first_question(tmp_path: Path) -> None:
+    path = tmp_path / "chatbox-exported-data-2025-1-1.json"
+    path.write_text(json.dumps({"chat-sessions": [{"id": "u", "name": "Untitled", "messages": [
+        {"id": "q", "role": "user", "content": "Why is the sky blue?", "timestamp": 1735689600000},
+        {"id": "a", "role": "assistant", "content": "Rayleigh scattering."}]}]}),
+        encoding="utf-8")
+    (conv,) = read_chatbox(path)
+    assert conv.title == "Why is the sky blue?"
+    assert conv.messages[1].created_at == conv.messages[0].created_at  # none: the parent's
+
+
 def test_a_session_of_only_a_system_prompt_is_empty() -> None:
     assert by_id(OLD)[NEW_CHAT].messages == []
     assert by_id(NEW)[UNTITLED].messages == []
@@ -355,6 +366,8 @@ def broken(tmp_path: Path) -> list[tuple[Path, str]]:
     no_backup = tmp_path / "photos.zip"
     with zipfile.ZipFile(no_backup, "w") as zf:
         zf.writestr("fox.png", b"\x89PNG")
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"chat-sessions": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
     half_zip = tmp_path / "half.zip"
     half_zip.write_bytes(b"PK\x03\x04 broken")
     return [
@@ -374,6 +387,8 @@ def broken(tmp_path: Path) -> list[tuple[Path, str]]:
         (damaged, "damaged.json: the JSON is damaged near byte "),
         (no_backup, "photos.zip: there is no chatbox-exported-data-….json in it — is this a "
                     "Chatbox backup? Nothing was imported"),
+        (deep, "deep.json: its lists and objects nest deeper than any Chatbox backup's — "
+               "this is not a backup, or it is damaged; nothing was imported"),
         (half_zip, "half.zip: the zip file is incomplete or damaged — make it again. "
                    "Nothing was imported"),
         (tmp_path / "missing.json", "missing.json: there is no such file or folder — check "
