@@ -297,6 +297,35 @@ def test_import_twice_and_through_chatdesk_json(tmp_path: Path, store: HistorySt
         assert stored_outline(other) == before[1]
 
 
+def test_a_newer_backup_adds_what_is_new_and_follows_the_branch_shown(
+        tmp_path: Path, store: HistoryStore) -> None:
+    jobs.run_import(store, "chatbox", NEW)
+    before = counts(store)
+    backup = json.loads(NEW.read_text(encoding="utf-8"))
+    lisbon = backup[f"session:{LISBON}"]
+    # In Chatbox the person went back to the first plan and asked on from there.
+    shown = lisbon["messages"][2:]  # the second plan and what followed it
+    fork = lisbon["messageForksHash"]["lx-u1"]
+    lisbon["messages"] = lisbon["messages"][:2] + fork["lists"][0]["messages"] + [
+        {"id": "lx-u9", "role": "user", "contentParts": [{"type": "text", "text": "Thanks!"}],
+         "timestamp": 1774865000000}]
+    fork["position"], fork["lists"] = 0, [{"id": "fork_list_lx1", "messages": []},
+                                          {"id": "fork_list_lx2", "messages": shown}]
+    path = tmp_path / "chatbox-exported-data-2026-3-31.json"
+    path.write_text(json.dumps(backup), encoding="utf-8")
+    report = jobs.run_import(store, "chatbox", path)
+    assert (report.conversations_added, report.conversations_updated,
+            report.messages_added) == (0, 1, 1)  # fmt: skip
+    assert counts(store) == (before[0], before[1] + 1)
+    conv = store.find_conversation_by_source("chatbox", LISBON)
+    assert conv is not None
+    assert [m.content for m in store.messages(conv.id)][-5:] == [
+        "Plan three days in Lisbon for me.", "Day 1: Baixa. Day 2: Alfama. Day 3: Cascais.",
+        "Is Cascais worth it?", "Yes, for the beaches.", "Thanks!"]
+    shown_before = store.messages(conv.id, include_alternates=True)
+    assert sum(m.is_alternate for m in shown_before) == 3  # the second plan and what followed
+
+
 def test_no_api_key_reaches_the_store(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with HistoryStore.open(data / "history.db") as store:
