@@ -322,8 +322,8 @@ def test_a_newer_backup_adds_what_is_new_and_follows_the_branch_shown(
     assert [m.content for m in store.messages(conv.id)][-5:] == [
         "Plan three days in Lisbon for me.", "Day 1: Baixa. Day 2: Alfama. Day 3: Cascais.",
         "Is Cascais worth it?", "Yes, for the beaches.", "Thanks!"]
-    shown_before = store.messages(conv.id, include_alternates=True)
-    assert sum(m.is_alternate for m in shown_before) == 3  # the second plan and what followed
+    every = store.messages(conv.id, include_alternates=True)
+    assert sum(m.is_alternate for m in every) == 3  # the second plan and what followed
 
 
 def test_no_api_key_reaches_the_store(tmp_path: Path) -> None:
