@@ -190,6 +190,15 @@ _NO_CANVAS = Canvas()
 def _tree_order(mapping: dict[str, Any]) -> list[str]:
     """The node ids, each parent before its children (siblings in the file's order), so
     what a message changes (a canvas) is known to the messages under it."""
+    seen_first: set[str] = set()
+    for key, node in mapping.items():  # exports list their nodes so almost always
+        parent = node.get("parent") if isinstance(node, dict) else None
+        if isinstance(parent, str) and parent != key and parent not in seen_first \
+                and isinstance(mapping.get(parent), dict):
+            break
+        seen_first.add(key)
+    else:
+        return [k for k, n in mapping.items() if isinstance(n, dict)]
     children: dict[str, list[str]] = {}
     roots = []
     for key, node in mapping.items():
@@ -266,8 +275,9 @@ class _Files:
         self._seen: set[str] = set()
         # what the person uploaded, by id: the names they gave their files
         # (an upload without an id, seen in 2025 files, goes by its name)
-        self.uploads = {_text(a.get("id")) or _text(a.get("name")): a for a in map(_obj, _items(
-            _obj(msg.get("metadata")).get("attachments"))) if _text(a.get("id") or a.get("name"))}
+        listed = _items(_obj(msg.get("metadata")).get("attachments"))
+        self.uploads = {_text(a.get("id")) or _text(a.get("name")): a for a in map(
+            _obj, listed) if _text(a.get("id") or a.get("name"))} if listed else {}
 
     def name(self, asset_id: str) -> str:
         given = _text(_obj(self.uploads.get(asset_id)).get("name"))

@@ -209,3 +209,17 @@ def test_citations_without_markers_or_references_change_nothing() -> None:
     # a marker the export names no page for is removed, not kept
     assert cited("Claim【3:0†source】.", {"citations": []}) == "Claim."
     assert cited("Claim \ue200cite\ue202turn0search9\ue201.", {}) == "Claim."
+
+
+def test_a_mapping_listed_children_first_reads_the_same(tmp_path: Path) -> None:
+    """Real exports list a parent before its children; one that does not (edited by a
+    tool) still applies each canvas edit to the version before it."""
+    items = json.loads(FAITHFUL.read_text(encoding="utf-8"))
+    for item in items:
+        item["mapping"] = dict(reversed(list(item["mapping"].items())))
+    shuffled = tmp_path / "conversations.json"
+    shuffled.write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+    again = {c.source_id: c for c in read_chatgpt(shuffled)}
+    for source_id, conv in by_id().items():
+        assert [(m.role, m.content, m.reasoning) for m in again[source_id].messages] == \
+            [(m.role, m.content, m.reasoning) for m in conv.messages]
