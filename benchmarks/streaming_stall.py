@@ -39,6 +39,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, qInstallMessageHandler  
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from results import Row, report  # noqa: E402
 
+from chatdesk.app import keep_start_up_objects  # noqa: E402
 from chatdesk.context import AppContext  # noqa: E402
 from chatdesk.events import TextChunk  # noqa: E402
 from chatdesk.ui.bridge import ChatBridge, install_asyncgen_hooks  # noqa: E402
@@ -196,6 +197,7 @@ async def run(args: argparse.Namespace, data: Path) -> int:
         window.show()
         window.open_conversation(args.conversation_id)
         await asyncio.sleep(0.3)
+        keep_start_up_objects()  # as the app does once its window is up
         paints = PaintCount()
         window.transcript.viewport().installEventFilter(paints)
         ticker = Ticker()

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from results import Row, report  # noqa: E402
 from streaming_stall import TICK_MS, Ticker, quiet_qt  # noqa: E402
 
+from chatdesk.app import keep_start_up_objects  # noqa: E402
 from chatdesk.context import AppContext  # noqa: E402
 from chatdesk.ui.main_window import MainWindow  # noqa: E402
 
@@ -58,6 +59,7 @@ def main() -> int:
     window.resize(1100, 720)
     window.show()
     pump(500)
+    keep_start_up_objects()  # as the app does once its window is up
     field = window.sidebar.search
     ticker = Ticker()
     ticker.start()
