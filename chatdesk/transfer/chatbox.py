@@ -16,6 +16,7 @@ from chatdesk.transfer.common import (
     SideOutcome,
 )
 from chatdesk.transfer.formats import kind_of_document, wrong_kind
+from chatdesk.transfer.shapes import as_list, as_text
 
 # Keys of Chatbox's storage that are settings (its own, the defaults of new chats and
 # pictures, the Chatbox account's sign-in): never imported, API keys least of all.
@@ -175,10 +176,10 @@ def _survey(label: str, opener: Opener) -> _Survey:
             out.listed = isinstance(value, list)
         elif key.startswith("session:") and isinstance(value, dict):
             value.setdefault("id", key[len("session:"):])
-            out.keyed.add(_text(value.get("id")))
+            out.keyed.add(as_text(value.get("id")))
             out.note(value, "keyed")
         elif key == "chat-sessions" and start == "item" and isinstance(value, dict):
-            out.old.append(_text(value.get("id")))
+            out.old.append(as_text(value.get("id")))
             out.note(value, "old")
     found = kind_of_document(out.keys)
     if found != "chatbox":
@@ -190,20 +191,20 @@ def _survey(label: str, opener: Opener) -> _Survey:
 
 
 def _copilots(value: Any, out: _Survey) -> None:
-    for copilot in _items(value):
+    for copilot in as_list(value):
         if not isinstance(copilot, dict):
             continue
-        prompt = _text(copilot.get("prompt")).strip()
+        prompt = as_text(copilot.get("prompt")).strip()
         if not prompt:
             out.blank_copilots += 1
             continue
-        name = _text(copilot.get("name")).strip() or "Chatbox copilot"
+        name = as_text(copilot.get("name")).strip() or "Chatbox copilot"
         out.presets.append(ImportedPreset(name, prompt))
-        out.copilots[_text(copilot.get("id"))] = name
+        out.copilots[as_text(copilot.get("id"))] = name
 
 
 def _untouched_example(session: dict[str, Any]) -> bool:
-    if _text(session.get("id")) not in _EXAMPLES:
+    if as_text(session.get("id")) not in _EXAMPLES:
         return False
     for messages in _lists(session):
         for m in messages:
@@ -215,20 +216,12 @@ def _untouched_example(session: dict[str, Any]) -> bool:
 
 def _lists(session: dict[str, Any]) -> list[list[Any]]:
     """Every list of messages a session holds: its threads', its own, its forks'."""
-    out = [_items(t.get("messages")) for t in _items(session.get("threads"))
+    out = [as_list(t.get("messages")) for t in as_list(session.get("threads"))
            if isinstance(t, dict)]
-    out.append(_items(session.get("messages")))
+    out.append(as_list(session.get("messages")))
     forks = session.get("messageForksHash")
     for fork in forks.values() if isinstance(forks, dict) else ():
         if isinstance(fork, dict):
-            out += [_items(x.get("messages")) for x in _items(fork.get("lists"))
+            out += [as_list(x.get("messages")) for x in as_list(fork.get("lists"))
                     if isinstance(x, dict)]
     return out
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from chatdesk import wording
@@ -15,6 +14,7 @@ from chatdesk.transfer.common import (
     FileLeftOut,
     ImportedAttachment,
     ImportedConversation,
+    MessageParts,
     RawNode,
     fence,
     first_user_title,
@@ -22,6 +22,7 @@ from chatdesk.transfer.common import (
     iso_from_unix,
     sources_list,
 )
+from chatdesk.transfer.shapes import as_list, as_text
 
 # Chatbox's provider ids (ModelProviderEnum) that are chatdesk's provider names too, or
 # the same company under chatdesk's name; the others are kept as Chatbox names them.
@@ -31,17 +32,9 @@ _SEARCH_TOOLS = {"web_search", "web-search", "web_browsing"}
 _ROLES = {"system": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
 
 
-@dataclass
-class Parts:
-    content: str = ""
-    reasoning: str | None = None
-    attachments: list[ImportedAttachment] = field(default_factory=list)
-    missing_files: int = 0
-
-
 def provider_of(value: Any) -> str | None:
     """chatdesk's name of a Chatbox provider id; None for a custom endpoint or none."""
-    name = _text(value).strip()
+    name = as_text(value).strip()
     if not name or name.startswith("custom-provider-") or name == "custom":
         return None
     return _PROVIDERS.get(name, name)
@@ -72,17 +65,17 @@ class _Tree:
             for msg in items:
                 if not isinstance(msg, dict):
                     continue
-                key = _text(msg.get("id")) or f"{self.session_id}#{len(self.nodes)}"
+                key = as_text(msg.get("id")) or f"{self.session_id}#{len(self.nodes)}"
                 if key in self.nodes:
                     continue  # the same message twice: the first place wins
                 self.nodes[key] = self._node(key, at, msg)
                 self.rank[key], rank = rank, 0
                 fork = self.forks.get(key)
                 if isinstance(fork, dict):  # the other answers (and what followed them)
-                    lists = [b for b in _items(fork.get("lists")) if isinstance(b, dict)]
+                    lists = [b for b in as_list(fork.get("lists")) if isinstance(b, dict)]
                     shown = fork.get("position")
                     rank = shown if isinstance(shown, int) and 0 <= shown < len(lists) else 0
-                    forked += [(_items(b.get("messages")), key, i) for i, b in enumerate(lists)
+                    forked += [(as_list(b.get("messages")), key, i) for i, b in enumerate(lists)
                                if i != rank or b.get("messages")]
                 at = key
             if first:
@@ -97,7 +90,7 @@ class _Tree:
         return {k: self.nodes[k] for k in keys}
 
     def _node(self, key: str, parent: str | None, msg: dict[str, Any]) -> RawNode:
-        role = _ROLES.get(_text(msg.get("role")))
+        role = _ROLES.get(as_text(msg.get("role")))
         stamp = msg.get("timestamp")
         when = iso_from_unix(stamp / 1000) if isinstance(stamp, int | float) and not \
             isinstance(stamp, bool) else None
@@ -110,31 +103,31 @@ class _Tree:
         node.content, node.reasoning = parts.content, parts.reasoning
         node.attachments, node.missing_files = parts.attachments, parts.missing_files
         if role in ("assistant", "tool"):
-            model = _text(msg.get("model")).strip()
+            model = as_text(msg.get("model")).strip()
             node.model = model if model and model != "unknown" else None
             node.provider = provider_of(msg.get("aiProvider"))
         return node
 
 
 def conversation(session: dict[str, Any], copilots: dict[str, str]) -> ImportedConversation:
-    session_id = _text(session.get("id")) or f"untitled-{_text(session.get('name'))}"
+    session_id = as_text(session.get("id")) or f"untitled-{as_text(session.get('name'))}"
     forks = session.get("messageForksHash")
     tree = _Tree(session_id, forks if isinstance(forks, dict) else {})
     leaf: str | None = None
     thread_times: list[str] = []
-    for thread in _items(session.get("threads")):  # older topics first, as Chatbox shows
+    for thread in as_list(session.get("threads")):  # older topics first, as Chatbox shows
         if isinstance(thread, dict):
-            leaf = tree.line(_items(thread.get("messages")), leaf)
+            leaf = tree.line(as_list(thread.get("messages")), leaf)
             created = thread.get("createdAt")
             if isinstance(created, int | float) and not isinstance(created, bool):
                 thread_times.append(iso_from_unix(created / 1000) or "")
-    leaf = tree.line(_items(session.get("messages")), leaf)
+    leaf = tree.line(as_list(session.get("messages")), leaf)
     has_words = any(n.role in ("user", "assistant", "tool") for n in tree.nodes.values())
     start = min(tree.times, default=None) or min((t for t in thread_times if t), default=None)
     messages = flatten(tree.ordered(), leaf, start) if has_words else []
     if messages and not any(m.role != "system" for m in messages):
         messages = []  # only a system prompt: nothing was said
-    name = _text(session.get("name")).strip()
+    name = as_text(session.get("name")).strip()
     # "Untitled" is the name Chatbox gives a new chat until it names it (Header.tsx)
     title = name if name and name != "Untitled" else first_user_title(messages)
     return ImportedConversation(
@@ -143,39 +136,39 @@ def conversation(session: dict[str, Any], copilots: dict[str, str]) -> ImportedC
         created_at=start,
         updated_at=max(tree.times, default=None),
         messages=messages,
-        preset=copilots.get(_text(session.get("copilotId"))),
+        preset=copilots.get(as_text(session.get("copilotId"))),
     )
 
 
-def message_parts(msg: dict[str, Any]) -> Parts:
+def message_parts(msg: dict[str, Any]) -> MessageParts:
     """The text, thinking and files of a Chatbox message of any version: `contentParts`
     (1.10 on) or `content` + `pictures` (before; also when the parts hold only the "..."
     placeholder Chatbox writes while an answer starts), `webBrowsing` (1.9) and
     `reasoningContent` (before thinking became a part)."""
-    out = Parts()
+    out = MessageParts()
     pieces: list[str] = []
     thinking: list[str] = []
     links: list[tuple[str, str]] = []
     pictures = 0
-    parts = [p for p in _items(msg.get("contentParts")) if isinstance(p, dict)]
-    texts = "".join(_text(p.get("text")) for p in parts if p.get("type") == "text").strip()
+    parts = [p for p in as_list(msg.get("contentParts")) if isinstance(p, dict)]
+    texts = "".join(as_text(p.get("text")) for p in parts if p.get("type") == "text").strip()
     if (not parts or not texts or texts == "...") and isinstance(msg.get("content"), str):
         parts = [p for p in parts if p.get("type") not in ("text", "image")]
         parts.insert(0, {"type": "text", "text": msg["content"]})
-        parts += [{"type": "image", **p} for p in _items(msg.get("pictures"))
+        parts += [{"type": "image", **p} for p in as_list(msg.get("pictures"))
                   if isinstance(p, dict) and (p.get("storageKey") or p.get("url"))]
     web = msg.get("webBrowsing")
     if isinstance(web, dict):  # 1.9's web search, before it became a tool call
-        query = ", ".join(q for q in _items(web.get("query")) if isinstance(q, str))
+        query = ", ".join(q for q in as_list(web.get("query")) if isinstance(q, str))
         if query:
             pieces.append(f"**Web search:** {query}")
         links += _links(web.get("links"), "url")
     for part in parts:
         kind = part.get("type")
         if kind == "text":
-            pieces.append(_text(part.get("text")))
+            pieces.append(as_text(part.get("text")))
         elif kind == "reasoning":
-            thinking.append(_text(part.get("text")).strip())
+            thinking.append(as_text(part.get("text")).strip())
         elif kind == "image":
             pictures += 1
             attachment = _data_image(part, pictures)
@@ -185,33 +178,34 @@ def message_parts(msg: dict[str, Any]) -> Parts:
                 pieces.append(f"[image: picture {pictures}]")
                 out.missing_files += 1
         elif kind == "info":
-            text = _text(part.get("text")).strip()
+            text = as_text(part.get("text")).strip()
             if text:
                 pieces.append(f"*{text}*")
         elif kind == "tool-call":
             pieces.append(_tool_call(part, links))
-    for file in _items(msg.get("files")):
+    for file in as_list(msg.get("files")):
         if isinstance(file, dict):  # the text Chatbox read from it is not in the backup
-            pieces.append(f"[file: {_text(file.get('name')).strip() or 'file'}]")
+            pieces.append(f"[file: {as_text(file.get('name')).strip() or 'file'}]")
             out.missing_files += 1
     given = _links(msg.get("links"), "url")
     if given:  # pages the user gave the message to read (their text is not in the backup)
         pieces.append("**Links**\n\n" + "\n".join(
             f"{i}. [{title.strip() or url}]({url})" for i, (title, url) in enumerate(given, 1)))
-    error = _text(msg.get("error")).strip()
+    error = as_text(msg.get("error")).strip()
     if error:
         pieces.append(f"**Error:** {error}")
     if links:
         pieces.append(sources_list(links))
     out.content = "\n\n".join(p for p in (p.strip("\n") for p in pieces) if p.strip())
-    reasoning = "\n\n".join(t for t in thinking if t) or _text(msg.get("reasoningContent")).strip()
+    reasoning = ("\n\n".join(t for t in thinking if t)
+                 or as_text(msg.get("reasoningContent")).strip())
     out.reasoning = reasoning or None
     return out
 
 
 def _tool_call(part: dict[str, Any], links: list[tuple[str, str]]) -> str:
     """A tool call and what it gave back; a web search's pages go to the Sources."""
-    name = _text(part.get("toolName")) or "tool"
+    name = as_text(part.get("toolName")) or "tool"
     args, result = part.get("args"), part.get("result")
     if name in _SEARCH_TOOLS:
         query = args.get("query") if isinstance(args, dict) else None
@@ -232,14 +226,14 @@ def _tool_call(part: dict[str, Any], links: list[tuple[str, str]]) -> str:
 
 
 def _links(value: Any, url_key: str) -> list[tuple[str, str]]:
-    return [(_text(item.get("title")), _text(item.get(url_key))) for item in _items(value)
-            if isinstance(item, dict) and _text(item.get(url_key))]
+    return [(as_text(item.get("title")), as_text(item.get(url_key))) for item in as_list(value)
+            if isinstance(item, dict) and as_text(item.get(url_key))]
 
 
 def _data_image(part: dict[str, Any], number: int) -> ImportedAttachment | None:
     """A picture whose bytes are in the message itself (a `data:` URL), or None: Chatbox
     keeps pictures by `storageKey` in its own storage, which its backup leaves out."""
-    url = _text(part.get("url"))
+    url = as_text(part.get("url"))
     head, _, payload = url.partition(",")
     if not (head.startswith("data:image/") and head.endswith(";base64") and payload):
         return None
@@ -255,11 +249,3 @@ def _data_image(part: dict[str, Any], number: int) -> ImportedAttachment | None:
         return attachment_from_bytes(name, data)
 
     return ImportedAttachment(name, load)
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

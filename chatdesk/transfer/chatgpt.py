@@ -27,7 +27,8 @@ from chatdesk.transfer.common import (
     quoted,
 )
 from chatdesk.transfer.export_stream import ExportFiles, ExportReader
-from chatdesk.transfer.formats import kind_of_conversation, wrong_kind
+from chatdesk.transfer.formats import why_not
+from chatdesk.transfer.shapes import as_dict, as_list, as_text
 
 # Context the model was given, not part of the conversation the person saw.
 _SKIPPED_TYPES = frozenset({"app_pairing_content"})
@@ -64,14 +65,7 @@ def read_chatgpt(path: Path) -> ChatGPTReader:
 
 def _foreign(index: int, item: dict[str, Any]) -> str | None:
     """Why `item` (the index-th of the file) is not a ChatGPT conversation, or None."""
-    found = kind_of_conversation(item)
-    if found == "chatgpt":
-        return None
-    if found is not None:
-        return wrong_kind(found, "chatgpt")
-    which = "its conversations have" if index == 1 else f"conversation {index:,} has"
-    return (f"this is not a ChatGPT export: {which} no `mapping` (the messages of a "
-            "ChatGPT conversation)")
+    return why_not("chatgpt", index, item, "`mapping` (the messages of a ChatGPT conversation)")
 
 
 class _Account:
@@ -86,9 +80,9 @@ class _Account:
 
     def instructed(self, content: dict[str, Any], metadata: dict[str, Any]) -> str | None:
         """The preset of these custom instructions (None when they say nothing)."""
-        given = _obj(metadata.get("user_context_message_data"))
-        about = _text(given.get("about_user_message")) or _said(content.get("user_profile"))
-        how = _text(given.get("about_model_message")) or _said(content.get("user_instructions"))
+        given = as_dict(metadata.get("user_context_message_data"))
+        about = as_text(given.get("about_user_message")) or _said(content.get("user_profile"))
+        how = as_text(given.get("about_model_message")) or _said(content.get("user_instructions"))
         parts = [f"About me:\n{about.strip()}" if about.strip() else "",
                  f"How to respond:\n{how.strip()}" if how.strip() else ""]
         text = "\n\n".join(p for p in parts if p)
@@ -100,7 +94,7 @@ class _Account:
         return self.instructions[text]
 
     def remembered(self, content: dict[str, Any], when: str | None) -> None:
-        text = _text(content.get("model_set_context")).strip()
+        text = as_text(content.get("model_set_context")).strip()
         if not text:
             return
         self.memories.add(text)
@@ -135,7 +129,7 @@ _MEMORY = "ChatGPT memory"
 
 def _said(value: Any) -> str:
     """A custom instruction without ChatGPT's lead-in ("The user provided … :")."""
-    return re.sub(r"^The user provided [^:]*:\s*", "", _text(value))
+    return re.sub(r"^The user provided [^:]*:\s*", "", as_text(value))
 
 
 @dataclass
@@ -152,7 +146,7 @@ def _conversation(item: dict[str, Any], assets: ExportFiles,
     if not isinstance(mapping, dict):
         mapping = {}
     created = iso_from_unix(item.get("create_time"))
-    default_model = _text(item.get("default_model_slug")) or None
+    default_model = as_text(item.get("default_model_slug")) or None
     nodes: dict[str, RawNode] = {}
     folds: dict[str, _Fold] = {}
     canvases: dict[str, Canvas] = {}
@@ -170,8 +164,8 @@ def _conversation(item: dict[str, Any], assets: ExportFiles,
     _fold_into_answers(nodes, folds)
     leaf = item.get("current_node")
     messages = flatten(nodes, leaf if isinstance(leaf, str) else None, created)
-    title = _text(item.get("title")).strip() or first_user_title(messages)
-    source_id = _text(item.get("conversation_id") or item.get("id"))
+    title = as_text(item.get("title")).strip() or first_user_title(messages)
+    source_id = as_text(item.get("conversation_id") or item.get("id"))
     if not source_id:  # never seen in real exports; a stable id keeps re-imports idempotent
         source_id = f"untitled-{item.get('create_time')}-{title}"
     return ImportedConversation(
@@ -275,12 +269,12 @@ class _Files:
         self._seen: set[str] = set()
         # what the person uploaded, by id: the names they gave their files
         # (an upload without an id, seen in 2025 files, goes by its name)
-        listed = _items(_obj(msg.get("metadata")).get("attachments"))
-        self.uploads = {_text(a.get("id")) or _text(a.get("name")): a for a in map(
-            _obj, listed) if _text(a.get("id") or a.get("name"))} if listed else {}
+        listed = as_list(as_dict(msg.get("metadata")).get("attachments"))
+        self.uploads = {as_text(a.get("id")) or as_text(a.get("name")): a for a in map(
+            as_dict, listed) if as_text(a.get("id") or a.get("name"))} if listed else {}
 
     def name(self, asset_id: str) -> str:
-        given = _text(_obj(self.uploads.get(asset_id)).get("name"))
+        given = as_text(as_dict(self.uploads.get(asset_id)).get("name"))
         return given or _file_name(self.assets.get(asset_id) or asset_id)
 
     def take(self, asset_id: str, placeholder: str) -> str:
@@ -299,7 +293,7 @@ class _Files:
         """The uploads no content part showed (PDFs, text files): attached, or placeholders."""
         notes = []
         for asset_id, upload in self.uploads.items():
-            name = _text(upload.get("name")) or asset_id
+            name = as_text(upload.get("name")) or asset_id
             note = self.take(asset_id, f"[file: {name}]")
             if note:
                 notes.append(note)
@@ -330,26 +324,26 @@ class _Turn:
         """Set role, content, time and model of a node from its message (role None =
         hidden); returns the canvas as it stands after the message."""
         raw.created_at = iso_from_unix(msg.get("create_time"))
-        metadata = _obj(msg.get("metadata"))
-        author = _obj(msg.get("author"))
-        role = _ROLES.get(_text(author.get("role")))
+        metadata = as_dict(msg.get("metadata"))
+        author = as_dict(msg.get("author"))
+        role = _ROLES.get(as_text(author.get("role")))
         content = msg.get("content") or {}
         if role is None or not isinstance(content, dict):
             return canvas
-        kind = _text(content.get("content_type")) or "text"
+        kind = as_text(content.get("content_type")) or "text"
         if kind == "user_editable_context":
             self.preset = self.account.instructed(content, metadata) or self.preset
             return canvas
         if kind == "model_editable_context":
             self.account.remembered(content, raw.created_at)
             return canvas
-        tool = _text(author.get("name"))
-        recipient = _text(msg.get("recipient"))
+        tool = as_text(author.get("name"))
+        recipient = as_text(msg.get("recipient"))
         if role == "tool" and tool.startswith(CANVAS_TOOL):  # "Successfully created …"
             return canvas.with_id(raw.parent or "", _canvas_id(content, metadata))
         if metadata.get("is_visually_hidden_from_conversation") or kind in _SKIPPED_TYPES:
             return canvas
-        model = _text(metadata.get("model_slug")) or default
+        model = as_text(metadata.get("model_slug")) or default
         if role == "assistant" and recipient.startswith(CANVAS_TOOL):
             shown, canvas = canvas.call(recipient[len(CANVAS_TOOL):], _code(content),
                                         raw.key, self._refused(raw.key))
@@ -386,10 +380,10 @@ class _Turn:
     def _refused(self, key: str) -> bool:
         """Whether the canvas tool answered call `key` with "Failed with error" (the
         model then tried again: the person saw only the attempt that worked)."""
-        for child in _items(_obj(self.mapping.get(key)).get("children")):
-            msg = _obj(_obj(self.mapping.get(child)).get("message"))
-            if _obj(msg.get("author")).get("role") == "tool":
-                said = _render("text", _obj(msg.get("content")), None).lstrip()
+        for child in as_list(as_dict(self.mapping.get(key)).get("children")):
+            msg = as_dict(as_dict(self.mapping.get(child)).get("message"))
+            if as_dict(msg.get("author")).get("role") == "tool":
+                said = _render("text", as_dict(msg.get("content")), None).lstrip()
                 if said.startswith("Failed with error"):
                     return True
         return False
@@ -411,12 +405,12 @@ def _thinking(kind: str, content: dict[str, Any], metadata: dict[str, Any], role
         code = _code(content)
         if search := searched(metadata, code):
             return search
-        language = _text(content.get("language"))
+        language = as_text(content.get("language"))
         shown = fence(code, None if language in ("", "unknown") else language)
         return f"Ran `{recipient}`:\n\n{shown}" if code.strip() else ""
     if role == "tool":
         if kind == "execution_output":
-            output = _text(content.get("text")).replace("<<ImageDisplayed>>", "").strip("\n")
+            output = as_text(content.get("text")).replace("<<ImageDisplayed>>", "").strip("\n")
             return fence(output, "output") if output.strip() else ""
         found = _search_results(metadata.get("search_result_groups"))
         return f"Found:\n\n{found}" if found else ""
@@ -427,12 +421,12 @@ def _code(content: dict[str, Any]) -> str:
     """The text of a tool call (a `code` message's text, or a `text` message's parts)."""
     if isinstance(content.get("text"), str):
         return str(content["text"])
-    return "\n".join(p for p in _items(content.get("parts")) if isinstance(p, str))
+    return "\n".join(p for p in as_list(content.get("parts")) if isinstance(p, str))
 
 
 def _canvas_id(content: dict[str, Any], metadata: dict[str, Any]) -> str:
     """The textdoc id the canvas tool gave a document it created."""
-    given = _text(_obj(metadata.get("canvas")).get("textdoc_id"))
+    given = as_text(as_dict(metadata.get("canvas")).get("textdoc_id"))
     if given:
         return given
     found = re.search(r"textdoc_id\W+([0-9a-f]{16,})", _code(content))
@@ -442,41 +436,42 @@ def _canvas_id(content: dict[str, Any], metadata: dict[str, Any]) -> str:
 def _render(kind: str, content: dict[str, Any], assets: _Files | None) -> str:
     """Markdown for one content type; unknown types keep whatever text they carry."""
     if kind == "text":
-        return "\n".join(p for p in _items(content.get("parts")) if isinstance(p, str))
+        return "\n".join(p for p in as_list(content.get("parts")) if isinstance(p, str))
     if kind == "multimodal_text":
         return "\n\n".join(
-            filter(None, (_part(p, assets) for p in _items(content.get("parts"))))
+            filter(None, (_part(p, assets) for p in as_list(content.get("parts"))))
         )
     if kind == "code":
-        language = _text(content.get("language"))
-        text = _text(content.get("text"))
+        language = as_text(content.get("language"))
+        text = as_text(content.get("text"))
         return fence(text, None if language in ("", "unknown") else language) if text else ""
     if kind == "execution_output":  # "<<ImageDisplayed>>" stands for a plot (see _fill)
-        text = _text(content.get("text")).replace("<<ImageDisplayed>>", "")
+        text = as_text(content.get("text")).replace("<<ImageDisplayed>>", "")
         return fence(text.strip("\n"), "output") if text.strip() else ""
     if kind == "tether_browsing_display":
-        return _text(content.get("result")).strip() or _text(content.get("summary"))
+        return as_text(content.get("result")).strip() or as_text(content.get("summary"))
     if kind == "tether_quote":
-        text = _text(content.get("text"))
+        text = as_text(content.get("text"))
         source = _link(content.get("title") or content.get("domain"), content.get("url"))
         return quoted(text, "Quote") + (f"\n\n— {source}" if source else "") if text else ""
     if kind == "system_error":
-        text = _text(content.get("text"))
-        return f"**Error ({_text(content.get('name')) or 'system'}):** {text}" if text else ""
+        text = as_text(content.get("text"))
+        return f"**Error ({as_text(content.get('name')) or 'system'}):** {text}" if text else ""
     if kind == "sonic_webpage":
         link = _link(content.get("title"), content.get("url"))
-        return "\n\n".join(filter(None, (link, _text(content.get("text")))))
-    parts = [p for p in _items(content.get("parts")) if isinstance(p, str)]
-    parts += [_text(content.get(k)) for k in ("text", "result") if isinstance(content.get(k), str)]
+        return "\n\n".join(filter(None, (link, as_text(content.get("text")))))
+    parts = [p for p in as_list(content.get("parts")) if isinstance(p, str)]
+    parts += [as_text(content.get(k)) for k in ("text", "result")
+              if isinstance(content.get(k), str)]
     return "\n\n".join(p for p in parts if p.strip())
 
 
 def _output_images(result: Any, assets: _Files) -> list[str]:
     """Placeholders for the images a code run showed (`aggregate_result.messages`)."""
     shown = []
-    for message in _items(_obj(result).get("messages")):
-        message = _obj(message)
-        if message.get("message_type") == "image" and _text(message.get("image_url")):
+    for message in as_list(as_dict(result).get("messages")):
+        message = as_dict(message)
+        if message.get("message_type") == "image" and as_text(message.get("image_url")):
             pointer = {"content_type": "image_asset_pointer",
                        "asset_pointer": message["image_url"]}
             shown.append(_part(pointer, assets))
@@ -486,9 +481,9 @@ def _output_images(result: Any, assets: _Files) -> list[str]:
 def _search_results(groups: Any) -> str:
     """A web search's results (`metadata.search_result_groups`) as a list of links."""
     links: list[str] = []
-    for group in _items(groups):
-        for entry in _items(_obj(group).get("entries")):
-            link = _link(_obj(entry).get("title"), _obj(entry).get("url"))
+    for group in as_list(groups):
+        for entry in as_list(as_dict(group).get("entries")):
+            link = _link(as_dict(entry).get("title"), as_dict(entry).get("url"))
             if link and f"- {link}" not in links:
                 links.append(f"- {link}")
     return "\n".join(links)
@@ -501,33 +496,21 @@ def _part(part: Any, files: _Files | None) -> str:
         return ""
     kind = part.get("content_type")
     if kind == "image_asset_pointer" and files is not None:
-        pointer = _text(part.get("asset_pointer"))
+        pointer = as_text(part.get("asset_pointer"))
         asset = pointer.split("://", 1)[-1]
         name = files.name(asset) or "image"
-        prompt = _obj(_obj(part.get("metadata")).get("dalle")).get("prompt")
+        prompt = as_dict(as_dict(part.get("metadata")).get("dalle")).get("prompt")
         said = f"(prompt: {prompt})" if isinstance(prompt, str) else ""
         # an image the export holds is the message's attachment now; its prompt stays
         placeholder = files.take(asset, f"[image: {name}]")
         return " ".join(p for p in (placeholder, said) if p)
     if kind in ("audio_asset_pointer", "real_time_user_audio_video_asset_pointer"):
         return ""  # the words are in the audio_transcription part beside it
-    return _text(part.get("text"))
+    return as_text(part.get("text"))
 
 
 def _link(title: Any, url: Any) -> str:
-    text, address = _text(title), _text(url)
+    text, address = as_text(title), as_text(url)
     if address:
         return f"[{text or address}]({address})"
     return text
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

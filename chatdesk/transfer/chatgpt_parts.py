@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chatdesk.transfer.common import document, fence, sources_list
+from chatdesk.transfer.shapes import as_dict, as_list, as_text
 
 # -- canvas (the `canmore` tool) ---------------------------------------------------------
 
@@ -40,26 +41,26 @@ class Canvas:
         if failed or args is None:
             return "", self
         if tool == "create_textdoc":
-            kind = _text(args.get("type"))
+            kind = as_text(args.get("type"))
             fence_as: str | None = _FENCE_OF_TYPE.get(kind) or (
                 kind.split("/", 1)[1] if "/" in kind else None)
-            made = CanvasDocument(_text(args.get("name")) or "untitled", fence_as,
-                                  _text(args.get("content")), 1)
-            return self._shown(_text(args.get("textdoc_id")) or key, made)
-        doc_id = _text(args.get("textdoc_id")) or self.last
+            made = CanvasDocument(as_text(args.get("name")) or "untitled", fence_as,
+                                  as_text(args.get("content")), 1)
+            return self._shown(as_text(args.get("textdoc_id")) or key, made)
+        doc_id = as_text(args.get("textdoc_id")) or self.last
         current = self.documents.get(doc_id or "")
         if current is None or doc_id is None:  # the export lacks the version it changes
             return fence(json.dumps(args, ensure_ascii=False, indent=2), "json"), self
         if tool == "update_textdoc":
-            text = apply_updates(current.text, _items(args.get("updates")))
+            text = apply_updates(current.text, as_list(args.get("updates")))
             if text is None:  # ChatGPT's own check would have refused it: said as such
                 return (f"**Document: {current.name}** — an edit that could not be applied:"
                         f"\n\n{fence(json.dumps(args, ensure_ascii=False, indent=2), 'json')}",
                         self)
             return self._shown(doc_id, replace(current, text=text, version=current.version + 1))
         if tool == "comment_textdoc":
-            lines = [f"- *{_unescaped(_text(c.get('pattern')))}*: {_text(c.get('comment'))}"
-                     for c in map(_obj, _items(args.get("comments")))]
+            lines = [f"- *{_unescaped(as_text(c.get('pattern')))}*: {as_text(c.get('comment'))}"
+                     for c in map(as_dict, as_list(args.get("comments")))]
             return f"**Comments on {current.name}**\n\n" + "\n".join(lines), self
         return "", self
 
@@ -79,13 +80,13 @@ def apply_updates(text: str, updates: list[Any]) -> str | None:
     """The text after a canvas edit's updates, in order (each a Python regular expression
     and its replacement, once or `multiple` times), or None if one cannot apply: the
     canvas tool refuses the whole edit then."""
-    for update in map(_obj, updates):
+    for update in map(as_dict, updates):
         try:
-            pattern = re.compile(_text(update.get("pattern")), re.DOTALL if _text(
+            pattern = re.compile(as_text(update.get("pattern")), re.DOTALL if as_text(
                 update.get("pattern")) == ".*" else 0)
         except re.error:
             return None
-        replacement = _text(update.get("replacement"))
+        replacement = as_text(update.get("replacement"))
         found = pattern.search(text)
         if found is None:
             return None
@@ -130,8 +131,8 @@ def cited(text: str, metadata: dict[str, Any]) -> str:
     """The answer with its citation markers turned into links to the pages and a
     **Sources** list after it; markers with nothing to link are removed."""
     links: list[tuple[str, str]] = []
-    text = _bracket_citations(text, _items(metadata.get("citations")), links)
-    text = _token_citations(text, _items(metadata.get("content_references")), links)
+    text = _bracket_citations(text, as_list(metadata.get("citations")), links)
+    text = _token_citations(text, as_list(metadata.get("content_references")), links)
     listed = sources_list(links)
     return f"{text.rstrip()}\n\n{listed}" if listed else text
 
@@ -140,10 +141,10 @@ def _bracket_citations(text: str, citations: list[Any], links: list[tuple[str, s
     if "【" not in text:
         return text
     by_place: dict[int, dict[str, Any]] = {}
-    for citation in map(_obj, citations):
+    for citation in map(as_dict, citations):
         start = citation.get("start_ix")
         if isinstance(start, int):
-            by_place[start] = _obj(citation.get("metadata"))
+            by_place[start] = as_dict(citation.get("metadata"))
     starts = [m.start() for m in _BRACKET_MARK.finditer(text)]
     in_order = [by_place[k] for k in sorted(by_place)]
 
@@ -152,11 +153,11 @@ def _bracket_citations(text: str, citations: list[Any], links: list[tuple[str, s
         found = by_place.get(mark)
         if found is None and len(in_order) == len(starts):
             found = in_order[starts.index(match.start())]
-        url = _text(_obj(found).get("url"))
+        url = as_text(as_dict(found).get("url"))
         if not url:  # a file it read: named, as ChatGPT shows it
-            name = _text(_obj(found).get("name"))
+            name = as_text(as_dict(found).get("name"))
             return f" ({name})" if name else ""
-        links.append((_text(_obj(found).get("title")), url))
+        links.append((as_text(as_dict(found).get("title")), url))
         return f" ([{_site(url)}]({url}))"
 
     return _BRACKET_MARK.sub(link, text)
@@ -166,13 +167,13 @@ def _token_citations(text: str, references: list[Any], links: list[tuple[str, st
     if not _PRIVATE.search(text):
         return text
     said: dict[str, str] = {}
-    for reference in map(_obj, references):
-        matched = _text(reference.get("matched_text"))
+    for reference in map(as_dict, references):
+        matched = as_text(reference.get("matched_text"))
         if not matched.startswith("\ue200") or matched in said:
             continue
-        pages = [(_text(i.get("title")), _text(i.get("url"))) for i in map(
-            _obj, _items(reference.get("items")))]
-        pages += [("", u) for u in _items(reference.get("safe_urls")) if isinstance(u, str)
+        pages = [(as_text(i.get("title")), as_text(i.get("url"))) for i in map(
+            as_dict, as_list(reference.get("items")))]
+        pages += [("", u) for u in as_list(reference.get("safe_urls")) if isinstance(u, str)
                   and not pages]
         pages = [(title, url) for title, url in pages if url]
         links.extend(pages)
@@ -220,9 +221,9 @@ def _site(url: str) -> str:
 def thoughts_text(content: dict[str, Any]) -> str:
     """A reasoning model's `thoughts` as Markdown: each step's summary in bold, its text."""
     steps = []
-    for thought in map(_obj, _items(content.get("thoughts"))):
-        summary = _text(thought.get("summary")).strip()
-        body = _text(thought.get("content")).strip()
+    for thought in map(as_dict, as_list(content.get("thoughts"))):
+        summary = as_text(thought.get("summary")).strip()
+        body = as_text(thought.get("content")).strip()
         steps.append(f"**{summary}**\n\n{body}" if summary and body else summary or body)
     return "\n\n".join(s for s in steps if s)
 
@@ -236,12 +237,12 @@ def searched(metadata: dict[str, Any], call: str) -> str:
 def search_queries(metadata: dict[str, Any], call: str) -> list[str]:
     """What a web search asked: `metadata.search_queries`, or the call's own
     `{"search_query": [{"q": …}]}` (2025 `web.run`); texts or `{q}` objects."""
-    queries = _items(metadata.get("search_queries"))
+    queries = as_list(metadata.get("search_queries"))
     if not queries and call.lstrip().startswith("{"):
-        queries = _items(_obj(_json_object(call)).get("search_query"))
+        queries = as_list(as_dict(_json_object(call)).get("search_query"))
     asked = []
     for query in queries:
-        text = query if isinstance(query, str) else _text(_obj(query).get("q"))
+        text = query if isinstance(query, str) else as_text(as_dict(query).get("q"))
         if text.strip():
             asked.append(text.strip())
     return asked
@@ -253,15 +254,3 @@ def _json_object(text: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

@@ -25,6 +25,7 @@ from chatdesk.transfer.common import (
     flatten,
     iso_from_text,
 )
+from chatdesk.transfer.shapes import as_list, as_text
 
 # data.json is one JSON object (Cherry Studio writes it with one JSON.stringify), its topics
 # in one table and their blocks in another, so it is read whole: while it is parsed the
@@ -161,9 +162,9 @@ class CherryBackup(Iterator[ImportedConversation]):
 
     def _open_stored(self, meta: dict[str, Any], name: str) -> ImportedAttachment | None:
         """A file a message names, from Data/Files (kept there as its id and extension)."""
-        stored = _text(meta.get("name"))
-        candidates = [stored, _text(meta.get("id")) + _text(meta.get("ext")),
-                      _text(meta.get("path")).replace("\\", "/").rsplit("/", 1)[-1]]
+        stored = as_text(meta.get("name"))
+        candidates = [stored, as_text(meta.get("id")) + as_text(meta.get("ext")),
+                      as_text(meta.get("path")).replace("\\", "/").rsplit("/", 1)[-1]]
         opener = next((self._stored[c] for c in candidates if c and c in self._stored), None)
         if opener is None:
             return None
@@ -185,35 +186,35 @@ class CherryBackup(Iterator[ImportedConversation]):
         assistants, tables, preset_of = found.assistants, found.tables, found.preset_of
         topics_meta: dict[str, dict[str, Any]] = {}  # a topic's name and times, by its id
         for assistant in assistants:
-            for topic in _items(assistant.get("topics")):
-                if isinstance(topic, dict) and _text(topic.get("id")):
-                    topics_meta.setdefault(_text(topic["id"]), {
-                        **topic, "assistantId": _text(topic.get("assistantId"))
-                        or _text(assistant.get("id"))})
-        blocks = {b["id"]: b for b in _items(tables.get("message_blocks"))
+            for topic in as_list(assistant.get("topics")):
+                if isinstance(topic, dict) and as_text(topic.get("id")):
+                    topics_meta.setdefault(as_text(topic["id"]), {
+                        **topic, "assistantId": as_text(topic.get("assistantId"))
+                        or as_text(assistant.get("id"))})
+        blocks = {b["id"]: b for b in as_list(tables.get("message_blocks"))
                   if isinstance(b, dict) and isinstance(b.get("id"), str)}
-        for topic in _items(tables.get("topics")):
+        for topic in as_list(tables.get("topics")):
             if isinstance(topic, dict):
-                meta = topics_meta.get(_text(topic.get("id")), {})
+                meta = topics_meta.get(as_text(topic.get("id")), {})
                 yield self._conversation(topic, meta, blocks, preset_of)
 
     def _conversation(self, topic: dict[str, Any], meta: dict[str, Any],
                       blocks: dict[str, dict[str, Any]],
                       preset_of: dict[str, str]) -> ImportedConversation:
-        raw = [m for m in _items(topic.get("messages")) if isinstance(m, dict)]
+        raw = [m for m in as_list(topic.get("messages")) if isinstance(m, dict)]
         created = iso_from_text(meta.get("createdAt"))
         messages = flatten(*self._tree(raw, blocks), created)
-        topic_id = _text(topic.get("id"))
-        title = _text(meta.get("name")).strip() or first_user_title(messages)
-        assistant = _text(meta.get("assistantId")) or next(
-            (_text(m.get("assistantId")) for m in raw if _text(m.get("assistantId"))), "")
+        topic_id = as_text(topic.get("id"))
+        title = as_text(meta.get("name")).strip() or first_user_title(messages)
+        assistant = as_text(meta.get("assistantId")) or next(
+            (as_text(m.get("assistantId")) for m in raw if as_text(m.get("assistantId"))), "")
         return ImportedConversation(
             source_id=topic_id or f"untitled-{created}-{title}",
             title=title,
             created_at=created or (messages[0].created_at if messages else None),
             updated_at=iso_from_text(meta.get("updatedAt")),
             messages=messages,
-            system_prompt=_text(meta.get("prompt")).strip() or None,
+            system_prompt=as_text(meta.get("prompt")).strip() or None,
             preset=preset_of.get(assistant),
         )
 
@@ -223,21 +224,21 @@ class CherryBackup(Iterator[ImportedConversation]):
         each answer names the question it answers (`askId`): several answers to one
         question (regenerated, or asked of several models at once) are siblings, and the
         one the user picked (`foldSelected`), else the last, goes on to the next question."""
-        keys = [_text(m.get("id")) or f"#{i}" for i, m in enumerate(raw)]
-        picked = {_text(m.get("askId")) for m in raw if m.get("foldSelected") is True}
+        keys = [as_text(m.get("id")) or f"#{i}" for i, m in enumerate(raw)]
+        picked = {as_text(m.get("askId")) for m in raw if m.get("foldSelected") is True}
         chosen: dict[str, str] = {}
         for key, msg in zip(keys, raw, strict=True):
-            ask = _text(msg.get("askId"))
+            ask = as_text(msg.get("askId"))
             if msg.get("role") == "assistant" and ask and (
                     ask not in picked or msg.get("foldSelected") is True):
                 chosen[ask] = key
         nodes: dict[str, RawNode] = {}
         tail: str | None = None
         for key, msg in zip(keys, raw, strict=True):
-            role = _ROLES.get(_text(msg.get("role")))
+            role = _ROLES.get(as_text(msg.get("role")))
             if msg.get("type") == "clear":
                 role = None  # Cherry Studio's "clear context" mark: not a message
-            ask = _text(msg.get("askId"))
+            ask = as_text(msg.get("askId"))
             parent = ask if role == "assistant" and ask in nodes else tail
             node = RawNode(key, parent, role, "", iso_from_text(msg.get("createdAt")))
             if role is not None:
@@ -247,9 +248,9 @@ class CherryBackup(Iterator[ImportedConversation]):
             if role == "assistant":
                 found = msg.get("model")
                 model: dict[str, Any] = found if isinstance(found, dict) else {}
-                node.model = (_text(model.get("id")) or _text(model.get("name"))
-                              or _text(msg.get("modelId")) or None)
-                node.provider = _text(model.get("provider")) or None
+                node.model = (as_text(model.get("id")) or as_text(model.get("name"))
+                              or as_text(msg.get("modelId")) or None)
+                node.provider = as_text(model.get("provider")) or None
             nodes.setdefault(key, node)
             if not (role == "assistant" and ask in nodes and chosen.get(ask) != key):
                 tail = key
@@ -286,12 +287,6 @@ def _zip_opener(zf: zipfile.ZipFile, name: str) -> Callable[[], IO[bytes]]:
     return lambda: zf.open(name)
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def read_cherry(path: Path) -> CherryBackup:

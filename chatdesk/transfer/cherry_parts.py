@@ -9,23 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatdesk.transfer.common import ImportedAttachment, fence, quoted, sources_list
+from chatdesk.transfer.common import ImportedAttachment, MessageParts, fence, quoted, sources_list
+from chatdesk.transfer.shapes import as_dict, as_list, as_text
 
 # Opens a file of the backup's Data/Files folder as an attachment named `name`, or None
 # when the backup does not hold it (backed up with "skip files", or deleted since).
 FileOpener = Callable[[dict[str, Any], str], ImportedAttachment | None]
 # Makes an attachment of bytes the backup holds inline (a generated image as base64).
 InlineFile = Callable[[str, bytes], ImportedAttachment]
-
-
-@dataclass
-class Parts:
-    """What one Cherry Studio message becomes in chatdesk."""
-
-    content: str = ""
-    reasoning: str | None = None
-    attachments: list[ImportedAttachment] = field(default_factory=list)
-    missing_files: int = 0
 
 
 @dataclass
@@ -40,19 +31,19 @@ class _Collect:
         if text.strip():
             self.pieces.append(text.strip("\n"))
 
-    def parts(self) -> Parts:
+    def parts(self) -> MessageParts:
         text = "\n\n".join(p for p in [*self.pieces, sources_list(self.links)] if p)
         reasoning = "\n\n".join(t.strip() for t in self.thinking if t.strip()) or None
-        return Parts(text, reasoning, self.attachments, self.missing)
+        return MessageParts(text, reasoning, self.attachments, self.missing)
 
 
 def message_parts(msg: dict[str, Any], blocks: dict[str, dict[str, Any]],
-                  open_file: FileOpener, inline: InlineFile) -> Parts:
+                  open_file: FileOpener, inline: InlineFile) -> MessageParts:
     """The message as chatdesk keeps it. Messages since the app's database version 7 list
     the ids of their blocks (the `message_blocks` table); older ones hold `content`,
     `reasoning_content`, `files` and `metadata` themselves (what `upgradeToV7` converts)."""
     out = _Collect()
-    ids = _items(msg.get("blocks"))
+    ids = as_list(msg.get("blocks"))
     if ids:
         for ref in ids:
             block = blocks.get(ref) if isinstance(ref, str) else ref
@@ -65,30 +56,30 @@ def message_parts(msg: dict[str, Any], blocks: dict[str, dict[str, Any]],
 
 def _block(block: dict[str, Any], out: _Collect, open_file: FileOpener,
            inline: InlineFile) -> None:
-    kind = _text(block.get("type"))
+    kind = as_text(block.get("type"))
     content = block.get("content")
     if kind in ("main_text", "compact"):
-        out.add(_text(content))
+        out.add(as_text(content))
     elif kind == "thinking":
-        out.thinking.append(_text(content))
+        out.thinking.append(as_text(content))
     elif kind == "translation":
-        target = _text(block.get("targetLanguage"))
+        target = as_text(block.get("targetLanguage"))
         heading = f"Translation ({target})" if target and target != "unknown" else "Translation"
-        if _text(content).strip():
-            out.add(quoted(_text(content), heading))
+        if as_text(content).strip():
+            out.add(quoted(as_text(content), heading))
     elif kind == "code":
-        if _text(content).strip():
-            out.add(fence(_text(content), _text(block.get("language")) or None))
+        if as_text(content).strip():
+            out.add(fence(as_text(content), as_text(block.get("language")) or None))
     elif kind == "image":
         _image(block, out, open_file, inline)
     elif kind == "file":
         _file(block.get("file"), out, open_file, "file")
     elif kind == "video":
-        url = _text(block.get("url"))
+        url = as_text(block.get("url"))
         if url.startswith(("http://", "https://")):
             out.add(f"[Video]({url})")
         elif url or block.get("filePath"):
-            out.add(f"[file: {_base(_text(block.get('filePath')) or url) or 'video'}]")
+            out.add(f"[file: {_base(as_text(block.get('filePath')) or url) or 'video'}]")
             out.missing += 1
     elif kind == "citation":
         _citations(block.get("response"), out)
@@ -96,25 +87,25 @@ def _block(block: dict[str, Any], out: _Collect, open_file: FileOpener,
         _tool(block, out)
     elif kind == "error":
         error = block.get("error")
-        message = _text(error.get("message")) if isinstance(error, dict) else ""
+        message = as_text(error.get("message")) if isinstance(error, dict) else ""
         out.add(quoted(message or "The answer ended with an error.", "Error"))
 
 
 def _legacy(msg: dict[str, Any], out: _Collect, open_file: FileOpener,
             inline: InlineFile) -> None:
     """A message of the v0.x shape: the fields `upgradeToV7` turns into blocks, in its order."""
-    out.thinking.append(_text(msg.get("reasoning_content")))
-    meta = _dict(msg.get("metadata"))
-    for tool in _items(meta.get("mcpTools")):
+    out.thinking.append(as_text(msg.get("reasoning_content")))
+    meta = as_dict(msg.get("metadata"))
+    for tool in as_list(meta.get("mcpTools")):
         if isinstance(tool, dict):
             _tool({"toolName": (tool.get("tool") or {}).get("name")
                    if isinstance(tool.get("tool"), dict) else tool.get("id"),
                    "arguments": tool.get("arguments"), "content": tool.get("response")}, out)
-    content = _text(msg.get("content"))
+    content = as_text(msg.get("content"))
     out.add(content)
-    if _text(msg.get("translatedContent")).strip():
-        out.add(quoted(_text(msg.get("translatedContent")), "Translation"))
-    for item in _items(msg.get("files")):
+    if as_text(msg.get("translatedContent")).strip():
+        out.add(quoted(as_text(msg.get("translatedContent")), "Translation"))
+    for item in as_list(msg.get("files")):
         _file(item, out, open_file, "image" if _is_image(item) else "file")
     if isinstance(meta.get("generateImage"), dict):
         _generated(meta["generateImage"], out, inline)
@@ -123,7 +114,7 @@ def _legacy(msg: dict[str, Any], out: _Collect, open_file: FileOpener,
             _citations({"results": meta[key]}, out)
     error = msg.get("error")
     if isinstance(error, dict) and error and not content.strip():
-        out.add(quoted(_text(error.get("message")) or "The answer ended with an error.",
+        out.add(quoted(as_text(error.get("message")) or "The answer ended with an error.",
                        "Error"))
 
 
@@ -131,11 +122,11 @@ def _image(block: dict[str, Any], out: _Collect, open_file: FileOpener,
            inline: InlineFile) -> None:
     if isinstance(block.get("file"), dict):
         _file(block["file"], out, open_file, "image")
-    url = _text(block.get("url"))
+    url = as_text(block.get("url"))
     if url.startswith("data:"):
         data = _data_url(url)
         if data is not None:
-            out.attachments.append(inline(f"image-{_text(block.get('id'))[:8] or 1}.png", data))
+            out.attachments.append(inline(f"image-{as_text(block.get('id'))[:8] or 1}.png", data))
     elif url.startswith(("http://", "https://")):
         out.add(f"![image]({url})")
     meta = block.get("metadata")
@@ -145,7 +136,7 @@ def _image(block: dict[str, Any], out: _Collect, open_file: FileOpener,
 
 def _generated(response: dict[str, Any], out: _Collect, inline: InlineFile) -> None:
     """A generated image response: {type: "url" | "base64", images: [...]}."""
-    for i, image in enumerate(_items(response.get("images")), 1):
+    for i, image in enumerate(as_list(response.get("images")), 1):
         if not isinstance(image, str):
             continue
         if image.startswith(("http://", "https://")):
@@ -160,7 +151,7 @@ def _file(meta: Any, out: _Collect, open_file: FileOpener, what: str) -> None:
     """A FileMetadata: the file from Data/Files, or a placeholder the summary counts."""
     if not isinstance(meta, dict):
         return
-    name = (_text(meta.get("origin_name")).strip() or _text(meta.get("name")).strip()
+    name = (as_text(meta.get("origin_name")).strip() or as_text(meta.get("name")).strip()
             or "file")
     found = open_file(meta, name)
     if found is not None:
@@ -181,20 +172,20 @@ def _citations(response: Any, out: _Collect) -> None:
     if isinstance(results, dict):
         chunks = results.get("groundingChunks")
         results = results.get("results") if chunks is None else chunks
-    for item in _items(results):
+    for item in as_list(results):
         if isinstance(item, str):
             out.links.append(("", item))
         elif isinstance(item, dict):
             inner = item.get("url_citation") or item.get("web") or item
             if isinstance(inner, dict):
-                url = _text(inner.get("url")) or _text(inner.get("uri")) or _text(
+                url = as_text(inner.get("url")) or as_text(inner.get("uri")) or as_text(
                     inner.get("link"))
                 if url.startswith(("http://", "https://")):
-                    out.links.append((_text(inner.get("title")), url))
+                    out.links.append((as_text(inner.get("title")), url))
 
 
 def _tool(block: dict[str, Any], out: _Collect) -> None:
-    name = _text(block.get("toolName")) or "tool"
+    name = as_text(block.get("toolName")) or "tool"
     args = block.get("arguments")
     if args:
         out.add(f"**Tool call: {name}**\n\n" + fence(
@@ -225,15 +216,3 @@ def _b64(text: str) -> bytes | None:
 
 def _base(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

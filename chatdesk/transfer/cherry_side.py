@@ -11,6 +11,7 @@ import ijson
 
 from chatdesk.transfer.common import ImportedPreset, ImportFormatError, SideOutcome
 from chatdesk.transfer.formats import kind_of_conversation, kind_of_document, wrong_kind
+from chatdesk.transfer.shapes import as_list, as_text
 
 _BOM = b"\xef\xbb\xbf"
 try:
@@ -52,11 +53,11 @@ def _presets(assistants: list[dict[str, Any]], out: CherrySide) -> None:
     by_name: dict[str, str] = {}
     imported = skipped = 0
     for assistant in assistants:
-        prompt = _text(assistant.get("prompt")).strip()
+        prompt = as_text(assistant.get("prompt")).strip()
         if not prompt:
             skipped += 1
             continue
-        base = _text(assistant.get("name")).strip() or "Cherry Studio assistant"
+        base = as_text(assistant.get("name")).strip() or "Cherry Studio assistant"
         name, n = base, 1
         while name in by_name and by_name[name] != prompt:
             n += 1
@@ -65,7 +66,7 @@ def _presets(assistants: list[dict[str, Any]], out: CherrySide) -> None:
             by_name[name] = prompt
             out.presets.append(ImportedPreset(name, prompt))
             imported += 1
-        out.preset_of[_text(assistant.get("id"))] = name
+        out.preset_of[as_text(assistant.get("id"))] = name
     if imported or skipped:
         out.side.append(SideOutcome(
             "assistants", imported, skipped,
@@ -74,7 +75,7 @@ def _presets(assistants: list[dict[str, Any]], out: CherrySide) -> None:
 
 def _others(state: dict[str, Any], tables: dict[str, Any], out: CherrySide) -> None:
     llm = _slice(state, "llm")
-    providers = [p for p in _items(llm.get("providers")) if isinstance(p, dict)]
+    providers = [p for p in as_list(llm.get("providers")) if isinstance(p, dict)]
     if providers:
         out.side.append(SideOutcome(
             "model providers", skipped=len(providers),
@@ -83,7 +84,7 @@ def _others(state: dict[str, Any], tables: dict[str, Any], out: CherrySide) -> N
         out.side.append(SideOutcome("settings", skipped=1,
                                      why="chatdesk keeps its own settings"))
     for table, kind in _OTHER_TABLES.items():
-        count = len(_items(tables.get(table)))
+        count = len(as_list(tables.get(table)))
         if count:
             out.side.append(SideOutcome(kind, skipped=count,
                                          why="chatdesk has no place for them"))
@@ -166,7 +167,7 @@ def _slice(state: dict[str, Any], name: str) -> dict[str, Any]:
 def _assistants(state: dict[str, Any]) -> list[dict[str, Any]]:
     """The assistants (each with its topics), the default one too unless it is listed."""
     found = _slice(state, "assistants")
-    out = [a for a in _items(found.get("assistants")) if isinstance(a, dict)]
+    out = [a for a in as_list(found.get("assistants")) if isinstance(a, dict)]
     default = found.get("defaultAssistant")
     if isinstance(default, dict) and all(a.get("id") != default.get("id") for a in out):
         out.append(default)
@@ -178,15 +179,7 @@ def _tables(db: Any) -> dict[str, Any]:
     topic under the key `topic:ID`; later versions hold each table's rows by its name."""
     if isinstance(db, dict):
         return db
-    topics = [item["value"] for item in _items(db) if isinstance(item, dict)
-              and _text(item.get("key")).startswith("topic:") and isinstance(item.get("value"),
+    topics = [item["value"] for item in as_list(db) if isinstance(item, dict)
+              and as_text(item.get("key")).startswith("topic:") and isinstance(item.get("value"),
                                                                               dict)]
     return {"topics": topics}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

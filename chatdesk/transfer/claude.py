@@ -17,7 +17,8 @@ from chatdesk.transfer.common import (
     iso_from_text,
 )
 from chatdesk.transfer.export_stream import ExportFiles, ExportReader
-from chatdesk.transfer.formats import kind_of_conversation, kind_of_document, wrong_kind
+from chatdesk.transfer.formats import why_not
+from chatdesk.transfer.shapes import as_list, as_text
 
 _ROLES = {"human": "user", "user": "user", "assistant": "assistant", "system": "system"}
 # claude.ai marks a message with no parent (the first one) with this id.
@@ -55,23 +56,15 @@ def read_claude(path: Path) -> ClaudeReader:
 def _foreign(index: int, item: dict[str, Any]) -> str | None:
     """Why `item` (the index-th of the file; 0: the whole file) is not a Claude
     conversation, or None."""
-    found = kind_of_document(item, item) if index == 0 else kind_of_conversation(item)
-    if found == "claude":
-        return None
-    if found is not None:
-        return wrong_kind(found, "claude")
-    which = ("it has" if index == 0 else "its conversations have" if index == 1
-             else f"conversation {index:,} has")
-    return (f"this is not a Claude export: {which} no `chat_messages` (the messages of a "
-            "Claude conversation)")
+    return why_not("claude", index, item, "`chat_messages` (the messages of a Claude conversation)")
 
 
 def _conversation(item: dict[str, Any], assets: ExportFiles,
                   projects: dict[str, str]) -> ImportedConversation:
     created = iso_from_text(item.get("created_at"))
-    model = _text(item.get("model")) or None  # the official export has none: unknown
-    raw = [m for m in _items(item.get("chat_messages")) if isinstance(m, dict)]
-    keys = [_text(m.get("uuid")) or f"#{i}" for i, m in enumerate(raw)]
+    model = as_text(item.get("model")) or None  # the official export has none: unknown
+    raw = [m for m in as_list(item.get("chat_messages")) if isinstance(m, dict)]
+    keys = [as_text(m.get("uuid")) or f"#{i}" for i, m in enumerate(raw)]
     # Newer exports link each message to its parent (edits and retries make branches);
     # older ones are a list, each message answering the one before it.
     linked = any(m.get("parent_message_uuid") for m in raw)
@@ -82,10 +75,10 @@ def _conversation(item: dict[str, Any], assets: ExportFiles,
     previous: RawNode | None = None
     for i in order:
         key, msg = keys[i], raw[i]
-        role = _ROLES.get(_text(msg.get("sender")))
+        role = _ROLES.get(as_text(msg.get("sender")))
         parent: str | None
         if linked:
-            link = _text(msg.get("parent_message_uuid"))
+            link = as_text(msg.get("parent_message_uuid"))
             parent = link if link in known and link != _ROOT else None
         elif previous is not None and role is not None and role == previous.role:
             parent = previous.parent  # the same side twice: an edit or a retry, a sibling
@@ -98,16 +91,16 @@ def _conversation(item: dict[str, Any], assets: ExportFiles,
             node.attachments, node.missing_files = parts.attachments, parts.missing_files
         if role == "assistant":
             node.provider = "anthropic"
-            node.model = _text(msg.get("model")) or model
+            node.model = as_text(msg.get("model")) or model
         nodes.setdefault(key, node)
         previous = node
     if linked:
-        leaf = _text(item.get("current_leaf_message_uuid")) or None
+        leaf = as_text(item.get("current_leaf_message_uuid")) or None
     else:  # the last message written is where the conversation stands
         leaf = previous.key if previous is not None else None
     messages = flatten(nodes, leaf, created)
-    title = _text(item.get("name")).strip() or first_user_title(messages)
-    source_id = _text(item.get("uuid")) or f"untitled-{item.get('created_at')}-{title}"
+    title = as_text(item.get("name")).strip() or first_user_title(messages)
+    source_id = as_text(item.get("uuid")) or f"untitled-{item.get('created_at')}-{title}"
     return ImportedConversation(
         source_id=source_id,
         title=title,
@@ -136,14 +129,6 @@ def _in_order(raw: list[dict[str, Any]], linked: bool) -> list[int]:
 def _project_of(item: dict[str, Any], projects: dict[str, str]) -> str | None:
     """The preset of the project the conversation belongs to, if it was imported."""
     project = item.get("project")
-    uuid = _text(item.get("project_uuid")) or (
-        _text(project.get("uuid")) if isinstance(project, dict) else "")
+    uuid = as_text(item.get("project_uuid")) or (
+        as_text(project.get("uuid")) if isinstance(project, dict) else "")
     return projects.get(uuid) if uuid else None
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

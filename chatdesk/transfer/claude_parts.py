@@ -8,9 +8,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatdesk import wording
-from chatdesk.attachment_files import AttachmentError, attachment_from_bytes
-from chatdesk.parts import Attachment, PartKind
-from chatdesk.transfer.common import ImportedAttachment, document, fence, sources_list
+from chatdesk.transfer.common import (
+    ImportedAttachment,
+    MessageParts,
+    document,
+    extracted_text_file,
+    fence,
+    sources_list,
+)
+from chatdesk.transfer.shapes import as_list, as_text
 
 # The language a document's text is fenced in, by its artifact type (code names its own).
 _FENCE_OF_TYPE = {
@@ -82,24 +88,14 @@ class _Seen:
     titles: dict[str, str] = field(default_factory=dict)  # url -> title (search results)
 
 
-@dataclass
-class Parts:
-    """What a message becomes: Markdown text, the thinking before it, its files."""
-
-    content: str
-    reasoning: str | None
-    attachments: list[ImportedAttachment]
-    missing_files: int
-
-
-def message_parts(msg: dict[str, Any], assistant: bool, docs: Documents) -> Parts:
+def message_parts(msg: dict[str, Any], assistant: bool, docs: Documents) -> MessageParts:
     """The message's blocks (or, with none that say anything, its plain `text`), its
     attachments (the text Claude extracted from each upload, as a text file) and how many
     files it names that the export does not hold (a placeholder in the text says each)."""
     seen = _Seen()
     pieces: list[str] = []
     follows_text = False
-    for block in _items(msg.get("content")):
+    for block in as_list(msg.get("content")):
         if not isinstance(block, dict):
             continue
         piece = _block(block, assistant, docs, seen)
@@ -110,16 +106,16 @@ def message_parts(msg: dict[str, Any], assistant: bool, docs: Documents) -> Part
             pieces.append(piece)
         follows_text = is_text
     if not any(p.strip() for p in pieces) and not seen.thinking:
-        text = _text(msg.get("text"))
+        text = as_text(msg.get("text"))
         pieces = [_tags(text, docs, seen.thinking) if assistant else text]
     pieces.append(sources_list([(seen.titles.get(url, ""), url) for url in seen.cited]))
     found: list[ImportedAttachment] = []
     missing = 0
     kept: set[str] = set()
-    for attachment in _items(msg.get("attachments")):
+    for attachment in as_list(msg.get("attachments")):
         if isinstance(attachment, dict):
             part = _attachment(attachment)
-            name = _text(attachment.get("file_name")).strip()
+            name = as_text(attachment.get("file_name")).strip()
             if part is None:
                 pieces.append(f"[attachment: {name or 'file'}]")
                 missing += 1
@@ -128,52 +124,52 @@ def message_parts(msg: dict[str, Any], assistant: bool, docs: Documents) -> Part
             kept.add(name)
     names: list[str] = []
     for key in ("files", "files_v2"):
-        for file in _items(msg.get(key)):
-            name = _text(file.get("file_name")).strip() if isinstance(file, dict) else ""
+        for file in as_list(msg.get(key)):
+            name = as_text(file.get("file_name")).strip() if isinstance(file, dict) else ""
             # an upload is listed in `files` too when its text is in `attachments`
             if name and name not in names and name not in kept:
                 names.append(name)
     pieces += [f"[file: {name}]" for name in names]
     reasoning = "\n\n".join(t for t in seen.thinking if t.strip()) or None
-    return Parts("\n\n".join(p.strip("\n") for p in pieces if p.strip()), reasoning, found,
+    return MessageParts("\n\n".join(p.strip("\n") for p in pieces if p.strip()), reasoning, found,
                  missing + len(names))
 
 
 def _block(block: dict[str, Any], assistant: bool, docs: Documents, seen: _Seen) -> str:
     kind = block.get("type")
     if kind == "text":
-        text = _text(block.get("text"))
+        text = as_text(block.get("text"))
         if not assistant:
             return text
-        for citation in _items(block.get("citations")):
+        for citation in as_list(block.get("citations")):
             _cite(citation, seen)
         return _tags(text, docs, seen.thinking)
     if kind == "thinking":
-        text = _text(block.get("thinking")).strip()
+        text = as_text(block.get("thinking")).strip()
         if not text:  # some exports keep only the summaries of the thinking
-            summaries = _items(block.get("summaries"))
-            text = "\n\n".join(_text(s.get("summary")) for s in summaries if isinstance(s, dict))
+            summaries = as_list(block.get("summaries"))
+            text = "\n\n".join(as_text(s.get("summary")) for s in summaries if isinstance(s, dict))
         seen.thinking.append(text)
         return ""
     if kind == "tool_use":
-        name, args = _text(block.get("name")), block.get("input")
+        name, args = as_text(block.get("name")), block.get("input")
         if isinstance(args, dict) and name in _DOCUMENT_TOOLS:
             written = _document_call(name, args, docs)
             if written is not None:
                 return written
         return _tool_use(name, args)
     if kind == "tool_result":
-        tool = _text(block.get("name")) or None
+        tool = as_text(block.get("name")) or None
         if tool in _DOCUMENT_TOOLS:
             return ""  # "OK" / "File created": the document above says it all
         heading = (wording.tool_error_heading(tool) if block.get("is_error")
                    else wording.tool_heading(tool))
-        for item in _items(block.get("content")):
-            if isinstance(item, dict) and _text(item.get("url")):
-                seen.titles.setdefault(item["url"], _text(item.get("title")))
+        for item in as_list(block.get("content")):
+            if isinstance(item, dict) and as_text(item.get("url")):
+                seen.titles.setdefault(item["url"], as_text(item.get("title")))
         body = _tool_output(block.get("content"))
         return f"**{heading}**\n\n{body}" if body.strip() else f"**{heading}**"
-    return _text(block.get("text"))  # unknown block types: keep any text they have
+    return as_text(block.get("text"))  # unknown block types: keep any text they have
 
 
 def _cite(citation: Any, seen: _Seen) -> None:
@@ -182,11 +178,11 @@ def _cite(citation: Any, seen: _Seen) -> None:
     if not isinstance(citation, dict):
         return
     details = citation.get("details")
-    url = _text(citation.get("url")) or (
-        _text(details.get("url")) if isinstance(details, dict) else "")
+    url = as_text(citation.get("url")) or (
+        as_text(details.get("url")) if isinstance(details, dict) else "")
     if url:
         seen.cited.append(url)
-        if title := _text(citation.get("title")).strip():
+        if title := as_text(citation.get("title")).strip():
             seen.titles.setdefault(url, title)
 
 
@@ -216,19 +212,19 @@ def _document_call(name: str, args: dict[str, Any], docs: Documents) -> str | No
     """The document a call of `artifacts` (create / update / rewrite) or of `create_file` /
     `str_replace` (files, 2026) writes; None when the call writes none."""
     if name == "artifacts":
-        key = _text(args.get("id")) or _text(args.get("title"))
+        key = as_text(args.get("id")) or as_text(args.get("title"))
         if not key:
             return None
-        if _text(args.get("command")) == "update":
-            edit = (_text(args.get("old_str")), _text(args.get("new_str")))
-            return docs.write(key, _text(args.get("title")) or None,
+        if as_text(args.get("command")) == "update":
+            edit = (as_text(args.get("old_str")), as_text(args.get("new_str")))
+            return docs.write(key, as_text(args.get("title")) or None,
                               _fence_of(args.get("type"), args.get("language")), None, edit)
         content = args.get("content")
         if not isinstance(content, str):
             return None
-        return docs.write(key, _text(args.get("title")) or None,
+        return docs.write(key, as_text(args.get("title")) or None,
                           _fence_of(args.get("type"), args.get("language")), content)
-    path = _text(args.get("path"))
+    path = as_text(args.get("path"))
     if not path:
         return None
     base = path.rstrip("/").rsplit("/", 1)[-1]
@@ -237,7 +233,7 @@ def _document_call(name: str, args: dict[str, Any], docs: Documents) -> str | No
     if name == "create_file" and isinstance(args.get("file_text"), str):
         return docs.write(path, base, fence_as, args["file_text"])
     if name == "str_replace" and path in docs.latest:
-        edit = (_text(args.get("old_str")), _text(args.get("new_str")))
+        edit = (as_text(args.get("old_str")), as_text(args.get("new_str")))
         return docs.write(path, base, fence_as, None, edit)
     return None
 
@@ -254,9 +250,9 @@ def _tool_use(name: str, args: Any) -> str:
     `repl`, runs JavaScript), anything else as its JSON input."""
     if isinstance(args, dict):
         code = args.get("code") if isinstance(args.get("code"), str) else None
-        language = _text(args.get("language")) or ("javascript" if name == "repl" else None)
+        language = as_text(args.get("language")) or ("javascript" if name == "repl" else None)
         if code is not None and code.strip():
-            title = _text(args.get("title"))
+            title = as_text(args.get("title"))
             label = f"{wording.TOOL_CODE} ({title or name})" if title or name else \
                 wording.TOOL_CODE
             return f"**{label}**\n\n" + fence(code, language)
@@ -273,7 +269,7 @@ def _tool_output(content: Any) -> str:
     for item in content if isinstance(content, list) else ():
         if not isinstance(item, dict):
             continue
-        url, title = _text(item.get("url")), _text(item.get("title"))
+        url, title = as_text(item.get("url")), as_text(item.get("title"))
         if url:
             links.append(f"- [{title or url}]({url})")
         elif isinstance(item.get("text"), str) and item["text"].strip():
@@ -288,27 +284,8 @@ def _attachment(attachment: dict[str, Any]) -> ImportedAttachment | None:
     """An upload as the text Claude extracted from it (the export holds no file bytes), a
     text file of the upload's name ("report.pdf.txt" when its name is not a text file's);
     None when there is no text."""
-    name = _text(attachment.get("file_name")).strip() or "attachment.txt"
-    extracted = _text(attachment.get("extracted_content"))
+    name = as_text(attachment.get("file_name")).strip() or "attachment.txt"
+    extracted = as_text(attachment.get("extracted_content"))
     if not extracted.strip():
         return None
-    data = extracted.encode("utf-8")
-
-    def load() -> Attachment:
-        try:
-            made = attachment_from_bytes(name, data)
-        except AttachmentError:
-            made = None
-        if made is None or made.kind is not PartKind.TEXT_FILE:
-            made = attachment_from_bytes(f"{name}.txt", data, "text/plain")
-        return made
-
-    return ImportedAttachment(name, load)
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
+    return extracted_text_file(name, extracted)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from chatdesk.transfer.common import ImportedPreset, ImportFormatError, SideOutcome
+from chatdesk.transfer.shapes import as_list, as_text
 
 MEMORY_PRESET = "Claude memory"
 _MAX_SIDE_FILE = 256 * 1024 * 1024  # a projects.json holds its documents' text: allow much
@@ -48,14 +49,14 @@ def _projects(projects: list[dict[str, Any]], out: ClaudeSide) -> None:
         if project.get("is_starter_project") is True:
             starters += 1
             continue
-        name = _text(project.get("name")).strip() or "Untitled Claude project"
-        instructions = (_text(project.get("prompt_template")).strip()
-                        or _text(project.get("description")).strip() or None)
+        name = as_text(project.get("name")).strip() or "Untitled Claude project"
+        instructions = (as_text(project.get("prompt_template")).strip()
+                        or as_text(project.get("description")).strip() or None)
         out.presets.append(ImportedPreset(name, instructions))
-        uuid = _text(project.get("uuid"))
+        uuid = as_text(project.get("uuid"))
         if uuid:
             out.project_names[uuid] = name
-        documents += sum(1 for d in _items(project.get("docs")) if isinstance(d, dict))
+        documents += sum(1 for d in as_list(project.get("docs")) if isinstance(d, dict))
         imported += 1
     if imported or starters:
         why = ("it is one of Claude's starter examples" if starters == 1
@@ -75,14 +76,14 @@ def _memories(memories: list[dict[str, Any]], out: ClaudeSide) -> None:
     imported = skipped = 0
     before = len(out.presets)
     for memory in memories:
-        text = _text(memory.get("conversations_memory")).strip()
+        text = as_text(memory.get("conversations_memory")).strip()
         if text:
             name = MEMORY_PRESET if not imported else f"{MEMORY_PRESET} ({imported + 1})"
             out.presets.append(ImportedPreset(name, text))
             imported += 1
         by_project = memory.get("project_memories")
         for uuid, value in (by_project.items() if isinstance(by_project, dict) else ()):
-            text = _text(value).strip()
+            text = as_text(value).strip()
             if not text:
                 continue
             project = out.project_names.get(uuid)
@@ -125,11 +126,3 @@ def _objects(path: str, opener: Callable[[], IO[bytes]], export_name: str,
         raise ImportFormatError(f"{label}: it does not hold Claude's {what} (a list of "
                                 "objects) — is it from another export? Nothing was imported")
     return items
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chatdesk import wording
-from chatdesk.attachment_files import AttachmentError
-from chatdesk.parts import Attachment
+from chatdesk.attachment_files import AttachmentError, attachment_from_bytes
+from chatdesk.parts import Attachment, PartKind
 from chatdesk.store.models import derive_title, now_iso
 from chatdesk.transfer.formats import PRODUCTS
 
@@ -101,6 +101,34 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
     # the export's other kinds of things, each imported or said why not
     side: list[SideOutcome] = field(default_factory=list)
+
+
+@dataclass
+class MessageParts:
+    """What one message of an export becomes: Markdown text, the thinking before it (never
+    sent back to models), the files the export holds, and how many it only names."""
+
+    content: str = ""
+    reasoning: str | None = None
+    attachments: list[ImportedAttachment] = field(default_factory=list)
+    missing_files: int = 0
+
+
+def extracted_text_file(name: str, text: str) -> ImportedAttachment:
+    """An upload kept as the text a service extracted from it (exports hold no bytes): a
+    text file of its name, or "report.pdf.txt" when the name is not a text file's."""
+    data = text.encode("utf-8")
+
+    def load() -> Attachment:
+        try:
+            made: Attachment | None = attachment_from_bytes(name, data)
+        except AttachmentError:
+            made = None
+        if made is None or made.kind is not PartKind.TEXT_FILE:
+            made = attachment_from_bytes(f"{name}.txt", data, "text/plain")
+        return made
+
+    return ImportedAttachment(name, load)
 
 
 class FileLeftOut(AttachmentError):

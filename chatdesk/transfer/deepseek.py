@@ -17,7 +17,8 @@ from chatdesk.transfer.common import (
     sources_list,
 )
 from chatdesk.transfer.export_stream import ExportFiles, ExportReader
-from chatdesk.transfer.formats import kind_of_conversation, kind_of_document, wrong_kind
+from chatdesk.transfer.formats import why_not
+from chatdesk.transfer.shapes import as_list, as_text
 
 # The fragment kinds of an answer (2025–2026); REQUEST is the person's turn, FILE a file
 # they gave. The kinds that carry no text (SEARCH and the tool steps) carry `results`.
@@ -54,15 +55,8 @@ def read_deepseek(path: Path) -> DeepSeekReader:
 def _foreign(index: int, item: dict[str, Any]) -> str | None:
     """Why `item` (the index-th of the file; 0: the whole file) is not a DeepSeek
     conversation, or None."""
-    found = kind_of_document(item, item) if index == 0 else kind_of_conversation(item)
-    if found == "deepseek":
-        return None
-    if found is not None:
-        return wrong_kind(found, "deepseek")
-    which = ("it has" if index == 0 else "its conversations have" if index == 1
-             else f"conversation {index:,} has")
-    return (f"this is not a DeepSeek export: {which} no `mapping` of `fragments` (the "
-            "messages of a DeepSeek conversation)")
+    return why_not("deepseek", index, item,
+                   "`mapping` of `fragments` (the messages of a DeepSeek conversation)")
 
 
 def _conversation(item: dict[str, Any], _assets: ExportFiles) -> ImportedConversation:
@@ -82,8 +76,8 @@ def _conversation(item: dict[str, Any], _assets: ExportFiles) -> ImportedConvers
         nodes.setdefault(raw.key, raw)
     # The export names no current branch: the newest leaf ends the main line.
     messages = flatten(nodes, None, created)
-    title = _text(item.get("title")).strip() or first_user_title(messages)
-    source_id = _text(item.get("id")) or f"untitled-{item.get('inserted_at')}-{title}"
+    title = as_text(item.get("title")).strip() or first_user_title(messages)
+    source_id = as_text(item.get("id")) or f"untitled-{item.get('inserted_at')}-{title}"
     return ImportedConversation(
         source_id=source_id,
         title=title,
@@ -113,12 +107,12 @@ def _fill(raw: RawNode, message: dict[str, Any]) -> None:
     with nothing to show keeps role None (its children hang from its parent)."""
     raw.created_at = iso_from_text(message.get("inserted_at"))
     turn = _Turn()
-    for fragment in _items(message.get("fragments")):
+    for fragment in as_list(message.get("fragments")):
         if isinstance(fragment, dict):
             _fragment(fragment, turn)
-    for file in _items(message.get("files")):  # the message's own list: {id, file_name}
+    for file in as_list(message.get("files")):  # the message's own list: {id, file_name}
         if isinstance(file, dict):
-            turn.add_file(_text(file.get("file_name")).strip())
+            turn.add_file(as_text(file.get("file_name")).strip())
     if "REQUEST" in turn.kinds or (turn.files and not turn.kinds & _ANSWER_KINDS):
         raw.role = "user"
         placeholders = [f"[file: {name}]" for name in turn.files]
@@ -129,24 +123,24 @@ def _fill(raw: RawNode, message: dict[str, Any]) -> None:
         return
     raw.role = "assistant"
     raw.provider = "deepseek"
-    raw.model = _text(message.get("model")).strip() or None
+    raw.model = as_text(message.get("model")).strip() or None
     raw.reasoning = "\n\n".join(t for t in turn.thinking if t.strip()) or None
     text, links = _cited("\n\n".join(t for t in turn.texts if t.strip()), turn.results)
     raw.content = "\n\n".join(p for p in (text, sources_list(links)) if p)
 
 
 def _fragment(fragment: dict[str, Any], turn: _Turn) -> None:
-    kind = _text(fragment.get("type")).upper()
+    kind = as_text(fragment.get("type")).upper()
     turn.kinds.add(kind)
-    content = _text(fragment.get("content"))
+    content = as_text(fragment.get("content"))
     if kind == "THINK":
         turn.thinking.append(content.strip())
     elif kind not in _NO_TEXT_KINDS and content.strip():
         turn.texts.append(content.strip("\n"))  # REQUEST, RESPONSE, and kinds unknown here
-    turn.results += [r for r in _items(fragment.get("results")) if isinstance(r, dict)]
-    for file in _items(fragment.get("files")):  # a FILE fragment's: {file_id, file_name}
+    turn.results += [r for r in as_list(fragment.get("results")) if isinstance(r, dict)]
+    for file in as_list(fragment.get("files")):  # a FILE fragment's: {file_id, file_name}
         if isinstance(file, dict):
-            turn.add_file(_text(file.get("file_name")).strip())
+            turn.add_file(as_text(file.get("file_name")).strip())
 
 
 def _cited(text: str, results: list[dict[str, Any]]) -> tuple[str, list[tuple[str, str]]]:
@@ -156,10 +150,10 @@ def _cited(text: str, results: list[dict[str, Any]]) -> tuple[str, list[tuple[st
     by_index: dict[int, tuple[str, str]] = {}
     found: list[tuple[str, str]] = []
     for result in results:
-        url = _text(result.get("url")).strip()
+        url = as_text(result.get("url")).strip()
         if not url:
             continue
-        page = (_text(result.get("title")) or _text(result.get("site_name")), url)
+        page = (as_text(result.get("title")) or as_text(result.get("site_name")), url)
         found.append(page)
         number = _number(result.get("cite_index"))
         if number is not None:
@@ -179,11 +173,3 @@ def _number(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return int(value) if float(value).is_integer() else None
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

@@ -71,6 +71,21 @@ def wrong_kind(found: str, asked: str) -> str:
             f"{PRODUCTS[asked]} one — use `chatdesk import {found}`")
 
 
+def why_not(kind: str, index: int, item: dict[str, Any], lacks: str,
+            noun: str = "conversation") -> str | None:
+    """Why `item` (the index-th of an export's list; 0: the whole file) is not one of
+    `kind`'s, or None: another product's is named with its command, anything else said to
+    lack `lacks` ("`mapping` (the messages of a ChatGPT conversation)")."""
+    found = kind_of_document(item, item) if index == 0 else kind_of_conversation(item)
+    if found == kind:
+        return None
+    if found is not None:
+        return wrong_kind(found, kind)
+    which = ("it has" if index == 0 else f"its {noun}s have" if index == 1
+             else f"{noun} {index:,} has")
+    return f"this is not {_WHAT[kind]}: {which} no {lacks}"
+
+
 def _any_node_has(mapping: dict[str, Any], key: str) -> bool:
     for node in list(mapping.values())[:4]:
         message = node.get("message") if isinstance(node, dict) else None

@@ -18,8 +18,9 @@ from chatdesk.transfer.common import (
     iso_from_unix,
 )
 from chatdesk.transfer.export_stream import ExportFiles, ExportReader
-from chatdesk.transfer.formats import kind_of_conversation, kind_of_document, wrong_kind
+from chatdesk.transfer.formats import why_not
 from chatdesk.transfer.openwebui_parts import Spool, message_parts
+from chatdesk.transfer.shapes import as_dict, as_list, as_text
 
 _ROLES = {"user": "user", "assistant": "assistant", "system": "system"}
 # Open WebUI names every export `chat-export-<ms>.json` (one chat or all of them).
@@ -81,9 +82,9 @@ class OpenWebUIReader(ExportReader):
         return found
 
     def _read(self, item: dict[str, Any], assets: ExportFiles) -> ImportedConversation:
-        chat = _dict(item.get("chat")) or item
-        meta = _dict(item.get("meta"))
-        tags = [t for t in _items(meta.get("tags")) + _items(chat.get("tags"))
+        chat = as_dict(item.get("chat")) or item
+        meta = as_dict(item.get("meta"))
+        tags = [t for t in as_list(meta.get("tags")) + as_list(chat.get("tags"))
                 if isinstance(t, str) and t.strip()]
         if tags:
             self.tags.update(t.strip().lower() for t in tags)
@@ -107,47 +108,40 @@ def read_openwebui(path: Path) -> OpenWebUIReader:
 def _foreign(index: int, item: dict[str, Any]) -> str | None:
     """Why `item` (the index-th of the file; 0: the whole file) is not an Open WebUI chat,
     or None."""
-    found = kind_of_document(item, item) if index == 0 else kind_of_conversation(item)
-    if found == "openwebui":
-        return None
-    if found is not None:
-        return wrong_kind(found, "openwebui")
-    which = ("it has" if index == 0 else "its chats have" if index == 1
-             else f"chat {index:,} has")
-    return (f"this is not an Open WebUI export: {which} no `chat` with a `history` "
-            "(the messages of an Open WebUI chat)")
+    return why_not("openwebui", index, item,
+                   "`chat` with a `history` (the messages of an Open WebUI chat)", noun="chat")
 
 
 def _conversation(item: dict[str, Any], chat: dict[str, Any],
                   spool: Spool) -> ImportedConversation:
     created = _when(item.get("created_at")) or _when(chat.get("timestamp"))
-    history = _dict(chat.get("history"))
+    history = as_dict(chat.get("history"))
     tree = history.get("messages")
     nodes: dict[str, RawNode] = {}
     if isinstance(tree, dict) and tree:
         for key, msg in tree.items():
             if isinstance(msg, dict):
-                node = _node(_text(msg.get("id")) or str(key), msg, spool)
-                node.parent = _text(msg.get("parentId")) or None
+                node = _node(as_text(msg.get("id")) or str(key), msg, spool)
+                node.parent = as_text(msg.get("parentId")) or None
                 nodes.setdefault(node.key, node)
-        leaf = _text(history.get("currentId")) or None
+        leaf = as_text(history.get("currentId")) or None
     else:  # the oldest exports: a linear `messages` list, each answering the one before
         previous: str | None = None
-        for i, msg in enumerate(_items(chat.get("messages"))):
+        for i, msg in enumerate(as_list(chat.get("messages"))):
             if isinstance(msg, dict):
-                node = _node(_text(msg.get("id")) or f"#{i}", msg, spool)
-                node.parent = _text(msg.get("parentId")) or previous
+                node = _node(as_text(msg.get("id")) or f"#{i}", msg, spool)
+                node.parent = as_text(msg.get("parentId")) or previous
                 nodes.setdefault(node.key, node)
                 previous = node.key
         leaf = previous
     messages = flatten(nodes, leaf, created)
-    title = (_text(item.get("title")) or _text(chat.get("title"))).strip()
+    title = (as_text(item.get("title")) or as_text(chat.get("title"))).strip()
     if not title or title == _DEFAULT_TITLE:
         title = first_user_title(messages) or title
-    source_id = (_text(item.get("id")) or _text(chat.get("id"))
+    source_id = (as_text(item.get("id")) or as_text(chat.get("id"))
                  or f"untitled-{item.get('created_at')}-{title}")
-    params = _dict(chat.get("params"))
-    system = _text(params.get("system")) or _text(chat.get("system"))
+    params = as_dict(chat.get("params"))
+    system = as_text(params.get("system")) or as_text(chat.get("system"))
     return ImportedConversation(
         source_id=source_id,
         title=title or None,
@@ -159,14 +153,14 @@ def _conversation(item: dict[str, Any], chat: dict[str, Any],
 
 
 def _node(key: str, msg: dict[str, Any], spool: Spool) -> RawNode:
-    role = _ROLES.get(_text(msg.get("role")))
+    role = _ROLES.get(as_text(msg.get("role")))
     node = RawNode(key, None, role, "", _when(msg.get("timestamp")))
     if role is not None:
         parts = message_parts(msg, spool)
         node.content, node.reasoning = parts.content, parts.reasoning
         node.attachments, node.missing_files = parts.attachments, parts.missing_files
     if role == "assistant":
-        node.model = _text(msg.get("model")).strip() or None
+        node.model = as_text(msg.get("model")).strip() or None
     return node
 
 
@@ -184,15 +178,3 @@ def _opener(path: Path) -> Callable[[], IO[bytes]]:
 
 def _member(zf: zipfile.ZipFile, name: str) -> Callable[[], IO[bytes]]:
     return lambda: zf.open(name)
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

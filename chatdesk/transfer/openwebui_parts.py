@@ -9,13 +9,20 @@ import json
 import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import IO, Any
 
 from chatdesk import wording
 from chatdesk.attachment_files import MAX_ATTACHMENT_BYTES, AttachmentError, attachment_from_bytes
-from chatdesk.parts import Attachment, PartKind
-from chatdesk.transfer.common import ImportedAttachment, fence, quoted, sources_list
+from chatdesk.parts import Attachment
+from chatdesk.transfer.common import (
+    ImportedAttachment,
+    MessageParts,
+    extracted_text_file,
+    fence,
+    quoted,
+    sources_list,
+)
+from chatdesk.transfer.shapes import as_dict, as_list, as_text
 
 # Open WebUI writes what is not the answer's text as <details type="…" …>…</details> in
 # the content (backend/open_webui/utils/middleware.py, serialize_content_blocks); the
@@ -60,21 +67,13 @@ class Spool:
             self._file = None
 
 
-@dataclass
-class Parts:
-    content: str = ""
-    reasoning: str | None = None
-    attachments: list[ImportedAttachment] = field(default_factory=list)
-    missing_files: int = 0
-
-
-def message_parts(message: dict[str, Any], spool: Spool) -> Parts:
+def message_parts(message: dict[str, Any], spool: Spool) -> MessageParts:
     """The text (reasoning taken out, tool calls and code readable, sources listed at the
     end), the reasoning, and the files of one message of `history.messages`."""
-    parts = Parts()
-    text, thoughts = _split(_text(message.get("content")))
+    parts = MessageParts()
+    text, thoughts = _split(as_text(message.get("content")))
     placeholders: list[str] = []
-    for item in _items(message.get("files")):
+    for item in as_list(message.get("files")):
         if isinstance(item, dict):
             attachment, name = _file(item, spool)
             if attachment is not None:
@@ -83,8 +82,8 @@ def message_parts(message: dict[str, Any], spool: Spool) -> Parts:
                 placeholders.append(f"[file: {name}]")
                 parts.missing_files += 1
     error = message.get("error")
-    if not text.strip() and isinstance(error, dict) and _text(error.get("content")).strip():
-        text = quoted(_text(error.get("content")), "Error")
+    if not text.strip() and isinstance(error, dict) and as_text(error.get("content")).strip():
+        text = quoted(as_text(error.get("content")), "Error")
     pieces = [p for p in (text.strip(), "\n".join(placeholders),
                           sources_list(_links(message))) if p]
     parts.content = "\n\n".join(pieces)
@@ -172,7 +171,7 @@ def _code(body: str, attrs: dict[str, str]) -> str:
     out = "**Code interpreter**\n\n" + html.unescape(body).strip()
     output = _json_value(attrs.get("output", ""))
     if isinstance(output, dict):
-        said = [_text(output.get(k)).strip() for k in ("stdout", "result", "stderr")]
+        said = [as_text(output.get(k)).strip() for k in ("stdout", "result", "stderr")]
         output = "\n".join(s for s in said if s)
     if isinstance(output, str) and output.strip():
         out += "\n\n**Output**\n\n" + fence(output, "output")
@@ -183,17 +182,17 @@ def _links(message: dict[str, Any]) -> list[tuple[str, str]]:
     """(title, url) of every web page the answer cites (`sources`, `citations` before)."""
     links: list[tuple[str, str]] = []
     for key in ("sources", "citations"):
-        for source in _items(message.get(key)):
+        for source in as_list(message.get(key)):
             if not isinstance(source, dict):
                 continue
-            about = _dict(source.get("source"))
-            metas = [m for m in _items(source.get("metadata")) if isinstance(m, dict)] or [{}]
+            about = as_dict(source.get("source"))
+            metas = [m for m in as_list(source.get("metadata")) if isinstance(m, dict)] or [{}]
             for meta in metas:
                 url = next((u for u in (meta.get("source_url"), meta.get("url"),
                                         meta.get("source"), about.get("url"), about.get("id"))
                             if _is_http(u)), "")
-                title = (_text(meta.get("title")) or _text(meta.get("name"))
-                         or _text(about.get("name")))
+                title = (as_text(meta.get("title")) or as_text(meta.get("name"))
+                         or as_text(about.get("name")))
                 if url:
                     links.append((title if title != url else "", url))
     return links
@@ -206,20 +205,20 @@ def _is_http(value: Any) -> bool:
 def _file(item: dict[str, Any], spool: Spool) -> tuple[ImportedAttachment | None, str]:
     """A file of the message: an image whose bytes the export holds (a data URL), or an
     upload's extracted text; else (None, its name) for a placeholder."""
-    inner = _dict(item.get("file"))
-    meta = _dict(inner.get("meta"))
-    url = _text(item.get("url"))
-    name = (_text(item.get("name")) or _text(meta.get("name")) or _text(inner.get("filename"))
+    inner = as_dict(item.get("file"))
+    meta = as_dict(inner.get("meta"))
+    url = as_text(item.get("url"))
+    name = (as_text(item.get("name")) or as_text(meta.get("name")) or as_text(inner.get("filename"))
             or ("image" if item.get("type") == "image" else "")).strip()
     if (found := _data_url(url)) is not None:
         media_type, data = found
         if not name or name == "image":
             name = f"image.{media_type.rsplit('/', 1)[-1].split('+')[0]}"
         return _bytes_attachment(name, spool.keep(data)), name
-    data_part = _dict(inner.get("data"))
-    extracted = _text(data_part.get("content"))
+    data_part = as_dict(inner.get("data"))
+    extracted = as_text(data_part.get("content"))
     if extracted.strip():
-        return _text_attachment(name or "file.txt", extracted), name
+        return extracted_text_file(name or "file.txt", extracted), name
     return None, name or "file"
 
 
@@ -246,30 +245,3 @@ def _bytes_attachment(name: str, read: Callable[[], bytes]) -> ImportedAttachmen
     return ImportedAttachment(name, load)
 
 
-def _text_attachment(name: str, text: str) -> ImportedAttachment:
-    """An upload as the text Open WebUI extracted from it ("report.pdf.txt" when its name
-    is not a text file's)."""
-    data = text.encode("utf-8")
-
-    def load() -> Attachment:
-        try:
-            made: Attachment | None = attachment_from_bytes(name, data)
-        except AttachmentError:
-            made = None
-        if made is None or made.kind is not PartKind.TEXT_FILE:
-            made = attachment_from_bytes(f"{name}.txt", data, "text/plain")
-        return made
-
-    return ImportedAttachment(name, load)
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

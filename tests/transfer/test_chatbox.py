@@ -6,7 +6,6 @@ import base64
 import json
 import shutil
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from chatdesk.store import HistoryStore
 from chatdesk.transfer import jobs
 from chatdesk.transfer.chatbox import read_chatbox
 from chatdesk.transfer.common import ImportedConversation, ImportFormatError
+from tests.transfer.conftest import stored_counts as counts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "chatbox"
 OLD = FIXTURES / "chatbox-exported-data-2025-2-7.json"  # Chatbox 1.9: one `chat-sessions`
@@ -30,11 +30,6 @@ POSTER = "9f000000-0003-4b00-8000-0000000000f3"
 UNTITLED = "9f000000-0004-4b00-8000-0000000000f4"
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[HistoryStore]:
-    with HistoryStore.open(tmp_path / "history.db") as s:
-        yield s
-
 
 def by_id(path: Path) -> dict[str, ImportedConversation]:
     return {c.source_id: c for c in read_chatbox(path)}
@@ -45,11 +40,6 @@ def outline(conv: ImportedConversation) -> list[tuple[str, bool, str, bool, str 
     return [(m.role, m.is_alternate, " ".join(m.content.split()[:4]), m.reasoning is not None,
              m.created_at[11:19] if m.created_at else None) for m in conv.messages]
 
-
-def counts(store: HistoryStore) -> tuple[int, int]:
-    conn = store.db.conn
-    return (conn.execute("SELECT count(*) FROM conversations").fetchone()[0],
-            conn.execute("SELECT count(*) FROM messages").fetchone()[0])  # fmt: skip
 
 
 # -- the old shape: every session in `chat-sessions`, text in `content` -----------------

@@ -7,7 +7,6 @@ import importlib.util
 import json
 import sqlite3
 import zipfile
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -56,11 +55,6 @@ def real_export_zip(path: Path, conversations: list[dict[str, Any]] | None = Non
 def by_id(path: Path) -> dict[str, ImportedConversation]:
     return {c.source_id: c for c in read_chatgpt(path)}
 
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[HistoryStore]:
-    with HistoryStore.open(tmp_path / "history.db") as s:
-        yield s
 
 
 def counts(store: HistoryStore) -> tuple[int, int, int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,11 +22,6 @@ UPLOADS = "691a0000-5555-8000-9f7e-00000000e0e0"
 INSTRUCTIONS = ("About me:\nI teach maths at a secondary school in Leeds.\n\n"
                 "How to respond:\nAnswer in British English. Keep it short.")
 
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[HistoryStore]:
-    with HistoryStore.open(tmp_path / "history.db") as s:
-        yield s
 
 
 def by_id() -> dict[str, ImportedConversation]:

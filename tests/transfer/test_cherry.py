@@ -7,7 +7,6 @@ import base64
 import gzip
 import json
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,8 @@ from chatdesk.store import HistoryStore
 from chatdesk.transfer import jobs
 from chatdesk.transfer.cherry import read_cherry
 from chatdesk.transfer.common import ImportedConversation, ImportFormatError
+from tests.transfer.conftest import stored_counts as counts
+from tests.transfer.conftest import stored_outline
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cherry"
 TIDES = "0b9d7e10-0000-4f3a-9e21-000000000101"
@@ -60,16 +61,6 @@ def outline(conv: ImportedConversation) -> list[tuple[str, bool, str]]:
     return [(m.role, m.is_alternate, " ".join(m.content.split()[:4])) for m in conv.messages]
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[HistoryStore]:
-    with HistoryStore.open(tmp_path / "history.db") as s:
-        yield s
-
-
-def counts(store: HistoryStore) -> tuple[int, int]:
-    conn = store.db.conn
-    return (conn.execute("SELECT count(*) FROM conversations").fetchone()[0],
-            conn.execute("SELECT count(*) FROM messages").fetchone()[0])  # fmt: skip
 
 
 def test_tides_blocks_files_citations_and_two_models(tmp_path: Path) -> None:
@@ -218,15 +209,6 @@ def test_import_twice_adds_nothing_and_a_newer_backup_adds_what_is_new(
     last, before_last = store.messages(conv.id)[-1], store.messages(conv.id)[-2]
     assert last.content == "Thanks!" and last.parent_id == before_last.id
 
-
-def stored_outline(store: HistoryStore) -> list[tuple[str, bool, str, str | None, str]]:
-    """Every conversation's messages: (role, alternate?, first words, reasoning, time)."""
-    out = []
-    for summary in sorted(store.list_conversations(), key=lambda c: c.created_at):
-        for m in store.messages(summary.id, include_alternates=True):
-            out.append((m.role, m.is_alternate, " ".join(m.content.split()[:4]),
-                        m.reasoning, m.created_at))
-    return out
 
 
 def test_round_trip_through_chatdesk_json(tmp_path: Path, store: HistoryStore) -> None:

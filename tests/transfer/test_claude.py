@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,8 @@ from chatdesk.transfer.common import (
     ImportFormatError,
     write_conversations,
 )
+from tests.transfer.conftest import stored_counts as counts
+from tests.transfer.conftest import stored_outline
 
 FIXTURES = Path(__file__).parent / "fixtures" / "claude"
 TOOLS = "1c0ffee0-0000-4a11-9c1d-000000000001"
@@ -45,16 +46,6 @@ def by_id(path: Path) -> dict[str, ImportedConversation]:
     return {c.source_id: c for c in read_claude(path)}
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[HistoryStore]:
-    with HistoryStore.open(tmp_path / "history.db") as s:
-        yield s
-
-
-def counts(store: HistoryStore) -> tuple[int, int]:
-    conn = store.db.conn
-    return (conn.execute("SELECT count(*) FROM conversations").fetchone()[0],
-            conn.execute("SELECT count(*) FROM messages").fetchone()[0])  # fmt: skip
 
 
 def test_blocks_attachments_and_files(tmp_path: Path) -> None:
@@ -312,15 +303,6 @@ def test_a_cut_single_conversation_is_one_line(tmp_path: Path) -> None:
         f"chat.json: the file ends in the middle (byte {len(data) // 2:,}) — the export is "
         "truncated; download it again. Nothing was imported")
 
-
-def stored_outline(store: HistoryStore) -> list[tuple[str, bool, str, str | None, str]]:
-    """Every conversation's messages: (role, alternate?, first words, reasoning, time)."""
-    out = []
-    for summary in sorted(store.list_conversations(), key=lambda c: c.created_at):
-        for m in store.messages(summary.id, include_alternates=True):
-            out.append((m.role, m.is_alternate, " ".join(m.content.split()[:4]),
-                        m.reasoning, m.created_at))
-    return out
 
 
 def test_import_twice_and_through_chatdesk_json(tmp_path: Path, store: HistoryStore) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,11 +31,6 @@ SIDE_LINES = [
     "the export, or a starter example)",
 ]
 
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[HistoryStore]:
-    with HistoryStore.open(tmp_path / "history.db") as s:
-        yield s
 
 
 def export_2026(path: Path) -> Path:

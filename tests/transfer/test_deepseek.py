@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from chatdesk.store import HistoryStore
 from chatdesk.transfer import jobs
 from chatdesk.transfer.common import ImportedConversation, ImportFormatError
 from chatdesk.transfer.deepseek import read_deepseek
+from tests.transfer.conftest import stored_counts as counts
 from tests.transfer.test_fuzz import check, fuzz, paths, replaced, scratch_store, values
 
 FIXTURES = Path(__file__).parent / "fixtures" / "deepseek"
@@ -55,16 +55,6 @@ def outline(conv: ImportedConversation) -> list[tuple[str, str, bool, str, bool,
              m.reasoning is not None, (m.created_at or "")[:19]) for m in conv.messages]
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[HistoryStore]:
-    with HistoryStore.open(tmp_path / "history.db") as s:
-        yield s
-
-
-def counts(store: HistoryStore) -> tuple[int, int]:
-    conn = store.db.conn
-    return (conn.execute("SELECT count(*) FROM conversations").fetchone()[0],
-            conn.execute("SELECT count(*) FROM messages").fetchone()[0])  # fmt: skip
 
 
 # -- each fixture conversation, against an outline written by hand --------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from chatdesk.store import HistoryStore
 from chatdesk.transfer import jobs
 from chatdesk.transfer.common import ImportedConversation, ImportFormatError
 from chatdesk.transfer.openwebui import read_openwebui
+from tests.transfer.conftest import stored_counts as counts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openwebui"
 EXPORT = FIXTURES / "chat-export-1733700000000.json"
@@ -36,16 +36,6 @@ def outline(conv: ImportedConversation) -> list[tuple[str, bool, str, str | None
              m.reasoning is not None, (m.created_at or "")[:19]) for m in conv.messages]
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[HistoryStore]:
-    with HistoryStore.open(tmp_path / "history.db") as s:
-        yield s
-
-
-def counts(store: HistoryStore) -> tuple[int, int]:
-    conn = store.db.conn
-    return (conn.execute("SELECT count(*) FROM conversations").fetchone()[0],
-            conn.execute("SELECT count(*) FROM messages").fetchone()[0])  # fmt: skip
 
 
 def items() -> list[dict[str, Any]]:
