@@ -412,3 +412,37 @@ def test_the_import_summary_says_what_became_of_projects_and_memories(
     qtbot.wait(50)
     assert box.grab().save(str(SHOTS / "import-summary-claude.png"))
     box.close()
+
+
+FIXTURES = Path(__file__).parents[1] / "transfer" / "fixtures"
+
+
+@pytest.mark.parametrize(("kind", "path"), [
+    ("chatgpt", FIXTURES / "chatgpt_faithful" / "conversations.json"),
+    ("deepseek", FIXTURES / "deepseek"),
+    ("openwebui", FIXTURES / "openwebui" / "chat-export-1733700000000.json"),
+    ("chatbox", FIXTURES / "chatbox" / "chatbox-exported-data-2026-3-30.json"),
+    ("cherry", FIXTURES / "cherry"),
+])
+def test_every_source_is_offered_and_its_summary_is_the_command_lines(
+        qtbot: Any, window: MainWindow, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        kind: str, path: Path) -> None:
+    from chatdesk.transfer.jobs import SOURCES
+
+    actions = window.transfers
+    file_menu = window.menuBar().actions()[0].menu()
+    offered = [a.text() for a in file_menu.actions()]
+    assert actions.other_menu is not None
+    offered += [a.text() for a in actions.other_menu.actions()]
+    assert any(SOURCES[kind] in text for text in offered), offered
+    assert actions.import_path(kind, path)
+    qtbot.waitUntil(lambda: not actions.busy, timeout=15000)
+    box = actions.message_box
+    assert box is not None and box.isVisible()
+    text = box.text()
+    assert text.startswith("Imported ") and f"from {SOURCES[kind]}" in text.splitlines()[0]
+    assert text == cli_summary(capsys, tmp_path / "cli", "import", kind, str(path))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    qtbot.wait(50)
+    assert box.grab().save(str(SHOTS / f"import-summary-{kind}.png"))
+    box.close()
