@@ -241,8 +241,10 @@ def _folds_above(nodes: dict[str, RawNode], folds: dict[str, _Fold], node: RawNo
                  ) -> list[str]:
     """The folded messages between `node` and the shown message above it, oldest first."""
     chain: list[str] = []
+    passed: set[str] = set()  # a loop of parents ends the walk
     step = node.parent
-    while step is not None and step in nodes and step not in chain:
+    while step is not None and step in nodes and step not in passed:
+        passed.add(step)
         if step in folds:
             chain.append(step)
         elif nodes[step].role is not None:

@@ -251,7 +251,11 @@ def flatten(
     out: list[ImportedMessage] = []
     seen: set[str] = set()
     stack: list[tuple[str, str | None, str | None]] = [(k, None, start) for k in reversed(roots)]
-    while stack:
+    unreached = iter(nodes)  # a loop of parents (a damaged tree) has no root: start one
+    while stack or len(seen) < len(nodes):
+        if not stack:
+            first = next(k for k in unreached if k not in seen)
+            stack.append((first, None, start))
         key, parent_id, parent_time = stack.pop()
         if key in seen:
             continue

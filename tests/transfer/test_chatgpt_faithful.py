@@ -217,3 +217,23 @@ def test_a_mapping_listed_children_first_reads_the_same(tmp_path: Path) -> None:
     for source_id, conv in by_id().items():
         assert [(m.role, m.content, m.reasoning) for m in again[source_id].messages] == \
             [(m.role, m.content, m.reasoning) for m in conv.messages]
+
+
+def test_a_loop_of_hidden_parents_above_an_answer_ends(tmp_path: Path) -> None:
+    """A damaged tree whose hidden messages are each other's parents still imports."""
+    items = json.loads(FAITHFUL.read_text(encoding="utf-8"))
+    conv = next(i for i in items if i["id"] == THINKING)
+    mapping = conv["mapping"]
+    answer = next(k for k, n in mapping.items() if n["message"] and "168" in json.dumps(
+        n["message"]["content"]))
+    hidden_a, hidden_b = "loop-a", "loop-b"
+    system = {"author": {"role": "system"}, "content": {"content_type": "text", "parts": [""]},
+              "metadata": {"is_visually_hidden_from_conversation": True}}
+    mapping[hidden_a] = {"id": hidden_a, "parent": hidden_b, "children": [answer],
+                         "message": system}
+    mapping[hidden_b] = {"id": hidden_b, "parent": hidden_a, "children": [], "message": system}
+    mapping[answer]["parent"] = hidden_a
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps([conv], ensure_ascii=False), encoding="utf-8")
+    (read,) = list(read_chatgpt(path))
+    assert any("168" in m.content for m in read.messages)
