@@ -238,6 +238,8 @@ def main(argv: list[str] | None = None, *, end_after_app: bool = False) -> int:
                                 warn=args.command not in ("ask", "retry"))
     except ConfigError as exc:
         return _fail(exc, EXIT_USAGE)
+    if args.command in ("ask", "retry"):
+        ctx.prepare_to_send()
     try:
         handler: Callable[[argparse.Namespace, AppContext], int] = COMMANDS[args.command]
         return handler(args, ctx)

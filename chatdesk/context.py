@@ -134,6 +134,15 @@ class AppContext:
         return KeyBook(self.store, self.keys.cached_pool if cached else self.keys.pool,
                        lambda: self.settings.failover.cooldown_s)
 
+    def prepare_to_send(self) -> None:
+        """Start, on threads, the parts of a first send that wait on something other than
+        Python (the CA file read by OpenSSL, the keyring's search for its backend), so that
+        they overlap loading the chat engine."""
+        from chatdesk.providers.tls import prepare_default_context
+
+        prepare_default_context()
+        self.keys.prepare_backend()
+
     def chat_service(self) -> ChatService:
         from chatdesk.chat import ChatService  # httpx and the providers: only when sending
 
