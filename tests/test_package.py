@@ -30,3 +30,34 @@ def test_httpx_still_works_after_the_stub() -> None:
          " r = httpx.Response(200, text='ok'); print(r.text)"],
         capture_output=True, text=True, check=True, timeout=60)
     assert done.stdout.strip() == "ok"
+
+
+def test_version_is_the_installed_distributions() -> None:
+    import importlib.metadata
+
+    import chatdesk
+
+    try:
+        installed = importlib.metadata.version("chatdesk")
+    except importlib.metadata.PackageNotFoundError:
+        installed = "0.0.0"
+    assert chatdesk._installed_version() == installed
+    assert chatdesk.__version__ == installed
+
+
+def test_version_is_read_from_the_metadata_header_only(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    import chatdesk
+
+    class Dist:
+        version = "never parsed"
+
+        def read_text(self, name: str) -> str | None:
+            return ("Metadata-Version: 2.1\r\nName: chatdesk\r\nVersion: 9.8.7rc1\r\n\r\n"
+                    "Version: 1.0 (the README below the headers)\r\n"
+                    if name == "METADATA" else None)
+
+    monkeypatch.setattr(importlib.metadata, "distribution", lambda name: Dist())
+    assert chatdesk._installed_version() == "9.8.7rc1"
