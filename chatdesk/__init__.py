@@ -1,6 +1,5 @@
 """chatdesk: a desktop chat client for many AI providers that survives their outages."""
 
-import gc
 import sys
 import time
 
@@ -14,30 +13,6 @@ STARTED = time.perf_counter()
 # and httpx then defines a stub in its place. Only before httpx is first imported.
 if "httpx" not in sys.modules:
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-
-
-# Start-up makes some 60,000 objects that live as long as the process (modules, classes,
-# functions); the cyclic collector walked them ~90 times while they were made (~10 ms of an
-# `ask`). The command line defers it: from defer_gc() until end_startup() it runs every
-# 50,000 new objects instead of 700.
-_STARTUP_GC_THRESHOLD = 50_000
-_gc_threshold: tuple[int, ...] | None = None
-
-
-def defer_gc() -> None:
-    """Collect cycles seldom until end_startup() (the command line only)."""
-    global _gc_threshold
-    if _gc_threshold is None:
-        _gc_threshold = gc.get_threshold()
-        gc.set_threshold(max(_STARTUP_GC_THRESHOLD, _gc_threshold[0]), *_gc_threshold[1:])
-
-
-def end_startup() -> None:
-    """The collector's own thresholds again (ask and retry: once the answer has begun)."""
-    global _gc_threshold
-    if _gc_threshold is not None:
-        gc.set_threshold(*_gc_threshold)
-        _gc_threshold = None
 
 
 def __getattr__(name: str) -> str:

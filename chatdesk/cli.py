@@ -271,7 +271,6 @@ _COMMANDS: list[tuple[str, str, Callable[[_Parser], None] | None]] = [
 
 def run(argv: list[str] | None = None) -> NoReturn:
     """The `chatdesk` command: main(), ending the process at once after the app has closed."""
-    chatdesk.defer_gc()  # python -m chatdesk did already, before importing this module
     raise SystemExit(main(argv, end_after_app=True))
 
 
@@ -280,8 +279,6 @@ def main(argv: list[str] | None = None, *, end_after_app: bool = False) -> int:
         args = build_parser().parse_args(argv)
     except UsageError as exc:
         return _fail(exc, EXIT_USAGE)
-    if args.command not in ("ask", "retry"):
-        chatdesk.end_startup()
     if args.command is None or args.command == "browse":
         return _run_app(args, end_after_app)
     try:
@@ -309,7 +306,6 @@ def main(argv: list[str] | None = None, *, end_after_app: bool = False) -> int:
         return _fail(f"unexpected error: {type(exc).__name__}: {exc} "
                      f"(details in {ctx.paths.log_dir})", EXIT_FAILED)
     finally:
-        chatdesk.end_startup()
         ctx.close()
 
 

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chatdesk import end_startup, wording
 from chatdesk import events as ev
+from chatdesk import wording
 from chatdesk.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, _run_async
 from chatdesk.cli_keys import unlock_for_sending
 from chatdesk.context import AppContext
@@ -168,7 +168,6 @@ class _AnswerPrinter:
         sys.stdout.write(text)
         sys.stdout.flush()
         self.at_line_start = text.endswith("\n")
-        end_startup()  # the answer has begun
 
     def _end_line(self) -> None:
         if not self.at_line_start:

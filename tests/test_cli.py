@@ -242,39 +242,3 @@ def test_providers_text_says_each_state_and_the_wait(
     states = {line.split()[0]: line.split()[2] for line in out.splitlines()}
     assert states == {"main": "unknown", "second": "key-rejected", "backup": "no-key"}
     assert "key-rejected (5 min)" in out and "last error: bad key" in out
-
-
-def test_the_collector_is_deferred_until_the_answer_begins(
-    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import gc
-
-    import chatdesk
-    from chatdesk import cli_chat
-
-    usual = gc.get_threshold()
-    at_first_text: list[tuple[int, ...]] = []
-    real_write = cli_chat.sys.stdout.write
-
-    def write(text: str) -> int:
-        at_first_text.append(gc.get_threshold())
-        return real_write(text)
-
-    with FakeProvider("openai") as fake:
-        fakes = [("openai", fake)]
-        write_settings(data_dir, fakes)
-        monkeypatch.setenv(*next(iter(key_env(fakes).items())))
-        chatdesk.defer_gc()
-        try:
-            assert gc.get_threshold()[0] == 50_000
-            monkeypatch.setattr(cli_chat.sys.stdout, "write", write)
-            assert main(["ask", "hello"]) == 0
-        finally:
-            chatdesk.end_startup()
-    # Deferred while ask started up, the usual thresholds once the first text was out.
-    assert at_first_text[0][0] == 50_000
-    assert gc.get_threshold() == usual
-    # Other commands get the usual thresholds at once.
-    chatdesk.defer_gc()
-    assert main(["history", "list"]) == 0
-    assert gc.get_threshold() == usual
