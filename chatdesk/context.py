@@ -135,13 +135,12 @@ class AppContext:
                        lambda: self.settings.failover.cooldown_s)
 
     def prepare_to_send(self) -> None:
-        """Start, on threads, the parts of a first send that wait on something other than
-        Python (the CA file read by OpenSSL, the keyring's search for its backend), so that
-        they overlap loading the chat engine."""
+        """Start reading the CA file on a thread (OpenSSL does it without the GIL), so that
+        it overlaps loading the chat engine. (keyring's search for its backend is mostly
+        Python: on a thread it only took CPU time from the rest.)"""
         from chatdesk.providers.tls import prepare_default_context
 
         prepare_default_context()
-        self.keys.prepare_backend()
 
     def chat_service(self) -> ChatService:
         from chatdesk.chat import ChatService  # httpx and the providers: only when sending

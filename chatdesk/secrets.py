@@ -181,27 +181,17 @@ class KeyStore:
         self._session: dict[str, str] = {}
         self._place: KeyPlace | None = None  # chosen in Settings for this session
         self._pools: dict[str, list[PoolKey]] = {}  # the pools last read (see cached_pool)
-        self._backend_lock = threading.Lock()  # one search for the backend at a time
 
     def backend(self) -> KeyringBackend | None:
         """The keyring backend in use (found on first use), or None if keyring cannot load one."""
         if self._backend is None:
-            with self._backend_lock:
-                if self._backend is None:
-                    try:
-                        import keyring
+            try:
+                import keyring
 
-                        self._backend = keyring.get_keyring()
-                    except Exception:
-                        return None
+                self._backend = keyring.get_keyring()
+            except Exception:
+                return None
         return self._backend
-
-    def prepare_backend(self) -> None:
-        """Start finding the keyring backend on a thread: keyring's search runs helper
-        programs and may ask D-Bus, which overlaps what the caller does next; backend()
-        waits for it."""
-        if self._backend is None:
-            threading.Thread(target=self.backend, name="chatdesk-keyring", daemon=True).start()
 
     def secure_store_available(self) -> bool:
         """True when keys can be kept in a real OS key store (not fail/null/plaintext)."""
