@@ -18,10 +18,24 @@ if "httpx" not in sys.modules:
 def __getattr__(name: str) -> str:
     # Read lazily: importlib.metadata costs ~25 ms at every start of the command line.
     if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            return version("chatdesk")
-        except PackageNotFoundError:  # a source tree that was never installed
-            return "0.0.0"
+        version = _installed_version()
+        globals()["__version__"] = version  # asked once per process
+        return version
     raise AttributeError(name)
+
+
+def _installed_version() -> str:
+    """The installed distribution's Version header. Read from the metadata's header block:
+    `Distribution.version` parses the whole file as an e-mail, README included (~5 ms)."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        dist = distribution("chatdesk")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0.0.0"
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    for line in text.replace("\r\n", "\n").partition("\n\n")[0].splitlines():
+        field, colon, value = line.partition(":")
+        if colon and field.strip().lower() == "version":
+            return value.strip()
+    return dist.version

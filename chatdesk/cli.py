@@ -34,6 +34,27 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    # A command's arguments are added when that command is parsed or its help shown
+    # (build_parser), so a run pays for its own command's only.
+    _fill: Callable[[_Parser], None] | None = None
+
+    def _filled(self) -> None:
+        fill, self._fill = self._fill, None
+        if fill is not None:
+            fill(self)
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        self._filled()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        self._filled()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self._filled()
+        return super().format_help()
+
     def error(self, message: str) -> NoReturn:  # one line, exit 2, like every other error
         raise UsageError(f"{message} (see: chatdesk {self.prog.partition(' ')[2]} --help)"
                          .replace("chatdesk  ", "chatdesk "))
@@ -57,8 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--self-test", action="store_true",
                    help="start the app, wait for the first paint, print the startup time, exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, help_text, fill in _COMMANDS:
+        command = sub.add_parser(name, help=help_text)
+        command._fill = fill
+    return p
 
-    ask = sub.add_parser("ask", help="send a message and stream the answer")
+
+def _fill_ask(ask: _Parser) -> None:
     ask.add_argument("prompt", nargs="*", help="the message (default: read stdin)")
     where = ask.add_mutually_exclusive_group()
     where.add_argument("-c", "--conversation", type=int, metavar="ID",
@@ -80,16 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="answer as preset NAME says (its system prompt, providers, models, "
                           "temperature, max tokens); the conversation keeps it")
 
-    sub.add_parser("retry", help="send every pending message now")
 
-    setup = sub.add_parser("setup", help="first-run set-up: paste an API key or use a model "
-                           "on this computer; it is tested, then saved")
+def _fill_setup(setup: _Parser) -> None:
     setup.add_argument("--base-url", metavar="URL",
                        help="send the chosen service's requests to URL (a proxy, a gateway)")
     setup.add_argument("--server", metavar="URL",
                        help="look for a local model server at URL instead of the usual ports")
 
-    history = sub.add_parser("history", help="list or show conversations")
+
+def _fill_history(history: _Parser) -> None:
     hsub = history.add_subparsers(dest="history_command",
                                   metavar="list|show|delete|trash|restore",
                                   parser_class=_Parser, required=True)
@@ -108,19 +133,21 @@ def build_parser() -> argparse.ArgumentParser:
     hrestore = hsub.add_parser("restore", help="bring conversations back from the Trash")
     hrestore.add_argument("ids", type=int, nargs="+", metavar="ID")
 
-    search = sub.add_parser("search", help="full-text search of all history")
+
+def _fill_search(search: _Parser) -> None:
     search.add_argument("query", nargs="+")
     search.add_argument("--json", action="store_true")
     search.add_argument("--limit", type=int, default=20)
 
-    providers = sub.add_parser("providers", help="providers in failover order, with health")
+
+def _fill_providers(providers: _Parser) -> None:
     providers.add_argument("--json", action="store_true")
     providers.add_argument("--check-status", action="store_true",
                            help="first read each provider's status page; an outage it reports "
                                 "marks the provider down")
 
-    keys = sub.add_parser("keys", help="store or remove API keys (the OS keyring, else an "
-                          "encrypted key file)")
+
+def _fill_keys(keys: _Parser) -> None:
     ksub = keys.add_subparsers(dest="keys_command",
                                metavar="set|add|list|remove|delete|status",
                                parser_class=_Parser, required=True)
@@ -141,40 +168,24 @@ def build_parser() -> argparse.ArgumentParser:
     kdel.add_argument("name")
     ksub.add_parser("status", help="which store holds each provider's keys (never the key)")
 
-    imp = sub.add_parser("import", help="import an export or backup of ChatGPT, Claude, "
-                         "DeepSeek, Open WebUI, Chatbox, Cherry Studio or chatdesk")
+
+def _fill_import(imp: _Parser) -> None:
     imp.add_argument("kind", choices=["chatgpt", "claude", "deepseek", "openwebui", "chatbox",
                                       "cherry", "chatdesk"],
                      help="whose export PATH is")
     imp.add_argument("path", metavar="PATH", help="the export's .zip, folder or .json file")
-    exp = sub.add_parser("export", help="export conversations as Markdown, JSON or HTML")
+
+
+def _fill_export(exp: _Parser) -> None:
     exp.add_argument("ids", nargs="*", type=int, metavar="ID", help="the conversations to export")
     exp.add_argument("--all", action="store_true", help="export every conversation")
     exp.add_argument("--format", required=True, choices=["md", "json", "html"])
     exp.add_argument("--output", "-o", required=True, metavar="PATH",
                      help="a file (json, html, one md) or a folder (several md); - for stdout")
 
-    _add_prompt_parsers(sub)
-    use = sub.add_parser("usage", help="tokens and cost of the answers, by provider, model "
-                         "or key")
-    use.add_argument("--since", default="30d", metavar="WHEN",
-                     help="from WHEN: Nd or Nw back from now, or an ISO date (default: 30d)")
-    use.add_argument("--by", choices=["provider", "model", "key"], default="provider",
-                     help="what to total by (default: provider)")
-    use.add_argument("--json", action="store_true")
 
-    sub.add_parser("repair", help="save what can be read of a damaged history into a new "
-                   "file (quit the app first); the damaged file is kept beside it")
-
-    browse = sub.add_parser("browse", help="open a history file read-only in the app")
-    browse.add_argument("file")
-    return p
-
-
-def _add_prompt_parsers(sub: argparse._SubParsersAction[_Parser]) -> None:
-    """The `prompts` and `presets` commands (their handlers are in cli_prompts)."""
-    prompts = sub.add_parser("prompts", help="the prompt library: saved prompts with "
-                             "{{variables}}, for `ask --prompt` and / in the app")
+def _fill_prompts(prompts: _Parser) -> None:
+    """The `prompts` command (its handlers are in cli_prompts)."""
     psub = prompts.add_subparsers(dest="prompts_command", parser_class=_Parser,
                                   metavar="list|show|add|edit|delete|export|import",
                                   required=True)
@@ -192,8 +203,9 @@ def _add_prompt_parsers(sub: argparse._SubParsersAction[_Parser]) -> None:
                     "use with other text is reported, not overwritten)"
                     ).add_argument("dir", metavar="DIR")
 
-    presets = sub.add_parser("presets", help="presets: a system prompt, a provider order "
-                             "with a model each, a temperature and max tokens")
+
+def _fill_presets(presets: _Parser) -> None:
+    """The `presets` command (its handlers are in cli_prompts)."""
     ssub = presets.add_subparsers(dest="presets_command", parser_class=_Parser,
                                   metavar="list|show|add|edit|delete|export|import",
                                   required=True)
@@ -220,6 +232,43 @@ def _add_prompt_parsers(sub: argparse._SubParsersAction[_Parser]) -> None:
                     ).add_argument("dir", metavar="DIR")
 
 
+def _fill_usage(use: _Parser) -> None:
+    use.add_argument("--since", default="30d", metavar="WHEN",
+                     help="from WHEN: Nd or Nw back from now, or an ISO date (default: 30d)")
+    use.add_argument("--by", choices=["provider", "model", "key"], default="provider",
+                     help="what to total by (default: provider)")
+    use.add_argument("--json", action="store_true")
+
+
+def _fill_browse(browse: _Parser) -> None:
+    browse.add_argument("file")
+
+
+# The commands in the order --help lists them: (name, help, what adds its arguments).
+_COMMANDS: list[tuple[str, str, Callable[[_Parser], None] | None]] = [
+    ("ask", "send a message and stream the answer", _fill_ask),
+    ("retry", "send every pending message now", None),
+    ("setup", "first-run set-up: paste an API key or use a model on this computer; it is "
+     "tested, then saved", _fill_setup),
+    ("history", "list or show conversations", _fill_history),
+    ("search", "full-text search of all history", _fill_search),
+    ("providers", "providers in failover order, with health", _fill_providers),
+    ("keys", "store or remove API keys (the OS keyring, else an encrypted key file)",
+     _fill_keys),
+    ("import", "import an export or backup of ChatGPT, Claude, DeepSeek, Open WebUI, "
+     "Chatbox, Cherry Studio or chatdesk", _fill_import),
+    ("export", "export conversations as Markdown, JSON or HTML", _fill_export),
+    ("prompts", "the prompt library: saved prompts with {{variables}}, for `ask --prompt` "
+     "and / in the app", _fill_prompts),
+    ("presets", "presets: a system prompt, a provider order with a model each, a "
+     "temperature and max tokens", _fill_presets),
+    ("usage", "tokens and cost of the answers, by provider, model or key", _fill_usage),
+    ("repair", "save what can be read of a damaged history into a new file (quit the app "
+     "first); the damaged file is kept beside it", None),
+    ("browse", "open a history file read-only in the app", _fill_browse),
+]
+
+
 def run(argv: list[str] | None = None) -> NoReturn:
     """The `chatdesk` command: main(), ending the process at once after the app has closed."""
     raise SystemExit(main(argv, end_after_app=True))
@@ -238,6 +287,8 @@ def main(argv: list[str] | None = None, *, end_after_app: bool = False) -> int:
                                 warn=args.command not in ("ask", "retry"))
     except ConfigError as exc:
         return _fail(exc, EXIT_USAGE)
+    if args.command in ("ask", "retry"):
+        ctx.prepare_to_send()
     try:
         handler: Callable[[argparse.Namespace, AppContext], int] = COMMANDS[args.command]
         return handler(args, ctx)

@@ -18,7 +18,6 @@ from chatdesk.paths import (
     private_opener,
     resolve_data_dir,
 )
-from chatdesk.provider_status import ProviderStatus, missing_keys, provider_statuses
 from chatdesk.secrets import KeyStore, KeyStoreError, RedactingFilter, source_label
 from chatdesk.settings import Settings, SettingsError, load_settings_or_defaults, save_settings
 from chatdesk.store import HealthState, HistoryStore
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     from chatdesk.chat import ChatService
     from chatdesk.failover.health import HealthBook
     from chatdesk.failover.keys import KeyBook
+    from chatdesk.provider_status import ProviderStatus
 
 LOG_MAX_BYTES = 1_000_000
 LOG_BACKUPS = 3
@@ -134,6 +134,14 @@ class AppContext:
         return KeyBook(self.store, self.keys.cached_pool if cached else self.keys.pool,
                        lambda: self.settings.failover.cooldown_s)
 
+    def prepare_to_send(self) -> None:
+        """Start reading the CA file on a thread (OpenSSL does it without the GIL), so that
+        it overlaps loading the chat engine. (keyring's search for its backend is mostly
+        Python: on a thread it only took CPU time from the rest.)"""
+        from chatdesk.providers.tls import prepare_default_context
+
+        prepare_default_context()
+
     def chat_service(self) -> ChatService:
         from chatdesk.chat import ChatService  # httpx and the providers: only when sending
 
@@ -142,6 +150,8 @@ class AppContext:
     def missing_keys(self) -> frozenset[str]:
         """Providers that need a key and have none (reads the keyring: may be slow); the
         pools of keys are read afresh from then on too."""
+        from chatdesk.provider_status import missing_keys  # not on `ask`'s way to a send
+
         self.keys.forget_pools()
         return missing_keys(self.settings, self.keys)
 
@@ -150,6 +160,8 @@ class AppContext:
         """Every provider's state in failover order; keys are looked up unless `missing`
         (the providers known to have no key) is given. `pools=False` leaves out how many
         keys of each pool are usable (reading them loads the keyring)."""
+        from chatdesk.provider_status import provider_statuses
+
         return provider_statuses(self.settings, self.health(),
                                  self.missing_keys() if missing is None else missing,
                                  # Known missing keys: the pools as last read, like them.

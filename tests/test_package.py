@@ -1,10 +1,13 @@
-"""What importing chatdesk costs: httpx's own command-line tool is never loaded."""
+"""What importing chatdesk costs: httpx's own command-line tool is never loaded, nor by `ask`
+what it does not need."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -30,3 +33,66 @@ def test_httpx_still_works_after_the_stub() -> None:
          " r = httpx.Response(200, text='ok'); print(r.text)"],
         capture_output=True, text=True, check=True, timeout=60)
     assert done.stdout.strip() == "ok"
+
+
+def test_version_is_the_installed_distributions() -> None:
+    import importlib.metadata
+
+    import chatdesk
+
+    try:
+        installed = importlib.metadata.version("chatdesk")
+    except importlib.metadata.PackageNotFoundError:
+        installed = "0.0.0"
+    assert chatdesk._installed_version() == installed
+    assert chatdesk.__version__ == installed
+
+
+def test_version_is_read_from_the_metadata_header_only(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    import chatdesk
+
+    class Dist:
+        version = "never parsed"
+
+        def read_text(self, name: str) -> str | None:
+            return ("Metadata-Version: 2.1\r\nName: chatdesk\r\nVersion: 9.8.7rc1\r\n\r\n"
+                    "Version: 1.0 (the README below the headers)\r\n"
+                    if name == "METADATA" else None)
+
+    monkeypatch.setattr(importlib.metadata, "distribution", lambda name: Dist())
+    assert chatdesk._installed_version() == "9.8.7rc1"
+
+
+# What `chatdesk ask` never needs on its way to an answer (no key file, no status pages, no
+# app, no settings written): loading any of them would cost every ask start-up time.
+NOT_ON_ASK = ("chatdesk.provider_status", "chatdesk.failover.status_page", "chatdesk.ui",
+              "chatdesk.transfer", "chatdesk.cli_prompts", "chatdesk.cli_setup", "PySide6",
+              "qasync", "tomlkit", "markdown_it", "pygments", "sqlite_utils", "cryptography",
+              "logging.handlers")
+ASK_AND_LIST = """
+import atexit, runpy, sys
+names = sys.argv[1].split(",")
+atexit.register(lambda: print("loaded:", [n for n in names if n in sys.modules]))
+sys.argv = ["chatdesk", "ask", "hello"]
+runpy.run_module("chatdesk", run_name="__main__")
+"""
+
+
+def test_ask_loads_nothing_it_does_not_need(tmp_path: Path) -> None:
+    from tests.fakes.server import FakeProvider
+    from tests.helpers import key_env, write_settings
+
+    with FakeProvider("openai") as fake:
+        fakes = [("local", fake)]
+        write_settings(tmp_path, fakes)
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+        env.update(key_env(fakes), CHATDESK_DATA_DIR=str(tmp_path),
+                   PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+        done = subprocess.run([sys.executable, "-c", ASK_AND_LIST, ",".join(NOT_ON_ASK)],
+                              capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Hello! How can I help you today?\n")
+    assert done.stdout.splitlines()[-1] == "loaded: []"

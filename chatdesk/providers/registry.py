@@ -14,7 +14,7 @@ from chatdesk.providers.base import Endpoint, Provider, Timeouts
 from chatdesk.providers.gemini import GeminiProvider
 from chatdesk.providers.ollama import OllamaProvider
 from chatdesk.providers.openai import OpenAIProvider
-from chatdesk.providers.tls import ssl_context
+from chatdesk.providers.tls import default_context, ssl_context
 from chatdesk.settings import ProviderSettings, plain_http_host
 
 PROVIDER_TYPES: dict[str, type[Provider]] = {
@@ -70,7 +70,7 @@ def new_http_client(providers: Iterable[ProviderSettings] = ()) -> httpx.AsyncCl
     return httpx.AsyncClient(
         http1=True,
         http2=False,
-        verify=ssl_context(),
+        verify=default_context(),
         follow_redirects=False,
         limits=_LIMITS,
         timeout=httpx.Timeout(30.0, connect=10.0),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import ssl
+import threading
 from collections.abc import Mapping
+from concurrent.futures import Future
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -59,3 +61,50 @@ def ssl_context(ca_bundle: str | None = None,
             log.warning("ca_bundle %s could not be loaded (%s)", ca_bundle, exc)
     return ctx
 
+
+
+# The default context built ahead on another thread (prepare_default_context), with the
+# CA variables it was built under; default_context() takes it once.
+_prepared: Future[tuple[tuple[str, ...], ssl.SSLContext]] | None = None
+_prepared_lock = threading.Lock()
+
+
+def _ca_variables(environ: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(environ.get(var, "") for var in (*CA_FILE_VARS, CA_DIR_VAR))
+
+
+def prepare_default_context() -> None:
+    """Start building the default context on a thread, for the next default_context():
+    OpenSSL reads the CA file (~15 ms) without holding the GIL, so this overlaps whatever
+    the caller does next (the command line: importing the chat engine). Its errors are
+    left to default_context()."""
+    global _prepared
+    future: Future[tuple[tuple[str, ...], ssl.SSLContext]] = Future()
+    variables = _ca_variables(os.environ)
+
+    def build() -> None:
+        try:
+            future.set_result((variables, ssl_context()))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    with _prepared_lock:
+        _prepared = future
+    threading.Thread(target=build, name="chatdesk-tls", daemon=True).start()
+
+
+def default_context() -> ssl.SSLContext:
+    """ssl_context(): the one prepared ahead when it was built under the same variables,
+    else a new one."""
+    global _prepared
+    with _prepared_lock:
+        future, _prepared = _prepared, None
+    if future is not None:
+        try:
+            variables, ctx = future.result()
+        except Exception:
+            pass  # built again below, where its error (if any) belongs
+        else:
+            if variables == _ca_variables(os.environ):
+                return ctx
+    return ssl_context()

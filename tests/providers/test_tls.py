@@ -160,3 +160,28 @@ def test_the_failover_line_of_a_certificate_error_says_what_to_set() -> None:
     line = wording.attempt_summary("corp", errors.ErrorClass.CERTIFICATE, None, "")
     assert line == ("corp failed: certificate not verified (set ca_bundle for corp or "
                     "SSL_CERT_FILE)")
+
+
+def test_the_default_context_built_ahead_is_used_once_under_the_same_variables(
+    certs: CertFiles, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chatdesk.providers import tls
+
+    built: list[str | None] = []
+    real = tls.ssl_context
+
+    def counting(ca_bundle: str | None = None, environ: object = None) -> object:
+        built.append(ca_bundle)
+        return real(ca_bundle)
+
+    monkeypatch.setattr(tls, "ssl_context", counting)
+    tls.prepare_default_context()
+    first = tls.default_context()
+    assert built == [None]  # the one prepared: nothing built again
+    assert tls.default_context() is not first  # taken once; the next is new
+    assert len(built) == 2
+    # Built under other CA variables than the send's: not used.
+    tls.prepare_default_context()
+    monkeypatch.setenv("SSL_CERT_FILE", str(certs.ca_pem))
+    tls.default_context()
+    assert len(built) == 4
