@@ -51,7 +51,7 @@ _REPORT_RAW_RECTANGLES = 0
 _EV_WINDOW, _EV_OVERRIDE = 40, 48  # XMapEvent.window, .override_redirect
 _EV_DAMAGE_AREA = 64  # XDamageNotifyEvent.area: x, y (short), width, height (ushort)
 _ERROR_HANDLER = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
-MAIN_WINDOW_MIN = (400, 300)  # smaller top-levels (a widget shown before it has a parent) are not it
+MAIN_WINDOW_MIN = (400, 300)  # a smaller top-level (a widget shown with no parent) is not it
 
 
 def _library(name: str, package: str) -> ctypes.CDLL:
@@ -325,7 +325,7 @@ def main() -> int:
         print(f"{'':22} {'mapped':>8} {'painted':>8} {'min':>6} {'max':>6} {'exit':>7} "
               f"{'startup_ms':>11} {'painted - startup_ms':>21} {'other windows':>14}")
         for r in (skeleton, app):
-            gap = statistics.median(p - s for p, s in zip(r.painted_ms, r.startup_ms))
+            gap = statistics.median(p - s for p, s in zip(r.painted_ms, r.startup_ms, strict=True))
             print(f"{r.label:22} {r.med('mapped_ms'):>8.0f} {r.med('painted_ms'):>8.0f} "
                   f"{min(r.painted_ms):>6.0f} {max(r.painted_ms):>6.0f} {r.med('wall_ms'):>7.0f} "
                   f"{r.med('startup_ms'):>11.0f} {gap:>21.1f} {max(r.other_windows):>14}")
