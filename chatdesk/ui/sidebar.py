@@ -302,7 +302,9 @@ class Sidebar(QWidget):
         self.readonly = readonly = controller.readonly
         self._quiet = False
 
-        self.new_button = QPushButton("New chat")
+        # Made with their parent: a parentless widget made visible is a window of its own,
+        # which on X11 is created, mapped and destroyed again (~8 ms each) before the first frame.
+        self.new_button = QPushButton("New chat", self)
         self.new_button.setObjectName("newChatButton")
         self.new_button.setToolTip("Start a new conversation (Ctrl+N)")
         self.new_button.clicked.connect(self.newChatRequested)
@@ -383,7 +385,7 @@ class Sidebar(QWidget):
         layout.addWidget(self.search)
         layout.addWidget(self.results_note)
         layout.addWidget(self.stack, 1)
-        self.trash_button = QPushButton(icon("delete"), "Trash")
+        self.trash_button = QPushButton(icon("delete"), "Trash", self)
         self.trash_button.setObjectName("trashButton")
         self.trash_button.setFlat(True)
         self.trash_button.setToolTip("Deleted conversations, kept 30 days: restore or delete "

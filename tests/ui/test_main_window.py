@@ -726,3 +726,28 @@ def test_an_answer_a_crash_cut_off_is_offered_with_send_again(
     banner.action.click()
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=10000)
     assert [m.content for m in ctx.store.messages(user.conversation_id)] == ["question", "Whole."]
+
+
+def test_opening_the_window_shows_no_other_window(make_ctx: Any, make_window: Any,
+                                                  fake_anthropic: FakeProvider) -> None:
+    # A widget made visible before it has a parent is shown as a top-level window: on X11
+    # it flashes on screen and costs a native window made and destroyed before the first frame.
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QWidget
+
+    shown: list[str] = []
+
+    class Shows(QObject):
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+            if event.type() == QEvent.Type.Show and isinstance(obj, QWidget) and obj.isWindow():
+                shown.append(f"{type(obj).__name__} {obj.objectName()}")
+            return False
+
+    watcher = Shows()
+    app = QApplication.instance()
+    app.installEventFilter(watcher)
+    try:
+        make_window(make_ctx([("anthropic", fake_anthropic)]), attach=False)
+    finally:
+        app.removeEventFilter(watcher)
+    assert shown == ["MainWindow mainWindow"]
