@@ -22,6 +22,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import (
     QAction,
+    QFocusEvent,
     QHelpEvent,
     QIcon,
     QKeyEvent,
@@ -265,6 +266,22 @@ class _SearchField(QLineEdit):
     downPressed = Signal()
     enterPressed = Signal()
 
+    def __init__(self) -> None:
+        super().__init__()
+        # The clear button's icon is looked up in the desktop's icon theme (~3 ms on X11,
+        # before the first frame): it is added at the first focus or text. An empty field
+        # draws the same with it or without it.
+        self.textChanged.connect(self._add_clear_button)
+
+    def _add_clear_button(self) -> None:
+        if not self.isClearButtonEnabled():
+            self.setClearButtonEnabled(True)
+            self.textChanged.disconnect(self._add_clear_button)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt's name
+        self._add_clear_button()
+        super().focusInEvent(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         if key == Qt.Key.Key_Down:
@@ -322,7 +339,6 @@ class Sidebar(QWidget):
         self.search.setObjectName("searchField")
         self.search.setPlaceholderText("Search all chats")
         self.search.setToolTip("Search every message (Ctrl+K)")
-        self.search.setClearButtonEnabled(True)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(SEARCH_DEBOUNCE_MS)
