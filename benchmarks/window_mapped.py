@@ -44,12 +44,15 @@ GOAL_RATIO = 1.3  # chatdesk's median spawn → painted / the skeleton's
 RUN_TIMEOUT_S = 30.0
 
 # Xlib's constants and the offsets of the fields read (x86-64 / LP64 layouts).
-_SUBSTRUCTURE_NOTIFY_MASK = 1 << 19
-_UNMAP_NOTIFY, _MAP_NOTIFY = 18, 19
-_DESTROY_NOTIFY = 17
+_SUBSTRUCTURE_NOTIFY_MASK, _PROPERTY_CHANGE_MASK = 1 << 19, 1 << 22
+_DESTROY_NOTIFY, _UNMAP_NOTIFY, _MAP_NOTIFY = 17, 18, 19
+_CREATE_NOTIFY, _CONFIGURE_NOTIFY, _PROPERTY_NOTIFY = 16, 22, 28
+_XA_STRING, _XA_WM_NAME = 31, 39
 _REPORT_RAW_RECTANGLES = 0
 _EV_WINDOW, _EV_OVERRIDE = 40, 48  # XMapEvent.window, .override_redirect
-_EV_DAMAGE_AREA = 64  # XDamageNotifyEvent.area: x, y (short), width, height (ushort)
+_EV_BOX = 48  # XCreateWindowEvent / XConfigureEvent: x, y, width, height (int)
+_EV_PROPERTY_TIME = 48  # XPropertyEvent.time
+_EV_DAMAGE_TIME, _EV_DAMAGE_AREA = 56, 64  # XDamageNotifyEvent.timestamp, .area (4 shorts)
 _ERROR_HANDLER = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
 MAIN_WINDOW_MIN = (400, 300)  # a smaller top-level (a widget shown with no parent) is not it
 
@@ -65,8 +68,8 @@ def _library(name: str, package: str) -> ctypes.CDLL:
 class Seen:
     """What the observer saw of one run, in perf_counter seconds."""
 
-    mapped: float | None = None
-    painted: float | None = None
+    mapped: float | None = None  # when this process read the MapNotify
+    painted: float | None = None  # the X server's time of the drawing, on this clock
     box: tuple[int, int, int, int] | None = None  # x, y, width, height in the root
     small_windows: int = 0  # top-levels mapped that were not the main window
 
@@ -74,12 +77,13 @@ class Seen:
 class XObserver:
     """A plain X client of this process: MapNotify of the root's children tells when a
     top-level window is mapped; XDamage on the root (which covers what is drawn in every
-    window on it) tells when pixels are drawn into it."""
+    window on it) tells when pixels are drawn into it, with the server's own timestamp, so
+    that this process being scheduled late does not move the figure."""
 
     def __init__(self, display: str) -> None:
         x = _library("X11", "libx11-6")
         damage = _library("Xdamage", "libxdamage1")
-        vp, ul = ctypes.c_void_p, ctypes.c_ulong
+        vp, ul, ci = ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int
         x.XOpenDisplay.restype = vp
         x.XOpenDisplay.argtypes = [ctypes.c_char_p]
         x.XDefaultRootWindow.restype = ul
@@ -88,11 +92,16 @@ class XObserver:
         x.XConnectionNumber.argtypes = [vp]
         x.XPending.argtypes = [vp]
         x.XNextEvent.argtypes = [vp, vp]
-        x.XSync.argtypes = [vp, ctypes.c_int]
+        x.XSync.argtypes = [vp, ci]
+        x.XFlush.argtypes = [vp]
         x.XGetWindowAttributes.argtypes = [vp, ul, vp]
+        x.XCreateSimpleWindow.restype = ul
+        x.XCreateSimpleWindow.argtypes = [vp, ul, ci, ci, ctypes.c_uint, ctypes.c_uint,
+                                          ctypes.c_uint, ul, ul]
+        x.XChangeProperty.argtypes = [vp, ul, ul, ul, ci, ci, ctypes.c_char_p, ci]
         damage.XDamageQueryExtension.argtypes = [vp, vp, vp]
         damage.XDamageCreate.restype = ul
-        damage.XDamageCreate.argtypes = [vp, ul, ctypes.c_int]
+        damage.XDamageCreate.argtypes = [vp, ul, ci]
         self.x = x
         # A window gone between two requests must not end this process (Xlib's default).
         self._on_error = _ERROR_HANDLER(lambda _dpy, _err: 0)
@@ -107,17 +116,35 @@ class XObserver:
             raise SystemExit("the X server has no DAMAGE extension")
         self._damage_notify = event_base.value
         damage.XDamageCreate(self.dpy, self.root, _REPORT_RAW_RECTANGLES)
+        # An unmapped window of ours whose property changes give the server's time.
+        self._clock = x.XCreateSimpleWindow(self.dpy, self.root, 0, 0, 1, 1, 0, 0, 0)
+        x.XSelectInput(self.dpy, self._clock, _PROPERTY_CHANGE_MASK)
         x.XSelectInput(self.dpy, self.root, _SUBSTRUCTURE_NOTIFY_MASK)
         x.XSync(self.dpy, 0)
         self.fd = x.XConnectionNumber(self.dpy)
         self._event = ctypes.create_string_buffer(192)  # sizeof(XEvent)
         self._attrs = ctypes.create_string_buffer(256)  # > sizeof(XWindowAttributes)
+        self._server_ms = 0  # the server's time (ms, 32 bits) at self._local…
+        self._local = 0.0  # …this process's perf_counter then
 
     def drain(self) -> None:
-        """Forget the events of earlier runs."""
+        """Forget the events of earlier runs, and read the server's clock against ours."""
         self.x.XSync(self.dpy, 0)
         while self.x.XPending(self.dpy):
             self.x.XNextEvent(self.dpy, self._event)
+        before = time.perf_counter()
+        self.x.XChangeProperty(self.dpy, self._clock, _XA_WM_NAME, _XA_STRING, 8, 0, b"t", 1)
+        self.x.XSync(self.dpy, 0)
+        after = time.perf_counter()
+        while self.x.XPending(self.dpy):
+            self.x.XNextEvent(self.dpy, self._event)
+            raw = self._event.raw
+            if struct.unpack_from("<i", raw)[0] == _PROPERTY_NOTIFY:
+                self._server_ms = struct.unpack_from("<Q", raw, _EV_PROPERTY_TIME)[0]
+                self._local = (before + after) / 2
+
+    def _on_our_clock(self, server_ms: int) -> float:
+        return self._local + ((server_ms - self._server_ms) % 2**32) / 1000
 
     def _geometry(self, window: int) -> tuple[int, int, int, int] | None:
         """x, y (in the root: a top-level's parent is the root), width, height."""
@@ -133,31 +160,39 @@ class XObserver:
         """
         seen = Seen()
         window = covered = 0
+        boxes: dict[int, tuple[int, int, int, int]] = {}  # from the root's Create/Configure
+        ended = False
         while time.perf_counter() < deadline:
             while self.x.XPending(self.dpy):
                 self.x.XNextEvent(self.dpy, self._event)
                 now = time.perf_counter()
                 raw = self._event.raw
                 kind = struct.unpack_from("<i", raw)[0]
-                if kind == _MAP_NOTIFY and not window \
+                which = struct.unpack_from("<Q", raw, _EV_WINDOW)[0]
+                if kind in (_CREATE_NOTIFY, _CONFIGURE_NOTIFY):
+                    boxes[which] = struct.unpack_from("<4i", raw, _EV_BOX)  # type: ignore[assignment]
+                elif kind == _MAP_NOTIFY and not window \
                         and not struct.unpack_from("<i", raw, _EV_OVERRIDE)[0]:
-                    mapped = struct.unpack_from("<Q", raw, _EV_WINDOW)[0]
-                    box = self._geometry(mapped)
+                    box = boxes.get(which) or self._geometry(which)
                     if box is None or box[2] < MAIN_WINDOW_MIN[0] or box[3] < MAIN_WINDOW_MIN[1]:
                         seen.small_windows += 1
                         continue
-                    window, seen.mapped, seen.box, covered = mapped, now, box, 0
-                elif kind in (_UNMAP_NOTIFY, _DESTROY_NOTIFY) and window \
-                        and struct.unpack_from("<Q", raw, _EV_WINDOW)[0] == window:
+                    window, seen.mapped, seen.box, covered = which, now, box, 0
+                elif kind in (_UNMAP_NOTIFY, _DESTROY_NOTIFY) and window and which == window:
                     window, seen.mapped, seen.box = 0, None, None  # gone before it was painted
                 elif kind == self._damage_notify and window and seen.box is not None:
                     covered += _overlap(struct.unpack_from("<hhHH", raw, _EV_DAMAGE_AREA),
                                         seen.box)
                     if covered * 2 >= seen.box[2] * seen.box[3]:
-                        seen.painted = now
+                        stamp = struct.unpack_from("<Q", raw, _EV_DAMAGE_TIME)[0]
+                        seen.painted = self._on_our_clock(stamp)
                         return seen
-            if proc.poll() is not None:
+            if ended:
                 return seen
+            if proc.poll() is not None:  # read what the server has queued for us, then stop
+                ended = True
+                self.x.XSync(self.dpy, 0)
+                continue
             select.select([self.fd], [], [], 0.05)
         return seen
 
