@@ -11,10 +11,21 @@ from collections.abc import Callable, Mapping
 _XCB_LIBRARIES = {"xcb-cursor": "libxcb-cursor0", "xkbcommon-x11": "libxkbcommon-x11-0"}
 
 
+def find_library(name: str) -> str | None:
+    """Whether lib<name> can be loaded: first by its soname (~0.1 ms, and Qt loads it next
+    anyway), then as ctypes.util.find_library does, which runs `ldconfig -p` (~2 ms)."""
+    soname = f"lib{name}.so.0"
+    try:
+        ctypes.CDLL(soname)
+    except OSError:
+        return ctypes.util.find_library(name)
+    return soname
+
+
 def display_problem(
     environ: Mapping[str, str] = os.environ,
     platform: str = sys.platform,
-    find_library: Callable[[str], str | None] = ctypes.util.find_library,
+    find_library: Callable[[str], str | None] = find_library,
 ) -> str | None:
     """A sentence saying why no window can open here and what to do, or None if it can."""
     if platform != "linux" or environ.get("QT_QPA_PLATFORM"):

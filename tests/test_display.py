@@ -1,5 +1,7 @@
 """One clear line instead of Qt aborting when no window can open."""
 
+import pytest
+
 from chatdesk.display import display_problem
 
 
@@ -34,3 +36,29 @@ def test_the_app_command_says_it_in_one_line(monkeypatch, capsys) -> None:
     assert main(["--data-dir", "/nonexistent-never-used"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("chatdesk: no display") and err.count("\n") == 1
+
+
+def test_the_xcb_libraries_are_found_without_ldconfig(monkeypatch) -> None:
+    import ctypes
+    import ctypes.util
+
+    loaded: list[str] = []
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: loaded.append(name))
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: pytest.fail("ldconfig run"))
+    assert display_problem({"DISPLAY": ":0"}, "linux") is None
+    assert loaded == ["libxcb-cursor.so.0", "libxkbcommon-x11.so.0"]
+
+
+def test_a_library_not_loadable_by_soname_is_looked_up(monkeypatch) -> None:
+    import ctypes
+    import ctypes.util
+
+    from chatdesk import display
+
+    def no(name: str) -> None:
+        raise OSError(name)
+
+    monkeypatch.setattr(ctypes, "CDLL", no)
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    problem = display_problem({"DISPLAY": ":0"}, "linux", display.find_library)
+    assert problem and "libxcb-cursor0" in problem

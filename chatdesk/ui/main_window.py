@@ -56,6 +56,15 @@ log = logging.getLogger("chatdesk.ui")
 UNDO_MS = 8000
 
 
+def remembered_zoom(state: QSettings | None) -> float:
+    """The zoom window.ini remembers (zoom.DEFAULT when none or unreadable)."""
+    try:
+        return float(str(state.value("window/zoom", zoom.DEFAULT))) if state is not None \
+            else zoom.DEFAULT
+    except (TypeError, ValueError):
+        return zoom.DEFAULT
+
+
 class MainWindow(QMainWindow):
     """One window over one history. Browse mode (a browse_path, or no ctx) reads only: no
     composer, no provider picker, no rename/delete/pin, and nothing that could reach the
@@ -65,6 +74,13 @@ class MainWindow(QMainWindow):
     def __init__(self, store: HistoryStore, *, ctx: AppContext | None = None,
                  bridge: ChatBridge | None = None, browse_path: Path | None = None,
                  state_file: Path | None = None, background: bool = True) -> None:
+        state = QSettings(str(state_file), QSettings.Format.IniFormat) if state_file else None
+        # The remembered zoom sizes the app font: set before any widget of the window is
+        # made, they are made in it, instead of each being sent the change when
+        # restore_state sets it (~10 ms of the first frame); that set_zoom changes nothing.
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            zoom.apply_zoom(app, remembered_zoom(state))
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle("chatdesk")
@@ -74,8 +90,7 @@ class MainWindow(QMainWindow):
         self.store = store
         self.readonly = browse_path is not None or ctx is None
         self._background = background
-        self._state = (QSettings(str(state_file), QSettings.Format.IniFormat)
-                       if state_file else None)
+        self._state = state
         self.controller = ChatController(store, ctx, readonly=self.readonly,
                                          state=self._state, parent=self)
 
@@ -742,12 +757,7 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(splitter)
         if s is not None and str(s.value("window/sidebar_hidden", "")) == "true":
             self.toggle_sidebar()
-        try:
-            remembered = float(str(s.value("window/zoom", zoom.DEFAULT))) if s is not None \
-                else zoom.DEFAULT
-        except (TypeError, ValueError):
-            remembered = zoom.DEFAULT
-        self.set_zoom(remembered)
+        self.set_zoom(remembered_zoom(s))
         last = s.value("window/last_conversation") if s is not None and not self.readonly \
             else None
         try:

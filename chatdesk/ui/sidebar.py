@@ -25,6 +25,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QAction,
     QColor,
+    QFocusEvent,
     QHelpEvent,
     QIcon,
     QKeyEvent,
@@ -291,6 +292,22 @@ class _SearchField(QLineEdit):
     downPressed = Signal()
     enterPressed = Signal()
 
+    def __init__(self) -> None:
+        super().__init__()
+        # The clear button's icon is looked up in the desktop's icon theme (~3 ms on X11,
+        # before the first frame): it is added at the first focus or text. An empty field
+        # draws the same with it or without it.
+        self.textChanged.connect(self._add_clear_button)
+
+    def _add_clear_button(self) -> None:
+        if not self.isClearButtonEnabled():
+            self.setClearButtonEnabled(True)
+            self.textChanged.disconnect(self._add_clear_button)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt's name
+        self._add_clear_button()
+        super().focusInEvent(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         if key == Qt.Key.Key_Down:
@@ -328,7 +345,9 @@ class Sidebar(QWidget):
         self.readonly = readonly = controller.readonly
         self._quiet = False
 
-        self.new_button = QPushButton("New chat")
+        # Made with their parent: a parentless widget made visible is a window of its own,
+        # which on X11 is created, mapped and destroyed again (~8 ms each) before the first frame.
+        self.new_button = QPushButton("New chat", self)
         self.new_button.setObjectName("newChatButton")
         self.new_button.setToolTip("Start a new conversation (Ctrl+N)")
         self.new_button.clicked.connect(self.newChatRequested)
@@ -346,7 +365,6 @@ class Sidebar(QWidget):
         self.search.setObjectName("searchField")
         self.search.setPlaceholderText("Search all chats")
         self.search.setToolTip("Search every message (Ctrl+K)")
-        self.search.setClearButtonEnabled(True)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(SEARCH_DEBOUNCE_MS)
@@ -409,7 +427,7 @@ class Sidebar(QWidget):
         layout.addWidget(self.search)
         layout.addWidget(self.results_note)
         layout.addWidget(self.stack, 1)
-        self.trash_button = QPushButton(icon("delete"), "Trash")
+        self.trash_button = QPushButton(icon("delete"), "Trash", self)
         self.trash_button.setObjectName("trashButton")
         self.trash_button.setFlat(True)
         self.trash_button.setToolTip("Deleted conversations, kept 30 days: restore or delete "

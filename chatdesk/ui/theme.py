@@ -76,6 +76,7 @@ class ThemeWatcher(QObject):
         self.setObjectName(_WATCHER_NAME)
         self._app = app
         self.theme = "system"
+        self.styled = False  # Fusion set on the app
         self._dark: bool | None = None
         app.styleHints().colorSchemeChanged.connect(self._on_scheme_changed)
 
@@ -113,8 +114,11 @@ def apply_theme(app: QApplication, theme: str) -> None:
         theme = "system"
     watcher = theme_watcher(app)
     watcher.theme = theme
-    if app.style().name().lower() != "fusion":
+    # The first time without asking app.style(): that would make the desktop's own style
+    # (on KDE a plugin, Breeze) only for Fusion to replace it.
+    if not watcher.styled or app.style().name().lower() != "fusion":
         app.setStyle("Fusion")
+        watcher.styled = True
     hints = app.styleHints()
     if hasattr(hints, "setColorScheme"):  # Qt 6.8+: also dark title bars on Windows/macOS
         if theme == "system":

@@ -726,3 +726,64 @@ def test_an_answer_a_crash_cut_off_is_offered_with_send_again(
     banner.action.click()
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=10000)
     assert [m.content for m in ctx.store.messages(user.conversation_id)] == ["question", "Whole."]
+
+
+def test_opening_the_window_shows_no_other_window(make_ctx: Any, make_window: Any,
+                                                  fake_anthropic: FakeProvider) -> None:
+    # A widget made visible before it has a parent is shown as a top-level window: on X11
+    # it flashes on screen and costs a native window made and destroyed before the first frame.
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QWidget
+
+    shown: list[str] = []
+
+    class Shows(QObject):
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+            if event.type() == QEvent.Type.Show and isinstance(obj, QWidget) and obj.isWindow():
+                shown.append(f"{type(obj).__name__} {obj.objectName()}")
+            return False
+
+    watcher = Shows()
+    app = QApplication.instance()
+    app.installEventFilter(watcher)
+    try:
+        make_window(make_ctx([("anthropic", fake_anthropic)]), attach=False)
+    finally:
+        app.removeEventFilter(watcher)
+    assert shown == ["MainWindow mainWindow"]
+
+
+def test_the_remembered_zoom_is_the_font_the_widgets_are_made_in(
+        make_ctx: Any, make_window: Any, fake_anthropic: FakeProvider, data_dir: Path) -> None:
+    # Set after the widgets were made, the zoom sent every one of them a FontChange and a
+    # new layout before the first frame.
+    import shiboken6
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QWidget
+
+    from chatdesk.ui import zoom
+
+    ctx = make_ctx([("anthropic", fake_anthropic)])
+    state = QSettings(str(data_dir / "window.ini"), QSettings.Format.IniFormat)
+    state.setValue("window/zoom", 1.25)
+    state.sync()
+    told: list[QObject] = []
+
+    class FontChanges(QObject):
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+            if event.type() == QEvent.Type.ApplicationFontChange:
+                told.append(obj)
+            return False
+
+    watcher = FontChanges()
+    app = QApplication.instance()
+    app.installEventFilter(watcher)
+    try:
+        window = make_window(ctx, attach=False)
+    finally:
+        app.removeEventFilter(watcher)
+        zoom_after = app.font().pixelSize()
+        zoom.apply_zoom(app, zoom.DEFAULT)  # the app font is shared with the other tests
+    assert window.zoom == 1.25 and zoom_after == zoom.body_px(1.25)
+    assert not [o for o in told if shiboken6.isValid(o) and isinstance(o, QWidget)
+                and o.window() is window]

@@ -46,6 +46,13 @@ def test_hicolor_pngs_have_their_sizes(qapp) -> None:
 def test_app_icon_has_every_size(qapp) -> None:
     sizes = app_icon().availableSizes()
     assert [s.width() for s in sizes] == list(APP_ICON_SIZES)
+    assert [s.width() for s in app_icon("cocoa").availableSizes()] == list(APP_ICON_SIZES)
+
+
+def test_the_x11_window_icon_stops_at_256(qapp) -> None:
+    # X11 gets every size as pixels when the window is made: the 512 would be 1 MB of it.
+    sizes = [s.width() for s in app_icon("xcb").availableSizes()]
+    assert sizes == [s for s in APP_ICON_SIZES if s <= 256]
 
 
 def test_svgs_are_valid_and_self_contained(qapp) -> None:

@@ -151,3 +151,33 @@ def test_search_hits_are_laid_out_once_not_at_every_size_and_paint(
     view.viewport().repaint()
     view.viewport().repaint()
     assert len(made) == settled + 1
+
+
+def test_the_search_field_gets_its_clear_button_at_first_focus_or_text(qtbot: QtBot) -> None:
+    from PySide6.QtWidgets import QToolButton
+
+    from chatdesk.ui.sidebar import _SearchField
+
+    def clear_button(field: _SearchField) -> QToolButton | None:
+        buttons = [b for b in field.findChildren(QToolButton) if b.isVisibleTo(field)]
+        return buttons[0] if buttons else None
+
+    typed = _SearchField()
+    qtbot.addWidget(typed)
+    typed.show()
+    qtbot.waitExposed(typed)
+    assert not typed.isClearButtonEnabled()  # its icon is looked up when first needed
+    typed.setFocus()
+    qtbot.waitUntil(typed.hasFocus)
+    assert typed.isClearButtonEnabled() and clear_button(typed) is None
+    qtbot.keyClicks(typed, "wombat")
+    qtbot.waitUntil(lambda: clear_button(typed) is not None)
+    qtbot.mouseClick(clear_button(typed), Qt.MouseButton.LeftButton)
+    assert typed.text() == ""
+
+    given = _SearchField()  # text set with no focus, as a search started from elsewhere
+    qtbot.addWidget(given)
+    given.show()
+    given.setText("wombat")
+    assert given.isClearButtonEnabled()
+    qtbot.waitUntil(lambda: clear_button(given) is not None)
