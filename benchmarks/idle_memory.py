@@ -63,6 +63,12 @@ def rollup() -> dict[str, float]:
     return parts
 
 
+def quiet_qt(mode: object, context: object, message: str) -> None:
+    """Qt's messages to stderr, but not the offscreen platform's own complaints."""
+    if "propagateSizeHints" not in message and "does not support raise" not in message:
+        print(f"Qt: {message}", file=sys.stderr)
+
+
 def pump(seconds: float) -> None:
     from PySide6.QtWidgets import QApplication
 
@@ -100,22 +106,25 @@ def child_bare() -> dict[str, Any]:
 
 def child_app(data: Path, conversation_id: int, jump: bool) -> dict[str, Any]:
     os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+    os.environ.setdefault("ANTHROPIC_API_KEY", "sk-ant-not-a-key")  # a provider set up
+    # First, as `chatdesk` does: it loads Qt, and what the app does first with it.
+    import chatdesk.app as desktop  # noqa: I001
     from PySide6.QtCore import QPoint, Qt, qInstallMessageHandler
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
-    from streaming_stall import quiet_qt
 
-    from chatdesk.context import AppContext
     from chatdesk.ui.bridge import ChatBridge
-    from chatdesk.ui.main_window import MainWindow
 
     app = QApplication(["idle_memory"])
     qInstallMessageHandler(quiet_qt)
-    ctx = AppContext.create(str(data), warn=False)
-    window = MainWindow(ctx.store, ctx=ctx, bridge=ChatBridge(ctx.chat_service),
-                        background=False)
+    # window.ini would have the last run's conversation opened at start: idle shows none.
+    (data / "window.ini").unlink(missing_ok=True)
+    # The app's own start: theme, window.ini, background timers; then its ChatBridge.
+    opened, window = desktop._show_window(app, argparse.Namespace(
+        data_dir=str(data), portable=False, command=None), self_test=False)
+    assert opened.ctx is not None
+    window.attach_bridge(ChatBridge(opened.ctx.chat_service))
     window.resize(1100, 720)
-    window.show()
     pump(IDLE_S)
     out: dict[str, Any] = {"idle_mb": rss_mb(), **{f"idle_{k}": v for k, v in rollup().items()}}
 
@@ -163,8 +172,7 @@ def child_app(data: Path, conversation_id: int, jump: bool) -> dict[str, Any]:
     out.update({f"after_{k}": v for k, v in rollup().items()})
     out["documents"] = view.delegate.cached_count()
     out["messages"] = len(m.all_rows)
-    window.close()
-    ctx.close()
+    desktop._close(opened, window)
     del app
     return out
 
