@@ -26,9 +26,13 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QApplication, QWidget
 
-from chatdesk import STARTED
-from chatdesk.context import AppContext, ConfigError
-from chatdesk.store import HistoryStore, StoreError
+from chatdesk.ui.pyside_scan import keep_sources_out_of_linecache
+
+keep_sources_out_of_linecache()  # before the rest of chatdesk is imported
+
+from chatdesk import STARTED  # noqa: E402
+from chatdesk.context import AppContext, ConfigError  # noqa: E402
+from chatdesk.store import HistoryStore, StoreError  # noqa: E402
 
 if TYPE_CHECKING:
     from chatdesk.ui.main_window import MainWindow

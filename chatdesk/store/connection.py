@@ -20,6 +20,9 @@ from chatdesk.store.errors import DamagedError, DiskFullError, NotFoundError, St
 
 # Extra rounds of the busy timeout a write waits for the lock before it gives up.
 BUSY_RETRIES = 1
+# SQLite's page cache per connection (its default: 2,000 KiB). Reads go through the OS's
+# own cache of the file anyway; imports raise it for their run (bulk.BULK_CACHE_KIB).
+CACHE_KIB = 512
 
 
 class StoreConnection:
@@ -36,6 +39,8 @@ class StoreConnection:
     ) -> None:
         self._conn: sqlite3.Connection | None = conn
         self._changes_at_open = conn.total_changes
+        with suppress(sqlite3.Error):
+            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         self._depth = 0
         self._db: sqlite_utils.Database | None = None  # noqa: F821 (imported lazily)
         self.path = path

@@ -58,7 +58,10 @@ from chatdesk.ui.resources import icon
 from chatdesk.ui.thumbnails import ThumbnailCache
 from chatdesk.ui.transcript_model import MessageRow, Notice, TranscriptRole, display_name
 
-CACHE_SIZE = 600  # documents kept; older ones are rebuilt when scrolled back to
+# Documents kept (the rows painted last); older ones are rebuilt when scrolled back to. A
+# row is at least ~80 px tall, so even a 2,160 px viewport shows ~27: this holds those
+# and the rows measured around them. Each costs ~50-100 KB: 600 of them took ~45 MB.
+CACHE_SIZE = 64
 OUTER_X, OUTER_Y, PAD = 16, 5, 10
 FOOTER_H = 30  # under each message: its action buttons, versions and usage
 BUTTON = 26  # an action button's side; its icon is 16 px
@@ -225,6 +228,12 @@ class MessageDelegate(QStyledItemDelegate):
         self._live.clear()
         self._metrics = None
 
+    def drop_documents(self) -> None:
+        """Forget the documents of the rows shown until now (another conversation is
+        shown: its rows are new objects, so none of them would be used again). The answer
+        being written keeps its document."""
+        self._cache.clear()
+
     def text_width(self) -> int:
         """The width of an answer's text: the column (design.COLUMN_MAX_PX at most)."""
         return max(120, min(design.COLUMN_MAX_PX, self.width - 2 * OUTER_X) - 2 * PAD)
@@ -269,7 +278,8 @@ class MessageDelegate(QStyledItemDelegate):
             raise LookupError(f"no message at row {index.row()}")
         return self.document_for(row, index.model())
 
-    def document_for(self, row: MessageRow, model: Any = None) -> SafeDocument:
+    def document_for(self, row: MessageRow, model: Any = None, *,
+                     touch: bool = True) -> SafeDocument:
         # Geometry asks for a row's document without its model (bubble_rect): the model
         # last seen stands in, or a document built then would lack the row's notices/files.
         if model is None:
@@ -282,13 +292,22 @@ class MessageDelegate(QStyledItemDelegate):
             self._cache[row.id] = entry
             self._cache.move_to_end(row.id)
             while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-        else:
+                self._keep_height(self._cache.popitem(last=False)[1])
+        elif touch:
             self._cache.move_to_end(row.id)
         width = self.user_text_width() if row.role == "user" else self.text_width()
         if entry.doc.textWidth() != width:
             entry.doc.setTextWidth(width)
         return entry.doc
+
+    def _keep_height(self, entry: _Entry) -> None:
+        """A document let go: its row keeps the height it was measured at (as its
+        estimate), so the rows around do not move when it is out of the cache."""
+        row = entry.row
+        width = self.user_text_width() if row.role == "user" else self.text_width()
+        if entry.version == row.version and entry.doc.textWidth() == width:
+            height = int(entry.doc.size().height()) + 2 * PAD + 2 * OUTER_Y + footer_height(row)
+            row.estimate = (self.text_width(), row.version, height)
 
     def _build(self, row: MessageRow, model: Any) -> SafeDocument:
         self.renders += 1
@@ -562,7 +581,9 @@ class MessageDelegate(QStyledItemDelegate):
 
     def row_height(self, row: MessageRow, model: Any = None) -> int:
         if self.has_document(row):
-            doc = self.document_for(row, model)
+            # Measured, not used: the layout asks for every row, which must not keep the
+            # rows painted long ago in the cache.
+            doc = self.document_for(row, model, touch=False)
             return int(doc.size().height()) + 2 * PAD + 2 * OUTER_Y + footer_height(row)
         return self.estimate_height(row)
 

@@ -59,6 +59,23 @@ GROW_ROWS = 80  # rows added to the window when scrolling near one of its ends
 MAX_WINDOW = 480  # rows the view may see at once; the far end is trimmed beyond that
 PAGE_OVERLAP_PX = 48  # a page up or down keeps this much of the last page in sight
 TICK_MS = 1000  # a pending message's "Next try in 0:42" counts down this often
+TRIM_MS = 1500  # after the last scroll or open this long: give freed memory back to the OS
+
+
+def release_freed_memory() -> bool:
+    """Hand the heap's free pages back to the OS (glibc's malloc_trim): documents let go
+    while scrolling are freed, but glibc keeps their pages for the process otherwise."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.malloc_trim(0))
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        return False
 
 
 def open_link(href: str) -> bool:
@@ -127,6 +144,10 @@ class TranscriptView(QListView):
         self._tick = QTimer(self)
         self._tick.setInterval(TICK_MS)
         self._tick.timeout.connect(self._tick_pending)
+        self._trim = QTimer(self)
+        self._trim.setSingleShot(True)
+        self._trim.setInterval(TRIM_MS)
+        self._trim.timeout.connect(release_freed_memory)
 
     def set_next_try(self, next_try: NextTry | None) -> None:
         """When pending messages are next sent by themselves (None: not by themselves)."""
@@ -220,7 +241,9 @@ class TranscriptView(QListView):
         self.delegate.focus_button = self.delegate.hover_button = None
         self.thumbnails.drop_waiting()
         self.delegate.set_width(self.viewport().width())
+        self.delegate.drop_documents()
         self.tmodel.load(messages, versions)
+        self._trim.start()
         self._tick_pending()
         count = self.tmodel.rowCount()
         self.prerender(range(max(0, count - PRERENDER_ROWS), count))
@@ -288,6 +311,7 @@ class TranscriptView(QListView):
         if self._jump_id is None:
             self._stick = value >= bar.maximum() - 4
         self._remember_anchor()
+        self._trim.start()
         page = self.viewport().height()
         m = self.tmodel
         near_top = value < page and m.lo > 0

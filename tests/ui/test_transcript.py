@@ -411,3 +411,38 @@ def test_page_keys_reach_the_first_message_of_a_5000_message_conversation(
         qtbot.keyClick(view, Qt.Key.Key_PageDown)
     assert int(top_message(view).split()[1]) > 0
     assert view.tmodel.rowCount() <= MAX_WINDOW
+
+
+def test_paging_through_a_long_conversation_keeps_few_documents_and_rows_in_place(
+        qtbot: Any, store: HistoryStore) -> None:
+    """Issue 18: documents are kept for the rows painted last only (each is ~50-100 KB), and
+    a row whose document was let go keeps its measured height, so nothing moves."""
+    from chatdesk.ui.delegate import CACHE_SIZE
+
+    conv = big_conversation(store, 600)
+    view = make_view(qtbot, store)
+    view.show_conversation(store.messages(conv))
+    qtbot.wait(20)
+    model, delegate = view.tmodel, view.delegate
+    first = model.row(model.rowCount() - 1)
+    real = delegate.row_height(first, model)
+    for _ in range(80):
+        view.page(-1)
+        QApplication.processEvents()
+    assert delegate.cached_count() <= CACHE_SIZE
+    assert not delegate.has_document(first)  # scrolled far away: let go
+    assert delegate.row_height(first, model) == real  # ...but measured as it was
+    view.scroll_to_start()
+    QApplication.processEvents()
+    assert delegate.cached_count() <= CACHE_SIZE
+
+
+def test_opening_another_conversation_lets_the_documents_of_the_last_go(
+        qtbot: Any, store: HistoryStore) -> None:
+    first, second = big_conversation(store, 300), big_conversation(store, 4)
+    view = make_view(qtbot, store)
+    view.show_conversation(store.messages(first))
+    qtbot.wait(20)
+    assert view.delegate.cached_count() > 4
+    view.show_conversation(store.messages(second))
+    assert view.delegate.cached_count() == 4  # only the new conversation's rows
