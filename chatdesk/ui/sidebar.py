@@ -399,6 +399,10 @@ class Sidebar(QWidget):
         self.results.setObjectName("searchResults")
         self.results.setModel(self.results_model)
         self.results.setItemDelegate(_HtmlDelegate(self.results))
+        # Each hit is laid out as rich text (~0.3 ms): 50 at once held the GUI thread ~20 ms
+        # while typing; in batches, Qt handles the keys typed between them.
+        self.results.setLayoutMode(QListView.LayoutMode.Batched)
+        self.results.setBatchSize(8)
         self.results.setWordWrap(True)
         self.results.setFrameShape(QListView.Shape.NoFrame)
         self.results.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)

@@ -181,3 +181,31 @@ def test_the_search_field_gets_its_clear_button_at_first_focus_or_text(qtbot: Qt
     given.setText("wombat")
     assert given.isClearButtonEnabled()
     qtbot.waitUntil(lambda: clear_button(given) is not None)
+
+
+def test_many_hits_are_laid_out_in_batches_not_all_before_the_next_key(
+        qtbot: QtBot, make_ctx: Any, make_window: Any, monkeypatch: Any) -> None:
+    """Showing 50 hits lays out a few, then the rest between the events that follow (all
+    at once held the GUI thread ~20 ms, felt as a stall while typing)."""
+    from chatdesk.ui.sidebar import _HtmlDelegate
+
+    window = make_window(make_ctx([]))
+    window.show()
+    qtbot.waitExposed(window)
+    sidebar = window.sidebar
+    sized: list[int] = []
+    real = _HtmlDelegate.sizeHint
+
+    def counted(self: Any, option: Any, index: Any) -> Any:
+        sized.append(index.row())
+        return real(self, option, index)
+
+    monkeypatch.setattr(_HtmlDelegate, "sizeHint", counted)
+    hits = [SearchHit(i, i, "user", f"hit \x02{i}\x03 " + "word " * 30, "2026-12-01T10:00",
+                      f"Title {i}", -1.0) for i in range(50)]
+    sidebar._asked = 7
+    sidebar._show_hits(7, "hit", hits)
+    at_once = len(set(sized))
+    assert sidebar.results_model.rowCount() == 50
+    assert at_once < 20, at_once
+    qtbot.waitUntil(lambda: len(set(sized)) == 50, timeout=3000)  # the rest, soon after
