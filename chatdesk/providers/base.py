@@ -234,13 +234,14 @@ class Provider(ABC):
         except _UNREADABLE:
             return Capabilities()
 
-    def _httpx_timeout(self) -> httpx.Timeout:
-        # The socket read timeout is only a safety net: first-token and stall deadlines are
-        # enforced on events below, because keep-alive pings would reset a socket timer.
+    def _httpx_timeout(self, reads: bool = True) -> httpx.Timeout:
+        """httpx's timeouts; `reads=False` for a stream: the first-token and stall deadlines
+        bound its reads, on events (keep-alive pings would reset a socket timer), and a
+        read timeout of httpx's own armed one more timer for every chunk."""
         t = self.timeouts
         return httpx.Timeout(
-            connect=t.connect_s, read=max(t.first_token_s, t.stall_s) + 5, write=t.connect_s,
-            pool=t.connect_s,
+            connect=t.connect_s, read=max(t.first_token_s, t.stall_s) + 5 if reads else None,
+            write=t.connect_s, pool=t.connect_s,
         )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
@@ -260,12 +261,16 @@ class Provider(ABC):
                     async with asyncio.timeout_at(first_deadline):
                         response = await stack.enter_async_context(self.client.stream(
                             call.method, call.url, headers=call.headers, json=call.json_body,
-                            timeout=self._httpx_timeout(),
+                            timeout=self._httpx_timeout(reads=False),
                         ))
                 except TimeoutError:
                     raise self._first_token_timeout() from None
                 if response.status_code != 200:
-                    body = await _read_error_body(response)
+                    try:
+                        async with asyncio.timeout(self.timeouts.stall_s):
+                            body = await _read_error_body(response)
+                    except TimeoutError:
+                        body = ""  # the status says what went wrong; its body never came
                     raise errors.classify_response(
                         response.status_code, response.headers, body, self.name
                     )
@@ -304,11 +309,16 @@ class Provider(ABC):
         iterator = aiter(events)
         seen: set[type] = set()
         finished = False
+        watch = _Deadline(loop)
         try:
             while True:
                 try:
-                    async with asyncio.timeout_at(deadline):
-                        event = await anext(iterator)
+                    async with asyncio.timeout(None) as scope:
+                        watch.start(scope, deadline)
+                        try:
+                            event = await anext(iterator)
+                        finally:
+                            watch.stop()
                 except StopAsyncIteration:
                     break
                 except TimeoutError:
@@ -340,6 +350,7 @@ class Provider(ABC):
                 if seen:
                     deadline = loop.time() + self.timeouts.stall_s
         finally:
+            watch.close()
             close = getattr(iterator, "aclose", None)
             if close is not None:
                 await close()
@@ -462,6 +473,49 @@ def sse_json(sse: SseEvent) -> Any:
     if not isinstance(payload, dict):
         raise ValueError(f"expected an object, got {errors.excerpt(sse.data)!r}")
     return payload
+
+
+class _Deadline:
+    """The deadline of a stream's next read, kept with one timer: the deadline moves with
+    every event at no cost (a timer per chunk left thousands waiting in Qt's timer list,
+    then as garbage); a timer that rings before the deadline is set again for it. Only a
+    read in progress (between `start` and `stop`) is ever timed out."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.when = 0.0
+        self.scope: asyncio.Timeout | None = None
+        self.timer: asyncio.Handle | None = None  # qasync's timers are plain Handles
+        self.timer_at = 0.0
+
+    def start(self, scope: asyncio.Timeout, when: float) -> None:
+        self.scope, self.when = scope, when
+        if self.timer is not None and self.timer_at > when:
+            self.timer.cancel()  # the deadline came nearer (the first token's, then a stall's)
+            self.timer = None
+        if self.timer is None:
+            self._set(when)
+
+    def stop(self) -> None:
+        self.scope = None
+
+    def close(self) -> None:
+        self.scope = None
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _set(self, when: float) -> None:
+        self.timer, self.timer_at = self.loop.call_at(when, self._ring), when
+
+    def _ring(self) -> None:
+        self.timer = None
+        now = self.loop.time()
+        if now < self.when:
+            self._set(self.when)
+        elif self.scope is not None:
+            self.scope.reschedule(now)  # the read in progress ends with TimeoutError
+        # else: between reads; the next read's start sets the timer again
 
 
 async def _read_error_body(response: httpx.Response) -> str:

@@ -307,3 +307,23 @@ async def test_reasoning_and_usage_pass_while_the_repeat_is_held() -> None:
                               Usage(1, 2), TextDelta(" rise and fall"), Finished("stop"))
     assert events == [ThinkingDelta("hm"), Usage(1, 2), TextDelta(" and fall"),
                       Finished("stop")]
+
+
+async def test_a_long_stream_keeps_its_deadlines_with_a_few_timers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """500 chunks arm a handful of timers, not one (or two) per chunk: under the app's Qt
+    loop each timer waited out its whole delay in Qt's timer list, then as garbage."""
+    loop = asyncio.get_running_loop()
+    armed = 0
+    real = loop.call_at
+
+    def counted(when: float, callback: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal armed
+        armed += 1
+        return real(when, callback, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "call_at", counted)
+    backend = Backend([(0, f"w{i}\n".encode()) for i in range(500)] + [(0, b"END\n")])
+    events, error = await collect(backend.provider())
+    assert error is None and len([e for e in events if isinstance(e, TextDelta)]) == 500
+    assert armed <= 5, armed
