@@ -76,14 +76,24 @@ class Canvas:
                 Canvas({**self.documents, doc_id: doc}, doc_id))
 
 
+# Python's regular expressions have no time limit: an export's edit is not run when its
+# pattern repeats a group that itself repeats (`(a+)+`: exponential on a near match), or
+# when pattern or document are larger than canvases are.
+_NESTED = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{]")
+_MAX_PATTERN = 4_000
+_MAX_DOCUMENT = 2_000_000
+
+
 def apply_updates(text: str, updates: list[Any]) -> str | None:
     """The text after a canvas edit's updates, in order (each a Python regular expression
     and its replacement, once or `multiple` times), or None if one cannot apply: the
     canvas tool refuses the whole edit then."""
     for update in map(as_dict, updates):
+        source = as_text(update.get("pattern"))
+        if len(source) > _MAX_PATTERN or len(text) > _MAX_DOCUMENT or _NESTED.search(source):
+            return None  # a pattern that could take the import hours (a hostile export)
         try:
-            pattern = re.compile(as_text(update.get("pattern")), re.DOTALL if as_text(
-                update.get("pattern")) == ".*" else 0)
+            pattern = re.compile(source, re.DOTALL if source == ".*" else 0)
         except re.error:
             return None
         replacement = as_text(update.get("replacement"))

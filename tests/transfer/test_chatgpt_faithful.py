@@ -190,6 +190,10 @@ def outline_of(store: HistoryStore) -> list[tuple[str, str, str | None, str]]:
     ([{"pattern": ".*", "replacement": "all\nnew"}], "all\nnew"),  # a rewrite, across lines
     ([{"pattern": "one", "replacement": "1"}, {"pattern": "three", "replacement": "3"}], None),
     ([{"pattern": "(unclosed", "replacement": "x"}], None),
+    # a repeated group that repeats inside could run for hours on a near match: not run,
+    # though these two would match
+    ([{"pattern": "(on+)+e", "replacement": "y"}], None),
+    ([{"pattern": r"(\w+ )*two$", "replacement": "y"}], None),
 ])
 def test_canvas_updates_apply_in_order_or_not_at_all(updates: list[dict[str, object]],
                                                       expected: str | None) -> None:
