@@ -140,6 +140,8 @@ _PRIVATE = re.compile("[\ue200-\ue2ff]")
 def cited(text: str, metadata: dict[str, Any]) -> str:
     """The answer with its citation markers turned into links to the pages and a
     **Sources** list after it; markers with nothing to link are removed."""
+    if "【" not in text and not _PRIVATE.search(text):
+        return text  # most answers: nothing cited
     links: list[tuple[str, str]] = []
     text = _bracket_citations(text, as_list(metadata.get("citations")), links)
     text = _token_citations(text, as_list(metadata.get("content_references")), links)
