@@ -62,7 +62,6 @@ def ssl_context(ca_bundle: str | None = None,
     return ctx
 
 
-
 # The default context built ahead on another thread (prepare_default_context), with the
 # CA variables it was built under; default_context() takes it once.
 _prepared: Future[tuple[tuple[str, ...], ssl.SSLContext]] | None = None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
@@ -65,17 +67,21 @@ TRIM_MS = 1500  # after the last scroll or open this long: give freed memory bac
 def release_freed_memory() -> bool:
     """Hand the heap's free pages back to the OS (glibc's malloc_trim): documents let go
     while scrolling are freed, but glibc keeps their pages for the process otherwise."""
+    trim = _malloc_trim()
+    return bool(trim(0)) if trim is not None else False
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, looked up once (by its soname: find_library runs ldconfig)."""
     import ctypes
-    import ctypes.util
-    import sys
 
     if not sys.platform.startswith("linux"):
-        return False
+        return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.malloc_trim(0))
+        return ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
-        return False
+        return None
 
 
 def open_link(href: str) -> bool:
