@@ -1,5 +1,6 @@
 """chatdesk: a desktop chat client for many AI providers that survives their outages."""
 
+import gc
 import sys
 import time
 
@@ -39,3 +40,30 @@ def _installed_version() -> str:
         if colon and field.strip().lower() == "version":
             return value.strip()
     return dist.version
+
+
+_gc_paused = False
+
+
+def pause_gc_for_start_up() -> None:
+    """Pause Python's cyclic garbage collector while a `chatdesk` process starts: importing
+    ~150 modules and building the window made ~95 collection passes (~16 ms of a ~280 ms
+    start) that found nothing to free. Only the command's entry points call this, and
+    end_start_up() resumes it: the app once its engine is up, a command once it is parsed."""
+    global _gc_paused
+    if gc.isenabled():
+        gc.disable()
+        _gc_paused = True
+
+
+def end_start_up(*, freeze: bool = False) -> None:
+    """Resume the collector if pause_gc_for_start_up() paused it. freeze: what start-up made
+    lives as long as the process (modules, Qt wrappers, the window), so leave it out of the
+    collector's passes for good: a full pass over it took ~55 ms, a visible stall on the GUI
+    thread. (Start-up leaves a few hundred cyclic leftovers behind; frozen, ~100 KB.)"""
+    global _gc_paused
+    if _gc_paused:
+        _gc_paused = False
+        gc.enable()
+    if freeze:
+        gc.freeze()

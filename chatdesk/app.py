@@ -30,7 +30,7 @@ from chatdesk.ui.pyside_scan import keep_sources_out_of_linecache
 
 keep_sources_out_of_linecache()  # before the rest of chatdesk is imported
 
-from chatdesk import STARTED  # noqa: E402
+from chatdesk import STARTED, end_start_up  # noqa: E402
 from chatdesk.context import AppContext, ConfigError  # noqa: E402
 from chatdesk.store import HistoryStore, StoreError  # noqa: E402
 
@@ -141,7 +141,8 @@ def run_app(args: argparse.Namespace) -> int:
 
     The window is built and painted first, on Qt's own loop; the chat engine (asyncio under
     qasync, the ChatBridge) loads after that, so people see their history as early as
-    possible. --self-test goes through both and reports when the first paint happened.
+    possible. --self-test ends at the first paint (SPEC) and reports when it happened,
+    having checked that the engine's modules are there.
     """
     install_qt_message_handler()
     sys.excepthook = _excepthook
@@ -164,14 +165,13 @@ def run_app(args: argparse.Namespace) -> int:
     try:
         painted_at = _wait_for_first_paint(app, window, SELF_TEST_TIMEOUT_S if self_test
                                            else FIRST_PAINT_WAIT_S)
-        if self_test and painted_at is None:
-            print(f"chatdesk: self-test failed: the main window was not painted within "
-                  f"{SELF_TEST_TIMEOUT_S:.0f} s", file=sys.stderr)
+        if self_test:
+            code = _self_test_result(window, painted_at)
             _close(opened, window)
-            return EXIT_FAILED
+            return code
         import qasync  # the chat engine's event loop: loaded once the window is on screen
 
-        return int(qasync.run(_run(app, window, opened, self_test, painted_at)))
+        return int(qasync.run(_run(app, window, opened)))
     except KeyboardInterrupt:
         return 130
     except RuntimeError as exc:  # the OS ended Qt's loop (log-out, a system quit)
@@ -179,6 +179,7 @@ def run_app(args: argparse.Namespace) -> int:
             return EXIT_OK
         raise
     finally:
+        end_start_up()  # when the engine never came up
         # Qt may still log while tearing down, after Python's handler can no longer run.
         qInstallMessageHandler(None)
 
@@ -214,8 +215,7 @@ def _wait_for_first_paint(app: QApplication, window: QWidget, timeout_s: float) 
     return watcher.at
 
 
-async def _run(app: QApplication, window: MainWindow, opened: _Opened, self_test: bool,
-               painted_at: float | None) -> int:
+async def _run(app: QApplication, window: MainWindow, opened: _Opened) -> int:
     import asyncio
 
     from chatdesk.ui.bridge import ChatBridge, install_asyncgen_hooks
@@ -235,10 +235,7 @@ async def _run(app: QApplication, window: MainWindow, opened: _Opened, self_test
 
     app.lastWindowClosed.connect(closed)
     _quit_on_sigint(window)
-    if self_test:
-        code = _self_test_result(window, painted_at)
-        window.close()
-    elif not window.isVisible():  # closed before the engine was up
+    if not window.isVisible():  # closed before the engine was up
         code = EXIT_OK
     else:
         code = await quit_now
@@ -249,12 +246,9 @@ async def _run(app: QApplication, window: MainWindow, opened: _Opened, self_test
 
 
 def keep_start_up_objects() -> None:
-    """What start-up made (modules, Qt wrappers, the window) lives as long as the app:
-    leave it out of the garbage collector's full passes. A full pass over it took ~55 ms
-    on the GUI thread — a visible stall while an answer streams or a search is typed."""
-    import gc
-
-    gc.freeze()
+    """Start-up is over: the garbage collector resumes, and what start-up made (modules, Qt
+    wrappers, the window), which lives as long as the app, is left out of its passes."""
+    end_start_up(freeze=True)
 
 
 def _close(opened: _Opened, window: MainWindow) -> None:
@@ -283,15 +277,36 @@ def _build_window(opened: _Opened, background: bool) -> MainWindow:
     return window
 
 
+# What the chat engine loads after the first paint: the self-test checks they are there (a
+# bundle could lack one) without loading them, as SPEC has it end at the first paint.
+ENGINE_MODULES = ("asyncio", "qasync", "httpx", "chatdesk.ui.bridge", "chatdesk.chat")
+
+
 def _self_test_result(window: MainWindow, painted_at: float | None) -> int:
+    def failed(why: str) -> int:
+        print(f"chatdesk: self-test failed: {why}", file=sys.stderr)
+        return EXIT_FAILED
+
+    if painted_at is None:
+        return failed(f"the main window was not painted within {SELF_TEST_TIMEOUT_S:.0f} s")
     problem = window.sidebar.model.error
     if problem:
-        print(f"chatdesk: self-test failed: the history could not be listed: {problem}",
-              file=sys.stderr)
-        return EXIT_FAILED
-    assert painted_at is not None
+        return failed(f"the history could not be listed: {problem}")
+    missing = [name for name in ENGINE_MODULES if not _findable(name)]
+    if missing:
+        return failed(f"the chat engine is incomplete: {', '.join(missing)} cannot be found "
+                      "(reinstall chatdesk)")
     print(f"self-test ok startup_ms={round((painted_at - STARTED) * 1000)}", flush=True)
     return EXIT_OK
+
+
+def _findable(name: str) -> bool:
+    from importlib.util import find_spec
+
+    try:
+        return find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def end_process(code: int) -> NoReturn:

@@ -281,6 +281,7 @@ def main(argv: list[str] | None = None, *, end_after_app: bool = False) -> int:
         return _fail(exc, EXIT_USAGE)
     if args.command is None or args.command == "browse":
         return _run_app(args, end_after_app)
+    chatdesk.end_start_up()  # the app resumes the collector once its engine is up
     try:
         # ask and retry refuse a broken settings.toml with one line; others warn and go on.
         ctx = AppContext.create(args.data_dir, args.portable,

@@ -172,19 +172,64 @@ def test_nothing_the_first_paint_does_not_need_is_loaded_before_it(
     assert done.stdout.splitlines()[1].startswith("self-test ok")
 
 
+FREEZE_PROBE = """
+import gc, sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+real = gc.freeze
+def freeze():
+    real()
+    print("frozen", gc.get_freeze_count() > 10_000, "collecting", gc.isenabled(), flush=True)
+    QTimer.singleShot(0, QApplication.closeAllWindows)
+gc.freeze = freeze
+sys.argv = ["chatdesk", "--data-dir", sys.argv[1]]
+import runpy
+runpy.run_module("chatdesk", run_name="__main__")
+"""
+
+
 def test_what_start_up_made_is_left_out_of_full_garbage_collections(tmp_path: Path) -> None:
-    """Once the window and its engine are up, a full collection does not walk the start-up
-    objects again (it stalled the GUI thread ~55 ms while answers streamed)."""
-    code = ("import gc, sys\n"
-            "from chatdesk import cli\n"
-            "real = gc.freeze\n"
-            "def freeze():\n"
-            "    real()\n"
-            "    print('frozen', gc.get_freeze_count() > 10_000, flush=True)\n"
-            "gc.freeze = freeze\n"
-            f"cli.main(['--data-dir', {str(tmp_path)!r}, '--self-test'], end_after_app=True)\n")
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+    """Once the window and its engine are up, the garbage collector, paused while the app
+    started, runs again, and a full collection does not walk the start-up objects (it
+    stalled the GUI thread ~55 ms while answers streamed)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    result = subprocess.run([sys.executable, "-c", FREEZE_PROBE, str(tmp_path)], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "frozen True collecting True", result.stdout
+
+
+GC_PROBE = """
+import gc, sys
+sys.argv = ["chatdesk", "--data-dir", sys.argv[1], "history", "list"]
+import atexit
+atexit.register(lambda: print("collecting", gc.isenabled(), flush=True))
+import runpy
+runpy.run_module("chatdesk", run_name="__main__")
+"""
+
+
+def test_a_command_runs_with_the_garbage_collector_on(tmp_path: Path) -> None:
+    """The collector is paused only while the command line starts: a command (an import of
+    a large export, say) runs with it."""
+    result = subprocess.run([sys.executable, "-c", GC_PROBE, str(tmp_path)], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "frozen True", result.stdout
+    assert result.stdout.splitlines()[-1] == "collecting True", result.stdout
+
+
+def test_the_self_test_says_when_the_engine_is_missing(tmp_path: Path) -> None:
+    code = ("import sys, importlib.util\n"
+            "real = importlib.util.find_spec\n"
+            "importlib.util.find_spec = lambda name, *a: None if name == 'qasync' "
+            "else real(name, *a)\n"
+            "from chatdesk import cli\n"
+            f"sys.exit(cli.main(['--data-dir', {str(tmp_path)!r}, '--self-test']))\n")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "self-test ok" not in result.stdout
+    assert "the chat engine is incomplete: qasync cannot be found" in result.stderr
