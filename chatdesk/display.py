@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes.util
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -14,6 +13,8 @@ _XCB_LIBRARIES = {"xcb-cursor": "libxcb-cursor0", "xkbcommon-x11": "libxkbcommon
 def find_library(name: str) -> str | None:
     """Whether lib<name> can be loaded: first by its soname (~0.1 ms, and Qt loads it next
     anyway), then as ctypes.util.find_library does, which runs `ldconfig -p` (~2 ms)."""
+    import ctypes.util  # only on X11: offscreen, Wayland, macOS and Windows never need it
+
     soname = f"lib{name}.so.0"
     try:
         ctypes.CDLL(soname)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -46,6 +45,8 @@ class Attachment:
 
     def __post_init__(self) -> None:
         if not self.sha256:
+            import hashlib  # only with an attachment: hashlib and OpenSSL cost ~3 ms to load
+
             object.__setattr__(self, "sha256", hashlib.sha256(self.data).hexdigest())
 
     @property

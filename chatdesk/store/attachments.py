@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -24,6 +23,8 @@ def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
 def _check_address(attachment: Attachment) -> None:
     """The content address must be the bytes' hash: a wrong one would make two different
     files one (or one file two) in every history that holds it."""
+    import hashlib  # here: every start-up would load it and OpenSSL's (~3 ms) for nothing
+
     if hashlib.sha256(attachment.data).hexdigest() != attachment.sha256.lower():
         raise ValueError(f"attachment {attachment.name!r}: its sha256 is not its bytes' hash")
 
