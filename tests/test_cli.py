@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from chatdesk import cli
 from chatdesk.cli import main
 from tests.fakes.server import ErrorResponse, FakeProvider
 from tests.helpers import MODELS, key_env, write_settings
@@ -242,3 +243,26 @@ def test_providers_text_says_each_state_and_the_wait(
     states = {line.split()[0]: line.split()[2] for line in out.splitlines()}
     assert states == {"main": "unknown", "second": "key-rejected", "backup": "no-key"}
     assert "key-rejected (5 min)" in out and "last error: bad key" in out
+
+
+@pytest.mark.parametrize(("argv", "named"), [
+    ([], False),
+    (["--self-test"], False),
+    (["--data-dir", "list", "--portable"], False),  # "list" is the option's value here
+    (["--data-dir=d", "history", "list"], True),
+    (["--data", "d"], True),  # an abbreviation: parsed with every command, to be sure
+    (["--help"], True),
+    (["browse", "f.db"], True),
+])
+def test_only_a_run_that_may_name_a_command_builds_their_parsers(
+        argv: list[str], named: bool) -> None:
+    assert cli._may_name_a_command(argv) is named
+
+
+def test_the_app_path_parses_its_options_and_refuses_unknown_ones(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    args = cli.build_parser(commands=False).parse_args(["--data-dir", "d", "--self-test"])
+    assert (args.command, args.data_dir, args.self_test) == (None, "d", True)
+    assert cli.main(["--data-dir", "d", "--bogus"]) == 2
+    assert capsys.readouterr().err == (
+        "chatdesk: unrecognized arguments: --bogus (see: chatdesk --help)\n")

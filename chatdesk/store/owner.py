@@ -8,7 +8,6 @@ Win32 API through ctypes on Windows, `kill(pid, 0)` elsewhere (pid only)."""
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from functools import cache
 
@@ -80,6 +79,8 @@ def _probe(pid: int) -> _Probe:
 
 @cache
 def _host() -> str:
+    import socket  # here: the window starts without asyncio, and so without socket
+
     return socket.gethostname().replace("/", "_")
 
 

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 )
 
 from chatdesk.ui.attachment_tray import AttachmentTray
-from chatdesk.ui.prompt_picker import PromptList, PromptSource, VariablesForm
 from chatdesk.ui.resources import icon
 
 if TYPE_CHECKING:
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
 
     from chatdesk.parts import Attachment
     from chatdesk.prompts import Prompt
+    from chatdesk.ui.prompt_picker import PromptList, PromptSource, VariablesForm
 
 MAX_LINES = 10
 
@@ -216,11 +216,8 @@ class Composer(QFrame):
         # "/" at the start of an empty box: the saved prompts, then their variables.
         self.prompt_source: PromptSource | None = None
         self._slash_closed = False  # Esc closed the list: not again until the box is empty
-        self.prompt_list = PromptList(self)
-        self.prompt_list.chosen.connect(self._prompt_chosen)
-        self.variables_form = VariablesForm(self)
-        self.variables_form.filled.connect(self._prompt_filled)
-        self.variables_form.cancelled.connect(self.focus)
+        self._prompt_list: PromptList | None = None  # both made at the first "/"
+        self._variables_form: VariablesForm | None = None
         self.edit.intercept = self._slash_key
         self.edit.textChanged.connect(self._slash_changed)
 
@@ -234,9 +231,7 @@ class Composer(QFrame):
         layout.setContentsMargins(12, 6, 12, 10)
         layout.setSpacing(4)
         layout.addWidget(self.edit_bar)
-        layout.addWidget(self.prompt_list)
-        layout.addWidget(self.variables_form)
-        layout.addWidget(self.tray)
+        layout.addWidget(self.tray)  # the prompt list and variables form go above it
         layout.addLayout(row)
         self.setFocusProxy(self.edit)
         self.setAcceptDrops(True)
@@ -316,6 +311,34 @@ class Composer(QFrame):
 
     # -- "/": saved prompts ------------------------------------------------------------------
 
+    @property
+    def prompt_list(self) -> PromptList:
+        """The saved prompts matching what follows "/" (made at its first use)."""
+        if self._prompt_list is None:
+            from chatdesk.ui.prompt_picker import PromptList
+
+            self._prompt_list = PromptList(self)
+            self._prompt_list.chosen.connect(self._prompt_chosen)
+            self._above_the_tray(self._prompt_list)
+        return self._prompt_list
+
+    @property
+    def variables_form(self) -> VariablesForm:
+        """Asks for a chosen prompt's {{variables}} (made at its first use)."""
+        if self._variables_form is None:
+            from chatdesk.ui.prompt_picker import VariablesForm
+
+            self._variables_form = VariablesForm(self)
+            self._variables_form.filled.connect(self._prompt_filled)
+            self._variables_form.cancelled.connect(self.focus)
+            self._above_the_tray(self._variables_form)
+        return self._variables_form
+
+    def _above_the_tray(self, widget: QWidget) -> None:
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.insertWidget(layout.indexOf(self.tray), widget)
+
     def set_prompt_source(self, source: PromptSource | None) -> None:
         """Where "/" gets the prompts matching a query (the controller's; None: no "/")."""
         self.prompt_source = source
@@ -326,7 +349,8 @@ class Composer(QFrame):
             self._slash_closed = False
         if self.prompt_source is None or self.editing or self._slash_closed \
                 or not text.startswith("/") or "\n" in text:
-            self.prompt_list.hide()
+            if self._prompt_list is not None:
+                self._prompt_list.hide()
             return
         query = text[1:]
         matches = self.prompt_source(query)
@@ -334,7 +358,7 @@ class Composer(QFrame):
                                       and not self.prompt_source(""))
 
     def _slash_key(self, event: QKeyEvent) -> bool:
-        if not self.prompt_list.isVisible():
+        if self._prompt_list is None or not self._prompt_list.isVisible():
             return False
         key = event.key()
         if key == Qt.Key.Key_Up:

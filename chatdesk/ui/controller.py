@@ -7,6 +7,7 @@ live in the core (ChatService, AppContext); it only decides when to ask for them
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -20,12 +21,6 @@ from chatdesk.providers import errors
 from chatdesk.recovery import ProbeScheduler
 from chatdesk.store import HistoryStore, StoredMessage, StoreError
 from chatdesk.ui.drafts import DraftBook
-from chatdesk.ui.key_actions import KeyActions
-from chatdesk.ui.message_actions import MessageActions
-from chatdesk.ui.outgoing_files import OutgoingFiles
-from chatdesk.ui.prompt_actions import PromptActions
-from chatdesk.ui.search_runner import SearchRunner
-from chatdesk.ui.trash_actions import TrashActions
 from chatdesk.versions import Versions
 
 if TYPE_CHECKING:
@@ -39,6 +34,12 @@ if TYPE_CHECKING:
     from chatdesk.provider_status import ProviderStatus
     from chatdesk.settings import ProviderSettings, Settings
     from chatdesk.ui.bridge import ChatBridge
+    from chatdesk.ui.key_actions import KeyActions
+    from chatdesk.ui.message_actions import MessageActions
+    from chatdesk.ui.outgoing_files import OutgoingFiles
+    from chatdesk.ui.prompt_actions import PromptActions
+    from chatdesk.ui.search_runner import SearchRunner
+    from chatdesk.ui.trash_actions import TrashActions
     from chatdesk.usage import UsageReport
 
 log = logging.getLogger("chatdesk.ui")
@@ -120,12 +121,6 @@ class ChatController(QObject):
         self._keys_read = False  # check_keys has run once
         self._keys_due = False  # check_keys waits for the bridge (see reload_settings)
         self._import_running = False
-        self.keys = KeyActions(ctx, self.check_keys)  # the settings dialog's key matters
-        self.message_actions = MessageActions(self)  # versions, branches, "Ask …"
-        self.trash = TrashActions(self)  # the Trash dialog's matters
-        self.files = OutgoingFiles(self)  # the files to go with the next message
-        self.prompts = PromptActions(self)  # the prompt library ("/") and presets
-        self.searches = SearchRunner(store.path, self)  # its thread starts at the first search
         self._passphrase_asked = False
         self.drafts = DraftBook(state if not self.readonly else None)
         self._draft_timer = QTimer(self)
@@ -137,6 +132,50 @@ class ChatController(QObject):
         self._probe_timers: dict[str, QTimer] = {}  # one per cooling provider: its cooldown end
         self._retry_when_idle = False  # a probe found a provider back while an answer ran
         self.local_servers: list[LocalServer] | None = None  # where to look; None: the usual
+
+    # -- its helpers, made (and their modules loaded) at first use, after the first paint --
+
+    @functools.cached_property
+    def keys(self) -> KeyActions:
+        """The settings dialog's key matters."""
+        from chatdesk.ui.key_actions import KeyActions
+
+        return KeyActions(self.ctx, self.check_keys)
+
+    @functools.cached_property
+    def message_actions(self) -> MessageActions:
+        """Versions, branches, "Ask …"."""
+        from chatdesk.ui.message_actions import MessageActions
+
+        return MessageActions(self)
+
+    @functools.cached_property
+    def trash(self) -> TrashActions:
+        """The Trash dialog's matters."""
+        from chatdesk.ui.trash_actions import TrashActions
+
+        return TrashActions(self)
+
+    @functools.cached_property
+    def files(self) -> OutgoingFiles:
+        """The files to go with the next message."""
+        from chatdesk.ui.outgoing_files import OutgoingFiles
+
+        return OutgoingFiles(self)
+
+    @functools.cached_property
+    def prompts(self) -> PromptActions:
+        """The prompt library ("/") and presets."""
+        from chatdesk.ui.prompt_actions import PromptActions
+
+        return PromptActions(self)
+
+    @functools.cached_property
+    def searches(self) -> SearchRunner:
+        """Searches of the whole history, on a thread of their own (started at the first)."""
+        from chatdesk.ui.search_runner import SearchRunner
+
+        return SearchRunner(self.store.path, self)
 
     # -- settings and the engine ----------------------------------------------------------
 
@@ -880,7 +919,8 @@ class ChatController(QObject):
         """The window is closing: keep the drafts, stop the timers and the answer running
         (the router stores its partial text as it unwinds)."""
         self.save_drafts()
-        self.searches.close()
+        if "searches" in self.__dict__:  # made at the first search
+            self.searches.close()
         for timer in [*self._timers, *self._probe_timers.values()]:
             timer.stop()
         if self.bridge is not None:

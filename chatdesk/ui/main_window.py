@@ -36,7 +36,7 @@ from chatdesk.ui.controller import STATUS_MS, ChatController, OpenedConversation
 from chatdesk.ui.conversation_model import shown_title
 from chatdesk.ui.conversation_panel import ConversationPanel
 from chatdesk.ui.health_bar import HealthBar
-from chatdesk.ui.prompt_picker import preset_menu
+from chatdesk.ui.preset_menu import preset_menu
 from chatdesk.ui.resources import icon
 from chatdesk.ui.sidebar import Sidebar
 from chatdesk.ui.theme import follow_settings, is_dark, theme_watcher
@@ -206,7 +206,8 @@ class MainWindow(QMainWindow):
             c = self.controller
             self.new_action = self._action("New chat", self.new_chat,
                                            QKeySequence.StandardKey.New, "new-chat")
-            self.preset_menu = preset_menu(self, c.prompts.presets, self.new_chat_from_preset)
+            self.preset_menu = preset_menu(self, lambda: c.prompts.presets(),
+                                           self.new_chat_from_preset)
             self.sidebar.set_preset_menu(self.preset_menu)
             self.preset_action = self._action("New chat from a preset…", self.show_preset_menu,
                                               "Ctrl+Shift+N")
@@ -389,7 +390,9 @@ class MainWindow(QMainWindow):
         c.versionsChanged.connect(self.transcript.tmodel.set_versions)
         c.costsChanged.connect(self.transcript.tmodel.set_costs)
         self.transcript.fileRequested.connect(self._file_requested)
-        self.transcript.tmodel.next_provider = c.message_actions.next_provider
+        # Through lambdas: the controller makes these helpers at their first use.
+        self.transcript.tmodel.next_provider = \
+            lambda name: c.message_actions.next_provider(name)
         c.statusChanged.connect(self.transcript.tmodel.providers_changed)
         c.busyChanged.connect(self._busy_changed)
         c.passphraseNeeded.connect(self.ask_passphrase)
@@ -420,11 +423,11 @@ class MainWindow(QMainWindow):
             composer.editLastRequested.connect(self.edit_last)
             composer.pageRequested.connect(self.transcript.page)
             composer.attachRequested.connect(self.choose_files)
-            composer.filesGiven.connect(c.files.add_paths)
-            composer.imageGiven.connect(c.files.add_image)
-            composer.removeAttachmentRequested.connect(c.files.remove)
-            composer.set_prompt_source(c.prompts.find)
-            composer.promptChosen.connect(c.prompts.used)
+            composer.filesGiven.connect(lambda paths: c.files.add_paths(paths))
+            composer.imageGiven.connect(lambda image: c.files.add_image(image))
+            composer.removeAttachmentRequested.connect(lambda index: c.files.remove(index))
+            composer.set_prompt_source(lambda query: c.prompts.find(query))
+            composer.promptChosen.connect(lambda prompt: c.prompts.used(prompt))
             c.filesChanged.connect(composer.show_files)
         if picker is not None:
             picker.providerChosen.connect(c.choose_provider)

@@ -1,5 +1,5 @@
-"""The composer's "/": a list of saved prompts filtered as you type, a small form that asks
-for a chosen prompt's {{variables}} in place, and the menu of presets for a new chat."""
+"""The composer's "/": a list of saved prompts filtered as you type, and a small form that
+asks for a chosen prompt's {{variables}} in place (made at the first "/")."""
 
 from __future__ import annotations
 
@@ -15,13 +15,12 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMenu,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from chatdesk.prompts import Preset, Prompt, fill, variables
+from chatdesk.prompts import Prompt, fill, variables
 
 VISIBLE_ROWS = 6
 EMPTY_LIBRARY = "No saved prompts yet: save one with `chatdesk prompts add NAME`."
@@ -163,26 +162,3 @@ class VariablesForm(QFrame):
             self.cancel()
             return
         super().keyPressEvent(event)
-
-
-def preset_menu(parent: QWidget, presets: Callable[[], list[Preset]],
-                choose: Callable[[str], object]) -> QMenu:
-    """"New chat from a preset": filled with the presets each time it opens."""
-    menu = QMenu("New chat from a preset", parent)
-    menu.setObjectName("presetMenu")
-
-    def fill_menu() -> None:
-        menu.clear()
-        found = presets()
-        for preset in found:
-            order = ", ".join(str(r) for r in preset.routes) or "the failover order"
-            action = menu.addAction(preset.name)
-            action.setToolTip(order)
-            action.setStatusTip(order)
-            action.triggered.connect(lambda _=False, name=preset.name: choose(name))
-        if not found:
-            none = menu.addAction("No presets yet: Chat ▸ Prompts and presets… makes one")
-            none.setEnabled(False)
-
-    menu.aboutToShow.connect(fill_menu)
-    return menu

@@ -372,8 +372,7 @@ class Sidebar(QWidget):
         self.search.textChanged.connect(self._search_changed)
         self._asked: int | None = None  # the ticket of the search whose hits are awaited
         self._activate_when_found = False
-        controller.searches.found.connect(self._show_hits)
-        controller.searches.failed.connect(self._search_failed)
+        self._searches_connected = False
         self.search.downPressed.connect(self._focus_results)
         self.search.enterPressed.connect(self._activate_first_result)
 
@@ -582,7 +581,12 @@ class Sidebar(QWidget):
             return
         if query[-1].isalnum():
             query += "*"  # results as you type: the word being typed is a prefix
-        self._asked = self.controller.searches.search(query, SEARCH_LIMIT, _MARK_START,
+        searches = self.controller.searches
+        if not self._searches_connected:  # the runner is made at the first search
+            self._searches_connected = True
+            searches.found.connect(self._show_hits)
+            searches.failed.connect(self._search_failed)
+        self._asked = searches.search(query, SEARCH_LIMIT, _MARK_START,
                                                       _MARK_END)
 
     @property
