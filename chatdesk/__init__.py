@@ -42,28 +42,46 @@ def _installed_version() -> str:
     return dist.version
 
 
-_gc_paused = False
+_starting = False
 
 
-def pause_gc_for_start_up() -> None:
-    """Pause Python's cyclic garbage collector while a `chatdesk` process starts: importing
-    ~150 modules and building the window made ~95 collection passes (~16 ms of a ~280 ms
-    start) that found nothing to free. Only the command's entry points call this, and
-    end_start_up() resumes it: the app once its engine is up, a command once it is parsed."""
-    global _gc_paused
-    if gc.isenabled():
-        gc.disable()
-        _gc_paused = True
+def begin_start_up() -> None:
+    """What a `chatdesk` process does first (only its entry points call this): Python's
+    cyclic garbage collector is paused while it starts — importing ~150 modules and
+    building the window made ~95 collection passes (~16 ms of a ~280 ms start) that found
+    nothing to free — and dataclasses' methods come compiled from the last run
+    (chatdesk.method_cache). end_start_up() resumes the collector."""
+    global _starting
+    if _starting or not gc.isenabled():
+        return
+    _starting = True
+    gc.disable()
+    from chatdesk import method_cache
+
+    method_cache.install()
 
 
-def end_start_up(*, freeze: bool = False) -> None:
-    """Resume the collector if pause_gc_for_start_up() paused it. freeze: what start-up made
-    lives as long as the process (modules, Qt wrappers, the window), so leave it out of the
-    collector's passes for good: a full pass over it took ~55 ms, a visible stall on the GUI
-    thread. (Start-up leaves a few hundred cyclic leftovers behind; frozen, ~100 KB.)"""
-    global _gc_paused
-    if _gc_paused:
-        _gc_paused = False
+def end_start_up(*, long_running: bool = False) -> None:
+    """Start-up is over: the app's engine is up (long_running), or a command is parsed.
+    The collector resumes. The app leaves what start-up made (modules, Qt wrappers, the
+    window), which lives as long as it does, out of the collector's passes for good — a
+    full pass over it took ~55 ms, a visible stall on the GUI thread; start-up's few
+    hundred cyclic leftovers, frozen with it, are ~100 KB — and lets the compiled methods
+    go; a command keeps using them. Either writes what it compiled."""
+    global _starting
+    was_starting, _starting = _starting, False
+    if was_starting:
         gc.enable()
-    if freeze:
+    if long_running:
         gc.freeze()
+    if not was_starting:
+        return
+    from chatdesk import method_cache
+
+    method_cache.save()
+    if long_running:
+        method_cache.uninstall()
+    else:
+        import atexit
+
+        atexit.register(method_cache.save)

@@ -179,7 +179,7 @@ def run_app(args: argparse.Namespace) -> int:
             return EXIT_OK
         raise
     finally:
-        end_start_up()  # when the engine never came up
+        end_start_up()  # the self-test, or an engine that never came up
         # Qt may still log while tearing down, after Python's handler can no longer run.
         qInstallMessageHandler(None)
 
@@ -248,7 +248,7 @@ async def _run(app: QApplication, window: MainWindow, opened: _Opened) -> int:
 def keep_start_up_objects() -> None:
     """Start-up is over: the garbage collector resumes, and what start-up made (modules, Qt
     wrappers, the window), which lives as long as the app, is left out of its passes."""
-    end_start_up(freeze=True)
+    end_start_up(long_running=True)
 
 
 def _close(opened: _Opened, window: MainWindow) -> None:

@@ -46,9 +46,9 @@ def _quiet_missing_streams() -> None:
 
 def run() -> int:
     _quiet_missing_streams()
-    from chatdesk import pause_gc_for_start_up
+    from chatdesk import begin_start_up
 
-    pause_gc_for_start_up()
+    begin_start_up()
     from chatdesk.cli import main
 
     argv = with_portable_default(sys.argv[1:], bundle_dir())
