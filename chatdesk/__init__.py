@@ -58,7 +58,18 @@ def begin_start_up() -> None:
     gc.disable()
     from chatdesk import method_cache
 
-    method_cache.install()
+    method_cache.install(method_cache.default_file(_role(sys.argv[1:])))
+
+
+def _role(argv: list[str]) -> str:
+    """"app", or the command argv names (its first word that is no option or value)."""
+    words = iter(argv)
+    for word in words:
+        if word == "--data-dir":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word if word.isalpha() else "other"
+    return "app"
 
 
 def end_start_up(*, long_running: bool = False) -> None:

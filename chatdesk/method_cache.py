@@ -22,7 +22,7 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-MAX_ENTRIES = 5000  # beyond: start again with this run's (classes a run makes: ~60-200)
+MAX_ENTRIES = 2000  # beyond: start again with this run's (a run makes ~20-300)
 _HEADER = b"chatdesk-dataclass-methods\n"
 
 _real_exec = builtins.exec
@@ -32,10 +32,11 @@ _added = False
 _file: Path | None = None
 
 
-def default_file() -> Path:
-    """The cache beside chatdesk's compiled modules: chatdesk/__pycache__/…"""
+def default_file(role: str = "app") -> Path:
+    """The cache beside chatdesk's compiled modules, one per role ("app", or a command's
+    name: each reads only the classes it makes): chatdesk/__pycache__/…"""
     return Path(__file__).resolve().parent / "__pycache__" / (
-        f"dataclass-methods.{sys.implementation.cache_tag}.bin")
+        f"dataclass-methods.{role}.{sys.implementation.cache_tag}.bin")
 
 
 def _magic() -> bytes:

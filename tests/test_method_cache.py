@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import sys
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,3 +126,16 @@ def test_uninstall_gives_dataclasses_its_own_exec_back(cache_file: Path) -> None
     method_cache.install(cache_file)
     method_cache.uninstall()
     assert "exec" not in vars(dataclasses)
+
+
+@pytest.mark.parametrize(("argv", "role"), [
+    ([], "app"), (["--self-test"], "app"), (["--data-dir", "ask", "--portable"], "app"),
+    (["--data-dir", "d", "ask", "hi"], "ask"), (["history", "list"], "history"),
+    (["../weird"], "other"),
+])
+def test_each_command_keeps_a_cache_of_its_own(argv: list[str], role: str) -> None:
+    import chatdesk
+
+    assert chatdesk._role(argv) == role
+    assert method_cache.default_file(role).name == (
+        f"dataclass-methods.{role}.{sys.implementation.cache_tag}.bin")
