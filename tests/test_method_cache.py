@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import builtins
-import sys
 import dataclasses
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
