@@ -74,19 +74,20 @@ def _role(argv: list[str]) -> str:
 
 def end_start_up(*, long_running: bool = False) -> None:
     """Start-up is over: the app's engine is up (long_running), or a command is parsed.
-    The collector resumes. The app leaves what start-up made (modules, Qt wrappers, the
-    window), which lives as long as it does, out of the collector's passes for good — a
-    full pass over it took ~55 ms, a visible stall on the GUI thread; start-up's few
-    hundred cyclic leftovers, frozen with it, are ~100 KB — and lets the compiled methods
-    go; a command keeps using them. Either writes what it compiled."""
+    What start-up made (modules, Qt wrappers, the window), which lives as long as the
+    process, is left out of the collector's passes for good — in the app a full pass over
+    it took ~55 ms, a visible stall on the GUI thread; start-up's few hundred cyclic
+    leftovers, frozen with it, are ~100 KB — and the collector resumes. The app lets the
+    compiled methods go; a command keeps using them. Either writes what it compiled."""
     global _starting
     was_starting, _starting = _starting, False
-    if was_starting:
-        gc.enable()
-    if long_running:
+    if was_starting or long_running:
+        # Frozen before the collector resumes: its first pass would otherwise walk every
+        # object start-up made, all still in the youngest generation (~5 ms).
         gc.freeze()
     if not was_starting:
         return
+    gc.enable()
     from chatdesk import method_cache
 
     method_cache.save()
