@@ -177,10 +177,12 @@ import gc, sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 real = gc.freeze
+def report():
+    print("frozen", gc.get_freeze_count() > 10_000, "collecting", gc.isenabled(), flush=True)
+    QApplication.closeAllWindows()
 def freeze():
     real()
-    print("frozen", gc.get_freeze_count() > 10_000, "collecting", gc.isenabled(), flush=True)
-    QTimer.singleShot(0, QApplication.closeAllWindows)
+    QTimer.singleShot(0, report)  # once start-up has ended
 gc.freeze = freeze
 sys.argv = ["chatdesk", "--data-dir", sys.argv[1]]
 import runpy
