@@ -411,11 +411,13 @@ class ChatController(QObject):
             self.conversation_id, messages,
             conversation.preferred_provider if conversation else None,
             self.drafts.get(self.conversation_id), live,
-            self.message_actions.versions(self.conversation_id), keep_place))
+            self.message_actions.versions(self.conversation_id)
+            if self.conversation_id is not None else {}, keep_place))
         if self.conversation_id is not None:  # priced after the first paint: never in its way
             shown = self.conversation_id
             QTimer.singleShot(0, lambda: self._emit_costs(shown))
-        self.filesChanged.emit(self.files.shown())
+        # Before any file was given (the window's start) there is none to show.
+        self.filesChanged.emit(self.files.shown() if "files" in self.__dict__ else [])
         return True
 
     def start_new_chat_with(self, preset: Preset) -> None:
