@@ -146,7 +146,9 @@ def run_app(args: argparse.Namespace) -> int:
     """
     install_qt_message_handler()
     sys.excepthook = _excepthook
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "chatdesk"])
+    from chatdesk.ui.theme import new_application
+
+    app = QApplication.instance() or new_application(sys.argv[0] if sys.argv else "chatdesk")
     assert isinstance(app, QApplication)
     app.setApplicationName("chatdesk")
     app.setOrganizationName("chatdesk")
@@ -167,6 +169,7 @@ def run_app(args: argparse.Namespace) -> int:
                                            else FIRST_PAINT_WAIT_S)
         if self_test:
             code = _self_test_result(window, painted_at)
+            window.remember_state = False  # a smoke test leaves the next start as it was
             _close(opened, window)
             return code
         import qasync  # the chat engine's event loop: loaded once the window is on screen

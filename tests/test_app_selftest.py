@@ -56,6 +56,17 @@ def test_self_test_on_an_empty_data_dir(tmp_path: Path) -> None:
     assert (tmp_path / "fresh" / "history.db").is_file()
 
 
+def test_self_test_leaves_the_remembered_window_as_it_was(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    ini = data / "window.ini"
+    ini.write_text("[window]\nzoom=1.25\nsidebar_hidden=true\n", encoding="utf-8")
+    before = ini.read_bytes()
+    result = run_chatdesk("--data-dir", str(data), "--self-test")
+    assert result.returncode == 0, result.stderr
+    assert ini.read_bytes() == before
+
+
 def test_self_test_fails_with_a_reason_on_an_unreadable_history(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()

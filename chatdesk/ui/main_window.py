@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         self.readonly = browse_path is not None or ctx is None
         self._background = background
         self._state = state
+        self.remember_state = True  # False: closing leaves window.ini as it was (--self-test)
         self.controller = ChatController(store, ctx, readonly=self.readonly,
                                          state=self._state, parent=self)
 
@@ -774,7 +775,7 @@ class MainWindow(QMainWindow):
 
     def save_state(self) -> None:
         s = self._state
-        if s is None:
+        if s is None or not self.remember_state:
             return
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/splitter", self.splitter.saveState())

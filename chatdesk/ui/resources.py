@@ -106,10 +106,10 @@ class _SvgIconEngine(QIconEngine):
     def __init__(self, svg: bytes) -> None:
         super().__init__()
         self._svg = svg
-        self._renderers: dict[str, QSvgRenderer] = {}
+        self._renderers: dict[int, QSvgRenderer] = {}
 
     def _renderer(self, color: QColor) -> QSvgRenderer:
-        key = color.name(QColor.NameFormat.HexArgb)
+        key = color.rgba()  # not name(NameFormat…): that enum is built on first use (~1 ms)
         renderer = self._renderers.get(key)
         if renderer is None:
             data = self._svg.replace(_COLOR_TOKEN, color.name().encode("ascii"))

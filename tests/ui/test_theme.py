@@ -74,3 +74,18 @@ def test_one_watcher_per_app(app: QApplication) -> None:
     apply_theme(app, "light")
     assert theme_watcher(app) is theme_watcher(app)
     assert len(app.findChildren(theme_module.ThemeWatcher)) == 1
+
+
+def test_the_app_is_made_with_fusion_whatever_the_desktop_asks() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = ("from chatdesk.ui.theme import apply_theme, new_application, theme_watcher\n"
+            "app = new_application('chatdesk')\n"
+            "print(app.style().name(), theme_watcher(app).styled)\n")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_STYLE_OVERRIDE": "windows"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["fusion", "True"]
