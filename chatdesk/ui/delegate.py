@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from PySide6 import QtWidgets  # QStyle through it: its ~20 enums are built at first use
 from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
@@ -35,7 +36,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QWidget,
@@ -610,7 +610,7 @@ class MessageDelegate(QStyledItemDelegate):
         fill: QColor | None = None
         if row.role == "user":
             fill = QColor(self._tokens().user_bubble)
-        if option.state & QStyle.StateFlag.State_Selected:
+        if option.state & QtWidgets.QStyle.StateFlag.State_Selected:
             fill = QColor(palette.color(QPalette.ColorRole.Highlight))
             fill.setAlpha(48)
         if fill is not None:
@@ -699,8 +699,8 @@ class MessageDelegate(QStyledItemDelegate):
     def _paint_footer(self, painter: QPainter, option: QStyleOptionViewItem, row: MessageRow,
                       actions: list[str], model: Any) -> None:
         t = self._tokens()
-        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
-        focused = bool(option.state & QStyle.StateFlag.State_HasFocus)
+        hovered = bool(option.state & QtWidgets.QStyle.StateFlag.State_MouseOver)
+        focused = bool(option.state & QtWidgets.QStyle.StateFlag.State_HasFocus)
         # Always shown: the last answer's buttons, version arrows, "Ask …"; the others
         # on the row under the mouse or the keyboard's current row.
         always = {"prev", "next", "count", "ask-other"}

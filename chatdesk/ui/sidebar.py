@@ -8,6 +8,7 @@ from collections.abc import Callable
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
+from PySide6 import QtWidgets  # QStyle through it: its ~20 enums are built at first use
 from PySide6.QtCore import (
     QAbstractListModel,
     QEvent,
@@ -44,7 +45,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QStackedWidget,
-    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QToolButton,
@@ -135,7 +135,7 @@ class _HtmlDelegate(QStyledItemDelegate):
     def _document(self, option: QStyleOptionViewItem, index: _Index) -> QTextDocument:
         color = option.palette.color(QPalette.ColorRole.Text)
         muted = option.palette.color(QPalette.ColorRole.PlaceholderText)
-        if option.state & QStyle.StateFlag.State_Selected:
+        if option.state & QtWidgets.QStyle.StateFlag.State_Selected:
             # On the selection's background the muted grey all but vanished (1.2:1 in dark).
             color = muted = option.palette.color(QPalette.ColorRole.HighlightedText)
         markup = str(index.data(SearchRole.HTML) or "")
@@ -169,7 +169,8 @@ class _HtmlDelegate(QStyledItemDelegate):
         opt.text = ""
         style = opt.widget.style() if opt.widget else None
         if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+            style.drawControl(QtWidgets.QStyle.ControlElement.CE_ItemViewItem, opt, painter,
+                              opt.widget)
         doc = self._document(option, index)
         painter.save()
         painter.translate(option.rect.left() + self.PADDING, option.rect.top() + self.PADDING)
@@ -225,8 +226,9 @@ class _ConversationDelegate(QStyledItemDelegate):
 
     def shows_actions(self, option: QStyleOptionViewItem, index: _Index) -> bool:
         """Painted on the selected and the hovered row (a click is always on a hovered one)."""
+        flag = QtWidgets.QStyle.StateFlag
         return self.has_actions(index) and bool(
-            option.state & (QStyle.StateFlag.State_Selected | QStyle.StateFlag.State_MouseOver))
+            option.state & (flag.State_Selected | flag.State_MouseOver))
 
     def action_rects(self, rect: QRect) -> list[tuple[str, QRect]]:
         """Where each action's icon is in a row of `rect`, right to left: delete, pin, rename."""
@@ -247,10 +249,11 @@ class _ConversationDelegate(QStyledItemDelegate):
         reserve = len(self.ACTIONS) * (self.ICON + self.GAP) + self.GAP
         text, opt.text = opt.text, ""
         style = opt.widget.style() if opt.widget else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
-        text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, opt.widget)
+        qstyle = QtWidgets.QStyle
+        style.drawControl(qstyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        text_rect = style.subElementRect(qstyle.SubElement.SE_ItemViewItemText, opt, opt.widget)
         text_rect.setRight(text_rect.right() - reserve)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        selected = bool(option.state & qstyle.StateFlag.State_Selected)
         painter.save()
         painter.setFont(opt.font)
         painter.setPen(opt.palette.color(QPalette.ColorRole.HighlightedText if selected

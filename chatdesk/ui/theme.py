@@ -77,6 +77,7 @@ class ThemeWatcher(QObject):
         self._app = app
         self.theme = "system"
         self.styled = False  # Fusion set on the app
+        self.fusion_given = False  # the app was made with it (new_application): do not ask
         self._dark: bool | None = None
         app.styleHints().colorSchemeChanged.connect(self._on_scheme_changed)
 
@@ -107,7 +108,7 @@ def new_application(argv0: str) -> QApplication:
     line's -style, where setStyle() from Python would first build QStyle's ~20 Python enums
     (~5 ms before the first frame, in a window that may paint no item view)."""
     app = QApplication([argv0, "-style", "Fusion"])
-    theme_watcher(app).styled = True
+    theme_watcher(app).fusion_given = True
     return app
 
 
@@ -124,10 +125,13 @@ def apply_theme(app: QApplication, theme: str) -> None:
     watcher = theme_watcher(app)
     watcher.theme = theme
     # The first time without asking app.style(): that would make the desktop's own style
-    # (on KDE a plugin, Breeze) only for Fusion to replace it.
-    if not watcher.styled or app.style().name().lower() != "fusion":
+    # (on KDE a plugin, Breeze) only for Fusion to replace it — or, made by new_application,
+    # build the Python wrapper of the Fusion it already has, and QStyle's enums with it.
+    if watcher.fusion_given:
+        watcher.fusion_given = False
+    elif not watcher.styled or app.style().name().lower() != "fusion":
         app.setStyle("Fusion")
-        watcher.styled = True
+    watcher.styled = True
     hints = app.styleHints()
     if hasattr(hints, "setColorScheme"):  # Qt 6.8+: also dark title bars on Windows/macOS
         if theme == "system":
