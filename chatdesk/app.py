@@ -163,6 +163,7 @@ def run_app(args: argparse.Namespace) -> int:
         if not self_test:
             from PySide6.QtWidgets import QMessageBox
 
+            _set_app_icon(app)
             QMessageBox.critical(None, "chatdesk", str(exc))
         return exc.code
     try:
@@ -173,6 +174,7 @@ def run_app(args: argparse.Namespace) -> int:
             window.remember_state = False  # a smoke test leaves the next start as it was
             _close(opened, window)
             return code
+        _set_app_icon(app)
         import qasync  # the chat engine's event loop: loaded once the window is on screen
 
         return int(qasync.run(_run(app, window, opened)))
@@ -190,10 +192,8 @@ def run_app(args: argparse.Namespace) -> int:
 
 def _show_window(app: QApplication, args: argparse.Namespace,
                  self_test: bool) -> tuple[_Opened, MainWindow]:
-    from chatdesk.ui.resources import app_icon
     from chatdesk.ui.theme import apply_theme
 
-    app.setWindowIcon(app_icon())
     opened = _open(args)
     ctx = opened.ctx
     apply_theme(app, ctx.settings.ui.theme if ctx is not None else "system")
@@ -205,6 +205,15 @@ def _show_window(app: QApplication, args: argparse.Namespace,
     window.show()
     window.raise_()
     return opened, window
+
+
+def _set_app_icon(app: QApplication) -> None:
+    """The chatdesk mark on every window, given just after the first frame: on X11 the icon
+    goes to the window manager as pixels of every size (~350 KB decoded from six PNGs),
+    which held the window's first appearance back; the task bar shows it a frame later."""
+    from chatdesk.ui.resources import app_icon
+
+    app.setWindowIcon(app_icon())
 
 
 def _wait_for_first_paint(app: QApplication, window: QWidget, timeout_s: float) -> float | None:

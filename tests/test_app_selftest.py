@@ -246,3 +246,32 @@ def test_the_self_test_says_when_the_engine_is_missing(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "self-test ok" not in result.stdout
     assert "the chat engine is incomplete: qasync cannot be found" in result.stderr
+
+
+ICON_PROBE = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from chatdesk import app as app_module
+real = app_module._wait_for_first_paint
+def wrapped(app, window, timeout_s):
+    at = real(app, window, timeout_s)
+    print("icon at first paint:", not app.windowIcon().isNull(), flush=True)
+    def later():
+        print("icon after:", not window.windowIcon().isNull(), flush=True)
+        window.close()
+    QTimer.singleShot(300, later)
+    return at
+app_module._wait_for_first_paint = wrapped
+from chatdesk import cli
+sys.exit(cli.main(["--data-dir", sys.argv[1]]))
+"""
+
+
+def test_the_window_gets_its_icon_just_after_its_first_frame(tmp_path: Path) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    done = subprocess.run([sys.executable, "-c", ICON_PROBE, str(tmp_path)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:2] == ["icon at first paint: False", "icon after: True"]

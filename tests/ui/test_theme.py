@@ -83,6 +83,7 @@ def test_the_app_is_made_with_fusion_whatever_the_desktop_asks() -> None:
 
     code = ("from chatdesk.ui.theme import apply_theme, new_application, theme_watcher\n"
             "app = new_application('chatdesk')\n"
+            "apply_theme(app, 'system')\n"
             "print(app.style().name(), theme_watcher(app).styled)\n")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_STYLE_OVERRIDE": "windows"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
