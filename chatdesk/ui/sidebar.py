@@ -64,6 +64,7 @@ from chatdesk.ui.resources import icon
 
 if TYPE_CHECKING:
     from chatdesk.ui.controller import ChatController
+    from chatdesk.ui.search_runner import SearchRunner
 
 SEARCH_DEBOUNCE_MS = 150
 SEARCH_LIMIT = 50
@@ -294,6 +295,7 @@ class _SearchField(QLineEdit):
 
     downPressed = Signal()
     enterPressed = Signal()
+    focused = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -310,6 +312,7 @@ class _SearchField(QLineEdit):
     def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt's name
         self._add_clear_button()
         super().focusInEvent(event)
+        self.focused.emit()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
@@ -376,6 +379,7 @@ class Sidebar(QWidget):
         self._asked: int | None = None  # the ticket of the search whose hits are awaited
         self._activate_when_found = False
         self._searches_connected = False
+        self.search.focused.connect(self._searcher)
         self.search.downPressed.connect(self._focus_results)
         self.search.enterPressed.connect(self._activate_first_result)
 
@@ -584,13 +588,17 @@ class Sidebar(QWidget):
             return
         if query[-1].isalnum():
             query += "*"  # results as you type: the word being typed is a prefix
+        self._asked = self._searcher().search(query, SEARCH_LIMIT, _MARK_START, _MARK_END)
+
+    def _searcher(self) -> SearchRunner:
+        """The controller's search runner, connected to this sidebar: made when the search
+        field first gets the focus (not before the first frame, not at a keystroke)."""
         searches = self.controller.searches
-        if not self._searches_connected:  # the runner is made at the first search
+        if not self._searches_connected:
             self._searches_connected = True
             searches.found.connect(self._show_hits)
             searches.failed.connect(self._search_failed)
-        self._asked = searches.search(query, SEARCH_LIMIT, _MARK_START,
-                                                      _MARK_END)
+        return searches
 
     @property
     def searching(self) -> bool:
