@@ -20,7 +20,6 @@ from chatdesk.store.bulk_txn import (
     INSERT_MESSAGE,
     ShortTransactions,
     import_lock,
-    new_uid,
 )
 from chatdesk.store.models import ATTEMPT_OUTCOMES, MESSAGE_STATUSES, ROLES, check
 
@@ -28,6 +27,10 @@ from chatdesk.store.models import ATTEMPT_OUTCOMES, MESSAGE_STATUSES, ROLES, che
 BATCH_ROWS = 20_000
 # The page cache while a bulk write runs (KiB; SQLite's default is 2 MiB).
 BULK_CACHE_KIB = 131_072
+# The WAL's size (pages) that starts a checkpoint while a bulk write runs (SQLite's
+# default: 1,000). A page an import changes in many of its transactions is copied into
+# the file once per checkpoint: fewer, larger ones copy it less often.
+BULK_CHECKPOINT_PAGES = 20_000
 _INSERT_MESSAGE_COUNTED = (
     "INSERT INTO messages (id, uid, conversation_id, parent_id, role, content, provider, model,"
     " status, created_at, updated_at, source_id, is_alternate, input_tokens, output_tokens,"
@@ -139,7 +142,7 @@ class BulkWriter(ShortTransactions):
     ) -> int:
         """Queue a conversation; `id` is kept if free, a missing `uid` is made up."""
         cid = self._new_id("conversations", id)
-        row = [cid, uid or new_uid(), title, system_prompt, preferred_provider, int(bool(pinned)),
+        row = [cid, uid or self._uid(), title, system_prompt, preferred_provider, int(bool(pinned)),
                created_at, updated_at or created_at, source, source_id, HIDDEN]
         self._conversations.append(row)
         self._queued[cid] = row
@@ -191,7 +194,7 @@ class BulkWriter(ShortTransactions):
             stored_in = self._top["conversations"]
             self._held.setdefault(conversation_id, []).append(mid)
         row: tuple[Any, ...] = (
-            mid, uid or new_uid(), stored_in, parent_id, role, content, provider, model,
+            mid, uid or self._uid(), stored_in, parent_id, role, content, provider, model,
             status, created_at, updated_at or created_at, source_id, int(is_alternate))
         sql = INSERT_MESSAGE
         if (input_tokens is not None or output_tokens is not None or finish_reason is not None
@@ -303,7 +306,9 @@ def bulk_session(conn: sqlite3.Connection, begin: Callable[[], None], nested: bo
     big export. Other writers, between those transactions, find the trigger in place.
     """
     cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    checkpoint = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+    conn.execute(f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_PAGES}")
     try:
         with import_lock(path):
             row = conn.execute(
@@ -331,3 +336,4 @@ def bulk_session(conn: sqlite3.Connection, begin: Callable[[], None], nested: bo
                 raise
     finally:
         conn.execute(f"PRAGMA cache_size = {int(cache)}")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint)}")

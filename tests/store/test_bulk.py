@@ -245,3 +245,12 @@ def test_rows_written_beside_an_import_keep_their_ids_and_the_index_right(
     assert counts(store) == (22, 41, 24, 41)
     assert 500 in {h.message_id for h in hits}
     check_index(db_path)
+
+
+def test_a_writers_uids_are_distinct_version_4_uuids_in_ascending_order() -> None:
+    made, other = bulk_txn.UidSequence(), bulk_txn.UidSequence()
+    uids = [made() for _ in range(1000)]
+    assert uids == sorted(uids) and len(set(uids)) == 1000
+    assert all(uuid.UUID(hex=u).version == 4 and uuid.UUID(hex=u).variant == uuid.RFC_4122
+               for u in uids)
+    assert not set(uids) & {other() for _ in range(1000)}
