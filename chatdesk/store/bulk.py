@@ -31,6 +31,9 @@ BULK_CACHE_KIB = 131_072
 # default: 1,000). A page an import changes in many of its transactions is copied into
 # the file once per checkpoint: fewer, larger ones copy it less often.
 BULK_CHECKPOINT_PAGES = 20_000
+# How long the checkpoint that ends a bulk write waits for readers before it leaves the WAL
+# as it is (ms): readers are short, and the next checkpoint takes the rest.
+_SHRINK_WAIT_MS = 200
 _INSERT_MESSAGE_COUNTED = (
     "INSERT INTO messages (id, uid, conversation_id, parent_id, role, content, provider, model,"
     " status, created_at, updated_at, source_id, is_alternate, input_tokens, output_tokens,"
@@ -295,6 +298,19 @@ class BulkWriter(ShortTransactions):
             self._conn.execute("DELETE FROM conversations WHERE id = ?", (holding,))
         self._commit_plain()
 
+def _shrink_wal(conn: sqlite3.Connection) -> None:
+    """Checkpoint and empty the WAL, which the bulk write's rarer checkpoints left up to
+    ~100 MB: SQLite never shrinks it by itself, so it kept that size until the last
+    connection closed, and the next write paid for the checkpoint."""
+    with suppress(sqlite3.Error):
+        waits = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        conn.execute(f"PRAGMA busy_timeout = {_SHRINK_WAIT_MS}")
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(waits)}")
+
+
 @contextmanager
 def bulk_session(conn: sqlite3.Connection, begin: Callable[[], None], nested: bool,
                  path: Path) -> Iterator[BulkWriter]:
@@ -325,6 +341,8 @@ def bulk_session(conn: sqlite3.Connection, begin: Callable[[], None], nested: bo
                 writer._finish()
                 if own_txn:
                     conn.execute("COMMIT")
+                if not nested:
+                    _shrink_wal(conn)
             except BaseException:
                 writer._rollback()
                 if own_txn:
