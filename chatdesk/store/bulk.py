@@ -20,7 +20,6 @@ from chatdesk.store.bulk_txn import (
     INSERT_MESSAGE,
     ShortTransactions,
     import_lock,
-    new_uid,
 )
 from chatdesk.store.models import ATTEMPT_OUTCOMES, MESSAGE_STATUSES, ROLES, check
 
@@ -28,6 +27,13 @@ from chatdesk.store.models import ATTEMPT_OUTCOMES, MESSAGE_STATUSES, ROLES, che
 BATCH_ROWS = 20_000
 # The page cache while a bulk write runs (KiB; SQLite's default is 2 MiB).
 BULK_CACHE_KIB = 131_072
+# The WAL's size (pages) that starts a checkpoint while a bulk write runs (SQLite's
+# default: 1,000). A page an import changes in many of its transactions is copied into
+# the file once per checkpoint: fewer, larger ones copy it less often.
+BULK_CHECKPOINT_PAGES = 20_000
+# How long the checkpoint that ends a bulk write waits for readers before it leaves the WAL
+# as it is (ms): readers are short, and the next checkpoint takes the rest.
+_SHRINK_WAIT_MS = 200
 _INSERT_MESSAGE_COUNTED = (
     "INSERT INTO messages (id, uid, conversation_id, parent_id, role, content, provider, model,"
     " status, created_at, updated_at, source_id, is_alternate, input_tokens, output_tokens,"
@@ -139,7 +145,7 @@ class BulkWriter(ShortTransactions):
     ) -> int:
         """Queue a conversation; `id` is kept if free, a missing `uid` is made up."""
         cid = self._new_id("conversations", id)
-        row = [cid, uid or new_uid(), title, system_prompt, preferred_provider, int(bool(pinned)),
+        row = [cid, uid or self._uid(), title, system_prompt, preferred_provider, int(bool(pinned)),
                created_at, updated_at or created_at, source, source_id, HIDDEN]
         self._conversations.append(row)
         self._queued[cid] = row
@@ -191,7 +197,7 @@ class BulkWriter(ShortTransactions):
             stored_in = self._top["conversations"]
             self._held.setdefault(conversation_id, []).append(mid)
         row: tuple[Any, ...] = (
-            mid, uid or new_uid(), stored_in, parent_id, role, content, provider, model,
+            mid, uid or self._uid(), stored_in, parent_id, role, content, provider, model,
             status, created_at, updated_at or created_at, source_id, int(is_alternate))
         sql = INSERT_MESSAGE
         if (input_tokens is not None or output_tokens is not None or finish_reason is not None
@@ -292,6 +298,19 @@ class BulkWriter(ShortTransactions):
             self._conn.execute("DELETE FROM conversations WHERE id = ?", (holding,))
         self._commit_plain()
 
+def _shrink_wal(conn: sqlite3.Connection) -> None:
+    """Checkpoint and empty the WAL, which the bulk write's rarer checkpoints left up to
+    ~100 MB: SQLite never shrinks it by itself, so it kept that size until the last
+    connection closed, and the next write paid for the checkpoint."""
+    with suppress(sqlite3.Error):
+        waits = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        conn.execute(f"PRAGMA busy_timeout = {_SHRINK_WAIT_MS}")
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(waits)}")
+
+
 @contextmanager
 def bulk_session(conn: sqlite3.Connection, begin: Callable[[], None], nested: bool,
                  path: Path) -> Iterator[BulkWriter]:
@@ -303,7 +322,9 @@ def bulk_session(conn: sqlite3.Connection, begin: Callable[[], None], nested: bo
     big export. Other writers, between those transactions, find the trigger in place.
     """
     cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    checkpoint = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+    conn.execute(f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_PAGES}")
     try:
         with import_lock(path):
             row = conn.execute(
@@ -320,6 +341,8 @@ def bulk_session(conn: sqlite3.Connection, begin: Callable[[], None], nested: bo
                 writer._finish()
                 if own_txn:
                     conn.execute("COMMIT")
+                if not nested:
+                    _shrink_wal(conn)
             except BaseException:
                 writer._rollback()
                 if own_txn:
@@ -331,3 +354,4 @@ def bulk_session(conn: sqlite3.Connection, begin: Callable[[], None], nested: bo
                 raise
     finally:
         conn.execute(f"PRAGMA cache_size = {int(cache)}")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint)}")

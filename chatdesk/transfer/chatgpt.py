@@ -158,7 +158,7 @@ def _conversation(item: dict[str, Any], assets: ExportFiles,
         raw = RawNode(key, parent if isinstance(parent, str) else None, None, "", None)
         canvas = canvases.get(raw.parent or "", _NO_CANVAS)
         if isinstance(msg, dict):
-            canvas = turn.fill(raw, msg, _Files(assets, msg), default_model, canvas)
+            canvas = turn.fill(raw, msg, assets, default_model, canvas)
         canvases[key] = canvas
         nodes[key] = raw
     _fold_into_answers(nodes, folds)
@@ -264,14 +264,14 @@ class _Files:
     """One message's files: those the export holds become its attachments (each once),
     those it does not hold a placeholder in its text, counted."""
 
-    def __init__(self, assets: ExportFiles, msg: dict[str, Any]) -> None:
+    def __init__(self, assets: ExportFiles, metadata: dict[str, Any]) -> None:
         self.assets = assets
         self.found: list[ImportedAttachment] = []
         self.missing = 0
         self._seen: set[str] = set()
         # what the person uploaded, by id: the names they gave their files
         # (an upload without an id, seen in 2025 files, goes by its name)
-        listed = as_list(as_dict(msg.get("metadata")).get("attachments"))
+        listed = as_list(metadata.get("attachments"))
         self.uploads = {as_text(a.get("id")) or as_text(a.get("name")): a for a in map(
             as_dict, listed) if as_text(a.get("id") or a.get("name"))} if listed else {}
 
@@ -321,8 +321,8 @@ class _Turn:
         self.folds = folds
         self.preset: str | None = None
 
-    def fill(self, raw: RawNode, msg: dict[str, Any], files: _Files, default: str | None,
-             canvas: Canvas) -> Canvas:
+    def fill(self, raw: RawNode, msg: dict[str, Any], assets: ExportFiles,
+             default: str | None, canvas: Canvas) -> Canvas:
         """Set role, content, time and model of a node from its message (role None =
         hidden); returns the canvas as it stands after the message."""
         raw.created_at = iso_from_unix(msg.get("create_time"))
@@ -357,6 +357,7 @@ class _Turn:
                 kind, content, metadata, role, recipient, tool))
             raw.provider, raw.model = "openai", model
             return canvas
+        files = _Files(assets, metadata)
         raw.content = _render(kind, content, files)
         if role == "assistant" and recipient not in ("", "all"):  # a web search is said so
             raw.content = searched(metadata, _code(content)) or raw.content
@@ -438,7 +439,10 @@ def _canvas_id(content: dict[str, Any], metadata: dict[str, Any]) -> str:
 def _render(kind: str, content: dict[str, Any], assets: _Files | None) -> str:
     """Markdown for one content type; unknown types keep whatever text they carry."""
     if kind == "text":
-        return "\n".join(p for p in as_list(content.get("parts")) if isinstance(p, str))
+        parts = content.get("parts")
+        if isinstance(parts, list) and len(parts) == 1 and isinstance(parts[0], str):
+            return parts[0]  # most messages
+        return "\n".join(p for p in as_list(parts) if isinstance(p, str))
     if kind == "multimodal_text":
         return "\n\n".join(
             filter(None, (_part(p, assets) for p in as_list(content.get("parts"))))

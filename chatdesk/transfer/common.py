@@ -149,7 +149,10 @@ class ImportCancelled(Exception):
 
 def iso_from_unix(value: Any) -> str | None:
     """A unix time (float seconds) in the stored format, or None if there is none."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    if value.__class__ is not float and (isinstance(value, bool)
+                                         or not isinstance(value, (int, float))):
+        return None
+    if value <= 0:
         return None
     try:
         return datetime.fromtimestamp(value, UTC).isoformat(timespec="milliseconds")
@@ -206,7 +209,7 @@ def sources_list(links: Sequence[tuple[str, str]]) -> str:
     return "**Sources**\n\n" + "\n".join(lines) if lines else ""
 
 
-@dataclass
+@dataclass(slots=True)
 class RawNode:
     """A reader's message before flattening; `role` None means "not shown" (a link only)."""
 
@@ -264,23 +267,19 @@ def flatten(
         when = node.created_at or parent_time
         if node.role is not None and (node.content.strip() or node.attachments
                                       or node.reasoning):
-            out.append(
-                ImportedMessage(
-                    source_id=key,
-                    role=node.role,
-                    content=node.content,
-                    created_at=when,
-                    model=node.model,
-                    parent_source_id=parent_id,
-                    is_alternate=key not in main,
-                    provider=node.provider,
-                    attachments=tuple(node.attachments),
-                    missing_files=node.missing_files,
-                    reasoning=node.reasoning or None,
-                )
-            )
+            # (positional: keywords cost a 1M-message import ~0.5 s)
+            out.append(ImportedMessage(
+                key, node.role, node.content, when, node.model, parent_id, key not in main,
+                node.provider, tuple(node.attachments), node.missing_files,
+                node.reasoning or None))
             parent_id = key
-        stack.extend((c, parent_id, when) for c in reversed(children.get(key, ())))
+        below = children.get(key)
+        if below is None:
+            continue
+        if len(below) == 1:  # most nodes: one child, no generator for it
+            stack.append((below[0], parent_id, when))
+        else:
+            stack.extend([(c, parent_id, when) for c in reversed(below)])
     return out
 
 

@@ -21,6 +21,9 @@ _DROP = bytes(b for b in range(256) if b not in _KEEP)
 # An opening mark becomes 2 and a closing one 0: the running sum of those less the marks
 # counted is the depth, computed in C (a generator per mark was most of the guard's time).
 _STEPS = bytes.maketrans(b"[]{}", b"\x02\x00\x02\x00")
+# Below this much room under MAX_DEPTH, the marks are followed one by one, _NEAR_RUN at a time.
+_ROOMY = 64
+_NEAR_RUN = 4096
 
 
 class TooDeep(Exception):
@@ -73,15 +76,38 @@ class JsonGuard:
             if end < 0:
                 return started_inside
             marks, self._in_string = marks[end + 1 :], False
-        # Between quotes is a string's inside: every other piece. An odd number of quotes
-        # leaves the last string open (its piece has an odd index, so it is left out).
-        pieces = marks.split(b'"')
-        marks, self._in_string = b"".join(pieces[::2]), len(pieces) % 2 == 0
+        # Most strings hold no bracket: their quotes are side by side. When taking the
+        # pairs out leaves no quote (or one, last: a string left open), every pair was a
+        # string's: this is what the pieces below would give, without a list of them.
+        paired = marks.replace(b'""', b"")
+        quotes = paired.count(b'"')
+        if quotes == 0 or (quotes == 1 and paired.endswith(b'"')):
+            marks, self._in_string = paired.rstrip(b'"'), quotes == 1
+        else:
+            # Between quotes is a string's inside: every other piece. An odd number of
+            # quotes leaves the last string open (its piece has an odd index: left out).
+            pieces = marks.split(b'"')
+            marks, self._in_string = b"".join(pieces[::2]), len(pieces) % 2 == 0
         opens = marks.count(b"[") + marks.count(b"{")
         if self.depth + opens > MAX_DEPTH:
-            steps = marks.translate(_STEPS)
-            peak = self.depth + max(map(operator.sub, accumulate(steps), range(1, len(steps) + 1)))
-            if peak > MAX_DEPTH:
-                raise TooDeep(self.pos)
+            self._check_peak(marks)
         self.depth += 2 * opens - len(marks)
         return False
+
+    def _check_peak(self, marks: bytes) -> None:
+        """Raise TooDeep if the depth passes MAX_DEPTH somewhere in `marks` (brackets
+        outside strings). A run of no more marks than the room left cannot pass it, so
+        only runs near the limit are followed mark by mark (in C)."""
+        depth, start = self.depth, 0
+        while start < len(marks):
+            room = MAX_DEPTH - depth
+            if room >= _ROOMY:
+                part = marks[start : start + room]
+            else:
+                part = marks[start : start + _NEAR_RUN]
+                steps = part.translate(_STEPS)
+                rises = map(operator.sub, accumulate(steps), range(1, len(steps) + 1))
+                if depth + max(rises) > MAX_DEPTH:
+                    raise TooDeep(self.pos)
+            depth += 2 * (part.count(b"[") + part.count(b"{")) - len(part)
+            start += len(part)

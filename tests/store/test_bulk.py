@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 import uuid
 from contextlib import closing
 from pathlib import Path
@@ -245,3 +246,51 @@ def test_rows_written_beside_an_import_keep_their_ids_and_the_index_right(
     assert counts(store) == (22, 41, 24, 41)
     assert 500 in {h.message_id for h in hits}
     check_index(db_path)
+
+
+def test_a_writers_uids_are_distinct_version_4_uuids_in_ascending_order() -> None:
+    made, other = bulk_txn.UidSequence(), bulk_txn.UidSequence()
+    uids = [made() for _ in range(1000)]
+    assert uids == sorted(uids) and len(set(uids)) == 1000
+    assert all(uuid.UUID(hex=u).version == 4 and uuid.UUID(hex=u).variant == uuid.RFC_4122
+               for u in uids)
+    assert not set(uids) & {other() for _ in range(1000)}
+
+
+def _write_some(store: HistoryStore, conversations: int = 30) -> None:
+    with store.bulk_writer() as w:
+        for n in range(conversations):
+            cid = w.add_conversation(created_at="2024-05-01T10:00:00.000+00:00",
+                                     source="chatgpt", source_id=f"c{n}")
+            for i in range(20):
+                w.add_message(cid, "user", f"message {i} of {n} " * 20,
+                              "2024-05-01T10:00:00.000+00:00", source_id=f"m{i}")
+
+
+def test_a_bulk_write_leaves_the_wal_empty(
+    store: HistoryStore, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "BATCH_ROWS", 100)  # several of the writer's transactions
+    _write_some(store)
+    wal = Path(f"{db_path}-wal")
+    assert wal.exists() and wal.stat().st_size == 0  # checkpointed, and emptied
+    assert counts(store)[:2] == (30, 600)
+    assert store.db.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+    assert store.db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    check_index(db_path)
+
+
+def test_a_reader_holding_the_wal_does_not_hold_up_the_end_of_a_bulk_write(
+    store: HistoryStore, db_path: Path
+) -> None:
+    store.add_message(store.create_conversation("mine").id, "user", "here before")
+    with closing(sqlite3.connect(db_path, isolation_level=None)) as reader:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM messages").fetchone()  # an old snapshot, held
+        started = time.monotonic()
+        _write_some(store)
+        took = time.monotonic() - started
+        assert reader.execute("SELECT count(*) FROM messages").fetchone()[0] == 1
+        reader.execute("COMMIT")
+    assert took < 3  # the checkpoint gives up on the reader after _SHRINK_WAIT_MS
+    assert counts(store)[:2] == (31, 601)

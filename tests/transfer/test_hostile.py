@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import random
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -94,6 +95,64 @@ def test_the_guard_follows_strings_escapes_and_every_read_size() -> None:
     with pytest.raises(TooDeep):
         while guard.read(5):
             pass
+
+
+def depths(doc: bytes) -> tuple[list[int], int]:
+    """The nesting depth after each byte of `doc`, and the deepest: one byte at a time."""
+    depth = peak = 0
+    inside = escaped = False
+    after = []
+    for byte in doc:
+        char = chr(byte)
+        if inside:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                inside = False
+        elif char == '"':
+            inside = True
+        elif char in "[{":
+            depth += 1
+            peak = max(peak, depth)
+        elif char in "]}":
+            depth -= 1
+        after.append(depth)
+    return after, peak
+
+
+def nested(rng: random.Random, room: int) -> object:
+    """A JSON value nesting up to `room` levels, its strings full of marks and escapes."""
+    if room == 0 or rng.random() < 0.3:
+        return rng.choice(["", "[", '"', "\\", '"]}{', "x" * rng.randint(0, 40), 1, None])
+    if rng.random() < 0.5:
+        return [nested(rng, room - 1) for _ in range(rng.randint(0, 3))]
+    return {rng.choice(["a", "[", '"{"']) + str(i): nested(rng, room - 1)
+            for i in range(rng.randint(0, 3))}
+
+
+def test_the_guard_keeps_the_depth_exactly_near_the_cap_and_far_below_it() -> None:
+    rng = random.Random(18)
+    for round_ in range(60):
+        # deep chains (near the cap, and past it) with wide random values along the way
+        levels = rng.choice([5, MAX_DEPTH - 70, MAX_DEPTH - 3, MAX_DEPTH - 1, MAX_DEPTH + 1])
+        value: object = nested(rng, 6)
+        for _ in range(max(0, levels - 6)):
+            value = [nested(rng, 2), value] if rng.random() < 0.5 else {"k[": value}
+        doc = json.dumps(value).encode()
+        truth, peak = depths(doc)
+        size = rng.choice([1, 5, 64, 1000, 1 << 16])
+        guard = JsonGuard(io.BytesIO(doc))
+        read = 0
+        try:
+            while chunk := guard.read(size):
+                read += len(chunk)
+                assert guard.depth == truth[read - 1], (round_, read)
+        except TooDeep:
+            assert peak > MAX_DEPTH, round_
+        else:
+            assert peak <= MAX_DEPTH and read == len(doc), round_
 
 
 def reads_for(length: int) -> int:
