@@ -678,11 +678,10 @@ class ChatController(QObject):
         off, `resendOffered` lets the user send their messages again. Returns how many wait."""
         if self.bridge is None or self.ctx is None:
             return 0
-        service = self.engine_service()
-        if service is None:
-            return 0
         try:
-            service.recover()
+            # The store's own clean-up (what ChatService.recover does), without building the
+            # chat service: httpx and the providers load when something is sent, not at idle.
+            self.store.recover_interrupted(wording.INTERRUPTED)
             waiting = self.ctx.interrupted_pending()
         except StoreError as exc:
             self.say(str(exc))
