@@ -8,7 +8,7 @@ live in the core (ChatService, AppContext); it only decides when to ask for them
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -18,7 +18,7 @@ from chatdesk import wording
 from chatdesk.facts import conversation_summary
 from chatdesk.providers import errors
 from chatdesk.recovery import ProbeScheduler
-from chatdesk.store import HistoryStore, StoredMessage, StoreError
+from chatdesk.store import HistoryStore, MessageHead, StoredMessage, StoreError
 from chatdesk.ui.drafts import DraftBook
 from chatdesk.ui.key_actions import KeyActions
 from chatdesk.ui.message_actions import MessageActions
@@ -59,7 +59,7 @@ class OpenedConversation:
     """What the window shows when a conversation (or a new chat: id None) is opened."""
 
     conversation_id: int | None
-    messages: list[StoredMessage]
+    messages: Sequence[StoredMessage | MessageHead]  # heads: without their text
     preferred_provider: str | None
     draft: str
     live: tuple[int, str] | None  # (answer id, text so far) of an answer streaming into it
@@ -359,7 +359,8 @@ class ChatController(QObject):
         try:
             conversation = self.store.get_conversation(conversation_id) \
                 if conversation_id else None
-            messages = self.store.messages(conversation.id) if conversation else []
+            # Without their text: the transcript reads the text of the rows it shows.
+            messages = self.store.message_heads(conversation.id) if conversation else []
         except StoreError as exc:
             self.say(str(exc))
             return False

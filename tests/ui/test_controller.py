@@ -281,7 +281,9 @@ def test_answers_a_crash_cut_off_are_offered_again_not_sent_by_themselves(
     fake_anthropic.script(Synth(["A whole answer."]))
     assert controller.resend_interrupted()
     idle(qtbot, controller)
-    shown = [m.content for m in seen.of("conversationOpened")[-1].messages]
+    heads = seen.of("conversationOpened")[-1].messages  # without their text
+    texts = ctx.store.message_texts([m.id for m in heads])
+    shown = [texts[m.id][0] for m in heads]
     assert shown == ["question", "A whole answer."]
     kept = ctx.store.get_message(cut.id)
     assert kept is not None and kept.is_alternate and kept.finish_reason == "interrupted"
