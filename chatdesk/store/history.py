@@ -24,6 +24,7 @@ from chatdesk.store.models import (
     HealthRow,
     KeyHealthRow,
     MessageHead,
+    MessageText,
     SearchHit,
     StoredMessage,
     check,
@@ -308,15 +309,16 @@ class HistoryStore(Attachments, Claims, Prompts, UsageQueries):
             raise self._translate(exc, writing=False) from exc
         return in_tree_order(heads)
 
-    def message_texts(self, ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
-        """(content, reasoning) of each of these messages, by id (a deleted one is left out)."""
-        found: dict[int, tuple[str, str | None]] = {}
+    def message_texts(self, ids: Sequence[int]) -> dict[int, MessageText]:
+        """The text (content, reasoning), time and token counts of each of these messages,
+        by id (a deleted one is left out)."""
+        found: dict[int, MessageText] = {}
         for start in range(0, len(ids), TEXTS_PER_QUERY):
             part = list(ids[start:start + TEXTS_PER_QUERY])
             marks = ", ".join("?" * len(part))
-            for row in self._rows(f"SELECT id, content, reasoning FROM messages"
-                                  f" WHERE id IN ({marks})", part):
-                found[row[0]] = (row[1], row[2])
+            for row in self._rows(f"SELECT id, content, reasoning, created_at, input_tokens,"
+                                  f" output_tokens FROM messages WHERE id IN ({marks})", part):
+                found[row[0]] = MessageText(row[1], row[2], row[3], row[4], row[5])
         return found
 
     def has_alternates(self, conversation_id: int) -> bool:

@@ -132,29 +132,36 @@ class StoredMessage:
 
 @dataclass(frozen=True, slots=True)
 class MessageHead:
-    """A message without its text (content, reasoning): what a long transcript keeps of
-    every row, reading the text of the rows it shows (`HistoryStore.message_texts`)."""
+    """A message without its text: what a long transcript keeps of every row, reading the
+    rest of the rows it shows (`MessageText`, `HistoryStore.message_texts`)."""
 
     id: int
     role: str
     status: str
-    created_at: str
     provider: str | None = None
     model: str | None = None
-    input_tokens: int | None = None
-    output_tokens: int | None = None
     parent_id: int | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row | tuple[Any, ...]) -> MessageHead:
         # The same few strings (roles, statuses, providers, models) on every row: one
         # object each, not one per row.
-        return cls(row[0], sys.intern(row[1]), sys.intern(row[2]), row[3],
-                   _interned(row[4]), _interned(row[5]), row[6], row[7], row[8])
+        return cls(row[0], sys.intern(row[1]), sys.intern(row[2]), _interned(row[3]),
+                   _interned(row[4]), row[5])
 
 
-MESSAGE_HEAD_COLUMNS = ("id, role, status, created_at, provider, model, input_tokens, "
-                        "output_tokens, parent_id")
+MESSAGE_HEAD_COLUMNS = "id, role, status, provider, model, parent_id"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageText:
+    """What a transcript reads of a message it shows, beyond its head."""
+
+    content: str
+    reasoning: str | None
+    created_at: str
+    input_tokens: int | None
+    output_tokens: int | None
 
 
 def _interned(text: str | None) -> str | None:

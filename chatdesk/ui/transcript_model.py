@@ -14,7 +14,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 from chatdesk import wording
 from chatdesk.parts import AttachmentInfo
 from chatdesk.pending import NextTry, fold_unanswered
-from chatdesk.store import Attempt, MessageHead, MessageStatus, StoredMessage
+from chatdesk.store import Attempt, MessageHead, MessageStatus, MessageText, StoredMessage
 from chatdesk.ui.conversation_model import parse_time
 from chatdesk.ui.transcript_texts import TextLoader, TextPages
 from chatdesk.versions import Versions
@@ -126,7 +126,7 @@ class MessageRow:
     status: str
     provider: str | None = None
     model: str | None = None
-    created_at: str = ""
+    _created_at: str | None = None  # None: still in the store, with the text
     notices: list[Notice] | None = None  # None: not read from the store yet (lazy)
     live: bool = False
     sending: bool = False  # a pending message being sent again now
@@ -135,8 +135,8 @@ class MessageRow:
     pending_reason: str = ""  # why no provider answered this pending message (this session)
     pending_note: str = ""  # when it is tried next
     versions: Versions | None = None  # the other versions of this message, if it has any
-    input_tokens: int | None = None
-    output_tokens: int | None = None
+    _input_tokens: int | None = None
+    _output_tokens: int | None = None
     seconds: float | None = None  # how long the answer took (read with its attempts)
     _reasoning: str | None = None  # the model's thinking, shown collapsed
     reasoning_open: bool = False
@@ -153,11 +153,12 @@ class MessageRow:
     def from_stored(cls, m: StoredMessage | MessageHead,
                     texts: TextPages | None = None) -> MessageRow:
         notices: list[Notice] | None = None if m.role == "assistant" else []
-        content, reasoning = (m.content, m.reasoning or None) \
-            if isinstance(m, StoredMessage) else (None, None)
-        return cls(m.id, m.role, content, m.status, m.provider, m.model, m.created_at,
-                   notices, input_tokens=m.input_tokens, output_tokens=m.output_tokens,
-                   _reasoning=reasoning, texts=texts)
+        row = cls(m.id, m.role, None, m.status, m.provider, m.model, notices=notices,
+                  texts=texts)
+        if isinstance(m, StoredMessage):
+            row.set_text(MessageText(m.content, m.reasoning, m.created_at, m.input_tokens,
+                                     m.output_tokens))
+        return row
 
     @property
     def content(self) -> str:
@@ -179,11 +180,36 @@ class MessageRow:
     def reasoning(self, text: str | None) -> None:
         self._reasoning, self.text_read = text, False
 
+    @property
+    def created_at(self) -> str:
+        if self._content is None and self.texts is not None:
+            self.texts.read(self)
+        return self._created_at or ""
+
+    @property
+    def input_tokens(self) -> int | None:
+        if self._content is None and self.texts is not None:
+            self.texts.read(self)
+        return self._input_tokens
+
+    @property
+    def output_tokens(self) -> int | None:
+        if self._content is None and self.texts is not None:
+            self.texts.read(self)
+        return self._output_tokens
+
     def has_text(self) -> bool:
         return self._content is not None
 
-    def set_text(self, content: str | None, reasoning: str | None) -> None:
-        self._content, self._reasoning = content, reasoning or None
+    def set_text(self, text: MessageText | None) -> None:
+        """Its text, time and token counts (None: let go of them, read again when asked)."""
+        if text is None:
+            self._content = self._reasoning = self._created_at = None
+            self._input_tokens = self._output_tokens = None
+            return
+        self._content, self._reasoning = text.content, text.reasoning or None
+        self._created_at = text.created_at
+        self._input_tokens, self._output_tokens = text.input_tokens, text.output_tokens
 
     @property
     def pending(self) -> bool:
@@ -611,7 +637,7 @@ class TranscriptModel(QAbstractListModel):
         if pos < 0:
             notices = [Notice(-1 - i, text, "", kind="skipped") for i, text in enumerate(skipped)]
             row = MessageRow(event.answer_id, "assistant", "", MessageStatus.PARTIAL,
-                             event.provider, event.model, notices=notices, live=True,
+                             event.provider, event.model, "", notices=notices, live=True,
                              skipped=skipped)
             self._add_answer(row)
         else:

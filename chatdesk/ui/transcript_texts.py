@@ -5,15 +5,18 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from chatdesk.store import MessageText
 
 log = logging.getLogger("chatdesk.ui.transcript")
 
 PAGE_ROWS = 32  # rows whose text one read brings (the rows around the one asked for)
 KEEP_ROWS = 512  # rows read last that keep their text (the view's window is at most 480)
 
-# (content, reasoning) by message id, as HistoryStore.message_texts gives them
-TextLoader = Callable[[Sequence[int]], dict[int, tuple[str, str | None]]]
+# by message id, as HistoryStore.message_texts gives them
+TextLoader = Callable[[Sequence[int]], "dict[int, MessageText]"]
 
 
 class TextRow(Protocol):
@@ -22,16 +25,16 @@ class TextRow(Protocol):
     id: int
     text_read: bool  # its text came from the store: it may be let go again
 
-    def set_text(self, content: str | None, reasoning: str | None) -> None: ...
+    def set_text(self, text: MessageText | None) -> None: ...
     def has_text(self) -> bool: ...
 
 
 class TextPages:
-    """Reads the text of rows that were loaded without it, PAGE_ROWS at a time around the
-    row asked for (paging a transcript asks for its neighbours next), and lets go of the
-    text of the rows read longest ago beyond KEEP_ROWS: a 5,000-message conversation holds
-    the text of a few hundred rows, not of all of them. Rows given their text otherwise
-    (a stored message refreshed, the live answer) keep it."""
+    """Reads the text (with its time and token counts) of rows loaded without it, PAGE_ROWS
+    at a time around the row asked for (paging a transcript asks for its neighbours next),
+    and lets go of the text of the rows read longest ago beyond KEEP_ROWS: a 5,000-message
+    conversation holds the text of a few hundred rows, not of all of them. Rows given their
+    text otherwise (a stored message refreshed, the live answer) keep it."""
 
     def __init__(self, loader: TextLoader, rows: Callable[[], Sequence[TextRow]]) -> None:
         self._loader = loader
@@ -58,16 +61,18 @@ class TextPages:
         except StoreError as exc:
             log.warning("the text of message %d could not be read: %s", row.id, exc)
             return False
+        from chatdesk.store import MessageText
+
+        gone = MessageText("", None, "", None, None)  # deleted meanwhile: nothing to show
         for r in page:
-            content, reasoning = texts.get(r.id, ("", None))  # deleted meanwhile: nothing
-            r.set_text(content, reasoning)
+            r.set_text(texts.get(r.id, gone))
             r.text_read = True
             self._kept[r.id] = r
             self._kept.move_to_end(r.id)
         while len(self._kept) > KEEP_ROWS:
             _, old = self._kept.popitem(last=False)
             if old.text_read:  # not given another text since (the live answer's)
-                old.set_text(None, None)
+                old.set_text(None)
         return True
 
     def clear(self) -> None:

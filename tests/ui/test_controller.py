@@ -283,7 +283,7 @@ def test_answers_a_crash_cut_off_are_offered_again_not_sent_by_themselves(
     idle(qtbot, controller)
     heads = seen.of("conversationOpened")[-1].messages  # without their text
     texts = ctx.store.message_texts([m.id for m in heads])
-    shown = [texts[m.id][0] for m in heads]
+    shown = [texts[m.id].content for m in heads]
     assert shown == ["question", "A whole answer."]
     kept = ctx.store.get_message(cut.id)
     assert kept is not None and kept.is_alternate and kept.finish_reason == "interrupted"

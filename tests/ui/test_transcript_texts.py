@@ -56,7 +56,7 @@ def test_paging_to_the_first_message_shows_its_text_and_lets_go_of_others(
     top = view.indexAt(QPoint(view.viewport().width() // 2, 1))
     first = model.row(top.row())
     assert first is model.all_rows[0]
-    assert first.content == store.message_texts([first.id])[first.id][0]
+    assert first.content == store.message_texts([first.id])[first.id].content
     assert not model.all_rows[-1].has_text()  # read long ago: let go...
     assert model.all_rows[-1].content.startswith("Message 1499:")  # ...and read again
     view.copy_row(first)
