@@ -33,6 +33,7 @@ class TranscriptRole(IntEnum):
 LIVE_REFRESH_MS = 50  # the live row is re-rendered at most this often
 MAX_LIVE_REFRESH_MS = 400
 WINDOW = 160  # rows the view sees after opening a conversation or jumping into it
+TEXT_RETRY_MS = 1000  # a row whose text could not be read is drawn again this much later
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -262,7 +263,14 @@ class TranscriptModel(QAbstractListModel):
         super().__init__()
         self._files_loader = files_loader
         self._texts_loader = texts_loader
-        self._texts = TextPages(texts_loader or (lambda _ids: {}), lambda: self.all_rows)
+        self._texts = TextPages(texts_loader or (lambda _ids: {}), lambda: self.all_rows,
+                                self._text_failed)
+        # Rows whose text the store could not give (busy): drawn empty, drawn again soon.
+        self._unread: set[int] = set()
+        self._text_retry = QTimer(self)
+        self._text_retry.setSingleShot(True)
+        self._text_retry.setInterval(TEXT_RETRY_MS)
+        self._text_retry.timeout.connect(self._redraw_unread)
         self.all_rows: list[MessageRow] = []
         self.lo = self.hi = 0
         self.readonly = False
@@ -308,6 +316,16 @@ class TranscriptModel(QAbstractListModel):
         self._live_row, self._live_attempt = None, None
         self._refresh.stop()
         self.endResetModel()
+
+    def _text_failed(self, rows: Sequence[object]) -> None:
+        self._unread.update(id(r) for r in rows)
+        self._text_retry.start()
+
+    def _redraw_unread(self) -> None:
+        unread, self._unread = self._unread, set()
+        for pos in range(self.lo, self.hi):
+            if id(self.all_rows[pos]) in unread:
+                self._changed_at(pos)  # its document and estimate are made again
 
     @property
     def rows(self) -> list[MessageRow]:

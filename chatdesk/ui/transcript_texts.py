@@ -36,9 +36,11 @@ class TextPages:
     conversation holds the text of a few hundred rows, not of all of them. Rows given their
     text otherwise (a stored message refreshed, the live answer) keep it."""
 
-    def __init__(self, loader: TextLoader, rows: Callable[[], Sequence[TextRow]]) -> None:
+    def __init__(self, loader: TextLoader, rows: Callable[[], Sequence[TextRow]],
+                 failed: Callable[[Sequence[TextRow]], None] = lambda _rows: None) -> None:
         self._loader = loader
         self._rows = rows  # the model's rows, in order
+        self._failed = failed  # these rows could not be read: drawn without text, redraw them
         self._kept: OrderedDict[int, TextRow] = OrderedDict()
 
     def read(self, row: TextRow) -> bool:
@@ -60,6 +62,7 @@ class TextPages:
             texts = self._loader([r.id for r in page])
         except StoreError as exc:
             log.warning("the text of message %d could not be read: %s", row.id, exc)
+            self._failed(page)
             return False
         from chatdesk.store import MessageText
 

@@ -94,3 +94,24 @@ def test_a_text_that_cannot_be_read_is_asked_for_again(
     assert row.content == "" and not row.has_text()
     monkeypatch.setattr(store, "message_texts", real)
     assert row.content.startswith("Message 0:")
+
+
+def test_rows_drawn_while_the_store_was_busy_are_drawn_again(
+        qtbot: Any, store: HistoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    conv = big_conversation(store, 1000)
+    view = make_view(qtbot, store)
+    real = store.message_texts
+
+    def busy(ids: Any) -> Any:
+        raise StoreError("the history is busy")
+
+    monkeypatch.setattr(store, "message_texts", busy)
+    view.show_conversation(store.message_heads(conv))
+    model = view.tmodel
+    last = model.row(model.rowCount() - 1)
+    before = last.version
+    assert not last.has_text()  # drawn empty for now
+    monkeypatch.setattr(store, "message_texts", real)
+    qtbot.waitUntil(lambda: last.version > before, timeout=3000)
+    QApplication.processEvents()
+    assert last.has_text() and view.delegate.has_document(last)
