@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from chatdesk.states import HealthState, MessageStatus
 
 if TYPE_CHECKING:
     from chatdesk.failover.health import HealthBook
-    from chatdesk.store import StoredMessage
+
+
+class _Message(Protocol):
+    """What folding reads of a message (a StoredMessage, or a MessageHead without text)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def provider(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...
+
+
+_M = TypeVar("_M", bound=_Message)
 
 
 @dataclass(frozen=True)
@@ -40,20 +55,19 @@ def next_try(health: HealthBook, names: Iterable[str]) -> NextTry | None:
     return best
 
 
-def unanswered(message: StoredMessage) -> bool:
+def unanswered(message: _Message) -> bool:
     """A "Not answered" row: an answer no provider wrote (every provider failed)."""
     return (message.role == "assistant" and message.provider is None
             and message.status == MessageStatus.FAILED)
 
 
-def fold_unanswered(messages: list[StoredMessage]) -> tuple[list[StoredMessage],
-                                                             dict[int, list[int]]]:
+def fold_unanswered(messages: list[_M]) -> tuple[list[_M], dict[int, list[int]]]:
     """The thread as shown: a "Not answered" row that a later answer to the same message
     replaced is left out, and remembered under that answer's id (its facts go into the
     answer's provenance). Rows nothing answered yet stay."""
-    shown: list[StoredMessage] = []
+    shown: list[_M] = []
     folded: dict[int, list[int]] = {}
-    waiting: list[StoredMessage] = []  # "Not answered" rows since the last user message
+    waiting: list[_M] = []  # "Not answered" rows since the last user message
     for message in messages:
         if message.role == "user":
             shown.extend(waiting)

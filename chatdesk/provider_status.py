@@ -63,7 +63,10 @@ def missing_keys(settings: Settings, keys: KeyStore) -> frozenset[str]:
     missing = set()
     for p in settings.ordered_providers():
         try:
-            if keys.needs_key(p) and keys.lookup(p).key is None:
+            # A key in the environment answers it without loading keyring (~4 MB at idle);
+            # which key is used when sending is still the lookup's order.
+            if keys.needs_key(p) and keys.lookup(p, keyring=False).key is None \
+                    and keys.lookup(p).key is None:
                 missing.add(p.name)
         except Exception:  # a broken keyring must not stop anything that only reports
             log.exception("looking up the key of %s failed", p.name)

@@ -116,6 +116,20 @@ def price_answers(rows: Iterable[AnswerUsage], settings: Settings) -> list[Price
     return priced
 
 
+def answer_costs(store: HistoryStore, settings: Settings,
+                 conversation_id: int) -> dict[int, float]:
+    """What each answer of a conversation cost, by message id (answers with no price known
+    are left out), priced one at a time as they are read."""
+    costs: dict[int, float] = {}
+    for row in store.answer_usage_of(conversation_id):
+        price = price_for(row.model, settings.providers.get(row.provider), settings)
+        cost = cost_usd(Tokens(row.input_tokens, row.output_tokens, row.cached_input_tokens,
+                               row.reasoning_tokens), price)
+        if cost is not None:
+            costs[row.message_id] = cost
+    return costs
+
+
 def answers_since(store: HistoryStore, settings: Settings, since: datetime, *,
                   provider: str | None = None,
                   conversation_id: int | None = None) -> list[PricedAnswer]:

@@ -9,6 +9,7 @@ from chatdesk.failover.health import HealthBook
 from chatdesk.provider_status import missing_keys, provider_statuses
 from chatdesk.providers import errors
 from chatdesk.secrets import KeyStore
+from tests.helpers import MemoryKeyring
 
 SETTINGS = """
 [failover]
@@ -118,5 +119,27 @@ def test_a_slow_provider_is_up_in_json_with_its_slow_flag(tmp_path: Path) -> Non
         assert (local.state, local.ready) == ("slow", True)
         [row] = [r for r in ctx.provider_rows() if r["name"] == "local"]
         assert (row["state"], row["slow"]) == ("up", True)  # SPEC has no "slow" state
+    finally:
+        ctx.close()
+
+
+def test_a_key_in_the_environment_is_found_without_asking_the_keyring(tmp_path: Path) -> None:
+    asked: list[str] = []
+
+    class CountingKeyring(MemoryKeyring):
+        def get_password(self, service: str, username: str) -> str | None:
+            asked.append(username)
+            return super().get_password(service, username)
+
+    ctx = make_ctx(tmp_path, {"ANTHROPIC_API_KEY": "sk-ant-test-0000"})
+    try:
+        backend = CountingKeyring()
+        backend.set_password("chatdesk", "openai", "sk-openai-kept-0001")
+        backend.set_password("chatdesk", "anthropic", "sk-ant-kept-0002")
+        ctx.keys = KeyStore(environ={"ANTHROPIC_API_KEY": "sk-ant-test-0000"}, backend=backend)
+        assert missing_keys(ctx.settings, ctx.keys) == frozenset()
+        assert asked == ["openai"]  # anthropic's key was in the environment
+        # Sending still prefers the keyring's key (the lookup's own order).
+        assert ctx.keys.lookup(ctx.settings.providers["anthropic"]).source == "keyring"
     finally:
         ctx.close()

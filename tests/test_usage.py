@@ -16,6 +16,7 @@ from chatdesk.store import HistoryStore, to_iso
 from chatdesk.usage import (
     By,
     SinceError,
+    answer_costs,
     answers_since,
     by_day,
     conversation_cost,
@@ -451,3 +452,20 @@ def test_ask_says_on_stderr_once_when_80_percent_of_the_budget_is_used(
         assert "chatdesk: OpenAI has used $8.50 of this month's $10.00 budget (85 %)" in err
         assert main(["ask", "again"]) == 0
         assert "budget" not in capsys.readouterr().err  # once a month
+
+
+def test_answer_costs_of_a_conversation_are_the_priced_answers_of_it(
+        store: HistoryStore) -> None:
+    s = settings()
+    one = store.create_conversation("one").id
+    other = store.create_conversation("other").id
+    priced = answer(store, one, "anthropic", "claude-sonnet-4-5",
+                    datetime(2026, 12, 1, 9, tzinfo=UTC), 1000, 500)
+    local = answer(store, one, "ollama", "llama3.2", datetime(2026, 12, 1, 10, tzinfo=UTC), 5, 6)
+    answer(store, one, "router", "some/unpriced-model", datetime(2026, 12, 1, 11, tzinfo=UTC),
+           10, 20)  # no price known: left out
+    answer(store, other, "openai", "gpt-4o", datetime(2026, 12, 1, 9, tzinfo=UTC), 9, 9)
+    costs = answer_costs(store, s, one)
+    assert costs == {priced: pytest.approx(0.0105), local: 0.0}
+    every = answers_since(store, s, datetime(1970, 1, 1, tzinfo=UTC), conversation_id=one)
+    assert costs == {a.usage.message_id: a.cost_usd for a in every if a.cost_usd is not None}

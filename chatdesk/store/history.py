@@ -15,6 +15,7 @@ from chatdesk.store.errors import NotFoundError
 from chatdesk.store.models import (
     ATTEMPT_OUTCOMES,
     HEALTH_STATES,
+    MESSAGE_HEAD_COLUMNS,
     MESSAGE_STATUSES,
     ROLES,
     Attempt,
@@ -22,6 +23,8 @@ from chatdesk.store.models import (
     ConversationSummary,
     HealthRow,
     KeyHealthRow,
+    MessageHead,
+    MessageText,
     SearchHit,
     StoredMessage,
     check,
@@ -51,6 +54,7 @@ LIMIT ? OFFSET ?
 # that sorts after every time ("~importing"): `deleted_at < this` means a real deletion.
 _NOT_A_TIME = "~"
 TRASH_DAYS = 30  # how long a deleted conversation stays in the Trash
+TEXTS_PER_QUERY = 500  # ids in one `message_texts` query (SQLite's limit of variables)
 
 
 def _new_uid() -> str:
@@ -289,6 +293,33 @@ class HistoryStore(Attachments, Claims, Prompts, UsageQueries):
             sql += " AND is_alternate = 0"
         rows = self._rows(sql + " ORDER BY created_at, id", (conversation_id,))
         return in_tree_order([StoredMessage.from_row(row) for row in rows])
+
+    def message_heads(self, conversation_id: int) -> list[MessageHead]:
+        """The conversation's main-line messages in the order of `messages`, without their
+        text: a transcript reads the text of the rows it shows with `message_texts`."""
+        conn = self._connection()
+        try:
+            cur = conn.execute(
+                f"SELECT {MESSAGE_HEAD_COLUMNS} FROM messages WHERE conversation_id = ?"
+                " AND is_alternate = 0 ORDER BY created_at, id", (conversation_id,))
+            # Tuples, not sqlite3.Row objects: each row becomes its head as it comes.
+            cur.row_factory = None
+            heads = [MessageHead.from_row(row) for row in cur]
+        except sqlite3.Error as exc:
+            raise self._translate(exc, writing=False) from exc
+        return in_tree_order(heads)
+
+    def message_texts(self, ids: Sequence[int]) -> dict[int, MessageText]:
+        """The text (content, reasoning), time and token counts of each of these messages,
+        by id (a deleted one is left out)."""
+        found: dict[int, MessageText] = {}
+        for start in range(0, len(ids), TEXTS_PER_QUERY):
+            part = list(ids[start:start + TEXTS_PER_QUERY])
+            marks = ", ".join("?" * len(part))
+            for row in self._rows(f"SELECT id, content, reasoning, created_at, input_tokens,"
+                                  f" output_tokens FROM messages WHERE id IN ({marks})", part):
+                found[row[0]] = MessageText(row[1], row[2], row[3], row[4], row[5])
+        return found
 
     def has_alternates(self, conversation_id: int) -> bool:
         """Whether the conversation keeps any earlier version of a message (an edit or a

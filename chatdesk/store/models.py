@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from chatdesk.parts import AttachmentInfo
 from chatdesk.plain_text import plain_line
@@ -127,6 +128,44 @@ class StoredMessage:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StoredMessage:
         return _from_row(cls, row)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageHead:
+    """A message without its text: what a long transcript keeps of every row, reading the
+    rest of the rows it shows (`MessageText`, `HistoryStore.message_texts`)."""
+
+    id: int
+    role: str
+    status: str
+    provider: str | None = None
+    model: str | None = None
+    parent_id: int | None = None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row | tuple[Any, ...]) -> MessageHead:
+        # The same few strings (roles, statuses, providers, models) on every row: one
+        # object each, not one per row.
+        return cls(row[0], sys.intern(row[1]), sys.intern(row[2]), _interned(row[3]),
+                   _interned(row[4]), row[5])
+
+
+MESSAGE_HEAD_COLUMNS = "id, role, status, provider, model, parent_id"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageText:
+    """What a transcript reads of a message it shows, beyond its head."""
+
+    content: str
+    reasoning: str | None
+    created_at: str
+    input_tokens: int | None
+    output_tokens: int | None
+
+
+def _interned(text: str | None) -> str | None:
+    return sys.intern(text) if text is not None else None
 
 
 @dataclass(frozen=True)
@@ -267,7 +306,17 @@ def hit_to_json(hit: SearchHit) -> dict[str, Any]:
     }
 
 
-def in_tree_order(messages: list[StoredMessage]) -> list[StoredMessage]:
+class _Threaded(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def parent_id(self) -> int | None: ...
+
+
+_M = TypeVar("_M", bound=_Threaded)
+
+
+def in_tree_order(messages: list[_M]) -> list[_M]:
     """`messages` (in time order) with every message after the one it answers: an
     imported conversation keeps its export's times, and a skewed clock may stamp an
     answer before its question. Otherwise the time order is kept."""
@@ -277,10 +326,10 @@ def in_tree_order(messages: list[StoredMessage]) -> list[StoredMessage]:
         return messages  # the common case: time order is tree order
     by_id = {m.id: m for m in messages}
     placed: set[int] = set()
-    out: list[StoredMessage] = []
+    out: list[_M] = []
     for m in messages:
-        chain: list[StoredMessage] = []
-        step: StoredMessage | None = m
+        chain: list[_M] = []
+        step: _M | None = m
         while step is not None and step.id not in placed:
             placed.add(step.id)
             chain.append(step)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from chatdesk.states import AttemptOutcome, MessageStatus
@@ -45,6 +47,15 @@ class AnswerUsage:
     key_fingerprint: str | None  # None: not recorded (or from before keys were named)
 
 
+def _usage(r: sqlite3.Row) -> AnswerUsage:
+    return AnswerUsage(
+        message_id=r["id"], conversation_id=r["conversation_id"], provider=r["provider"],
+        model=r["model"], at=r["at"], input_tokens=r["input_tokens"],
+        output_tokens=r["output_tokens"], cached_input_tokens=r["cached_input_tokens"],
+        reasoning_tokens=r["reasoning_tokens"], key_fingerprint=r["key_fingerprint"],
+    )
+
+
 class UsageQueries(StoreConnection):
     """The usage half of HistoryStore (see history.py)."""
 
@@ -55,12 +66,20 @@ class UsageQueries(StoreConnection):
         rows = self._rows(_ANSWERS_SQL.format(key=key), (
             AttemptOutcome.OK, MessageStatus.COMPLETE, MessageStatus.REFUSED, since,
             provider, provider, conversation_id, conversation_id))
-        return [AnswerUsage(
-            message_id=r["id"], conversation_id=r["conversation_id"], provider=r["provider"],
-            model=r["model"], at=r["at"], input_tokens=r["input_tokens"],
-            output_tokens=r["output_tokens"], cached_input_tokens=r["cached_input_tokens"],
-            reasoning_tokens=r["reasoning_tokens"], key_fingerprint=r["key_fingerprint"],
-        ) for r in rows]
+        return [_usage(r) for r in rows]
+
+    def answer_usage_of(self, conversation_id: int) -> Iterator[AnswerUsage]:
+        """The answers of one conversation as `answer_usage` gives them, made one at a time
+        as they are read (a long conversation's thousands are not all held at once)."""
+        key = "a.key_fingerprint" if self._has_key_fingerprints() else "NULL"
+        try:
+            cur = self._connection().execute(_ANSWERS_SQL.format(key=key), (
+                AttemptOutcome.OK, MessageStatus.COMPLETE, MessageStatus.REFUSED, "",
+                None, None, conversation_id, conversation_id))
+            for r in cur:
+                yield _usage(r)
+        except sqlite3.Error as exc:
+            raise self._translate(exc, writing=False) from exc
 
     def _has_key_fingerprints(self) -> bool:
         """Whether attempts name the key they used (the key pools' column)."""

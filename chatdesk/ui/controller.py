@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,7 +19,7 @@ from chatdesk import wording
 from chatdesk.facts import conversation_summary
 from chatdesk.providers import errors
 from chatdesk.recovery import ProbeScheduler
-from chatdesk.store import HistoryStore, StoredMessage, StoreError
+from chatdesk.store import HistoryStore, MessageHead, StoredMessage, StoreError
 from chatdesk.ui.drafts import DraftBook
 from chatdesk.versions import Versions
 
@@ -60,7 +60,7 @@ class OpenedConversation:
     """What the window shows when a conversation (or a new chat: id None) is opened."""
 
     conversation_id: int | None
-    messages: list[StoredMessage]
+    messages: Sequence[StoredMessage | MessageHead]  # heads: without their text
     preferred_provider: str | None
     draft: str
     live: tuple[int, str] | None  # (answer id, text so far) of an answer streaming into it
@@ -398,7 +398,8 @@ class ChatController(QObject):
         try:
             conversation = self.store.get_conversation(conversation_id) \
                 if conversation_id else None
-            messages = self.store.messages(conversation.id) if conversation else []
+            # Without their text: the transcript reads the text of the rows it shows.
+            messages = self.store.message_heads(conversation.id) if conversation else []
         except StoreError as exc:
             self.say(str(exc))
             return False
@@ -719,11 +720,10 @@ class ChatController(QObject):
         off, `resendOffered` lets the user send their messages again. Returns how many wait."""
         if self.bridge is None or self.ctx is None:
             return 0
-        service = self.engine_service()
-        if service is None:
-            return 0
         try:
-            service.recover()
+            # The store's own clean-up (what ChatService.recover does), without building the
+            # chat service: httpx and the providers load when something is sent, not at idle.
+            self.store.recover_interrupted(wording.INTERRUPTED)
             waiting = self.ctx.interrupted_pending()
         except StoreError as exc:
             self.say(str(exc))

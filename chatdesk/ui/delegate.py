@@ -60,8 +60,9 @@ from chatdesk.ui.transcript_model import MessageRow, Notice, TranscriptRole, dis
 
 # Documents kept (the rows painted last); older ones are rebuilt when scrolled back to. A
 # row is at least ~80 px tall, so even a 2,160 px viewport shows ~27: this holds those
-# and the rows measured around them. Each costs ~50-100 KB: 600 of them took ~45 MB.
-CACHE_SIZE = 64
+# and a few around them. Each costs ~40-100 KB: 600 of them took ~45 MB; 64 instead of 32
+# left ~1.5 MB more after paging a long conversation (the heap's holes are not given back).
+CACHE_SIZE = 32
 OUTER_X, OUTER_Y, PAD = 16, 5, 10
 FOOTER_H = 30  # under each message: its action buttons, versions and usage
 BUTTON = 26  # an action button's side; its icon is 16 px

@@ -43,16 +43,12 @@ class MessageActions:
         settings = self.c.settings
         if conversation_id is None or settings is None:
             return {}
-        from datetime import UTC, datetime
-
-        from chatdesk.usage import answers_since
+        from chatdesk.usage import answer_costs
 
         try:
-            answers = answers_since(self.c.store, settings, datetime(1970, 1, 1, tzinfo=UTC),
-                                    conversation_id=conversation_id)
+            return dict(answer_costs(self.c.store, settings, conversation_id))
         except StoreError:
             return {}
-        return {a.usage.message_id: a.cost_usd for a in answers}
 
     def _can_change(self) -> bool:
         if self.c.readonly:

@@ -88,7 +88,7 @@ def _language(info: str) -> str:
 
 # The HTML caches hold about as many messages as the transcript keeps documents for
 # (delegate.CACHE_SIZE): paging a long conversation filled larger ones with pages gone by.
-@functools.lru_cache(maxsize=128)
+@functools.lru_cache(maxsize=64)
 def _highlight(code: str, language: str, dark: bool) -> str:
     """The code as HTML spans (already escaped); plain escaped text when no lexer fits."""
     lexer = _lexer(language) if language else None
@@ -247,7 +247,7 @@ def _markdown() -> MarkdownIt:
     return md
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=32)
 def render_markdown(text: str, dark: bool = False) -> str:
     """HTML for QTextDocument. Code block N is followed by a link to `copy:N`."""
     return render_markdown_part(text, dark)[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
@@ -32,7 +32,14 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QToolTip, QWidget
 
-from chatdesk.store import Attempt, HistoryStore, MessageStatus, StoredMessage, StoreError
+from chatdesk.store import (
+    Attempt,
+    HistoryStore,
+    MessageHead,
+    MessageStatus,
+    StoredMessage,
+    StoreError,
+)
 from chatdesk.ui.bounds import preview_cut, shown_text
 from chatdesk.ui.delegate import (
     ATTACHMENT_LINK,
@@ -109,7 +116,8 @@ class TranscriptView(QListView):
         super().__init__(parent)
         self.setObjectName("transcript")
         self.store = store
-        self.tmodel = TranscriptModel(self._attempts, self._files)
+        self.tmodel = TranscriptModel(self._attempts, self._files,
+                                      lambda ids: self.store.message_texts(ids))
         self.tmodel.refresh_interval = lambda: live_refresh_ms(self.delegate.live_build_ms)
         self.delegate = MessageDelegate(self)
         self.thumbnails = ThumbnailCache(self._file_bytes, THUMB_MAX, self._thumbnail_ready,
@@ -238,7 +246,7 @@ class TranscriptView(QListView):
 
     # -- showing --------------------------------------------------------------------------
 
-    def show_conversation(self, messages: list[StoredMessage],
+    def show_conversation(self, messages: Sequence[StoredMessage | MessageHead],
                           versions: dict[int, Versions] | None = None) -> None:
         """Show one conversation's messages (the controller says which conversation)."""
         self._end_jump()

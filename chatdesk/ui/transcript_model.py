@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
@@ -14,8 +14,9 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 from chatdesk import wording
 from chatdesk.parts import AttachmentInfo
 from chatdesk.pending import NextTry, fold_unanswered
-from chatdesk.store import Attempt, MessageStatus, StoredMessage
+from chatdesk.store import Attempt, MessageHead, MessageStatus, MessageText, StoredMessage
 from chatdesk.ui.conversation_model import parse_time
+from chatdesk.ui.transcript_texts import TextLoader, TextPages
 from chatdesk.versions import Versions
 from chatdesk.wording import display_name as display_name  # the delegate imports it here
 from chatdesk.wording import failure_text
@@ -32,6 +33,7 @@ class TranscriptRole(IntEnum):
 LIVE_REFRESH_MS = 50  # the live row is re-rendered at most this often
 MAX_LIVE_REFRESH_MS = 400
 WINDOW = 160  # rows the view sees after opening a conversation or jumping into it
+TEXT_RETRY_MS = 1000  # a row whose text could not be read is drawn again this much later
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -111,43 +113,104 @@ def notices_from_attempts(attempts: list[Attempt]) -> list[Notice]:
     return notices
 
 
-@dataclass
+@dataclass(eq=False, slots=True)
 class MessageRow:
-    """What the delegate paints for one message. `version` changes whenever it must re-render."""
+    """What the delegate paints for one message. `version` changes whenever it must re-render.
+
+    Its text (`content`, `reasoning`) may be left in the store (a row loaded from a
+    MessageHead): it is read, with its page's, when first asked for, and let go again
+    once many other rows were read since (TextPages)."""
 
     id: int
     role: str
-    content: str
+    _content: str | None  # None: still in the store (see `content`)
     status: str
     provider: str | None = None
     model: str | None = None
-    created_at: str = ""
+    _created_at: str | None = None  # None: still in the store, with the text
     notices: list[Notice] | None = None  # None: not read from the store yet (lazy)
     live: bool = False
     sending: bool = False  # a pending message being sent again now
-    folded: list[int] = field(default_factory=list)  # "Not answered" rows this answer replaced
-    skipped: list[str] = field(default_factory=list)  # providers left out of this answer
+    folded: Sequence[int] = ()  # "Not answered" rows this answer replaced
+    skipped: Sequence[str] = ()  # providers left out of this answer
     pending_reason: str = ""  # why no provider answered this pending message (this session)
     pending_note: str = ""  # when it is tried next
     versions: Versions | None = None  # the other versions of this message, if it has any
-    input_tokens: int | None = None
-    output_tokens: int | None = None
+    _input_tokens: int | None = None
+    _output_tokens: int | None = None
     seconds: float | None = None  # how long the answer took (read with its attempts)
-    reasoning: str | None = None  # the model's thinking, shown collapsed
+    _reasoning: str | None = None  # the model's thinking, shown collapsed
     reasoning_open: bool = False
-    files: list[AttachmentInfo] | None = None  # its attachments; None: not read yet (lazy)
+    files: Sequence[AttachmentInfo] | None = None  # its attachments; None: not read yet (lazy)
     cost_usd: float | None = None  # what the answer cost (None: not known)
     version: int = 0
     page: int = -1  # a huge message: where the plain-text part shown begins (-1: none)
     estimate: tuple[int, int, int] | None = field(default=None, repr=False)  # (w, ver, h)
     given_height: int = field(default=-1, repr=False)  # what the view was last told
+    texts: TextPages | None = field(default=None, repr=False)  # where its text is read
+    text_read: bool = field(default=False, repr=False)  # its text came from `texts`
 
     @classmethod
-    def from_stored(cls, m: StoredMessage) -> MessageRow:
+    def from_stored(cls, m: StoredMessage | MessageHead,
+                    texts: TextPages | None = None) -> MessageRow:
         notices: list[Notice] | None = None if m.role == "assistant" else []
-        return cls(m.id, m.role, m.content, m.status, m.provider, m.model, m.created_at,
-                   notices, input_tokens=m.input_tokens, output_tokens=m.output_tokens,
-                   reasoning=m.reasoning or None)
+        row = cls(m.id, m.role, None, m.status, m.provider, m.model, notices=notices,
+                  texts=texts)
+        if isinstance(m, StoredMessage):
+            row.set_text(MessageText(m.content, m.reasoning, m.created_at, m.input_tokens,
+                                     m.output_tokens))
+        return row
+
+    @property
+    def content(self) -> str:
+        if self._content is None and self.texts is not None:
+            self.texts.read(self)
+        return self._content if self._content is not None else ""
+
+    @content.setter
+    def content(self, text: str) -> None:
+        self._content, self.text_read = text, False  # its own now: kept
+
+    @property
+    def reasoning(self) -> str | None:
+        if self._content is None and self.texts is not None:
+            self.texts.read(self)
+        return self._reasoning
+
+    @reasoning.setter
+    def reasoning(self, text: str | None) -> None:
+        self._reasoning, self.text_read = text, False
+
+    @property
+    def created_at(self) -> str:
+        if self._content is None and self.texts is not None:
+            self.texts.read(self)
+        return self._created_at or ""
+
+    @property
+    def input_tokens(self) -> int | None:
+        if self._content is None and self.texts is not None:
+            self.texts.read(self)
+        return self._input_tokens
+
+    @property
+    def output_tokens(self) -> int | None:
+        if self._content is None and self.texts is not None:
+            self.texts.read(self)
+        return self._output_tokens
+
+    def has_text(self) -> bool:
+        return self._content is not None
+
+    def set_text(self, text: MessageText | None) -> None:
+        """Its text, time and token counts (None: let go of them, read again when asked)."""
+        if text is None:
+            self._content = self._reasoning = self._created_at = None
+            self._input_tokens = self._output_tokens = None
+            return
+        self._content, self._reasoning = text.content, text.reasoning or None
+        self._created_at = text.created_at
+        self._input_tokens, self._output_tokens = text.input_tokens, text.output_tokens
 
     @property
     def pending(self) -> bool:
@@ -196,9 +259,18 @@ class TranscriptModel(QAbstractListModel):
 
     def __init__(self, attempts_loader: Callable[[int], list[Attempt]] | None = None,
                  files_loader: Callable[[list[int]], dict[int, list[AttachmentInfo]]] | None
-                 = None) -> None:
+                 = None, texts_loader: TextLoader | None = None) -> None:
         super().__init__()
         self._files_loader = files_loader
+        self._texts_loader = texts_loader
+        self._texts = TextPages(texts_loader or (lambda _ids: {}), lambda: self.all_rows,
+                                self._text_failed)
+        # Rows whose text the store could not give (busy): drawn empty, drawn again soon.
+        self._unread: set[int] = set()
+        self._text_retry = QTimer(self)
+        self._text_retry.setSingleShot(True)
+        self._text_retry.setInterval(TEXT_RETRY_MS)
+        self._text_retry.timeout.connect(self._redraw_unread)
         self.all_rows: list[MessageRow] = []
         self.lo = self.hi = 0
         self.readonly = False
@@ -221,25 +293,39 @@ class TranscriptModel(QAbstractListModel):
 
     # -- loading and the window -------------------------------------------------------------
 
-    def load(self, messages: list[StoredMessage],
+    def load(self, messages: Sequence[StoredMessage | MessageHead],
              versions: dict[int, Versions] | None = None) -> None:
+        """Show these messages; those without their text (MessageHead) have it read from
+        the store when shown (`texts_loader`)."""
         self.beginResetModel()
         shown, folded = fold_unanswered([m for m in messages if m.role != "system"])
-        self.all_rows = [MessageRow.from_stored(m) for m in shown]
+        self._texts.clear()
+        texts = self._texts if self._texts_loader is not None else None
+        self.all_rows = [MessageRow.from_stored(m, texts) for m in shown]
         versions = versions or {}
         # One query for the whole conversation: which of its messages have files.
         files = self._files_loader([r.id for r in self.all_rows]) \
             if self._files_loader is not None else {}
         for row in self.all_rows:
-            row.folded = folded.get(row.id, [])
+            row.folded = folded.get(row.id, ())
             row.versions = versions.get(row.id)
-            row.files = files.get(row.id, [])
+            row.files = files.get(row.id, ())
         self._tick_rows(self.all_rows)
         self.hi = len(self.all_rows)
         self.lo = max(0, self.hi - WINDOW)
         self._live_row, self._live_attempt = None, None
         self._refresh.stop()
         self.endResetModel()
+
+    def _text_failed(self, rows: Sequence[object]) -> None:
+        self._unread.update(id(r) for r in rows)
+        self._text_retry.start()
+
+    def _redraw_unread(self) -> None:
+        unread, self._unread = self._unread, set()
+        for pos in range(self.lo, self.hi):
+            if id(self.all_rows[pos]) in unread:
+                self._changed_at(pos)  # its document and estimate are made again
 
     @property
     def rows(self) -> list[MessageRow]:
@@ -360,11 +446,11 @@ class TranscriptModel(QAbstractListModel):
             row.seconds = answer_seconds(own)
         return row.notices
 
-    def files(self, row: MessageRow) -> list[AttachmentInfo]:
+    def files(self, row: MessageRow) -> Sequence[AttachmentInfo]:
         """The files attached to a message, read from the store the first time."""
         if row.files is None:
             loader = self._files_loader
-            row.files = loader([row.id]).get(row.id, []) if loader is not None else []
+            row.files = loader([row.id]).get(row.id, ()) if loader is not None else ()
         return row.files
 
     def set_costs(self, costs: dict[int, float | None]) -> None:
@@ -548,7 +634,7 @@ class TranscriptModel(QAbstractListModel):
         if row is None:
             self._skipped.append(event.notice)
             return
-        row.skipped.append(event.notice)
+        row.skipped = [*row.skipped, event.notice]
         self.notices(row).append(Notice(-len(row.skipped), event.notice, "", kind="skipped"))
         self._refresh_live()
 
@@ -569,14 +655,14 @@ class TranscriptModel(QAbstractListModel):
         if pos < 0:
             notices = [Notice(-1 - i, text, "", kind="skipped") for i, text in enumerate(skipped)]
             row = MessageRow(event.answer_id, "assistant", "", MessageStatus.PARTIAL,
-                             event.provider, event.model, notices=notices, live=True,
+                             event.provider, event.model, "", notices=notices, live=True,
                              skipped=skipped)
             self._add_answer(row)
         else:
             row = self.all_rows[pos]
             row.provider, row.model, row.live = event.provider, event.model, True
             for text in skipped:
-                row.skipped.append(text)
+                row.skipped = [*row.skipped, text]
                 self.notices(row).append(Notice(-len(row.skipped), text, "", kind="skipped"))
             self._changed_at(pos)
         self._live_row = row

@@ -212,3 +212,36 @@ def test_closed_store_says_so(db_path: Path) -> None:
     s.close()  # twice is fine
     with pytest.raises(StoreError, match="closed"):
         s.list_conversations()
+
+
+def test_message_heads_are_the_main_line_in_order_without_text(store: HistoryStore) -> None:
+    conv = store.create_conversation("t")
+    t1, t2 = "2025-01-01T00:00:01.000+00:00", "2025-01-01T00:00:02.000+00:00"
+    # an answer stamped before its question (a skewed clock) still comes after it
+    question = store.add_message(conv.id, "user", "question", created_at=t2)
+    answer = store.add_message(conv.id, "assistant", "answer", created_at=t1, provider="openai",
+                               model="gpt-x", parent_id=question.id, input_tokens=3,
+                               output_tokens=7)
+    store.add_message(conv.id, "assistant", "alt", parent_id=question.id, is_alternate=True)
+
+    heads = store.message_heads(conv.id)
+    assert [h.id for h in heads] == [m.id for m in store.messages(conv.id)] \
+        == [question.id, answer.id]
+    head = heads[1]
+    assert (head.role, head.status, head.provider, head.model, head.parent_id) == (
+        "assistant", "complete", "openai", "gpt-x", question.id)
+    assert not hasattr(head, "content")
+    text = store.message_texts([answer.id])[answer.id]
+    assert (text.content, text.reasoning, text.created_at, text.input_tokens,
+            text.output_tokens) == ("answer", None, t1, 3, 7)
+
+
+def test_message_texts_reads_content_and_reasoning_of_many_ids(store: HistoryStore) -> None:
+    conv = store.create_conversation("t")
+    with store.transaction():
+        ids = [store.add_message(conv.id, "user", f"text {i}").id for i in range(1200)]
+    gone = store.add_message(conv.id, "user", "deleted")
+    store.delete_message(gone.id)
+    texts = store.message_texts([*ids, gone.id])  # more ids than one query takes
+    assert len(texts) == 1200 and gone.id not in texts
+    assert texts[ids[0]].content == "text 0" and texts[ids[-1]].content == "text 1199"

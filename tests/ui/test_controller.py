@@ -275,12 +275,15 @@ def test_answers_a_crash_cut_off_are_offered_again_not_sent_by_themselves(
     controller.open_conversation(user.conversation_id)
 
     assert controller.recover_interrupted() == 1  # what the window does once the engine is up
+    assert controller.bridge is not None and controller.bridge._service is None  # not built
     assert offers == ["An answer was cut off when chatdesk stopped last time."]
     assert not controller.retry_pending_if_ready()  # asked first, never sent by itself
     fake_anthropic.script(Synth(["A whole answer."]))
     assert controller.resend_interrupted()
     idle(qtbot, controller)
-    shown = [m.content for m in seen.of("conversationOpened")[-1].messages]
+    heads = seen.of("conversationOpened")[-1].messages  # without their text
+    texts = ctx.store.message_texts([m.id for m in heads])
+    shown = [texts[m.id].content for m in heads]
     assert shown == ["question", "A whole answer."]
     kept = ctx.store.get_message(cut.id)
     assert kept is not None and kept.is_alternate and kept.finish_reason == "interrupted"
