@@ -275,3 +275,35 @@ def test_the_window_gets_its_icon_just_after_its_first_frame(tmp_path: Path) -> 
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[:2] == ["icon at first paint: False", "icon after: True"]
+
+
+WARM_UP_PROBE = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from chatdesk import app as app_module
+real = app_module._wait_for_first_paint
+def wrapped(app, window, timeout_s):
+    at = real(app, window, timeout_s)
+    print("renderer at first paint:", "markdown_it" in sys.modules, flush=True)
+    def later():
+        print("renderer once idle:", "markdown_it" in sys.modules, flush=True)
+        window.close()
+    QTimer.singleShot(2500, later)
+    return at
+app_module._wait_for_first_paint = wrapped
+from chatdesk import cli
+sys.exit(cli.main(["--data-dir", sys.argv[1]]))
+"""
+
+
+def test_the_renderer_loads_once_the_window_is_idle(tmp_path: Path) -> None:
+    """Not before the first frame; soon after it, so the first conversation opened does not
+    wait for markdown-it and pygments to load."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    done = subprocess.run([sys.executable, "-c", WARM_UP_PROBE, str(tmp_path)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:2] == ["renderer at first paint: False",
+                                            "renderer once idle: True"]

@@ -302,3 +302,11 @@ def copy_index(href: str) -> int | None:
     if scheme == COPY_SCHEME and rest.isdigit():
         return int(rest)
     return None
+
+
+def warm_up() -> None:
+    """Build the Markdown parser (and its link finder's patterns) and the code formatters
+    ahead of the first message shown."""
+    _markdown()
+    for dark in (False, True):
+        _formatter(dark)
