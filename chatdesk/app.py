@@ -239,7 +239,6 @@ async def _run(app: QApplication, window: MainWindow, opened: _Opened) -> int:
         bridge = ChatBridge(opened.ctx.chat_service)
         window.attach_bridge(bridge)
     keep_start_up_objects()
-    QTimer.singleShot(RENDERER_WARM_UP_MS, _warm_up_renderer)
     loop = asyncio.get_running_loop()
     quit_now: asyncio.Future[int] = loop.create_future()
 
@@ -257,21 +256,6 @@ async def _run(app: QApplication, window: MainWindow, opened: _Opened) -> int:
         await bridge.shutdown()
     _close(opened, window)
     return code
-
-
-RENDERER_WARM_UP_MS = 300  # after the engine is up: the window is idle, nothing clicked yet
-
-
-def _warm_up_renderer() -> None:
-    """Load the message renderer (markdown-it and its link finder, pygments: ~40 ms and
-    ~3.5 MB) while the window is idle, so the first conversation opened does not wait for
-    it; what it made is kept out of the collector's passes like start-up's objects."""
-    import gc
-
-    from chatdesk.ui.render import warm_up
-
-    warm_up()
-    gc.freeze()
 
 
 def keep_start_up_objects() -> None:

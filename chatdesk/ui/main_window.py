@@ -54,6 +54,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("chatdesk.ui")
 
 UNDO_MS = 8000
+RENDERER_WARM_UP_MS = 300  # after the engine is attached: the window is idle by then
+
+
+def warm_up_renderer() -> None:
+    from chatdesk.ui.render import warm_up
+
+    warm_up()
 
 
 def remembered_zoom(state: QSettings | None) -> float:
@@ -444,6 +451,10 @@ class MainWindow(QMainWindow):
             # What a killed chatdesk left: closed now, and "Send again" offered if answers
             # were cut off (before the first retry of pending messages).
             QTimer.singleShot(0, self.controller.recover_interrupted)
+            # The message renderer (markdown-it and its link finder, pygments: ~40 ms,
+            # ~3.5 MB) loads while the window is idle, not when the first conversation
+            # is opened.
+            QTimer.singleShot(RENDERER_WARM_UP_MS, warm_up_renderer)
 
     # -- intents: what the user asked for ---------------------------------------------------
 
