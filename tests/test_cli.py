@@ -242,3 +242,39 @@ def test_providers_text_says_each_state_and_the_wait(
     states = {line.split()[0]: line.split()[2] for line in out.splitlines()}
     assert states == {"main": "unknown", "second": "key-rejected", "backup": "no-key"}
     assert "key-rejected (5 min)" in out and "last error: bad key" in out
+
+
+def test_ask_keeps_the_collector_paused_until_the_first_text_is_out(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+    import io
+
+    import chatdesk
+
+    class Out(io.StringIO):
+        """stdout, noting whether the collector ran at each write."""
+
+        collecting: list[bool] = []
+
+        def write(self, text: str) -> int:
+            self.collecting.append(gc.isenabled())
+            return super().write(text)
+
+    out = Out()
+    monkeypatch.setattr(sys, "stdout", out)
+    with FakeProvider("openai") as fake:
+        write_settings(data_dir, [("openai", fake)])
+        for var, value in key_env([("openai", fake)]).items():
+            monkeypatch.setenv(var, value)
+        try:
+            chatdesk.pause_gc_for_start_up()
+            code = main(["ask", "hello"])
+            after = gc.isenabled()
+        finally:
+            chatdesk.end_start_up()
+            gc.enable()
+    assert code == 0
+    assert out.getvalue() == WIRE_TEXT["openai"] + "\n"
+    assert out.collecting[0] is False and after is True
+    assert out.collecting[1:] and all(out.collecting[1:])  # the first text resumed it
