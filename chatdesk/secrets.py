@@ -530,18 +530,19 @@ _secrets_lock = threading.Lock()
 # provider echoes back): the usual prefixes; a value with a digit after "Bearer", "api_key=",
 # "x-api-key:" and the like; and any run of 32+ letters AND digits (hex or random keys
 # without a prefix). Words, model names and URLs have neither the length nor the mix.
+# Compiled at first use (re's own cache), not at every start (~1.5 ms): only a log line or an
+# error message needs them.
 _BOUNDARY = r"(?<![A-Za-z0-9_-])"
-_TOKEN_PATTERNS = re.compile(
+_TOKEN_PATTERNS = (
     _BOUNDARY + r"(?:sk-ant-[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{16,}"
     r"|AIza[A-Za-z0-9_-]{30,}|gsk_[A-Za-z0-9]{20,}|(?:xai|pplx)-[A-Za-z0-9_-]{20,}"
     r"|hf_[A-Za-z0-9]{20,})"
     r"|(?<=Bearer )[A-Za-z0-9._~+/=-]{16,}"
     r"|" + _BOUNDARY + r"(?=[A-Za-z]*[0-9])(?=[0-9]*[A-Za-z])[A-Za-z0-9]{32,}(?![A-Za-z0-9_-])"
 )
-_LABELLED = re.compile(
+_LABELLED = (
     r"((?:api[ _-]?key|x-goog-api-key|access[_-]?token|authorization|secret)"
-    r"[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?)(?=[A-Za-z._~+/-]*[0-9])([A-Za-z0-9._~+/-]{12,})",
-    re.IGNORECASE,
+    r"[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?)(?=[A-Za-z._~+/-]*[0-9])([A-Za-z0-9._~+/-]{12,})"
 )
 
 
@@ -559,8 +560,8 @@ def redact(text: str) -> str:
     for secret in known:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    text = _LABELLED.sub(lambda m: m.group(1) + REDACTED, text)
-    return _TOKEN_PATTERNS.sub(REDACTED, text)
+    text = re.sub(_LABELLED, lambda m: m.group(1) + REDACTED, text, flags=re.IGNORECASE)
+    return re.sub(_TOKEN_PATTERNS, REDACTED, text)
 
 
 class RedactingFilter(logging.Filter):
