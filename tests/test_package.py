@@ -101,8 +101,10 @@ def test_ask_loads_nothing_it_does_not_need(tmp_path: Path) -> None:
 # What `chatdesk ask` does not need before the answer's first byte: the costs, the monthly
 # budgets' sums (chatdesk.usage, pricing: a budget or the notices after the answer), the
 # median of a slow provider's times (statistics, with fractions and decimal), the typo hints
-# of settings.toml (difflib).
-NOT_BEFORE_FIRST_BYTE = ("chatdesk.usage", "chatdesk.pricing", "statistics", "difflib")
+# of settings.toml (difflib), ids (uuid), hidden prompts (getpass), and keyring when its
+# variable turns it off (the fail backend).
+NOT_BEFORE_FIRST_BYTE = ("chatdesk.usage", "chatdesk.pricing", "statistics", "difflib",
+                         "uuid", "getpass", "keyring")
 ASK_TO_FIRST_BYTE = """
 import os, runpy, sys
 names = sys.argv[1].split(",")

@@ -20,9 +20,8 @@ from chatdesk.store.bulk_txn import (
     INSERT_MESSAGE,
     ShortTransactions,
     import_lock,
-    new_uid,
 )
-from chatdesk.store.models import ATTEMPT_OUTCOMES, MESSAGE_STATUSES, ROLES, check
+from chatdesk.store.models import ATTEMPT_OUTCOMES, MESSAGE_STATUSES, ROLES, check, new_uid
 
 # Rows queued before they are sent in one executemany.
 BATCH_ROWS = 20_000

@@ -15,7 +15,7 @@ from typing import Any
 
 from chatdesk.states import MessageStatus
 from chatdesk.store.errors import StoreError
-from chatdesk.store.models import now_iso
+from chatdesk.store.models import new_uid, now_iso
 
 # How long one of the writer's transactions may hold the write lock before it commits
 # (checked as rows are added), so that other writers never wait long.
@@ -49,15 +49,6 @@ INSERT_ATTEMPT = (
     " error_class, error_message, http_status, streamed_text, continued_from)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-
-
-def new_uid() -> str:
-    """uuid.uuid4().hex, made without the UUID object: a third of the time, and a big
-    import makes one per message."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
-    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
-    return raw.hex()
 
 
 class ShortTransactions:
