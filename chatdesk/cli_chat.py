@@ -28,6 +28,8 @@ log = logging.getLogger("chatdesk")
 def _read_attachments(paths: list[str]) -> list[Attachment]:
     """The --attach files, read before anything is saved or sent: a bad one is a usage
     error of one sentence, and nothing else happens."""
+    if not paths:
+        return []  # (attachment_files, with mimetypes, loads only for files)
     from chatdesk.attachment_files import AttachmentError, read_attachment
 
     try:

@@ -101,10 +101,12 @@ def test_ask_loads_nothing_it_does_not_need(tmp_path: Path) -> None:
 # What `chatdesk ask` does not need before the answer's first byte: the costs, the monthly
 # budgets' sums (chatdesk.usage, pricing: a budget or the notices after the answer), the
 # median of a slow provider's times (statistics, with fractions and decimal), the typo hints
-# of settings.toml (difflib), ids (uuid), hidden prompts (getpass), and keyring when its
-# variable turns it off (the fail backend).
+# of settings.toml (difflib), ids (uuid), hidden prompts (getpass), keyring when its
+# variable turns it off (the fail backend), the outage policy (a failure's), a message's
+# versions (the app's) and attachments' files.
 NOT_BEFORE_FIRST_BYTE = ("chatdesk.usage", "chatdesk.pricing", "statistics", "difflib",
-                         "uuid", "getpass", "keyring")
+                         "uuid", "getpass", "keyring", "chatdesk.failover.policy",
+                         "chatdesk.versions", "chatdesk.attachment_files")
 ASK_TO_FIRST_BYTE = """
 import os, runpy, sys
 names = sys.argv[1].split(",")
