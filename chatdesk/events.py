@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chatdesk.deferred import deferred_dataclass
+
 
 @dataclass(frozen=True)
 class MessageSaved:
@@ -38,14 +40,14 @@ class TextChunk:
     text: str
 
 
-@dataclass(frozen=True)
+@deferred_dataclass
 class Restarted:
     """The backup answers afresh: text shown so far is replaced by the new answer."""
 
     provider: str
 
 
-@dataclass(frozen=True)
+@deferred_dataclass
 class AttemptFailed:
     provider: str
     model: str
@@ -64,7 +66,7 @@ class AttemptFailed:
                                        self.streamed_text)
 
 
-@dataclass(frozen=True)
+@deferred_dataclass
 class Skipped:
     """A provider left out of this answer without a try: cooling down, no key, key rejected,
     or its model cannot take this conversation (an image it cannot see, too long).
@@ -74,7 +76,7 @@ class Skipped:
     notice: str
 
 
-@dataclass(frozen=True)
+@deferred_dataclass
 class Hedged:
     """`provider` gave no token within its learned deadline (`waited_s`): `backup` is asked
     too, while `provider` keeps waiting. Whichever gives a token first answers; if it is
@@ -86,7 +88,7 @@ class Hedged:
     backup_model: str = ""
 
 
-@dataclass(frozen=True)
+@deferred_dataclass
 class Switched:
     """The answer goes on with another provider, or (`to_key` set) with the same provider's
     next key: `why` then names the key that failed ('Anthropic key sk-…3f9a rate-limited')."""
@@ -99,7 +101,7 @@ class Switched:
     to_key: str | None = None
 
 
-@dataclass(frozen=True)
+@deferred_dataclass
 class AnswerFinished:
     conversation_id: int
     message_id: int
@@ -115,7 +117,7 @@ class AnswerFinished:
     pdfs_as_text: tuple[str, ...] = ()  # PDFs its model got as their text (see AttemptStarted)
 
 
-@dataclass(frozen=True)
+@deferred_dataclass
 class AnswerPending:
     """No provider could answer: the user's message waits, marked pending."""
 
@@ -124,7 +126,7 @@ class AnswerPending:
     reason: str
 
 
-@dataclass(frozen=True)
+@deferred_dataclass
 class AnswerStopped:
     """A stop that ends the answer with no failover: cancelled, or a request no one can take."""
 
@@ -134,7 +136,7 @@ class AnswerStopped:
     cancelled: bool = False
 
 
-@dataclass(frozen=True)
+@deferred_dataclass
 class NotSetUp:
     """No provider asked was ever reachable (refused, and none has ever answered): that is
     not an outage. The user's message was taken back out of the history, so nothing is

@@ -19,6 +19,7 @@ import httpx_sse
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 
 from chatdesk.capabilities import Capabilities
+from chatdesk.deferred import deferred_dataclass
 from chatdesk.parts import PDF_TYPE, Attachment, PartKind
 from chatdesk.providers import errors
 
@@ -51,7 +52,7 @@ class TextDelta:
     text: str
 
 
-@dataclass(frozen=True)
+@deferred_dataclass
 class ThinkingDelta:
     """Reasoning the model shows before its answer: not part of the answer, but proof that
     the model is working, so it counts against the stall deadline, not the first-token one."""
@@ -59,7 +60,7 @@ class ThinkingDelta:
     text: str
 
 
-@dataclass(frozen=True)
+@deferred_dataclass
 class RefusalDelta:
     """The model declining to answer, in its own words (OpenAI's `delta.refusal`): the
     provider's reply, kept and shown, but not the answer that was asked for."""
@@ -86,7 +87,7 @@ class Usage:
                                                dataclasses.astuple(later), strict=True)))
 
 
-@dataclass(frozen=True)
+@deferred_dataclass
 class Finished:
     """The terminal event; `reason` is the provider's own word (end_turn, stop, STOP, length…).
     `refused`: the provider refused or blocked the answer (set by `Provider.stream`)."""
@@ -100,7 +101,7 @@ ProviderEvent = TextDelta | ThinkingDelta | RefusalDelta | Usage | Finished
 ACTIVITY = (TextDelta, ThinkingDelta, RefusalDelta)
 
 
-@dataclass(frozen=True)
+@deferred_dataclass
 class ModelInfo:
     id: str
     display_name: str | None = None
