@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
+
+from chatdesk.deferred import deferred_dataclass
 
 
 class PartKind(StrEnum):
@@ -30,7 +32,7 @@ def kind_of(media_type: str) -> PartKind | None:
     return None
 
 
-@dataclass(frozen=True)
+@deferred_dataclass
 class Attachment:
     """One attached file with its bytes. `sha256` (hex) is its address in the history: the
     same bytes attached twice are stored once. `text` is what a reader of text gets: a text
@@ -54,7 +56,7 @@ class Attachment:
         return len(self.data)
 
 
-@dataclass(frozen=True)
+@deferred_dataclass
 class AttachmentInfo:
     """What the transcript shows of an attachment, without its bytes (cheap to load)."""
 

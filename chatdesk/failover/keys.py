@@ -8,13 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from chatdesk.deferred import deferred_dataclass
 from chatdesk.providers import errors
 from chatdesk.secrets import PoolKey
 from chatdesk.settings import ProviderSettings
 from chatdesk.store import HealthState, HistoryStore, KeyHealthRow
 
 
-@dataclass(frozen=True)
+@deferred_dataclass
 class KeyHealth:
     """One key of a pool as failover sees it now (never the key: its fingerprint)."""
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from chatdesk.deferred import deferred_dataclass
 from chatdesk.states import AttemptOutcome, MessageStatus
 from chatdesk.store.connection import StoreConnection
 from chatdesk.store.models import now_iso
@@ -29,7 +28,7 @@ ORDER BY at, m.id
 """
 
 
-@dataclass(frozen=True)
+@deferred_dataclass
 class AnswerUsage:
     """What one answer used: its provider entry, model, tokens and (if known) key."""
 
