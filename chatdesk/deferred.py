@@ -35,8 +35,6 @@ def deferred_dataclass(cls: _C) -> _C:
 
 def made(cls: _C) -> _C:
     """cls as a dataclass now (a no-op once it is one)."""
-    if _MARK not in cls.__dict__:
-        return cls  # the common case (a row read from the store): no lock taken
     with _lock:
         if cls.__dict__.get(_MARK):
             # dataclass() never replaces what the class itself defines: the stand-in goes.

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import field
+from dataclasses import dataclass, field
 from enum import StrEnum
-
-from chatdesk.deferred import deferred_dataclass
 
 
 class PartKind(StrEnum):
@@ -32,7 +30,7 @@ def kind_of(media_type: str) -> PartKind | None:
     return None
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class Attachment:
     """One attached file with its bytes. `sha256` (hex) is its address in the history: the
     same bytes attached twice are stored once. `text` is what a reader of text gets: a text
@@ -56,7 +54,7 @@ class Attachment:
         return len(self.data)
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class AttachmentInfo:
     """What the transcript shows of an attachment, without its bytes (cheap to load)."""
 

@@ -4,11 +4,11 @@ user is told at 80 % and at 100 %, once per month and provider."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from chatdesk import wording
-from chatdesk.deferred import deferred_dataclass
 from chatdesk.settings import ProviderSettings, Settings
 from chatdesk.store import HistoryStore
 
@@ -20,7 +20,7 @@ WARN_AT = 0.8  # the share of the budget at which the user is warned
 WARNED, SPENT = 80, 100  # the notices, as stored (budget_notices.level)
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class BudgetNotice:
     """A sentence for the user about one entry's budget."""
 

@@ -8,14 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from chatdesk.deferred import deferred_dataclass
 from chatdesk.providers import errors
 from chatdesk.secrets import PoolKey
 from chatdesk.settings import ProviderSettings
 from chatdesk.store import HealthState, HistoryStore, KeyHealthRow
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class KeyHealth:
     """One key of a pool as failover sees it now (never the key: its fingerprint)."""
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from chatdesk.deferred import deferred_dataclass
 from chatdesk.states import INTERRUPTED, AttemptOutcome, MessageStatus
 from chatdesk.store.connection import StoreConnection
 from chatdesk.store.models import StoredMessage, now_iso
@@ -37,7 +37,7 @@ WHERE a.conversation_id = ? AND a.is_alternate = 0 AND a.role = 'assistant'
 """
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class Recovered:
     """What a start-up recovery found left by dead processes."""
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from chatdesk.deferred import deferred_dataclass, made
 from chatdesk.parts import AttachmentInfo
 from chatdesk.plain_text import plain_line
 from chatdesk.states import AttemptOutcome, HealthState, MessageStatus
@@ -64,7 +63,7 @@ def derive_title(text: str, limit: int = TITLE_LENGTH) -> str | None:
 
 def _from_row(cls: type[_T], row: sqlite3.Row) -> _T:
     """Build a row dataclass from a row whose columns carry the field names."""
-    values = {f.name: row[f.name] for f in fields(made(cls))}  # type: ignore[arg-type]
+    values = {f.name: row[f.name] for f in fields(cls)}  # type: ignore[arg-type]
     for name in _BOOLEAN_COLUMNS & values.keys():
         values[name] = bool(values[name])
     return cls(**values)
@@ -96,7 +95,7 @@ class Conversation:
         return _from_row(cls, row)
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class ConversationSummary:
     """One line of the conversation list; `message_count` counts main-line messages."""
 
@@ -163,7 +162,7 @@ class Attempt:
         return _from_row(cls, row)
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class SearchHit:
     """A search result. `rank` is FTS5 bm25: lower (more negative) is a better match."""
 
@@ -199,7 +198,7 @@ class HealthRow:
         return _from_row(cls, row)
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class KeyHealthRow:
     """One row of key_health: one key of a provider's pool, named by its fingerprint;
     `down_until` is a unix time."""

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 
-from chatdesk.deferred import deferred_dataclass
 from chatdesk.store.connection import StoreConnection
 from chatdesk.store.errors import NotFoundError, StoreError
 from chatdesk.store.models import now_iso
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class Prompt:
     """A saved prompt; `uses` and `last_used_at` say how often and when it was last sent."""
 
@@ -24,7 +24,7 @@ class Prompt:
     last_used_at: str | None = None
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class Route:
     """One provider of a preset's order, and the model to ask it for (None: its own)."""
 
@@ -35,7 +35,7 @@ class Route:
         return f"{self.provider}:{self.model}" if self.model else self.provider
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class Preset:
     """What other clients call an assistant: a system prompt, a provider order with a model
     each, a temperature and a longest answer (None: the providers' own)."""

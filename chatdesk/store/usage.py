@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from chatdesk.deferred import deferred_dataclass
+from dataclasses import dataclass
+
 from chatdesk.states import AttemptOutcome, MessageStatus
 from chatdesk.store.connection import StoreConnection
 from chatdesk.store.models import now_iso
@@ -28,7 +29,7 @@ ORDER BY at, m.id
 """
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class AnswerUsage:
     """What one answer used: its provider entry, model, tokens and (if known) key."""
 
