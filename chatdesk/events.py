@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatdesk.deferred import deferred_dataclass
-
 
 @dataclass(frozen=True)
 class MessageSaved:
@@ -40,14 +38,14 @@ class TextChunk:
     text: str
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class Restarted:
     """The backup answers afresh: text shown so far is replaced by the new answer."""
 
     provider: str
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class AttemptFailed:
     provider: str
     model: str
@@ -66,7 +64,7 @@ class AttemptFailed:
                                        self.streamed_text)
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class Skipped:
     """A provider left out of this answer without a try: cooling down, no key, key rejected,
     or its model cannot take this conversation (an image it cannot see, too long).
@@ -76,7 +74,7 @@ class Skipped:
     notice: str
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class Hedged:
     """`provider` gave no token within its learned deadline (`waited_s`): `backup` is asked
     too, while `provider` keeps waiting. Whichever gives a token first answers; if it is
@@ -88,7 +86,7 @@ class Hedged:
     backup_model: str = ""
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class Switched:
     """The answer goes on with another provider, or (`to_key` set) with the same provider's
     next key: `why` then names the key that failed ('Anthropic key sk-…3f9a rate-limited')."""
@@ -101,7 +99,7 @@ class Switched:
     to_key: str | None = None
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class AnswerFinished:
     conversation_id: int
     message_id: int
@@ -117,7 +115,7 @@ class AnswerFinished:
     pdfs_as_text: tuple[str, ...] = ()  # PDFs its model got as their text (see AttemptStarted)
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class AnswerPending:
     """No provider could answer: the user's message waits, marked pending."""
 
@@ -126,7 +124,7 @@ class AnswerPending:
     reason: str
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class AnswerStopped:
     """A stop that ends the answer with no failover: cancelled, or a request no one can take."""
 
@@ -136,7 +134,7 @@ class AnswerStopped:
     cancelled: bool = False
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class NotSetUp:
     """No provider asked was ever reachable (refused, and none has ever answered): that is
     not an outage. The user's message was taken back out of the history, so nothing is

@@ -19,7 +19,6 @@ import httpx_sse
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 
 from chatdesk.capabilities import Capabilities
-from chatdesk.deferred import deferred_dataclass
 from chatdesk.parts import PDF_TYPE, Attachment, PartKind
 from chatdesk.providers import errors
 
@@ -52,7 +51,7 @@ class TextDelta:
     text: str
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class ThinkingDelta:
     """Reasoning the model shows before its answer: not part of the answer, but proof that
     the model is working, so it counts against the stall deadline, not the first-token one."""
@@ -60,7 +59,7 @@ class ThinkingDelta:
     text: str
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class RefusalDelta:
     """The model declining to answer, in its own words (OpenAI's `delta.refusal`): the
     provider's reply, kept and shown, but not the answer that was asked for."""
@@ -87,7 +86,7 @@ class Usage:
                                                dataclasses.astuple(later), strict=True)))
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class Finished:
     """The terminal event; `reason` is the provider's own word (end_turn, stop, STOP, length…).
     `refused`: the provider refused or blocked the answer (set by `Provider.stream`)."""
@@ -101,7 +100,7 @@ ProviderEvent = TextDelta | ThinkingDelta | RefusalDelta | Usage | Finished
 ACTIVITY = (TextDelta, ThinkingDelta, RefusalDelta)
 
 
-@deferred_dataclass
+@dataclass(frozen=True)
 class ModelInfo:
     id: str
     display_name: str | None = None
