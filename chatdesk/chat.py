@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypedDict, Unpack
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import httpx
 
@@ -45,7 +45,9 @@ from chatdesk.store import (
     StoreError,
 )
 from chatdesk.store.prompts import Preset
-from chatdesk.versions import Versions, all_versions, main_line_upto, switch_plan
+
+if TYPE_CHECKING:
+    from chatdesk.versions import Versions
 
 # Which stored messages a provider sees as the conversation so far.
 _SENT_STATUSES = {
@@ -470,11 +472,15 @@ class ChatService:
 
     def versions(self, conversation_id: int) -> dict[int, Versions]:
         """The messages of the conversation's main line that have other versions."""
+        from chatdesk.versions import all_versions  # the app's, not on a send's way
+
         return all_versions(self.store.messages(conversation_id, include_alternates=True))
 
     def show_version(self, conversation_id: int, message_id: int) -> bool:
         """Put version `message_id` (and what followed it) on the main line; the version
         shown before is kept as an alternate. False when there was nothing to change."""
+        from chatdesk.versions import switch_plan
+
         with self.store.transaction():
             plan = switch_plan(self.store.messages(conversation_id, include_alternates=True),
                                message_id)
@@ -489,6 +495,8 @@ class ChatService:
         source = self.store.get_conversation(conversation_id)
         if source is None:
             raise LookupError(f"no conversation with id {conversation_id}")
+        from chatdesk.versions import main_line_upto
+
         copied = main_line_upto(self.store.messages(conversation_id), message_id)
         files = self.store.attachments(m.id for m in copied)
         with self.store.transaction():

@@ -302,7 +302,8 @@ def main(argv: list[str] | None = None, *, end_after_app: bool = False) -> int:
         return _fail(exc, EXIT_USAGE)
     if args.command is None or args.command == "browse":
         return _run_app(args, end_after_app)
-    chatdesk.end_start_up()  # the app resumes the collector once its engine is up
+    if args.command != "ask":  # the app resumes the collector once its engine is up, ask
+        chatdesk.end_start_up()  # once the answer's first text is out (cli_chat)
     try:
         # ask and retry refuse a broken settings.toml with one line; others warn and go on.
         ctx = AppContext.create(args.data_dir, args.portable,
@@ -329,6 +330,7 @@ def main(argv: list[str] | None = None, *, end_after_app: bool = False) -> int:
                      f"(details in {ctx.paths.log_dir})", EXIT_FAILED)
     finally:
         ctx.close()
+        chatdesk.end_start_up()
 
 
 def _run_async(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
 import os
 import sys
 
@@ -145,7 +144,7 @@ def prepare_lasting_store(ctx: AppContext) -> None:
 
 def read_key(name: str) -> str:
     if sys.stdin.isatty():
-        key = getpass.getpass(f"API key for {name} (input hidden): ")
+        key = _hidden(f"API key for {name} (input hidden): ")
     else:
         key = sys.stdin.readline()
     key = key.strip()
@@ -176,7 +175,7 @@ def unlock(ctx: AppContext, why: str | None = None) -> None:
             f"locked: set {PASSPHRASE_VAR} to its passphrase, or run this in a terminal to "
             "type it")
     for attempt in range(PROMPT_TRIES):
-        passphrase = getpass.getpass(f"Passphrase of {keys.key_file_path} (input hidden): ")
+        passphrase = _hidden(f"Passphrase of {keys.key_file_path} (input hidden): ")
         try:
             keys.unlock_key_file(passphrase)
             return
@@ -219,8 +218,8 @@ def _create_key_file(ctx: AppContext) -> None:
                 "or run this in a terminal to type one")
         print(f"No system keyring here: the key goes to an encrypted key file, "
               f"{keys.key_file_path}, locked with a passphrase you choose now.", file=sys.stderr)
-        passphrase = getpass.getpass("New passphrase (at least 8 characters, hidden): ")
-        again = getpass.getpass("The same passphrase again: ")
+        passphrase = _hidden("New passphrase (at least 8 characters, hidden): ")
+        again = _hidden("The same passphrase again: ")
         if passphrase != again:
             raise KeysUsageError("the two passphrases differ; nothing was saved")
     try:
@@ -232,3 +231,10 @@ def _create_key_file(ctx: AppContext) -> None:
 def _clause(sentence: str) -> str:
     sentence = sentence.strip().rstrip(".")
     return sentence[:1].lower() + sentence[1:]
+
+
+def _hidden(prompt: str) -> str:
+    """A line typed without echo (getpass, loaded only when a key or passphrase is asked)."""
+    import getpass
+
+    return getpass.getpass(prompt)

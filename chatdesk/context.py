@@ -135,9 +135,13 @@ class AppContext:
                        lambda: self.settings.failover.cooldown_s)
 
     def prepare_to_send(self) -> None:
-        """Start reading the CA file on a thread (OpenSSL does it without the GIL), so that
-        it overlaps loading the chat engine. (keyring's search for its backend is mostly
-        Python: on a thread it only took CPU time from the rest.)"""
+        """When a provider is reached over https://, start reading the CA file on a thread
+        (OpenSSL does it without the GIL), so that it overlaps loading the chat engine.
+        (keyring's search for its backend is mostly Python: on a thread it only took CPU
+        time from the rest.) With none, the CAs are read only if a TLS connection is made."""
+        if not any(p.effective_base_url().lower().startswith("https:")
+                   for p in self.settings.providers.values()):
+            return
         from chatdesk.providers.tls import prepare_default_context
 
         prepare_default_context()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -332,6 +331,8 @@ def _write_atomically(path: Path, text: str) -> None:
     tmp_name: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile  # only when saving: not on every start
+
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as tmp:
             tmp.write(text)

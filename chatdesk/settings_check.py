@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import os
@@ -124,6 +123,8 @@ class Validator:
                    where: tuple[str, ...], label: str) -> None:
         for key in raw:
             if key not in known:
+                import difflib  # only for a typo: not on every start
+
                 close = difflib.get_close_matches(key, known, n=1)
                 hint = f'did you mean "{close[0]}"?' if close else \
                     "known keys: " + ", ".join(known) + "."
@@ -401,8 +402,9 @@ def _pem_problem(path: Path) -> str | None:
 
 # --- finding the line of a key in the file text ---------------------------------------------
 
-_KEY_PART = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|[A-Za-z0-9_-]+')
-_HEADER = re.compile(r"^\s*\[(?!\[)([^\]]*)\]\s*(?:#.*)?$")
+# Compiled at first use (re's cache): only an error's line is looked for.
+_KEY_PART = r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|[A-Za-z0-9_-]+'
+_HEADER = r"^\s*\[(?!\[)([^\]]*)\]\s*(?:#.*)?$"
 
 
 def _find_line(text: str, where: tuple[str, ...]) -> int | None:
@@ -423,9 +425,9 @@ def _find_line(text: str, where: tuple[str, ...]) -> int | None:
         if line.lstrip().startswith("[["):
             current = ("[[",)
             continue
-        header = _HEADER.match(line)
+        header = re.match(_HEADER, line)
         if header:
-            current = tuple(p.strip("\"'") for p in _KEY_PART.findall(header.group(1)))
+            current = tuple(p.strip("\"'") for p in re.findall(_KEY_PART, header.group(1)))
             if current[: len(table)] == table and header_line is None:
                 header_line = number
             continue

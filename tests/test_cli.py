@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chatdesk import cli
+from chatdesk import cli, method_cache
 from chatdesk.cli import main
 from tests.fakes.server import ErrorResponse, FakeProvider
 from tests.helpers import MODELS, key_env, write_settings
@@ -266,3 +266,41 @@ def test_the_app_path_parses_its_options_and_refuses_unknown_ones(
     assert cli.main(["--data-dir", "d", "--bogus"]) == 2
     assert capsys.readouterr().err == (
         "chatdesk: unrecognized arguments: --bogus (see: chatdesk --help)\n")
+
+
+def test_ask_keeps_the_collector_paused_until_the_first_text_is_out(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+    import io
+
+    import chatdesk
+
+    class Out(io.StringIO):
+        """stdout, noting whether the collector ran at each write."""
+
+        collecting: list[bool] = []
+
+        def write(self, text: str) -> int:
+            self.collecting.append(gc.isenabled())
+            return super().write(text)
+
+    out = Out()
+    monkeypatch.setattr(sys, "stdout", out)
+    with FakeProvider("openai") as fake:
+        write_settings(data_dir, [("openai", fake)])
+        for var, value in key_env([("openai", fake)]).items():
+            monkeypatch.setenv(var, value)
+        try:
+            chatdesk.begin_start_up()
+            code = main(["ask", "hello"])
+            after = gc.isenabled()
+        finally:
+            chatdesk.end_start_up()
+            gc.enable()
+            gc.unfreeze()  # what end_start_up froze: this test process goes on
+            method_cache.uninstall()
+    assert code == 0
+    assert out.getvalue() == WIRE_TEXT["openai"] + "\n"
+    assert out.collecting[0] is False and after is True
+    assert out.collecting[1:] and all(out.collecting[1:])  # the first text resumed it

@@ -96,3 +96,56 @@ def test_ask_loads_nothing_it_does_not_need(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Hello! How can I help you today?\n")
     assert done.stdout.splitlines()[-1] == "loaded: []"
+
+
+# What `chatdesk ask` does not need before the answer's first byte: the costs, the monthly
+# budgets' sums (chatdesk.usage, pricing: a budget or the notices after the answer), the
+# median of a slow provider's times (statistics, with fractions and decimal), the typo hints
+# of settings.toml (difflib), ids (uuid), hidden prompts (getpass), keyring when its
+# variable turns it off (the fail backend), the outage policy (a failure's), a message's
+# versions (the app's) and attachments' files.
+NOT_BEFORE_FIRST_BYTE = ("chatdesk.usage", "chatdesk.pricing", "statistics", "difflib",
+                         "uuid", "getpass", "keyring", "chatdesk.failover.policy",
+                         "chatdesk.versions", "chatdesk.attachment_files")
+ASK_TO_FIRST_BYTE = """
+import os, runpy, sys
+names = sys.argv[1].split(",")
+class FirstByte:
+    def __init__(self, out): self.out = out
+    def write(self, text):
+        if text:
+            loaded = [n for n in names if n in sys.modules]
+            self.out.write(text)
+            self.out.flush()
+            sys.stderr.write(f"loaded: {loaded}\\n")
+            sys.stderr.flush()
+            os._exit(0)
+        return 0
+    def __getattr__(self, name): return getattr(self.out, name)
+sys.stdout = FirstByte(sys.stdout)
+sys.argv = ["chatdesk", "ask", "hello"]
+runpy.run_module("chatdesk", run_name="__main__")
+"""
+
+
+def test_ask_loads_only_what_it_needs_before_the_first_byte(tmp_path: Path) -> None:
+    from tests.fakes.server import FakeProvider
+    from tests.helpers import key_env, write_settings
+
+    with FakeProvider("openai") as fake:
+        fakes = [("local", fake)]
+        write_settings(tmp_path, fakes)
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+        env.update(key_env(fakes), CHATDESK_DATA_DIR=str(tmp_path),
+                   PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+        # Enough answers for the slow-provider check to take the median of their times.
+        for _ in range(9):
+            done = subprocess.run([sys.executable, "-m", "chatdesk", "ask", "hello"],
+                                  capture_output=True, text=True, timeout=60, env=env)
+            assert done.returncode == 0, done.stderr
+        done = subprocess.run(
+            [sys.executable, "-c", ASK_TO_FIRST_BYTE, ",".join(NOT_BEFORE_FIRST_BYTE)],
+            capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "Hello"
+    assert done.stderr.splitlines()[-1] == "loaded: []"

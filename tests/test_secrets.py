@@ -295,3 +295,39 @@ def test_more_key_shapes_are_redacted(text: str) -> None:
 ])
 def test_ordinary_words_ids_and_urls_are_kept(text: str) -> None:
     assert redact(text) == text
+
+
+KEYRING_OFF = """
+import sys
+if sys.argv[1] == "load-keyring":
+    import keyring  # a program that loaded keyring (and might have set a backend on it)
+from chatdesk.secrets import KeyStore
+from chatdesk.settings import ProviderSettings
+store = KeyStore(environ={"ANTHROPIC_API_KEY": "env-key-0001"})
+lookups = [store.lookup(ProviderSettings(n, n, "m")) for n in ("anthropic", "openai")]
+store.set("anthropic", "sk-ant-session-only-0001")
+print(lookups, store.secure_store_available(), store.place().value,
+      store.lookup(ProviderSettings("anthropic", "anthropic", "m")), store.delete("anthropic"))
+print("keyring" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("backend", ["keyring.backends.fail.Keyring",
+                                     "keyring.backends.null.Keyring"])
+def test_a_keyring_turned_off_by_its_variable_is_not_loaded_and_answers_the_same(
+    backend: str,
+) -> None:
+    import os
+    import subprocess
+
+    def run(how: str) -> list[str]:
+        env = dict(os.environ, PYTHON_KEYRING_BACKEND=backend)
+        done = subprocess.run([sys.executable, "-c", KEYRING_OFF, how], env=env,
+                              capture_output=True, text=True, timeout=60, check=True)
+        return done.stdout.splitlines()
+
+    asked, known = run("load-keyring"), run("")
+    assert known[0] == asked[0]  # the same keys, stores and answers as keyring's own
+    assert "KeyLookup(source='env:ANTHROPIC_API_KEY')" in known[0]
+    assert known[0].endswith(" False session KeyLookup(source='session') True")
+    assert (asked[1], known[1]) == ("True", "False")  # and keyring was never loaded

@@ -6,11 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from chatdesk import wording
 from chatdesk.settings import ProviderSettings, Settings
 from chatdesk.store import HistoryStore
-from chatdesk.usage import MonthSpend, Spending, month_key, month_start
+
+if TYPE_CHECKING:  # chatdesk.usage (and pricing) load when a budget is first looked at:
+    # most entries have none, and `ask` gets to its first byte without them (~3 ms)
+    from chatdesk.usage import MonthSpend, Spending
 
 WARN_AT = 0.8  # the share of the budget at which the user is warned
 WARNED, SPENT = 80, 100  # the notices, as stored (budget_notices.level)
@@ -32,8 +36,17 @@ class BudgetBook:
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.store = store
         self.now = now
-        self.spending = Spending(store, settings, now)
         self.settings = settings
+        self._spending_of = (store, settings, now)
+        self._spending: Spending | None = None
+
+    @property
+    def spending(self) -> Spending:
+        if self._spending is None:
+            from chatdesk.usage import Spending
+
+            self._spending = Spending(*self._spending_of)
+        return self._spending
 
     def skip_reason(self, entry: ProviderSettings) -> tuple[str, str] | None:
         """(the reason, the skipped notice) when this month's budget of `entry` is spent;
@@ -50,6 +63,8 @@ class BudgetBook:
     def notices(self) -> list[BudgetNotice]:
         """The notices due now (80 % reached, or all spent), each given once per month and
         provider across every process: they are marked given as they are returned."""
+        from chatdesk.usage import month_key
+
         due = []
         month = month_key(self.now())
         for spend in self.spending.budgets():
@@ -73,6 +88,8 @@ class BudgetBook:
 
 def _next_month(now: datetime) -> str:
     """'1 January': when a spent budget starts again."""
+    from chatdesk.usage import month_start
+
     start = month_start(now)
     following = start.replace(year=start.year + 1, month=1) if start.month == 12 else \
         start.replace(month=start.month + 1)

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from chatdesk import events as ev
 from chatdesk import wording
-from chatdesk.failover import policy
 from chatdesk.failover.deadline import FirstTokenDeadline
 from chatdesk.providers import errors
 from chatdesk.providers.base import ACTIVITY, ProviderEvent
@@ -228,6 +227,8 @@ class Race:
                 yield self._started(partner)
                 return
             if lead.failed and isinstance(lead.error, errors.ProviderError):
+                from chatdesk.failover import policy
+
                 if policy.decide(lead.error).action is policy.Action.STOP:
                     await self._lose(partner, self.lead)
                     return  # the router stops the answer, as it would without a hedge

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from chatdesk.failover import policy
 from chatdesk.providers import errors
 from chatdesk.secrets import PoolKey
 from chatdesk.settings import ProviderSettings
@@ -105,6 +104,8 @@ class KeyBook:
         now = self.clock()
         state = HealthState.KEY_REJECTED if isinstance(error, errors.AuthError) \
             else HealthState.DOWN
+        from chatdesk.failover import policy  # a failure's: not before the first send
+
         until = now + policy.key_cooldown_seconds(self.cooldown_s(), failures, error)
         self.store.put_key_health(KeyHealthRow(settings.name, fingerprint, state, failures,
                                                until, error.kind, _iso(now)))

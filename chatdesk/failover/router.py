@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from chatdesk import events as ev
 from chatdesk import wording
 from chatdesk.capabilities import Capabilities
-from chatdesk.failover import hedge, policy
+from chatdesk.failover import hedge
 from chatdesk.failover.capability_check import CapabilityBook, Fit
 from chatdesk.failover.health import HealthBook
 from chatdesk.providers import errors
@@ -35,6 +35,7 @@ from chatdesk.settings import ProviderSettings
 from chatdesk.store import AttemptOutcome, HealthState, HistoryStore, MessageStatus, StoreError
 
 if TYPE_CHECKING:
+    from chatdesk.failover import policy
     from chatdesk.failover.budget import BudgetBook
     from chatdesk.failover.deadline import DeadlineBook
     from chatdesk.failover.keys import KeyBook
@@ -233,6 +234,9 @@ class Router:
                 async for event in stream:
                     yield event
             except errors.ProviderError as exc:
+                # The outage policy (chatdesk.failover.policy) loads at the first failure.
+                from chatdesk.failover import policy
+
                 failed, decision = self._failed(attempt, exc, progress)
                 yield failed
                 if decision.action is policy.Action.STOP:
@@ -442,6 +446,8 @@ class Router:
                 progress: _Progress) -> tuple[ev.AttemptFailed, policy.Decision]:
         """A failed attempt: stored, its provider's health updated, its text kept for the
         next one; the policy's decision says whether another provider may try."""
+        from chatdesk.failover import policy
+
         own = self._finish(attempt, AttemptOutcome.FAILED, exc)
         decision = policy.decide(exc)
         used = _fingerprint_of(attempt.provider)

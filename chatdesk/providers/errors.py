@@ -206,16 +206,16 @@ ALL_ERRORS: tuple[type[ProviderError], ...] = (
 )
 BY_KIND: dict[str, type[ProviderError]] = {cls.kind: cls for cls in ALL_ERRORS}
 
-_CONTEXT_PATTERNS = re.compile(
+# Both matched ignoring case, compiled at their first use (re's cache): only error bodies
+# are read with them.
+_CONTEXT_PATTERNS = (
     r"context[_ ]length|prompt is too long|maximum context|too many tokens|"
-    r"input token count|exceeds the (?:maximum|context)",
-    re.IGNORECASE,
+    r"input token count|exceeds the (?:maximum|context)"
 )
 # A gateway (LiteLLM, OpenRouter, vLLM…) asked for a model it does not serve, often as a 400.
-_UNKNOWN_MODEL = re.compile(
+_UNKNOWN_MODEL = (
     r"model_not_found|unknown model|invalid model|no such model|not a valid model|"
-    r"model\b[^.]{0,120}?\b(?:not found|does not exist|is not supported|not available)",
-    re.IGNORECASE,
+    r"model\b[^.]{0,120}?\b(?:not found|does not exist|is not supported|not available)"
 )
 _AUTH_REASONS = {"API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED", "PERMISSION_DENIED",
                  "UNAUTHENTICATED"}
@@ -328,9 +328,10 @@ def classify_response(
         return ProviderTimeout(text, **kw)
     if status == 404:
         return NotFound(text, **kw)
-    if status == 413 or (400 <= status < 500 and _CONTEXT_PATTERNS.search(f"{text} {code}")):
+    said = f"{text} {code}"
+    if status == 413 or (400 <= status < 500 and re.search(_CONTEXT_PATTERNS, said, re.I)):
         return ContextTooLong(text, **kw)
-    if 400 <= status < 500 and _UNKNOWN_MODEL.search(f"{text} {code}"):
+    if 400 <= status < 500 and re.search(_UNKNOWN_MODEL, said, re.I):
         return NotFound(text, **kw)
     if 400 <= status < 500:
         return BadRequest(text, **kw)
@@ -347,7 +348,7 @@ def classify_stream_error(payload: Any, provider: str | None = None) -> Provider
         return Overloaded(text, provider=provider)
     if "rate_limit" in lowered or "resource_exhausted" in lowered:
         return RateLimited(text, provider=provider)
-    if _CONTEXT_PATTERNS.search(lowered):
+    if re.search(_CONTEXT_PATTERNS, lowered, re.IGNORECASE):
         return ContextTooLong(text, provider=provider)
     return ServerError(text, provider=provider)
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import ssl
+import sys
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +49,7 @@ def ssl_context(ca_bundle: str | None = None,
     try:
         ctx = ssl.create_default_context(cafile=cafile, capath=capath)
     except (OSError, ssl.SSLError) as exc:
-        log.warning("the CA certificates in %s could not be loaded (%s); using certifi's",
-                    cafile or capath, exc)
+        _warn_unloadable(cafile or capath, exc)
         import certifi
 
         ctx = ssl.create_default_context(cafile=certifi.where())
@@ -59,6 +60,75 @@ def ssl_context(ca_bundle: str | None = None,
             # settings.toml was checked on load; the file changed since. The certificate
             # error that follows names ca_bundle.
             log.warning("ca_bundle %s could not be loaded (%s)", ca_bundle, exc)
+    return ctx
+
+
+def _warn_unloadable(where: str | None, exc: Exception) -> None:
+    log.warning("the CA certificates in %s could not be loaded (%s); using certifi's",
+                where, exc)
+
+
+class _CertsAtFirstUse(ssl.SSLContext):
+    """ssl_context() without a ca_bundle, whose CA certificates are read at its first TLS
+    connection: reading certifi's ~150 (~200 M instructions, ~25 ms of CPU) is most of what
+    `chatdesk ask` costs beyond its imports, and a process that only talks plain http:// (a
+    local server) never needs them. The CA variables are read when it is made, as before."""
+
+    _cafile: str | None
+    _capath: str | None
+    _loaded: bool
+    _lock: threading.Lock
+
+    def _load(self) -> None:
+        with self._lock:
+            if self._loaded:
+                return
+            self._loaded = True
+            cafile, capath = self._cafile, self._capath
+            if cafile is None and capath is None:
+                import certifi
+
+                cafile = certifi.where()
+            try:
+                self.load_verify_locations(cafile, capath)
+            except (OSError, ssl.SSLError) as exc:
+                # OpenSSL reads a CA file whole or not at all (and before the folder), so
+                # this holds certifi's CAs only, as the fresh context ssl_context() makes.
+                _warn_unloadable(cafile or capath, exc)
+                import certifi
+
+                self.load_verify_locations(cafile=certifi.where())
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        self._load()
+        return super().wrap_socket(*args, **kwargs)
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:  # asyncio's and anyio's
+        self._load()
+        return super().wrap_bio(*args, **kwargs)
+
+    def get_ca_certs(self, binary_form: bool = False) -> Any:
+        self._load()
+        return super().get_ca_certs(binary_form)
+
+    def cert_store_stats(self) -> dict[str, int]:
+        self._load()
+        return super().cert_store_stats()
+
+
+def certs_at_first_use(environ: Mapping[str, str] = os.environ) -> ssl.SSLContext:
+    """ssl_context() (no ca_bundle) that reads its CA certificates only when it first makes
+    a TLS connection (or is asked what it holds)."""
+    # As ssl.create_default_context makes a client context, less the loading.
+    ctx = _CertsAtFirstUse(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.check_hostname = True
+    keylog = os.environ.get("SSLKEYLOGFILE")
+    if keylog and not sys.flags.ignore_environment and hasattr(ctx, "keylog_filename"):
+        ctx.keylog_filename = keylog
+    ctx._cafile, ctx._capath = _from_environment(environ)
+    ctx._loaded = False
+    ctx._lock = threading.Lock()
     return ctx
 
 
@@ -94,7 +164,7 @@ def prepare_default_context() -> None:
 
 def default_context() -> ssl.SSLContext:
     """ssl_context(): the one prepared ahead when it was built under the same variables,
-    else a new one."""
+    else a new one that reads its CA certificates at its first TLS connection."""
     global _prepared
     with _prepared_lock:
         future, _prepared = _prepared, None
@@ -106,4 +176,4 @@ def default_context() -> ssl.SSLContext:
         else:
             if variables == _ca_variables(os.environ):
                 return ctx
-    return ssl_context()
+    return certs_at_first_use()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import sqlite3
 from contextlib import closing
 from datetime import date
@@ -80,6 +79,8 @@ def rolling_backup(conn: sqlite3.Connection, path: Path, today: date | None = No
     if target.exists():
         return None
     try:
+        import shutil  # once a day: not on every open
+
         if shutil.disk_usage(path.parent).free < path.stat().st_size + SPARE_BYTES:
             log.warning("no daily backup of %s: too little disk space is left", path)
             return None

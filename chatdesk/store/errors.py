@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -96,6 +95,8 @@ def disk_is_full(path: Path, margin: int = 1 << 20) -> bool:
     """Whether the disk holding `path` has (almost) no room left: SQLite reports a full
     disk as an I/O error when it cannot grow its -shm file."""
     try:
+        import shutil  # (bz2, lzma, fnmatch…) only when a write failed
+
         return shutil.disk_usage(path.parent).free < margin
     except OSError:
         return False

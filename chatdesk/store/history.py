@@ -30,6 +30,7 @@ from chatdesk.store.models import (
     check,
     derive_title,
     in_tree_order,
+    new_uid,
     now_iso,
     to_iso,
 )
@@ -55,12 +56,6 @@ LIMIT ? OFFSET ?
 _NOT_A_TIME = "~"
 TRASH_DAYS = 30  # how long a deleted conversation stays in the Trash
 TEXTS_PER_QUERY = 500  # ids in one `message_texts` query (SQLite's limit of variables)
-
-
-def _new_uid() -> str:
-    import uuid  # loaded on first write: it is not needed to show the history
-
-    return uuid.uuid4().hex
 
 
 class HistoryStore(Attachments, Claims, Prompts, UsageQueries):
@@ -89,7 +84,7 @@ class HistoryStore(Attachments, Claims, Prompts, UsageQueries):
         created = created_at or now_iso()
         conv = Conversation(
             id=0,
-            uid=uid or _new_uid(),
+            uid=uid or new_uid(),
             title=(title or "").strip() or None,
             system_prompt=system_prompt,
             preferred_provider=preferred_provider,
@@ -245,7 +240,7 @@ class HistoryStore(Attachments, Claims, Prompts, UsageQueries):
         created = created_at or now_iso()
         msg = StoredMessage(
             id=0,
-            uid=uid or _new_uid(),
+            uid=uid or new_uid(),
             conversation_id=conversation_id,
             role=role,
             content=content,

@@ -17,21 +17,22 @@ _FINE = 512  # then narrowed to a piece this long, shown with this much on eithe
 _OVERLAP = 256  # pieces overlap so that a word or phrase cut at the edge is still found
 
 # A "quoted phrase" (optionally followed by * for a prefix match) or any run of non-space.
-_PART = re.compile(r'"([^"]*)"(\*?)|(\S+)')
-_WORD_CHAR = re.compile(r"[^\W_]")  # what the unicode61 tokenizer keeps: letters and digits
+# Compiled at first use (re's cache): not on every start.
+_PART = r'"([^"]*)"(\*?)|(\S+)'
+_WORD_CHAR = r"[^\W_]"  # what the unicode61 tokenizer keeps: letters and digits
 _TOKENIZER = "unicode61 remove_diacritics 2"  # as schema.py's messages_fts
 
 
 def _terms(raw: str) -> list[str]:
     parts: list[str] = []
-    for match in _PART.finditer(raw.replace("\x00", " ")):
+    for match in re.finditer(_PART, raw.replace("\x00", " ")):
         phrase, phrase_star, bare = match.groups()
         if bare is not None:
             text = bare.rstrip("*")
             prefix = len(text) < len(bare)
         else:
             text, prefix = phrase, bool(phrase_star)
-        if not _WORD_CHAR.search(text):
+        if not re.search(_WORD_CHAR, text):
             continue
         parts.append('"' + text.replace('"', '""') + '"' + ("*" if prefix else ""))
         if len(parts) >= MAX_TERMS:

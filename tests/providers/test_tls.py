@@ -4,6 +4,7 @@ no key sent in clear over plain http:// to another machine."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -178,10 +179,110 @@ def test_the_default_context_built_ahead_is_used_once_under_the_same_variables(
     tls.prepare_default_context()
     first = tls.default_context()
     assert built == [None]  # the one prepared: nothing built again
-    assert tls.default_context() is not first  # taken once; the next is new
-    assert len(built) == 2
+    second = tls.default_context()
+    assert second is not first  # taken once; the next is new, reading its CAs when used
+    assert built == [None] and isinstance(second, tls._CertsAtFirstUse)
     # Built under other CA variables than the send's: not used.
     tls.prepare_default_context()
     monkeypatch.setenv("SSL_CERT_FILE", str(certs.ca_pem))
-    tls.default_context()
-    assert len(built) == 4
+    third = tls.default_context()
+    assert len(built) == 2 and isinstance(third, tls._CertsAtFirstUse)
+    assert [c["subject"] for c in third.get_ca_certs()] == [
+        ((("commonName", "chatdesk test CA"),),)]
+
+
+# -- the default context reads its CA certificates at its first TLS connection -----------
+
+@pytest.fixture
+def ca_loads(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Each time any context in this process reads CA certificates."""
+    loads: list[object] = []
+    real = ssl.SSLContext.load_verify_locations
+
+    def counting(self: ssl.SSLContext, cafile: object = None, capath: object = None,
+                 cadata: object = None) -> None:
+        loads.append(cafile or capath)
+        real(self, cafile, capath, cadata)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting)
+    return loads
+
+
+async def test_plain_http_never_reads_the_ca_certificates(ca_loads: list[object]) -> None:
+    with FakeProvider("openai") as fake:
+        async with new_http_client([settings_for(fake)]) as client:
+            provider = make_provider("openai", Endpoint("local", fake.base_url,
+                                                        fake.api_key), client)
+            assert [m.id for m in await provider.list_models()] == fake.models
+            assert [m.id for m in await provider.list_models()] == fake.models
+    assert ca_loads == []
+
+
+async def test_the_cas_are_read_once_at_the_first_tls_connection(
+    tls_fake: FakeProvider, certs: CertFiles, monkeypatch: pytest.MonkeyPatch,
+    ca_loads: list[object],
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(certs.ca_pem))
+    async with new_http_client([settings_for(tls_fake)]) as client:
+        provider = make_provider("openai", Endpoint("tls", tls_fake.base_url,
+                                                    tls_fake.api_key), client)
+        assert ca_loads == []
+        assert [m.id for m in await provider.list_models()] == tls_fake.models
+    async with new_http_client([settings_for(tls_fake)]) as client:
+        provider = make_provider("openai", Endpoint("tls", tls_fake.base_url,
+                                                    tls_fake.api_key), client)
+        await provider.list_models()
+        await provider.list_models()
+    assert ca_loads == [str(certs.ca_pem)] * 2  # one per client, none per connection
+
+
+@pytest.mark.parametrize("variable", [None, "SSL_CERT_FILE", "SSL_CERT_DIR", "broken"])
+def test_the_context_read_at_first_use_is_the_one_ssl_context_makes(
+    certs: CertFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture, variable: str | None,
+) -> None:
+    from chatdesk.providers import tls
+
+    if variable == "SSL_CERT_DIR":
+        monkeypatch.setenv(variable, str(certs.ca_pem.parent))
+    elif variable == "broken":  # a file that is not PEM: a warning, and certifi's CAs
+        (tmp_path / "broken.pem").write_text("-----BEGIN CERTIFICATE-----\nnot one\n")
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "broken.pem"))
+    elif variable:
+        monkeypatch.setenv(variable, str(certs.ca_pem))
+    eager = tls.ssl_context()
+    warned = [r.getMessage() for r in caplog.records]
+    caplog.clear()
+    lazy = tls.certs_at_first_use()
+    assert isinstance(lazy, tls._CertsAtFirstUse)
+    for attribute in ("protocol", "options", "verify_mode", "verify_flags", "check_hostname",
+                      "minimum_version", "maximum_version", "post_handshake_auth"):
+        assert getattr(lazy, attribute) == getattr(eager, attribute), attribute
+    assert lazy.get_ca_certs(binary_form=True) == eager.get_ca_certs(binary_form=True)
+    assert lazy.cert_store_stats() == eager.cert_store_stats()
+    assert [r.getMessage() for r in caplog.records] == warned
+    assert bool(warned) == (variable == "broken")
+
+
+def test_ask_reads_no_ca_file_ahead_unless_a_provider_uses_https(tmp_path: Path) -> None:
+    from chatdesk.context import AppContext
+    from chatdesk.providers import tls
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "settings.toml").write_text(
+        '[failover]\norder = ["local"]\n\n[providers.local]\ntype = "openai"\nmodel = "m"\n'
+        'base_url = "http://127.0.0.1:9/v1"\n')
+    ctx = AppContext.create(str(data))
+    try:
+        tls.default_context()  # takes whatever an earlier test prepared
+        ctx.prepare_to_send()
+        assert tls._prepared is None
+        with open(data / "settings.toml", "a") as f:
+            f.write('\n[providers.cloud]\ntype = "anthropic"\nmodel = "m"\n')
+        ctx = AppContext.create(str(data))
+        ctx.prepare_to_send()
+        assert tls._prepared is not None
+        assert not isinstance(tls.default_context(), tls._CertsAtFirstUse)
+    finally:
+        ctx.close()
