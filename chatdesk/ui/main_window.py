@@ -58,9 +58,13 @@ RENDERER_WARM_UP_MS = 300  # after the engine is attached: the window is idle by
 
 
 def warm_up_renderer() -> None:
+    """What showing a conversation needs first: the Markdown renderer and the price table
+    its answers' costs are read from."""
+    from chatdesk.pricing import shipped_prices
     from chatdesk.ui.render import warm_up
 
     warm_up()
+    shipped_prices()
 
 
 def remembered_zoom(state: QSettings | None) -> float:
@@ -452,8 +456,8 @@ class MainWindow(QMainWindow):
             # were cut off (before the first retry of pending messages).
             QTimer.singleShot(0, self.controller.recover_interrupted)
             # The message renderer (markdown-it and its link finder, pygments: ~40 ms,
-            # ~3.5 MB) loads while the window is idle, not when the first conversation
-            # is opened.
+            # ~3.5 MB) and the price table load while the window is idle, not when the
+            # first conversation is opened.
             QTimer.singleShot(RENDERER_WARM_UP_MS, warm_up_renderer)
 
     # -- intents: what the user asked for ---------------------------------------------------
