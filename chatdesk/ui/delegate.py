@@ -146,7 +146,7 @@ class _LiveDocument:
         """Whether this document can go on showing `content` (or must be started again)."""
         return dark == self.dark and notices == self.notices and content.startswith(self.text)
 
-    def update(self, content: str) -> None:
+    def update(self, content: str, final: bool = False) -> None:
         from chatdesk.ui.render import render_markdown_part, settled_boundary
 
         cursor = QTextCursor(self.doc)
@@ -162,13 +162,13 @@ class _LiveDocument:
             self.text = content[:cut]
         cursor.movePosition(QTextCursor.MoveOperation.End)
         self.tail_at = cursor.position()
-        if cut < len(content):
+        if cut < len(content):  # the rest is still being written (unless final)
             self._append(cursor, render_markdown_part(content[cut:], self.dark,
-                                                      self.next_code)[0])
+                                                      self.next_code, live=not final)[0])
 
     def finish(self, content: str, header: str) -> None:
         """The whole answer, under its final header (the first block's text)."""
-        self.update(content)
+        self.update(content, final=True)
         cursor = QTextCursor(self.doc)
         cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
         cursor.insertHtml(header)

@@ -14,13 +14,10 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_by_name
 from pygments.styles import get_style_by_name
 from pygments.token import Token as PygToken
-from pygments.util import ClassNotFound
 
-from chatdesk.ui import design
+from chatdesk.ui import design, lexers
 
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 COPY_SCHEME = "copy"
@@ -69,14 +66,6 @@ def _formatter(dark: bool) -> HtmlFormatter:
     return HtmlFormatter(style=_PALETTES[dark].pygments_style, noclasses=True, nowrap=True)
 
 
-@functools.lru_cache(maxsize=64)
-def _lexer(name: str) -> Lexer | None:
-    try:
-        return get_lexer_by_name(name, stripnl=False, ensurenl=False)
-    except (ClassNotFound, ValueError):
-        return None
-
-
 _LANG_CLEAN = re.compile(r"^(?:language-)?\{?\.?([A-Za-z0-9_+#.-]+)")
 
 
@@ -91,7 +80,7 @@ def _language(info: str) -> str:
 @functools.lru_cache(maxsize=128)
 def _highlight(code: str, language: str, dark: bool) -> str:
     """The code as HTML spans (already escaped); plain escaped text when no lexer fits."""
-    lexer = _lexer(language) if language else None
+    lexer = lexers.lexer(language) if language else None
     if lexer is not None:
         try:
             return highlight(code, lexer, _formatter(dark))
@@ -118,7 +107,12 @@ def _render_code(self: Any, tokens: Sequence[Token], idx: int, options: OptionsD
     n = env.setdefault("code_index", 0)
     env["code_index"] = n + 1
     language = _language(token.info) if token.type == "fence" else ""
-    body = _highlight(_code_source(token), language, dark).rstrip("\n")
+    if env.get("live") and language and not _highlightable(token, env, language):
+        # Still being written (or its lexer still loading): plain, highlighted once
+        # it is closed. Highlighting it anew on every refresh cost ~10-20 ms each.
+        body = html.escape(_code_source(token), quote=False).rstrip("\n")
+    else:
+        body = _highlight(_code_source(token), language, dark).rstrip("\n")
     label = html.escape(language) if language else "code"
     # A header row (language, Copy) over the code, as the web apps draw it.
     return (
@@ -133,6 +127,20 @@ def _render_code(self: Any, tokens: Sequence[Token], idx: int, options: OptionsD
         f'<pre style="margin:0px; white-space:pre-wrap; color:{pal.code_fg}">{body}</pre>'
         f"</td></tr></table>\n"
     )
+
+
+def _highlightable(token: Token, env: EnvType, language: str) -> bool:
+    """Whether a fenced block of a live part is closed and its lexer loaded (the lexer of a
+    block whose first line is complete starts loading on a worker thread)."""
+    lines: list[str] = env["lines"]
+    start, end = token.map or (0, 0)
+    if end - start < 2:
+        return False  # its first line may be a part of its language's name
+    if not lexers.ready(language):
+        return False
+    last = lines[end - 1].lstrip(" ")
+    run = len(last) - len(last.lstrip(token.markup[0]))
+    return run >= len(token.markup) and not last[run:].strip()
 
 
 def _render_code_inline(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict,
@@ -244,7 +252,21 @@ def _markdown() -> MarkdownIt:
     }
     for name, rule in rules.items():
         md.add_render_rule(name, rule)
+    lexers.keep_compiled(_linkify_patterns(md))
     return md
+
+
+# The patterns linkify-it passes to re.search / re.finditer (with IGNORECASE) as strings.
+_LINKIFY_KEYS = ("pretest", "schema_test", "schema_search", "schema_at_start",
+                 "host_fuzzy_test", "link_fuzzy", "link_no_ip_fuzzy", "email_fuzzy")
+
+
+def _linkify_patterns(md: MarkdownIt) -> list[tuple[str, int]]:
+    found = getattr(md.linkify, "re", None)
+    if not isinstance(found, dict):
+        return []
+    return [(found[key], re.IGNORECASE) for key in _LINKIFY_KEYS
+            if isinstance(found.get(key), str)]
 
 
 @functools.lru_cache(maxsize=64)
@@ -253,10 +275,15 @@ def render_markdown(text: str, dark: bool = False) -> str:
     return render_markdown_part(text, dark)[0]
 
 
-def render_markdown_part(text: str, dark: bool = False, first_code: int = 0) -> tuple[str, int]:
+def render_markdown_part(text: str, dark: bool = False, first_code: int = 0,
+                         live: bool = False) -> tuple[str, int]:
     """HTML for one part of a longer text whose code blocks before it number first_code, and
-    the number of the next code block. Parts cut at settled_boundary render as the whole."""
+    the number of the next code block. Parts cut at settled_boundary render as the whole.
+    `live`: the part is still being written, and a fenced code block that is not closed yet
+    shows as plain text in its box (highlighted once closed)."""
     env: dict[str, Any] = {"dark": dark, "code_index": first_code}
+    if live:
+        env["live"], env["lines"] = True, text.split("\n")
     return _markdown().render(text, env), int(env["code_index"])
 
 

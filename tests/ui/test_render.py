@@ -16,7 +16,7 @@ from chatdesk.ui.render import (
     render_markdown_part,
     settled_boundary,
 )
-from tests.ui.conftest import qt_warning_marks
+from tests.ui.conftest import qt_warning_marks, wait_for_lexer
 
 pytestmark = qt_warning_marks()
 
@@ -276,3 +276,35 @@ def test_a_code_block_has_a_header_with_its_language_and_copy() -> None:
     assert ">python</td>" in header and 'href="copy:0"' in header and ">Copy</a>" in header
     plain = render_markdown("```\nx\n```")
     assert ">code</td>" in plain[:plain.index("<pre")]
+
+
+def _spans(html_text: str) -> int:
+    return html_text.count("<span")
+
+
+def test_a_code_block_still_being_written_shows_plain_and_highlighted_once_closed() -> None:
+    wait_for_lexer("python")
+    growing = "Look:\n\n```python\ndef f(x):\n    return x + 1\n"
+    live, _ = render_markdown_part(growing, live=True)
+    assert _spans(live) == 0 and "def f(x):\n    return x + 1" in live
+    assert "python" in live and 'href="copy:0"' in live  # its box, label and Copy link
+    assert _spans(render_markdown_part(growing)[0]) > 0  # not live: highlighted as always
+    closed, code = render_markdown_part(growing + "```\n", live=True)
+    assert _spans(closed) > 0 and code == 1
+    assert closed == render_markdown_part(growing + "```\n")[0]
+    # Not a closing fence: a longer opening run is needed, and no text may follow it.
+    assert _spans(render_markdown_part(growing + "``", live=True)[0]) == 0
+    assert _spans(render_markdown_part(growing + "```x", live=True)[0]) == 0
+    tilde = "~~~~python\nx = 1\n~~~"
+    assert _spans(render_markdown_part(tilde, live=True)[0]) == 0
+    assert _spans(render_markdown_part(tilde + "~\n", live=True)[0]) > 0
+
+
+def test_a_live_block_whose_lexer_is_loading_shows_plain(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from chatdesk.ui import lexers
+
+    monkeypatch.setattr(lexers, "ready", lambda name: False)
+    text = "```rust\nfn main() {}\n```\n"
+    assert _spans(render_markdown_part(text, live=True)[0]) == 0
+    assert _spans(render_markdown_part(text)[0]) > 0  # a settled part waits for its lexer

@@ -446,3 +446,65 @@ def test_opening_another_conversation_lets_the_documents_of_the_last_go(
     assert view.delegate.cached_count() > 4
     view.show_conversation(store.messages(second))
     assert view.delegate.cached_count() == 4  # only the new conversation's rows
+
+
+def _colours_of(doc: QTextDocument, text: str) -> set[str]:
+    """The text colours of the fragments that hold some of `text`."""
+    found = set()
+    block = doc.begin()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            fragment = it.fragment()
+            if fragment.text().strip() and fragment.text().strip() in text:
+                found.add(fragment.charFormat().foreground().color().name())
+            it += 1
+        block = block.next()
+    return found
+
+
+def test_a_code_block_being_written_is_plain_until_closed_and_the_answer_ends_as_before(
+        qtbot: Any, store: HistoryStore) -> None:
+    from chatdesk.ui.delegate import _LiveDocument
+    from tests.ui.conftest import wait_for_lexer
+
+    wait_for_lexer("python")
+    conv = store.create_conversation()
+    store.add_message(conv.id, "user", "show me")
+    view = make_view(qtbot, store)
+    view.show_conversation(store.messages(conv.id))
+    model: TranscriptModel = view.tmodel
+    model.refresh_interval = lambda: 0
+    model.begin_answer(ev.AttemptStarted("anthropic", "m", 1, 999))
+    code = "def f(x):\n    return x + 1  # one more\n"
+    pieces = ["Here:\n\n", "```python\n", *code.splitlines(keepends=True), "```\n",
+              "\n", "After the code.\n\n", "```python\nprint(", "'open')"]
+    shown: list[str] = []
+    for piece in pieces:
+        model.append_text(piece)
+        qtbot.wait(2)
+        assert model.live_row is not None
+        doc = view.delegate.document_for(model.live_row, model)
+        shown.append(doc.toPlainText())
+        if piece == "    return x + 1  # one more\n":  # open: one colour
+            assert len(_colours_of(doc, code)) == 1
+    assert len(_colours_of(doc, code)) > 1  # closed: highlighted
+    assert "print('open')" in shown[-1] and len(_colours_of(doc, "print('open')")) == 1
+    # Nothing lost or reordered while it streamed: each view holds the lines so far, in order.
+    for upto, text in enumerate(shown, 1):
+        at = 0
+        for line in "".join(pieces[:upto]).splitlines():
+            if line.strip() and not line.startswith("```"):
+                at = text.index(line, at) + len(line)
+    model.end_live()
+    final = view.delegate.document_for(model.rows[-1], model)
+    assert len(_colours_of(final, "print('open')")) > 1  # the answer's end: highlighted
+    # The finished document is the one the same refreshes made before live parts existed.
+    content = "".join(pieces)
+    before = _LiveDocument(view.delegate._new_document(), False, "")
+    head = view.delegate.head_html(model.rows[-1], [])
+    before.doc.setHtml(head)
+    for upto in range(1, len(pieces) + 1):
+        before.update("".join(pieces[:upto]), final=True)
+    before.finish(content, view.delegate.header_html(model.rows[-1]))
+    assert before.doc.toHtml() == final.toHtml()

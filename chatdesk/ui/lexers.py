@@ -1,0 +1,75 @@
+"""Pygments lexers by language name, loaded on a worker thread so the GUI never compiles one."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from pygments.lexer import Lexer
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+# A language's first lexer costs 3-50 ms (its module imported, its regular expressions
+# compiled), the first unknown name ~100 ms (pygments scans the installed plugins).
+# Loading one also pushes older patterns out of the `re` module's cache (512 of them, the
+# oldest dropped first), and linkify-it looks its patterns up there on every render:
+# recompiling them took ~25 ms on the next render. So the worker compiles those again
+# after each load (keep_compiled names them).
+MAX_NAMES = 256  # names come from the answers' code fences: at most this many kept
+
+_loading: dict[str, Future[Lexer | None]] = {}
+_relinked: Future[None] | None = None
+_worker: ThreadPoolExecutor | None = None
+_kept: tuple[tuple[str, int], ...] = ()
+
+
+def keep_compiled(patterns: Sequence[tuple[str, int]]) -> None:
+    """Patterns (with their flags) that others look up in `re`'s cache, compiled again after
+    each load."""
+    global _kept
+    _kept = tuple(patterns)
+
+
+def ready(name: str) -> bool:
+    """Whether `name`'s lexer is loaded (or known to be missing), and the patterns kept
+    compiled are back in `re`'s cache. If not loaded, it starts loading: False until then."""
+    loading = _loading.get(name)
+    if loading is None:
+        _start(name)
+        return False
+    return loading.done() and (_relinked is None or _relinked.done())
+
+
+def lexer(name: str) -> Lexer | None:
+    """`name`'s lexer (None if pygments has none), waiting for the worker if need be."""
+    loading = _loading.get(name)
+    if loading is None:
+        loading = _start(name)
+    return loading.result()
+
+
+def _start(name: str) -> Future[Lexer | None]:
+    global _worker, _relinked
+    if len(_loading) >= MAX_NAMES:
+        for done in [n for n, f in _loading.items() if f.done()]:
+            del _loading[done]
+    if _worker is None:
+        _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatdesk-lexers")
+    loading = _loading[name] = _worker.submit(_load, name)
+    _relinked = _worker.submit(_compile_kept)
+    return loading
+
+
+def _load(name: str) -> Lexer | None:
+    try:
+        return get_lexer_by_name(name, stripnl=False, ensurenl=False)
+    except (ClassNotFound, ValueError):
+        return None
+    except Exception:  # a broken lexer plugin must not lose the answer: shown plain
+        return None
+
+
+def _compile_kept() -> None:
+    for pattern, flags in _kept:
+        re.compile(pattern, flags)  # a cache hit if it is still there
