@@ -288,30 +288,49 @@ def render_markdown_part(text: str, dark: bool = False, first_code: int = 0,
 
 
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+_LIST_ITEM = re.compile(r"(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+_LIST_START = "-*+0123456789"  # how a line that may be a list item begins
 
 
 def settled_boundary(text: str, start: int = 0) -> int:
     """The last place at or after `start` where `text` can be cut so that both sides render as
     they would together: the start of a line at the left margin after a blank line, outside
-    any fenced code block. `start` must itself be such a place (or 0). A growing answer is
-    rendered in parts this way, so each refresh renders only what came since the last cut."""
+    any fenced code block and not where a list may go on (its items would no longer be
+    one list), or the line after a fenced block that opened at the margin. The last line may
+    still be being written: only its first character counts. `start` must itself be such a
+    place (or 0). A growing answer is rendered in parts this way, so each refresh renders
+    only what came since the last cut."""
     best = start
     fence: str | None = None  # the opening run of ` or ~ while inside a fenced block
+    at_margin = False  # ... and whether that block opened at the left margin
     blank_before = False
+    in_list = False  # the last line at the margin was a list item's
     pos = start
     while pos < len(text):
         end = text.find("\n", pos)
+        line = text[pos:] if end < 0 else text[pos:end]
+        if fence is None and blank_before and line[:1] not in ("", " ", "\t") \
+                and not (in_list and line[0] in _LIST_START):
+            best = pos
         if end < 0:
             break  # the last line is still being written
-        line = text[pos:end]
-        if fence is None and blank_before and line[:1] not in ("", " ", "\t"):
-            best = pos
         match = _FENCE.match(line)
         if fence is None and match:
-            fence = match.group(1)
+            if match.group(1)[0] != "`" or "`" not in line[match.end():]:
+                fence, at_margin = match.group(1), match.start(1) == 0
+                in_list = in_list and not at_margin  # a fence at the margin ends a list
         elif fence is not None and match and match.group(1)[0] == fence[0] \
                 and len(match.group(1)) >= len(fence) and not line[match.end():].strip():
             fence = None
+            if at_margin:
+                best = end + 1  # nothing is left open after it
+        elif fence is None and line[:1] not in ("", " ", "\t"):
+            # A list goes on through lines that continue its last item's paragraph; only
+            # a line at the margin after a blank one surely ends it.
+            if _LIST_ITEM.match(line):
+                in_list = True
+            elif blank_before:
+                in_list = False
         blank_before = not line.strip()
         pos = end + 1
     return best

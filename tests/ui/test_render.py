@@ -225,21 +225,38 @@ Last words"""
 
 def test_settled_boundary_cuts_only_between_blocks_at_the_margin() -> None:
     cut = settled_boundary(STREAMED)
-    # Not before "Last words": a line still being written (no newline yet) may become a fence.
-    assert STREAMED[cut:].startswith("- one\n")
-    whole = STREAMED + "\n"
-    assert whole[settled_boundary(whole):] == "Last words\n"
+    # Before "Last words" although it is still being written: whatever the line becomes
+    # (even a fence), what comes before it renders the same.
+    assert STREAMED[cut:] == "Last words"
     inside_fence = STREAMED[:STREAMED.index("y = 2")]
     assert inside_fence[settled_boundary(inside_fence):].startswith("```python")
     assert settled_boundary("one line, no end") == 0
-    assert settled_boundary("a\n\nb") == 0  # "b" may still be the start of a fence
-    assert settled_boundary("a\n\nb\n") == 3
+    assert settled_boundary("a\n\nb") == 3
+    assert settled_boundary("a\n\n") == 0  # nothing after the blank line yet
     # From a cut onwards only the rest is scanned, and the cut never moves back.
     first = settled_boundary(STREAMED[:45])  # "## A heading\n" is complete
     assert first > 0 and settled_boundary(STREAMED, first) == cut
     assert settled_boundary("x\n\n  indented\n") == 0  # an indented line may continue a list
     assert settled_boundary("~~~\n\nstill code\n\n~~~\n\nafter\n") == \
         len("~~~\n\nstill code\n\n~~~\n\n")
+
+
+def test_settled_boundary_after_a_fence_at_the_margin_and_not_inside_a_list() -> None:
+    # A fenced block that opened at the margin leaves nothing open once closed.
+    assert settled_boundary("Intro\n```py\nx = 1\n```\nMore") == len("Intro\n```py\nx = 1\n```\n")
+    assert settled_boundary("Intro\n```py\nx = 1\n```") == 0  # the closing line may go on
+    # Indented, it may belong to a list item; a backtick run followed by a backtick is
+    # inline code, not a fence.
+    assert settled_boundary("- a\n  ```\n  x\n  ```\nb") == 0
+    assert settled_boundary("p\n\n```x`y\n\nq\n```\nz") == len("p\n\n```x`y\n\n")
+    # A blank line between items makes one loose list: no cut between them, nor before a
+    # line that may start an item, until a line at the margin after a blank one ends it.
+    assert settled_boundary("- a\n\n- b\n\n1. c\n") == 0
+    assert settled_boundary("- a\n\n-") == 0
+    assert settled_boundary("- a\nlazy\n\n- b\n") == 0
+    assert settled_boundary("- a\n\nafter") == len("- a\n\n")
+    assert settled_boundary("- a\n\nafter\n\n- b\n", 5) == len("- a\n\nafter\n\n")
+    assert settled_boundary("- a\n```\nx\n```\n\n- b") == len("- a\n```\nx\n```\n\n")
 
 
 def test_parts_cut_at_settled_boundaries_render_as_the_whole() -> None:
@@ -255,6 +272,18 @@ def test_parts_cut_at_settled_boundaries_render_as_the_whole() -> None:
     html += render_markdown_part(text[cut:], False, code)[0]
     assert html == whole
     assert HREF.findall(html).count("copy:1") == 1  # code blocks keep counting across parts
+    # A loose list (blank lines between its items) stays one list; text right after a
+    # fence, a heading glued to a paragraph, an item's lazy line, a numbered list.
+    text = ("- one\n\n- two\nlazy\n\n- three\n\nAfter.\n```sh\nls\n```\nRight after.\n"
+            "## Heading\nText.\n\n1. a\n\n2. b\n\n---\n\nEnd")
+    html, cut, code = "", 0, 0
+    for upto in range(1, len(text) + 1):
+        new_cut = settled_boundary(text[:upto], cut)
+        if new_cut > cut:
+            part, code = render_markdown_part(text[cut:new_cut], False, code)
+            html, cut = html + part, new_cut
+    assert cut == text.index("End")
+    assert html + render_markdown_part(text[cut:], False, code)[0] == render_markdown(text)
 
 
 def test_bare_urls_become_links_and_unsafe_ones_do_not() -> None:
