@@ -147,7 +147,9 @@ class _LiveDocument:
         return dark == self.dark and notices == self.notices and content.startswith(self.text)
 
     def update(self, content: str, final: bool = False) -> None:
-        from chatdesk.ui.render import render_markdown_part, settled_boundary
+        """Show `content`; until `final`, code blocks being written or highlighted show
+        plain, and a part holding one stays in the tail (it is drawn again next time)."""
+        from chatdesk.ui.render import settled_boundary
 
         cursor = QTextCursor(self.doc)
         if self.tail_at >= 0:
@@ -155,16 +157,27 @@ class _LiveDocument:
             cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
             cursor.removeSelectedText()
         cut = settled_boundary(content, len(self.text))
+        waiting, next_code = "", self.next_code
         if cut > len(self.text):
-            part, self.next_code = render_markdown_part(content[len(self.text):cut], self.dark,
-                                                        self.next_code)
-            self._append(cursor, part)
-            self.text = content[:cut]
+            part, next_code, done = self._render(content[len(self.text):cut], next_code, final)
+            if done:
+                self._append(cursor, part)
+                self.text, self.next_code = content[:cut], next_code
+            else:
+                waiting = part
         cursor.movePosition(QTextCursor.MoveOperation.End)
         self.tail_at = cursor.position()
-        if cut < len(content):  # the rest is still being written (unless final)
-            self._append(cursor, render_markdown_part(content[cut:], self.dark,
-                                                      self.next_code, live=not final)[0])
+        tail = content[cut:]
+        if waiting or tail:  # a part cut at settled_boundary renders as if with the rest
+            self._append(cursor, waiting + (self._render(tail, next_code, final)[0]
+                                            if tail else ""))
+
+    def _render(self, text: str, first_code: int, final: bool) -> tuple[str, int, bool]:
+        from chatdesk.ui.render import render_live_part, render_markdown_part
+
+        if final:
+            return (*render_markdown_part(text, self.dark, first_code), True)
+        return render_live_part(text, self.dark, first_code)
 
     def finish(self, content: str, header: str) -> None:
         """The whole answer, under its final header (the first block's text)."""

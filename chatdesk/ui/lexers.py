@@ -1,10 +1,12 @@
-"""Pygments lexers by language name, loaded on a worker thread so the GUI never compiles one."""
+"""Pygments off the GUI thread: lexers loaded and code highlighted on one worker thread."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
 
 from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
@@ -18,9 +20,11 @@ from pygments.util import ClassNotFound
 # after each load (keep_compiled names them).
 MAX_NAMES = 256  # names come from the answers' code fences: at most this many kept
 
+T = TypeVar("T")
 _loading: dict[str, Future[Lexer | None]] = {}
 _relinked: Future[None] | None = None
 _worker: ThreadPoolExecutor | None = None
+_on_worker = threading.local()
 _kept: tuple[tuple[str, int], ...] = ()
 
 
@@ -43,21 +47,35 @@ def ready(name: str) -> bool:
 
 def lexer(name: str) -> Lexer | None:
     """`name`'s lexer (None if pygments has none), waiting for the worker if need be."""
+    if getattr(_on_worker, "yes", False):
+        loading = _loading.get(name)
+        return loading.result() if loading is not None and loading.done() else _load(name)
     loading = _loading.get(name)
     if loading is None:
         loading = _start(name)
     return loading.result()
 
 
+def later(work: Callable[..., T], *args: object) -> Future[T]:
+    """`work(*args)` on the worker thread, after what was asked of it before."""
+    global _worker
+    if _worker is None:
+        _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatdesk-pygments",
+                                     initializer=_mark_worker)
+    return _worker.submit(work, *args)
+
+
+def _mark_worker() -> None:
+    _on_worker.yes = True
+
+
 def _start(name: str) -> Future[Lexer | None]:
-    global _worker, _relinked
+    global _relinked
     if len(_loading) >= MAX_NAMES:
         for done in [n for n, f in _loading.items() if f.done()]:
             del _loading[done]
-    if _worker is None:
-        _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatdesk-lexers")
-    loading = _loading[name] = _worker.submit(_load, name)
-    _relinked = _worker.submit(_compile_kept)
+    loading = _loading[name] = later(_load, name)
+    _relinked = later(_compile_kept)
     return loading
 
 

@@ -6,6 +6,7 @@ import functools
 import html
 import re
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +90,28 @@ def _highlight(code: str, language: str, dark: bool) -> str:
     return html.escape(code, quote=False)
 
 
+_highlighting: dict[tuple[str, str, bool], Future[str]] = {}
+
+
+def _highlighted(code: str, language: str, dark: bool, wait: bool = True) -> str | None:
+    """_highlight's HTML. With wait=False (an answer being written) it is made on the worker
+    thread, and None until it is there: highlighting a long block took ~5-20 ms."""
+    key = (code, language, dark)
+    job = _highlighting.get(key)
+    if job is None:
+        if wait:
+            return _highlight(code, language, dark)
+        if len(_highlighting) >= 64:  # the blocks of the answer being written
+            for done in [k for k, f in _highlighting.items() if f.done()]:
+                del _highlighting[done]
+        job = _highlighting[key] = lexers.later(_highlight, code, language, dark)
+    if not job.done():
+        if not wait:
+            return None
+        job.result()
+    return _highlight(code, language, dark)  # the worker's, from the cache
+
+
 def _is_safe_href(href: str) -> bool:
     return href.strip().lower().startswith(SAFE_SCHEMES)
 
@@ -107,12 +130,21 @@ def _render_code(self: Any, tokens: Sequence[Token], idx: int, options: OptionsD
     n = env.setdefault("code_index", 0)
     env["code_index"] = n + 1
     language = _language(token.info) if token.type == "fence" else ""
-    if env.get("live") and language and not _highlightable(token, env, language):
-        # Still being written (or its lexer still loading): plain, highlighted once
-        # it is closed. Highlighting it anew on every refresh cost ~10-20 ms each.
-        body = html.escape(_code_source(token), quote=False).rstrip("\n")
-    else:
-        body = _highlight(_code_source(token), language, dark).rstrip("\n")
+    code = _code_source(token)
+    shown: str | None = None
+    if not language:
+        shown = _highlight(code, language, dark)  # escaped, nothing to highlight
+    elif not env.get("live"):
+        shown = _highlighted(code, language, dark)
+    elif _closed(token, env, language):
+        shown = _highlighted(code, language, dark, wait=False)
+    if shown is None:
+        # Still being written, or its lexer or its highlighting still being made on the
+        # worker thread: plain for now (highlighting it anew on each refresh took
+        # ~10-20 ms), and the part it is in is not final yet.
+        env["provisional"] = True
+        shown = html.escape(code, quote=False)
+    body = shown.rstrip("\n")
     label = html.escape(language) if language else "code"
     # A header row (language, Copy) over the code, as the web apps draw it.
     return (
@@ -129,9 +161,9 @@ def _render_code(self: Any, tokens: Sequence[Token], idx: int, options: OptionsD
     )
 
 
-def _highlightable(token: Token, env: EnvType, language: str) -> bool:
+def _closed(token: Token, env: EnvType, language: str) -> bool:
     """Whether a fenced block of a live part is closed and its lexer loaded (the lexer of a
-    block whose first line is complete starts loading on a worker thread)."""
+    block whose first line is complete starts loading on the worker thread)."""
     lines: list[str] = env["lines"]
     start, end = token.map or (0, 0)
     if end - start < 2:
@@ -275,16 +307,22 @@ def render_markdown(text: str, dark: bool = False) -> str:
     return render_markdown_part(text, dark)[0]
 
 
-def render_markdown_part(text: str, dark: bool = False, first_code: int = 0,
-                         live: bool = False) -> tuple[str, int]:
+def render_markdown_part(text: str, dark: bool = False, first_code: int = 0) -> tuple[str, int]:
     """HTML for one part of a longer text whose code blocks before it number first_code, and
-    the number of the next code block. Parts cut at settled_boundary render as the whole.
-    `live`: the part is still being written, and a fenced code block that is not closed yet
-    shows as plain text in its box (highlighted once closed)."""
+    the number of the next code block. Parts cut at settled_boundary render as the whole."""
     env: dict[str, Any] = {"dark": dark, "code_index": first_code}
-    if live:
-        env["live"], env["lines"] = True, text.split("\n")
     return _markdown().render(text, env), int(env["code_index"])
+
+
+def render_live_part(text: str, dark: bool = False, first_code: int = 0
+                     ) -> tuple[str, int, bool]:
+    """render_markdown_part for a part of an answer being written, which must not wait:
+    a fenced code block not closed yet, or whose highlighting is not made yet, shows as
+    plain text in its box; the last value says whether nothing did (the HTML is final)."""
+    env: dict[str, Any] = {"dark": dark, "code_index": first_code, "live": True,
+                           "lines": text.split("\n")}
+    out = _markdown().render(text, env)
+    return out, int(env["code_index"]), not env.get("provisional")
 
 
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")

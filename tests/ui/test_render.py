@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import pytest
@@ -12,6 +13,7 @@ from chatdesk.ui import design
 from chatdesk.ui.render import (
     code_blocks,
     copy_index,
+    render_live_part,
     render_markdown,
     render_markdown_part,
     settled_boundary,
@@ -311,29 +313,60 @@ def _spans(html_text: str) -> int:
     return html_text.count("<span")
 
 
+def live(text: str) -> tuple[str, bool]:
+    """A live part's HTML once the worker has made what it asked for (a lexer, then the
+    highlighting), and whether it is final."""
+    from chatdesk.ui import lexers
+
+    for _ in range(3):
+        render_live_part(text)
+        lexers.later(lambda: None).result()  # the worker does one thing after another
+    out, _code, final = render_live_part(text)
+    return out, final
+
+
 def test_a_code_block_still_being_written_shows_plain_and_highlighted_once_closed() -> None:
     wait_for_lexer("python")
     growing = "Look:\n\n```python\ndef f(x):\n    return x + 1\n"
-    live, _ = render_markdown_part(growing, live=True)
-    assert _spans(live) == 0 and "def f(x):\n    return x + 1" in live
-    assert "python" in live and 'href="copy:0"' in live  # its box, label and Copy link
+    html_text, final = live(growing)
+    assert not final and _spans(html_text) == 0 and "def f(x):\n    return x + 1" in html_text
+    assert "python" in html_text and 'href="copy:0"' in html_text  # its box, label, Copy link
     assert _spans(render_markdown_part(growing)[0]) > 0  # not live: highlighted as always
-    closed, code = render_markdown_part(growing + "```\n", live=True)
-    assert _spans(closed) > 0 and code == 1
+    closed, final = live(growing + "```\n")
+    assert final and _spans(closed) > 0
     assert closed == render_markdown_part(growing + "```\n")[0]
     # Not a closing fence: a longer opening run is needed, and no text may follow it.
-    assert _spans(render_markdown_part(growing + "``", live=True)[0]) == 0
-    assert _spans(render_markdown_part(growing + "```x", live=True)[0]) == 0
+    assert _spans(live(growing + "``")[0]) == 0
+    assert _spans(live(growing + "```x")[0]) == 0
     tilde = "~~~~python\nx = 1\n~~~"
-    assert _spans(render_markdown_part(tilde, live=True)[0]) == 0
-    assert _spans(render_markdown_part(tilde + "~\n", live=True)[0]) > 0
+    assert _spans(live(tilde)[0]) == 0
+    assert _spans(live(tilde + "~\n")[0]) > 0
+    assert live("no code at all")[1] and live("```\nno language\n")[1]
 
 
-def test_a_live_block_whose_lexer_is_loading_shows_plain(
+def test_a_live_block_is_plain_until_its_lexer_and_highlighting_are_made(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from chatdesk.ui import lexers
+    from chatdesk.ui import lexers, render
 
     monkeypatch.setattr(lexers, "ready", lambda name: False)
     text = "```rust\nfn main() {}\n```\n"
-    assert _spans(render_markdown_part(text, live=True)[0]) == 0
+    out, _code, final = render_live_part(text)
+    assert _spans(out) == 0 and not final
     assert _spans(render_markdown_part(text)[0]) > 0  # a settled part waits for its lexer
+    monkeypatch.undo()
+    wait_for_lexer("rust")
+    made: list[tuple[str, str]] = []
+    real = render._highlight
+
+    def spy(code: str, language: str, dark: bool) -> str:
+        made.append((code, threading.current_thread().name))
+        return real(code, language, dark)
+
+    monkeypatch.setattr(render, "_highlight", spy)
+    text = "```rust\nfn other() {}\n```\n"
+    first = render_live_part(text)
+    assert not first[2] and _spans(first[0]) == 0  # being highlighted on the worker
+    out, final = live(text)
+    assert final and _spans(out) > 0
+    assert made[0] == ("fn other() {}", made[0][1]) and made[0][1] != \
+        threading.current_thread().name
