@@ -551,3 +551,35 @@ def test_a_code_block_being_written_is_plain_until_closed_and_the_answer_ends_as
     assert [b for b in _look(before.doc) if b[-1]] == [b for b in _look(final) if b[-1]]
     assert before.doc.toPlainText().replace("\u200b", "") == \
         final.toPlainText().replace("\u200b", "")
+
+
+def test_each_refresh_of_a_growing_answer_paints_the_view_once(
+        qtbot: Any, store: HistoryStore) -> None:
+    from PySide6.QtCore import QEvent, QObject
+
+    class Paints(QObject):
+        count = 0
+
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+            if event.type() == QEvent.Type.Paint:
+                Paints.count += 1
+            return False
+
+    conv = store.create_conversation()
+    store.add_message(conv.id, "user", "show me")
+    view = make_view(qtbot, store)
+    view.show_conversation(store.messages(conv.id))
+    model: TranscriptModel = view.tmodel
+    model.begin_answer(ev.AttemptStarted("anthropic", "m", 1, 999))
+    model.append_text("First words.\n\n")
+    qtbot.wait(LIVE_REFRESH_MS * 3)
+    paints = Paints()
+    view.viewport().installEventFilter(paints)
+    renders = view.delegate.renders
+    for i in range(10):  # each piece a new paragraph: the row grows every time
+        model.append_text(f"Paragraph {i} " + "says something more. " * 8 + "\n\n")
+        qtbot.wait(LIVE_REFRESH_MS * 3)
+    refreshes = view.delegate.renders - renders
+    assert refreshes >= 8
+    # Measured when laid out, not when painted: no second paint once the paint found it taller.
+    assert Paints.count <= refreshes + 2, (Paints.count, refreshes)
