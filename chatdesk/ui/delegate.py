@@ -593,9 +593,9 @@ class MessageDelegate(QStyledItemDelegate):
         return self._metrics
 
     def row_height(self, row: MessageRow, model: Any = None) -> int:
-        # The answer being written is measured as it is drawn: from an estimate, each
-        # refresh drew the rows twice (once more when its paint found the real height).
-        if self.has_document(row) or (row.live and row.content and row.id in self._live):
+        # The answer being written (or just finished) is measured as it is drawn: from an
+        # estimate, each refresh drew the rows twice (again when its paint found the height).
+        if self.has_document(row) or (row.content and row.id in self._live):
             # Measured, not used: the layout asks for every row, which must not keep the
             # rows painted long ago in the cache.
             doc = self.document_for(row, model, touch=False)
