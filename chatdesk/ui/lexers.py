@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,6 +20,9 @@ from pygments.util import ClassNotFound
 # recompiling them took ~25 ms on the next render. So the worker compiles those again
 # after each load (keep_compiled names them).
 MAX_NAMES = 256  # names come from the answers' code fences: at most this many kept
+# While the worker runs pure Python, the GUI thread waits for the GIL until the worker is
+# made to let go: 5 ms by default (sys.getswitchinterval), a visible part of a frame.
+WORKING_SWITCH_S = 0.0005
 
 T = TypeVar("T")
 _loading: dict[str, Future[Lexer | None]] = {}
@@ -62,7 +66,17 @@ def later(work: Callable[..., T], *args: object) -> Future[T]:
     if _worker is None:
         _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatdesk-pygments",
                                      initializer=_mark_worker)
-    return _worker.submit(work, *args)
+    return _worker.submit(_working, work, *args)
+
+
+def _working(work: Callable[..., T], *args: object) -> T:
+    """`work(*args)`, the GIL handed back to the GUI thread within 0.5 ms meanwhile."""
+    usual = sys.getswitchinterval()
+    sys.setswitchinterval(min(usual, WORKING_SWITCH_S))
+    try:
+        return work(*args)
+    finally:
+        sys.setswitchinterval(usual)
 
 
 def _mark_worker() -> None:

@@ -57,3 +57,12 @@ def test_a_broken_lexer_shows_the_code_plain(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(lexers, "get_lexer_by_name", broken)
     monkeypatch.setattr(lexers, "_loading", {})
     assert lexers.lexer("python") is None
+
+
+def test_while_the_worker_works_it_hands_the_gil_back_sooner() -> None:
+    import sys
+
+    usual = sys.getswitchinterval()
+    during = lexers.later(sys.getswitchinterval).result()
+    assert during <= lexers.WORKING_SWITCH_S < usual
+    assert sys.getswitchinterval() == usual  # as it was once the work is done
