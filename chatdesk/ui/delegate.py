@@ -147,8 +147,10 @@ class _LiveDocument:
         """Whether this document can go on showing `content` (or must be started again)."""
         return dark == self.dark and notices == self.notices and content.startswith(self.text)
 
-    def update(self, content: str) -> None:
-        from chatdesk.ui.render import render_markdown_part, settled_boundary
+    def update(self, content: str, final: bool = False) -> None:
+        """Show `content`; until `final`, code blocks being written or highlighted show
+        plain, and a part holding one stays in the tail (it is drawn again next time)."""
+        from chatdesk.ui.render import settled_boundary
 
         cursor = QTextCursor(self.doc)
         if self.tail_at >= 0:
@@ -156,20 +158,31 @@ class _LiveDocument:
             cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
             cursor.removeSelectedText()
         cut = settled_boundary(content, len(self.text))
+        waiting, next_code = "", self.next_code
         if cut > len(self.text):
-            part, self.next_code = render_markdown_part(content[len(self.text):cut], self.dark,
-                                                        self.next_code)
-            self._append(cursor, part)
-            self.text = content[:cut]
+            part, next_code, done = self._render(content[len(self.text):cut], next_code, final)
+            if done:
+                self._append(cursor, part)
+                self.text, self.next_code = content[:cut], next_code
+            else:
+                waiting = part
         cursor.movePosition(QTextCursor.MoveOperation.End)
         self.tail_at = cursor.position()
-        if cut < len(content):
-            self._append(cursor, render_markdown_part(content[cut:], self.dark,
-                                                      self.next_code)[0])
+        tail = content[cut:]
+        if waiting or tail:  # a part cut at settled_boundary renders as if with the rest
+            self._append(cursor, waiting + (self._render(tail, next_code, final)[0]
+                                            if tail else ""))
+
+    def _render(self, text: str, first_code: int, final: bool) -> tuple[str, int, bool]:
+        from chatdesk.ui.render import render_live_part, render_markdown_part
+
+        if final:
+            return (*render_markdown_part(text, self.dark, first_code), True)
+        return render_live_part(text, self.dark, first_code)
 
     def finish(self, content: str, header: str) -> None:
         """The whole answer, under its final header (the first block's text)."""
-        self.update(content)
+        self.update(content, final=True)
         cursor = QTextCursor(self.doc)
         cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
         cursor.insertHtml(header)
@@ -581,7 +594,9 @@ class MessageDelegate(QStyledItemDelegate):
         return self._metrics
 
     def row_height(self, row: MessageRow, model: Any = None) -> int:
-        if self.has_document(row):
+        # The answer being written (or just finished) is measured as it is drawn: from an
+        # estimate, each refresh drew the rows twice (again when its paint found the height).
+        if self.has_document(row) or (row.content and row.id in self._live):
             # Measured, not used: the layout asks for every row, which must not keep the
             # rows painted long ago in the cache.
             doc = self.document_for(row, model, touch=False)

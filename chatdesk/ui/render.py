@@ -6,6 +6,7 @@ import functools
 import html
 import re
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,13 +15,10 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_by_name
 from pygments.styles import get_style_by_name
 from pygments.token import Token as PygToken
-from pygments.util import ClassNotFound
 
-from chatdesk.ui import design
+from chatdesk.ui import design, lexers
 
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 COPY_SCHEME = "copy"
@@ -69,14 +67,6 @@ def _formatter(dark: bool) -> HtmlFormatter:
     return HtmlFormatter(style=_PALETTES[dark].pygments_style, noclasses=True, nowrap=True)
 
 
-@functools.lru_cache(maxsize=64)
-def _lexer(name: str) -> Lexer | None:
-    try:
-        return get_lexer_by_name(name, stripnl=False, ensurenl=False)
-    except (ClassNotFound, ValueError):
-        return None
-
-
 _LANG_CLEAN = re.compile(r"^(?:language-)?\{?\.?([A-Za-z0-9_+#.-]+)")
 
 
@@ -91,13 +81,35 @@ def _language(info: str) -> str:
 @functools.lru_cache(maxsize=64)
 def _highlight(code: str, language: str, dark: bool) -> str:
     """The code as HTML spans (already escaped); plain escaped text when no lexer fits."""
-    lexer = _lexer(language) if language else None
+    lexer = lexers.lexer(language) if language else None
     if lexer is not None:
         try:
             return highlight(code, lexer, _formatter(dark))
         except Exception:  # a lexer bug must never lose the answer: show it plain
             pass
     return html.escape(code, quote=False)
+
+
+_highlighting: dict[tuple[str, str, bool], Future[str]] = {}
+
+
+def _highlighted(code: str, language: str, dark: bool, wait: bool = True) -> str | None:
+    """_highlight's HTML. With wait=False (an answer being written) it is made on the worker
+    thread, and None until it is there: highlighting a long block took ~5-20 ms."""
+    key = (code, language, dark)
+    job = _highlighting.get(key)
+    if job is None:
+        if wait:
+            return _highlight(code, language, dark)
+        if len(_highlighting) >= 64:  # the blocks of the answer being written
+            for done in [k for k, f in _highlighting.items() if f.done()]:
+                del _highlighting[done]
+        job = _highlighting[key] = lexers.later(_highlight, code, language, dark)
+    if not job.done():
+        if not wait:
+            return None
+        job.result()
+    return _highlight(code, language, dark)  # the worker's, from the cache
 
 
 def _is_safe_href(href: str) -> bool:
@@ -118,7 +130,21 @@ def _render_code(self: Any, tokens: Sequence[Token], idx: int, options: OptionsD
     n = env.setdefault("code_index", 0)
     env["code_index"] = n + 1
     language = _language(token.info) if token.type == "fence" else ""
-    body = _highlight(_code_source(token), language, dark).rstrip("\n")
+    code = _code_source(token)
+    shown: str | None = None
+    if not language:
+        shown = _highlight(code, language, dark)  # escaped, nothing to highlight
+    elif not env.get("live"):
+        shown = _highlighted(code, language, dark)
+    elif _closed(token, env, language):
+        shown = _highlighted(code, language, dark, wait=False)
+    if shown is None:
+        # Still being written, or its lexer or its highlighting still being made on the
+        # worker thread: plain for now (highlighting it anew on each refresh took
+        # ~10-20 ms), and the part it is in is not final yet.
+        env["provisional"] = True
+        shown = html.escape(code, quote=False)
+    body = shown.rstrip("\n")
     label = html.escape(language) if language else "code"
     # A header row (language, Copy) over the code, as the web apps draw it.
     return (
@@ -133,6 +159,20 @@ def _render_code(self: Any, tokens: Sequence[Token], idx: int, options: OptionsD
         f'<pre style="margin:0px; white-space:pre-wrap; color:{pal.code_fg}">{body}</pre>'
         f"</td></tr></table>\n"
     )
+
+
+def _closed(token: Token, env: EnvType, language: str) -> bool:
+    """Whether a fenced block of a live part is closed and its lexer loaded (the lexer of a
+    block whose first line is complete starts loading on the worker thread)."""
+    lines: list[str] = env["lines"]
+    start, end = token.map or (0, 0)
+    if end - start < 2:
+        return False  # its first line may be a part of its language's name
+    if not lexers.ready(language):
+        return False
+    last = lines[end - 1].lstrip(" ")
+    run = len(last) - len(last.lstrip(token.markup[0]))
+    return run >= len(token.markup) and not last[run:].strip()
 
 
 def _render_code_inline(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict,
@@ -244,7 +284,21 @@ def _markdown() -> MarkdownIt:
     }
     for name, rule in rules.items():
         md.add_render_rule(name, rule)
+    lexers.keep_compiled(_linkify_patterns(md))
     return md
+
+
+# The patterns linkify-it passes to re.search / re.finditer (with IGNORECASE) as strings.
+_LINKIFY_KEYS = ("pretest", "schema_test", "schema_search", "schema_at_start",
+                 "host_fuzzy_test", "link_fuzzy", "link_no_ip_fuzzy", "email_fuzzy")
+
+
+def _linkify_patterns(md: MarkdownIt) -> list[tuple[str, int]]:
+    found = getattr(md.linkify, "re", None)
+    if not isinstance(found, dict):
+        return []
+    return [(found[key], re.IGNORECASE) for key in _LINKIFY_KEYS
+            if isinstance(found.get(key), str)]
 
 
 @functools.lru_cache(maxsize=32)
@@ -260,31 +314,61 @@ def render_markdown_part(text: str, dark: bool = False, first_code: int = 0) -> 
     return _markdown().render(text, env), int(env["code_index"])
 
 
+def render_live_part(text: str, dark: bool = False, first_code: int = 0
+                     ) -> tuple[str, int, bool]:
+    """render_markdown_part for a part of an answer being written, which must not wait:
+    a fenced code block not closed yet, or whose highlighting is not made yet, shows as
+    plain text in its box; the last value says whether nothing did (the HTML is final)."""
+    env: dict[str, Any] = {"dark": dark, "code_index": first_code, "live": True,
+                           "lines": text.split("\n")}
+    out = _markdown().render(text, env)
+    return out, int(env["code_index"]), not env.get("provisional")
+
+
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+_LIST_ITEM = re.compile(r"(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+_LIST_START = "-*+0123456789"  # how a line that may be a list item begins
 
 
 def settled_boundary(text: str, start: int = 0) -> int:
     """The last place at or after `start` where `text` can be cut so that both sides render as
     they would together: the start of a line at the left margin after a blank line, outside
-    any fenced code block. `start` must itself be such a place (or 0). A growing answer is
-    rendered in parts this way, so each refresh renders only what came since the last cut."""
+    any fenced code block and not where a list may go on (its items would no longer be
+    one list), or the line after a fenced block that opened at the margin. The last line may
+    still be being written: only its first character counts. `start` must itself be such a
+    place (or 0). A growing answer is rendered in parts this way, so each refresh renders
+    only what came since the last cut."""
     best = start
     fence: str | None = None  # the opening run of ` or ~ while inside a fenced block
+    at_margin = False  # ... and whether that block opened at the left margin
     blank_before = False
+    in_list = False  # the last line at the margin was a list item's
     pos = start
     while pos < len(text):
         end = text.find("\n", pos)
+        line = text[pos:] if end < 0 else text[pos:end]
+        if fence is None and blank_before and line[:1] not in ("", " ", "\t") \
+                and not (in_list and line[0] in _LIST_START):
+            best = pos
         if end < 0:
             break  # the last line is still being written
-        line = text[pos:end]
-        if fence is None and blank_before and line[:1] not in ("", " ", "\t"):
-            best = pos
         match = _FENCE.match(line)
         if fence is None and match:
-            fence = match.group(1)
+            if match.group(1)[0] != "`" or "`" not in line[match.end():]:
+                fence, at_margin = match.group(1), match.start(1) == 0
+                in_list = in_list and not at_margin  # a fence at the margin ends a list
         elif fence is not None and match and match.group(1)[0] == fence[0] \
                 and len(match.group(1)) >= len(fence) and not line[match.end():].strip():
             fence = None
+            if at_margin:
+                best = end + 1  # nothing is left open after it
+        elif fence is None and line[:1] not in ("", " ", "\t"):
+            # A list goes on through lines that continue its last item's paragraph; only
+            # a line at the margin after a blank one surely ends it.
+            if _LIST_ITEM.match(line):
+                in_list = True
+            elif blank_before:
+                in_list = False
         blank_before = not line.strip()
         pos = end + 1
     return best

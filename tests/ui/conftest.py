@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,18 @@ from chatdesk.ui.bridge import ChatBridge, install_asyncgen_hooks
 from chatdesk.ui.main_window import MainWindow
 from tests.fakes.server import FakeProvider
 from tests.helpers import key_env, write_settings
+
+
+def wait_for_lexer(name: str) -> None:
+    """Until `name`'s lexer is loaded (lexers load on a worker thread)."""
+    from chatdesk.ui import lexers  # pygments: only for the tests that render
+
+    deadline = time.monotonic() + 10
+    while not lexers.ready(name):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{name}'s lexer never loaded")
+        time.sleep(0.01)
+
 
 # Qt warnings fail the test (see each module's pytestmark); these come from the headless
 # "offscreen" platform itself, not from chatdesk.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import pytest
@@ -12,11 +13,12 @@ from chatdesk.ui import design
 from chatdesk.ui.render import (
     code_blocks,
     copy_index,
+    render_live_part,
     render_markdown,
     render_markdown_part,
     settled_boundary,
 )
-from tests.ui.conftest import qt_warning_marks
+from tests.ui.conftest import qt_warning_marks, wait_for_lexer
 
 pytestmark = qt_warning_marks()
 
@@ -225,21 +227,38 @@ Last words"""
 
 def test_settled_boundary_cuts_only_between_blocks_at_the_margin() -> None:
     cut = settled_boundary(STREAMED)
-    # Not before "Last words": a line still being written (no newline yet) may become a fence.
-    assert STREAMED[cut:].startswith("- one\n")
-    whole = STREAMED + "\n"
-    assert whole[settled_boundary(whole):] == "Last words\n"
+    # Before "Last words" although it is still being written: whatever the line becomes
+    # (even a fence), what comes before it renders the same.
+    assert STREAMED[cut:] == "Last words"
     inside_fence = STREAMED[:STREAMED.index("y = 2")]
     assert inside_fence[settled_boundary(inside_fence):].startswith("```python")
     assert settled_boundary("one line, no end") == 0
-    assert settled_boundary("a\n\nb") == 0  # "b" may still be the start of a fence
-    assert settled_boundary("a\n\nb\n") == 3
+    assert settled_boundary("a\n\nb") == 3
+    assert settled_boundary("a\n\n") == 0  # nothing after the blank line yet
     # From a cut onwards only the rest is scanned, and the cut never moves back.
     first = settled_boundary(STREAMED[:45])  # "## A heading\n" is complete
     assert first > 0 and settled_boundary(STREAMED, first) == cut
     assert settled_boundary("x\n\n  indented\n") == 0  # an indented line may continue a list
     assert settled_boundary("~~~\n\nstill code\n\n~~~\n\nafter\n") == \
         len("~~~\n\nstill code\n\n~~~\n\n")
+
+
+def test_settled_boundary_after_a_fence_at_the_margin_and_not_inside_a_list() -> None:
+    # A fenced block that opened at the margin leaves nothing open once closed.
+    assert settled_boundary("Intro\n```py\nx = 1\n```\nMore") == len("Intro\n```py\nx = 1\n```\n")
+    assert settled_boundary("Intro\n```py\nx = 1\n```") == 0  # the closing line may go on
+    # Indented, it may belong to a list item; a backtick run followed by a backtick is
+    # inline code, not a fence.
+    assert settled_boundary("- a\n  ```\n  x\n  ```\nb") == 0
+    assert settled_boundary("p\n\n```x`y\n\nq\n```\nz") == len("p\n\n```x`y\n\n")
+    # A blank line between items makes one loose list: no cut between them, nor before a
+    # line that may start an item, until a line at the margin after a blank one ends it.
+    assert settled_boundary("- a\n\n- b\n\n1. c\n") == 0
+    assert settled_boundary("- a\n\n-") == 0
+    assert settled_boundary("- a\nlazy\n\n- b\n") == 0
+    assert settled_boundary("- a\n\nafter") == len("- a\n\n")
+    assert settled_boundary("- a\n\nafter\n\n- b\n", 5) == len("- a\n\nafter\n\n")
+    assert settled_boundary("- a\n```\nx\n```\n\n- b") == len("- a\n```\nx\n```\n\n")
 
 
 def test_parts_cut_at_settled_boundaries_render_as_the_whole() -> None:
@@ -255,6 +274,18 @@ def test_parts_cut_at_settled_boundaries_render_as_the_whole() -> None:
     html += render_markdown_part(text[cut:], False, code)[0]
     assert html == whole
     assert HREF.findall(html).count("copy:1") == 1  # code blocks keep counting across parts
+    # A loose list (blank lines between its items) stays one list; text right after a
+    # fence, a heading glued to a paragraph, an item's lazy line, a numbered list.
+    text = ("- one\n\n- two\nlazy\n\n- three\n\nAfter.\n```sh\nls\n```\nRight after.\n"
+            "## Heading\nText.\n\n1. a\n\n2. b\n\n---\n\nEnd")
+    html, cut, code = "", 0, 0
+    for upto in range(1, len(text) + 1):
+        new_cut = settled_boundary(text[:upto], cut)
+        if new_cut > cut:
+            part, code = render_markdown_part(text[cut:new_cut], False, code)
+            html, cut = html + part, new_cut
+    assert cut == text.index("End")
+    assert html + render_markdown_part(text[cut:], False, code)[0] == render_markdown(text)
 
 
 def test_bare_urls_become_links_and_unsafe_ones_do_not() -> None:
@@ -276,3 +307,66 @@ def test_a_code_block_has_a_header_with_its_language_and_copy() -> None:
     assert ">python</td>" in header and 'href="copy:0"' in header and ">Copy</a>" in header
     plain = render_markdown("```\nx\n```")
     assert ">code</td>" in plain[:plain.index("<pre")]
+
+
+def _spans(html_text: str) -> int:
+    return html_text.count("<span")
+
+
+def live(text: str) -> tuple[str, bool]:
+    """A live part's HTML once the worker has made what it asked for (a lexer, then the
+    highlighting), and whether it is final."""
+    from chatdesk.ui import lexers
+
+    for _ in range(3):
+        render_live_part(text)
+        lexers.later(lambda: None).result()  # the worker does one thing after another
+    out, _code, final = render_live_part(text)
+    return out, final
+
+
+def test_a_code_block_still_being_written_shows_plain_and_highlighted_once_closed() -> None:
+    wait_for_lexer("python")
+    growing = "Look:\n\n```python\ndef f(x):\n    return x + 1\n"
+    html_text, final = live(growing)
+    assert not final and _spans(html_text) == 0 and "def f(x):\n    return x + 1" in html_text
+    assert "python" in html_text and 'href="copy:0"' in html_text  # its box, label, Copy link
+    assert _spans(render_markdown_part(growing)[0]) > 0  # not live: highlighted as always
+    closed, final = live(growing + "```\n")
+    assert final and _spans(closed) > 0
+    assert closed == render_markdown_part(growing + "```\n")[0]
+    # Not a closing fence: a longer opening run is needed, and no text may follow it.
+    assert _spans(live(growing + "``")[0]) == 0
+    assert _spans(live(growing + "```x")[0]) == 0
+    tilde = "~~~~python\nx = 1\n~~~"
+    assert _spans(live(tilde)[0]) == 0
+    assert _spans(live(tilde + "~\n")[0]) > 0
+    assert live("no code at all")[1] and live("```\nno language\n")[1]
+
+
+def test_a_live_block_is_plain_until_its_lexer_and_highlighting_are_made(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from chatdesk.ui import lexers, render
+
+    monkeypatch.setattr(lexers, "ready", lambda name: False)
+    text = "```rust\nfn main() {}\n```\n"
+    out, _code, final = render_live_part(text)
+    assert _spans(out) == 0 and not final
+    assert _spans(render_markdown_part(text)[0]) > 0  # a settled part waits for its lexer
+    monkeypatch.undo()
+    wait_for_lexer("rust")
+    made: list[tuple[str, str]] = []
+    real = render._highlight
+
+    def spy(code: str, language: str, dark: bool) -> str:
+        made.append((code, threading.current_thread().name))
+        return real(code, language, dark)
+
+    monkeypatch.setattr(render, "_highlight", spy)
+    text = "```rust\nfn other() {}\n```\n"
+    first = render_live_part(text)
+    assert not first[2] and _spans(first[0]) == 0  # being highlighted on the worker
+    out, final = live(text)
+    assert final and _spans(out) > 0
+    assert made[0] == ("fn other() {}", made[0][1]) and made[0][1] != \
+        threading.current_thread().name

@@ -446,3 +446,140 @@ def test_opening_another_conversation_lets_the_documents_of_the_last_go(
     assert view.delegate.cached_count() > 4
     view.show_conversation(store.messages(second))
     assert view.delegate.cached_count() == 4  # only the new conversation's rows
+
+
+def _colours_of(doc: QTextDocument, text: str) -> set[str]:
+    """The text colours of the fragments that hold some of `text`."""
+    found = set()
+    block = doc.begin()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            fragment = it.fragment()
+            if fragment.text().strip() and fragment.text().strip() in text:
+                found.add(fragment.charFormat().foreground().color().name())
+            it += 1
+        block = block.next()
+    return found
+
+
+def _look(doc: QTextDocument) -> list[tuple[Any, ...]]:
+    """What a document shows: its blocks' margins and text runs with their colour, weight
+    and font, without the zero-width spaces that part a live document (how many parts
+    there were depends on when it was refreshed)."""
+    shown = []
+    block = doc.begin()
+    while block.isValid():
+        fmt = block.blockFormat()
+        runs = []
+        it = block.begin()
+        while not it.atEnd():
+            fragment = it.fragment()
+            text = fragment.text().replace("\u200b", "")
+            if text:
+                char = fragment.charFormat()
+                runs.append((text, char.foreground().color().name(), char.fontWeight(),
+                             char.fontFixedPitch(), char.anchorHref()))
+            it += 1
+        shown.append((fmt.topMargin(), fmt.bottomMargin(), fmt.leftMargin(),
+                       block.textList() is not None, runs))
+        block = block.next()
+    return shown
+
+
+@pytest.mark.parametrize("slow_worker", [False, True])
+def test_a_code_block_being_written_is_plain_until_closed_and_the_answer_ends_as_before(
+        qtbot: Any, store: HistoryStore, monkeypatch: pytest.MonkeyPatch,
+        slow_worker: bool) -> None:
+    from chatdesk.ui import lexers, render
+    from chatdesk.ui.delegate import _LiveDocument
+    from tests.ui.conftest import wait_for_lexer
+
+    wait_for_lexer("python")
+    if slow_worker:  # each block's highlighting is there only at its third refresh
+        asked: dict[str, int] = {}
+        real = render._highlighted
+
+        def slow(code: str, language: str, dark: bool, wait: bool = True) -> str | None:
+            asked[code] = asked.get(code, 0) + 1
+            return None if not wait and asked[code] < 3 else real(code, language, dark, wait)
+
+        monkeypatch.setattr(render, "_highlighted", slow)
+    conv = store.create_conversation()
+    store.add_message(conv.id, "user", "show me")
+    view = make_view(qtbot, store)
+    view.show_conversation(store.messages(conv.id))
+    model: TranscriptModel = view.tmodel
+    model.refresh_interval = lambda: 0
+    model.begin_answer(ev.AttemptStarted("anthropic", "m", 1, 999))
+    code = "def f(x):\n    return x + 1  # one more\n"
+    pieces = ["Here:\n\n", "```python\n", *code.splitlines(keepends=True), "```\n",
+              "\n", "After the code.\n\n", "- a list\n\n", "```python\nprint(", "'open')"]
+    shown: list[str] = []
+    for piece in pieces:
+        model.append_text(piece)
+        qtbot.wait(2)
+        assert model.live_row is not None
+        doc = view.delegate.document_for(model.live_row, model)
+        shown.append(doc.toPlainText())
+        if piece == "    return x + 1  # one more\n":  # open: one colour
+            assert len(_colours_of(doc, code)) == 1
+    lexers.later(lambda: None).result()  # what the worker was asked for is made
+    model.append_text("")
+    qtbot.wait(2)
+    doc = view.delegate.document_for(model.live_row, model)
+    assert len(_colours_of(doc, code)) > 1  # closed: highlighted
+    assert len(_colours_of(doc, "print('open')")) == 1  # still open: plain
+    # Nothing lost or reordered while it streamed: each view holds the lines so far, in order.
+    for upto, text in enumerate(shown, 1):
+        at = 0
+        for line in "".join(pieces[:upto]).splitlines():
+            if line.strip() and not line.startswith("```"):
+                at = text.index(line.lstrip("- "), at) + len(line.lstrip("- "))
+    model.end_live()
+    final = view.delegate.document_for(model.rows[-1], model)
+    assert final is doc and len(_colours_of(final, "print('open')")) > 1  # at the end: all
+    # The finished document shows what the same refreshes showed before live parts existed.
+    content = "".join(pieces)
+    before = _LiveDocument(view.delegate._new_document(), False, "")
+    before.doc.setHtml(view.delegate.head_html(model.rows[-1], []))
+    for upto in range(1, len(pieces) + 1):
+        before.update("".join(pieces[:upto]), final=True)
+    before.finish(content, view.delegate.header_html(model.rows[-1]))
+    # (An empty block's margins depend on where the parts were cut, i.e. on when refreshes
+    # came, as they did before: only the blocks that show text are compared.)
+    assert [b for b in _look(before.doc) if b[-1]] == [b for b in _look(final) if b[-1]]
+    assert before.doc.toPlainText().replace("\u200b", "") == \
+        final.toPlainText().replace("\u200b", "")
+
+
+def test_each_refresh_of_a_growing_answer_paints_the_view_once(
+        qtbot: Any, store: HistoryStore) -> None:
+    from PySide6.QtCore import QEvent, QObject
+
+    class Paints(QObject):
+        count = 0
+
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+            if event.type() == QEvent.Type.Paint:
+                Paints.count += 1
+            return False
+
+    conv = store.create_conversation()
+    store.add_message(conv.id, "user", "show me")
+    view = make_view(qtbot, store)
+    view.show_conversation(store.messages(conv.id))
+    model: TranscriptModel = view.tmodel
+    model.begin_answer(ev.AttemptStarted("anthropic", "m", 1, 999))
+    model.append_text("First words.\n\n")
+    qtbot.wait(LIVE_REFRESH_MS * 3)
+    paints = Paints()
+    view.viewport().installEventFilter(paints)
+    renders = view.delegate.renders
+    for i in range(10):  # each piece a new paragraph: the row grows every time
+        model.append_text(f"Paragraph {i} " + "says something more. " * 8 + "\n\n")
+        qtbot.wait(LIVE_REFRESH_MS * 3)
+    refreshes = view.delegate.renders - renders
+    assert refreshes >= 8
+    # Measured when laid out, not when painted: no second paint once the paint found it taller.
+    assert Paints.count <= refreshes + 2, (Paints.count, refreshes)
