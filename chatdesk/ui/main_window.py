@@ -57,14 +57,6 @@ UNDO_MS = 8000
 RENDERER_WARM_UP_MS = 300  # after the engine is attached: the window is idle by then
 
 
-def warm_up_renderer() -> None:
-    """What showing a conversation needs first: the Markdown renderer and the price table
-    its answers' costs are read from."""
-    from chatdesk.pricing import shipped_prices
-    from chatdesk.ui.render import warm_up
-
-    warm_up()
-    shipped_prices()
 
 
 def remembered_zoom(state: QSettings | None) -> float:
@@ -458,7 +450,21 @@ class MainWindow(QMainWindow):
             # The message renderer (markdown-it and its link finder, pygments: ~40 ms,
             # ~3.5 MB) and the price table load while the window is idle, not when the
             # first conversation is opened.
-            QTimer.singleShot(RENDERER_WARM_UP_MS, warm_up_renderer)
+            QTimer.singleShot(RENDERER_WARM_UP_MS, self._warm_up)
+
+    def _warm_up(self) -> None:
+        """What showing a conversation needs first: the Markdown renderer (and the thread
+        that loads lexers), the price table its answers' costs come from, and the
+        controller's message actions (versions, costs)."""
+        import importlib
+
+        from chatdesk.pricing import shipped_prices
+        from chatdesk.ui.render import warm_up
+
+        warm_up()
+        shipped_prices()
+        importlib.import_module("chatdesk.usage")
+        _ = self.controller.message_actions
 
     # -- intents: what the user asked for ---------------------------------------------------
 

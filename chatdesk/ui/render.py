@@ -390,7 +390,8 @@ def copy_index(href: str) -> int | None:
 
 def warm_up() -> None:
     """Build the Markdown parser (and its link finder's patterns) and the code formatters
-    ahead of the first message shown."""
+    ahead of the first message shown, and start the thread that loads lexers."""
     _markdown()
     for dark in (False, True):
         _formatter(dark)
+    lexers.later(int)  # nothing to do yet: the thread is there for the first code block
