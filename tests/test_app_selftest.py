@@ -248,62 +248,45 @@ def test_the_self_test_says_when_the_engine_is_missing(tmp_path: Path) -> None:
     assert "the chat engine is incomplete: qasync cannot be found" in result.stderr
 
 
-ICON_PROBE = """
+BEFORE_AND_AFTER_PAINT = """
 import sys
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
 from chatdesk import app as app_module
 real = app_module._wait_for_first_paint
 def wrapped(app, window, timeout_s):
     at = real(app, window, timeout_s)
-    print("icon at first paint:", not app.windowIcon().isNull(), flush=True)
+    print({what}, flush=True)
     def later():
-        print("icon after:", not window.windowIcon().isNull(), flush=True)
+        print({what}, flush=True)
         window.close()
-    QTimer.singleShot(300, later)
+    QTimer.singleShot({later_ms}, later)
     return at
 app_module._wait_for_first_paint = wrapped
 from chatdesk import cli
 sys.exit(cli.main(["--data-dir", sys.argv[1]]))
 """
+
+
+def before_and_after_first_paint(data: Path, what: str, later_ms: int) -> tuple[str, str]:
+    """What the Python expression `what` is in the app (not a self-test) at its first
+    paint, and later_ms after it."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    code = BEFORE_AND_AFTER_PAINT.format(what=what, later_ms=later_ms)
+    done = subprocess.run([sys.executable, "-c", code, str(data)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    at_paint, later = done.stdout.splitlines()[:2]
+    return at_paint, later
 
 
 def test_the_window_gets_its_icon_just_after_its_first_frame(tmp_path: Path) -> None:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
-           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    done = subprocess.run([sys.executable, "-c", ICON_PROBE, str(tmp_path)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[:2] == ["icon at first paint: False", "icon after: True"]
-
-
-WARM_UP_PROBE = """
-import sys
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
-from chatdesk import app as app_module
-real = app_module._wait_for_first_paint
-def wrapped(app, window, timeout_s):
-    at = real(app, window, timeout_s)
-    print("renderer at first paint:", "markdown_it" in sys.modules, flush=True)
-    def later():
-        print("renderer once idle:", "markdown_it" in sys.modules, flush=True)
-        window.close()
-    QTimer.singleShot(2500, later)
-    return at
-app_module._wait_for_first_paint = wrapped
-from chatdesk import cli
-sys.exit(cli.main(["--data-dir", sys.argv[1]]))
-"""
+    assert before_and_after_first_paint(tmp_path, "not window.windowIcon().isNull()",
+                                        300) == ("False", "True")
 
 
 def test_the_renderer_loads_once_the_window_is_idle(tmp_path: Path) -> None:
     """Not before the first frame; soon after it, so the first conversation opened does not
     wait for markdown-it and pygments to load."""
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
-           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    done = subprocess.run([sys.executable, "-c", WARM_UP_PROBE, str(tmp_path)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[:2] == ["renderer at first paint: False",
-                                            "renderer once idle: True"]
+    assert before_and_after_first_paint(tmp_path, "'markdown_it' in sys.modules",
+                                        2500) == ("False", "True")
