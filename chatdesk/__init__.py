@@ -61,15 +61,21 @@ def begin_start_up() -> None:
     method_cache.install(method_cache.default_file(_role(sys.argv[1:])))
 
 
-def _role(argv: list[str]) -> str:
-    """"app", or the command argv names (its first word that is no option or value)."""
+def command_word(argv: list[str]) -> str | None:
+    """The command argv names (its first word that is no option or option's value), if any."""
     words = iter(argv)
     for word in words:
-        if word == "--data-dir":
+        if word == "--data-dir":  # the one top-level option that takes a value
             next(words, None)
         elif not word.startswith("-"):
-            return word if word.isalpha() else "other"
-    return "app"
+            return word
+    return None
+
+
+def _role(argv: list[str]) -> str:
+    """"app", or the command argv names ("other" for a word that is no command's name)."""
+    word = command_word(argv)
+    return "app" if word is None else word if word.isalpha() else "other"
 
 
 def end_start_up(*, long_running: bool = False) -> None:

@@ -279,19 +279,10 @@ def run(argv: list[str] | None = None) -> NoReturn:
     raise SystemExit(main(argv, end_after_app=True))
 
 
-_VALUED_OPTIONS = ("--data-dir",)  # the top-level options that take a value
-
-
 def _may_name_a_command(argv: list[str]) -> bool:
-    """Whether argv may hold a command (or asks for help, which lists them): any word that is
-    neither an option nor an option's value."""
-    words = iter(argv)
-    for word in words:
-        if word in _VALUED_OPTIONS:
-            next(words, None)
-        elif not word.startswith("-") or word in ("-h", "--help") or word == "--":
-            return True
-    return False
+    """Whether argv may hold a command, or asks for help (which lists them)."""
+    return chatdesk.command_word(argv) is not None \
+        or any(word in ("-h", "--help", "--") for word in argv)
 
 
 def main(argv: list[str] | None = None, *, end_after_app: bool = False) -> int:

@@ -8,8 +8,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.fakes.server import FakeProvider
 
 LOADED = ("import sys; print(sorted(m for m in ('click', 'rich', 'httpx._main')"
           " if sys.modules.get(m) is not None))")
@@ -81,16 +85,24 @@ runpy.run_module("chatdesk", run_name="__main__")
 """
 
 
-def test_ask_loads_nothing_it_does_not_need(tmp_path: Path) -> None:
-    from tests.fakes.server import FakeProvider
+def ask_env(data: Path, fake: FakeProvider) -> dict[str, str]:
+    """The environment of a `chatdesk ask` on DATA with FAKE as its one provider (its key in
+    the environment, no keyring)."""
     from tests.helpers import key_env, write_settings
 
+    fakes = [("local", fake)]
+    write_settings(data, fakes)
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(key_env(fakes), CHATDESK_DATA_DIR=str(data),
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    return env
+
+
+def test_ask_loads_nothing_it_does_not_need(tmp_path: Path) -> None:
+    from tests.fakes.server import FakeProvider
+
     with FakeProvider("openai") as fake:
-        fakes = [("local", fake)]
-        write_settings(tmp_path, fakes)
-        env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-        env.update(key_env(fakes), CHATDESK_DATA_DIR=str(tmp_path),
-                   PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+        env = ask_env(tmp_path, fake)
         done = subprocess.run([sys.executable, "-c", ASK_AND_LIST, ",".join(NOT_ON_ASK)],
                               capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 0, done.stderr
@@ -130,14 +142,9 @@ runpy.run_module("chatdesk", run_name="__main__")
 
 def test_ask_loads_only_what_it_needs_before_the_first_byte(tmp_path: Path) -> None:
     from tests.fakes.server import FakeProvider
-    from tests.helpers import key_env, write_settings
 
     with FakeProvider("openai") as fake:
-        fakes = [("local", fake)]
-        write_settings(tmp_path, fakes)
-        env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-        env.update(key_env(fakes), CHATDESK_DATA_DIR=str(tmp_path),
-                   PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+        env = ask_env(tmp_path, fake)
         # Enough answers for the slow-provider check to take the median of their times.
         for _ in range(9):
             done = subprocess.run([sys.executable, "-m", "chatdesk", "ask", "hello"],
